@@ -1,0 +1,67 @@
+"""One error root for the engine, each error carrying where it happened and what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file, and optionally line/column, record number and field."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    record: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            parts.append(where)
+        if self.record is not None:
+            parts.append(f"record {self.record}")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+
+class LookoutError(Exception):
+    """Root of every error Lookout reports to a user.
+
+    The message says what is wrong; ``location`` says where; ``hint`` says what to do.
+    ``str(err)`` renders all three on one or two lines, ready for a terminal.
+    """
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class SpecError(LookoutError):
+    """A dataset spec is malformed or does not fit the data."""
+
+
+class IngestError(LookoutError):
+    """An input file cannot be read at all (no rows could be scored)."""
+
+
+class ReferenceDataError(LookoutError):
+    """Shipped or user-supplied reference data is missing or malformed."""
+
+
+class PipelineError(LookoutError):
+    """A scoring run cannot proceed (e.g. the data lacks what a stage needs)."""
