@@ -1,0 +1,334 @@
+"""Point-in-time entity-history features, computed with sorted cumulative counts.
+
+Every feature of a query row at time ``t`` uses only history rows with ``filed_at < t``
+(strictly: rows at the same instant never see each other). All of them reduce to two
+primitives over compact per-entity tables, both vectorised in polars:
+
+* *count before*: a table ``(entity, time, cumulative counts)`` sorted by time, looked up
+  with a strict backward as-of join (``allow_exact_matches=False``): the last entry before
+  ``t`` carries the counts of every history row before ``t``. Windowed counts are the
+  difference of two such look-ups, at ``t`` and at ``t - window``.
+* *distinct in window* (distinct counterparties over 365 days): for each (party,
+  counterparty) pair and each of its distinct times ``a`` with next time ``n``, the pair is
+  "present and last seen at ``a``" for query times in ``(a, min(n, a + W)]``. Those intervals
+  are disjoint per pair, so the distinct count at ``t`` is ``#(starts < t) - #(ends < t)``:
+  two more count-before look-ups.
+
+Entities are joined on 64-bit hashes of their keys (compact and fast; a collision needs
+~4e9 distinct keys to become likely). History older than the earliest query minus the
+longest window is collapsed to one row per entity before anything is joined, which bounds
+memory by the recent history rather than the whole store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.schema import DATETIME, DERIVED
+
+DAY_US = 86_400_000_000
+WINDOWS_DAYS: tuple[int, ...] = (30, 90, 365)
+DISTINCT_WINDOW_DAYS = 365
+CONTAINER_WINDOW_DAYS = 365
+POSITIVE_RESULTS: tuple[str, ...] = ("seizure", "irregularity")
+
+T = "__t"  # query / history time in microseconds since the epoch
+I = "__i"  # query row position, to restore the caller's order  # noqa: E741
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """Beta prior for positive rates: ``(positives + strength*rate) / (inspections + strength)``.
+
+    With the defaults a party with no inspections gets 0.05, one seizure in one inspection
+    gives (1 + 0.5) / (1 + 10) = 0.14, and ten positives in ten give 0.53.
+    """
+
+    rate: float = 0.05
+    strength: float = 10.0
+
+
+def entity_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Project a canonical frame (with ``shipper_key``/``consignee_key``) to the entity view.
+
+    Adds the integer time, hashed entity keys and label flags the feature tables need.
+    """
+    chapter = pl.col("hs_code").cast(pl.String).str.replace_all(r"\D", "").str.slice(0, 2)
+    result = pl.col("inspection_result").cast(pl.String).str.strip_chars().str.to_lowercase()
+    inspected = pl.col("inspected").fill_null(False) | result.is_not_null()
+    has_route = pl.col("port_of_loading").is_not_null() & pl.col("port_of_discharge").is_not_null()
+    return frame.select(
+        pl.col("filed_at").cast(DATETIME).dt.epoch("us").alias(T),
+        _hash(pl.col("shipper_key")).alias("s"),
+        _hash(pl.col("consignee_key")).alias("c"),
+        pl.when(chapter.str.len_bytes() == 2).then(chapter).otherwise(None).alias("chapter"),
+        pl.when(has_route)
+        .then(pl.struct(pl.col("port_of_loading"), pl.col("port_of_discharge")).hash(7))
+        .otherwise(None)
+        .alias("route"),
+        _hash(pl.col("container_number").cast(pl.String).str.to_uppercase()).alias("box"),
+        inspected.cast(pl.UInt32).alias("insp"),
+        (inspected & result.is_in(list(POSITIVE_RESULTS)).fill_null(False))
+        .cast(pl.UInt32)
+        .alias("pos"),
+        (result == "seizure").fill_null(False).cast(pl.UInt32).alias("seized"),
+        (pl.col("amendments").fill_null(0) > 0).alias("amended"),
+    )
+
+
+def _hash(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.is_not_null()).then(expr.hash(11)).otherwise(None)
+
+
+def compute_features(
+    query: pl.DataFrame, history: pl.LazyFrame, *, smoothing: Smoothing = Smoothing()
+) -> pl.DataFrame:
+    """History features for each ``query`` row (entity view) against ``history`` (entity view).
+
+    Returns one row per query row, in query order, with every history feature column except
+    the two keys (the caller owns those).
+    """
+    q = query.with_row_index(I).sort(T)
+    if q.height == 0:
+        return _empty_result()
+    t_min, t_max = q[T].min(), q[T].max()
+    assert isinstance(t_min, int) and isinstance(t_max, int)
+    horizon = t_min - max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS) * DAY_US
+    # Rows at or after the last query time can never count; drop them before any work.
+    hist = history.filter(pl.col(T).is_not_null() & (pl.col(T) < t_max))
+    for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
+        q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
+    parts = [
+        _party_block(q, hist, "c", "consignee", horizon, smoothing),
+        _party_block(q, hist, "s", "shipper", horizon, smoothing),
+        _distinct_block(q, hist, "c", "s", "consignee_distinct_shippers_365d"),
+        _distinct_block(q, hist, "s", "c", "shipper_distinct_consignees_365d"),
+        _chapter_block(q, hist, "s", "shipper_hs_chapter_share", horizon),
+        _chapter_block(q, hist, "c", "consignee_hs_chapter_share", horizon),
+        _route_block(q, hist),
+        _container_block(q, hist, horizon),
+        _amendment_block(q, hist, horizon),
+    ]
+    out = pl.concat(parts, how="horizontal")
+    return out.with_columns(q[I]).sort(I).drop(I)
+
+
+def _asof(q: pl.DataFrame, table: pl.DataFrame, at: str, by: str, cols: list[str]) -> pl.DataFrame:
+    """Strict backward as-of look-up: values of the last ``table`` row before ``q[at]``."""
+    left = q.select(pl.col(at).alias(T), pl.col(by))
+    right = table.select(pl.col(T), pl.col(by), *cols)
+    joined = left.join_asof(
+        right, on=T, by=by, strategy="backward", allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    return joined.select(cols)
+
+
+def _cumulative(hist: pl.LazyFrame, by: str, sums: dict[str, pl.Expr], horizon: int) -> pl.DataFrame:
+    """``(by, time, cumulative sums)`` sorted by time; old rows collapsed per entity."""
+    rows = hist.filter(pl.col(by).is_not_null())
+    # Everything before `horizon` is only ever seen as a total: one row per entity.
+    old = (
+        rows.filter(pl.col(T) < horizon)
+        .group_by(by)
+        .agg(pl.col(T).max(), *[e.alias(n) for n, e in sums.items()])
+    )
+    recent = rows.filter(pl.col(T) >= horizon).group_by(by, T).agg(
+        *[e.alias(n) for n, e in sums.items()]
+    )
+    table = pl.concat([old.select(by, T, *sums), recent.select(by, T, *sums)])
+    table = table.sort(T).with_columns(
+        *[pl.col(n).cum_sum().over(by).alias(n) for n in sums]
+    )
+    return table.collect(engine="streaming")
+
+
+def _party_block(
+    q: pl.DataFrame, hist: pl.LazyFrame, by: str, role: str, horizon: int, smoothing: Smoothing
+) -> pl.DataFrame:
+    keys = q.select(pl.col(by).drop_nulls().unique())
+    mine = hist.join(keys.lazy(), on=by, how="semi")
+    sums = {
+        "n": pl.len().cast(pl.UInt32),
+        "insp": pl.col("insp").sum(),
+        "pos": pl.col("pos").sum(),
+    }
+    table = _cumulative(mine, by, sums, horizon)
+    now = _asof(q, table, T, by, ["n", "insp", "pos"])
+    first = q.select(by).join(
+        mine.group_by(by).agg(pl.col(T).min().alias("first")).collect(engine="streaming"),
+        on=by, how="left",
+    )["first"]
+    known = q[by].is_not_null()
+    n_now = now["n"].fill_null(0)
+    is_new = (n_now == 0).to_frame("x").select(pl.when(known).then(pl.col("x")))["x"]
+    days = pl.DataFrame({"n": n_now, "d": (q[T] - first) / DAY_US}).select(
+        pl.when(pl.col("n") > 0).then(pl.col("d")).otherwise(0.0)
+    ).to_series()
+    cols: dict[str, pl.Series] = {
+        f"{role}_is_new": is_new,
+        f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
+    }
+    for w in WINDOWS_DAYS:
+        earlier = _asof(q, table, f"__t{w}", by, ["n"])["n"].fill_null(0)
+        cols[f"{role}_shipments_{w}d"] = _only(known, (n_now - earlier).cast(pl.Int32))
+    insp = now["insp"].fill_null(0)
+    pos = now["pos"].fill_null(0)
+    rate = (pos + smoothing.strength * smoothing.rate) / (insp + smoothing.strength)
+    cols[f"{role}_past_inspections"] = _only(known, insp.cast(pl.Int32))
+    cols[f"{role}_past_positives"] = _only(known, pos.cast(pl.Int32))
+    cols[f"{role}_positive_rate"] = _only(known, rate.cast(pl.Float64))
+    return pl.DataFrame([s.alias(n) for n, s in cols.items()])
+
+
+def _only(mask: pl.Series, values: pl.Series) -> pl.Series:
+    """``values`` where ``mask`` else null."""
+    return pl.DataFrame({"m": mask, "v": values}).select(
+        pl.when(pl.col("m")).then(pl.col("v"))
+    ).to_series()
+
+
+def _distinct_block(
+    q: pl.DataFrame, hist: pl.LazyFrame, by: str, other: str, name: str
+) -> pl.DataFrame:
+    window = DISTINCT_WINDOW_DAYS * DAY_US
+    t_min = q[T].min()
+    assert isinstance(t_min, int)
+    keys = q.select(pl.col(by).drop_nulls().unique())
+    pairs = (
+        hist.filter(pl.col(other).is_not_null())
+        .join(keys.lazy(), on=by, how="semi")
+        .select(by, other, T)
+        .unique()
+        .sort(T)
+        .with_columns(pl.col(T).shift(-1).over(by, other).alias("next"))
+        .select(
+            by,
+            pl.col(T).alias("start"),
+            pl.min_horizontal(pl.col("next"), pl.col(T) + window).alias("end"),
+        )
+        # An interval ending before the first query counts in both look-ups and cancels.
+        .filter(pl.col("end") >= t_min)
+    )
+    starts = _cumulative(
+        pairs.select(by, pl.col("start").alias(T)), by, {"k": pl.len().cast(pl.UInt32)}, -(2**62)
+    )
+    ends = _cumulative(
+        pairs.select(by, pl.col("end").alias(T)), by, {"k": pl.len().cast(pl.UInt32)}, -(2**62)
+    )
+    opened = _asof(q, starts, T, by, ["k"])["k"].fill_null(0)
+    closed = _asof(q, ends, T, by, ["k"])["k"].fill_null(0)
+    value = (opened.cast(pl.Int64) - closed.cast(pl.Int64)).cast(pl.Int32)
+    return _only(q[by].is_not_null(), value).alias(name).to_frame()
+
+
+def _chapter_block(
+    q: pl.DataFrame, hist: pl.LazyFrame, by: str, name: str, horizon: int
+) -> pl.DataFrame:
+    pair = pl.struct(pl.col(by), pl.col("chapter")).hash(3)
+    qk = q.select(pl.when(pl.col(by).is_not_null() & pl.col("chapter").is_not_null()).then(pair)
+                  .alias("pc"), T)
+    keys = qk.select(pl.col("pc").drop_nulls().unique())
+    rows = (
+        hist.filter(pl.col(by).is_not_null() & pl.col("chapter").is_not_null())
+        .select(pair.alias("pc"), T)
+        .join(keys.lazy(), on="pc", how="semi")
+    )
+    table = _cumulative(rows, "pc", {"n": pl.len().cast(pl.UInt32)}, horizon)
+    same = _asof(qk, table, T, "pc", ["n"])["n"].fill_null(0)
+    total_tab = _cumulative(
+        hist.join(q.select(pl.col(by).drop_nulls().unique()).lazy(), on=by, how="semi"),
+        by, {"n": pl.len().cast(pl.UInt32)}, horizon,
+    )
+    total = _asof(q, total_tab, T, by, ["n"])["n"].fill_null(0)
+    share = pl.DataFrame({"same": same, "total": total, "pc": qk["pc"]}).select(
+        pl.when(pl.col("pc").is_not_null() & (pl.col("total") > 0))
+        .then(pl.col("same") / pl.col("total"))
+        .alias(name)
+    )
+    return share
+
+
+def _route_block(q: pl.DataFrame, hist: pl.LazyFrame) -> pl.DataFrame:
+    pair = pl.struct(pl.col("c"), pl.col("route")).hash(5)
+    valid = pl.col("c").is_not_null() & pl.col("route").is_not_null()
+    qk = q.select(pl.when(valid).then(pair).alias("cr"), T)
+    first = (
+        hist.filter(valid)
+        .select(pair.alias("cr"), T)
+        .join(qk.select(pl.col("cr").drop_nulls().unique()).lazy(), on="cr", how="semi")
+        .group_by("cr")
+        .agg(pl.col(T).min().alias("first"))
+        .collect(engine="streaming")
+    )
+    joined = qk.join(first, on="cr", how="left", maintain_order="left")
+    return joined.select(
+        pl.when(pl.col("cr").is_not_null())
+        .then(pl.col("first").is_null() | (pl.col("first") >= pl.col(T)))
+        .alias("consignee_route_is_new")
+    )
+
+
+def _container_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.DataFrame:
+    keys = q.select(pl.col("box").drop_nulls().unique())
+    mine = hist.join(keys.lazy(), on="box", how="semi")
+    table = _cumulative(
+        mine, "box", {"n": pl.len().cast(pl.UInt32), "seized": pl.col("seized").sum()}, horizon
+    )
+    now = _asof(q, table, T, "box", ["n", "seized"])
+    earlier = _asof(q, table, f"__t{CONTAINER_WINDOW_DAYS}", "box", ["n"])["n"].fill_null(0)
+    known = q["box"].is_not_null()
+    appearances = (now["n"].fill_null(0) - earlier).cast(pl.Int32)
+    seized = now["seized"].fill_null(0).cast(pl.Int32)
+    return pl.DataFrame([
+        _only(known, appearances).alias(f"container_past_appearances_{CONTAINER_WINDOW_DAYS}d"),
+        _only(known, seized).alias("container_prior_seizures"),
+    ])
+
+
+def _amendment_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.DataFrame:
+    keys = q.select(pl.col("c").drop_nulls().unique())
+    amended = hist.filter(pl.col("amended")).join(keys.lazy(), on="c", how="semi")
+    # Each table row's own time is the latest amended filing up to it (old rows collapse
+    # to their maximum time), so the look-up returns the time of the last amendment.
+    table = _cumulative(amended, "c", {"k": pl.len()}, horizon).with_columns(
+        pl.col(T).alias("last")
+    )
+    last = _asof(q, table, T, "c", ["last"])["last"]
+    days = (q[T] - last) / DAY_US
+    return days.cast(pl.Float64).alias("consignee_days_since_last_amendment").to_frame()
+
+
+def _empty_result() -> pl.DataFrame:
+    return pl.DataFrame(schema={n: DERIVED[n].dtype for n in HISTORY_FEATURES})
+
+
+HISTORY_FEATURES: tuple[str, ...] = (
+    "consignee_is_new",
+    "consignee_first_seen_days",
+    "consignee_shipments_30d",
+    "consignee_shipments_90d",
+    "consignee_shipments_365d",
+    "consignee_past_inspections",
+    "consignee_past_positives",
+    "consignee_positive_rate",
+    "shipper_is_new",
+    "shipper_first_seen_days",
+    "shipper_shipments_30d",
+    "shipper_shipments_90d",
+    "shipper_shipments_365d",
+    "shipper_past_inspections",
+    "shipper_past_positives",
+    "shipper_positive_rate",
+    "consignee_distinct_shippers_365d",
+    "shipper_distinct_consignees_365d",
+    "shipper_hs_chapter_share",
+    "consignee_hs_chapter_share",
+    "consignee_route_is_new",
+    "container_past_appearances_365d",
+    "container_prior_seizures",
+    "consignee_days_since_last_amendment",
+)
+"""Feature columns computed here (the schema's _HISTORY fields except the two keys)."""

@@ -1,0 +1,87 @@
+"""The history stage of the pipeline, and the same features over a training frame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from engine.errors import Location
+from engine.history._features import (
+    HISTORY_FEATURES,
+    Smoothing,
+    compute_features,
+    entity_columns,
+)
+from engine.history._store import HistoryError, HistoryStore, conform
+from engine.parties import party_key
+from engine.schema import DERIVED
+
+KEYS: tuple[str, ...] = ("shipper_key", "consignee_key")
+HISTORY_COLUMNS: tuple[str, ...] = (*KEYS, *HISTORY_FEATURES)
+"""Every column the history stage adds (the schema's _HISTORY fields)."""
+
+
+class HistoryFeatures:
+    """Pipeline stage adding point-in-time history features from a :class:`HistoryStore`.
+
+    Each batch row sees only stored rows filed strictly before its own ``filed_at``. The
+    batch itself is not history: append it to the store after scoring.
+    """
+
+    name = "history"
+
+    def __init__(self, store: HistoryStore, *, smoothing: Smoothing | None = None) -> None:
+        self.store = store
+        self.smoothing = smoothing or Smoothing()
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Return ``frame`` with every history column added (same rows, same order)."""
+        _require_time(frame)
+        keyed = self.store.assign_keys(conform(frame), persist=False)
+        query = entity_columns(keyed.lazy()).collect()
+        history = entity_columns(self.store.scan())
+        features = compute_features(query, history, smoothing=self.smoothing)
+        return _attach(frame, keyed.select(KEYS), features)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The store snapshot the features were computed from, and the smoothing prior."""
+        return {
+            **self.store.fingerprint(),
+            "smoothing": {"rate": self.smoothing.rate, "strength": self.smoothing.strength},
+        }
+
+
+def point_in_time_features(
+    frame: pl.DataFrame, *, smoothing: Smoothing | None = None
+) -> pl.DataFrame:
+    """History features of every row of ``frame`` against the earlier rows of ``frame``.
+
+    For model training on a history export: the same columns and semantics as
+    :class:`HistoryFeatures`, with the frame as its own history (exact party keys, no fuzzy
+    resolution; rows at the same ``filed_at`` do not see each other).
+    """
+    _require_time(frame)
+    rows = conform(frame).with_columns(
+        party_key(pl.col("shipper_name")).alias("shipper_key"),
+        party_key(pl.col("consignee_name")).alias("consignee_key"),
+    )
+    entities = entity_columns(rows.lazy()).collect()
+    features = compute_features(entities, entities.lazy(), smoothing=smoothing or Smoothing())
+    return _attach(frame, rows.select(KEYS), features)
+
+
+def _require_time(frame: pl.DataFrame) -> None:
+    if "filed_at" not in frame.columns:
+        raise HistoryError(
+            "history features need the filed_at column",
+            location=Location(field="filed_at"),
+            hint="map the filing timestamp to filed_at in the dataset spec",
+        )
+
+
+def _attach(frame: pl.DataFrame, keys: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    added = pl.concat([keys, features], how="horizontal").select(
+        pl.col(n).cast(DERIVED[n].dtype) for n in HISTORY_COLUMNS
+    )
+    return frame.drop([c for c in HISTORY_COLUMNS if c in frame.columns]).hstack(added)

@@ -1,0 +1,378 @@
+"""The entity history store: append-only partitioned Parquet of past manifests and outcomes.
+
+Layout under ``root``::
+
+    rows/<digest>.parquet      one file per appended batch (canonical columns + party keys)
+    outcomes/<digest>.parquet  one file per recorded set of inspection outcomes
+    parties.parquet            party_key -> canonical_key (near-duplicate resolution)
+    batches.jsonl              manifest: one line per batch (id, file, rows, content hash)
+    outcomes.jsonl             manifest: one line per outcome file
+
+The manifests are the source of truth: a file is visible only once its manifest line is
+written (after the file itself), so a crash mid-append leaves no half batch, and appending
+the same ``batch_id`` again is a no-op. One writer at a time per store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.errors import LookoutError, Location
+from engine.parties import party_key, resolve_near_duplicates
+from engine.schema import CANONICAL, DATETIME, RECORD_ID
+
+BATCH_ID = "history_batch_id"
+ROW = "history_row"
+OUTCOME_KEY: tuple[str, ...] = ("container_number", "bl_number")
+OUTCOME_COLUMNS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type")
+RECORDED_AT = "recorded_at"
+
+
+class HistoryError(LookoutError):
+    """The history store or a frame handed to it cannot be used."""
+
+
+def history_schema() -> pl.Schema:
+    """Schema of every stored row file: canonical fields, record id, party keys, batch."""
+    fields: dict[str, pl.DataType] = {n: f.dtype for n, f in CANONICAL.items()}
+    fields[RECORD_ID] = pl.String()
+    fields["shipper_key"] = pl.String()
+    fields["consignee_key"] = pl.String()
+    fields[BATCH_ID] = pl.String()
+    fields[ROW] = pl.Int64()
+    return pl.Schema(fields)
+
+
+def conform(frame: pl.DataFrame, *, source: str | None = None) -> pl.DataFrame:
+    """Cast ``frame`` to the canonical dtypes, adding missing canonical columns as nulls.
+
+    Raises :class:`HistoryError` naming the field when a column cannot be cast.
+    """
+    columns: list[pl.Series] = []
+    for name, field in CANONICAL.items():
+        if name not in frame.columns:
+            columns.append(pl.Series(name, [None] * frame.height, dtype=field.dtype))
+            continue
+        try:
+            columns.append(frame[name].cast(field.dtype, strict=True))
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+            raise HistoryError(
+                f"column '{name}' has type {frame[name].dtype}, expected {field.dtype}",
+                location=Location(file=source, field=name),
+                hint="load the file through a dataset spec so it arrives in canonical types",
+            ) from exc
+    record_id = (
+        frame[RECORD_ID].cast(pl.String)
+        if RECORD_ID in frame.columns
+        else pl.Series(RECORD_ID, [None] * frame.height, dtype=pl.String)
+    )
+    return pl.DataFrame([*columns, record_id])
+
+
+class HistoryStore:
+    """Append-only history of scored batches and their inspection outcomes.
+
+    ``fuzzy_threshold`` (rapidfuzz ratio on sorted-token keys, 0-100) merges near-duplicate
+    party names onto an existing key at append time; ``None`` keeps exact keys only.
+    """
+
+    def __init__(self, root: Path, *, fuzzy_threshold: float | None = 92.0) -> None:
+        self.root = Path(root)
+        self.fuzzy_threshold = fuzzy_threshold
+
+    # ------------------------------------------------------------------ paths & manifests
+    @property
+    def _rows_dir(self) -> Path:
+        return self.root / "rows"
+
+    @property
+    def _outcomes_dir(self) -> Path:
+        return self.root / "outcomes"
+
+    @property
+    def _parties_file(self) -> Path:
+        return self.root / "parties.parquet"
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Manifest entries of the appended batches, oldest first."""
+        return list(_read_manifest(self.root / "batches.jsonl"))
+
+    def outcome_files(self) -> list[dict[str, Any]]:
+        """Manifest entries of the recorded outcome files, oldest first."""
+        return list(_read_manifest(self.root / "outcomes.jsonl"))
+
+    def parties(self) -> pl.DataFrame:
+        """The party key → canonical key mapping built by near-duplicate resolution."""
+        if not self._parties_file.exists():
+            return pl.DataFrame(schema={"party_key": pl.String, "canonical_key": pl.String})
+        return pl.read_parquet(self._parties_file)
+
+    # ------------------------------------------------------------------ writing
+    def append(self, frame: pl.DataFrame, *, batch_id: str) -> int:
+        """Store a canonical batch; return rows appended (0 if ``batch_id`` is already in).
+
+        Rows with a null ``filed_at`` are stored but never count in features (they have no
+        place in time).
+        """
+        if not batch_id or not batch_id.strip():
+            raise HistoryError("batch_id is empty", hint="pass the batch's input hash or name")
+        if any(b["batch_id"] == batch_id for b in self.batches()):
+            return 0
+        rows = conform(frame, source=batch_id)
+        keyed = self.assign_keys(rows, persist=True)
+        keyed = keyed.with_columns(
+            pl.lit(batch_id, dtype=pl.String).alias(BATCH_ID),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW),
+        ).select(list(history_schema()))
+        path = self._rows_dir / f"{_digest(batch_id)}.parquet"
+        content_hash = _write_atomic(keyed, path)
+        _append_manifest(
+            self.root / "batches.jsonl",
+            {
+                "batch_id": batch_id,
+                "file": path.name,
+                "rows": keyed.height,
+                "sha256": content_hash,
+                "appended_at": _now(),
+            },
+        )
+        return keyed.height
+
+    def append_outcomes(self, frame: pl.DataFrame) -> int:
+        """Record inspection outcomes for stored rows, keyed by container and B/L number.
+
+        ``frame`` needs ``container_number``, ``bl_number`` and at least one of
+        ``inspected``/``inspection_result``/``finding_type``; ``recorded_at`` is optional
+        (default: now). The latest outcome per key wins. Returns how many stored rows the
+        outcomes matched (outcomes for rows not yet stored are kept for when they arrive).
+        """
+        missing = [c for c in OUTCOME_KEY if c not in frame.columns]
+        if missing or not any(c in frame.columns for c in OUTCOME_COLUMNS):
+            raise HistoryError(
+                f"outcomes need {', '.join(OUTCOME_KEY)} and one of {', '.join(OUTCOME_COLUMNS)}",
+                location=Location(field=missing[0] if missing else None),
+                hint="columns found: " + ", ".join(frame.columns),
+            )
+        if frame.height == 0:
+            return 0
+        outcomes = _conform_outcomes(frame)
+        path = self._outcomes_dir / f"{_digest(_now() + str(frame.height) + os.urandom(8).hex())}.parquet"
+        content_hash = _write_atomic(outcomes, path)
+        _append_manifest(
+            self.root / "outcomes.jsonl",
+            {"file": path.name, "rows": outcomes.height, "sha256": content_hash,
+             "appended_at": _now()},
+        )
+        matched = self._raw_rows().join(
+            outcomes.lazy().select(OUTCOME_KEY).unique(), on=list(OUTCOME_KEY), how="semi"
+        )
+        return int(matched.select(pl.len()).collect().item())
+
+    def record_inspection(
+        self,
+        *,
+        container_number: str,
+        bl_number: str,
+        inspection_result: str,
+        finding_type: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> int:
+        """Record one inspection outcome; see :meth:`append_outcomes`."""
+        frame = pl.DataFrame(
+            {
+                "container_number": [container_number],
+                "bl_number": [bl_number],
+                "inspected": [True],
+                "inspection_result": [inspection_result],
+                "finding_type": [finding_type],
+                RECORDED_AT: [recorded_at or datetime.now(UTC)],
+            },
+            schema_overrides={"finding_type": pl.String, RECORDED_AT: DATETIME},
+        )
+        return self.append_outcomes(frame)
+
+    # ------------------------------------------------------------------ reading
+    def _raw_rows(self) -> pl.LazyFrame:
+        files = [self._rows_dir / b["file"] for b in self.batches()]
+        if not files:
+            return pl.LazyFrame(schema=history_schema())
+        return pl.scan_parquet(files, schema=history_schema())
+
+    def latest_outcomes(self) -> pl.LazyFrame:
+        """One row per (container_number, bl_number): the most recently recorded outcome."""
+        files = [self._outcomes_dir / o["file"] for o in self.outcome_files()]
+        if not files:
+            return pl.LazyFrame(schema=_outcome_schema())
+        return (
+            pl.scan_parquet(files, schema=_outcome_schema())
+            .sort(RECORDED_AT, maintain_order=True)
+            .group_by(list(OUTCOME_KEY))
+            .agg(pl.all().last())
+        )
+
+    def scan(self) -> pl.LazyFrame:
+        """All stored rows, with recorded outcomes overriding the rows' own labels."""
+        rows = self._raw_rows()
+        if not self.outcome_files():
+            return rows
+        outcomes = self.latest_outcomes().rename({c: f"__o_{c}" for c in OUTCOME_COLUMNS})
+        joined = rows.join(outcomes.drop(RECORDED_AT), on=list(OUTCOME_KEY), how="left")
+        return joined.with_columns(
+            pl.coalesce(f"__o_{c}", c).alias(c) for c in OUTCOME_COLUMNS
+        ).select(list(history_schema()))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Rows, batches and a hash that changes whenever the stored content changes."""
+        digest = hashlib.sha256()
+        batches = self.batches()
+        for entry in batches:
+            digest.update(f"b:{entry['batch_id']}:{entry['sha256']}\n".encode())
+        outcome_files = self.outcome_files()
+        for entry in outcome_files:
+            digest.update(f"o:{entry['sha256']}\n".encode())
+        if self._parties_file.exists():
+            digest.update(hashlib.sha256(self._parties_file.read_bytes()).hexdigest().encode())
+        return {
+            "rows": sum(int(b["rows"]) for b in batches),
+            "batches": len(batches),
+            "outcome_files": len(outcome_files),
+            "snapshot": digest.hexdigest(),
+        }
+
+    # ------------------------------------------------------------------ party keys
+    def assign_keys(self, frame: pl.DataFrame, *, persist: bool = False) -> pl.DataFrame:
+        """Add ``shipper_key``/``consignee_key`` to ``frame``, resolved to canonical keys.
+
+        Exact keys already known map through the stored table; unknown ones are matched
+        fuzzily (if enabled) against the canonical keys. With ``persist`` the new mappings
+        are saved, so later batches resolve the same way.
+        """
+        raw = frame.with_columns(
+            party_key(pl.col("shipper_name")).alias("shipper_key"),
+            party_key(pl.col("consignee_name")).alias("consignee_key"),
+        )
+        known = self.parties()
+        seen = pl.concat([raw["shipper_key"], raw["consignee_key"]]).drop_nulls().unique()
+        unknown = seen.filter(~seen.is_in(known["party_key"].implode()))
+        if unknown.len():
+            canonical = known["canonical_key"].unique()
+            if self.fuzzy_threshold is None:
+                fresh = pl.DataFrame({"party_key": unknown, "canonical_key": unknown})
+            else:
+                fresh = resolve_near_duplicates(
+                    unknown.to_list(), canonical.to_list(), threshold=self.fuzzy_threshold
+                )
+            known = pl.concat([known, fresh])
+            if persist:
+                _write_atomic(known, self._parties_file)
+        mapping = known.rename({"party_key": "__k", "canonical_key": "__c"})
+        for col in ("shipper_key", "consignee_key"):
+            raw = (
+                raw.join(mapping, left_on=col, right_on="__k", how="left", maintain_order="left")
+                .with_columns(pl.col("__c").alias(col))
+                .drop("__c")
+            )
+        return raw
+
+
+def _outcome_schema() -> pl.Schema:
+    return pl.Schema(
+        {
+            "container_number": pl.String(),
+            "bl_number": pl.String(),
+            "inspected": pl.Boolean(),
+            "inspection_result": pl.String(),
+            "finding_type": pl.String(),
+            RECORDED_AT: DATETIME,
+        }
+    )
+
+
+def _conform_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = _outcome_schema()
+    out = []
+    for name, dtype in schema.items():
+        if name not in frame.columns:
+            default = datetime.now(UTC) if name == RECORDED_AT else None
+            out.append(pl.Series(name, [default] * frame.height, dtype=dtype))
+            continue
+        try:
+            out.append(frame[name].cast(dtype, strict=True))
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+            raise HistoryError(
+                f"outcome column '{name}' has type {frame[name].dtype}, expected {dtype}",
+                location=Location(field=name),
+                hint="inspection_result is one of seizure, irregularity, clean",
+            ) from exc
+    result = pl.DataFrame(out)
+    null_keys = result.select(
+        pl.any_horizontal(pl.col(c).is_null() for c in OUTCOME_KEY).arg_true()
+    ).to_series()
+    if null_keys.len():
+        raise HistoryError(
+            f"{null_keys.len()} outcome rows lack a container or B/L number",
+            location=Location(record=int(null_keys[0])),
+            hint="every outcome must name the container_number and bl_number it belongs to",
+        )
+    if RECORDED_AT in frame.columns and result[RECORDED_AT].null_count():
+        result = result.with_columns(pl.col(RECORDED_AT).fill_null(datetime.now(UTC)))
+    return result
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _write_atomic(frame: pl.DataFrame, path: Path) -> str:
+    """Write Parquet to a temp file, fsync, rename; return the file's sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    frame.write_parquet(tmp, statistics=True)
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+        content_hash = hashlib.file_digest(fh, "sha256").hexdigest()
+    tmp.replace(path)
+    return content_hash
+
+
+def _append_manifest(path: Path, entry: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_manifest(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise HistoryError(
+                    "history manifest line is not valid JSON",
+                    location=Location(file=str(path), line=number, column=exc.colno),
+                    hint="restore the manifest from backup or remove the damaged last line",
+                ) from exc
+            if not isinstance(entry, dict):
+                raise HistoryError(
+                    "history manifest line is not an object",
+                    location=Location(file=str(path), line=number),
+                )
+            yield entry

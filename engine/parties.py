@@ -1,0 +1,197 @@
+"""Party identity: one stable key per shipper / consignee / notify party.
+
+Manifests spell the same company many ways ("Acme Trading Co., Ltd.", "ACME TRADING LTD",
+"Trading Acme Company Limited", "ТОО Акме Трейдинг"). ``party_key`` turns a name column into
+a key that is equal for those spellings, in one vectorised polars expression:
+
+1. Unicode NFKD, then combining marks dropped (``Müller`` → ``MULLER``);
+2. upper case, Cyrillic transliterated to Latin (ICAO 9303 style, with the Kazakh and Uzbek
+   letters used by IREN units), so ``ООО`` and ``OOO`` are the same token;
+3. ``&`` → ``AND``; dots and apostrophes removed (``L.L.C.`` → ``LLC``, ``CO.`` → ``CO``);
+   any other non-letter/digit becomes a space; whitespace collapsed;
+4. legal-form tokens (:data:`LEGAL_FORMS`: LTD, LIMITED, LLC, CO, GMBH, OOO, TOO, SRL, SA,
+   ...) and the article THE dropped, unless the name is nothing else;
+5. the remaining tokens de-duplicated and sorted, joined by one space.
+
+Step 5 makes the key insensitive to word order. Spelling variants (typos, transliteration
+drift) are not equal after normalisation; :func:`resolve_near_duplicates` maps such keys onto
+an existing canonical key with rapidfuzz (``ratio`` on the sorted-token keys, i.e. a
+token-sort ratio), blocked by first letter so cost stays proportional to the new keys. The
+history store runs it once per appended batch and persists the mapping, so a party keeps one
+key for life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+
+__all__ = [
+    "LEGAL_FORMS",
+    "normalise_name",
+    "party_key",
+    "resolve_near_duplicates",
+]
+
+LEGAL_FORMS: frozenset[str] = frozenset(
+    {
+        # English-speaking jurisdictions
+        "LTD", "LIMITED", "LLC", "LLP", "LP", "INC", "INCORPORATED", "CORP", "CORPORATION",
+        "CO", "COMPANY", "PLC", "PTE", "PTY", "PVT", "PRIVATE",
+        # continental Europe
+        "GMBH", "AG", "KG", "OHG", "UG", "SA", "SAS", "SARL", "SRL", "SPA", "BV", "NV",
+        "AB", "AS", "OY", "KFT", "SRO", "DOO", "LTDA", "SL", "EIRL", "SPZOO",
+        # CIS / IREN (transliterated): OOO, ZAO, OAO, PAO, AO, TOO (Kazakhstan),
+        # ZHSHS (Kazakh LLP), MCHJ (Uzbek LLC), AJ (Uzbek JSC), IP
+        "OOO", "ZAO", "OAO", "PAO", "AO", "TOO", "ZHSHS", "MCHJ", "AJ", "IP",
+        # corporate-form abbreviations common on manifests
+        "JSC", "PJSC", "CJSC", "OJSC", "FZE", "FZCO", "FZC", "FZLLC", "SDN", "BHD",
+    }
+)
+"""Tokens dropped from party names: legal-form words carry no identity."""
+
+_STOP_WORDS: frozenset[str] = frozenset({"THE", "AND"})
+
+# Uppercase Cyrillic → Latin. Letters with a diacritic (Ё, Й, Ў) arrive here already
+# decomposed by NFKD and stripped of the mark, so they need no entry of their own.
+_CYRILLIC: dict[str, str] = {
+    "А": "A", "Б": "B", "В": "V", "Г": "G", "Д": "D", "Е": "E", "Ж": "ZH", "З": "Z",
+    "И": "I", "К": "K", "Л": "L", "М": "M", "Н": "N", "О": "O", "П": "P", "Р": "R",
+    "С": "S", "Т": "T", "У": "U", "Ф": "F", "Х": "KH", "Ц": "TS", "Ч": "CH", "Ш": "SH",
+    "Щ": "SHCH", "Ъ": "", "Ы": "Y", "Ь": "", "Э": "E", "Ю": "YU", "Я": "YA",
+    "Ә": "A", "Ғ": "G", "Қ": "Q", "Ң": "N", "Ө": "O", "Ұ": "U", "Ү": "U", "Һ": "H",
+    "І": "I", "Ҳ": "H", "Є": "E", "Ї": "I", "Ґ": "G",
+}
+
+
+def normalise_name(expr: pl.Expr) -> pl.Expr:
+    """Normalise a party-name column to upper-case Latin words separated by one space.
+
+    Word order is kept and legal forms are not removed (see :func:`party_key` for the key).
+    Null, empty and punctuation-only names give null.
+
+    >>> pl.select(normalise_name(pl.lit("Müller & Söhne GmbH."))).item()
+    'MULLER AND SOHNE GMBH'
+    """
+    text = (
+        expr.cast(pl.String)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_uppercase()
+        .str.replace_many(list(_CYRILLIC), list(_CYRILLIC.values()))
+        .str.replace_all("&", " AND ", literal=True)
+        .str.replace_all(r"[.'`’]", "")
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
+    )
+    return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None)
+
+
+def party_key(expr: pl.Expr) -> pl.Expr:
+    """Stable identity key of a party name: normalised, legal forms dropped, tokens sorted.
+
+    >>> names = pl.Series(["Acme Trading Co., Ltd.", "TRADING ACME LIMITED", "ТОО Акме"])
+    >>> pl.select(party_key(pl.lit(names))).to_series().to_list()
+    ['ACME TRADING', 'ACME TRADING', 'AKME']
+    """
+    tokens = normalise_name(expr).str.split(" ")
+    dropped = pl.lit(sorted(LEGAL_FORMS | _STOP_WORDS), dtype=pl.List(pl.String))
+    kept = tokens.list.set_difference(dropped)
+    # A name made only of legal forms ("CO LTD") keeps them rather than becoming empty.
+    chosen = pl.when(kept.list.len() > 0).then(kept).otherwise(tokens.list.unique())
+    return chosen.list.sort().list.join(" ")
+
+
+def resolve_near_duplicates(
+    new_keys: Iterable[str],
+    canonical_keys: Iterable[str],
+    *,
+    threshold: float = 92.0,
+    workers: int = 2,
+) -> pl.DataFrame:
+    """Map party keys onto near-duplicate canonical keys.
+
+    Each key in ``new_keys`` that is not itself canonical is compared (rapidfuzz ``ratio``
+    on the sorted-token keys) with the canonical keys and with the other new keys that share
+    its first letter. It maps to the best canonical match scoring at least ``threshold``;
+    failing that, to a new key earlier in sorted order (so spelling variants seen together
+    for the first time collapse onto one of them); otherwise to itself.
+
+    Returns a frame ``party_key, canonical_key`` with one row per distinct new key.
+    """
+    canon = sorted({k for k in canonical_keys if k})
+    canon_set = set(canon)
+    fresh = sorted({k for k in new_keys if k} - canon_set)
+    result: dict[str, str] = {k: k for k in fresh}
+    if not fresh:
+        return _mapping_frame(result)
+    by_letter_canon = _group_by_first_letter(canon)
+    by_letter_fresh = _group_by_first_letter(fresh)
+    for letter, block in by_letter_fresh.items():
+        targets = by_letter_canon.get(letter, []) + block
+        n_canon = len(targets) - len(block)
+        step = max(1, 16_000_000 // len(targets))  # bound the score matrix to ~16 MB
+        for start in range(0, len(block), step):
+            chunk = block[start : start + step]
+            scores = process.cdist(
+                chunk, targets, scorer=fuzz.ratio, score_cutoff=threshold,
+                dtype=np.uint8, workers=workers,
+            )
+            _pick_targets(result, chunk, start, targets, n_canon, scores)
+    return _mapping_frame(_compress(result))
+
+
+def _group_by_first_letter(keys: list[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for key in keys:  # runs over distinct keys only, once per history append
+        groups.setdefault(key[0], []).append(key)
+    return groups
+
+
+def _pick_targets(
+    result: dict[str, str],
+    chunk: list[str],
+    offset: int,
+    targets: list[str],
+    n_canon: int,
+    scores: np.ndarray,
+) -> None:
+    """Choose, per row of ``scores``, the canonical match or else an earlier new key."""
+    canon_part = scores[:, :n_canon]
+    fresh_part = scores[:, n_canon:].copy()
+    # A new key may only map to new keys before it, never to itself or later ones.
+    rows = np.arange(len(chunk))[:, None]
+    cols = np.arange(fresh_part.shape[1])[None, :]
+    fresh_part[cols >= rows + offset] = 0
+    has_canon = canon_part.max(axis=1, initial=0) > 0
+    best_canon = canon_part.argmax(axis=1) if n_canon else np.zeros(len(chunk), dtype=np.int64)
+    has_fresh = fresh_part.max(axis=1, initial=0) > 0
+    first_fresh = fresh_part.argmax(axis=1)
+    for i, key in enumerate(chunk):  # bookkeeping over distinct keys, not over rows
+        if has_canon[i]:
+            result[key] = targets[int(best_canon[i])]
+        elif has_fresh[i]:
+            result[key] = targets[n_canon + int(first_fresh[i])]
+
+
+def _compress(mapping: dict[str, str]) -> dict[str, str]:
+    """Follow chains a → b → c so every key points at its final canonical key."""
+    out: dict[str, str] = {}
+    for key in mapping:
+        target = mapping[key]
+        seen = {key}
+        while target in mapping and mapping[target] != target and target not in seen:
+            seen.add(target)
+            target = mapping[target]
+        out[key] = target
+    return out
+
+
+def _mapping_frame(mapping: dict[str, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"party_key": list(mapping), "canonical_key": list(mapping.values())},
+        schema={"party_key": pl.String, "canonical_key": pl.String},
+    )
