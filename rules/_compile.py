@@ -1,0 +1,306 @@
+"""Compile resolved rules to polars expressions and evaluate a whole pack in one pass.
+
+Null semantics are two-valued (see ``rules._ir``): every field test is ``fill_null(False)``
+so that ``and``/``or``/``not`` see plain booleans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Or, Rule, Sel, Selection
+from rules._types import FIELDREF_OPS, OPS_BY_FAMILY, family
+
+log = logging.getLogger(__name__)
+
+HIT_PREFIX = "rule__"
+_LC_PREFIX = "__lc__"
+OUTPUT_COLUMNS = ("rule_score", "rule_hits", "rule_reasons", "rule_shadow_hits")
+NULL_TEXT = "n/a"
+
+
+def hit_column(rule_id: str) -> str:
+    """Name of the per-rule boolean column kept for backtests."""
+    return HIT_PREFIX + rule_id
+
+
+def _lc_column(field: str) -> str:
+    return _LC_PREFIX + field
+
+
+def _case_insensitive(test: FieldTest, fam: str) -> bool:
+    return fam in ("text", "text_list") and not test.cased and test.op != "re" and \
+        test.op != "exists"
+
+
+def lowercase_fields(rules: Sequence[Rule], schema: Mapping[str, pl.DataType]) -> list[str]:
+    """Text fields that some rule compares case-insensitively (lower-cased once, shared)."""
+    out: dict[str, None] = {}
+    for rule in rules:
+        for test in _all_tests(rule):
+            fam = family(schema[test.field])
+            if _case_insensitive(test, fam):
+                out[test.field] = None
+                if test.fieldref:
+                    out.update({str(v): None for v in test.values})
+        for exc in rule.exceptions:
+            for name in exc.fields:
+                if family(schema[name]) == "text":
+                    out[name] = None
+    return list(out)
+
+
+def _all_tests(rule: Rule) -> list[FieldTest]:
+    from rules._ir import iter_tests
+
+    return iter_tests(rule.condition)
+
+
+def lowercase_exprs(fields: Sequence[str], schema: Mapping[str, pl.DataType]) -> list[pl.Expr]:
+    """Helper columns holding lower-cased text, computed once for all rules."""
+    exprs: list[pl.Expr] = []
+    for name in fields:
+        if family(schema[name]) == "text_list":
+            expr = pl.col(name).list.eval(pl.element().cast(pl.String).str.to_lowercase())
+        else:
+            expr = pl.col(name).cast(pl.String).str.to_lowercase()
+        exprs.append(expr.alias(_lc_column(name)))
+    return exprs
+
+
+def _literal(value: Any, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(value, dt.datetime):
+        if dtype == pl.Date:
+            return pl.lit(value.date())
+        tz = getattr(dtype, "time_zone", None)
+        if tz is None:
+            return pl.lit(value.astimezone(dt.UTC).replace(tzinfo=None)).cast(dtype)
+        return pl.lit(value).cast(dtype)
+    return pl.lit(value)
+
+
+def _combine(exprs: list[pl.Expr], match_all: bool) -> pl.Expr:
+    if len(exprs) == 1:
+        return exprs[0]
+    return pl.all_horizontal(exprs) if match_all else pl.any_horizontal(exprs)
+
+
+def _text_op(base: pl.Expr, op: str, value: str) -> pl.Expr:
+    if op == "contains":
+        return base.str.contains(value, literal=True)
+    if op == "startswith":
+        return base.str.starts_with(value)
+    if op == "endswith":
+        return base.str.ends_with(value)
+    if op == "re":
+        return base.str.contains(value)
+    raise AssertionError(op)
+
+
+def test_expr(test: FieldTest, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """One field test as a non-null boolean expression."""
+    dtype = schema[test.field]
+    fam = family(dtype)
+    lower = _case_insensitive(test, fam)
+    col = pl.col(_lc_column(test.field)) if lower else pl.col(test.field)
+    if fam == "text" and not lower:
+        col = col.cast(pl.String)
+    if test.op == "exists":
+        present = col.is_not_null()
+        if fam == "text_list":
+            present = present & (col.list.len() > 0)
+        expr = present if test.values[0] else ~present
+        return expr.fill_null(False)
+    if test.fieldref:
+        others = [pl.col(_lc_column(str(v))) if lower else pl.col(str(v)) for v in test.values]
+        expr = _combine([_compare(col, test.op, o) for o in others], test.match_all)
+        return expr.fill_null(False)
+    values = [v.lower() if lower and isinstance(v, str) else v for v in test.values]
+    if test.op == "re" and not test.cased:
+        values = [f"(?i){v}" for v in values]
+    if fam == "text_list":
+        return _list_expr(col, test.op, values, test.match_all).fill_null(False)
+    if test.op == "eq":
+        if fam == "text":
+            expr = col == values[0] if len(values) == 1 else col.is_in(values)
+        else:
+            expr = _combine([col == _literal(v, dtype) for v in values], False)
+    elif test.op == "neq":
+        if fam == "text":
+            expr = col != values[0] if len(values) == 1 else ~col.is_in(values)
+        else:
+            expr = pl.all_horizontal([col != _literal(v, dtype) for v in values])
+        expr = expr & col.is_not_null()
+    elif test.op == "between":
+        expr = _combine([col.is_between(_literal(lo, dtype), _literal(hi, dtype))
+                         for lo, hi in values], False)
+    elif test.op in ("gt", "gte", "lt", "lte"):
+        expr = _compare(col, test.op, _literal(values[0], dtype))
+    else:
+        expr = _combine([_text_op(col, test.op, v) for v in values], test.match_all)
+    return expr.fill_null(False)
+
+
+def _compare(left: pl.Expr, op: str, right: pl.Expr) -> pl.Expr:
+    if op == "eq":
+        return left == right
+    if op == "neq":
+        return (left != right) & left.is_not_null() & right.is_not_null()
+    if op == "gt":
+        return left > right
+    if op == "gte":
+        return left >= right
+    if op == "lt":
+        return left < right
+    if op == "lte":
+        return left <= right
+    raise AssertionError(op)
+
+
+def _list_expr(col: pl.Expr, op: str, values: list[Any], match_all: bool) -> pl.Expr:
+    """Any element of the list matches (every value must be found when ``match_all``)."""
+    if op == "eq" and not match_all:
+        return col.list.eval(pl.element().is_in(values).fill_null(False)).list.any()
+    per_value: list[pl.Expr] = []
+    for v in values:
+        element = pl.element() == v if op == "eq" else _text_op(pl.element(), op, v)
+        per_value.append(col.list.eval(element.fill_null(False)).list.any())
+    return _combine(per_value, match_all)
+
+
+def selection_expr(selection: Selection, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A selection: OR over its alternatives, AND within each."""
+    alternatives = [
+        pl.all_horizontal([test_expr(t, schema) for t in alt]) if len(alt) > 1
+        else test_expr(alt[0], schema)
+        for alt in selection.alternatives
+    ]
+    return alternatives[0] if len(alternatives) == 1 else pl.any_horizontal(alternatives)
+
+
+def cond_expr(cond: Cond, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A resolved condition tree as one boolean expression."""
+    if isinstance(cond, Sel):
+        return selection_expr(cond.selection, schema)
+    if isinstance(cond, Not):
+        return ~cond_expr(cond.item, schema)
+    parts = [cond_expr(c, schema) for c in cond.items]
+    return pl.all_horizontal(parts) if isinstance(cond, And) else pl.any_horizontal(parts)
+
+
+def exception_expr(exc: ExceptionTuple, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """True where the row equals one of the exception's value tuples."""
+    tuples = []
+    for values in exc.values:
+        parts = []
+        for name, value in zip(exc.fields, values, strict=True):
+            if family(schema[name]) == "text":
+                parts.append(pl.col(_lc_column(name)) == str(value).lower())
+            else:
+                parts.append(pl.col(name) == _literal(value, schema[name]))
+        tuples.append(pl.all_horizontal(parts).fill_null(False))
+    return pl.any_horizontal(tuples) if tuples else pl.lit(False)
+
+
+def rule_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """The rule's hit column: condition and no exception."""
+    expr = cond_expr(rule.condition, schema)
+    for exc in rule.exceptions:
+        expr = expr & ~exception_expr(exc, schema)
+    return expr
+
+
+def render_field(name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A field as readable text for a reason (integral floats without '.0', lists joined)."""
+    if name not in schema:
+        return pl.lit(NULL_TEXT)
+    dtype = schema[name]
+    col = pl.col(name)
+    fam = family(dtype)
+    if dtype.is_float():
+        text = (
+            pl.when(col == col.floor())
+            .then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(col.round(2).cast(pl.String))
+        )
+    elif fam == "text_list":
+        text = col.list.join(", ")
+    elif fam == "bool":
+        text = pl.when(col).then(pl.lit("yes")).otherwise(pl.lit("no"))
+    elif isinstance(dtype, pl.Datetime):
+        text = col.dt.strftime("%Y-%m-%d %H:%M")
+    else:
+        text = col.cast(pl.String)
+    return text.fill_null(NULL_TEXT)
+
+
+def reason_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """The rule's rendered reason template (the title when it has none)."""
+    if not rule.reason:
+        return pl.lit(rule.title)
+    pieces = [render_field(p.text, schema) if p.is_field else pl.lit(p.text)
+              for p in rule.reason]
+    return pl.concat_str(pieces)
+
+
+def applicability(rule: Rule, schema: Mapping[str, pl.DataType]) -> tuple[list[str], str | None]:
+    """(missing fields, type problem) of a rule on a frame schema; both empty = applicable."""
+    missing = sorted(f for f in rule.fields() if f not in schema)
+    if missing:
+        return missing, None
+    for test in _all_tests(rule):
+        fam = family(schema[test.field])
+        if test.op not in OPS_BY_FAMILY[fam]:
+            return [], f"'{test.op}' does not apply to '{test.field}' ({schema[test.field]})"
+        if test.fieldref and (test.op not in FIELDREF_OPS or any(
+                family(schema[str(v)]) != fam for v in test.values)):
+            return [], f"fieldref on '{test.field}' compares different kinds of field"
+    for exc in rule.exceptions:
+        for name in exc.fields:
+            if family(schema[name]) in ("text_list", "other"):
+                return [], f"exception field '{name}' is not a single value"
+    return [], None
+
+
+def _list_of(exprs: list[pl.Expr]) -> pl.Expr:
+    if not exprs:
+        return pl.concat_list([pl.lit(None, dtype=pl.String)]).list.drop_nulls()
+    return pl.concat_list(exprs).list.drop_nulls()
+
+
+def evaluate(
+    frame: pl.LazyFrame,
+    active: Sequence[Rule],
+    shadow: Sequence[Rule],
+    schema: Mapping[str, pl.DataType],
+    *,
+    keep_rule_columns: bool = False,
+) -> pl.LazyFrame:
+    """Add the per-rule hit columns and the four rule outputs to ``frame``, lazily."""
+    rules = [*active, *shadow]
+    lc = lowercase_fields(rules, schema)
+    lf = frame.with_columns(lowercase_exprs(lc, schema)) if lc else frame
+    lf = lf.with_columns([rule_expr(r, schema).alias(hit_column(r.id)) for r in rules])
+    hits = {r.id: pl.col(hit_column(r.id)) for r in rules}
+    score = (
+        pl.sum_horizontal([pl.when(hits[r.id]).then(pl.lit(r.weight)).otherwise(pl.lit(0.0))
+                           for r in active])
+        if active else pl.lit(0.0)
+    )
+    lf = lf.with_columns(
+        score.cast(pl.Float64).alias("rule_score"),
+        _list_of([pl.when(hits[r.id]).then(pl.lit(r.id)) for r in active]).alias("rule_hits"),
+        _list_of([pl.when(hits[r.id]).then(reason_expr(r, schema)) for r in active])
+        .alias("rule_reasons"),
+        _list_of([pl.when(hits[r.id]).then(pl.lit(r.id)) for r in shadow])
+        .alias("rule_shadow_hits"),
+    )
+    drop = [_lc_column(f) for f in lc]
+    if not keep_rule_columns:
+        drop += [hit_column(r.id) for r in rules]
+    return lf.drop(drop) if drop else lf
