@@ -1,0 +1,165 @@
+"""Reference joins and ratios: the derived fields rules and models read instead of raw codes.
+
+``enrich`` adds every field of the schema's enrichment catalogue with its declared dtype.
+It never drops, duplicates or reorders rows: lookups are hash lookups against tables whose
+keys are unique (``replace_strict``, a left join that keeps the left order), and list
+columns are mapped element-wise inside ``list.eval`` so order within a list is kept.
+
+Country of a place: a UN/LOCODE is country + location by definition, so a place's country
+is the first two letters of its (normalised) code when they are an ISO 3166 country. That
+also gives inland places (place of receipt / delivery) and seaports missing from the
+shipped snapshot a country, which a join against the seaport table would not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from engine.reference import (
+    ReferenceData,
+    hs_code_is_well_formed,
+    normalised_code,
+    normalised_hs_code,
+)
+from engine.schema import DERIVED
+from engine.validate import with_canonical_columns
+
+_PLACE_COUNTRY_FIELDS: dict[str, str] = {
+    "port_of_loading": "port_of_loading_country",
+    "port_of_discharge": "port_of_discharge_country",
+    "place_of_receipt": "place_of_receipt_country",
+    "place_of_delivery": "place_of_delivery_country",
+}
+
+ENRICHMENT_FIELDS: tuple[str, ...] = (
+    *_PLACE_COUNTRY_FIELDS.values(),
+    "transshipment_countries",
+    "transshipment_count",
+    "hs_chapter",
+    "hs_heading",
+    "hs_subheading",
+    "hs_chapter_description",
+    "hs_heading_description",
+    "kg_per_package",
+    "value_per_kg",
+    "equipment_group",
+    "is_reefer",
+    "transit_days",
+    "amended_after_departure_hours",
+)
+"""The columns :func:`enrich` adds, all declared in :mod:`engine.schema`."""
+
+_US_PER_DAY = 86_400_000_000.0
+_US_PER_HOUR = 3_600_000_000.0
+
+
+def _locode_country(refs: ReferenceData, code: pl.Expr) -> pl.Expr:
+    """Country prefix of a normalised UN/LOCODE, when it is a known ISO 3166 code."""
+    prefix = code.str.slice(0, 2)
+    well_formed = code.str.contains(r"^[A-Z]{2}[A-Z2-9]{3}$")
+    return pl.when(well_formed & prefix.is_in(refs.countries["alpha2"].implode())).then(prefix)
+
+
+def _ratio(numerator: str, divisor: str) -> pl.Expr:
+    """numerator / divisor, null when either is missing or the divisor is not positive."""
+    top, bottom = pl.col(numerator).cast(pl.Float64), pl.col(divisor).cast(pl.Float64)
+    return pl.when(bottom > 0).then(top / bottom)
+
+
+def _hours_or_days(later: str, earlier: str, unit_us: float) -> pl.Expr:
+    span = pl.col(later) - pl.col(earlier)
+    return span.dt.total_microseconds().cast(pl.Float64) / unit_us
+
+
+def _hs_columns(refs: ReferenceData) -> list[pl.Expr]:
+    code = normalised_hs_code(pl.col("hs_code"))
+    digits = pl.when(hs_code_is_well_formed(code)).then(code)
+    length = digits.str.len_bytes()
+    chapters = refs.hs.filter(pl.col("level") == 2)
+    headings = refs.hs.filter(pl.col("level") == 4)
+    chapter = digits.str.slice(0, 2)
+    heading = pl.when(length >= 4).then(digits.str.slice(0, 4))
+    return [
+        chapter.alias("hs_chapter"),
+        heading.alias("hs_heading"),
+        pl.when(length >= 6).then(digits.str.slice(0, 6)).alias("hs_subheading"),
+        chapter.replace_strict(
+            chapters["code"], chapters["description"], default=None, return_dtype=pl.String
+        ).alias("hs_chapter_description"),
+        heading.replace_strict(
+            headings["code"], headings["description"], default=None, return_dtype=pl.String
+        ).alias("hs_heading_description"),
+    ]
+
+
+def _route_columns(refs: ReferenceData) -> list[pl.Expr]:
+    countries = [
+        _locode_country(refs, normalised_code(pl.col(place))).alias(country)
+        for place, country in _PLACE_COUNTRY_FIELDS.items()
+    ]
+    ports = pl.col("transshipment_ports")
+    return [
+        *countries,
+        ports.list.eval(_locode_country(refs, normalised_code(pl.element()))).alias(
+            "transshipment_countries"
+        ),
+        # count named ports only; a null list (not provided) stays null
+        ports.list.drop_nulls().list.len().alias("transshipment_count"),
+    ]
+
+
+def _equipment_columns() -> list[pl.Expr]:
+    code = normalised_code(pl.col("iso_type"))
+    group = pl.when(code.str.len_bytes() == 4).then(code.str.slice(2, 1))
+    return [group.alias("equipment_group"), (group == "R").alias("is_reefer")]
+
+
+def enrich(frame: pl.DataFrame, refs: ReferenceData) -> pl.DataFrame:
+    """Return ``frame`` with every enrichment field of the schema added, rows unchanged.
+
+    Reads the canonical columns ``port_of_loading``, ``port_of_discharge``,
+    ``place_of_receipt``, ``place_of_delivery``, ``transshipment_ports``, ``hs_code``,
+    ``gross_weight_kg``, ``packages``, ``declared_value``, ``iso_type``, ``departed_at``,
+    ``arrival_eta`` and ``last_amended_at``; absent or all-null ones are read as nulls of
+    their canonical dtype. Values that cannot be read give null, never an error: judging
+    them is :func:`engine.validate.validate`'s job.
+
+    - ``kg_per_package`` / ``value_per_kg``: null when the divisor is null or ``<= 0``.
+    - ``equipment_group``: third character of a 4-character ISO type; ``is_reefer`` = ``R``.
+    - ``transit_days``: ``arrival_eta - departed_at`` in days (may be negative: a data
+      error worth a rule).
+    - ``amended_after_departure_hours``: ``last_amended_at - departed_at`` in hours.
+    """
+    source = with_canonical_columns(frame)
+    added = source.select(
+        *_route_columns(refs),
+        *_hs_columns(refs),
+        _ratio("gross_weight_kg", "packages").alias("kg_per_package"),
+        _ratio("declared_value", "gross_weight_kg").alias("value_per_kg"),
+        *_equipment_columns(),
+        _hours_or_days("arrival_eta", "departed_at", _US_PER_DAY).alias("transit_days"),
+        _hours_or_days("last_amended_at", "departed_at", _US_PER_HOUR).alias(
+            "amended_after_departure_hours"
+        ),
+    )
+    typed = added.select(pl.col(name).cast(DERIVED[name].dtype) for name in ENRICHMENT_FIELDS)
+    return frame.with_columns(typed.get_columns())
+
+
+class EnrichmentStage:
+    """The enrich stage as a pipeline :class:`~engine.stages.Stage`."""
+
+    name = "enrich"
+
+    def __init__(self, refs: ReferenceData):
+        self.refs = refs
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add the enrichment fields (see :func:`enrich`)."""
+        return enrich(frame, self.refs)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Reference-data content hashes."""
+        return {"reference_data": self.refs.fingerprint()}

@@ -1,0 +1,248 @@
+"""Check-digit kernels polars cannot express: ISO 6346 container numbers and IMO ship numbers.
+
+Each kernel runs in numba over a whole column's Arrow buffers (offsets + UTF-8 bytes), so a
+million values are checked without a Python loop. Both normalise the same way, inside the
+kernel, byte by byte:
+
+- ASCII whitespace and the separators ``-``, ``.``, ``/`` (and ``:`` for IMO) are ignored
+  anywhere, so ``MSCU 123456-5`` and ``IMO: 9319466`` are read as ``MSCU1234565`` and
+  ``IMO9319466``;
+- ASCII ``a``–``z`` count as upper case;
+- anything else non-ASCII makes the value invalid (no Unicode case folding: ``ß``, ``ı``
+  or full-width letters never turn into a valid-looking number).
+
+A null value gives null (nothing to check); an empty or separator-only string is invalid.
+``_ref_iso6346`` and ``_ref_imo`` are the plain-Python statements of the same rules; the
+tests hold the kernels to them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+from numba import njit
+
+# ISO 6346 letter values: A=10, then counting up but skipping multiples of 11 (11, 22, 33).
+# fmt: off
+_ISO6346_LETTER_VALUES = np.array(
+    [10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 34,
+     35, 36, 37, 38],
+    dtype=np.int64,
+)
+# fmt: on
+_CONTAINER_SEPARATORS = " \t\n\r\v\f-./"
+_IMO_SEPARATORS = _CONTAINER_SEPARATORS + ":"
+
+
+@njit(cache=True, nogil=True)
+def _is_separator(byte: int, allow_colon: bool) -> bool:
+    # space, \t \n \v \f \r, '-', '.', '/', and ':' for IMO numbers
+    if byte == 32 or 9 <= byte <= 13 or byte == 45 or byte == 46 or byte == 47:
+        return True
+    return allow_colon and byte == 58
+
+
+@njit(cache=True, nogil=True)
+def _upper(byte: int) -> int:
+    return byte - 32 if 97 <= byte <= 122 else byte
+
+
+@njit(cache=True, nogil=True)
+def _iso6346_kernel(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    letter_values: npt.NDArray[np.int64],
+    out: npt.NDArray[np.bool_],
+) -> None:
+    buf = np.empty(11, dtype=np.int64)
+    for row in range(out.shape[0]):
+        n = 0
+        ok = True
+        for pos in range(offsets[row], offsets[row + 1]):
+            byte = int(data[pos])
+            if _is_separator(byte, False):
+                continue
+            if n == 11:  # too long
+                ok = False
+                break
+            buf[n] = _upper(byte)
+            n += 1
+        if not ok or n != 11:
+            out[row] = False
+            continue
+        total = 0
+        for i in range(11):
+            c = buf[i]
+            if i < 4:
+                if not 65 <= c <= 90:  # A-Z
+                    ok = False
+                    break
+                if i == 3 and c != 85 and c != 74 and c != 90:  # category U, J or Z
+                    ok = False
+                    break
+                value = letter_values[c - 65]
+            else:
+                if not 48 <= c <= 57:  # 0-9
+                    ok = False
+                    break
+                value = c - 48
+            if i < 10:
+                total += value << i  # weight 2**i
+        # remainder 10 is written as check digit 0
+        out[row] = ok and (total % 11) % 10 == buf[10] - 48
+
+
+@njit(cache=True, nogil=True)
+def _imo_kernel(
+    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], out: npt.NDArray[np.bool_]
+) -> None:
+    buf = np.empty(10, dtype=np.int64)
+    for row in range(out.shape[0]):
+        n = 0
+        ok = True
+        for pos in range(offsets[row], offsets[row + 1]):
+            byte = int(data[pos])
+            if _is_separator(byte, True):
+                continue
+            if n == 10:  # longer than "IMO" + 7 digits
+                ok = False
+                break
+            buf[n] = _upper(byte)
+            n += 1
+        start = 0
+        if ok and n == 10:
+            # the only 10-character form is the "IMO" prefix + 7 digits
+            ok = buf[0] == 73 and buf[1] == 77 and buf[2] == 79  # I M O
+            start = 3
+        if not ok or n - start != 7:
+            out[row] = False
+            continue
+        total = 0
+        for i in range(7):
+            c = buf[start + i]
+            if not 48 <= c <= 57:
+                ok = False
+                break
+            if i < 6:
+                total += (c - 48) * (7 - i)
+        out[row] = ok and total % 10 == buf[start + 6] - 48
+
+
+def _arrow_buffers(s: pl.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """The value offsets (rebased to the array's own start) and UTF-8 bytes of a column."""
+    array = s.rechunk().to_arrow()
+    if isinstance(array, pa.ChunkedArray):  # defensive: to_arrow of one chunk is an Array
+        array = array.combine_chunks()
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    _, offsets_buf, data_buf = array.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    )
+    return offsets, data
+
+
+def _as_string(s: pl.Series) -> pl.Series:
+    return s if s.dtype == pl.String else s.cast(pl.String)
+
+
+def _with_nulls(s: pl.Series, valid: npt.NDArray[np.bool_]) -> pl.Series:
+    result = pl.Series(s.name, valid, dtype=pl.Boolean)
+    if s.null_count():
+        result = pl.select(pl.when(s.is_not_null()).then(result)).to_series().alias(s.name)
+    return result
+
+
+def container_number_valid(s: pl.Series) -> pl.Series:
+    """ISO 6346 validity of each container number: format and check digit; null stays null.
+
+    Valid means 3 owner letters, a category letter U, J or Z, 6 serial digits and the check
+    digit, after ignoring whitespace and ``- . /`` and upper-casing ASCII letters.
+
+    >>> container_number_valid(pl.Series(["CSQU3054383", "csqu 305438-3", "CSQU3054384", None]))
+    shape: (4,)
+    Series: '' [bool]
+    [
+        true
+        true
+        false
+        null
+    ]
+    """
+    s = _as_string(s)
+    offsets, data = _arrow_buffers(s)
+    out = np.zeros(len(s), dtype=np.bool_)
+    _iso6346_kernel(offsets, data, _ISO6346_LETTER_VALUES, out)
+    return _with_nulls(s, out)
+
+
+def imo_number_valid(s: pl.Series) -> pl.Series:
+    """IMO ship number validity: 7 digits, optional ``IMO`` prefix, check digit; null stays null.
+
+    The check digit is ``sum(d_i * (7 - i) for the first six digits) % 10``. Company and
+    registered-owner numbers use another scheme and are not ship numbers.
+
+    >>> imo_number_valid(pl.Series(["IMO 9319466", "9319466", "8814274", None]))
+    shape: (4,)
+    Series: '' [bool]
+    [
+        true
+        true
+        false
+        null
+    ]
+    """
+    s = _as_string(s)
+    offsets, data = _arrow_buffers(s)
+    out = np.zeros(len(s), dtype=np.bool_)
+    _imo_kernel(offsets, data, out)
+    return _with_nulls(s, out)
+
+
+# --------------------------------------------------------------------------------------
+# Plain-Python statements of the same rules, for the tests only.
+# --------------------------------------------------------------------------------------
+def _normalise(value: str, separators: str) -> str:
+    kept = (c for c in value if c not in separators)
+    return "".join(chr(ord(c) - 32) if "a" <= c <= "z" else c for c in kept)
+
+
+def _ref_letter_value(letter: str) -> int:
+    """A=10, B=12, ...: count up from 10 over the alphabet, skipping multiples of 11."""
+    value = 10
+    for _ in range(ord(letter) - ord("A")):
+        value += 1
+        if value % 11 == 0:
+            value += 1
+    return value
+
+
+def _ref_iso6346(value: str) -> bool:
+    """Reference ISO 6346 check (see module docstring for the normalisation)."""
+    code = _normalise(value, _CONTAINER_SEPARATORS)
+    if len(code) != 11 or not code.isascii():
+        return False
+    letters, digits = code[:4], code[4:]
+    if not (letters.isalpha() and letters.isupper() and digits.isdigit()):
+        return False
+    if letters[3] not in "UJZ":
+        return False
+    values = [_ref_letter_value(c) for c in letters]
+    values += [int(d) for d in digits[:6]]
+    total = sum(v << i for i, v in enumerate(values))
+    return total % 11 % 10 == int(digits[6])
+
+
+def _ref_imo(value: str) -> bool:
+    """Reference IMO ship-number check (see module docstring for the normalisation)."""
+    code = _normalise(value, _IMO_SEPARATORS)
+    if code.startswith("IMO"):
+        code = code[3:]
+    if len(code) != 7 or not code.isascii() or not code.isdigit():
+        return False
+    return sum(int(d) * (7 - i) for i, d in enumerate(code[:6])) % 10 == int(code[6])

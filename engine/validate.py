@@ -1,0 +1,376 @@
+"""Data-quality flags: bad values are risk indicators, not reasons to drop a row.
+
+``validate`` adds every ``dq_*`` column of the schema's data-quality catalogue, each an
+exact Boolean (never null) so rules can use it directly, and ``dq_count``.
+
+Two principles decide every flag:
+
+- **Not applicable is not invalid.** A flag whose field the source did not provide
+  (``present``) is False, so declarations without container numbers raise no container
+  flags.
+- **Missing is not invalid.** A null or blank value in a provided field does not raise the
+  code-format flags (container, IMO, HS, ports, countries, ISO type, texts). The exceptions
+  are weight and package count: a manifest line without them is itself a quality problem,
+  so ``dq_nonpositive_weight`` / ``dq_nonpositive_packages`` count null as well.
+
+Codes are read leniently before they are looked up (see :mod:`engine.reference`):
+case-insensitive, with whitespace, ``-`` and ``.`` ignored. Free-text rules (vague goods,
+placeholder parties, P.O.-box addresses) compare a *simplified* text: lower case, every run
+of characters that are neither letters nor digits replaced by one space.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+import polars as pl
+
+from engine.kernels import container_number_valid, imo_number_valid
+from engine.reference import (
+    ReferenceData,
+    blank_to_null,
+    hs_code_is_well_formed,
+    normalised_code,
+    normalised_hs_code,
+)
+from engine.schema import CANONICAL, DQ_FLAGS
+
+# --------------------------------------------------------------------------------------
+# Phrase lists. Sources: WCO Customs Risk Management Compendium and the WCO SAFE Framework
+# data-quality guidance (descriptions such as "FAK", "STC", "general cargo", "said to
+# contain" are not acceptable goods descriptions), EU ICS2 / US CBP 24-hour-rule lists of
+# unacceptable descriptions ("consolidated cargo", "parts", "samples", "various", "see
+# invoice"), and common placeholder values seen in manifest data ("TBA", "n/a", "to
+# order"). Entries are written in the simplified form (lower case, punctuation -> space).
+# --------------------------------------------------------------------------------------
+# fmt: off
+VAGUE_GOODS_PHRASES: tuple[str, ...] = (
+    "freight all kinds", "fak", "f a k",
+    "said to contain", "said to be", "stc", "s t c",
+    "general cargo", "general merchandise", "general goods", "mixed cargo", "mixed goods",
+    "consolidated cargo", "consolidated goods", "consolidated", "consol",
+    "see invoice", "see attached", "see attached list", "as per invoice",
+    "as per commercial invoice", "as per attached", "as per attached list",
+    "as per packing list", "per invoice",
+    "various", "various goods", "various items", "sundries", "sundry", "miscellaneous",
+    "misc", "assorted", "assorted goods",
+    "personal effects", "household goods and personal effects",
+    "spare parts", "parts", "accessories",
+    "goods", "cargo", "merchandise", "items", "products", "commodities", "articles",
+    "samples", "sample", "gifts", "gift",
+    "new goods", "used goods", "dry goods", "dry cargo",
+)
+# fmt: on
+"""Phrases that say nothing about what is in the box (simplified form)."""
+
+# fmt: off
+_FILLER_WORDS: tuple[str, ...] = (
+    # quantities, packaging and equipment words that surround a description but are not one
+    "x", "of", "and", "the", "in", "on", "with", "for", "on", "from", "to", "no", "nos",
+    "pallet", "pallets", "plt", "plts", "carton", "cartons", "ctn", "ctns", "package",
+    "packages", "pkg", "pkgs", "pk", "box", "boxes", "case", "cases", "crate", "crates",
+    "bag", "bags", "bale", "bales", "drum", "drums", "roll", "rolls", "bundle", "bundles",
+    "piece", "pieces", "pc", "pcs", "unit", "units", "lot", "lots", "set", "sets",
+    "container", "containers", "cntr", "cntrs", "ctr", "fcl", "lcl", "hc", "hq", "dv",
+    "gp", "rf", "std", "teu", "feu", "kg", "kgs", "kilos", "lb", "lbs", "mt", "ton",
+    "tons", "tonnes", "cbm", "m3", "gw", "nw", "shipper", "shippers", "load", "count",
+    "stow", "slac", "stowed",
+)
+# fmt: on
+"""Words removed before asking whether anything of substance is left."""
+
+# fmt: off
+PLACEHOLDER_PARTIES: tuple[str, ...] = (
+    "unknown", "unknown party", "n a", "na", "none", "nil", "null", "not available",
+    "not applicable", "not known", "tba", "tbc", "tbd", "to be advised", "to be confirmed",
+    "to be declared", "same as consignee", "same as cnee", "same as above", "as above",
+    "same", "ditto", "consignee", "shipper", "notify", "notify party", "order",
+    "test", "dummy", "any", "anyone",
+)
+# fmt: on
+"""Party names that name no one (simplified form, compared to the whole name)."""
+
+_PLACEHOLDER_PATTERNS: tuple[str, ...] = (
+    r"to (?:the )?order(?: of)?\b.*",  # "to order", "to the order of <bank>": holder unknown
+    r"x+",  # "xxx"
+    r"0+",
+)
+
+# fmt: off
+PO_BOX_PHRASES: tuple[str, ...] = (
+    r"p ?o ?box", r"p ?o ?b", r"post office box", r"post ?box", r"postfach",
+    r"b ?p ?\d+", r"bo[iî]te postale", r"apartado(?: postal| a[eé]reo)?",
+    r"casilla(?: de correo| postal)?", r"caixa postal", r"postbus", r"private bag",
+    r"p ?o ?drawer",
+)
+# fmt: on
+"""Regular expressions (simplified form) naming a postal box instead of a place."""
+
+# fmt: off
+_STREET_WORDS: tuple[str, ...] = (
+    "street", "st", "str", "strasse", "straße", "road", "rd", "avenue", "ave", "av",
+    "avenida", "calle", "carrera", "rue", "via", "viale", "lane", "ln", "boulevard", "blvd",
+    "way", "drive", "dr", "highway", "hwy", "building", "bldg", "floor", "fl", "suite",
+    "unit", "plot", "block", "blk", "tower", "warehouse", "km",
+)
+# fmt: on
+_MAX_PLACE_WORDS = 3  # words a P.O.-box-only address may still carry: city, region, country
+
+COUNTRY_FIELDS: tuple[str, ...] = ("shipper_country", "consignee_country", "origin_country")
+INLAND_LOCODE_FIELDS: tuple[str, ...] = ("place_of_receipt", "place_of_delivery")
+
+UNPARSEABLE_VALUES = "dq_unparseable_values"
+UNPARSEABLE_FIELDS = "dq_unparseable_fields"
+DQ_COUNT = "dq_count"
+
+
+Check = Callable[[pl.Expr], pl.Expr]
+
+
+def _words(words: Iterable[str]) -> str:
+    return "|".join(sorted(set(words), key=len, reverse=True))
+
+
+_VAGUE_RE = rf"\b(?:{_words(VAGUE_GOODS_PHRASES)})\b"
+_FILLER_RE = rf"\b(?:{_words(_FILLER_WORDS)}|\d\S*)\b"
+_PLACEHOLDER_RE = rf"^(?:{_words(PLACEHOLDER_PARTIES)}|{'|'.join(_PLACEHOLDER_PATTERNS)})$"
+_PO_BOX_RE = rf"\b(?:{'|'.join(PO_BOX_PHRASES)})\b"
+_STREET_RE = rf"\b(?:{_words(_STREET_WORDS)})\b"
+
+
+def simplified_text(value: pl.Expr) -> pl.Expr:
+    """Lower case, each run of non-letter/non-digit characters -> one space, trimmed."""
+    return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+
+
+def _vague_description(text: pl.Expr) -> pl.Expr:
+    """A vague phrase is present and nothing of substance is left once it is removed."""
+    simple = simplified_text(text)
+    rest = simple.str.replace_all(_VAGUE_RE, " ").str.replace_all(_FILLER_RE, " ")
+    return simple.str.contains(_VAGUE_RE) & ~rest.str.contains(r"\p{L}{2,}")
+
+
+def _placeholder_party(name: pl.Expr) -> pl.Expr:
+    """The name is a known placeholder, or only punctuation ("-", ".")."""
+    simple = simplified_text(name)
+    return (simple == "") | simple.str.contains(_PLACEHOLDER_RE)
+
+
+def _po_box_only(address: pl.Expr) -> pl.Expr:
+    """A postal box with at most a city/region/country left, and no street or building."""
+    simple = simplified_text(address)
+    rest = (
+        simple.str.replace_all(_PO_BOX_RE, " ")
+        .str.replace_all(r"\b(?:no|nr|n|number)\b", " ")
+        .str.replace_all(r"\b\S*\d\S*\b", " ")  # box numbers and post codes
+    )
+    return (
+        simple.str.contains(_PO_BOX_RE)
+        & ~rest.str.contains(_STREET_RE)
+        & (rest.str.count_matches(r"\p{L}{2,}") <= _MAX_PLACE_WORDS)
+    )
+
+
+def _iso_type_valid(refs: ReferenceData, code: pl.Expr) -> pl.Expr:
+    """ISO 6346 size/type code: length char, height/width char, known 2-char type code."""
+    return (
+        (code.str.len_bytes() == 4)
+        & code.str.slice(0, 1).is_in(refs.iso_lengths["code"].implode())
+        & code.str.slice(1, 1).is_in(refs.iso_heights["code"].implode())
+        & code.str.slice(2, 2).is_in(refs.iso_types["code"].implode())
+    )
+
+
+def hs_code_valid(refs: ReferenceData, code: pl.Expr) -> pl.Expr:
+    """A normalised HS code is well formed and its 2-, 4- and 6-digit prefixes exist."""
+    known = refs.hs["code"].implode()
+    length = code.str.len_bytes()
+    return (
+        hs_code_is_well_formed(code)
+        & code.str.slice(0, 2).is_in(known)
+        & ((length < 4) | code.str.slice(0, 4).is_in(known))
+        & ((length < 6) | code.str.slice(0, 6).is_in(known))
+    )
+
+
+def locode_well_formed(refs: ReferenceData, code: pl.Expr) -> pl.Expr:
+    """5 characters: a known ISO 3166 country and a 3-character location (A-Z, 2-9)."""
+    return code.str.contains(r"^[A-Z]{2}[A-Z2-9]{3}$") & code.str.slice(0, 2).is_in(
+        refs.countries["alpha2"].implode()
+    )
+
+
+def _bad_code(value: pl.Expr, is_valid: pl.Expr) -> pl.Expr:
+    """Flag a present, non-missing value that fails ``is_valid``; missing is not invalid."""
+    return value.is_not_null() & ~is_valid.fill_null(False)
+
+
+def _code_flags(refs: ReferenceData, has: set[str]) -> dict[str, pl.Expr]:
+    seaports = refs.seaports["locode"].implode()
+    countries = refs.countries["alpha2"].implode()
+
+    def code_flag(field: str, check: Check) -> pl.Expr:
+        if field not in has:
+            return pl.lit(False)
+        code = normalised_code(pl.col(field))
+        return _bad_code(code, check(code))
+
+    def any_of(fields: Iterable[str], check: Check) -> pl.Expr:
+        return pl.any_horizontal(pl.lit(False), *(code_flag(f, check) for f in fields))
+
+    transshipment = pl.lit(False)
+    if "transshipment_ports" in has:
+        ports = pl.col("transshipment_ports").list.eval(
+            normalised_code(pl.element()).is_in(seaports).not_().fill_null(False)
+        )
+        transshipment = ports.list.any().fill_null(False)
+
+    hs = pl.lit(False)
+    if "hs_code" in has:
+        code = normalised_hs_code(pl.col("hs_code"))
+        hs = _bad_code(code, hs_code_valid(refs, code))
+
+    return {
+        "dq_invalid_iso_type": code_flag("iso_type", lambda c: _iso_type_valid(refs, c)),
+        "dq_unknown_port_of_loading": code_flag("port_of_loading", lambda c: c.is_in(seaports)),
+        "dq_unknown_port_of_discharge": code_flag("port_of_discharge", lambda c: c.is_in(seaports)),
+        "dq_unknown_transshipment_port": transshipment,
+        "dq_invalid_locode": any_of(INLAND_LOCODE_FIELDS, lambda c: locode_well_formed(refs, c)),
+        "dq_invalid_hs_code": hs,
+        "dq_invalid_country": any_of(COUNTRY_FIELDS, lambda c: c.is_in(countries)),
+    }
+
+
+def _text_flags(has: set[str]) -> dict[str, pl.Expr]:
+    def text_flag(field: str, check: Check) -> pl.Expr:
+        if field not in has:
+            return pl.lit(False)
+        value = blank_to_null(pl.col(field))
+        return check(value).fill_null(False) & value.is_not_null()
+
+    return {
+        "dq_vague_goods_description": text_flag("goods_description", _vague_description),
+        "dq_placeholder_shipper": text_flag("shipper_name", _placeholder_party),
+        "dq_placeholder_consignee": text_flag("consignee_name", _placeholder_party),
+        "dq_placeholder_notify": text_flag("notify_name", _placeholder_party),
+        "dq_po_box_shipper_address": text_flag("shipper_address", _po_box_only),
+        "dq_po_box_consignee_address": text_flag("consignee_address", _po_box_only),
+    }
+
+
+def _amount_flags(has: set[str]) -> dict[str, pl.Expr]:
+    def nonpositive(field: str) -> pl.Expr:
+        if field not in has:
+            return pl.lit(False)
+        value = pl.col(field).cast(pl.Float64)
+        # missing counts here: a manifest line must state weight and package count
+        return (value.is_null() | value.is_nan() | (value <= 0)).fill_null(True)
+
+    return {
+        "dq_nonpositive_weight": nonpositive("gross_weight_kg"),
+        "dq_nonpositive_packages": nonpositive("packages"),
+    }
+
+
+def with_canonical_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with absent canonical columns added as nulls and all-null (``Null``-typed)
+    ones cast to their canonical dtype, so string and list expressions apply to them."""
+    fixes = [
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(field.dtype).alias(name)
+        for name, field in CANONICAL.items()
+        if name not in frame.columns or frame.schema[name] == pl.Null
+    ]
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def _kernel_flag(
+    frame: pl.DataFrame, field: str, has: set[str], kernel: Callable[[pl.Series], pl.Series]
+) -> pl.Series:
+    if field not in has:
+        return pl.Series(values=[False] * frame.height, dtype=pl.Boolean)
+    values = frame.get_column(field)
+    missing = values.cast(pl.String).str.strip_chars().str.len_bytes().fill_null(0) == 0
+    valid: pl.Series = kernel(values)
+    return (~valid.fill_null(True)) & ~missing
+
+
+def validate(
+    frame: pl.DataFrame, refs: ReferenceData, *, present: Collection[str] | None = None
+) -> pl.DataFrame:
+    """Return ``frame`` with every ``dq_*`` flag of the schema and ``dq_count`` added.
+
+    ``present`` names the canonical fields the source provided (default: every canonical
+    column in ``frame``); flags of other fields are False. ``dq_unparseable_values`` and
+    ``dq_unparseable_fields`` come from ingest and are kept (nulls -> False / empty list),
+    or added as False / empty when absent. Rows are neither dropped nor reordered.
+
+    Example: ``validate(batch, ReferenceData.load(), present=spec.fields)``.
+    """
+    in_frame = {name for name in CANONICAL if name in frame.columns}
+    has = in_frame if present is None else in_frame & set(present)
+    source = with_canonical_columns(frame)
+
+    flags: dict[str, pl.Expr] = {
+        "dq_invalid_container_number": pl.lit(
+            _kernel_flag(source, "container_number", has, container_number_valid)
+        ),
+        "dq_invalid_vessel_imo": pl.lit(_kernel_flag(source, "vessel_imo", has, imo_number_valid)),
+        **_code_flags(refs, has),
+        **_text_flags(has),
+        **_amount_flags(has),
+    }
+    if UNPARSEABLE_VALUES in frame.columns:
+        flags[UNPARSEABLE_VALUES] = pl.col(UNPARSEABLE_VALUES).fill_null(False)
+    else:
+        flags[UNPARSEABLE_VALUES] = pl.lit(False)
+    if UNPARSEABLE_FIELDS in frame.columns:
+        fields = pl.col(UNPARSEABLE_FIELDS).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    else:
+        fields = pl.lit([], dtype=pl.List(pl.String))
+
+    missing = set(DQ_FLAGS) - set(flags)
+    if missing:  # the schema declared a flag this module does not compute
+        raise NotImplementedError(f"validate() lacks data-quality flags {sorted(missing)}")
+
+    computed = source.select(
+        *(expr.cast(pl.Boolean).alias(name) for name, expr in flags.items()),
+        fields.cast(pl.List(pl.String)).alias(UNPARSEABLE_FIELDS),
+    ).with_columns(
+        pl.sum_horizontal(pl.col(name).cast(pl.Int32) for name in DQ_FLAGS)
+        .cast(pl.Int32)
+        .alias(DQ_COUNT)
+    )
+    # added to the caller's frame as given: the null-typed fill-ins above stay private
+    return frame.with_columns(computed.get_columns())
+
+
+def rules_digest() -> str:
+    """SHA-256 of the phrase lists and patterns, so a run record shows which rules ran."""
+    text = "\n".join(
+        [_VAGUE_RE, _FILLER_RE, _PLACEHOLDER_RE, _PO_BOX_RE, _STREET_RE, str(_MAX_PLACE_WORDS)]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ValidationStage:
+    """The validate stage as a pipeline :class:`~engine.stages.Stage`."""
+
+    name = "validate"
+
+    def __init__(self, refs: ReferenceData, *, present: Collection[str] | None = None):
+        self.refs = refs
+        self.present = None if present is None else frozenset(present)
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add the data-quality flags (see :func:`validate`)."""
+        return validate(frame, self.refs, present=self.present)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Reference-data content hashes and the digest of the phrase lists."""
+        return {
+            "reference_data": self.refs.fingerprint(),
+            "rules_sha256": rules_digest(),
+            "present": None if self.present is None else sorted(self.present),
+        }
