@@ -1,0 +1,137 @@
+"""Combine and select: risk score, lanes, forced reds, capacity and the control sample."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal, assert_series_equal
+
+from engine.policy import Capacity, PolicyError, ScoringPolicy, combine, select, selection_counts
+
+
+@pytest.fixture
+def policy() -> ScoringPolicy:
+    return ScoringPolicy.from_dict({
+        "risk": {"rules_weight": 0.5, "model_weight": 0.5, "rule_scale": 50, "model_scale": 0.5},
+        "lanes": {"red": 60, "yellow": 30},
+        "force_red": ["sanctioned-party"],
+        "selection": {"control_fraction": 0.1, "min_control": 1},
+    })
+
+
+def test_default_policy_loads_with_hash() -> None:
+    policy = ScoringPolicy.load(None)
+    assert policy.name == "default"
+    assert len(policy.content_hash) == 16
+    assert policy.fingerprint()["hash"] == policy.content_hash
+
+
+def test_combine_rules_and_model(policy: ScoringPolicy) -> None:
+    frame = pl.DataFrame({
+        "rule_score": [0.0, 50.0, 0.0, None],
+        "model_probability": [0.0, 0.5, 0.25, 0.5],
+        "rule_hits": [[], ["x"], ["sanctioned-party"], None],
+    }, schema_overrides={"rule_hits": pl.List(pl.String)})
+    out = combine(frame, policy)
+    expected_risk = [0.0, 100 * (0.5 * (1 - math.exp(-1)) + 0.5), 25.0, 50.0]
+    assert out["risk_score"].to_list() == pytest.approx(expected_risk)
+    assert out["forced_red"].to_list() == [False, False, True, False]
+    assert out["lane"].to_list() == ["green", "red", "red", "yellow"]
+
+
+def test_combine_without_model_or_rules(policy: ScoringPolicy) -> None:
+    only_model = combine(pl.DataFrame({"model_probability": [0.1, 0.6]}), policy)
+    assert only_model["risk_score"].to_list() == pytest.approx([20.0, 100.0])
+    neither = combine(pl.DataFrame({"x": [1, 2]}), policy)
+    assert neither["risk_score"].to_list() == [0.0, 0.0]
+    assert neither["lane"].to_list() == ["green", "green"]
+    assert neither["forced_red"].to_list() == [False, False]
+
+
+def test_capacity_parse() -> None:
+    assert Capacity.parse("50").rows_for(1000) == 50
+    assert Capacity.parse("2%").rows_for(1000) == 20
+    assert Capacity.parse("2%").rows_for(101) == 3  # ceil: a started container counts
+    assert Capacity.parse("50").rows_for(10) == 10
+    assert str(Capacity.parse("2.5%")) == "2.5%"
+    for bad in ("abc", "-3", "150%", "2 %x"):
+        with pytest.raises(PolicyError, match="capacity"):
+            Capacity.parse(bad)
+
+
+def _risk(scores: list[float], forced: list[bool]) -> pl.DataFrame:
+    return pl.DataFrame({"row_index": list(range(len(scores))), "risk_score": scores,
+                         "forced_red": forced}, schema_overrides={"row_index": pl.Int64})
+
+
+def test_select_forced_then_risk_then_control(policy: ScoringPolicy) -> None:
+    frame = _risk([5.0, 90.0, 10.0, 90.0, 1.0, 70.0, 0.0, 2.0, 3.0, 4.0] * 2, [False] * 19 + [True])
+    out = select(frame, Capacity.parse("10"), policy, seed=3)
+    assert out.columns == ["row_index", "selected", "selection_reason"]
+    assert out.height == frame.height
+    reasons = dict(zip(out["row_index"], out["selection_reason"], strict=True))
+    assert reasons[19] == "forced"
+    # 10 slots = 1 forced + 1 control + 8 highest risk (ties at 10.0 break by row_index)
+    risk_rows = out.filter(pl.col("selection_reason") == "risk")["row_index"].to_list()
+    assert sorted(risk_rows) == [1, 2, 3, 5, 11, 12, 13, 15]
+    counts = selection_counts(out)
+    assert counts == {"forced": 1, "risk": 8, "control": 1, "total": 10}
+
+
+def test_select_is_reproducible_and_seed_changes_control(policy: ScoringPolicy) -> None:
+    frame = _risk([float(i % 7) for i in range(500)], [False] * 500)
+    a = select(frame, Capacity.parse("10%"), policy, seed=1)
+    b = select(frame, Capacity.parse("10%"), policy, seed=1)
+    assert_frame_equal(a, b)
+    controls = {s: set(select(frame, Capacity.parse("10%"), policy, seed=s)
+                       .filter(pl.col("selection_reason") == "control")["row_index"])
+                for s in range(4)}
+    assert len({frozenset(c) for c in controls.values()}) > 1
+
+
+def test_forced_reds_exceed_capacity(policy: ScoringPolicy) -> None:
+    out = select(_risk([1.0, 2.0, 3.0], [True, True, True]), Capacity.parse("1"), policy, seed=0)
+    assert_series_equal(out["selection_reason"], pl.Series("selection_reason", ["forced"] * 3))
+
+
+def test_select_needs_columns(policy: ScoringPolicy) -> None:
+    with pytest.raises(PolicyError, match="forced_red"):
+        select(pl.DataFrame({"row_index": [0], "risk_score": [1.0]}), Capacity.parse("1"),
+               policy, seed=0)
+
+
+def test_bad_policy_names_the_problem(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "p.yaml"
+    path.write_text("lanes: {red: 20, yellow: 50}\n")
+    with pytest.raises(PolicyError, match="yellow <= red"):
+        ScoringPolicy.load(path)
+    path.write_text("lanez: {}\n")
+    with pytest.raises(PolicyError, match="unknown policy key 'lanez'"):
+        ScoringPolicy.load(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=st.lists(st.integers(0, 5).map(float), min_size=1, max_size=60),
+       forced_every=st.integers(0, 7), cap=st.integers(0, 70), seed=st.integers(0, 3))
+def test_select_matches_reference(scores: list[float], forced_every: int, cap: int,
+                                  seed: int) -> None:
+    policy = ScoringPolicy.from_dict({"selection": {"control_fraction": 0.2, "min_control": 1}})
+    forced = [forced_every > 0 and i % forced_every == 0 for i in range(len(scores))]
+    out = select(_risk(scores, forced), Capacity.parse(str(cap)), policy, seed=seed)
+    n_forced = sum(forced)
+    allowed = min(cap, len(scores))
+    room = max(allowed - n_forced, 0)
+    control_n = min(room, max(1 if room > 1 else 0, round(0.2 * allowed)))
+    # plain reference for the risk part: stable sort by (-score, index) over non-forced rows
+    order = sorted((i for i in range(len(scores)) if not forced[i]), key=lambda i: (-scores[i], i))
+    expected_risk = order[: room - control_n]
+    got = out["selection_reason"].to_list()
+    assert [i for i, r in enumerate(got) if r == "forced"] == [i for i, f in enumerate(forced) if f]
+    assert sorted(i for i, r in enumerate(got) if r == "risk") == sorted(expected_risk)
+    assert sum(r == "control" for r in got) == min(control_n, len(scores) - n_forced
+                                                  - len(expected_risk))
+    assert out["selected"].sum() == n_forced + len(expected_risk) + sum(r == "control" for r in got)
