@@ -43,6 +43,7 @@ class Chunk:
     quarantine: pl.DataFrame
     source_file: str
     records_read: int  # rows + quarantined, for the accounting
+    present: frozenset[str] = frozenset()  # canonical fields the source provides
 
 
 @dataclass
@@ -439,7 +440,8 @@ def read_chunks(source: Path | str, spec: DatasetSpec | None = None, *,
                 pl.int_range(row_offset, row_offset + rows.height, dtype=pl.Int64).alias(ROW_INDEX))
             row_offset += rows.height
             quarantine = pl.concat([raw.quarantine, missing]) if missing.height else raw.quarantine
-            yield Chunk(rows, quarantine, str(path), raw.frame.height + raw.quarantine.height)
+            yield Chunk(rows, quarantine, str(path), raw.frame.height + raw.quarantine.height,
+                        frozenset(bound.columns))
 
 
 def _empty_rows() -> pl.DataFrame:

@@ -1,0 +1,69 @@
+"""The terminal summary printed after a scoring run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from engine.record import RunRecord
+
+
+def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 10) -> None:
+    """Counts, lanes, selection, the top selected containers with reasons, and the outputs."""
+    counts = record.counts
+    table = Table(title="Lookout run", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("records read", f"{record.rows_in:,}")
+    table.add_row("rows scored", f"{record.rows_scored:,}")
+    table.add_row("rows quarantined", f"{record.rows_quarantined:,}")
+    lanes = counts.get("lanes", {})
+    table.add_row("lanes red / yellow / green",
+                  " / ".join(f"{lanes.get(k, 0):,}" for k in ("red", "yellow", "green")))
+    by_reason = counts.get("selected_by_reason", {})
+    table.add_row("selected for inspection",
+                  f"{record.selected:,} (" + ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items())) + ")")
+    table.add_row("capacity", str(record.parameters.get("capacity")))
+    rules = record.stages.get("rules", {})
+    if rules:
+        table.add_row("rule pack", f"{rules.get('pack_hash', '')[:12]} ({len(rules.get('rules', {}))} rules, "
+                      f"{len(rules.get('skipped', []))} not applicable)")
+    model = record.stages.get("model", {})
+    if model:
+        table.add_row("model", str(model.get("model_hash", ""))[:12])
+    total = sum(record.timings.values())
+    table.add_row("wall time", f"{total:.2f} s")
+    console.print(table)
+
+    flagged_path = out / "flagged.csv"
+    if flagged_path.is_file():
+        flagged = pl.read_csv(flagged_path, infer_schema=False).filter(pl.col("selected") == "true").head(top)
+        if flagged.height:
+            hits = Table(title=f"Top {flagged.height} selected containers", title_justify="left")
+            for col, style in (("container_number", "bold"), ("lane", None), ("risk_score", None),
+                               ("selection_reason", None), ("reasons", None)):
+                if col in flagged.columns:
+                    hits.add_column(col.replace("_", " "), style=style, overflow="fold",
+                                    max_width=90 if col == "reasons" else None)
+            for row in flagged.iter_rows(named=True):  # display of at most `top` rows
+                hits.add_row(*[_cell(row, c) for c in ("container_number", "lane", "risk_score",
+                                                       "selection_reason", "reasons") if c in row])
+            console.print(hits)
+    console.print("outputs:")
+    for name, path in sorted(record.outputs.items()):
+        console.print(f"  {name:<11} {path}")
+    for message in record.messages:
+        console.print(f"[yellow]note:[/yellow] {message}")
+
+
+def _cell(row: dict[str, str | None], column: str) -> str:
+    value = row.get(column) or ""
+    if column == "risk_score" and value:
+        return f"{float(value):.1f}"
+    if column == "lane":
+        colour = {"red": "red", "yellow": "yellow", "green": "green"}.get(value, "white")
+        return f"[{colour}]{value}[/{colour}]"
+    return value

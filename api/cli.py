@@ -1,0 +1,149 @@
+"""`lookout` — the one command-line entry point over engine, rules, models and the service.
+
+Every user-facing error is a LookoutError rendered as ``where: what`` plus a hint, with a
+non-zero exit code; a traceback is shown only with ``LOOKOUT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from engine.errors import LookoutError
+
+app = typer.Typer(
+    name="lookout",
+    help="Container risk targeting for customs Port Control Units.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _mount() -> None:
+    """Attach each package's command group (kept in that package, next to its code)."""
+    from engine.history_cli import history_app, watchlist_app
+    from models.cli import app as model_app
+    from rules.cli import app as rules_app
+
+    app.add_typer(rules_app, name="rules", help="Check, test, backtest and explain rule packs.")
+    app.add_typer(model_app, name="model", help="Train, evaluate and inspect risk models.")
+    app.add_typer(history_app, name="history", help="The entity history store.")
+    app.add_typer(watchlist_app, name="watchlist", help="Watchlists and screening.")
+
+
+@app.command()
+def score(
+    source: Annotated[str, typer.Argument(help="Manifest file, or a quoted glob such as 'feeds/*.csv'.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path("out"),
+    spec: Annotated[str | None, typer.Option(help="Dataset spec YAML, or the name of a shipped spec.")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule pack folder (default: the shipped pack).")] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Score without rules.")] = False,
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+    no_model: Annotated[bool, typer.Option("--no-model", help="Score without a model.")] = False,
+    policy: Annotated[Path | None, typer.Option(help="Scoring policy YAML (default: shipped).")] = None,
+    capacity: Annotated[str | None, typer.Option(help="Inspection capacity: a count (50) or a share (2%).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random control sample.")] = 0,
+    history: Annotated[Path | None, typer.Option(help="History store folder (enables history features).")] = None,
+    watchlist: Annotated[list[Path] | None, typer.Option(help="Watchlist file (UN XML or CSV); repeatable.")] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).")] = 250_000,
+) -> None:
+    """Score a manifest: load → validate → enrich → rules → model → combine → select → record."""
+    from api.wiring import build_scorer
+    from engine.pipeline import run_batch
+    from engine.policy import Capacity
+    from engine.spec import load_spec
+
+    scorer = build_scorer(rules_dir=rules, model_dir=model, policy_path=policy, history_dir=history,
+                          watchlists=watchlist or (), use_rules=not no_rules, use_model=not no_model)
+    dataset_spec = load_spec(spec) if spec else None
+    cap = Capacity.parse(capacity) if capacity else None
+    record = _run_with_progress(source, scorer=scorer, out=out, spec=dataset_spec, capacity=cap, seed=seed,
+                                chunk_rows=chunk_rows)
+    from api._summary import print_summary
+
+    print_summary(console, record, out)
+
+
+def _run_with_progress(source: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.pipeline import run_batch
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("scoring", total=None)
+
+        def progress(stage: str, rows: int) -> None:
+            bar.update(task, completed=rows, description=stage)
+
+        return run_batch(source, progress=progress, **kwargs)  # type: ignore[arg-type]
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the generated files.")],
+    days: Annotated[int, typer.Option(help="Days of daily manifests.")] = 1,
+    rows_per_day: Annotated[int, typer.Option(help="Manifest lines per day.")] = 5_000,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same files.")] = 7,
+    history_days: Annotated[int, typer.Option(help="Days of labelled history before the manifests.")] = 0,
+    parquet: Annotated[bool, typer.Option(help="Also write Parquet manifests.")] = False,
+) -> None:
+    """Generate realistic demo manifests and a labelled history with planted typologies."""
+    from engine.generate import generate as run_generate
+
+    formats = ("csv", "parquet") if parquet else ("csv",)
+    result = run_generate(days=days, rows_per_day=rows_per_day, seed=seed, out_dir=out,
+                          history_days=history_days, formats=formats)
+    console.print(f"generated into [bold]{out}[/bold]: {result}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo data and outputs.")] = Path("out/demo"),
+    rows: Annotated[int, typer.Option(help="Manifest lines in the demo batch.")] = 5_000,
+) -> None:
+    """Generate the demo batch and history, then score it with the shipped rules and model."""
+    from api._demo import run_demo
+
+    run_demo(console, out=out, rows=rows)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning LookoutErrors into clear messages."""
+    _mount()
+    try:
+        app(standalone_mode=False)
+    except LookoutError as err:
+        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, markup=True)
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as err:  # noqa: BLE001 — last line of defence: no raw traceback for users
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if os.environ.get("LOOKOUT_DEBUG"):
+            traceback.print_exc()
+        err_console.print(f"[bold red]internal error:[/bold red] {type(err).__name__}: {err}\n"
+                          "  hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output",
+                          highlight=False)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Wire the concrete stages (rules, model, history, watchlists) into an engine Scorer.
+
+The engine knows only the Stage protocols; this module, at the top of the dependency
+graph, is where the shipped defaults are chosen. The CLI and the HTTP service both build
+their scorer here, so a batch scores the same whichever door it came in by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.pipeline import Scorer
+from engine.policy import ScoringPolicy
+from engine.reference import ReferenceData
+from engine.stages import Stage
+
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def build_scorer(*, rules_dir: Path | None = None, model_dir: Path | None = None,
+                 policy_path: Path | None = None, history_dir: Path | None = None,
+                 watchlists: Sequence[Path] = (), reference_dir: Path | None = None,
+                 use_rules: bool = True, use_model: bool = True) -> Scorer:
+    """A scorer from paths; ``None`` means the shipped default for rules, model and policy.
+
+    ``use_rules=False`` / ``use_model=False`` leave that stage out entirely (e.g. a data set
+    for which only a model exists).
+    """
+    from rules import load_pack
+
+    refs = ReferenceData.load(reference_dir)
+    enrichers: list[Stage] = []
+    if history_dir is not None:
+        from engine.history import HistoryFeatures, HistoryStore
+
+        enrichers.append(HistoryFeatures(HistoryStore(history_dir)))
+    if watchlists:
+        from engine.watchlist import Watchlist, WatchlistStage
+
+        enrichers.append(WatchlistStage(Watchlist.load(list(watchlists))))
+    pack = (load_pack(rules_dir) if rules_dir else load_pack()) if use_rules else None
+    model = None
+    if use_model:
+        chosen = model_dir or (SHIPPED_MODEL_DIR if (SHIPPED_MODEL_DIR / "card.json").is_file() else None)
+        if chosen is not None:
+            from models import ModelStage, load_model
+
+            model = ModelStage(load_model(chosen))
+    return Scorer(refs=refs, policy=ScoringPolicy.load(policy_path), rules=pack, model=model,
+                  enrichers=enrichers)

@@ -1,0 +1,187 @@
+"""Ingest: every format into the canonical frame; every record accounted for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine import ingest
+from engine.errors import IngestError, SpecError
+from engine.ingest import detect_format, read_chunks, read_frame
+from engine.schema import CANONICAL, RECORD_ID, ROW_INDEX, SOURCE_LINE
+
+HEADER = "container_number,bl_number,gross_weight_kg,packages,filed_at,transshipment_ports,notes\n"
+GOOD = [
+    "MSCU1234565,BL1,1250.5,10,2026-11-27T08:15:00Z,ESALG;NLRTM,first\n",
+    'TGHU7654321,BL2,"1,234.5",3,2026-11-27,,"quoted, with comma"\n',
+]
+
+
+def _write(tmp_path: Path, name: str, content: bytes | str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def _accounting(path: Path, **kw: object) -> tuple[int, int, int]:
+    read = kept = quarantined = 0
+    for chunk in read_chunks(path, **kw):  # type: ignore[arg-type]
+        read += chunk.records_read
+        kept += chunk.rows.height
+        quarantined += chunk.quarantine.height
+    return read, kept, quarantined
+
+
+def test_csv_to_canonical(tmp_path: Path) -> None:
+    rows, quarantine = read_frame(_write(tmp_path, "m.csv", HEADER + "".join(GOOD)))
+    assert quarantine.height == 0
+    assert rows.get_column("container_number").to_list() == ["MSCU1234565", "TGHU7654321"]
+    assert rows.get_column("gross_weight_kg").to_list() == [1250.5, 1234.5]
+    assert rows.get_column("packages").dtype == pl.Int64
+    assert rows.get_column("transshipment_ports").to_list() == [["ESALG", "NLRTM"], None]
+    assert rows.get_column(SOURCE_LINE).to_list() == [2, 3]
+    assert rows.get_column(ROW_INDEX).to_list() == [0, 1]
+    assert rows.get_column(RECORD_ID).to_list() == ["MSCU1234565/BL1", "TGHU7654321/BL2"]
+    assert rows.get_column("notes").to_list() == ["first", "quoted, with comma"]  # extras kept
+    for name, field in CANONICAL.items():
+        assert rows.schema[name] == field.dtype, name
+
+
+def test_broken_file_accounting_and_reasons(tmp_path: Path) -> None:
+    content = (HEADER.encode() + GOOD[0].encode()
+               + b"short,row\n"                                   # wrong field count
+               + b"MSCU1234565,BL3,1,1,2026-11-27,,\xff\xfe\n"      # invalid UTF-8
+               + b",BL4,1,1,2026-11-27,,no container\n"           # empty key field
+               + b"MSCU1234565,BL5,heavy,1.5,not-a-date,,bad values\n"  # kept, flagged
+               + b"\n"                                            # blank: not a record
+               + GOOD[1].encode())
+    path = _write(tmp_path, "broken.csv", content)
+    read, kept, quarantined = _accounting(path)
+    assert (read, kept, quarantined) == (6, 3, 3)
+    rows, quarantine = read_frame(path)
+    by_line = dict(zip(quarantine["source_line"].to_list(), quarantine["reason"].to_list(), strict=True))
+    assert set(by_line) == {3, 4, 5}
+    assert "expected 7, found 2" in by_line[3]
+    assert "UTF-8" in by_line[4]
+    assert "container_number" in by_line[5]
+    flagged = rows.filter(pl.col("bl_number") == "BL5")
+    assert sorted(flagged.get_column("dq_unparseable_fields").item()) == ["filed_at", "gross_weight_kg", "packages"]
+    assert flagged.get_column("dq_unparseable_values").item() is True
+    assert rows.filter(pl.col("bl_number") == "BL2").get_column(SOURCE_LINE).item() == 8
+
+
+def test_chunking_keeps_line_numbers_and_row_index(tmp_path: Path) -> None:
+    body = "".join(f"MSCU1234565,BL{i},1,1,2026-11-27,,\n" for i in range(25))
+    path = _write(tmp_path, "many.csv", HEADER + body)
+    chunks = list(read_chunks(path, chunk_rows=10))
+    assert [c.rows.height for c in chunks] == [10, 10, 5]
+    frame = pl.concat([c.rows for c in chunks])
+    assert frame.get_column(SOURCE_LINE).to_list() == list(range(2, 27))
+    assert frame.get_column(ROW_INDEX).to_list() == list(range(25))
+
+
+def test_small_blocks_split_records_correctly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 7)
+    body = '"MSCU1234565",BL1,1,1,2026-11-27,,"multi\nline note"\nTGHU7654321,BL2,2,2,2026-11-27,,x\n'
+    rows, quarantine = read_frame(_write(tmp_path, "blocks.csv", HEADER + body))
+    assert quarantine.height == 0
+    assert rows.get_column("notes").to_list() == ["multi\nline note", "x"]
+    assert rows.get_column(SOURCE_LINE).to_list() == [2, 4]
+
+
+def test_oversize_record_is_quarantined_and_reading_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(ingest, "MAX_RECORD_BYTES", 100)
+    huge = "MSCU1234565,BL9,1,1,2026-11-27,," + "x" * 1000 + "\n"
+    path = _write(tmp_path, "huge.csv", HEADER + GOOD[0] + huge + GOOD[1])
+    read, kept, quarantined = _accounting(path)
+    assert (read, kept, quarantined) == (3, 2, 1)
+    _, quarantine = read_frame(path)
+    assert quarantine.get_column("source_line").to_list() == [3]
+    assert "longer than" in quarantine.get_column("reason").item()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "ipc", "ndjson"])
+def test_other_formats_read_the_same_rows(tmp_path: Path, fmt: str) -> None:
+    csv_rows, _ = read_frame(_write(tmp_path, "m.csv", HEADER + "".join(GOOD)))
+    source = pl.DataFrame({
+        "container_number": ["MSCU1234565", "TGHU7654321"], "bl_number": ["BL1", "BL2"],
+        "gross_weight_kg": [1250.5, 1234.5], "packages": [10, 3],
+        "filed_at": ["2026-11-27T08:15:00Z", "2026-11-27"],
+        "transshipment_ports": [["ESALG", "NLRTM"], None], "notes": ["first", "quoted, with comma"],
+    })
+    path = tmp_path / f"m.{fmt}"
+    {"parquet": source.write_parquet, "ipc": source.write_ipc, "ndjson": source.write_ndjson}[fmt](path)
+    rows, quarantine = read_frame(path)
+    assert quarantine.height == 0
+    cols = ["container_number", "gross_weight_kg", "packages", "filed_at", "transshipment_ports", "notes"]
+    assert rows.select(cols).equals(csv_rows.select(cols))
+
+
+def test_ndjson_bad_lines_are_quarantined(tmp_path: Path) -> None:
+    lines = ['{"container_number":"MSCU1234565","bl_number":"BL1"}', "{not json", "[1,2]",
+             '{"container_number":"TGHU7654321","bl_number":"BL2"}']
+    path = _write(tmp_path, "m.ndjson", "\n".join(lines) + "\n")
+    rows, quarantine = read_frame(path)
+    assert rows.get_column("bl_number").to_list() == ["BL1", "BL2"]
+    assert rows.get_column(SOURCE_LINE).to_list() == [1, 4]
+    assert quarantine.get_column("source_line").to_list() == [2, 3]
+
+
+def test_format_detected_from_content_not_extension(tmp_path: Path) -> None:
+    path = tmp_path / "really_parquet.csv"
+    pl.DataFrame({"container_number": ["MSCU1234565"], "bl_number": ["B"]}).write_parquet(path)
+    assert detect_format(path)[0] == "parquet"
+    assert read_frame(path)[0].height == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02\x00\x00\x00garbage\x00\x00" * 50, "binary"),
+        (b"bl_number,weight\nB1,3\n", "required manifest fields are missing: container_number"),
+        (b"container_number,container_number,bl_number\n", "appears twice"),
+    ],
+)
+def test_unreadable_inputs_raise_clear_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = _write(tmp_path, "bad.csv", content)
+    with pytest.raises((IngestError, SpecError)) as err:
+        read_frame(path)
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_missing_column_hint_suggests_the_close_name(tmp_path: Path) -> None:
+    path = _write(tmp_path, "typo.csv", "container_numbr,bl_number\nX,Y\n")
+    with pytest.raises(SpecError) as err:
+        read_frame(path)
+    assert "did you mean 'container_numbr'" in str(err.value)
+
+
+def test_directory_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="is a directory"):
+        read_frame(tmp_path)
+    with pytest.raises(IngestError, match="no such file"):
+        read_frame(tmp_path / "nope.csv")
+
+
+def test_glob_reads_several_files_as_one_batch(tmp_path: Path) -> None:
+    _write(tmp_path, "a.csv", HEADER + GOOD[0])
+    _write(tmp_path, "b.csv", HEADER + GOOD[1])
+    rows, _ = read_frame(str(tmp_path / "*.csv"))
+    assert rows.get_column(ROW_INDEX).to_list() == [0, 1]
+    assert rows.get_column("source_file").str.ends_with(".csv").all()
+
+
+def test_latin1_file_with_declared_encoding(tmp_path: Path) -> None:
+    from engine.spec import DatasetSpec, default_spec
+
+    spec = default_spec()
+    spec = DatasetSpec(**{**spec.__dict__, "csv": type(spec.csv)(encoding="latin-1")})
+    path = _write(tmp_path, "l1.csv", (HEADER + "MSCU1234565,BL1,1,1,2026-11-27,,Société\n").encode("latin-1"))
+    rows, quarantine = read_frame(path, spec)
+    assert quarantine.height == 0
+    assert rows.get_column("notes").item() == "Société"

@@ -1,0 +1,74 @@
+"""The record scanner agrees with Python's csv module on record bounds and field counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine._scan import BAD_UTF8, NUL_BYTE, OPEN_QUOTE, gather, scan_records
+
+CELL = st.text(alphabet=st.sampled_from(list('ab ,"\n;é')), max_size=6)  # a lone CR is data here, a line end for Python's csv
+
+
+def _scan(data: bytes, **kw: object):  # type: ignore[no-untyped-def]
+    return scan_records(np.frombuffer(data, dtype=np.uint8), **kw)  # type: ignore[arg-type]
+
+
+def test_lines_fields_and_quoted_newlines() -> None:
+    r = _scan(b'a,b\n"x\ny",2\n\n1,"q""w"\n3,4,5\n5" pipe,2\r\nlast,1')
+    assert r.lines.tolist() == [1, 2, 5, 6, 7, 8]
+    assert r.fields.tolist() == [2, 2, 2, 3, 2, 2]
+    assert r.blanks == 1
+    assert (r.flags == 0).all()
+
+
+def test_defects_are_flagged() -> None:
+    r = _scan(b'ok,1\n\xff\xfe,1\nnul\x00,1\n"open,1')
+    assert r.flags.tolist() == [0, BAD_UTF8, NUL_BYTE, OPEN_QUOTE]
+
+
+def test_valid_multibyte_utf8_is_not_flagged() -> None:
+    r = _scan("Ташкент,東京,🚢\n".encode())
+    assert r.flags.tolist() == [0]
+    assert r.fields.tolist() == [3]
+
+
+def test_truncated_multibyte_sequence_is_flagged() -> None:
+    r = _scan("é".encode()[:1] + b",x\n")
+    assert r.flags.tolist() == [BAD_UTF8]
+
+
+def test_incomplete_record_is_left_for_the_next_block() -> None:
+    data = b'a,b\n"x\ny'
+    r = _scan(data, is_final=False)
+    assert len(r) == 1
+    assert r.consumed == 4
+    assert r.lines_seen == 1
+
+
+def test_gather_keeps_only_chosen_records() -> None:
+    data = b"h\n1\n2\n3"
+    buf = np.frombuffer(data, dtype=np.uint8)
+    r = scan_records(buf)
+    keep = np.array([0, 2, 3])
+    assert bytes(gather(buf, r.starts[keep], r.nexts[keep])) == b"h\n2\n3\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(CELL, min_size=1, max_size=4), min_size=1, max_size=8))
+def test_agrees_with_python_csv(rows: list[list[str]]) -> None:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    data = text.getvalue().encode()
+    expected = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
+    expected = [row for row in expected if row]  # the scanner skips blank lines, as csv does
+    r = _scan(data)
+    got = []
+    for start, nxt in zip(r.starts.tolist(), r.nexts.tolist(), strict=True):
+        got.extend(csv.reader(io.StringIO(data[start:nxt].decode(), newline="")))
+    assert r.fields.tolist() == [len(row) for row in expected]
+    assert got == expected
