@@ -380,11 +380,25 @@ def _arrow_chunk(batch: pa.RecordBatch, offset: int) -> RawChunk:
     return RawChunk(frame, lines, empty_quarantine())
 
 
+def read_dcsa_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    from engine.formats.dcsa import read_dcsa_chunks as read
+
+    return read(path, spec, chunk_rows)
+
+
+def read_cuscar_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    from engine.formats.cuscar import read_cuscar_chunks as read
+
+    return read(path, spec, chunk_rows)
+
+
 READERS: dict[str, Reader] = {
     "csv": read_csv_chunks,
     "ndjson": read_ndjson_chunks,
     "parquet": read_parquet_chunks,
     "ipc": read_ipc_chunks,
+    "dcsa": read_dcsa_chunks,
+    "cuscar": read_cuscar_chunks,
 }
 """Format name → chunk reader. Industry formats register here as well."""
 
