@@ -42,6 +42,10 @@ class FieldTest:
     fieldref: bool = False
     key: str = field(default="", compare=False)
     pos: Pos = field(default=NOWHERE, compare=False)
+    # Provenance, so that embedded tests can mock a list: the literal values written in the
+    # rule and the names of the $lists whose items were merged into ``values``.
+    literals: tuple[Any, ...] = field(default=(), compare=False)
+    list_refs: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,7 @@ class _Resolver:
         items: list[Any] = []
         ok = True
         for item_node in raw.items["items"][1].value:
-            item = y.value(item_node) if y.is_scalar(item_node) else None
+            item = y.text_value(item_node) if y.is_scalar(item_node) else None
             problem = list_item_problem(list_type, item)
             if problem:
                 self.err(item_node, raw.file, problem, LIST_TYPES[list_type])
@@ -517,8 +517,10 @@ class _Resolver:
             for v_node, name in zip(tnode.value, names, strict=True):
                 if not ok:
                     break
+                fam = family(self.fields[name])
+                raw_value = y.text_value(v_node) if fam == "text" else y.value(v_node)
                 try:
-                    row.append(coerce(y.value(v_node), family(self.fields[name]), name))
+                    row.append(coerce(raw_value, fam, name))
                 except ValueProblem as exc:
                     self.err(v_node, file, str(exc))
                     ok = False
@@ -569,8 +571,11 @@ class _Resolver:
                          did_you_mean(key, self.fields))
                 ok = False
                 continue
-            val = y.value(v_node)
-            problem = _row_value_problem(val, family(self.fields[key]), key)
+            fam = family(self.fields[key])
+            val = y.text_value(v_node) if fam == "text" else y.value(v_node)
+            if fam == "text_list" and y.is_sequence(v_node):
+                val = [y.text_value(n) if y.is_scalar(n) else None for n in v_node.value]
+            problem = _row_value_problem(val, fam, key)
             if problem:
                 self.err(v_node, file, problem)
                 ok = False
@@ -589,7 +594,7 @@ class _Resolver:
                     self.err(v_node, file, f"mocked list '{key}' must be a YAML list")
                     ok = False
                 else:
-                    lists[key] = tuple(str(y.value(n)) for n in v_node.value)
+                    lists[key] = tuple(str(y.text_value(n)) for n in v_node.value)
         name = y.value(items["name"][1]) if "name" in items else None
         if not ok:
             return None
@@ -764,6 +769,8 @@ class _Resolver:
         if op == "between":
             raw_nodes = [value_node]
         values: list[Any] = []
+        literals: list[Any] = []
+        refs: list[str] = []
         list_types: set[str] = set()
         for item in raw_nodes:
             if op == "between":
@@ -775,7 +782,7 @@ class _Resolver:
             if not y.is_scalar(item):
                 self.err(item, file, "values must be plain scalars (text, numbers, true/false)")
                 return None
-            val = y.value(item)
+            val = y.text_value(item) if fam in ("text", "text_list") else y.value(item)
             if isinstance(val, str) and val.startswith("$") and "fieldref" not in flags:
                 listdef = self.lists.get(val[1:])
                 if listdef is None:
@@ -784,6 +791,7 @@ class _Resolver:
                     return None
                 ctx.lists_used.add(listdef.name)
                 list_types.add(listdef.type)
+                refs.append(listdef.name)
                 new = list(listdef.items)
             else:
                 new = [val]
@@ -792,6 +800,8 @@ class _Resolver:
                 if checked is None:
                     return None
                 values.append(checked)
+                if len(new) == 1 and new[0] is val:
+                    literals.append(checked)
         if not values:
             self.err(value_node, file, f"'{key}' has no values")
             return None
@@ -813,7 +823,8 @@ class _Resolver:
             return None
         return FieldTest(fname, op, tuple(values),  # type: ignore[arg-type]  # op validated
                          cased="cased" in flags, match_all="all" in flags,
-                         fieldref="fieldref" in flags, key=key, pos=y.pos(key_node, file))
+                         fieldref="fieldref" in flags, key=key, pos=y.pos(key_node, file),
+                         literals=tuple(literals), list_refs=tuple(refs))
 
     def check_value(self, val: Any, op: str, fam: str, fname: str, flags: set[str],
                     node: Node, file: str) -> Any:

@@ -41,6 +41,7 @@ class RulePack:
     pack_hash: str
     files: list[str]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    fields: dict[str, pl.DataType] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError when the pack has none)."""
@@ -173,9 +174,10 @@ def _read_pack(path: Path | str, fields: Mapping[str, pl.DataType] | None,
             sources.append((str(file), file.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             out.error(str(file), 1, 1, f"cannot read file: {exc}", "save it as UTF-8 text")
-    result = load_sources(sources, catalogue_dtypes(fields), out, today=today)
+    dtypes = catalogue_dtypes(fields)
+    result = load_sources(sources, dtypes, out, today=today)
     pack = RulePack(str(root), result.rules, result.lists, result.macros, result.pack_hash,
-                    result.files, list(out.items))
+                    result.files, list(out.items), dtypes)
     return pack, out
 
 
@@ -206,8 +208,9 @@ def load_pack_text(text: str, *, file: str = "<pack>.yaml",
                    fields: Mapping[str, pl.DataType] | None = None) -> RulePack:
     """Load a pack from YAML text (tests, the API's rule editor)."""
     out = Collector()
-    result = load_sources([(file, text)], catalogue_dtypes(fields), out)
+    dtypes = catalogue_dtypes(fields)
+    result = load_sources([(file, text)], dtypes, out)
     if out.errors:
         raise RulePackError(out.items)
     return RulePack(file, result.rules, result.lists, result.macros, result.pack_hash,
-                    result.files, list(out.items))
+                    result.files, list(out.items), dtypes)

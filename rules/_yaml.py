@@ -100,3 +100,15 @@ def scalar_col_offset(node: Node) -> int:
     """Columns between the node start and its text (1 for quoted scalars, else 0)."""
     style = getattr(node, "style", None)
     return 1 if style in ("'", '"') else 0
+
+
+def text_value(node: Node) -> Any:
+    """Like :func:`value`, but a plain number keeps its source text (``0304`` stays '0304').
+
+    Used where a field is text: YAML would read an HS code ``0304`` as the octal 196.
+    """
+    val = value(node)
+    if isinstance(node, yaml.ScalarNode) and isinstance(val, int | float) \
+            and not isinstance(val, bool):
+        return str(node.value)
+    return val
