@@ -126,7 +126,9 @@ def _asof(q: pl.DataFrame, table: pl.DataFrame, at: str, by: str, cols: list[str
     return joined.select(cols)
 
 
-def _cumulative(hist: pl.LazyFrame, by: str, sums: dict[str, pl.Expr], horizon: int) -> pl.DataFrame:
+def _cumulative(
+    hist: pl.LazyFrame, by: str, sums: dict[str, pl.Expr], horizon: int
+) -> pl.DataFrame:
     """``(by, time, cumulative sums)`` sorted by time; old rows collapsed per entity."""
     rows = hist.filter(pl.col(by).is_not_null())
     # Everything before `horizon` is only ever seen as a total: one row per entity.

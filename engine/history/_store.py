@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.errors import LookoutError, Location
+from engine.errors import Location, LookoutError
 from engine.parties import party_key, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
@@ -164,7 +164,8 @@ class HistoryStore:
         if frame.height == 0:
             return 0
         outcomes = _conform_outcomes(frame)
-        path = self._outcomes_dir / f"{_digest(_now() + str(frame.height) + os.urandom(8).hex())}.parquet"
+        name = _digest(_now() + os.urandom(8).hex())
+        path = self._outcomes_dir / f"{name}.parquet"
         content_hash = _write_atomic(outcomes, path)
         _append_manifest(
             self.root / "outcomes.jsonl",

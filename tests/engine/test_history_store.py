@@ -1,0 +1,150 @@
+"""History store: append-only, idempotent per batch, outcomes, party keys, the stage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from engine.history import (
+    HISTORY_COLUMNS,
+    HistoryError,
+    HistoryFeatures,
+    HistoryStore,
+    point_in_time_features,
+)
+from engine.stages import Stage
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def _batch(day: int, names: list[tuple[str, str]], *, prefix: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "container_number": [f"MSCU{i:07d}" for i in range(len(names))],
+            "bl_number": [f"{prefix}{i}" for i in range(len(names))],
+            "filed_at": [T0 + timedelta(days=day, hours=i) for i in range(len(names))],
+            "shipper_name": [s for s, _ in names],
+            "consignee_name": [c for _, c in names],
+            "hs_code": ["090111"] * len(names),
+            "port_of_loading": ["ECGYE"] * len(names),
+            "port_of_discharge": ["GEPTI"] * len(names),
+        },
+        schema_overrides={"filed_at": pl.Datetime("us", "UTC")},
+    )
+
+
+def test_append_is_idempotent_per_batch_id(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    batch = _batch(0, [("Acme Ltd", "Kappa LLC"), ("Beta SA", "Kappa LLC")], prefix="A")
+    assert store.append(batch, batch_id="2025-03-01") == 2
+    snapshot = store.fingerprint()
+    assert store.append(batch, batch_id="2025-03-01") == 0
+    assert store.fingerprint() == snapshot
+    assert store.scan().collect().height == 2
+    assert store.append(batch, batch_id="2025-03-01-resend") == 2
+    assert store.fingerprint()["rows"] == 4
+    assert store.fingerprint()["batches"] == 2
+    assert store.fingerprint()["snapshot"] != snapshot["snapshot"]
+
+
+def test_near_duplicate_names_resolve_to_the_first_key(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Acme Trading Co., Ltd.", "Kappa Imports LLC")], prefix="A"),
+                 batch_id="b1")
+    later = _batch(5, [("TRADING ACME LIMITED", "Kappa Imprts"), ("Acme Tradin", "Zeta")],
+                   prefix="B")
+    store.append(later, batch_id="b2")
+    keys = store.scan().select("shipper_key", "consignee_key").collect()
+    assert keys["shipper_key"].to_list() == ["ACME TRADING"] * 3
+    assert keys["consignee_key"].to_list() == ["IMPORTS KAPPA", "IMPORTS KAPPA", "ZETA"]
+
+
+def test_exact_keys_only_when_fuzzy_disabled(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path, fuzzy_threshold=None)
+    store.append(_batch(0, [("Acme Trading", "K")], prefix="A"), batch_id="b1")
+    store.append(_batch(1, [("Acme Tradin", "K")], prefix="B"), batch_id="b2")
+    keys = store.scan().select("shipper_key").collect()["shipper_key"].to_list()
+    assert keys == ["ACME TRADING", "ACME TRADIN"]
+
+
+def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Acme", "Kappa"), ("Acme", "Kappa")], prefix="A"), batch_id="b1")
+    matched = store.record_inspection(
+        container_number="MSCU0000000", bl_number="A0", inspection_result="seizure",
+        finding_type="drugs",
+    )
+    assert matched == 1
+    store.append_outcomes(pl.DataFrame({
+        "container_number": ["MSCU0000001"], "bl_number": ["A1"],
+        "inspected": [True], "inspection_result": ["clean"],
+    }))
+    stage = HistoryFeatures(store)
+    out = stage.apply(_batch(10, [("ACME", "KAPPA")], prefix="Q"))
+    assert out["consignee_past_inspections"].to_list() == [2]
+    assert out["consignee_past_positives"].to_list() == [1]
+    assert out["consignee_positive_rate"][0] == pytest.approx((1 + 0.5) / (2 + 10))
+    assert out["container_prior_seizures"].to_list() == [1]
+    # A later outcome for the same row replaces the earlier one.
+    store.record_inspection(container_number="MSCU0000000", bl_number="A0",
+                            inspection_result="clean")
+    again = stage.apply(_batch(10, [("ACME", "KAPPA")], prefix="Q"))
+    assert again["consignee_past_positives"].to_list() == [0]
+
+
+def test_stage_equals_point_in_time_over_history_plus_batch(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path, fuzzy_threshold=None)
+    h1 = _batch(0, [("Acme", "Kappa"), ("Beta", "Kappa"), ("Acme", "Lambda")], prefix="A")
+    h2 = _batch(40, [("Acme", "Kappa"), ("Gamma", "Mu")], prefix="B")
+    store.append(h1, batch_id="h1")
+    store.append(h2, batch_id="h2")
+    batch = _batch(41, [("Acme", "Kappa"), ("Beta", "Mu"), ("New Co", "Kappa")], prefix="Q")
+    # The batch is not history for itself: give its rows one instant so that, in the
+    # combined frame, they cannot see each other either.
+    batch = batch.with_columns(pl.lit(T0 + timedelta(days=41)).alias("filed_at"))
+    stage = HistoryFeatures(store)
+    assert isinstance(stage, Stage)
+    got = stage.apply(batch)
+    assert got.columns[: batch.width] == batch.columns
+    combined = point_in_time_features(pl.concat([h1, h2, batch], how="diagonal_relaxed"))
+    want = combined.filter(pl.col("bl_number").str.starts_with("Q"))
+    assert_frame_equal(got.select(HISTORY_COLUMNS), want.select(HISTORY_COLUMNS))
+    assert got["consignee_shipments_30d"].to_list() == [1, 1, 1]
+    assert got["shipper_is_new"].to_list() == [False, False, True]
+    assert stage.fingerprint()["rows"] == 5
+
+
+def test_empty_store_marks_everyone_new(tmp_path: Path) -> None:
+    out = HistoryFeatures(HistoryStore(tmp_path)).apply(
+        _batch(0, [("Acme", "Kappa")], prefix="Q")
+    )
+    assert out["consignee_is_new"].to_list() == [True]
+    assert out["consignee_shipments_365d"].to_list() == [0]
+
+
+def test_bad_input_names_the_field(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    bad = _batch(0, [("A", "B")], prefix="A").with_columns(pl.lit("yesterday").alias("filed_at"))
+    with pytest.raises(HistoryError) as err:
+        store.append(bad, batch_id="x")
+    assert err.value.location is not None and err.value.location.field == "filed_at"
+    with pytest.raises(HistoryError, match="batch_id"):
+        store.append(_batch(0, [("A", "B")], prefix="A"), batch_id=" ")
+    with pytest.raises(HistoryError, match="outcomes need"):
+        store.append_outcomes(pl.DataFrame({"container_number": ["X"]}))
+    with pytest.raises(HistoryError, match="filed_at"):
+        HistoryFeatures(store).apply(pl.DataFrame({"bl_number": ["B"]}))
+
+
+def test_damaged_manifest_reports_file_and_line(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("A", "B")], prefix="A"), batch_id="b1")
+    with (tmp_path / "batches.jsonl").open("a") as fh:
+        fh.write("{not json\n")
+    with pytest.raises(HistoryError) as err:
+        store.batches()
+    assert err.value.location is not None and err.value.location.line == 2
