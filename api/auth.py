@@ -1,0 +1,190 @@
+"""Per-unit API keys and role checks.
+
+A key reads ``lk_<key_id>_<secret>``. The database keeps the key id and the SHA-256 of the
+secret only (the secret has 256 bits of entropy, so a slow hash adds nothing); comparison is
+constant-time. Roles are ordered: viewer < analyst < rule_author < admin, and a route that
+requires a role admits that role and every higher one.
+
+Routes declare what they need as nouns::
+
+    def list_batches(principal: CurrentKey, session: SessionDep) -> ...
+    def record(principal: Annotated[Principal, Depends(require_role("analyst"))]) -> ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal, get_args
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.problems import ProblemException
+from api.tables import ApiKey
+
+Role = Literal["viewer", "analyst", "rule_author", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+_RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
+KEY_PREFIX = "lk_"
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key, its unit and its role."""
+
+    key_id: str
+    unit_id: str
+    role: Role
+    name: str = ""
+
+    def has_role(self, role: Role) -> bool:
+        """True if this principal's role is ``role`` or above."""
+        return _RANK[self.role] >= _RANK[role]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request; routes and services commit explicitly."""
+    with request.app.state.lookout.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a key secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_key(token: str) -> tuple[str, str] | None:
+    """Split ``lk_<key_id>_<secret>`` into its parts, or None if it is not shaped so."""
+    if not token.startswith(KEY_PREFIX):
+        return None
+    key_id, sep, secret = token[len(KEY_PREFIX) :].partition("_")
+    if not sep or not key_id or not secret or len(key_id) > 32:
+        return None
+    return key_id, secret
+
+
+def create_key(session: Session, *, unit_id: str, role: Role, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the plaintext key, which is shown once only."""
+    if role not in _RANK:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if not unit_id.strip():
+        raise ValueError("unit id must not be empty")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    row = ApiKey(
+        key_id=key_id,
+        secret_sha256=hash_secret(secret),
+        unit_id=unit_id,
+        role=role,
+        name=name,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row, f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def revoke_key(session: Session, *, key_id: str) -> ApiKey | None:
+    """Revoke a key (idempotent); None if there is no such key."""
+    row = session.get(ApiKey, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def list_keys(session: Session, *, unit_id: str | None = None) -> list[ApiKey]:
+    """Every key, optionally of one unit, oldest first."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id)
+    if unit_id is not None:
+        query = query.where(ApiKey.unit_id == unit_id)
+    return list(session.scalars(query))
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    """The principal a presented key stands for, or None if it is unknown or revoked."""
+    parts = parse_key(token)
+    if parts is None:
+        return None
+    key_id, secret = parts
+    row = session.get(ApiKey, key_id)
+    # Hash and compare even for unknown ids so timing does not reveal which ids exist.
+    expected = row.secret_sha256 if row is not None else "0" * 64
+    matches = hmac.compare_digest(hash_secret(secret), expected)
+    if row is None or not matches or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        row.last_used_at = now
+        session.commit()
+    return Principal(key_id=row.key_id, unit_id=row.unit_id, role=row.role, name=row.name)  # type: ignore[arg-type]
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="A unit API key: `Authorization: Bearer lk_<id>_<secret>` "
+    "(create one with `lookout keys create`).",
+)
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The authenticated caller; 401 problem if the key is missing, unknown or revoked."""
+    if credentials is None:
+        raise ProblemException(
+            401,
+            "Not authenticated",
+            "send a unit API key as `Authorization: Bearer lk_<id>_<secret>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = authenticate(session, credentials.credentials)
+    if principal is None:
+        raise ProblemException(
+            401,
+            "Invalid API key",
+            "the API key is unknown or revoked; ask an admin for a new one (`lookout keys create`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    request.state.principal = principal
+    return principal
+
+
+CurrentKey = Annotated[Principal, Depends(get_principal)]
+"""The authenticated caller, any role."""
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting callers whose role is ``role`` or above (403 otherwise)."""
+
+    def _check(principal: CurrentKey) -> Principal:
+        if not principal.has_role(role):
+            raise ProblemException(
+                403,
+                "Forbidden",
+                f"this action needs the {role} role or above; your key has {principal.role}",
+            )
+        return principal
+
+    _check.__name__ = f"require_{role}"
+    return _check
+
+
+Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+Analyst = Annotated[Principal, Depends(require_role("analyst"))]
+RuleAuthor = Annotated[Principal, Depends(require_role("rule_author"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]

@@ -1,0 +1,46 @@
+"""Inspection results recorded by analysts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["seizure", "irregularity", "clean"]
+
+
+class InspectionCreate(BaseModel):
+    """What an inspection of a scored container found."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str = Field(min_length=1, max_length=40)
+    container_number: str = Field(min_length=1, max_length=40)
+    record_id: str | None = Field(
+        None, max_length=200, description="needed when the container is on several B/Ls"
+    )
+    outcome: Outcome
+    finding_type: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^[a-z][a-z_]*$",
+        description="drugs, precursors, weapons, counterfeit, wildlife, tobacco, revenue, ...",
+    )
+    notes: str = Field("", max_length=10_000)
+    inspected_at: datetime | None = Field(None, description="default: now")
+
+
+class InspectionPublic(BaseModel):
+    """A recorded inspection."""
+
+    id: int
+    batch_id: str
+    record_id: str
+    container_number: str
+    outcome: Outcome
+    finding_type: str | None
+    notes: str
+    inspected_at: datetime
+    recorded_by: str
+    recorded_at: datetime

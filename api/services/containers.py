@@ -1,0 +1,75 @@
+"""Container look-up: every scored appearance in the caller's unit, with inspections."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.problems import ProblemException
+from api.schemas.containers import Appearance, ContainerDetail
+from api.schemas.inspections import InspectionPublic
+from api.services.inspections import inspection_public, normalise_container
+from api.state import AppState
+from api.tables import Batch, Inspection, ScoredContainer
+
+MAX_APPEARANCES = 500
+
+
+def container_detail(
+    state: AppState, session: Session, principal: Principal, container_number: str
+) -> ContainerDetail:
+    """Appearances newest first; 404 if the unit never scored this container."""
+    number = normalise_container(container_number)
+    rows = session.execute(
+        select(ScoredContainer, Batch.created_at)
+        .join(Batch, Batch.id == ScoredContainer.batch_id)
+        .where(ScoredContainer.unit_id == principal.unit_id)
+        .where(ScoredContainer.container_number == number)
+        .order_by(Batch.created_at.desc(), ScoredContainer.id.desc())
+        .limit(MAX_APPEARANCES)
+    ).all()
+    if not rows:
+        raise ProblemException(
+            404, "Container not found", f"container {number} was never scored in your unit"
+        )
+    by_row: dict[int, list[InspectionPublic]] = defaultdict(list)
+    record_ids = {scored.id: scored.record_id for scored, _ in rows}
+    for inspection in session.scalars(
+        select(Inspection)
+        .where(Inspection.unit_id == principal.unit_id)
+        .where(Inspection.scored_id.in_(list(record_ids)))
+        .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
+    ):
+        by_row[inspection.scored_id].append(
+            inspection_public(inspection, record_ids[inspection.scored_id])
+        )
+    appearances = []
+    for scored, created_at in rows:
+        reasons = json.loads(scored.reasons)
+        appearances.append(
+            Appearance(
+                batch_id=scored.batch_id,
+                batch_created_at=created_at,
+                record_id=scored.record_id,
+                bl_number=scored.bl_number,
+                lane=scored.lane,
+                risk_score=scored.risk_score,
+                rule_score=scored.rule_score,
+                model_probability=scored.model_probability,
+                selected=scored.selected,
+                selection_reason=scored.selection_reason,
+                flagged=scored.flagged,
+                rule_hits=reasons.get("rule_hits") or [],
+                rule_reasons=reasons.get("rule_reasons") or [],
+                model_reasons=reasons.get("model_reasons") or [],
+                fields=json.loads(scored.fields),
+                inspections=by_row.get(scored.id, []),
+            )
+        )
+    queries_section = state.container_sections.get("queries")
+    queries = queries_section(session, principal.unit_id, number) if queries_section else []
+    return ContainerDetail(container_number=number, appearances=appearances, queries=queries)

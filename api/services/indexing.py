@@ -1,0 +1,160 @@
+"""Index a scored Parquet file into the store: one row per scored container, one per rule hit.
+
+The Parquet file stays the record of the run; the index holds what lists, filters and
+container look-ups need. JSON payloads are encoded by polars, never row by row in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.tables import RuleHit, ScoredContainer
+
+CHUNK_ROWS = 5_000
+
+# Manifest fields shown with a flagged row, when the batch has them.
+DISPLAY_FIELDS: tuple[str, ...] = (
+    "house_bl_number",
+    "shipper_name",
+    "shipper_country",
+    "consignee_name",
+    "consignee_country",
+    "notify_name",
+    "hs_code",
+    "hs_chapter",
+    "goods_description",
+    "packages",
+    "package_type",
+    "gross_weight_kg",
+    "declared_value",
+    "currency",
+    "origin_country",
+    "place_of_receipt",
+    "port_of_loading",
+    "transshipment_ports",
+    "port_of_discharge",
+    "place_of_delivery",
+    "vessel_imo",
+    "vessel_name",
+    "voyage",
+    "carrier_scac",
+    "iso_type",
+    "filed_at",
+    "departed_at",
+    "arrival_eta",
+    "watchlist_party_score",
+    "watchlist_party_role",
+    "watchlist_entry",
+    "watchlist_vessel_hit",
+    "watchlist_container_hit",
+)
+_LISTS = ("rule_hits", "rule_reasons", "rule_shadow_hits", "model_reasons")
+_SCALARS: dict[str, pl.DataType] = {
+    "record_id": pl.String(),
+    "row_index": pl.Int64(),
+    "source_line": pl.Int64(),
+    "container_number": pl.String(),
+    "bl_number": pl.String(),
+    "lane": pl.String(),
+    "risk_score": pl.Float64(),
+    "rule_score": pl.Float64(),
+    "model_probability": pl.Float64(),
+    "selected": pl.Boolean(),
+    "selection_reason": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    """How many rows the index received."""
+
+    scored: int
+    flagged: int
+    selected: int
+    rule_hits: int
+
+
+def flagged_expr() -> pl.Expr:
+    """A row is flagged when it is selected or its lane is not green."""
+    return pl.col("selected").fill_null(False) | pl.col("lane").is_in(["red", "yellow"]).fill_null(
+        False
+    )
+
+
+def _complete(scored: pl.DataFrame) -> pl.DataFrame:
+    """Add the columns a scorer without a model (or without rules) does not write."""
+    frame = scored.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in _SCALARS.items() if c not in scored.columns]
+        + [pl.lit([], dtype=pl.List(pl.String)).alias(c) for c in _LISTS if c not in scored.columns]
+    )
+    if "row_index" not in scored.columns:
+        frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row_index"))
+    return frame.with_columns(
+        pl.col("record_id").cast(pl.String).fill_null(pl.col("row_index").cast(pl.String)),
+        pl.col("selected").fill_null(False),
+        # Look-ups normalise the same way (api.services.inspections.normalise_container).
+        pl.col("container_number").str.replace_all(r"[\s-]", "").str.to_uppercase(),
+        *[pl.col(c).cast(pl.List(pl.String)).fill_null([]) for c in _LISTS],
+    ).with_columns(flagged_expr().alias("flagged"))
+
+
+def index_frame(scored: pl.DataFrame) -> pl.DataFrame:
+    """The ``scored_containers`` columns computed from an engine ``scored.parquet`` frame."""
+    frame = _complete(scored)
+    display = [c for c in DISPLAY_FIELDS if c in frame.columns]
+    dq = sorted(c for c in frame.columns if c.startswith("dq_"))
+    fields = pl.struct([*display, *dq]).struct.json_encode() if display or dq else pl.lit("{}")
+    return frame.select(
+        *[pl.col(c).cast(t) for c, t in _SCALARS.items()],
+        pl.col("flagged"),
+        pl.struct(list(_LISTS)).struct.json_encode().alias("reasons"),
+        pl.when(pl.col("flagged")).then(fields).otherwise(pl.lit("{}")).alias("fields"),
+    )
+
+
+def index_scored(
+    session: Session, *, batch_id: str, unit_id: str, scored_path: Path
+) -> IndexCounts:
+    """Insert the index rows of one batch (the caller commits)."""
+    scored = _complete(pl.read_parquet(scored_path))
+    frame = index_frame(scored).with_columns(
+        pl.lit(batch_id).alias("batch_id"), pl.lit(unit_id).alias("unit_id")
+    )
+    for start in range(0, frame.height, CHUNK_ROWS):
+        session.execute(insert(ScoredContainer), frame.slice(start, CHUNK_ROWS).to_dicts())
+    ids = pl.DataFrame(
+        session.execute(
+            select(ScoredContainer.id, ScoredContainer.row_index).where(
+                ScoredContainer.batch_id == batch_id
+            )
+        ).all(),
+        schema={"scored_id": pl.Int64, "row_index": pl.Int64},
+        orient="row",
+    )
+    hits = (
+        scored.select("row_index", "rule_hits")
+        .explode("rule_hits")
+        .drop_nulls("rule_hits")
+        .join(ids, on="row_index")
+        .select(
+            "scored_id",
+            pl.col("rule_hits").alias("rule_id"),
+            pl.lit(batch_id).alias("batch_id"),
+            pl.lit(unit_id).alias("unit_id"),
+            pl.lit(utcnow()).alias("created_at"),
+        )
+    )
+    for start in range(0, hits.height, CHUNK_ROWS):
+        session.execute(insert(RuleHit), hits.slice(start, CHUNK_ROWS).to_dicts())
+    return IndexCounts(
+        scored=frame.height,
+        flagged=int(frame["flagged"].sum()),
+        selected=int(frame["selected"].sum()),
+        rule_hits=hits.height,
+    )
