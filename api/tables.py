@@ -52,7 +52,7 @@ class Batch(Base):
     seed: Mapped[int] = mapped_column(Integer, default=0)
     rule_pack_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     progress_stage: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    progress_pct: Mapped[int] = mapped_column(Integer, default=0)
+    progress_rows: Mapped[int] = mapped_column(Integer, default=0)
     rows_in: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rows_scored: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rows_quarantined: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -40,7 +40,7 @@ class BatchProgress(BaseModel):
     """Where a background run is."""
 
     stage: str | None = None
-    percent: int = Field(0, ge=0, le=100)
+    rows: int = Field(0, ge=0, description="rows scored so far")
 
 
 class BatchError(BaseModel):
@@ -127,7 +127,7 @@ def batch_public(batch: Any, *, detail: bool = False) -> BatchPublic:
             rows_flagged=batch.rows_flagged,
             rows_selected=batch.rows_selected,
         ),
-        "progress": BatchProgress(stage=batch.progress_stage, percent=batch.progress_pct),
+        "progress": BatchProgress(stage=batch.progress_stage, rows=batch.progress_rows),
         "error": BatchError.model_validate(batch.error) if batch.error else None,
         "created_by": batch.created_by,
         "created_at": batch.created_at,

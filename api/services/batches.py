@@ -105,7 +105,7 @@ def create_batch(
         spec_name=spec or None,
         capacity=capacity or None,
         seed=settings.default_seed if seed is None else seed,
-        progress_pct=0,
+        progress_rows=0,
         created_by=principal.key_id,
         created_at=utcnow(),
     )
@@ -163,7 +163,7 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
             )
             batch = session.get_one(Batch, batch_id)
             batch.status, batch.finished_at = "done", utcnow()
-            batch.progress_stage, batch.progress_pct = "done", 100
+            batch.progress_stage, batch.progress_rows = "done", outcome.rows_scored
             batch.rows_in, batch.rows_scored = outcome.rows_in, outcome.rows_scored
             batch.rows_quarantined, batch.rows_selected = outcome.rows_quarantined, outcome.selected
             batch.rows_flagged = counts.flagged
@@ -227,7 +227,7 @@ def _fail(state: AppState, batch_id: str, mode: str, error: dict[str, Any]) -> N
 def _progress_writer(state: AppState, batch_id: str) -> Any:
     last = {"at": 0.0, "stage": ""}
 
-    def _progress(stage: str, percent: int) -> None:
+    def _progress(stage: str, rows: int) -> None:
         now = time.monotonic()
         if stage == last["stage"] and now - float(last["at"]) < _PROGRESS_EVERY_S:
             return
@@ -236,7 +236,7 @@ def _progress_writer(state: AppState, batch_id: str) -> Any:
             batch = session.get(Batch, batch_id)
             if batch is not None:
                 batch.progress_stage = stage[:40]
-                batch.progress_pct = max(0, min(100, int(percent)))
+                batch.progress_rows = max(0, int(rows))
                 session.commit()
 
     return _progress

@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.Column("seed", sa.Integer(), nullable=False),
         sa.Column("rule_pack_id", sa.String(64), nullable=True),
         sa.Column("progress_stage", sa.String(40), nullable=True),
-        sa.Column("progress_pct", sa.Integer(), nullable=False),
+        sa.Column("progress_rows", sa.Integer(), nullable=False),
         sa.Column("rows_in", sa.Integer(), nullable=True),
         sa.Column("rows_scored", sa.Integer(), nullable=True),
         sa.Column("rows_quarantined", sa.Integer(), nullable=True),
