@@ -1,0 +1,97 @@
+"""The pipeline end to end: outputs, accounting, selection, and failure when nothing scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine.errors import PipelineError
+from engine.pipeline import Scorer, prepare, run_batch
+from engine.policy import Capacity, ScoringPolicy
+from engine.reference import ReferenceData
+from rules import load_pack
+
+HEADER = ("container_number,bl_number,iso_type,gross_weight_kg,packages,port_of_loading,"
+          "port_of_discharge,hs_code,goods_description,consignee_name,filed_at\n")
+ROW = "{c},BL{i},45R1,{w},10,ECGYE,GEPTI,080390,{d},Acme Trading LLC,2026-11-27T08:00:00Z\n"
+VALID = ["MSCU6639871", "CSQU3054383", "TCNU7200794", "TOLU4734787", "GYOU4047990"]
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer(refs=ReferenceData.load(), policy=ScoringPolicy.load(), rules=load_pack())
+
+
+def _manifest(tmp_path: Path, broken: bool) -> Path:
+    lines = [ROW.format(c=VALID[i % 5], i=i, w=1000 + i, d="bananas") for i in range(40)]
+    lines[3] = ROW.format(c="MSCU1234560", i=3, w=0, d="said to contain general cargo")
+    if broken:
+        lines[10] = "this,row,is,short\n"
+        lines[20] = lines[20].replace("BL20", "BL20,extra")
+        lines[30] = ",BL30,45R1,1,1,ECGYE,GEPTI,080390,x,y,2026-11-27\n"
+    path = tmp_path / "manifest.csv"
+    path.write_text(HEADER + "".join(lines))
+    return path
+
+
+def test_outputs_and_accounting_on_a_broken_file(tmp_path: Path, scorer: Scorer) -> None:
+    out = tmp_path / "out"
+    record = run_batch(_manifest(tmp_path, broken=True), scorer=scorer, out_dir=out,
+                       capacity=Capacity.parse("10%"), chunk_rows=7)
+    assert record.rows_in == 40
+    assert record.rows_quarantined == 3
+    assert record.rows_scored == 37
+    assert record.rows_in == record.rows_scored + record.rows_quarantined
+    scored = pl.read_parquet(out / "scored.parquet")
+    quarantine = pl.read_parquet(out / "quarantine.parquet")
+    assert scored.height == 37
+    assert sorted(quarantine.get_column("source_line").to_list()) == [12, 22, 32]
+    assert scored.get_column("row_index").to_list() == list(range(37))  # order kept across chunks
+    for col in ("rule_score", "rule_hits", "risk_score", "lane", "selected", "selection_reason"):
+        assert col in scored.columns
+    # the dirty row hits data-quality rules and ranks first
+    worst = scored.sort("risk_score", descending=True).row(0, named=True)
+    assert worst["bl_number"] == "BL3"
+    assert worst["selected"] is True
+    assert "invalid-container-number" in worst["rule_hits"]
+    assert record.selected == 4  # 10 % of 37 rows, rounded
+    on_disk = json.loads((out / "run.json").read_text())
+    assert on_disk["counts"]["rows_scored"] == 37
+    assert on_disk["stages"]["rules"]["pack_hash"]
+    assert on_disk["stages"]["policy"]
+    assert on_disk["input"]["sha256"]
+    assert set(on_disk["timings"]) >= {"load", "validate", "enrich", "rules", "combine", "select"}
+    flagged = pl.read_csv(out / "flagged.csv")
+    assert flagged.filter(pl.col("selected")).height == 4
+    assert flagged.filter(pl.col("bl_number") == "BL3").get_column("reasons").item()
+
+
+def test_same_input_same_selection(tmp_path: Path, scorer: Scorer) -> None:
+    path = _manifest(tmp_path, broken=False)
+    picks = []
+    for run in ("a", "b"):
+        run_batch(path, scorer=scorer, out_dir=tmp_path / run, capacity=Capacity.parse("5"), seed=3)
+        picks.append(pl.read_parquet(tmp_path / run / "scored.parquet")
+                     .select("row_index", "selected", "selection_reason"))
+    assert picks[0].equals(picks[1])
+
+
+def test_nothing_scoreable_fails_after_writing_the_quarantine(tmp_path: Path, scorer: Scorer) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "short,row\nanother,short\n")
+    with pytest.raises(PipelineError, match="no row could be scored"):
+        run_batch(path, scorer=scorer, out_dir=tmp_path / "out")
+    assert pl.read_parquet(tmp_path / "out" / "quarantine.parquet").height == 2
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "failed"
+
+
+def test_prepare_adds_flags_and_enrichment() -> None:
+    frame = pl.DataFrame({"container_number": ["MSCU1234560"], "port_of_loading": ["ECGYE"],
+                          "iso_type": ["45R1"]})
+    out = prepare(frame)
+    assert out.get_column("dq_invalid_container_number").item() is True
+    assert out.get_column("port_of_loading_country").item() == "EC"
+    assert out.get_column("is_reefer").item() is True
