@@ -137,7 +137,9 @@ _VAGUE_RE = rf"\b(?:{_words(VAGUE_GOODS_PHRASES)})\b"
 _FILLER_RE = rf"\b(?:{_words(_FILLER_WORDS)}|\d\S*)\b"
 _PLACEHOLDER_RE = rf"^(?:{_words(PLACEHOLDER_PARTIES)}|{'|'.join(_PLACEHOLDER_PATTERNS)})$"
 _PO_BOX_RE = rf"\b(?:{'|'.join(PO_BOX_PHRASES)})\b"
-_STREET_RE = rf"\b(?:{_words(_STREET_WORDS)})\b"
+# German and Dutch write the street word as a suffix: Hauptstrasse, Keizersgracht-weg, Kerkstraat
+_STREET_SUFFIXES = ("strasse", "straße", "straat", "gasse", "weg", "platz", "allee", "damm")
+_STREET_RE = rf"\b(?:{_words(_STREET_WORDS)})\b|\p{{L}}(?:{_words(_STREET_SUFFIXES)})\b"
 
 
 def simplified_text(value: pl.Expr) -> pl.Expr:
