@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Or, Rule, Sel, Selection
+from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel, Selection
 from rules._types import FIELDREF_OPS, OPS_BY_FAMILY, family
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from engine.errors import LookoutError, Location
+from engine.errors import Location, LookoutError
 
 Severity = Literal["error", "warning"]
 

@@ -20,7 +20,15 @@ from typing import Any
 import polars as pl
 
 from rules import _yaml as y
-from rules._condition import CAnd, CNode, CNot, COf, ConditionSyntaxError, COr, CRef, parse_condition
+from rules._condition import (
+    CAnd,
+    CNode,
+    CNot,
+    COf,
+    ConditionSyntaxError,
+    CRef,
+    parse_condition,
+)
 from rules._diagnostics import Collector, did_you_mean
 from rules._ir import (
     And,
@@ -138,6 +146,7 @@ def load_sources(
                 raws.append(raw)
     resolver = _Resolver(fields, out, today or dt.date.today())
     first_seen: dict[tuple[str, str], _RawDoc] = {}
+    duplicates: list[_RawDoc] = []
     for raw in raws:
         key = ("rule" if raw.kind == "rule" else raw.kind, raw.name)
         if key in first_seen:
@@ -146,6 +155,7 @@ def load_sources(
             first = y.pos(prev.node, prev.file)
             out.error(p.file, p.line, p.col, f"duplicate {raw.kind} '{raw.name}'",
                       f"first defined at {first.file}:{first.line}; ids and names must be unique")
+            duplicates.append(raw)
             continue
         first_seen[key] = raw
         if raw.kind == "list":
@@ -161,6 +171,11 @@ def load_sources(
             rule = resolver.rule(raw)
             if rule is not None:
                 result.rules.append(rule)
+    for raw in duplicates:  # still linted, so every problem shows in one run
+        if raw.kind == "rule":
+            resolver.rule(raw)
+        elif raw.kind == "list":
+            resolver.read_list(raw)
     result.lists = resolver.lists
     result.macros = {name: sha256(canonical_json(raw.content))
                      for name, raw in resolver.raw_macros.items()}
@@ -228,6 +243,7 @@ class _Resolver:
         self.lists: dict[str, ListDef] = {}
         self.raw_macros: dict[str, _RawDoc] = {}
         self.macros: dict[str, tuple[Cond, set[str], set[str]] | None] = {}
+        self.broken: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
     def err(self, node: Node, file: str, message: str, hint: str | None = None,
@@ -610,6 +626,7 @@ class _Resolver:
                      "'condition'")
             return None
         selections: dict[str, Selection] = {}
+        broken: set[str] = set()
         cond_node: Node | None = None
         ok = True
         for key, key_node, value_node in y.mapping_items(node, file, self.out):
@@ -624,6 +641,7 @@ class _Resolver:
             sel = self.selection(key, value_node, ctx)
             if sel is None:
                 ok = False
+                broken.add(key)
             else:
                 selections[key] = sel
         if cond_node is None:
@@ -643,10 +661,11 @@ class _Resolver:
                      base + exc.offset if single_line else 0)
             return None
         used: set[str] = set()
+        self.broken = broken
         cond = self.resolve(tree, selections, used, cond_node, base if single_line else None,
                             ctx, stack, macro)
         for name, sel in selections.items():
-            if name not in used:
+            if name not in used and not broken:
                 p = sel.pos
                 self.out.warning(p.file, p.line, p.col,
                                  f"selection '{name}' is never used by the condition",
@@ -675,6 +694,9 @@ class _Resolver:
                 ctx.lists_used |= lists_used
                 ctx.macros_used |= macros_used | {tree.name}
                 return cond
+            if tree.name in self.broken:  # already reported where the selection is
+                used.add(tree.name)
+                return None
             self.err(cond_node, ctx.file, f"unknown selection or macro '{tree.name}'",
                      did_you_mean(tree.name, [*selections, *self.raw_macros]),
                      at(tree.offset))

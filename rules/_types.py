@@ -133,10 +133,9 @@ def regex_problem(pattern: str) -> str | None:
     try:
         pl.select(pl.lit("").str.contains(pattern))
     except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()
-        return "regular expression not supported by the engine: " + (
-            first[-1] if first else "parse error"
-        )
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip().startswith("error:")]
+        detail = lines[0].removeprefix("error:").strip() if lines else "parse error"
+        return f"regular expression not supported by the engine: {detail}"
     return None
 
 
