@@ -307,7 +307,7 @@ def test_unparseable_from_ingest_is_kept_and_counted(refs: ReferenceData) -> Non
 
 
 def test_count_sums_flags_and_rows_keep_order(refs: ReferenceData) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "container_number": "CSQU3054384",
             "gross_weight_kg": 5.0,
