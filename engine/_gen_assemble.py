@@ -1,0 +1,192 @@
+"""Turn a day's index arrays into the canonical manifest frame (polars string building).
+
+Also adds the generator's natural dirt — unknown UN/LOCODEs and non-positive weights —
+which real manifests carry and which are not smuggling typologies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from engine import _gen_words as words
+from engine._gen_day import US_PER_DAY
+from engine._gen_draw import FREIGHT_PAYMENTS, ISO_TYPES, Draw, Universe
+from engine._gen_world import World
+from engine.schema import CANONICAL, LABEL_FIELDS
+
+UNKNOWN_LOCODE_SHARE = 0.003
+NONPOSITIVE_WEIGHT_SHARE = 0.001
+DG_SHARE = 0.3
+
+MANIFEST_COLUMNS: tuple[str, ...] = tuple(n for n in CANONICAL if n not in LABEL_FIELDS)
+
+
+def _dg_numbers(world: World, draw: Draw, rng: np.random.Generator) -> pl.Series:
+    chapters = world.hs_chapter[draw.hs]
+    un = np.zeros(draw.n, dtype=np.int64)
+    u = rng.random(draw.n)
+    for chapter, numbers in words.DG_BY_CHAPTER.items():  # a handful of chapters
+        mask = (chapters == chapter) & (u < DG_SHARE)
+        un[mask] = np.asarray(numbers, dtype=np.int64)[rng.integers(0, len(numbers), mask.sum())]
+    un = np.where(draw.dg_override >= 0, draw.dg_override, un)
+    un = np.where(draw.is_empty, 0, un)
+    return pl.Series(un).cast(pl.String).str.zfill(4).replace("0000", None)
+
+
+def _party(table: pl.DataFrame, idx: np.ndarray, role: str) -> pl.DataFrame:
+    picked = table[np.maximum(idx, 0)]
+    return picked.rename({c: f"{role}_{c}" for c in picked.columns})
+
+
+def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) -> pl.DataFrame:
+    """The day's manifest rows with exactly the canonical (non-label) columns."""
+    d, n = draw.derived, draw.n
+    parties = pl.concat([uni.parties, *draw.extras]) if draw.extras else uni.parties
+    ship = _party(parties, draw.shipper, "shipper")
+    cons = _party(parties, draw.consignee, "consignee")
+    noti = _party(parties, draw.notify, "notify")
+
+    bank = np.asarray(words.BANKS)[rng.integers(0, len(words.BANKS), n)]
+    vague = np.asarray(words.VAGUE_DESCRIPTIONS)[rng.integers(0, len(words.VAGUE_DESCRIPTIONS), n)]
+    prefix = np.asarray(words.DESCRIPTION_PREFIXES)[
+        rng.integers(0, len(words.DESCRIPTION_PREFIXES), n)]
+    override = np.asarray(draw.descriptions + [""])[draw.description_override]
+    placeholder = np.asarray(words.PLACEHOLDER_NOTIFY)[
+        rng.integers(0, len(words.PLACEHOLDER_NOTIFY), n)]
+    to_order_plain = rng.random(n) < 0.5
+    declared = np.round(d["usd"] * d["rate"], 2)
+    gross = d["gross"]
+    dirt = rng.random(n)
+    gross = np.where(dirt < NONPOSITIVE_WEIGHT_SHARE,
+                     np.where(dirt < NONPOSITIVE_WEIGHT_SHARE / 2, 0.0, -gross), gross)
+    unknown_pol = rng.random(n) < UNKNOWN_LOCODE_SHARE
+    departed_lon = world.loc_lon[draw.port_of_loading]
+    westbound = departed_lon > world.loc_lon[draw.port_of_discharge]
+    seals_scac = pl.Series(d["scac"]).str.slice(0, 2)
+
+    frame = pl.DataFrame({
+        "owner": d["owner"], "serial": d["serial"], "check": d["check"],
+        "iso": np.asarray(ISO_TYPES)[d["iso_type"]], "seal1": d["seal1"], "seal2": d["seal2"],
+        "scac": d["scac"], "seal_prefix": seals_scac, "is_lcl": draw.is_lcl,
+        "is_empty": draw.is_empty, "bl_body": d["bl_body"], "house_body": d["house_body"],
+        "has_house": d["has_house"], "to_order": draw.bl_to_order, "bank": bank,
+        "to_order_plain": to_order_plain,
+        "filed": d["filed"], "departed": d["departed"], "eta": d["eta"],
+        "amended_at": d["last_amended"], "amendments": draw.amendments,
+        "collect": draw.freight_collect,
+        "payment": np.asarray(FREIGHT_PAYMENTS)[draw.freight_payment],
+        "notify_kind": draw.notify, "placeholder": placeholder,
+        "hs": world.hs_code[draw.hs], "hs_text": world.hs_text[draw.hs], "prefix": prefix,
+        "vague": draw.vague, "vague_text": vague, "override": override,
+        "packages": d["packages"], "package_type": world.hs_package_type[draw.hs],
+        "gross": gross, "declared": declared, "currency": d["currency"].astype(str),
+        "origin": draw.origin_country.astype(str),
+        "receipt": world.loc_code[draw.place_of_receipt], "has_receipt": draw.place_of_receipt >= 0,
+        "pol": world.loc_code[draw.port_of_loading],
+        "hub1": world.loc_code[draw.hub1], "has_hub1": draw.hub1 >= 0,
+        "hub2": world.loc_code[draw.hub2], "has_hub2": draw.hub2 >= 0,
+        "pod": world.loc_code[draw.port_of_discharge],
+        "delivery": world.loc_code[draw.place_of_delivery], "unknown_pol": unknown_pol,
+        "vessel_imo": uni.fleet.imo[draw.vessel], "vessel_name": uni.fleet.name[draw.vessel],
+        "voyage_code": _voyage_code(np.arange(len(uni.fleet.name)))[draw.vessel],
+        "westbound": westbound,
+    }).hstack(ship).hstack(cons).hstack(noti).with_columns(un_dg_number=_dg_numbers(world, draw, rng))
+
+    def loc(column: str) -> pl.Expr:
+        return pl.when(pl.col(f"has_{column}")).then(pl.col(column))
+
+    def utc(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.Datetime("us", "UTC"))
+
+    empty = pl.col("is_empty")
+    pol_code = pl.col("pol")
+    out = frame.select(
+        container_number=pl.format("{}{}{}", "owner", pl.col("serial").cast(pl.String).str.zfill(6),
+                                   "check"),
+        iso_type="iso",
+        seals=pl.when(empty).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(
+            pl.concat_list(
+                pl.format("{}{}", "seal_prefix", "seal1"),
+                pl.when(pl.col("seal2") >= 0).then(pl.format("CS{}", "seal2")),
+            ).list.drop_nulls()),
+        fcl_lcl=pl.when("is_lcl").then(pl.lit("LCL")).otherwise(pl.lit("FCL")),
+        is_empty="is_empty",
+        bl_number=pl.format("{}{}", "scac", pl.col("bl_body").cast(pl.String).str.zfill(10)),
+        house_bl_number=pl.when("has_house").then(pl.format(
+            "HB{}{}", "consignee_country", pl.col("house_body").cast(pl.String).str.zfill(8))),
+        bl_type=pl.when("to_order").then(pl.lit("to_order")).otherwise(pl.lit("straight")),
+        filed_at=utc("filed"),
+        amendments=pl.col("amendments").cast(pl.Int32),
+        last_amended_at=pl.when(pl.col("amendments") > 0).then(utc("amended_at")),
+        freight_terms=pl.when("collect").then(pl.lit("collect")).otherwise(pl.lit("prepaid")),
+        freight_payment="payment",
+        shipper_name="shipper_name",
+        shipper_address="shipper_address",
+        shipper_country="shipper_country",
+        shipper_id="shipper_id",
+        consignee_name=pl.when("to_order").then(
+            pl.when("to_order_plain").then(pl.lit("TO ORDER"))
+            .otherwise(pl.format("TO THE ORDER OF {}", "bank"))
+        ).otherwise("consignee_name"),
+        consignee_address=pl.when("to_order").then(None).otherwise("consignee_address"),
+        consignee_country="consignee_country",
+        consignee_id=pl.when("to_order").then(None).otherwise("consignee_id"),
+        # on a to-order bill the real buyer is the notify party
+        notify_name=pl.when(pl.col("notify_kind") >= 0).then("notify_name")
+        .when((pl.col("notify_kind") == -1) | pl.col("to_order")).then("consignee_name")
+        .when(pl.col("notify_kind") == -2).then("placeholder"),
+        notify_address=pl.when(pl.col("notify_kind") >= 0).then("notify_address")
+        .when((pl.col("notify_kind") == -1) | pl.col("to_order")).then("consignee_address"),
+        hs_code=pl.when(empty).then(None).otherwise("hs"),
+        goods_description=pl.when(empty).then(pl.lit("EMPTY CONTAINER"))
+        .when("vague").then("vague_text")
+        .when(pl.col("override") != "").then("override")
+        .otherwise(pl.format("{}{}", "prefix", "hs_text")),
+        packages="packages",
+        package_type=pl.when(empty).then(None).otherwise("package_type"),
+        gross_weight_kg="gross",
+        declared_value=pl.when(empty).then(None).otherwise("declared"),
+        currency=pl.when(empty).then(None).otherwise("currency"),
+        un_dg_number="un_dg_number",
+        origin_country="origin",
+        place_of_receipt=loc("receipt"),
+        port_of_loading=pl.when("unknown_pol").then(
+            # a mistyped code: the location part reversed, unless that is a real port too
+            pl.concat_str(pol_code.str.slice(0, 2), pol_code.str.slice(2).str.reverse())
+        ).otherwise(pol_code),
+        transshipment_ports=pl.concat_list(loc("hub1"), loc("hub2")).list.drop_nulls(),
+        port_of_discharge="pod",
+        place_of_delivery="delivery",
+        vessel_imo="vessel_imo",
+        vessel_name="vessel_name",
+        voyage=pl.format(
+            "{}{}{}{}",
+            "voyage_code",
+            (utc("departed").dt.year() % 10).cast(pl.String),
+            utc("departed").dt.week().cast(pl.String).str.zfill(2),
+            pl.when("westbound").then(pl.lit("W")).otherwise(pl.lit("E")),
+        ),
+        carrier_scac="scac",
+        departed_at=utc("departed"),
+        arrival_eta=utc("eta"),
+        unknown_pol="unknown_pol",
+    )
+    known = pl.Series(world.loc_code[: world.n_seaports]).implode()
+    out = out.with_columns(
+        port_of_loading=pl.when(pl.col("unknown_pol") & pl.col("port_of_loading").is_in(known))
+        .then(pl.format("{}ZZZ", pl.col("port_of_loading").str.slice(0, 2)))
+        .otherwise("port_of_loading")
+    )
+    return out.select(
+        [pl.col(name).cast(CANONICAL[name].dtype) for name in MANIFEST_COLUMNS]
+    )
+
+
+def _voyage_code(vessel: np.ndarray) -> np.ndarray:
+    """Two letters per vessel, stable across days (a vessel's service code)."""
+    letters = np.asarray(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
+    return np.char.add(letters[(vessel * 7 + 3) % 24], letters[(vessel * 11 + 5) % 24])
+
+
+__all__ = ["MANIFEST_COLUMNS", "US_PER_DAY", "assemble"]
