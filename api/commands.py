@@ -128,3 +128,7 @@ def keys_revoke(
 
 def _role(value: str) -> Role:
     return value  # type: ignore[return-value]
+
+
+if __name__ == "__main__":
+    app()

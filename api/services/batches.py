@@ -116,7 +116,7 @@ def create_batch(
         try:
             run_batch_job(state, batch_id, raise_errors=True)
         except LookoutError as err:
-            error = _error_of(err)
+            error = _error_of(err, batch_dir(state, batch_id))
             raise ProblemException(
                 422,
                 error["title"],
@@ -181,7 +181,7 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
             metrics.rows.labels(fate).inc(n)
         metrics.scoring_seconds.observe(time.perf_counter() - started)
     except (LookoutError, ProblemException) as err:
-        _fail(state, batch_id, mode, _error_of(err))
+        _fail(state, batch_id, mode, _error_of(err, root))
         if raise_errors:
             raise
     except Exception:
@@ -199,20 +199,29 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
             raise
 
 
-def _error_of(err: LookoutError | ProblemException) -> dict[str, Any]:
+def _error_of(err: LookoutError | ProblemException, root: Path | None = None) -> dict[str, Any]:
+    """The problem fields of an error, with server paths reduced to the upload's name."""
     if isinstance(err, ProblemException):
         return {"title": err.title, "detail": err.detail or err.title}
+
+    def _clean(text: str | None) -> str | None:
+        if text is None or root is None:
+            return text
+        return text.replace(f"{root / 'input'}/", "").replace(f"{root}/", "")
+
     loc = err.location
     location = (
         {k: getattr(loc, k) for k in ("file", "line", "column", "record", "field")}
         if loc is not None
         else None
     )
+    if location is not None:
+        location["file"] = _clean(location["file"])
     return {
         "title": f"Invalid input ({type(err).__name__})",
-        "detail": str(err).split("\n  hint:")[0],
+        "detail": _clean(str(err).split("\n  hint:")[0]),
         "location": location,
-        "hint": err.hint,
+        "hint": _clean(err.hint),
     }
 
 
@@ -327,6 +336,8 @@ def quarantine(
     total = int(lazy.select(pl.len()).collect().item())
     page = lazy.slice(offset, limit).collect()
     # JSON-safe values: times and other non-JSON types become text.
+    if "source_file" in page.columns:
+        page = page.with_columns(pl.lit(batch.source_name).alias("source_file"))
     page = page.with_columns(
         pl.col(c).cast(pl.String)
         for c, t in page.schema.items()
