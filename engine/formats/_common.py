@@ -1,0 +1,118 @@
+"""Shared pieces of the industry-format readers: the columns they emit, units, quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from engine._canonical import QUARANTINE_SCHEMA
+from engine.schema import CANONICAL
+from engine.spec import UNITS_TO_KG
+
+RAW_SNIPPET = 300
+
+# Units of measure the readers convert to kilograms: the spec's table (UN/ECE Rec 20 codes
+# KGM, TNE, LBR, GRM and plain names), plus the Rec 20 code for grams and common spellings.
+WEIGHT_UNITS: dict[str, float] = {**UNITS_TO_KG, "grm": 0.001, "kgs": 1.0, "lbs": 0.45359237}
+
+# Canonical fields the readers fill, with the dtype they emit (the canonical dtype, except
+# times, which stay ISO text so the spec's conversion applies as for any other source).
+EMITTED: tuple[str, ...] = (
+    "container_number",
+    "iso_type",
+    "seals",
+    "fcl_lcl",
+    "is_empty",
+    "bl_number",
+    "house_bl_number",
+    "bl_type",
+    "filed_at",
+    "freight_terms",
+    "shipper_name",
+    "shipper_address",
+    "shipper_country",
+    "shipper_id",
+    "consignee_name",
+    "consignee_address",
+    "consignee_country",
+    "consignee_id",
+    "notify_name",
+    "notify_address",
+    "hs_code",
+    "goods_description",
+    "packages",
+    "package_type",
+    "gross_weight_kg",
+    "un_dg_number",
+    "origin_country",
+    "place_of_receipt",
+    "port_of_loading",
+    "transshipment_ports",
+    "port_of_discharge",
+    "place_of_delivery",
+    "vessel_imo",
+    "vessel_name",
+    "voyage",
+    "carrier_scac",
+    "departed_at",
+    "arrival_eta",
+)
+
+
+def emitted_schema(extras: Sequence[str]) -> dict[str, pl.DataType]:
+    """The schema of a reader's frame: canonical fields it fills, then its extra columns."""
+    schema: dict[str, pl.DataType] = {}
+    for name in EMITTED:
+        dtype = CANONICAL[name].dtype
+        schema[name] = pl.String() if isinstance(dtype, pl.Datetime) else dtype
+    for name in extras:
+        schema[name] = pl.String()
+    return schema
+
+
+def weight_factor(unit: pl.Expr) -> pl.Expr:
+    """Kilograms per unit of ``unit`` (a unit code), null where the unit is unknown."""
+    return (
+        unit.str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(WEIGHT_UNITS, default=None, return_dtype=pl.Float64)
+    )
+
+
+def known_units() -> str:
+    return ", ".join(sorted({u.upper() for u in WEIGHT_UNITS}))
+
+
+def joined(expr: pl.Expr, separator: str = ";") -> pl.Expr:
+    """Distinct non-empty values of a list expression (in an aggregation), joined; null if none."""
+    values = expr.list.explode(keep_nulls=False, empty_as_null=False).drop_nulls()
+    text = values.unique(maintain_order=True).str.join(separator)
+    return pl.when(text.str.len_chars() > 0).then(text).otherwise(None)
+
+
+def quarantine_frame(
+    source_file: str,
+    lines: list[int],
+    fields: list[str | None],
+    reasons: list[str],
+    raws: list[str | None],
+) -> pl.DataFrame:
+    """Quarantine records in the shared QUARANTINE_SCHEMA."""
+    return pl.DataFrame(
+        {
+            "source_file": [source_file] * len(lines),
+            "source_line": lines,
+            "field": fields,
+            "reason": reasons,
+            "raw": [None if r is None else r[:RAW_SNIPPET] for r in raws],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def typed_frame(columns: dict[str, list[object]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame with exactly ``schema`` (missing columns null), so every chunk binds alike."""
+    height = len(next(iter(columns.values()))) if columns else 0
+    data = {name: columns.get(name, [None] * height) for name in schema}
+    return pl.DataFrame(data, schema=schema)

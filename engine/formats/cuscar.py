@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+def read_cuscar_chunks(path, spec, chunk_rows):
+    raise NotImplementedError

@@ -1,0 +1,561 @@
+"""DCSA eBL 3.0 transport documents and shipping instructions (JSON) → canonical rows.
+
+One row per container per document. A file holds one document, a JSON array of documents,
+or documents one after another (JSON lines); a PINT envelope (``{"transportDocument": …}``)
+is unwrapped. Each document is parsed alone, so a malformed one is quarantined with its
+position (1-based index in the file) and the rest are still read.
+
+Reading happens in two steps. A walk over each parsed document only *extracts* values into
+long tables (one row per document, per equipment, per cargo item); every conversion and
+aggregation (units to kg, per-container sums, HS code lists, joins) is then a polars
+expression over those tables. The walk is Python because DCSA documents are nested,
+variant-shaped JSON (equipment inline or under ``equipment``, descriptions as a list or a
+string) that no columnar reader can flatten without guessing.
+
+Several consignment items in one container (rule, see engine/formats/README.md):
+``hs_code`` is the first HS code of the first consignment item loaded in the container;
+``hs_codes`` lists every HS code of every item in it (``;``-separated, document order);
+``goods_description`` joins every item's descriptions with `` | ``; ``packages`` and
+``gross_weight_kg`` are sums over the container's cargo items; ``consignment_items`` counts
+them. House B/L items (``houseBillOfLadings``) add their HS codes, descriptions and
+``house_bl_number`` to the master's container row but not their weights (the master's cargo
+items already declare that cargo).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine._canonical import empty_quarantine
+from engine.errors import IngestError, Location
+from engine.formats._common import (
+    emitted_schema,
+    joined,
+    known_units,
+    quarantine_frame,
+    weight_factor,
+)
+from engine.formats._jsonsplit import NOT_OBJECT, TRUNCATED, split_documents
+from engine.ingest import RawChunk
+from engine.spec import DatasetSpec
+
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "dcsa_document_kind",
+    "bl_number_source",
+    "transport_document_type",
+    "hs_codes",
+    "consignment_items",
+    "carrier_code",
+    "shipper_owned",
+)
+"""Columns the DCSA reader adds beside the canonical fields (kept as extras by the default spec)."""
+
+SCHEMA = emitted_schema(EXTRA_COLUMNS)
+_FREIGHT = {"PRE": "prepaid", "COL": "collect"}
+_WRAPPERS = ("transportDocument", "shippingInstructions")
+
+
+# ---------------------------------------------------------------------------------------
+# Extraction: document → long tables
+# ---------------------------------------------------------------------------------------
+@dataclass
+class _Tables:
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    equipment: list[dict[str, Any]] = field(default_factory=list)
+    cargo: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.equipment) + len(self.cargo)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _texts(value: Any) -> list[str]:
+    """A string or a list of strings (DCSA uses both for descriptions) → list of strings."""
+    items = value if isinstance(value, list) else [value]
+    return [t for t in (_text(v) for v in items) if t]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _location(value: Any) -> str | None:
+    """UN/LOCODE of a DCSA location (``UNLocationCode`` directly or under ``location``)."""
+    loc = _dict(value)
+    return _text(loc.get("UNLocationCode")) or _text(
+        _dict(loc.get("location")).get("UNLocationCode")
+    )
+
+
+def _address(party: dict[str, Any]) -> tuple[str | None, str | None]:
+    addr = _dict(party.get("address"))
+    parts = [
+        _text(addr.get(k))
+        for k in (
+            "street",
+            "streetNumber",
+            "floor",
+            "POBox",
+            "postCode",
+            "city",
+            "stateRegion",
+            "countryCode",
+        )
+    ]
+    text = ", ".join(p for p in parts if p)
+    return (text or None), _text(addr.get("countryCode"))
+
+
+def _party_id(party: dict[str, Any]) -> str | None:
+    # A tax or EORI reference names the legal entity; fall back to the first party code.
+    for ref in _list(party.get("taxLegalReferences")):
+        value = _text(_dict(ref).get("value"))
+        if value:
+            return value
+    for code in _list(party.get("identifyingCodes")):
+        value = _text(_dict(code).get("partyCode"))
+        if value:
+            return value
+    return None
+
+
+def _parties(doc: dict[str, Any]) -> dict[str, Any]:
+    parties = _dict(doc.get("documentParties"))
+    out: dict[str, Any] = {}
+    for role, key in (("shipper", "shipper"), ("consignee", "consignee")):
+        party = _dict(parties.get(key))
+        address, country = _address(party)
+        out[f"{role}_name"] = _text(party.get("partyName"))
+        out[f"{role}_address"] = address
+        out[f"{role}_country"] = country
+        out[f"{role}_id"] = _party_id(party)
+    notify = [_dict(p) for p in _list(parties.get("notifyParties"))]
+    if not notify and isinstance(parties.get("notifyParty"), dict):
+        notify = [parties["notifyParty"]]
+    out["notify_name"] = (
+        "; ".join(n for n in (_text(p.get("partyName")) for p in notify) if n) or None
+    )
+    out["notify_address"] = "; ".join(a for a in (_address(p)[0] for p in notify) if a) or None
+    return out
+
+
+def _bl_number(doc: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The document's key: B/L number, else SI reference, else the first booking reference."""
+    for key in ("transportDocumentReference", "shippingInstructionsReference"):
+        value = _text(doc.get(key))
+        if value:
+            return value, key
+    for item in _list(doc.get("consignmentItems")):
+        value = _text(_dict(item).get("carrierBookingReference"))
+        if value:
+            return value, "carrierBookingReference"
+    value = _text(doc.get("carrierBookingReference"))
+    return (value, "carrierBookingReference") if value else (None, None)
+
+
+def _document_row(doc: dict[str, Any], position: int) -> dict[str, Any]:
+    transports = _dict(doc.get("transports"))
+    voyages = [_dict(v) for v in _list(transports.get("vesselVoyages"))]
+    if not voyages and transports.get("vesselVoyage"):
+        voyages = [_dict(transports.get("vesselVoyage"))]
+    first = voyages[0] if voyages else {}
+    provider = (_text(doc.get("carrierCodeListProvider")) or "").upper()
+    carrier = _text(doc.get("carrierCode"))
+    bl_number, source = _bl_number(doc)
+    is_td = "transportDocumentReference" in doc or "transports" in doc
+    to_order = doc.get("isToOrder")
+    return {
+        "doc": position,
+        "bl_number": bl_number,
+        "bl_number_source": source,
+        "dcsa_document_kind": "transport_document" if is_td else "shipping_instructions",
+        "transport_document_type": _text(doc.get("transportDocumentTypeCode")),
+        "bl_type": None
+        if not isinstance(to_order, bool)
+        else ("to_order" if to_order else "straight"),
+        "freight_terms": _FREIGHT.get(_text(doc.get("freightPaymentTermCode")) or ""),
+        "filed_at": _text(doc.get("issueDate"))
+        or _text(doc.get("shippedOnBoardDate"))
+        or _text(doc.get("receivedForShipmentDate")),
+        "fcl_lcl": _text(doc.get("cargoMovementTypeAtOrigin")),
+        "place_of_receipt": _location(transports.get("placeOfReceipt")),
+        "port_of_loading": _location(transports.get("portOfLoading")),
+        "port_of_discharge": _location(transports.get("portOfDischarge")),
+        "place_of_delivery": _location(transports.get("placeOfDelivery")),
+        "departed_at": _text(transports.get("plannedDepartureDate"))
+        or _text(doc.get("shippedOnBoardDate")),
+        "arrival_eta": _text(transports.get("plannedArrivalDate")),
+        "vessel_name": _text(first.get("vesselName")),
+        "vessel_imo": _text(first.get("vesselIMONumber")),
+        "voyage": _text(first.get("carrierExportVoyageNumber"))
+        or _text(first.get("universalExportVoyageReference")),
+        "carrier_scac": carrier if provider == "NMFTA" else None,
+        "carrier_code": f"{provider}:{carrier}" if carrier and provider else carrier,
+        **_parties(doc),
+    }
+
+
+def _equipment_rows(
+    doc: dict[str, Any], position: int, house: bool, out: list[dict[str, Any]]
+) -> None:
+    for order, ute in enumerate(_list(doc.get("utilizedTransportEquipments"))):
+        ute = _dict(ute)
+        eq = _dict(ute.get("equipment")) or ute  # 3.0 TDs nest it; SIs put it inline
+        weight = ute.get("cargoGrossWeight")
+        value, unit = (
+            (weight.get("value"), weight.get("unit"))
+            if isinstance(weight, dict)
+            else (weight, ute.get("cargoGrossWeightUnit"))
+        )
+        empty = _text(ute.get("emptyIndicatorCode"))
+        out.append(
+            {
+                "doc": position,
+                "order": order,
+                "house": house,
+                "container_number": _text(eq.get("equipmentReference"))
+                or _text(ute.get("equipmentReference")),
+                "iso_type": _text(eq.get("ISOEquipmentCode")) or _text(ute.get("ISOEquipmentCode")),
+                "seals": [
+                    s for s in (_text(_dict(x).get("number")) for x in _list(ute.get("seals"))) if s
+                ],
+                "is_empty": None if empty is None else empty.upper() == "EMPTY",
+                "shipper_owned": ute.get("isShipperOwned")
+                if isinstance(ute.get("isShipperOwned"), bool)
+                else None,
+                "ute_weight": _number(value),
+                "ute_unit": _text(unit),
+            }
+        )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _cargo_rows(items: Any, position: int, house_bl: str | None, out: list[dict[str, Any]]) -> None:
+    for i, item in enumerate(_list(items)):
+        item = _dict(item)
+        hs = _texts(item.get("HSCodes"))
+        descriptions = _texts(item.get("descriptionOfGoods"))
+        for j, cargo in enumerate(_list(item.get("cargoItems"))):
+            cargo = _dict(cargo)
+            weight = _dict(cargo.get("cargoGrossWeight"))
+            packaging = _dict(cargo.get("outerPackaging"))
+            dg = [_dict(d) for d in _list(packaging.get("dangerousGoods"))]
+            un = [t for d in dg for t in (_text(d.get("UNNumber")), _text(d.get("NANumber"))) if t]
+            out.append(
+                {
+                    "doc": position,
+                    "item": i + 1,
+                    "cargo": j + 1,
+                    "house_bl": house_bl,
+                    "container_number": _text(cargo.get("equipmentReference")),
+                    "hs_codes": hs,
+                    "descriptions": descriptions,
+                    "packages": packaging.get("numberOfPackages")
+                    if isinstance(packaging.get("numberOfPackages"), int)
+                    else None,
+                    "package_type": _text(packaging.get("packageCode"))
+                    or _text(packaging.get("description")),
+                    "weight": _number(weight.get("value")),
+                    "unit": _text(weight.get("unit")),
+                    "un_numbers": un,
+                }
+            )
+
+
+def _extract(doc: dict[str, Any], position: int, tables: _Tables) -> None:
+    tables.docs.append(_document_row(doc, position))
+    _equipment_rows(doc, position, False, tables.equipment)
+    _cargo_rows(doc.get("consignmentItems"), position, None, tables.cargo)
+    for house in _list(doc.get("houseBillOfLadings")):
+        house = _dict(house)
+        ref = _text(house.get("houseBillOfLadingReference"))
+        _equipment_rows(house, position, True, tables.equipment)
+        _cargo_rows(house.get("consignmentItems"), position, ref or "", tables.cargo)
+
+
+# ---------------------------------------------------------------------------------------
+# Assembly: long tables → one row per (document, container), in polars
+# ---------------------------------------------------------------------------------------
+_EQ_SCHEMA = {
+    "doc": pl.Int64(),
+    "order": pl.Int64(),
+    "house": pl.Boolean(),
+    "container_number": pl.String(),
+    "iso_type": pl.String(),
+    "seals": pl.List(pl.String()),
+    "is_empty": pl.Boolean(),
+    "shipper_owned": pl.Boolean(),
+    "ute_weight": pl.Float64(),
+    "ute_unit": pl.String(),
+}
+_CARGO_SCHEMA = {
+    "doc": pl.Int64(),
+    "item": pl.Int64(),
+    "cargo": pl.Int64(),
+    "house_bl": pl.String(),
+    "container_number": pl.String(),
+    "hs_codes": pl.List(pl.String()),
+    "descriptions": pl.List(pl.String()),
+    "packages": pl.Int64(),
+    "package_type": pl.String(),
+    "weight": pl.Float64(),
+    "unit": pl.String(),
+    "un_numbers": pl.List(pl.String()),
+}
+
+
+def _containers(tables: _Tables) -> pl.DataFrame:
+    eq = (
+        pl.DataFrame(tables.equipment, schema=_EQ_SCHEMA, orient="row")
+        if tables.equipment
+        else pl.DataFrame(schema=_EQ_SCHEMA)
+    )
+    cargo = (
+        pl.DataFrame(tables.cargo, schema=_CARGO_SCHEMA, orient="row")
+        if tables.cargo
+        else pl.DataFrame(schema=_CARGO_SCHEMA)
+    )
+    master = pl.col("house_bl").is_null()
+    cargo = cargo.with_columns(
+        (pl.col("weight") * weight_factor(pl.col("unit"))).alias("kg"),
+        (pl.col("weight").is_not_null() & weight_factor(pl.col("unit")).is_null()).alias(
+            "bad_unit"
+        ),
+        pl.format(
+            "consignment item {} cargo item {}: unknown unit of measure '{}' for cargoGrossWeight",
+            pl.col("item"),
+            pl.col("cargo"),
+            pl.col("unit").fill_null("(none)"),
+        ).alias("unit_reason"),
+    )
+    goods = cargo.group_by("doc", "container_number", maintain_order=True).agg(
+        pl.col("hs_codes")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .drop_nulls()
+        .first()
+        .alias("hs_code"),
+        joined(pl.col("hs_codes")).alias("hs_codes"),
+        joined(pl.col("descriptions"), " | ").alias("goods_description"),
+        pl.when(pl.col("kg").filter(master).count() > 0)
+        .then(pl.col("kg").filter(master).sum())
+        .alias("cargo_kg"),
+        pl.when(pl.col("packages").filter(master).count() > 0)
+        .then(pl.col("packages").filter(master).sum())
+        .alias("packages"),
+        pl.col("package_type").drop_nulls().first().alias("package_type"),
+        joined(pl.col("un_numbers")).alias("un_dg_number"),
+        pl.col("house_bl")
+        .filter(pl.col("house_bl").str.len_chars() > 0)
+        .unique(maintain_order=True)
+        .str.join(";")
+        .alias("house_bl_number"),
+        pl.col("item").filter(master).n_unique().cast(pl.String).alias("consignment_items"),
+        pl.col("unit_reason").filter(pl.col("bad_unit")).first().alias("unit_problem"),
+        pl.col("doc").len().alias("_n"),
+    )
+    # Master equipment first, so its values win over a house B/L's copy of the same container.
+    equipment = (
+        eq.sort("doc", "house", "order", maintain_order=True)
+        .group_by("doc", "container_number", maintain_order=True)
+        .agg(
+            pl.col("order").min().alias("order"),
+            pl.col("iso_type").drop_nulls().first(),
+            joined(pl.col("seals")).str.split(";").alias("seals"),
+            pl.col("is_empty").drop_nulls().first(),
+            pl.col("shipper_owned").drop_nulls().first().cast(pl.String),
+            (pl.col("ute_weight") * weight_factor(pl.col("ute_unit")))
+            .drop_nulls()
+            .first()
+            .alias("ute_kg"),
+        )
+    )
+    rows = equipment.join(
+        goods,
+        on=["doc", "container_number"],
+        how="full",
+        coalesce=True,
+        nulls_equal=True,
+        maintain_order="left_right",
+    )
+    return rows.with_columns(
+        pl.coalesce("cargo_kg", "ute_kg").alias("gross_weight_kg"),
+        pl.col("house_bl_number").replace("", None),
+    ).sort("doc", maintain_order=True)
+
+
+def _assemble(tables: _Tables) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (rows with SCHEMA plus 'doc' and 'unit_problem', docs without any container)."""
+    docs = pl.DataFrame(tables.docs, infer_schema_length=None)
+    containers = _containers(tables)
+    rows = containers.join(docs, on="doc", how="left", maintain_order="left")
+    empty_docs = docs.join(containers.select("doc").unique(), on="doc", how="anti").select("doc")
+    for name, dtype in SCHEMA.items():
+        if name not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return rows.select(
+        *[pl.col(n).cast(d) for n, d in SCHEMA.items()], "doc", "unit_problem"
+    ), empty_docs
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the file
+# ---------------------------------------------------------------------------------------
+def _unwrap(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        for key in _WRAPPERS:
+            if isinstance(doc.get(key), dict) and "consignmentItems" not in doc:
+                return doc[key]
+    return doc
+
+
+def _documents(path: Path) -> Iterator[tuple[int, Any, str | None, str]]:
+    """Yield (position, document or None, problem, raw snippet) for each top-level document."""
+    data = path.read_bytes()
+    try:
+        whole = json.loads(data)
+    except ValueError:
+        whole = None
+    else:
+        docs = whole if isinstance(whole, list) else [whole]
+        for i, doc in enumerate(docs, start=1):
+            doc = _unwrap(doc)
+            if isinstance(doc, dict):
+                yield i, doc, None, ""
+            else:
+                yield (
+                    i,
+                    None,
+                    f"document {i} is a JSON {type(doc).__name__}, not an object",
+                    json.dumps(doc)[:300],
+                )
+        return
+    starts, ends, flags, lines = split_documents(data)
+    for i, (start, end, flag, line) in enumerate(
+        zip(starts.tolist(), ends.tolist(), flags.tolist(), lines.tolist(), strict=True), start=1
+    ):
+        raw = data[start:end]
+        snippet = raw[:300].decode("utf-8", "replace")
+        if flag & NOT_OBJECT:
+            yield i, None, f"document {i} (line {line}) is not a JSON object", snippet
+            continue
+        if flag & TRUNCATED:
+            yield (
+                i,
+                None,
+                f"document {i} (line {line}) is cut off: the file ends inside it",
+                snippet,
+            )
+            continue
+        try:
+            doc = _unwrap(json.loads(raw))
+        except ValueError as err:
+            at = line + raw[: getattr(err, "pos", 0)].count(b"\n")
+            yield (
+                i,
+                None,
+                f"malformed JSON in document {i} (line {at}): {getattr(err, 'msg', err)}",
+                snippet,
+            )
+            continue
+        if not isinstance(doc, dict):
+            yield i, None, f"document {i} (line {line}) is not a JSON object", snippet
+            continue
+        yield i, doc, None, ""
+
+
+def read_dcsa_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    """DCSA eBL 3.0 JSON → raw chunks of canonical-named columns (see module docstring)."""
+    tables = _Tables()
+    bad: list[tuple[int, str | None, str, str | None]] = []
+    seen = 0
+    for position, doc, problem, snippet in _documents(path):
+        seen += 1
+        if doc is None:
+            bad.append((position, None, problem or "unreadable document", snippet))
+            continue
+        _extract(doc, position, tables)
+        if tables.size >= chunk_rows:
+            yield _chunk(path, tables, bad)
+            tables, bad = _Tables(), []
+    if seen == 0:
+        raise IngestError(
+            "the file holds no DCSA document",
+            location=Location(file=str(path)),
+            hint="a DCSA eBL file is a JSON object or an array of objects",
+        )
+    if tables.docs or bad:
+        yield _chunk(path, tables, bad)
+
+
+def _chunk(
+    path: Path, tables: _Tables, bad: list[tuple[int, str | None, str, str | None]]
+) -> RawChunk:
+    lines, fields, reasons, raws = (
+        [b[0] for b in bad],
+        [b[1] for b in bad],
+        [b[2] for b in bad],
+        [b[3] for b in bad],
+    )
+    if not tables.docs:
+        return RawChunk(
+            pl.DataFrame(),
+            np.empty(0, np.int64),
+            quarantine_frame(str(path), lines, fields, reasons, raws),
+        )
+    rows, empty_docs = _assemble(tables)
+    for position in empty_docs.get_column("doc").to_list():
+        lines.append(position)
+        fields.append("utilizedTransportEquipments")
+        reasons.append(
+            f"document {position} names no equipment and no cargo items: nothing to score"
+        )
+        raws.append(None)
+    unit_bad = rows.filter(pl.col("unit_problem").is_not_null())
+    if unit_bad.height:
+        # The weight of the container cannot be known: quarantine it rather than guess.
+        for position, container, problem in unit_bad.select(
+            "doc", "container_number", "unit_problem"
+        ).rows():
+            lines.append(position)
+            fields.append("gross_weight_kg")
+            reasons.append(
+                f"document {position}, container {container}: {problem} (known: {known_units()})"
+            )
+            raws.append(None)
+        rows = rows.filter(pl.col("unit_problem").is_null())
+    quarantine = (
+        quarantine_frame(str(path), lines, fields, reasons, raws) if lines else empty_quarantine()
+    )
+    doc_lines = rows.get_column("doc").to_numpy().astype(np.int64)
+    frame = rows.drop("doc", "unit_problem")
+    if frame.height == 0:
+        return RawChunk(pl.DataFrame(), np.empty(0, np.int64), quarantine)
+    return RawChunk(frame, doc_lines, quarantine)
