@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    __import__("api.federation").federation.install(app, state)  # urgent queries + worker
     install_problem_openapi(app, extra_models=(BatchRowsCreate,))
     return app
 
