@@ -1,0 +1,667 @@
+"""Urgent queries: open, acknowledge, reply, close, cancel, expire, list — the service layer.
+
+Every change commits together with its outbox rows and audit events (the caller commits),
+so what was promised to a partner is exactly what the local store says happened.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.audit import record_audit
+from api.federation import states
+from api.federation._ids import new_id
+from api.federation.context import Federation
+from api.federation.errors import Forbidden, NotFound
+from api.federation.schemas import (
+    Delivery,
+    MessagePublic,
+    QueryCreate,
+    QueryPublic,
+    QuerySummary,
+    RecipientPublic,
+    Subject,
+    WireMessage,
+    WireQuery,
+)
+from api.federation.tables import FedMessage, FedOutbox, FedQuery, FedRecipient, FedSubject
+from api.problems import ProblemException
+from api.services.inspections import normalise_container
+from api.tables import Batch, ScoredContainer
+
+MAX_EXPLAINED_ROWS = 20
+_STAMP = {
+    "delivered": "delivered_at",
+    "acknowledged": "acknowledged_at",
+    "answered": "answered_at",
+    "closed": "closed_at",
+}
+
+
+def audit(
+    session: Session, fed: Federation, actor: str, action: str, target: str, **detail: Any
+) -> None:
+    """Append one federation event to the API's append-only audit log."""
+    record_audit(
+        session, unit_id=fed.unit_id, actor=actor[:64], action=action, target=target, detail=detail
+    )
+
+
+def set_state(
+    session: Session,
+    fed: Federation,
+    query: FedQuery,
+    recipient: FedRecipient,
+    target: str,
+    *,
+    actor: str,
+    strict: bool = True,
+) -> bool:
+    """Move one recipient to ``target`` (audited); False if not allowed and not ``strict``."""
+    current = recipient.state
+    if current == target:
+        return False
+    if not strict and not states.can_move(current, target):
+        audit(
+            session,
+            fed,
+            actor,
+            "query.state_unchanged",
+            query.id,
+            recipient=recipient.recipient_unit,
+            state=current,
+            refused=target,
+        )
+        return False
+    states.move(current, target, what=f"query {query.id} for {recipient.recipient_unit}")
+    now = fed.clock()
+    recipient.state = target
+    recipient.updated_at = now
+    if target in _STAMP and getattr(recipient, _STAMP[target]) is None:
+        setattr(recipient, _STAMP[target], now)
+    audit(
+        session,
+        fed,
+        actor,
+        "query.state",
+        query.id,
+        recipient=recipient.recipient_unit,
+        **{"from": current, "to": target},
+    )
+    refresh_status(session, query)
+    query.updated_at = now
+    return True
+
+
+def refresh_status(session: Session, query: FedQuery) -> None:
+    """Recompute the query's summary status from its recipients."""
+    session.flush()
+    rows = session.scalars(select(FedRecipient.state).where(FedRecipient.query_id == query.id))
+    query.status = states.summarise(list(rows))
+
+
+def _message(
+    session: Session,
+    fed: Federation,
+    query_id: str,
+    *,
+    kind: str,
+    author: str,
+    author_unit: str,
+    to: list[str],
+    body: str,
+    in_reply_to: str | None = None,
+    message_id: str | None = None,
+    created_at: datetime | None = None,
+) -> FedMessage:
+    row = FedMessage(
+        id=message_id or new_id(fed.unit_id),
+        query_id=query_id,
+        unit_id=fed.unit_id,
+        kind=kind,
+        author_unit=author_unit,
+        author=author,
+        to_units=to,
+        body=body,
+        in_reply_to=in_reply_to,
+        created_at=created_at or fed.clock(),
+    )
+    session.add(row)
+    return row
+
+
+def wire_message(row: FedMessage) -> dict[str, Any]:
+    """A thread message as it travels in an envelope."""
+    return WireMessage(
+        id=row.id,
+        kind=row.kind,
+        author_unit=row.author_unit,
+        author=row.author,  # type: ignore[arg-type]
+        to=row.to_units,
+        body=row.body,
+        in_reply_to=row.in_reply_to,
+        created_at=row.created_at,
+    ).model_dump(mode="json")
+
+
+def enqueue(
+    session: Session,
+    fed: Federation,
+    query_id: str,
+    message: FedMessage,
+    recipients: list[str],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Put ``message`` in the outbox once per recipient (same transaction as the change)."""
+    payload = {"query_id": query_id, "message": wire_message(message), **(extra or {})}
+    now = fed.clock()
+    for unit in recipients:
+        session.add(
+            FedOutbox(
+                unit_id=fed.unit_id,
+                message_id=message.id,
+                query_id=query_id,
+                recipient_unit=unit,
+                kind=message.kind,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
+# ---------------------------------------------------------------- opening a query
+
+
+def explanation_from_batch(
+    session: Session, unit_id: str, batch_id: str, container_number: str
+) -> tuple[Subject, dict[str, Any]]:
+    """Subject and risk explanation of a flagged container in one of the unit's batches."""
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.unit_id != unit_id:
+        raise ProblemException(404, "Batch not found", f"no batch {batch_id!r} in your unit")
+    number = normalise_container(container_number)
+    rows = list(
+        session.scalars(
+            select(ScoredContainer)
+            .where(ScoredContainer.batch_id == batch_id, ScoredContainer.unit_id == unit_id)
+            .where(ScoredContainer.container_number == number, ScoredContainer.flagged.is_(True))
+            .order_by(ScoredContainer.risk_score.desc(), ScoredContainer.id)
+            .limit(MAX_EXPLAINED_ROWS)
+        )
+    )
+    if not rows:
+        raise ProblemException(
+            404,
+            "Container not flagged",
+            f"container {number} is not among the flagged rows of batch {batch_id}",
+            hint=f"see GET /v1/batches/{batch_id}/flagged for the flagged containers",
+        )
+    explained = []
+    for row in rows:
+        reasons = json.loads(row.reasons)
+        explained.append(
+            {
+                "record_id": row.record_id,
+                "bl_number": row.bl_number,
+                "lane": row.lane,
+                "risk_score": row.risk_score,
+                "rule_score": row.rule_score,
+                "model_probability": row.model_probability,
+                "selected": row.selected,
+                "rule_hits": reasons.get("rule_hits") or [],
+                "rule_reasons": reasons.get("rule_reasons") or [],
+                "model_reasons": reasons.get("model_reasons") or [],
+                "fields": json.loads(row.fields),
+            }
+        )
+    bls = sorted({row.bl_number for row in rows if row.bl_number})
+    subject = Subject(containers=[number], bl_numbers=bls, batch_ref=batch_id)
+    return subject, {
+        "source": "batch",
+        "batch_id": batch_id,
+        "container_number": number,
+        "rows": explained,
+    }
+
+
+def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCreate) -> FedQuery:
+    """Create a query to ``body.to`` and queue it for delivery; the caller commits."""
+    recipients = list(dict.fromkeys(body.to))
+    for unit in recipients:
+        if unit == fed.unit_id:
+            raise Forbidden("a unit cannot send a query to itself", hint="remove it from `to`")
+        if fed.directory.get(unit) is None:
+            raise Forbidden(
+                f"{unit} is not in the partner directory",
+                hint="listed partners: "
+                + (", ".join(p.unit_id for p in fed.directory.all()) or "none"),
+            )
+    subject = body.subject or Subject()
+    explanation = body.explanation or {}
+    if body.batch_id or body.container_number:
+        if not (body.batch_id and body.container_number):
+            raise ProblemException(
+                422, "Incomplete batch reference", "give both batch_id and container_number"
+            )
+        subject, explanation = explanation_from_batch(
+            session, fed.unit_id, body.batch_id, body.container_number
+        )
+    subject = Subject(
+        containers=[normalise_container(c) for c in subject.containers],
+        bl_numbers=[b.strip().upper() for b in subject.bl_numbers],
+        batch_ref=subject.batch_ref,
+    )
+    if not (subject.containers or subject.bl_numbers or subject.batch_ref):
+        raise ProblemException(
+            422, "Empty subject", "name at least one container, B/L number or batch reference"
+        )
+    now = fed.clock()
+    query = FedQuery(
+        id=new_id(fed.unit_id),
+        unit_id=fed.unit_id,
+        box="outbox",
+        origin_unit=fed.unit_id,
+        priority=body.priority,
+        subject=subject.model_dump(),
+        question=body.question,
+        explanation=explanation,
+        deadline_at=now + timedelta(seconds=fed.settings.deadline_for(body.priority)),
+        status="sent",
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(query)
+    _add_subjects(session, fed, query.id, subject)
+    for unit in recipients:
+        session.add(
+            FedRecipient(query_id=query.id, recipient_unit=unit, state="sent", updated_at=now)
+        )
+    message = _message(
+        session,
+        fed,
+        query.id,
+        kind="query",
+        author=actor,
+        author_unit=fed.unit_id,
+        to=recipients,
+        body=body.question,
+    )
+    audit(
+        session,
+        fed,
+        actor,
+        "query.create",
+        query.id,
+        to=recipients,
+        priority=body.priority,
+        deadline_at=query.deadline_at.isoformat(),
+    )
+    for unit in recipients:
+        audit(
+            session,
+            fed,
+            actor,
+            "query.state",
+            query.id,
+            recipient=unit,
+            **{"from": None, "to": "sent"},
+        )
+    wire = wire_query(query, recipients)
+    enqueue(session, fed, query.id, message, recipients, {"query": wire})
+    session.flush()
+    return query
+
+
+def wire_query(query: FedQuery, recipients: list[str]) -> dict[str, Any]:
+    """The query as it travels in its ``query`` envelope."""
+    return WireQuery(
+        id=query.id,
+        origin_unit=query.origin_unit,
+        recipients=recipients,
+        priority=query.priority,
+        subject=Subject(**query.subject),  # type: ignore[arg-type]
+        question=query.question,
+        explanation=query.explanation,
+        deadline_at=query.deadline_at,
+        created_at=query.created_at,
+        created_by=query.created_by,
+    ).model_dump(mode="json")
+
+
+def _add_subjects(session: Session, fed: Federation, query_id: str, subject: Subject) -> None:
+    items = [("container", c) for c in subject.containers] + [("bl", b) for b in subject.bl_numbers]
+    if subject.batch_ref:
+        items.append(("batch", subject.batch_ref))
+    for kind, value in items:
+        session.add(
+            FedSubject(query_id=query_id, unit_id=fed.unit_id, kind=kind, value=value[:120])
+        )
+
+
+# ---------------------------------------------------------------- local actions
+
+
+def get_query(session: Session, fed: Federation, query_id: str) -> FedQuery:
+    """This unit's query ``query_id`` or NotFound."""
+    query = session.get(FedQuery, query_id)
+    if query is None or query.unit_id != fed.unit_id:
+        raise NotFound(
+            f"no query {query_id!r} in unit {fed.unit_id}",
+            hint="list them with GET /v1/queries or `lookout queries list`",
+        )
+    return query
+
+
+def recipients_of(session: Session, query_id: str) -> list[FedRecipient]:
+    """The recipient rows of a query, by unit id."""
+    return list(
+        session.scalars(
+            select(FedRecipient)
+            .where(FedRecipient.query_id == query_id)
+            .order_by(FedRecipient.recipient_unit)
+        )
+    )
+
+
+def _own_row(session: Session, fed: Federation, query: FedQuery, action: str) -> FedRecipient:
+    if query.box != "inbox":
+        raise Forbidden(
+            f"only a recipient can {action} a query; {query.id} was sent by this unit",
+            hint="the sending unit replies (follow-up), closes or cancels",
+        )
+    rows = [r for r in recipients_of(session, query.id) if r.recipient_unit == fed.unit_id]
+    if not rows:
+        raise NotFound(f"query {query.id} has no recipient {fed.unit_id}")
+    return rows[0]
+
+
+def acknowledge(
+    session: Session, fed: Federation, query_id: str, *, actor: str, note: str = ""
+) -> FedQuery:
+    """Acknowledge a received query; the origin is told."""
+    query = get_query(session, fed, query_id)
+    sweep_expired(session, fed, query_ids=[query.id])
+    row = _own_row(session, fed, query, "acknowledge")
+    set_state(session, fed, query, row, "acknowledged", actor=actor)
+    message = _message(
+        session,
+        fed,
+        query.id,
+        kind="ack",
+        author=actor,
+        author_unit=fed.unit_id,
+        to=[query.origin_unit],
+        body=note,
+    )
+    enqueue(session, fed, query.id, message, [query.origin_unit])
+    return query
+
+
+def reply(
+    session: Session,
+    fed: Federation,
+    query_id: str,
+    *,
+    actor: str,
+    body: str,
+    in_reply_to: str | None = None,
+) -> FedQuery:
+    """A recipient's answer (→ answered) or the sending unit's follow-up to its recipients."""
+    query = get_query(session, fed, query_id)
+    sweep_expired(session, fed, query_ids=[query.id])
+    if in_reply_to is not None and session.get(FedMessage, in_reply_to) is None:
+        raise NotFound(f"no message {in_reply_to!r} in query {query.id}")
+    if query.box == "inbox":
+        row = _own_row(session, fed, query, "answer")
+        if row.state != "answered":
+            set_state(session, fed, query, row, "answered", actor=actor)
+        message = _message(
+            session,
+            fed,
+            query.id,
+            kind="reply",
+            author=actor,
+            author_unit=fed.unit_id,
+            to=[query.origin_unit],
+            body=body,
+            in_reply_to=in_reply_to,
+        )
+        enqueue(session, fed, query.id, message, [query.origin_unit])
+        return query
+    live = [
+        r.recipient_unit for r in recipients_of(session, query.id) if r.state not in states.FINAL
+    ]
+    if not live:
+        raise states.InvalidTransition(
+            f"query {query.id} is {query.status}; nobody to follow up with"
+        )
+    message = _message(
+        session,
+        fed,
+        query.id,
+        kind="followup",
+        author=actor,
+        author_unit=fed.unit_id,
+        to=live,
+        body=body,
+        in_reply_to=in_reply_to,
+    )
+    audit(session, fed, actor, "query.followup", query.id, to=live)
+    enqueue(session, fed, query.id, message, live)
+    return query
+
+
+def close(
+    session: Session, fed: Federation, query_id: str, *, actor: str, note: str = ""
+) -> FedQuery:
+    """Close a sent query once every live recipient has answered (or expired)."""
+    return _finish(session, fed, query_id, "closed", actor=actor, note=note)
+
+
+def cancel(
+    session: Session, fed: Federation, query_id: str, *, actor: str, note: str = ""
+) -> FedQuery:
+    """Withdraw a sent query from every recipient that has not answered."""
+    return _finish(session, fed, query_id, "cancelled", actor=actor, note=note)
+
+
+def _finish(
+    session: Session, fed: Federation, query_id: str, target: str, *, actor: str, note: str
+) -> FedQuery:
+    query = get_query(session, fed, query_id)
+    verb = "close" if target == "closed" else "cancel"
+    if query.box != "outbox":
+        raise Forbidden(
+            f"only the sending unit can {verb} a query; {query.id} came from {query.origin_unit}"
+        )
+    sweep_expired(session, fed, query_ids=[query.id])
+    rows = [r for r in recipients_of(session, query.id) if r.state not in states.FINAL]
+    if target == "closed":
+        waiting = [r.recipient_unit for r in rows if r.state in states.AWAITING_ANSWER]
+        if waiting:
+            raise states.InvalidTransition(
+                f"query {query.id} still awaits an answer from {', '.join(waiting)}",
+                hint="wait for the answer, or cancel the query to withdraw it",
+            )
+    else:
+        rows = [r for r in rows if states.can_move(r.state, "cancelled")]
+    if not rows:
+        raise states.InvalidTransition(f"query {query.id} is {query.status}; nothing to {verb}")
+    for row in rows:
+        set_state(session, fed, query, row, target, actor=actor)
+    units = [r.recipient_unit for r in rows]
+    message = _message(
+        session,
+        fed,
+        query.id,
+        kind=verb,
+        author=actor,
+        author_unit=fed.unit_id,
+        to=units,
+        body=note,
+    )
+    enqueue(session, fed, query.id, message, units)
+    return query
+
+
+def sweep_expired(session: Session, fed: Federation, *, query_ids: list[str] | None = None) -> int:
+    """Mark recipients whose deadline passed without an answer as ``expired`` (audited)."""
+    now = fed.clock()
+    stmt = (
+        select(FedRecipient, FedQuery)
+        .join(FedQuery, FedQuery.id == FedRecipient.query_id)
+        .where(FedQuery.unit_id == fed.unit_id, FedQuery.deadline_at < now)
+        .where(FedRecipient.state.in_(sorted(states.AWAITING_ANSWER)))
+    )
+    if query_ids is not None:
+        stmt = stmt.where(FedQuery.id.in_(query_ids))
+    moved = 0
+    for row, query in session.execute(stmt).all():
+        set_state(session, fed, query, row, "expired", actor="system:deadline")
+        moved += 1
+    return moved
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_queries(
+    session: Session,
+    fed: Federation,
+    *,
+    box: str | None,
+    status: str | None,
+    container: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[QuerySummary], int]:
+    """The unit's queries, newest first, filtered by box, status (any recipient) or container."""
+    where: list[Any] = [FedQuery.unit_id == fed.unit_id]
+    if box:
+        where.append(FedQuery.box == box)
+    if status:
+        where.append(
+            FedQuery.id.in_(select(FedRecipient.query_id).where(FedRecipient.state == status))
+        )
+    if container:
+        where.append(
+            FedQuery.id.in_(
+                select(FedSubject.query_id).where(
+                    FedSubject.unit_id == fed.unit_id,
+                    FedSubject.kind == "container",
+                    FedSubject.value == normalise_container(container),
+                )
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(FedQuery).where(*where)) or 0
+    rows = list(
+        session.scalars(
+            select(FedQuery).where(*where).order_by(FedQuery.id.desc()).offset(offset).limit(limit)
+        )
+    )
+    return [summary(session, fed, q) for q in rows], int(total)
+
+
+def _recipients_public(session: Session, fed: Federation, query: FedQuery) -> list[RecipientPublic]:
+    out = []
+    for row in recipients_of(session, query.id):
+        delivery = None
+        if query.box == "outbox":
+            pending = list(
+                session.scalars(
+                    select(FedOutbox)
+                    .where(
+                        FedOutbox.query_id == query.id,
+                        FedOutbox.recipient_unit == row.recipient_unit,
+                        FedOutbox.status == "pending",
+                    )
+                    .order_by(FedOutbox.id)
+                )
+            )
+            head = pending[0] if pending else None
+            delivery = Delivery(
+                pending=len(pending),
+                attempts=head.attempts if head else 0,
+                next_attempt_at=head.next_attempt_at if head else None,
+                last_error=head.last_error if head else None,
+            )
+        out.append(
+            RecipientPublic(
+                unit_id=row.recipient_unit,
+                state=row.state,  # type: ignore[arg-type]
+                delivered_at=row.delivered_at,
+                acknowledged_at=row.acknowledged_at,
+                answered_at=row.answered_at,
+                closed_at=row.closed_at,
+                delivery=delivery,
+            )
+        )
+    return out
+
+
+def summary(session: Session, fed: Federation, query: FedQuery) -> QuerySummary:
+    """The list view of a query."""
+    recipients = _recipients_public(session, fed, query)
+    overdue = query.deadline_at < fed.clock() and any(
+        r.state in states.AWAITING_ANSWER or r.state == "expired" for r in recipients
+    )
+    return QuerySummary(
+        id=query.id,
+        box=query.box,
+        origin_unit=query.origin_unit,  # type: ignore[arg-type]
+        priority=query.priority,
+        subject=Subject(**query.subject),  # type: ignore[arg-type]
+        status=query.status,
+        overdue=overdue,
+        deadline_at=query.deadline_at,  # type: ignore[arg-type]
+        created_at=query.created_at,
+        recipients=recipients,
+    )
+
+
+def detail(session: Session, fed: Federation, query: FedQuery) -> QueryPublic:
+    """The full view of a query with its thread, oldest message first."""
+    thread = [
+        MessagePublic(
+            id=m.id,
+            kind=m.kind,
+            author_unit=m.author_unit,
+            author=m.author,  # type: ignore[arg-type]
+            to=m.to_units,
+            body=m.body,
+            in_reply_to=m.in_reply_to,
+            created_at=m.created_at,
+        )
+        for m in session.scalars(
+            select(FedMessage)
+            .where(FedMessage.query_id == query.id)
+            .order_by(FedMessage.created_at, FedMessage.id)
+        )
+    ]
+    return QueryPublic(
+        **summary(session, fed, query).model_dump(),
+        question=query.question,
+        explanation=query.explanation,
+        created_by=query.created_by,
+        updated_at=query.updated_at,
+        thread=thread,
+    )
+
+
+def container_queries(
+    session: Session, fed: Federation, container_number: str
+) -> list[dict[str, Any]]:
+    """Queries naming a container, for the container look-up of the API."""
+    rows, _ = list_queries(
+        session, fed, box=None, status=None, container=container_number, offset=0, limit=100
+    )
+    return [row.model_dump(mode="json") for row in rows]
