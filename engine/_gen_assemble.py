@@ -10,8 +10,9 @@ import numpy as np
 import polars as pl
 
 from engine import _gen_words as words
-from engine._gen_day import US_PER_DAY
+from engine._gen_day import CURRENCIES, OWNER_CODES
 from engine._gen_draw import FREIGHT_PAYMENTS, ISO_TYPES, Draw, Universe
+from engine._gen_parties import text
 from engine._gen_world import World
 from engine.schema import CANONICAL, LABEL_FIELDS
 
@@ -34,6 +35,12 @@ def _dg_numbers(world: World, draw: Draw, rng: np.random.Generator) -> pl.Series
     return pl.Series(un).cast(pl.String).str.zfill(4).replace("0000", None)
 
 
+def as_text(values: np.ndarray) -> pl.Series:
+    """A numpy string array of few distinct values as a polars Series, via its codes."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return text(uniq.tolist(), inverse)
+
+
 def _party(table: pl.DataFrame, idx: np.ndarray, role: str) -> pl.DataFrame:
     picked = table[np.maximum(idx, 0)]
     return picked.rename({c: f"{role}_{c}" for c in picked.columns})
@@ -47,50 +54,54 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
     cons = _party(parties, draw.consignee, "consignee")
     noti = _party(parties, draw.notify, "notify")
 
-    bank = np.asarray(words.BANKS)[rng.integers(0, len(words.BANKS), n)]
-    vague = np.asarray(words.VAGUE_DESCRIPTIONS)[rng.integers(0, len(words.VAGUE_DESCRIPTIONS), n)]
-    prefix = np.asarray(words.DESCRIPTION_PREFIXES)[
-        rng.integers(0, len(words.DESCRIPTION_PREFIXES), n)]
-    override = np.asarray(draw.descriptions + [""])[draw.description_override]
-    placeholder = np.asarray(words.PLACEHOLDER_NOTIFY)[
-        rng.integers(0, len(words.PLACEHOLDER_NOTIFY), n)]
-    to_order_plain = rng.random(n) < 0.5
+    def pick(options: list[str]) -> pl.Series:
+        return text(options, rng.integers(0, len(options), n))
+
+    override = draw.description_override
     declared = np.round(d["usd"] * d["rate"], 2)
     gross = d["gross"]
     dirt = rng.random(n)
     gross = np.where(dirt < NONPOSITIVE_WEIGHT_SHARE,
                      np.where(dirt < NONPOSITIVE_WEIGHT_SHARE / 2, 0.0, -gross), gross)
-    unknown_pol = rng.random(n) < UNKNOWN_LOCODE_SHARE
-    departed_lon = world.loc_lon[draw.port_of_loading]
-    westbound = departed_lon > world.loc_lon[draw.port_of_discharge]
-    seals_scac = pl.Series(d["scac"]).str.slice(0, 2)
+    westbound = world.loc_lon[draw.port_of_loading] > world.loc_lon[draw.port_of_discharge]
+    scacs = [c[0] for c in words.CARRIERS]
+    loc_code = world.text["loc_code"]
+    fleet_names = pl.Series(uni.fleet.name.tolist(), dtype=pl.String)
+    fleet_imo = pl.Series(uni.fleet.imo.tolist(), dtype=pl.String)
+    fleet_code = pl.Series(_voyage_code(np.arange(len(uni.fleet.name))).tolist(), dtype=pl.String)
 
     frame = pl.DataFrame({
-        "owner": d["owner"], "serial": d["serial"], "check": d["check"],
-        "iso": np.asarray(ISO_TYPES)[d["iso_type"]], "seal1": d["seal1"], "seal2": d["seal2"],
-        "scac": d["scac"], "seal_prefix": seals_scac, "is_lcl": draw.is_lcl,
-        "is_empty": draw.is_empty, "bl_body": d["bl_body"], "house_body": d["house_body"],
-        "has_house": d["has_house"], "to_order": draw.bl_to_order, "bank": bank,
-        "to_order_plain": to_order_plain,
+        "owner": text(OWNER_CODES, d["owner"]), "serial": d["serial"], "check": d["check"],
+        "iso": text(list(ISO_TYPES), d["iso_type"]), "seal1": d["seal1"], "seal2": d["seal2"],
+        "scac": text(scacs, d["carrier"]), "seal_prefix": text([c[:2] for c in scacs],
+                                                               d["carrier"]),
+        "is_lcl": draw.is_lcl, "is_empty": draw.is_empty, "bl_body": d["bl_body"],
+        "house_body": d["house_body"], "has_house": d["has_house"],
+        "to_order": draw.bl_to_order, "bank": pick(words.BANKS),
+        "to_order_plain": rng.random(n) < 0.5,
         "filed": d["filed"], "departed": d["departed"], "eta": d["eta"],
         "amended_at": d["last_amended"], "amendments": draw.amendments,
         "collect": draw.freight_collect,
-        "payment": np.asarray(FREIGHT_PAYMENTS)[draw.freight_payment],
-        "notify_kind": draw.notify, "placeholder": placeholder,
-        "hs": world.hs_code[draw.hs], "hs_text": world.hs_text[draw.hs], "prefix": prefix,
-        "vague": draw.vague, "vague_text": vague, "override": override,
-        "packages": d["packages"], "package_type": world.hs_package_type[draw.hs],
-        "gross": gross, "declared": declared, "currency": d["currency"].astype(str),
-        "origin": draw.origin_country.astype(str),
-        "receipt": world.loc_code[draw.place_of_receipt], "has_receipt": draw.place_of_receipt >= 0,
-        "pol": world.loc_code[draw.port_of_loading],
-        "hub1": world.loc_code[draw.hub1], "has_hub1": draw.hub1 >= 0,
-        "hub2": world.loc_code[draw.hub2], "has_hub2": draw.hub2 >= 0,
-        "pod": world.loc_code[draw.port_of_discharge],
-        "delivery": world.loc_code[draw.place_of_delivery], "unknown_pol": unknown_pol,
-        "vessel_imo": uni.fleet.imo[draw.vessel], "vessel_name": uni.fleet.name[draw.vessel],
-        "voyage_code": _voyage_code(np.arange(len(uni.fleet.name)))[draw.vessel],
-        "westbound": westbound,
+        "payment": text(list(FREIGHT_PAYMENTS), draw.freight_payment),
+        "notify_kind": draw.notify, "placeholder": pick(words.PLACEHOLDER_NOTIFY),
+        "hs": world.text["hs_code"].gather(draw.hs), "hs_text": world.text["hs_text"].gather(draw.hs),
+        "prefix": pick(words.DESCRIPTION_PREFIXES),
+        "vague": draw.vague, "vague_text": pick(words.VAGUE_DESCRIPTIONS),
+        "override": text(draw.descriptions + [""], override),
+        "has_override": override >= 0,
+        "packages": d["packages"], "package_type": world.text["hs_package_type"].gather(draw.hs),
+        "gross": gross, "declared": declared, "currency": text(CURRENCIES, d["currency"]),
+        "origin": as_text(draw.origin_country),
+        "receipt": loc_code.gather(np.maximum(draw.place_of_receipt, 0)),
+        "has_receipt": draw.place_of_receipt >= 0,
+        "pol": loc_code.gather(draw.port_of_loading),
+        "hub1": loc_code.gather(np.maximum(draw.hub1, 0)), "has_hub1": draw.hub1 >= 0,
+        "hub2": loc_code.gather(np.maximum(draw.hub2, 0)), "has_hub2": draw.hub2 >= 0,
+        "pod": loc_code.gather(draw.port_of_discharge),
+        "delivery": loc_code.gather(draw.place_of_delivery),
+        "unknown_pol": rng.random(n) < UNKNOWN_LOCODE_SHARE,
+        "vessel_imo": fleet_imo.gather(draw.vessel), "vessel_name": fleet_names.gather(draw.vessel),
+        "voyage_code": fleet_code.gather(draw.vessel), "westbound": westbound,
     }).hstack(ship).hstack(cons).hstack(noti).with_columns(un_dg_number=_dg_numbers(world, draw, rng))
 
     def loc(column: str) -> pl.Expr:
@@ -141,7 +152,7 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         hs_code=pl.when(empty).then(None).otherwise("hs"),
         goods_description=pl.when(empty).then(pl.lit("EMPTY CONTAINER"))
         .when("vague").then("vague_text")
-        .when(pl.col("override") != "").then("override")
+        .when("has_override").then("override")
         .otherwise(pl.format("{}{}", "prefix", "hs_text")),
         packages="packages",
         package_type=pl.when(empty).then(None).otherwise("package_type"),
@@ -172,7 +183,7 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         arrival_eta=utc("eta"),
         unknown_pol="unknown_pol",
     )
-    known = pl.Series(world.loc_code[: world.n_seaports]).implode()
+    known = world.text["loc_code"].head(world.n_seaports).implode()
     out = out.with_columns(
         port_of_loading=pl.when(pl.col("unknown_pol") & pl.col("port_of_loading").is_in(known))
         .then(pl.format("{}ZZZ", pl.col("port_of_loading").str.slice(0, 2)))
@@ -187,6 +198,3 @@ def _voyage_code(vessel: np.ndarray) -> np.ndarray:
     """Two letters per vessel, stable across days (a vessel's service code)."""
     letters = np.asarray(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
     return np.char.add(letters[(vessel * 7 + 3) % 24], letters[(vessel * 11 + 5) % 24])
-
-
-__all__ = ["MANIFEST_COLUMNS", "US_PER_DAY", "assemble"]

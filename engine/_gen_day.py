@@ -34,6 +34,8 @@ FCL_SIZES = (np.array([1, 2, 3, 4, 5, 6]), np.array([0.60, 0.20, 0.10, 0.05, 0.0
 FREIGHT_PAYMENT_MIX = (np.arange(3), np.array([0.885, 0.10, 0.015]))  # see FREIGHT_PAYMENTS
 AMENDMENTS = (np.array([0, 1, 2, 3]), np.array([0.86, 0.10, 0.03, 0.01]))
 CURRENCY_RATES = {"USD": 1.0, "EUR": 0.92, "CNY": 7.2, "TRY": 34.0, "AED": 3.67, "GBP": 0.79}
+CURRENCIES: list[str] = list(CURRENCY_RATES)
+OWNER_CODES: list[str] = sorted({p for c in words.CARRIERS for p in c[2]} | set(words.LESSOR_PREFIXES))
 _EURO = {"NL", "BE", "DE", "ES", "IT", "FR", "GR", "SI", "PL", "RO", "BG"}
 
 
@@ -52,8 +54,8 @@ def build_universe(world: World, *, rows_per_day: int, timeline_days: int, seed:
     """Party pools and fleet sized for ``rows_per_day`` over ``timeline_days`` days."""
     rng = np.random.default_rng([seed, 0x5EED])
     r = rows_per_day
-    shippers = shipper_pool(rng, world, max(80, 2 * r))
-    consignees = consignee_pool(rng, world, max(50, 3 * r), max(0.3, 0.01 * r), timeline_days)
+    shippers = shipper_pool(rng, world, max(80, r))
+    consignees = consignee_pool(rng, world, max(50, 2 * r), max(0.3, 0.01 * r), timeline_days)
     forwarders = forwarder_pool(rng, world, min(max(40, r // 20), 2000))
     vessels = fleet(rng, int(np.clip(r // 20, 30, 2000)))
     parties = pl.concat([shippers.text, consignees.text, forwarders.text])
@@ -62,7 +64,9 @@ def build_universe(world: World, *, rows_per_day: int, timeline_days: int, seed:
                   for c in words.CONSIGNEE_COUNTRIES}
     return Universe(
         shippers=shippers, consignees=consignees, forwarders=forwarders, fleet=vessels,
-        parties=parties, shipper_offset=0, consignee_offset=shippers.text.height,
+        parties=parties, party_country=np.concatenate(
+            [shippers.country, consignees.country, forwarders.country]).astype("U2"),
+        shipper_offset=0, consignee_offset=shippers.text.height,
         forwarder_offset=f_off, consignee_cumweight=np.cumsum(consignees.weight),
         shippers_by_home=group_offsets(shippers.home, len(world.loc_code)),
         forwarders_by_country=by_country, seed=seed, watchlist_names=watchlist_names,
@@ -220,15 +224,15 @@ def derive(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) ->
     usd = gross * world.hs_usd_per_kg[draw.hs] * rng.lognormal(0.0, 0.45, n)
 
     ship_country = party_countries(uni, draw)[draw.shipper]
-    currency = np.full(n, "USD", dtype=object)
+    currency = np.zeros(n, dtype=np.int64)  # index into CURRENCIES
     u = rng.random(n)
-    currency[np.isin(ship_country, list(_EURO)) & (u < 0.7)] = "EUR"
-    currency[(ship_country == "CN") & (u < 0.15)] = "CNY"
-    currency[(ship_country == "TR") & (u < 0.2)] = "TRY"
-    currency[(ship_country == "AE") & (u < 0.25)] = "AED"
-    currency[(ship_country == "GB") & (u < 0.6)] = "GBP"
-    names, inverse = np.unique(currency.astype(str), return_inverse=True)
-    rate = np.asarray([CURRENCY_RATES[c] for c in names.tolist()])[inverse] if n else usd
+    for code, where in (("EUR", np.isin(ship_country, list(_EURO)) & (u < 0.7)),
+                        ("CNY", (ship_country == "CN") & (u < 0.15)),
+                        ("TRY", (ship_country == "TR") & (u < 0.2)),
+                        ("AED", (ship_country == "AE") & (u < 0.25)),
+                        ("GBP", (ship_country == "GB") & (u < 0.6))):
+        currency[where] = CURRENCIES.index(code)
+    rate = np.asarray(list(CURRENCY_RATES.values()))[currency]
 
     tare = np.where(is_20, words.TARE_KG["2"], words.TARE_KG["4"])
     empty = draw.is_empty
@@ -268,12 +272,13 @@ def _containers(uni: Universe, draw: Draw, rng: np.random.Generator, src: IntArr
     n = draw.n
     carriers = uni.fleet.carrier[draw.vessel]
     prefixes = [c[2] for c in words.CARRIERS]
-    own_pick = np.asarray([p for ps in prefixes for p in ps])
+    own_pick = np.asarray([OWNER_CODES.index(p) for ps in prefixes for p in ps])
     offsets = np.cumsum([0] + [len(p) for p in prefixes])
     n_own = np.diff(offsets)[carriers]
     own = own_pick[offsets[carriers] + (draw.u_container * n_own).astype(np.int64)]
-    lessor = np.asarray(words.LESSOR_PREFIXES)[rng.integers(0, len(words.LESSOR_PREFIXES), n)]
-    owner = np.where(rng.random(n) < 0.7, own, lessor)
+    lessors = np.asarray([OWNER_CODES.index(p) for p in words.LESSOR_PREFIXES])
+    lessor = lessors[rng.integers(0, len(lessors), n)]
+    owner = np.where(rng.random(n) < 0.7, own, lessor)  # index into OWNER_CODES
     # a fleet of boxes that recur now and then; distinct serials within one day
     fleet_size = int(min(999_983, max(5000, draw.n * 30)))
     base = int(rng.integers(0, fleet_size))
@@ -281,16 +286,15 @@ def _containers(uni: Universe, draw: Draw, rng: np.random.Generator, src: IntArr
     k = (base + draw.box * step) % fleet_size
     serial = (k * 104_729 + 12_345) % 1_000_000
     owner, serial = owner[src], serial[src]
-    check = iso6346_check_digits(owner, serial)
+    check = iso6346_check_digits(np.asarray(OWNER_CODES)[owner], serial)
     wrong = (rng.random(n) < 0.005)[src]
     check = np.where(wrong, (check + rng.integers(1, 10, n)[src]) % 10, check)
-    scac = np.asarray([c[0] for c in words.CARRIERS])[carriers]
     seal1 = rng.integers(1_000_000, 9_999_999, n)[src]
     seal2 = np.where(rng.random(n) < 0.12, rng.integers(100_000, 999_999, n), -1)[src]
     bl_body = ((draw.day_ordinal * 1_000_000 + draw.group) * 7_654_321 + 12_345) % 10**10
     house_body = ((draw.day_ordinal * 10_000_000 + draw.unit) * 3_456_787 + 777) % 10**8
     has_house = draw.is_lcl | (hash_uniform(uni.seed + 2, draw.day_ordinal, draw.unit) < 0.2)
     draw.derived.update(
-        owner=owner, serial=serial, check=check, check_wrong=wrong, scac=scac, seal1=seal1,
+        owner=owner, serial=serial, check=check, check_wrong=wrong, carrier=carriers, seal1=seal1,
         seal2=seal2, bl_body=bl_body, house_body=house_body, has_house=has_house,
     )

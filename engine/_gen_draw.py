@@ -34,6 +34,7 @@ class Universe:
     forwarders: Pool
     fleet: Fleet
     parties: pl.DataFrame  # shippers, then consignees, then forwarders (name/address/country/id)
+    party_country: np.ndarray  # the parties' country column as numpy, for masks
     shipper_offset: int
     consignee_offset: int
     forwarder_offset: int
@@ -93,5 +94,7 @@ class Draw:
 
 def party_countries(uni: Universe, draw: Draw) -> np.ndarray:
     """Country of every party index (the run's pools, then the day's new parties)."""
-    return np.concatenate([uni.parties["country"].to_numpy(),
-                           *[f["country"].to_numpy() for f in draw.extras]]).astype(str)
+    if not draw.extras:
+        return uni.party_country
+    extra = pl.concat(draw.extras)["country"].to_list()
+    return np.concatenate([uni.party_country, np.asarray(extra, dtype=uni.party_country.dtype)])

@@ -23,8 +23,8 @@ _SEIZED = {"drugs", "precursors", "weapons", "wildlife", "tobacco"}
 
 BASE_INSPECTION = 0.028  # random and routine inspections
 PER_INDICATOR = 0.05  # targeting: each visible indicator adds this much
-PLANTED_INSPECTION = 0.55
-PLANTED_POSITIVE = 0.45
+PLANTED_INSPECTION = 0.5
+PLANTED_POSITIVE = 0.4
 CLEAN_POSITIVE = 0.004
 
 

@@ -45,9 +45,10 @@ class Fleet:
     weight: FloatArray
 
 
-def pick_keyed(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
-               default: list[str]) -> StrArray:
-    """For each row, a uniform pick (by ``u``) from ``table[key]`` (``default`` if absent)."""
+def keyed_index(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
+                default: list[str]) -> tuple[IntArray, list[str]]:
+    """For each row, a uniform pick (by ``u``) from ``table[key]`` (``default`` if absent),
+    as an index into the returned flat option list."""
     uniq, inverse = np.unique(keys, return_inverse=True)
     flat: list[str] = []
     start = np.zeros(len(uniq), dtype=np.int64)
@@ -57,7 +58,19 @@ def pick_keyed(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
         start[i], count[i] = len(flat), len(options)
         flat.extend(options)
     idx = start[inverse] + np.minimum((u * count[inverse]).astype(np.int64), count[inverse] - 1)
+    return idx, flat
+
+
+def pick_keyed(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
+               default: list[str]) -> StrArray:
+    """Like :func:`keyed_index`, returning the picked strings."""
+    idx, flat = keyed_index(u, keys, table, default)
     return np.asarray(flat)[idx]
+
+
+def text(options: list[str], idx: IntArray) -> pl.Series:
+    """Gather strings by index (much faster than building a Series from numpy strings)."""
+    return pl.Series(options, dtype=pl.String).gather(idx)
 
 
 def group_offsets(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray, IntArray]:
@@ -68,57 +81,65 @@ def group_offsets(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray, IntA
     return order.astype(np.int64), start, count
 
 
-def _pick(rng: np.random.Generator, options: list[str], n: int) -> StrArray:
-    return np.asarray(options)[rng.integers(0, len(options), n)]
+def _idx(rng: np.random.Generator, options: list[str], n: int) -> IntArray:
+    return rng.integers(0, len(options), n)
 
 
-def compose_names(rng: np.random.Generator, countries: StrArray, cities: StrArray) -> pl.Series:
+def unique_names(names: pl.Expr) -> pl.Expr:
+    """Two parties must never share a name: number the later namesakes."""
+    seen = names.cum_count().over(names)
+    return pl.when(seen > 1).then(pl.format("{} {}", names, seen)).otherwise(names)
+
+
+_LATIN = {"BR", "AR", "UY", "CL", "EC", "CO", "PE", "PA", "CR", "MX"}
+# stems in one flat list; central-Asian then generic are adjacent so stem2 can span both
+_STEMS = words.STEMS_CHINESE + words.STEMS_LATIN + words.STEMS_CENTRAL_ASIA + words.STEMS_GENERIC
+_STEM_START = np.cumsum([0, len(words.STEMS_CHINESE), len(words.STEMS_LATIN),
+                         len(words.STEMS_CENTRAL_ASIA)])
+_STEM_COUNT = np.asarray([len(words.STEMS_CHINESE), len(words.STEMS_LATIN),
+                          len(words.STEMS_CENTRAL_ASIA), len(words.STEMS_GENERIC)])
+
+
+def compose_names(rng: np.random.Generator, countries: StrArray, cities: pl.Series) -> pl.Series:
     """Company names in the style of each country (stems, industry word, legal form)."""
     n = len(countries)
     chinese = np.isin(countries, list(_CHINESE))
     central = np.isin(countries, list(_CENTRAL))
-    latin = np.array([c in {"BR", "AR", "UY", "CL", "EC", "CO", "PE", "PA", "CR", "MX"}
-                      for c in np.unique(countries).tolist()])[np.unique(countries,
-                                                                          return_inverse=True)[1]]
-    stem1 = np.where(chinese, _pick(rng, words.STEMS_CHINESE, n),
-                     np.where(central, _pick(rng, words.STEMS_CENTRAL_ASIA, n),
-                              np.where(latin, _pick(rng, words.STEMS_LATIN, n),
-                                       _pick(rng, words.STEMS_GENERIC, n))))
-    stem2 = np.where(central, _pick(rng, words.STEMS_CENTRAL_ASIA + words.STEMS_GENERIC, n),
-                     _pick(rng, words.STEMS_GENERIC, n))
-    industry = _pick(rng, words.INDUSTRY_WORDS, n)
-    form = pick_keyed(rng.random(n), countries, words.LEGAL_FORMS, words.DEFAULT_LEGAL_FORMS)
-    pattern = rng.random(n)
-    core = np.where(pattern < 0.45, np.char.add(np.char.add(stem1, " "), industry),
-                    np.where(pattern < 0.8, np.char.add(np.char.add(stem1, " "), stem2), stem1))
-    core = np.where(chinese, np.char.add(np.char.add(cities, " "),
-                                         np.char.add(np.char.add(stem1, " "), industry)), core)
-    prefix_style = np.isin(countries, list(_PREFIX_FORM)) & (rng.random(n) < 0.5)
-    frame = pl.DataFrame({"core": core, "form": form, "prefix": prefix_style})
-    names = frame.select(
-        pl.when(pl.col("prefix"))
-        .then(pl.format('{} "{}"', pl.col("form"), pl.col("core")))
-        .otherwise(pl.format("{} {}", pl.col("core"), pl.col("form")))
-        .alias("name")
-    ).with_columns(
-        # two parties must never share a name: number the later namesakes
-        pl.when(pl.col("name").cum_count().over("name") > 1)
-        .then(pl.format("{} {}", pl.col("name"), pl.col("name").cum_count().over("name")))
-        .otherwise(pl.col("name"))
-        .alias("name")
+    style = np.where(chinese, 0, np.where(np.isin(countries, list(_LATIN)), 1,
+                                          np.where(central, 2, 3)))
+    stem1 = _STEM_START[style] + (rng.random(n) * _STEM_COUNT[style]).astype(np.int64)
+    span = np.where(central, _STEM_COUNT[2] + _STEM_COUNT[3], _STEM_COUNT[3])
+    stem2 = np.where(central, _STEM_START[2], _STEM_START[3]) + (rng.random(n) * span).astype(
+        np.int64)
+    form, forms = keyed_index(rng.random(n), countries, words.LEGAL_FORMS,
+                              words.DEFAULT_LEGAL_FORMS)
+    frame = pl.DataFrame({
+        "s1": text(_STEMS, stem1), "s2": text(_STEMS, stem2),
+        "ind": text(words.INDUSTRY_WORDS, _idx(rng, words.INDUSTRY_WORDS, n)),
+        "form": text(forms, form), "city": cities, "pattern": rng.random(n), "cn": chinese,
+        "prefix": np.isin(countries, list(_PREFIX_FORM)) & (rng.random(n) < 0.5),
+    })
+    core = (
+        pl.when("cn").then(pl.format("{} {} {}", "city", "s1", "ind"))
+        .when(pl.col("pattern") < 0.45).then(pl.format("{} {}", "s1", "ind"))
+        .when(pl.col("pattern") < 0.8).then(pl.format("{} {}", "s1", "s2"))
+        .otherwise(pl.col("s1"))
     )
-    return names["name"]
+    name = (pl.when("prefix").then(pl.format('{} "{}"', "form", core))
+            .otherwise(pl.format("{} {}", core, "form")))
+    return frame.select(name.alias("name")).select(unique_names(pl.col("name")))["name"]
 
 
-def compose_addresses(rng: np.random.Generator, countries: StrArray, cities: StrArray,
-                      country_names: StrArray, po_box_share: FloatArray) -> pl.Series:
+def compose_addresses(rng: np.random.Generator, countries: StrArray, cities: pl.Series,
+                      country_names: pl.Series, po_box_share: FloatArray) -> pl.Series:
     """Street addresses (or P.O. boxes, with probability ``po_box_share``)."""
     n = len(countries)
-    street = pick_keyed(rng.random(n), countries, words.STREETS_BY_COUNTRY, words.STREETS_GENERIC)
+    street, streets = keyed_index(rng.random(n), countries, words.STREETS_BY_COUNTRY,
+                                  words.STREETS_GENERIC)
     frame = pl.DataFrame({
-        "street": street, "num": rng.integers(1, 250, n), "box": rng.integers(1000, 99999, n),
-        "city": cities, "country": country_names, "po": rng.random(n) < po_box_share,
-        "cn": np.isin(countries, list(_CHINESE)),
+        "street": text(streets, street), "num": rng.integers(1, 250, n),
+        "box": rng.integers(1000, 99999, n), "city": cities, "country": country_names,
+        "po": rng.random(n) < po_box_share, "cn": np.isin(countries, list(_CHINESE)),
     })
     return frame.select(
         pl.when(pl.col("po")).then(pl.format("P.O. BOX {}, {}, {}", "box", "city", "country"))
@@ -128,12 +149,12 @@ def compose_addresses(rng: np.random.Generator, countries: StrArray, cities: Str
     )["address"]
 
 
-def compose_ids(rng: np.random.Generator, countries: StrArray, missing_share: float) -> pl.Series:
+def compose_ids(rng: np.random.Generator, countries: StrArray, country_codes: pl.Series,
+                missing_share: float) -> pl.Series:
     """Trader identifiers: country prefix and digits (9 for UZ, 12 for KZ, else 10)."""
     n = len(countries)
     digits = np.where(countries == "UZ", 9, np.where(countries == "KZ", 12, 10))
-    body = rng.integers(0, 10**12, n)
-    frame = pl.DataFrame({"c": countries, "body": body, "d": digits,
+    frame = pl.DataFrame({"c": country_codes, "body": rng.integers(0, 10**12, n), "d": digits,
                           "miss": rng.random(n) < missing_share})
     return frame.select(
         pl.when(pl.col("miss")).then(None)
@@ -143,24 +164,20 @@ def compose_ids(rng: np.random.Generator, countries: StrArray, missing_share: fl
     )["id"]
 
 
-def _names(world: World, countries: StrArray) -> StrArray:
-    table = world.country_name
-    return np.asarray([table.get(c, c) for c in np.unique(countries).tolist()])[
-        np.unique(countries, return_inverse=True)[1]]
-
-
 def _pool(rng: np.random.Generator, world: World, home: IntArray, weight: FloatArray,
           birth: IntArray, po_box_share: float, id_missing: float) -> Pool:
     country = world.loc_country[home]
-    city = world.loc_city[home]
+    city = world.text["loc_city"].gather(home)
+    country_code = world.text["loc_country"].gather(home)
     po = np.where(country == "AE", 0.4, po_box_share)  # UAE traders commonly use P.O. boxes
-    text = pl.DataFrame({
+    frame = pl.DataFrame({
         "name": compose_names(rng, country, city),
-        "address": compose_addresses(rng, country, city, _names(world, country), po),
-        "country": country,
-        "id": compose_ids(rng, country, id_missing),
+        "address": compose_addresses(rng, country, city,
+                                     world.text["loc_country_name"].gather(home), po),
+        "country": country_code,
+        "id": compose_ids(rng, country, country_code, id_missing),
     })
-    return Pool(text=text, country=country, home=home, weight=weight, birth_day=birth)
+    return Pool(text=frame, country=country, home=home, weight=weight, birth_day=birth)
 
 
 def shipper_pool(rng: np.random.Generator, world: World, size: int) -> Pool:
@@ -211,16 +228,14 @@ def forwarder_pool(rng: np.random.Generator, world: World, size: int) -> Pool:
     home = delivery_choice(rng, world, country)
     n = len(country)
     pool = _pool(rng, world, home, np.ones(n), np.zeros(n, dtype=np.int64), 0.01, 0.3)
-    stem = _pick(rng, words.STEMS_CENTRAL_ASIA, n)
-    kind = _pick(rng, words.FORWARDER_STEMS, n)
-    form = pick_keyed(rng.random(n), country, words.LEGAL_FORMS, words.DEFAULT_LEGAL_FORMS)
-    names = pl.DataFrame({"s": stem, "k": kind, "f": form}).select(
-        pl.format("{} {} {}", "s", "k", "f").alias("name")
-    ).with_columns(
-        pl.when(pl.col("name").cum_count().over("name") > 1)
-        .then(pl.format("{} {}", pl.col("name"), pl.col("name").cum_count().over("name")))
-        .otherwise(pl.col("name")).alias("name")
-    )["name"]
+    form, forms = keyed_index(rng.random(n), country, words.LEGAL_FORMS,
+                              words.DEFAULT_LEGAL_FORMS)
+    names = pl.DataFrame({
+        "s": text(words.STEMS_CENTRAL_ASIA, _idx(rng, words.STEMS_CENTRAL_ASIA, n)),
+        "k": text(words.FORWARDER_STEMS, _idx(rng, words.FORWARDER_STEMS, n)),
+        "f": text(forms, form),
+    }).select(pl.format("{} {} {}", "s", "k", "f").alias("name")).select(
+        unique_names(pl.col("name")))["name"]
     return Pool(text=pool.text.with_columns(names), country=country, home=home,
                 weight=pool.weight, birth_day=pool.birth_day)
 
@@ -230,15 +245,10 @@ def fleet(rng: np.random.Generator, size: int) -> Fleet:
     shares = np.asarray([c[3] for c in words.CARRIERS])
     carrier = weighted_choice(rng, shares, size)
     prefix = np.asarray([c[1] for c in words.CARRIERS])[carrier]
-    word = _pick(rng, words.VESSEL_WORDS, size)
+    word = np.asarray(words.VESSEL_WORDS)[_idx(rng, words.VESSEL_WORDS, size)]
     names = pl.DataFrame({"p": prefix, "w": word}).select(
         pl.format("{} {}", "p", "w").alias("name")
-    ).with_columns(
-        pl.when(pl.col("name").cum_count().over("name") > 1)
-        .then(pl.format("{} {}", pl.col("name"),
-                        pl.col("name").cum_count().over("name").cast(pl.String)))
-        .otherwise(pl.col("name")).alias("name")
-    )["name"].to_numpy().astype(str)
+    ).select(unique_names(pl.col("name")))["name"].to_numpy().astype(str)
     bodies = 900000 + rng.choice(100000, size=size, replace=False)
     imo = imo_numbers(bodies).astype(str)
     return Fleet(name=names, imo=imo, carrier=carrier, weight=rng.lognormal(0.0, 0.7, size))

@@ -88,15 +88,17 @@ def _add_parties(uni: Universe, draw: Draw, frame: pl.DataFrame) -> IntArray:
 def _front_companies(uni: Universe, draw: Draw, rng: np.random.Generator,
                      countries: np.ndarray, world: World) -> pl.DataFrame:
     n = len(countries)
-    cities = np.asarray([words.DELIVERY_PLACES.get(c, [("", "TASHKENT", 1.0)])[0][1]
-                         for c in countries.tolist()]) if n else np.array([], dtype=str)
+    cities = pl.Series([words.DELIVERY_PLACES.get(c, [("", "TASHKENT", 1.0)])[0][1]
+                        for c in countries.tolist()], dtype=pl.String)
     names = compose_names(rng, countries, cities)
+    # a front company is new by construction: never reuse a known trader's name
+    known = uni.parties["name"].filter(uni.parties["name"].is_in(names.implode()))
     names = pl.DataFrame({"name": names}).select(
-        # a front company is new by construction: never reuse a known trader's name
-        pl.when(pl.col("name").is_in(uni.parties["name"].implode()))
+        pl.when(pl.col("name").is_in(known.implode()))
         .then(pl.col("name") + " NEW").otherwise(pl.col("name")).alias("name")
     )["name"]
-    country_names = np.asarray([world.country_name.get(c, c) for c in countries.tolist()])
+    country_names = pl.Series([world.country_name.get(c, c) for c in countries.tolist()],
+                              dtype=pl.String)
     address = compose_addresses(rng, countries, cities, country_names, np.ones(n))
     return pl.DataFrame({"name": names, "address": address, "country": countries,
                          "id": pl.Series([None] * n, dtype=pl.String)})
@@ -119,10 +121,11 @@ def _lookalikes(uni: Universe, rng: np.random.Generator, countries: np.ndarray,
         .then(pl.col("name").str.replace(r"^(\w+?)[AEIOU]", "${1}"))
         .otherwise(pl.col("name")).alias("name")
     )["name"]
-    cities = np.asarray(["DUBAI"] * n) if n else np.array([], dtype=str)
+    cities = pl.Series(["DUBAI"] * n, dtype=pl.String)
     address = compose_addresses(rng, countries, cities,
-                                np.asarray([world.country_name.get(c, c) for c in
-                                            countries.tolist()]), np.full(n, 0.5))
+                                pl.Series([world.country_name.get(c, c) for c in
+                                           countries.tolist()], dtype=pl.String),
+                                np.full(n, 0.5))
     return pl.DataFrame({"name": name, "address": address, "country": countries,
                          "id": pl.Series([None] * n, dtype=pl.String)})
 

@@ -47,6 +47,8 @@ class World:
     # countries
     country_name: dict[str, str]
     country_subregion: dict[str, str]
+    # the same columns as polars Series, to gather text without numpy string conversion
+    text: dict[str, pl.Series]
 
 
 def _read_csv(name: str, **kwargs: object) -> pl.DataFrame:
@@ -173,9 +175,20 @@ def load_world() -> World:
     pkg = np.array([p[2] for p in prof])[chapter_idx]
     profile = np.array([PROFILES.index(p[3]) for p in prof], dtype=np.int64)[chapter_idx]
 
+    loc_country = locations["country"].to_numpy().astype(str)
+    text = {
+        "loc_code": locations["code"], "loc_country": locations["country"],
+        "loc_city": locations["city"].fill_null("PORT"),
+        "loc_country_name": locations.select(
+            pl.col("country").replace_strict(country_name, default=pl.col("country"))
+        )["country"],
+        "hs_code": hs["code"], "hs_text": hs["text"],
+        "hs_package_type": pl.Series(pkg.tolist(), dtype=pl.String),
+    }
     return World(
+        text=text,
         loc_code=loc_code,
-        loc_country=locations["country"].to_numpy().astype(str),
+        loc_country=loc_country,
         loc_city=locations["city"].fill_null("PORT").to_numpy().astype(str),
         loc_lat=lat, loc_lon=lon, n_seaports=n_seaports, loc_index=loc_index,
         loading_weights=loading,
