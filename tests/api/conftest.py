@@ -73,10 +73,11 @@ class LiveServer:
             self._keys[(unit, role)] = result.stdout.strip().splitlines()[0]
         return self._keys[(unit, role)]
 
-    def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
+    def client(self, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
         """An HTTP client for the server, authenticated with ``key`` if given."""
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
+        merged = {"Authorization": f"Bearer {key}"} if key else {}
+        merged.update(headers or {})
+        return httpx.Client(base_url=self.url, headers=merged, timeout=120)
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of the server log (for assertion messages)."""
