@@ -53,7 +53,9 @@ def score(
     capacity: Annotated[str | None, typer.Option(help="Inspection capacity: a count (50) or a share (2%).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random control sample.")] = 0,
     history: Annotated[Path | None, typer.Option(help="History store folder (enables history features).")] = None,
-    watchlist: Annotated[list[Path] | None, typer.Option(help="Watchlist file (UN XML or CSV); repeatable.")] = None,
+    watchlist: Annotated[list[Path] | None, typer.Option(
+        help="Watchlist file (UN XML or CSV); repeatable. Default: the shipped UN SC list.")] = None,
+    no_watchlist: Annotated[bool, typer.Option("--no-watchlist", help="Screen against no list.")] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).")] = 250_000,
 ) -> None:
     """Score a manifest: load → validate → enrich → rules → model → combine → select → record."""
@@ -63,7 +65,7 @@ def score(
     from engine.spec import load_spec
 
     scorer = build_scorer(rules_dir=rules, model_dir=model, policy_path=policy, history_dir=history,
-                          watchlists=watchlist or (), use_rules=not no_rules, use_model=not no_model)
+                          watchlists=() if no_watchlist else (watchlist or None), use_rules=not no_rules, use_model=not no_model)
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None
     record = _run_with_progress(source, scorer=scorer, out=out, spec=dataset_spec, capacity=cap, seed=seed,

@@ -20,9 +20,10 @@ SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default
 
 def build_scorer(*, rules_dir: Path | None = None, model_dir: Path | None = None,
                  policy_path: Path | None = None, history_dir: Path | None = None,
-                 watchlists: Sequence[Path] = (), reference_dir: Path | None = None,
+                 watchlists: Sequence[Path] | None = None, reference_dir: Path | None = None,
                  use_rules: bool = True, use_model: bool = True) -> Scorer:
-    """A scorer from paths; ``None`` means the shipped default for rules, model and policy.
+    """A scorer from paths; ``None`` means the shipped default for rules, model, policy and
+    watchlists (the UN Security Council consolidated list); ``watchlists=()`` screens nothing.
 
     ``use_rules=False`` / ``use_model=False`` leave that stage out entirely (e.g. a data set
     for which only a model exists).
@@ -35,10 +36,11 @@ def build_scorer(*, rules_dir: Path | None = None, model_dir: Path | None = None
         from engine.history import HistoryFeatures, HistoryStore
 
         enrichers.append(HistoryFeatures(HistoryStore(history_dir)))
-    if watchlists:
-        from engine.watchlist import Watchlist, WatchlistStage
+    from engine.watchlist import UN_LIST_PATH, Watchlist, WatchlistStage
 
-        enrichers.append(WatchlistStage(Watchlist.load(list(watchlists))))
+    lists = [UN_LIST_PATH] if watchlists is None else list(watchlists)
+    if lists:
+        enrichers.append(WatchlistStage(Watchlist.load(lists)))
     pack = (load_pack(rules_dir) if rules_dir else load_pack()) if use_rules else None
     model = None
     if use_model:

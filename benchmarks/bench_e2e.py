@@ -1,0 +1,96 @@
+"""End-to-end benchmark: generated manifests of 100k, 1M and 10M rows through `lookout score`.
+
+Each size runs in a fresh child process (so its peak memory is its own), with the shipped
+rules, model and policy. Prints wall time per stage, rows per second and peak RSS, and
+writes the table to benchmarks/results/e2e.json.
+
+    python -m benchmarks.bench_e2e --rows 100000 1000000 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _generate(rows: int, seed: int) -> Path:
+    from engine.generate import generate
+
+    folder = RESULTS / f"data-{rows}"
+    manifest = folder / "manifests"
+    if not manifest.is_dir() or not any(manifest.glob("*.parquet")):
+        # Parquet input: the benchmark measures scoring, not CSV parsing of a 2 GB text file;
+        # `--csv` measures the text path too.
+        generate(days=1, rows_per_day=rows, seed=seed, out_dir=folder, formats=("csv", "parquet"))
+    return folder
+
+
+_CHILD = """
+import resource, runpy, sys
+sys.argv = ["lookout"] + sys.argv[2:]
+try:
+    runpy.run_module("api.cli", run_name="__main__")
+finally:
+    with open({peak!r}, "w") as fh:
+        fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+
+def _score(source: Path, out: Path, chunk_rows: int) -> dict[str, object]:
+    """Run `lookout score` in a child process and read its own peak RSS."""
+    peak_file = out.with_suffix(".peak")
+    code = _CHILD.format(peak=str(peak_file))
+    cmd = [sys.executable, "-c", code, "--", "score", str(source), "--out", str(out),
+           "--chunk-rows", str(chunk_rows)]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"scoring failed:\n{done.stdout}\n{done.stderr}")
+    record = json.loads((out / "run.json").read_text())
+    peak_mib = int(peak_file.read_text()) / 1024
+    return {"wall_s": wall, "peak_rss_mib": peak_mib, "record": record}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--chunk-rows", type=int, default=250_000)
+    parser.add_argument("--csv", action="store_true", help="score the CSV files instead of Parquet")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    table = []
+    for rows in args.rows:
+        t0 = time.perf_counter()
+        folder = _generate(rows, args.seed)
+        gen_s = time.perf_counter() - t0
+        pattern = "*.csv" if args.csv else "*.parquet"
+        source = next((folder / "manifests").glob(pattern))
+        result = _score(source, RESULTS / f"run-{rows}", args.chunk_rows)
+        record = result["record"]
+        assert isinstance(record, dict)
+        scored = record["counts"]["rows_scored"]
+        row = {"rows": rows, "input": source.suffix[1:], "generate_s": round(gen_s, 1),
+               "wall_s": round(float(result["wall_s"]), 2),  # type: ignore[arg-type]
+               "rows_per_s": round(scored / float(result["wall_s"])),  # type: ignore[arg-type]
+               "peak_rss_mib": round(float(result["peak_rss_mib"])),  # type: ignore[arg-type]
+               "stages_s": record["timings"], "selected": record["counts"]["selected"]}
+        table.append(row)
+        print(json.dumps(row))
+    (RESULTS / "e2e.json").write_text(json.dumps(table, indent=2))
+    print(f"\n{'rows':>11} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9}  slowest stages")
+    for row in table:
+        stages = sorted(row["stages_s"].items(), key=lambda kv: -kv[1])[:4]  # type: ignore[union-attr]
+        print(f"{row['rows']:>11,} {row['wall_s']:>8} {row['rows_per_s']:>10,} {row['peak_rss_mib']:>9}  "
+              + ", ".join(f"{k} {v:.1f}" for k, v in stages))
+
+
+if __name__ == "__main__":
+    main()
