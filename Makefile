@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(UV):
 	$(PY_BOOT) -m venv $(VENV)
@@ -19,16 +19,22 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 demo: $(STAMP)  ## set up, generate the demo batch and score it with the shipped rules and model
 	$(VENV)/bin/lookout demo --out out/demo
 
-test: $(STAMP)  ## set up and run the whole test suite
+test: $(STAMP) chromium  ## set up and run the whole test suite
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
+
+# The browser tests drive Debian's Chromium (no browser download at run time).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check engine rules models api benchmarks tests
 	$(VENV)/bin/ruff format --check engine rules models api benchmarks tests
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
-	$(VENV)/bin/python -m benchmarks --help
+bench: $(STAMP)  ## run every benchmark (long; see benchmarks/README.md)
+	$(VENV)/bin/python -m benchmarks.bench_e2e --rows 100000 1000000 10000000
 
 clean:
 	rm -rf $(VENV) out
