@@ -1,0 +1,168 @@
+"""``lookout model …``: train, evaluate and inspect model artifacts.
+
+Mounted by the top-level CLI as ``lookout model``; runnable alone as
+``python -m models.cli``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import LookoutError
+from models.artifact import CARD_FILE, load_model
+from models.evaluate import evaluate_scores, plot_precision_curve, precision_table
+from models.recipe import ModelRecipe
+from models.train import labelled_rows, train_model
+
+app = typer.Typer(help="Train, evaluate and inspect LightGBM risk models.",
+                  no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+DataOpt = Annotated[list[Path], typer.Option("--data", help="Labelled history (repeatable; "
+                                             "files are concatenated in order).")]
+SpecOpt = Annotated[Path, typer.Option("--spec", help="Dataset spec YAML with a model: section.")]
+
+
+def _fail(err: LookoutError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {err}")
+    return typer.Exit(code=2)
+
+
+def read_history(paths: list[Path], spec_path: Path) -> tuple[pl.DataFrame, ModelRecipe, str]:
+    """Read files through the spec; return the frame, the recipe and a hash of the inputs."""
+    from engine.ingest import read_frame
+    from engine.spec import load_spec
+
+    spec = load_spec(spec_path)
+    recipe = ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
+    frames, digest = [], hashlib.sha256()
+    for path in paths:
+        frame, quarantine = read_frame(path, spec)
+        if quarantine.height:
+            err_console.print(f"[yellow]warning:[/yellow] {quarantine.height} record(s) of "
+                              f"{path} could not be read and were left out")
+        frames.append(frame)
+        digest.update(_file_hash(path).encode())
+    return pl.concat(frames, how="vertical_relaxed"), recipe, digest.hexdigest()[:16]
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@app.command()
+def train(
+    data: DataOpt,
+    spec: SpecOpt,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write model.txt and card.json.")],
+    valid: Annotated[Path | None, typer.Option(
+        "--valid", help="Later-period labelled data to early-stop and evaluate on "
+                        "(default: the last part of --data by time).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the recipe's seed.")] = None,
+) -> None:
+    """Train a model on labelled history with a time-based split; write the artifact."""
+    try:
+        frame, recipe, data_hash = read_history(data, spec)
+        if seed is not None:
+            recipe = ModelRecipe(**{**recipe.__dict__, "seed": seed})
+        valid_frame = read_history([valid], spec)[0] if valid is not None else None
+        artifact = train_model(frame, recipe, valid_frame=valid_frame, data_hash=data_hash)
+        artifact.card["spec"] = str(spec)
+        folder = artifact.save(out)
+        metrics = artifact.card["metrics"]
+        plot_precision_curve(metrics, folder / "precision_at_capacity.png",
+                             title=f"validation {artifact.card['validation_window']['from'][:10]}"
+                                   f" – {artifact.card['validation_window']['to'][:10]}")
+    except LookoutError as err:
+        raise _fail(err) from None
+    console.print(f"model written to [bold]{folder}[/bold] "
+                  f"({artifact.forest.num_trees} trees, hash {artifact.model_hash})")
+    _print_metrics(metrics, "validation (later period)")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", help="Model folder.")],
+    data: DataOpt,
+    spec: Annotated[Path | None, typer.Option(
+        "--spec", help="Dataset spec (default: the one the model was trained with).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the PNG and the table (default: the model folder).")] = None,
+) -> None:
+    """Precision/recall at 1-10 % inspection rates, AUC-PR, calibration, PNG curve."""
+    try:
+        artifact = load_model(model)
+        spec_path = spec or Path(str(artifact.card.get("spec", "")))
+        frame, recipe, data_hash = read_history(data, spec_path)
+        rows = labelled_rows(frame, recipe, what="evaluation data")
+        scores = artifact.forest.predict(artifact.plan.matrix(rows))
+        metrics = evaluate_scores(rows.get_column("__label").to_numpy(), scores)
+        folder = out or model
+        folder.mkdir(parents=True, exist_ok=True)
+        png = plot_precision_curve(metrics, folder / "evaluation_precision_at_capacity.png",
+                                   title=f"evaluation on {', '.join(p.name for p in data)}")
+        table = pl.DataFrame(precision_table(metrics), schema=["rate", "inspected", "precision",
+                                                               "recall"], orient="row")
+        table.write_csv(folder / "evaluation_precision_at_capacity.csv")
+        _record_evaluation(model, data, data_hash, metrics)
+    except LookoutError as err:
+        raise _fail(err) from None
+    _print_metrics(metrics, f"evaluation on {', '.join(str(p) for p in data)}")
+    console.print(f"curve: {png}")
+
+
+@app.command()
+def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
+    """Show a model's card: windows, features, metrics, versions."""
+    try:
+        artifact = load_model(model)
+    except LookoutError as err:
+        raise _fail(err) from None
+    c = artifact.card
+    console.print(f"[bold]{c.get('name')}[/bold]  hash {artifact.model_hash}  "
+                  f"trained {c.get('trained_at')}  ({artifact.forest.num_trees} trees)")
+    for key in ("training_window", "validation_window"):
+        console.print(f"{key}: {c.get(key)}")
+    console.print(f"features ({len(c['features'])}): {', '.join(c['features'])}")
+    console.print(f"versions: {c.get('versions')}")
+    _print_metrics(c["metrics"], "validation")
+    for ev in c.get("evaluations", []):
+        _print_metrics(ev["metrics"], f"evaluation on {', '.join(ev['data'])}")
+
+
+def _record_evaluation(model: Path, data: list[Path], data_hash: str,
+                       metrics: dict[str, Any]) -> None:
+    path = model / CARD_FILE
+    card_data = json.loads(path.read_text(encoding="utf-8"))
+    runs = [e for e in card_data.get("evaluations", []) if e.get("data_hash") != data_hash]
+    runs.append({"data": [str(p) for p in data], "data_hash": data_hash, "metrics": metrics})
+    card_data["evaluations"] = runs
+    path.write_text(json.dumps(card_data, indent=1, default=str) + "\n", encoding="utf-8")
+
+
+def _print_metrics(metrics: dict[str, Any], title: str) -> None:
+    table = Table(title=f"{title}: {metrics['rows']} rows, {metrics['positives']} positives")
+    for col in ("inspection rate", "inspected", "precision", "recall"):
+        table.add_column(col, justify="right")
+    for rate, k, precision, recall in precision_table(metrics):
+        table.add_row(rate, str(k), f"{precision:.3f}", f"{recall:.3f}")
+    console.print(table)
+    console.print(f"AUC-PR {metrics['average_precision']:.3f}   ROC AUC {metrics['roc_auc']:.3f}"
+                  f"   Brier {metrics['brier']:.4f}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
