@@ -6,6 +6,6 @@ fields (plus a few documented extras), so the default dataset spec maps them 1:1
 """
 
 from engine.formats.cuscar import read_cuscar_chunks
-from engine.formats.dcsa import read_dcsa_chunks
+from engine.formats.dcsa import looks_like_dcsa, read_dcsa_chunks
 
-__all__ = ["read_cuscar_chunks", "read_dcsa_chunks"]
+__all__ = ["looks_like_dcsa", "read_cuscar_chunks", "read_dcsa_chunks"]

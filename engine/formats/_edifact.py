@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pydifact.control import Characters
+from pydifact.control.characters import Characters
 from pydifact.parser import Parser
 from pydifact.segments import Segment, SegmentFactory
 
@@ -70,7 +70,7 @@ def decode(data: bytes) -> str:
 def control_characters(text: str) -> Characters:
     if text.startswith("UNA") and len(text) >= 9:
         return Characters.from_str(text[:9])
-    return Characters()
+    return Characters()  # type: ignore[no-untyped-call]  # pydifact leaves __init__ untyped
 
 
 def split_segments(text: str) -> tuple[Characters, list[tuple[int, int, str, bool]]]:
@@ -142,7 +142,7 @@ def parse_segments(data: bytes) -> list[RawSegment]:
             parsed = [s for s in Parser(factory=_Factory()).parse(una + joined) if s.tag != "UNA"]
             if len(parsed) == len(body):
                 out += [
-                    RawSegment(p[0], p[1], p[2], s.tag, list(s.elements))  # type: ignore[misc]
+                    RawSegment(p[0], p[1], p[2], s.tag, list(s.elements))
                     for p, s in zip(body, parsed, strict=True)
                 ]
                 return out

@@ -474,8 +474,9 @@ class _Walker:
                     (
                         seg.position,
                         seg.tag,
-                        f"consignment at segment {c.segment.position} (B/L {bl}) quarantined: {where} "
-                        f"segment {seg.position} (line {seg.line}) {seg.tag}: {reason}{more}",
+                        f"consignment at segment {c.segment.position} (B/L {bl}) quarantined: "
+                        f"{where} segment {seg.position} (line {seg.line}) {seg.tag}: "
+                        f"{reason}{more}",
                         seg.text,
                     )
                 )

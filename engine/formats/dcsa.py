@@ -425,6 +425,19 @@ def _assemble(tables: _Tables) -> tuple[pl.DataFrame, pl.DataFrame]:
     ), empty_docs
 
 
+_DCSA_KEYS = frozenset({"consignmentItems", "utilizedTransportEquipments",
+                        "transportDocumentReference", "shippingInstructionsReference",
+                        "transportDocumentTypeCode", *_WRAPPERS})
+
+
+def looks_like_dcsa(obj: object) -> bool:
+    """True when a parsed JSON value is a DCSA eBL document (or a PINT envelope of one).
+
+    For format detection: a one-line JSON object is NDJSON unless it is a DCSA document.
+    """
+    return isinstance(obj, dict) and not _DCSA_KEYS.isdisjoint(obj)
+
+
 # ---------------------------------------------------------------------------------------
 # Reading the file
 # ---------------------------------------------------------------------------------------
