@@ -42,7 +42,7 @@ def as_text(values: np.ndarray) -> pl.Series:
 
 
 def _party(table: pl.DataFrame, idx: np.ndarray, role: str) -> pl.DataFrame:
-    picked = table[np.maximum(idx, 0)]
+    picked: pl.DataFrame = table[np.maximum(idx, 0)]
     return picked.rename({c: f"{role}_{c}" for c in picked.columns})
 
 
@@ -84,10 +84,11 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         "collect": draw.freight_collect,
         "payment": text(list(FREIGHT_PAYMENTS), draw.freight_payment),
         "notify_kind": draw.notify, "placeholder": pick(words.PLACEHOLDER_NOTIFY),
-        "hs": world.text["hs_code"].gather(draw.hs), "hs_text": world.text["hs_text"].gather(draw.hs),
+        "hs": world.text["hs_code"].gather(draw.hs),
+        "hs_text": world.text["hs_text"].gather(draw.hs),
         "prefix": pick(words.DESCRIPTION_PREFIXES),
         "vague": draw.vague, "vague_text": pick(words.VAGUE_DESCRIPTIONS),
-        "override": text(draw.descriptions + [""], override),
+        "override": text([*draw.descriptions, ""], override),
         "has_override": override >= 0,
         "packages": d["packages"], "package_type": world.text["hs_package_type"].gather(draw.hs),
         "gross": gross, "declared": declared, "currency": text(CURRENCIES, d["currency"]),
@@ -100,9 +101,11 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         "pod": loc_code.gather(draw.port_of_discharge),
         "delivery": loc_code.gather(draw.place_of_delivery),
         "unknown_pol": rng.random(n) < UNKNOWN_LOCODE_SHARE,
-        "vessel_imo": fleet_imo.gather(draw.vessel), "vessel_name": fleet_names.gather(draw.vessel),
+        "vessel_imo": fleet_imo.gather(draw.vessel),
+        "vessel_name": fleet_names.gather(draw.vessel),
         "voyage_code": fleet_code.gather(draw.vessel), "westbound": westbound,
-    }).hstack(ship).hstack(cons).hstack(noti).with_columns(un_dg_number=_dg_numbers(world, draw, rng))
+    }).hstack(ship).hstack(cons).hstack(noti)
+    frame = frame.with_columns(un_dg_number=_dg_numbers(world, draw, rng))
 
     def loc(column: str) -> pl.Expr:
         return pl.when(pl.col(f"has_{column}")).then(pl.col(column))

@@ -60,7 +60,8 @@ def weighted_choice(rng: np.random.Generator, weights: FloatArray, size: int) ->
     """Indices drawn with probability proportional to ``weights`` (inverse-CDF search)."""
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     draws = rng.random(size) * cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, draws, side="right"), len(cumulative) - 1)
+    picked = np.minimum(np.searchsorted(cumulative, draws, side="right"), len(cumulative) - 1)
+    return np.asarray(picked, dtype=np.int64)
 
 
 def hash_uniform(*keys: IntArray | int) -> FloatArray:

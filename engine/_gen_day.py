@@ -9,6 +9,7 @@ weights, values, times and document numbers. Typologies are planted between the 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from engine import _gen_words as words
 from engine._gen_codes import IntArray, hash_uniform, iso6346_check_digits, weighted_choice
@@ -23,8 +24,6 @@ from engine._gen_parties import (
 )
 from engine._gen_world import PROFILES, World, great_circle_km
 
-import polars as pl
-
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR
 EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
@@ -35,7 +34,8 @@ FREIGHT_PAYMENT_MIX = (np.arange(3), np.array([0.885, 0.10, 0.015]))  # see FREI
 AMENDMENTS = (np.array([0, 1, 2, 3]), np.array([0.86, 0.10, 0.03, 0.01]))
 CURRENCY_RATES = {"USD": 1.0, "EUR": 0.92, "CNY": 7.2, "TRY": 34.0, "AED": 3.67, "GBP": 0.79}
 CURRENCIES: list[str] = list(CURRENCY_RATES)
-OWNER_CODES: list[str] = sorted({p for c in words.CARRIERS for p in c[2]} | set(words.LESSOR_PREFIXES))
+OWNER_CODES: list[str] = sorted(
+    {p for c in words.CARRIERS for p in c[2]} | set(words.LESSOR_PREFIXES))
 _EURO = {"NL", "BE", "DE", "ES", "IT", "FR", "GR", "SI", "PL", "RO", "BG"}
 
 
@@ -255,7 +255,8 @@ def derive(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) ->
     departed = depart_group[lead]
     eta = departed + (np.round(transit_days * 24 * 4) * 15 * 60_000_000).astype(np.int64)
     amended = draw.amendments > 0
-    before = filed + (rng.random(n) * (departed - filed)).astype(np.int64) // 60_000_000 * 60_000_000
+    minute = 60_000_000
+    before = filed + (rng.random(n) * (departed - filed)).astype(np.int64) // minute * minute
     after = departed + rng.integers(60, 72 * 60, n) * 60_000_000
     last_amended = np.where(draw.late_amendment, after, before)
 

@@ -53,9 +53,10 @@ def visible_indicators(world: World, uni: Universe, draw: Draw, t: int) -> IntAr
     birth = np.where(pool >= 0, uni.consignees.birth_day[np.maximum(pool, 0)], t)
     young = (pool < 0) | ((birth > 0) & (t - birth < 30))
     cash = draw.freight_payment == FREIGHT_PAYMENTS.index("cash")
-    return (
+    return np.asarray(
         (source & reefer).astype(np.int64) + young + cash + draw.bl_to_order
-        + draw.late_amendment + draw.vague + draw.derived["check_wrong"]
+        + draw.late_amendment + draw.vague + draw.derived["check_wrong"],
+        dtype=np.int64,
     )
 
 

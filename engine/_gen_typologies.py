@@ -76,7 +76,7 @@ def _group_pick(draw: Draw, rng: np.random.Generator, mask: np.ndarray, table: d
     """A weighted pick of a location per bill of lading, broadcast to the rows in ``mask``."""
     locations = np.asarray([world.loc_index[c] for c in table], dtype=np.int64)
     per_group = weighted_choice(rng, np.asarray(list(table.values())), int(draw.group[-1]) + 1)
-    return locations[per_group[draw.group[mask]]]
+    return np.asarray(locations[per_group[draw.group[mask]]], dtype=np.int64)
 
 
 def _add_parties(uni: Universe, draw: Draw, frame: pl.DataFrame) -> IntArray:

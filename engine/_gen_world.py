@@ -107,7 +107,8 @@ def load_world() -> World:
     curated = (
         list(words.LOADING_PORTS) + list(words.DISCHARGE_SEA) + list(words.COCAINE_SOURCE_PORTS)
         + words.COCAINE_HUBS + list(words.PRECURSOR_PORTS)
-        + [h for hubs in (*words.DESTINATION_HUBS.values(), *words.ORIGIN_HUBS.values()) for h in hubs]
+        + [h for hubs in words.DESTINATION_HUBS.values() for h in hubs]
+        + [h for hubs in words.ORIGIN_HUBS.values() for h in hubs]
     )
     _require(sorted(set(curated)), {c: i for i, c in enumerate(ports["code"].to_list())},
              "unlocode_seaports.csv")
@@ -125,8 +126,8 @@ def load_world() -> World:
     geocoded = ~np.isnan(lat[:n_seaports])
     tail_total = sum(words.LOADING_PORTS.values()) * words.LONG_TAIL_SHARE
     loading[:n_seaports][geocoded] = tail_total / geocoded.sum()
-    for code, weight in words.LOADING_PORTS.items():
-        loading[loc_index[code]] += weight
+    for code, share in words.LOADING_PORTS.items():
+        loading[loc_index[code]] += share
     for code in words.DISCHARGE_SEA:  # the unit's own gateways are not loading ports here
         loading[loc_index[code]] = 0.0
 

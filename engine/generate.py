@@ -46,9 +46,9 @@ TRUTH_KEYS = ("row_index", "container_number", "bl_number", "house_bl_number")
 __all__ = [
     "DEFAULT_START",
     "DEMO_WATCHLIST_NAMES",
+    "TYPOLOGIES",
     "GeneratedData",
     "GeneratorError",
-    "TYPOLOGIES",
     "TypologyRates",
     "generate",
     "to_csv_frame",
@@ -201,8 +201,8 @@ def _day(world: World, uni: Universe, rates: TypologyRates, seed: int, t: int, d
     truth = frame.select(TRUTH_KEYS[1:]).with_columns(
         row_index=pl.int_range(0, rows, dtype=pl.Int64),
         manifest_date=pl.lit(day),
-        typology=pl.Series(np.asarray(TYPOLOGIES + ("",))[draw.typology]),
-        finding_type=pl.Series(np.asarray(FINDINGS + ("",))[finding]),
+        typology=pl.Series(np.asarray((*TYPOLOGIES, ""))[draw.typology]),
+        finding_type=pl.Series(np.asarray((*FINDINGS, ""))[finding]),
     )
     if labelled:
         inspected, result, found = inspect(world, uni, draw, rng, t, finding)
@@ -211,7 +211,7 @@ def _day(world: World, uni: Universe, rates: TypologyRates, seed: int, t: int, d
             inspection_result=pl.when(pl.Series(inspected))
             .then(pl.Series(np.asarray(RESULTS)[result])),
             finding_type=pl.when(pl.Series(found >= 0))
-            .then(pl.Series(np.asarray(FINDINGS + ("",))[found])),
+            .then(pl.Series(np.asarray((*FINDINGS, ""))[found])),
         )
         truth = truth.with_columns(inspected=frame["inspected"],
                                    inspection_result=frame["inspection_result"])

@@ -74,8 +74,8 @@ def _manifest(run: GeneratedData, day: int = 0) -> pl.DataFrame:
 # ------------------------------------------------------------------ reference kernels
 def test_check_digit_kernel_matches_published_vectors(shared_data: Path) -> None:
     rows = list(csv.DictReader((shared_data / "check-digits/container_test_vectors.csv").open()))
-    valid = [r["container_number"] for r in rows
-             if r["expected_valid"] == "True" and re.fullmatch(r"[A-Z]{4}\d{7}", r["container_number"])]
+    valid = [r["container_number"] for r in rows if r["expected_valid"] == "True"
+             and re.fullmatch(r"[A-Z]{4}\d{7}", r["container_number"])]
     owners = np.asarray([v[:4] for v in valid])
     serials = np.asarray([int(v[4:10]) for v in valid])
     assert iso6346_check_digits(owners, serials).tolist() == [int(v[10]) for v in valid]
@@ -96,13 +96,17 @@ def test_imo_kernel_matches_reference(body: int) -> None:
 
 
 # ------------------------------------------------------------------ determinism
+def _files(root: Path) -> list[Path]:
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     args = dict(days=2, rows_per_day=300, seed=42, history_days=2, rates=HIGH_RATES,
                 formats=("csv", "parquet"))
     a = generate(out_dir=tmp_path / "a", **args)  # type: ignore[arg-type]
     b = generate(out_dir=tmp_path / "b", **args)  # type: ignore[arg-type]
-    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    files_a = _files(tmp_path / "a")
+    files_b = _files(tmp_path / "b")
     assert files_a == files_b and len(files_a) == 2 * 2 + 2 + 2
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
@@ -344,5 +348,5 @@ def test_bad_arguments_raise_clear_errors(tmp_path: Path, kwargs: dict[str, obje
 
 
 def test_rates_outside_range_are_refused() -> None:
-    with pytest.raises(Exception, match="outside 0..0.2"):
+    with pytest.raises(Exception, match=r"outside 0\.\.0\.2"):
         TypologyRates(cocaine_reefer=0.5)
