@@ -84,23 +84,43 @@ def with_mocked_lists(rule: Rule, lists: Mapping[str, tuple[Any, ...]],
 
 
 def run_rule_tests(rule: Rule, dtypes: Mapping[str, pl.DataType]) -> list[TestOutcome]:
-    """Run every embedded test of ``rule``; experimental rules are tested as if active."""
-    outcomes: list[TestOutcome] = []
-    for index, test in enumerate(rule.tests):
+    """Run every embedded test of ``rule``; experimental rules are tested as if active.
+
+    Tests that share the pack's lists run together as the rows of one frame; a test that
+    mocks lists runs on its own, against the rule re-resolved with those lists.
+    """
+    outcomes: dict[int, TestOutcome] = {}
+    groups: list[list[int]] = []
+    plain = [i for i, t in enumerate(rule.tests) if not t.lists]
+    if plain:
+        groups.append(plain)
+    groups.extend([i] for i, t in enumerate(rule.tests) if t.lists)
+    for group in groups:
+        tests = [rule.tests[i] for i in group]
         try:
-            mocked = with_mocked_lists(rule, test.lists, dtypes)
-            fields = sorted(mocked.fields() | set(mocked.reason_fields()) | set(test.row))
-            frame = frame_for_rows([test.row], fields, dtypes)
-            schema = dict(frame.schema)
+            mocked = with_mocked_lists(rule, tests[0].lists, dtypes)
+            fields = sorted(mocked.fields() | set(mocked.reason_fields())
+                            | {f for t in tests for f in t.row})
+            frame = frame_for_rows([t.row for t in tests], fields, dtypes)
             probe = dataclasses.replace(mocked, status="active")
-            out = evaluate(frame.lazy(), [probe], [], schema, keep_rule_columns=True).collect()
+            out = evaluate(frame.lazy(), [probe], [], dict(frame.schema),
+                           keep_rule_columns=True).collect()
         except (ValueProblem, pl.exceptions.PolarsError, TypeError, ValueError) as exc:
-            outcomes.append(TestOutcome(rule.id, index, test, None, None, str(exc)))
+            if len(group) > 1:  # find the test(s) whose row is at fault
+                for i in group:
+                    single = dataclasses.replace(rule, tests=(rule.tests[i],))
+                    outcomes[i] = dataclasses.replace(run_rule_tests(single, dtypes)[0], index=i)
+            else:
+                outcomes[group[0]] = TestOutcome(rule.id, group[0], tests[0], None, None,
+                                                 str(exc))
             continue
-        hit = bool(out[hit_column(rule.id)][0])
-        reasons = out["rule_reasons"][0].to_list()
-        outcomes.append(TestOutcome(rule.id, index, test, hit, reasons[0] if reasons else None))
-    return outcomes
+        hit_values = out[hit_column(rule.id)].to_list()
+        reasons = out["rule_reasons"].to_list()
+        for row_no, i in enumerate(group):
+            reason = reasons[row_no][0] if reasons[row_no] else None
+            outcomes[i] = TestOutcome(rule.id, i, rule.tests[i], bool(hit_values[row_no]),
+                                      reason)
+    return [outcomes[i] for i in range(len(rule.tests))]
 
 
 def coverage_problem(rule: Rule) -> str | None:

@@ -33,13 +33,24 @@ def pos(node: Node, file: str) -> Pos:
 
 def compose_documents(text: str, file: str, out: Collector) -> list[Node]:
     """Every non-empty document of ``text`` as a node tree; syntax errors go to ``out``."""
-    loader = yaml.SafeLoader(text)
+    # libyaml's safe loader when present (10x faster); same node tree, same marks.
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
     docs: list[Node] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            if node is not None:
-                docs.append(node)
+            if node is None:
+                continue
+            try:
+                value(node)  # refuses any tag the safe constructor does not know
+            except yaml.constructor.ConstructorError as exc:
+                mark = exc.problem_mark
+                out.error(file, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                          f"YAML: {exc.problem}",
+                          "only plain YAML values are allowed (no !! tags)")
+                continue
+            docs.append(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -53,12 +64,12 @@ def compose_documents(text: str, file: str, out: Collector) -> list[Node]:
     return docs
 
 
-_CONSTRUCTOR = yaml.SafeLoader("")
-
-
 def value(node: Node) -> Any:
-    """The plain Python value of ``node`` (safe constructor: str, int, float, bool, date...)."""
-    return _CONSTRUCTOR.construct_object(node, deep=True)
+    """The plain Python value of ``node`` (safe constructor: str, int, float, bool, date...).
+
+    A fresh SafeConstructor per call: no state shared between threads or packs.
+    """
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def is_mapping(node: Node) -> bool:
