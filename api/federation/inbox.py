@@ -25,6 +25,34 @@ from api.federation.schemas import Subject, WirePayload
 from api.federation.tables import FedInbox, FedMessage, FedQuery, FedRecipient, FedSeenSignature
 
 
+def handle(fed: Federation, envelope: Any, *, client: str | None = None) -> dict[str, Any]:
+    """Receive ``envelope`` in its own transaction; a rejection is audited, then re-raised."""
+    with fed.sessions() as session:
+        try:
+            receipt = receive(session, fed, envelope)
+            session.commit()
+            return receipt
+        except RejectedEnvelope as err:
+            session.rollback()
+            rejected = err
+    fields = envelope if isinstance(envelope, dict) else {}
+    sender = fields.get("sender")
+    with fed.sessions() as session:
+        service.audit(
+            session,
+            fed,
+            f"unit:{sender}" if isinstance(sender, str) else "unit:?",
+            "federation.inbox.reject",
+            str(fields.get("message_id", "?")),
+            reason=rejected.reason,
+            message=rejected.message,
+            client=client,
+            recipient=str(fields.get("recipient")),
+        )
+        session.commit()
+    raise rejected
+
+
 def receive(session: Session, fed: Federation, envelope: Any) -> dict[str, Any]:
     """Verify and apply ``envelope``; the signed receipt to return (the caller commits)."""
     problem = env.check_shape(envelope)
@@ -202,6 +230,7 @@ def _apply_query(
         updated_at=now,
     )
     session.add(query)
+    session.flush()  # the query row first: children reference it
     service._add_subjects(session, fed, wire.id, Subject(**wire.subject.model_dump()))
     session.add(
         FedRecipient(

@@ -223,42 +223,19 @@ def receive(
     message id); rejections are problem documents with a ``reason`` and are audited.
     """
     client = request.client.host if request.client else None
-    with fed.sessions() as session:
-        try:
-            receipt = inbox.receive(session, fed, envelope)
-            session.commit()
-            fed.wake.set()
-            return receipt
-        except RejectedEnvelope as err:
-            session.rollback()
-            rejected = err
-        except IntegrityError as err:
-            # Two copies of one message raced; the loser is retried by its sender.
-            session.rollback()
-            raise ProblemException(
-                409, "Conflict", "message being received concurrently; retry"
-            ) from err
-    sender = envelope.get("sender") if isinstance(envelope, dict) else None
-    with fed.sessions() as session:
-        service.audit(
-            session,
-            fed,
-            f"unit:{sender}" if isinstance(sender, str) else "unit:?",
-            "federation.inbox.reject",
-            str(envelope.get("message_id", "?")) if isinstance(envelope, dict) else "?",
-            reason=rejected.reason,
-            message=rejected.message,
-            client=client,
-            recipient=envelope.get("recipient") if isinstance(envelope, dict) else None,
-        )
-        session.commit()
-    raise ProblemException(
-        rejected.status,
-        "Envelope rejected",
-        rejected.message,
-        reason=rejected.reason,
-        hint=rejected.hint,
-    )
+    try:
+        receipt = inbox.handle(fed, envelope, client=client)
+    except RejectedEnvelope as err:
+        raise ProblemException(
+            err.status, "Envelope rejected", err.message, reason=err.reason, hint=err.hint
+        ) from err
+    except IntegrityError as err:
+        # Two copies of one message raced; the loser is retried by its sender.
+        raise ProblemException(
+            409, "Conflict", "message being received concurrently; retry"
+        ) from err
+    fed.wake.set()
+    return receipt
 
 
 @federation.get("/unit", response_model=UnitPublic, summary="This unit and its partners")

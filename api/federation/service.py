@@ -280,6 +280,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
         updated_at=now,
     )
     session.add(query)
+    session.flush()  # the query row first: children reference it
     _add_subjects(session, fed, query.id, subject)
     for unit in recipients:
         session.add(
