@@ -1,0 +1,80 @@
+"""The `lookout` command as a user runs it: a real process, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+HEADER = "container_number,bl_number,iso_type,port_of_loading,hs_code,gross_weight_kg,packages\n"
+
+
+def lookout(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "LOOKOUT_DEBUG": ""}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600, check=False)
+
+
+def test_score_writes_outputs_and_summary(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER + "MSCU1234560,B1,45R1,ECGYE,080390,1000,10\n"
+                        "CSQU3054383,B2,22G1,CNSHA,847130,5000,100\n" + "short,row\n")
+    done = lookout("score", str(manifest), "--out", str(tmp_path / "out"), "--capacity", "1", "--no-model")
+    assert done.returncode == 0, done.stderr
+    assert "rows scored" in done.stdout
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["counts"]["rows_in"] == 3
+    assert run["counts"]["rows_scored"] == 2
+    assert run["counts"]["rows_quarantined"] == 1
+    assert run["input"]["formats"][0]["format"] == "csv"
+    assert pl.read_parquet(tmp_path / "out" / "scored.parquet").height == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda d: d, "is a directory"),
+        (lambda d: d / "missing.csv", "no such file"),
+        (lambda d: (d / "empty.csv").write_text("") and d / "empty.csv", "empty"),
+        (lambda d: (d / "bin.csv").write_bytes(b"\x00\x01" * 4000) and d / "bin.csv", "binary"),
+        (lambda d: (d / "cols.csv").write_text("a,b\n1,2\n") and d / "cols.csv", "required manifest fields"),
+    ],
+)
+def test_bad_input_is_a_clear_message_not_a_traceback(tmp_path: Path, make, expected: str) -> None:  # type: ignore[no-untyped-def]
+    target = make(tmp_path)
+    done = lookout("score", str(target), "--out", str(tmp_path / "out"), "--no-model")
+    assert done.returncode != 0
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_nothing_scoreable_exits_non_zero(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER + "short,row\n")
+    done = lookout("score", str(manifest), "--out", str(tmp_path / "out"), "--no-model")
+    assert done.returncode == 2
+    assert "no row could be scored" in done.stderr
+    assert "quarantine.parquet" in done.stderr
+
+
+def test_bad_spec_points_at_file_line_col(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("columns:\n  consigne_name: X\n")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER)
+    done = lookout("score", str(manifest), "--spec", str(spec), "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert f"{spec}:2:3" in done.stderr
+    assert "consignee_name" in done.stderr
+
+
+def test_help_lists_every_command_group() -> None:
+    done = lookout("--help")
+    assert done.returncode == 0
+    for command in ("score", "demo", "generate", "rules", "model", "history", "watchlist"):
+        assert command in done.stdout
