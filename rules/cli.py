@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -32,8 +33,34 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Consoles:
+    """stdout/stderr consoles made on first use, so redirected output gets a wide table."""
+
+    def __getattr__(self, name: str) -> Any:
+        stderr = name == "err"
+        stream = sys.stderr if stderr else sys.stdout
+        width = None if stream.isatty() else 160
+        console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+        return console
+
+
+_consoles = _Consoles()
+
+
+class _Lazy:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        getattr(_consoles, self.name).print(*args, **kwargs)
+
+
+out = _Lazy("out")
+err = _Lazy("err")
+# The CLI prints skipped rules itself; the stage's log line would repeat them.
+logging.getLogger("rules").setLevel(logging.ERROR)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
