@@ -8,6 +8,8 @@ weights, values, times and document numbers. Typologies are planted between the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
@@ -19,7 +21,6 @@ from engine._gen_parties import (
     fleet,
     forwarder_pool,
     group_offsets,
-    pick_keyed,
     shipper_pool,
 )
 from engine._gen_world import PROFILES, World, great_circle_km
@@ -42,11 +43,6 @@ _EURO = {"NL", "BE", "DE", "ES", "IT", "FR", "GR", "SI", "PL", "RO", "BG"}
 def _choice(rng: np.random.Generator, table: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
     values, weights = table
     return values[weighted_choice(rng, weights, n)]
-
-
-def _code_index(world: World, codes: np.ndarray) -> IntArray:
-    uniq, inverse = np.unique(codes, return_inverse=True)
-    return np.asarray([world.loc_index[c] for c in uniq.tolist()], dtype=np.int64)[inverse]
 
 
 def build_universe(world: World, *, rows_per_day: int, timeline_days: int, seed: int,
@@ -122,9 +118,8 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     lead_country = pool.country[cons[lead]]
     for country, ports in words.DISCHARGE_BY_COUNTRY.items():  # ten countries
         mask = lead_country == country
-        codes = np.asarray(list(ports))
-        pick = weighted_choice(rng, np.asarray(list(ports.values())), rows)
-        pod[mask] = _code_index(world, codes[pick[mask]])
+        locations = np.asarray([world.loc_index[c] for c in ports], dtype=np.int64)
+        pod[mask] = locations[weighted_choice(rng, np.asarray(list(ports.values())), mask.sum())]
     pod = pod[lead]  # the whole container discharges at one port
 
     hub1, hub2 = _hubs(world, rng, pol, pod, lead)
@@ -175,19 +170,37 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     )
 
 
+def pick_by_location(rng: np.random.Generator, world: World, at: IntArray,
+                     options_of: Callable[[str], list[str]]) -> IntArray:
+    """For each row, a uniform pick among the locations ``options_of(code of at[row])``.
+
+    The option lists are built once per distinct location of the day, not per row.
+    """
+    distinct, inverse = np.unique(at, return_inverse=True)
+    flat: list[int] = []
+    start = np.zeros(len(distinct), dtype=np.int64)
+    count = np.zeros(len(distinct), dtype=np.int64)
+    for i, code in enumerate(world.loc_code[distinct].tolist()):
+        options = options_of(code)
+        start[i], count[i] = len(flat), len(options)
+        flat.extend(world.loc_index[o] for o in options)
+    u = rng.random(len(at))
+    pick = start[inverse] + np.minimum((u * count[inverse]).astype(np.int64), count[inverse] - 1)
+    return np.asarray(flat, dtype=np.int64)[pick]
+
+
 def _hubs(world: World, rng: np.random.Generator, pol: IntArray, pod: IntArray,
           lead: IntArray) -> tuple[IntArray, IntArray]:
     rows = len(pol)
-    country = world.loc_country[pol]
-    uniq, inverse = np.unique(country, return_inverse=True)
-    subregion = np.asarray([world.country_subregion.get(c, "") for c in uniq.tolist()])[inverse]
-    first = _code_index(world, pick_keyed(rng.random(rows), subregion, words.ORIGIN_HUBS,
-                                          ["SGSIN"]))
-    sea_of = np.asarray([words.DISCHARGE_SEA.get(c, "black") for c in
-                         world.loc_code[np.unique(pod)].tolist()])
-    sea = sea_of[np.searchsorted(np.unique(pod), pod)]
-    second = _code_index(world, pick_keyed(rng.random(rows), sea, words.DESTINATION_HUBS,
-                                           ["GRPIR"]))
+
+    def near_origin(code: str) -> list[str]:
+        return words.ORIGIN_HUBS.get(world.country_subregion.get(code[:2], ""), ["SGSIN"])
+
+    def near_destination(code: str) -> list[str]:
+        return words.DESTINATION_HUBS[words.DISCHARGE_SEA.get(code, "black")]
+
+    first = pick_by_location(rng, world, pol, near_origin)
+    second = pick_by_location(rng, world, pod, near_destination)
     first = np.where(rng.random(rows) < 0.45, first, -1)[lead]
     second = np.where(rng.random(rows) < 0.50, second, -1)[lead]
     first = np.where((first == pol) | (first == pod), -1, first)
