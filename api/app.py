@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -15,6 +17,7 @@ from api.metrics import Metrics, ServiceMiddleware
 from api.problems import install_problem_handlers, install_problem_openapi
 from api.routers import batches, containers, health, inspections, model, rules
 from api.schemas.batches import BatchRowsCreate
+from api.services import _engine
 from api.services._engine import ScorerCache
 from api.settings import Settings
 from api.state import AppState
@@ -83,10 +86,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+_WARM_UP_CSV = (
+    "container_number,bl_number,iso_type,hs_code,port_of_loading,port_of_discharge,filed_at\n"
+    "MSCU1234565,WARMUP1,45R1,080390,ECGYE,PKKHI,2026-01-01T00:00:00Z\n"
+    "CSQU3054383,WARMUP2,22G1,620342,CNSHA,PKKHI,2026-01-01T00:00:00Z\n"
+)
+
+
 def _warm(state: AppState) -> None:
     try:
-        state.scorers.get(None)
-        state.scorer_ready = True
+        scorer = state.scorers.get(None)
     except Exception as err:  # reported by /readyz, and logged with its traceback
         log.exception("building the scorer failed")
         state.scorer_error = f"{type(err).__name__}: {err}"
+        return
+    # Score a two-row sample once so compiled kernels and caches are hot before the first
+    # real batch; a failure here is logged, not fatal (real batches report their own errors).
+    try:
+        with tempfile.TemporaryDirectory(prefix="lookout-warm-") as tmp:
+            sample = Path(tmp) / "warm-up.csv"
+            sample.write_text(_WARM_UP_CSV)
+            _engine.run(
+                sample,
+                scorer=scorer,
+                out_dir=Path(tmp) / "out",
+                spec=None,
+                capacity=None,
+                seed=0,
+                progress=None,
+            )
+    except Exception:
+        log.warning("warm-up scoring failed", exc_info=True)
+    state.scorer_ready = True

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,16 +25,29 @@ from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-STARTUP_TIMEOUT_S = 240
+STARTUP_TIMEOUT_S = 600  # building the scorer is slow on a loaded 2-core machine
+
+
+@pytest.fixture(scope="session")
+def scratch() -> Iterator[Path]:
+    """A private scratch folder for the session.
+
+    Not pytest's tmp_path: its numbered folders are pruned by any other pytest session on the
+    machine, which can pull the data directory from under a running server.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="lookout-api-tests-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, scratch: Path) -> Iterator[str]:
     """A fresh, empty database of each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'lookout.db'}"
+        folder = Path(tempfile.mkdtemp(dir=scratch, prefix="sqlite-"))
+        yield f"sqlite:///{folder / 'lookout.db'}"
         return
     name = f"lookout_test_{secrets.token_hex(5)}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -157,9 +172,9 @@ def stop_server(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(database_url: str, scratch: Path) -> Iterator[LiveServer]:
     """A real Lookout API server on a loopback port, on each database backend."""
-    data_dir = tmp_path_factory.mktemp("server")
+    data_dir = Path(tempfile.mkdtemp(dir=scratch, prefix="server-"))
     live = start_server(server_env(data_dir, database_url), data_dir, database_url)
     try:
         yield live
