@@ -33,6 +33,7 @@ __all__ = [
     "LEGAL_FORMS",
     "normalise_name",
     "party_key",
+    "party_keys",
     "resolve_near_duplicates",
 ]
 
@@ -99,10 +100,22 @@ def party_key(expr: pl.Expr) -> pl.Expr:
     """
     tokens = normalise_name(expr).str.split(" ")
     dropped = pl.lit(sorted(LEGAL_FORMS | _STOP_WORDS), dtype=pl.List(pl.String))
-    kept = tokens.list.set_difference(dropped)
+    kept = tokens.list.filter(~pl.element().is_in(dropped.first()))
     # A name made only of legal forms ("CO LTD") keeps them rather than becoming empty.
-    chosen = pl.when(kept.list.len() > 0).then(kept).otherwise(tokens.list.unique())
-    return chosen.list.sort().list.join(" ")
+    chosen = pl.when(kept.list.len() > 0).then(kept).otherwise(tokens)
+    return chosen.list.unique().list.sort().list.join(" ")
+
+
+def party_keys(names: pl.Series) -> pl.Series:
+    """:func:`party_key` of a name column, computed once per distinct name.
+
+    Manifests repeat the same few thousand names over millions of rows, so normalising the
+    distinct values and joining back is much cheaper than normalising every row.
+    """
+    frame = names.cast(pl.String).to_frame("name")
+    distinct = frame.unique().with_columns(party_key(pl.col("name")).alias("key"))
+    joined = frame.join(distinct, on="name", how="left", maintain_order="left", nulls_equal=True)
+    return joined["key"].alias(names.name)
 
 
 def resolve_near_duplicates(

@@ -39,7 +39,7 @@ from lxml import etree
 from rapidfuzz import fuzz, process
 
 from engine.errors import Location, ReferenceDataError
-from engine.parties import party_key
+from engine.parties import party_key, party_keys
 
 __all__ = [
     "CSV_COLUMNS",
@@ -336,9 +336,12 @@ class WatchlistStage:
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with the watchlist columns added (same rows, same order)."""
-        keys = frame.select(
-            party_key(_column(frame, f"{role}_name")).alias(role) for role in PARTY_ROLES
-        )
+        keys = pl.DataFrame([
+            party_keys(frame[f"{role}_name"]).alias(role)
+            if f"{role}_name" in frame.columns
+            else pl.Series(role, [None] * frame.height, dtype=pl.String)
+            for role in PARTY_ROLES
+        ])
         distinct = pl.concat([keys[r] for r in PARTY_ROLES]).drop_nulls().unique().sort()
         matches = self.match_names(distinct)
         best = self._best_role(keys, matches)

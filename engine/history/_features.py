@@ -63,17 +63,18 @@ def entity_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("filed_at").cast(DATETIME).dt.epoch("us").alias(T),
         _hash(pl.col("shipper_key")).alias("s"),
         _hash(pl.col("consignee_key")).alias("c"),
-        pl.when(chapter.str.len_bytes() == 2).then(chapter).otherwise(None).alias("chapter"),
+        pl.when(chapter.str.len_bytes() == 2)
+        .then(chapter.cast(pl.UInt8, strict=False))
+        .otherwise(None)
+        .alias("chapter"),
         pl.when(has_route)
         .then(pl.struct(pl.col("port_of_loading"), pl.col("port_of_discharge")).hash(7))
         .otherwise(None)
         .alias("route"),
         _hash(pl.col("container_number").cast(pl.String).str.to_uppercase()).alias("box"),
-        inspected.cast(pl.UInt32).alias("insp"),
-        (inspected & result.is_in(list(POSITIVE_RESULTS)).fill_null(False))
-        .cast(pl.UInt32)
-        .alias("pos"),
-        (result == "seizure").fill_null(False).cast(pl.UInt32).alias("seized"),
+        inspected.alias("insp"),
+        (inspected & result.is_in(list(POSITIVE_RESULTS)).fill_null(False)).alias("pos"),
+        (result == "seizure").fill_null(False).alias("seized"),
         (pl.col("amendments").fill_null(0) > 0).alias("amended"),
     )
 
@@ -97,16 +98,23 @@ def compute_features(
     assert isinstance(t_min, int) and isinstance(t_max, int)
     horizon = t_min - max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS) * DAY_US
     # Rows at or after the last query time can never count; drop them before any work.
-    hist = history.filter(pl.col(T).is_not_null() & (pl.col(T) < t_max))
+    # The compact entity view (~45 bytes a row) is read once and shared by every block.
+    hist = (
+        history.filter(pl.col(T).is_not_null() & (pl.col(T) < t_max))
+        .collect(engine="streaming")
+        .lazy()
+    )
     for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
         q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
+    consignee = _party_block(q, hist, "c", "consignee", horizon, smoothing)
+    shipper = _party_block(q, hist, "s", "shipper", horizon, smoothing)
     parts = [
-        _party_block(q, hist, "c", "consignee", horizon, smoothing),
-        _party_block(q, hist, "s", "shipper", horizon, smoothing),
+        consignee.drop("__n"),
+        shipper.drop("__n"),
         _distinct_block(q, hist, "c", "s", "consignee_distinct_shippers_365d"),
         _distinct_block(q, hist, "s", "c", "shipper_distinct_consignees_365d"),
-        _chapter_block(q, hist, "s", "shipper_hs_chapter_share", horizon),
-        _chapter_block(q, hist, "c", "consignee_hs_chapter_share", horizon),
+        _chapter_block(q, hist, "s", "shipper_hs_chapter_share", horizon, shipper["__n"]),
+        _chapter_block(q, hist, "c", "consignee_hs_chapter_share", horizon, consignee["__n"]),
         _route_block(q, hist),
         _container_block(q, hist, horizon),
         _amendment_block(q, hist, horizon),
@@ -140,10 +148,17 @@ def _cumulative(
     recent = rows.filter(pl.col(T) >= horizon).group_by(by, T).agg(
         *[e.alias(n) for n, e in sums.items()]
     )
-    table = pl.concat([old.select(by, T, *sums), recent.select(by, T, *sums)])
-    table = table.sort(T).with_columns(
-        *[pl.col(n).cum_sum().over(by).alias(n) for n in sums]
-    )
+    table = pl.concat([old.select(by, T, *sums), recent.select(by, T, *sums)]).sort(by, T)
+    # Cumulative sums per entity without a window: a global running sum minus the running
+    # sum reached before the entity's first row (rows are grouped by the sort).
+    starts = (pl.col(by) != pl.col(by).shift(1)).fill_null(True)
+    table = table.with_columns(
+        (
+            pl.col(n).cum_sum()
+            - pl.when(starts).then(pl.col(n).cum_sum().shift(1).fill_null(0)).forward_fill()
+        ).alias(n)
+        for n in sums
+    ).sort(T)  # the as-of join wants the right side sorted by time overall
     return table.collect(engine="streaming")
 
 
@@ -154,8 +169,8 @@ def _party_block(
     mine = hist.join(keys.lazy(), on=by, how="semi")
     sums = {
         "n": pl.len().cast(pl.UInt32),
-        "insp": pl.col("insp").sum(),
-        "pos": pl.col("pos").sum(),
+        "insp": pl.col("insp").cast(pl.UInt32).sum(),
+        "pos": pl.col("pos").cast(pl.UInt32).sum(),
     }
     table = _cumulative(mine, by, sums, horizon)
     now = _asof(q, table, T, by, ["n", "insp", "pos"])
@@ -182,6 +197,7 @@ def _party_block(
     cols[f"{role}_past_inspections"] = _only(known, insp.cast(pl.Int32))
     cols[f"{role}_past_positives"] = _only(known, pos.cast(pl.Int32))
     cols[f"{role}_positive_rate"] = _only(known, rate.cast(pl.Float64))
+    cols["__n"] = n_now  # all-time count before t, reused by the chapter share
     return pl.DataFrame([s.alias(n) for n, s in cols.items()])
 
 
@@ -200,16 +216,20 @@ def _distinct_block(
     assert isinstance(t_min, int)
     keys = q.select(pl.col(by).drop_nulls().unique())
     pairs = (
-        hist.filter(pl.col(other).is_not_null())
+        # A pair occurrence before t_min - W ends before t_min: it can never count.
+        hist.filter(pl.col(other).is_not_null() & (pl.col(T) >= t_min - window))
         .join(keys.lazy(), on=by, how="semi")
         .select(by, other, T)
         .unique()
-        .sort(T)
-        .with_columns(pl.col(T).shift(-1).over(by, other).alias("next"))
+        .sort(by, other, T)
         .select(
             by,
             pl.col(T).alias("start"),
-            pl.min_horizontal(pl.col("next"), pl.col(T) + window).alias("end"),
+            pl.min_horizontal(
+                pl.when((pl.col(by) == pl.col(by).shift(-1)) & (pl.col(other) == pl.col(other).shift(-1)))
+                .then(pl.col(T).shift(-1)),
+                pl.col(T) + window,
+            ).alias("end"),
         )
         # An interval ending before the first query counts in both look-ups and cancels.
         .filter(pl.col("end") >= t_min)
@@ -227,7 +247,7 @@ def _distinct_block(
 
 
 def _chapter_block(
-    q: pl.DataFrame, hist: pl.LazyFrame, by: str, name: str, horizon: int
+    q: pl.DataFrame, hist: pl.LazyFrame, by: str, name: str, horizon: int, total: pl.Series
 ) -> pl.DataFrame:
     pair = pl.struct(pl.col(by), pl.col("chapter")).hash(3)
     qk = q.select(pl.when(pl.col(by).is_not_null() & pl.col("chapter").is_not_null()).then(pair)
@@ -240,11 +260,6 @@ def _chapter_block(
     )
     table = _cumulative(rows, "pc", {"n": pl.len().cast(pl.UInt32)}, horizon)
     same = _asof(qk, table, T, "pc", ["n"])["n"].fill_null(0)
-    total_tab = _cumulative(
-        hist.join(q.select(pl.col(by).drop_nulls().unique()).lazy(), on=by, how="semi"),
-        by, {"n": pl.len().cast(pl.UInt32)}, horizon,
-    )
-    total = _asof(q, total_tab, T, by, ["n"])["n"].fill_null(0)
     share = pl.DataFrame({"same": same, "total": total, "pc": qk["pc"]}).select(
         pl.when(pl.col("pc").is_not_null() & (pl.col("total") > 0))
         .then(pl.col("same") / pl.col("total"))
@@ -277,7 +292,7 @@ def _container_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.Da
     keys = q.select(pl.col("box").drop_nulls().unique())
     mine = hist.join(keys.lazy(), on="box", how="semi")
     table = _cumulative(
-        mine, "box", {"n": pl.len().cast(pl.UInt32), "seized": pl.col("seized").sum()}, horizon
+        mine, "box", {"n": pl.len().cast(pl.UInt32), "seized": pl.col("seized").cast(pl.UInt32).sum()}, horizon
     )
     now = _asof(q, table, T, "box", ["n", "seized"])
     earlier = _asof(q, table, f"__t{CONTAINER_WINDOW_DAYS}", "box", ["n"])["n"].fill_null(0)

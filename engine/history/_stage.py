@@ -14,7 +14,7 @@ from engine.history._features import (
     entity_columns,
 )
 from engine.history._store import HistoryError, HistoryStore, conform
-from engine.parties import party_key
+from engine.parties import party_keys
 from engine.schema import DERIVED
 
 KEYS: tuple[str, ...] = ("shipper_key", "consignee_key")
@@ -62,9 +62,10 @@ def point_in_time_features(
     resolution; rows at the same ``filed_at`` do not see each other).
     """
     _require_time(frame)
-    rows = conform(frame).with_columns(
-        party_key(pl.col("shipper_name")).alias("shipper_key"),
-        party_key(pl.col("consignee_name")).alias("consignee_key"),
+    rows = conform(frame)
+    rows = rows.with_columns(
+        party_keys(rows["shipper_name"]).alias("shipper_key"),
+        party_keys(rows["consignee_name"]).alias("consignee_key"),
     )
     entities = entity_columns(rows.lazy()).collect()
     features = compute_features(entities, entities.lazy(), smoothing=smoothing or Smoothing())

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import Location, LookoutError
-from engine.parties import party_key, resolve_near_duplicates
+from engine.parties import party_keys, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
 BATCH_ID = "history_batch_id"
@@ -257,8 +257,8 @@ class HistoryStore:
         are saved, so later batches resolve the same way.
         """
         raw = frame.with_columns(
-            party_key(pl.col("shipper_name")).alias("shipper_key"),
-            party_key(pl.col("consignee_name")).alias("consignee_key"),
+            party_keys(frame["shipper_name"]).alias("shipper_key"),
+            party_keys(frame["consignee_name"]).alias("consignee_key"),
         )
         known = self.parties()
         seen = pl.concat([raw["shipper_key"], raw["consignee_key"]]).drop_nulls().unique()
