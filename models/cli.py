@@ -37,12 +37,29 @@ def _fail(err: LookoutError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def read_history(paths: list[Path], spec_path: Path) -> tuple[pl.DataFrame, ModelRecipe, str]:
-    """Read files through the spec; return the frame, the recipe and a hash of the inputs."""
+PrepareOpt = Annotated[bool, typer.Option(
+    "--prepare/--no-prepare",
+    help="Run the pipeline's validate and enrich stages and point-in-time history features "
+         "before training (canonical manifest histories; the features the scorer sees).")]
+
+
+def read_history(paths: list[Path], spec_path: Path, *, prepare: bool = False
+                 ) -> tuple[pl.DataFrame, ModelRecipe, str]:
+    """Read files through the spec; return the frame, the recipe and a hash of the inputs.
+
+    A spec with only a ``model:`` section (no ``columns:``/``extra:``) reads canonical files
+    as they are. With ``prepare`` the rows go through validate → enrich and get their
+    history features computed from the earlier rows of the same files.
+    """
+    from dataclasses import replace
+
     from engine.ingest import read_frame
-    from engine.spec import load_spec
+    from engine.spec import default_spec, load_spec
 
     spec = load_spec(spec_path)
+    if not spec.columns and not spec.extra:
+        spec = replace(default_spec(), name=spec.name, model=spec.model, path=spec.path,
+                       content_hash=spec.content_hash, time_field=spec.time_field)
     recipe = ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
     frames, digest = [], hashlib.sha256()
     for path in paths:
@@ -52,7 +69,18 @@ def read_history(paths: list[Path], spec_path: Path) -> tuple[pl.DataFrame, Mode
                               f"{path} could not be read and were left out")
         frames.append(frame)
         digest.update(_file_hash(path).encode())
-    return pl.concat(frames, how="vertical_relaxed"), recipe, digest.hexdigest()[:16]
+    frame = pl.concat(frames, how="vertical_relaxed")
+    if prepare:
+        frame = prepare_history(frame)
+    return frame, recipe, digest.hexdigest()[:16]
+
+
+def prepare_history(frame: pl.DataFrame) -> pl.DataFrame:
+    """validate → enrich, then history features of each row from the rows filed before it."""
+    from engine.history import point_in_time_features
+    from engine.pipeline import prepare
+
+    return point_in_time_features(prepare(frame))
 
 
 def _file_hash(path: Path) -> str:
@@ -72,15 +100,24 @@ def train(
         "--valid", help="Later-period labelled data to early-stop and evaluate on "
                         "(default: the last part of --data by time).")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the recipe's seed.")] = None,
+    prepare: PrepareOpt = False,
 ) -> None:
     """Train a model on labelled history with a time-based split; write the artifact."""
     try:
-        frame, recipe, data_hash = read_history(data, spec)
+        frame, recipe, data_hash = read_history(data, spec, prepare=prepare and valid is None)
         if seed is not None:
             recipe = ModelRecipe(**{**recipe.__dict__, "seed": seed})
         valid_frame = read_history([valid], spec)[0] if valid is not None else None
+        if prepare and valid_frame is not None:
+            # One pass, so the later rows' history features see the earlier file too.
+            both = prepare_history(pl.concat([frame.with_columns(pl.lit(0).alias("__part")),
+                                              valid_frame.with_columns(pl.lit(1).alias("__part"))],
+                                             how="vertical_relaxed"))
+            frame = both.filter(pl.col("__part") == 0).drop("__part")
+            valid_frame = both.filter(pl.col("__part") == 1).drop("__part")
         artifact = train_model(frame, recipe, valid_frame=valid_frame, data_hash=data_hash)
         artifact.card["spec"] = str(spec)
+        artifact.card["prepared"] = prepare
         folder = artifact.save(out)
         metrics = artifact.card["metrics"]
         plot_precision_curve(metrics, folder / "precision_at_capacity.png",
@@ -101,12 +138,16 @@ def evaluate(
         "--spec", help="Dataset spec (default: the one the model was trained with).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for the PNG and the table (default: the model folder).")] = None,
+    prepare: Annotated[bool | None, typer.Option(
+        "--prepare/--no-prepare", help="As for train (default: as the model was trained).")
+    ] = None,
 ) -> None:
     """Precision/recall at 1-10 % inspection rates, AUC-PR, calibration, PNG curve."""
     try:
         artifact = load_model(model)
         spec_path = spec or Path(str(artifact.card.get("spec", "")))
-        frame, recipe, data_hash = read_history(data, spec_path)
+        prep = bool(artifact.card.get("prepared")) if prepare is None else prepare
+        frame, recipe, data_hash = read_history(data, spec_path, prepare=prep)
         rows = labelled_rows(frame, recipe, what="evaluation data")
         scores = artifact.forest.predict(artifact.plan.matrix(rows))
         metrics = evaluate_scores(rows.get_column("__label").to_numpy(), scores)
