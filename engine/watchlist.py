@@ -439,6 +439,8 @@ def _whole_name_scores(
 ) -> pl.DataFrame:
     queries = keys.to_list()
     choices = names["lkey"].to_list()
+    if not queries or not choices:
+        return pl.DataFrame(schema={"key": pl.String, "score": pl.Float64, "entry": pl.String})
     out_keys: list[np.ndarray] = []
     out_cols: list[np.ndarray] = []
     out_scores: list[np.ndarray] = []

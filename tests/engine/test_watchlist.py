@@ -165,7 +165,12 @@ def test_names_are_matched_once_per_distinct_key(
 
 def test_missing_columns_and_threshold_validation(un_list: Watchlist) -> None:
     out = WatchlistStage(un_list).apply(pl.DataFrame({"bl_number": ["B1", "B2"]}))
-    assert_series_equal(out["watchlist_party_score"], pl.Series("watchlist_party_score", [0.0, 0.0]))
+    no_parties = Watchlist(parties=un_list.parties.clear(), vessels=un_list.vessels,
+                           containers=un_list.containers)
+    screened = WatchlistStage(no_parties).apply(pl.DataFrame({"shipper_name": ["Acme"]}))
+    assert screened["watchlist_party_score"].to_list() == [0.0]
+    expected = pl.Series("watchlist_party_score", [0.0, 0.0])
+    assert_series_equal(out["watchlist_party_score"], expected)
     assert out["watchlist_vessel_hit"].to_list() == [False, False]
     with pytest.raises(WatchlistError, match="threshold"):
         WatchlistStage(un_list, threshold=0)

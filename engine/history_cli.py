@@ -1,0 +1,199 @@
+"""`lookout history …` and `lookout watchlist …`: the history store and screening lists.
+
+Two Typer groups, mounted by the top-level CLI: ``history_app`` (add a manifest to the
+store, record inspection outcomes, show what the store holds) and ``watchlist_app`` (show
+the loaded lists, screen a manifest). LookoutErrors propagate to the entry point, which
+prints them as ``where: what`` plus a hint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import LookoutError, Location
+
+history_app = typer.Typer(no_args_is_help=True, help="The entity history store.")
+watchlist_app = typer.Typer(no_args_is_help=True, help="Watchlists and screening.")
+app = typer.Typer(no_args_is_help=True, help="History store and watchlist commands.")
+app.add_typer(history_app, name="history")
+app.add_typer(watchlist_app, name="watchlist")
+console = Console(soft_wrap=True)
+
+StoreOption = Annotated[Path, typer.Option("--store", help="History store folder.")]
+SpecOption = Annotated[
+    str | None, typer.Option(help="Dataset spec YAML (default: the canonical column names).")
+]
+ListOption = Annotated[
+    list[Path] | None,
+    typer.Option("--list", help="Watchlist file (UN SC .xml or national .csv); repeatable. "
+                 "Default: the shipped UN SC consolidated list."),
+]
+
+
+def _read_manifest(source: str, spec: str | None) -> pl.DataFrame:
+    from engine.ingest import read_frame
+    from engine.spec import load_spec
+
+    rows, quarantine = read_frame(source, load_spec(spec) if spec else None)
+    if quarantine.height:
+        console.print(f"[yellow]{quarantine.height:,} record(s) quarantined while reading "
+                      f"{source}[/yellow] (not added)")
+    return rows
+
+
+def _content_id(source: str) -> str:
+    from engine.ingest import expand_inputs
+
+    digest = hashlib.sha256()
+    for path in expand_inputs(source):
+        with path.open("rb") as fh:
+            digest.update(hashlib.file_digest(fh, "sha256").digest())
+    return "sha256:" + digest.hexdigest()
+
+
+@history_app.command("add")
+def history_add(
+    source: Annotated[str, typer.Argument(help="Manifest file, or a quoted glob.")],
+    store: StoreOption,
+    spec: SpecOption = None,
+    batch_id: Annotated[
+        str | None, typer.Option(help="Batch id (default: hash of the file contents).")
+    ] = None,
+) -> None:
+    """Append a manifest to the history store (the same batch twice is added once)."""
+    from engine.history import HistoryStore
+
+    history = HistoryStore(store)
+    chosen = batch_id or _content_id(source)
+    added = history.append(_read_manifest(source, spec), batch_id=chosen)
+    if added:
+        console.print(f"added {added:,} rows as batch {chosen}")
+    else:
+        console.print(f"batch {chosen} is already in the store; nothing added")
+    _print_store(history)
+
+
+@history_app.command("outcomes")
+def history_outcomes(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet with container_number, "
+                                           "bl_number, inspection_result[, finding_type].")],
+    store: StoreOption,
+) -> None:
+    """Record inspection outcomes for stored rows (the latest outcome per row wins)."""
+    from engine.history import HistoryStore
+
+    if not source.is_file():
+        raise LookoutError("outcomes file not found", location=Location(file=str(source)))
+    suffix = source.suffix.lower()
+    if suffix == ".csv":
+        frame = pl.read_csv(source, infer_schema=False)
+        if "inspected" in frame.columns:
+            frame = frame.with_columns(
+                pl.col("inspected").str.to_lowercase().is_in(["true", "1", "yes"])
+            )
+        if "recorded_at" in frame.columns:
+            frame = frame.with_columns(
+                pl.col("recorded_at").str.to_datetime(time_zone="UTC", strict=False)
+            )
+    elif suffix == ".parquet":
+        frame = pl.read_parquet(source)
+    else:
+        raise LookoutError(f"unknown outcomes format '{suffix}'",
+                           location=Location(file=str(source)), hint="use .csv or .parquet")
+    history = HistoryStore(store)
+    matched = history.append_outcomes(frame)
+    console.print(f"recorded {frame.height:,} outcome(s); {matched:,} stored row(s) matched")
+
+
+@history_app.command("info")
+def history_info(store: StoreOption) -> None:
+    """Show the store's batches, row count and snapshot hash."""
+    from engine.history import HistoryStore
+
+    _print_store(HistoryStore(store))
+
+
+def _print_store(history: object) -> None:
+    from engine.history import HistoryStore
+
+    assert isinstance(history, HistoryStore)
+    fp = history.fingerprint()
+    console.print(f"store {history.root}: {fp['rows']:,} rows in {fp['batches']} batch(es), "
+                  f"{fp['outcome_files']} outcome file(s), snapshot {fp['snapshot'][:16]}")
+
+
+def _load_lists(lists: list[Path] | None) -> object:
+    from engine.watchlist import UN_LIST_PATH, Watchlist
+
+    return Watchlist.load(lists or [UN_LIST_PATH])
+
+
+@watchlist_app.command("info")
+def watchlist_info(lists: ListOption = None) -> None:
+    """Show the entries and names loaded from each list."""
+    from engine.watchlist import Watchlist
+
+    watchlist = _load_lists(lists)
+    assert isinstance(watchlist, Watchlist)
+    table = Table("list", "kind", "entries", "names")
+    for row in watchlist.summary().iter_rows():  # a handful of summary rows, for display
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    console.print(table)
+    for source in watchlist.sources:
+        console.print(f"{source['format']}: {source['path']} sha256 {source['sha256'][:16]}")
+
+
+@watchlist_app.command("screen")
+def watchlist_screen(
+    source: Annotated[str, typer.Argument(help="Manifest file, or a quoted glob.")],
+    lists: ListOption = None,
+    spec: SpecOption = None,
+    threshold: Annotated[float | None, typer.Option(help="Party score threshold 0-100.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write every row's result (.csv/.parquet).")
+    ] = None,
+    show: Annotated[int, typer.Option(help="Hits to print.")] = 20,
+) -> None:
+    """Screen a manifest's parties, vessels and containers against watchlists."""
+    from engine.watchlist import DEFAULT_THRESHOLD, WATCHLIST_COLUMNS, Watchlist, WatchlistStage
+
+    watchlist = _load_lists(lists)
+    assert isinstance(watchlist, Watchlist)
+    stage = WatchlistStage(watchlist, threshold=threshold or DEFAULT_THRESHOLD)
+    rows = _read_manifest(source, spec)
+    result = stage.apply(rows)
+    hits = result.filter(
+        (pl.col("watchlist_party_score") > 0)
+        | pl.col("watchlist_vessel_hit")
+        | pl.col("watchlist_container_hit")
+    )
+    console.print(f"{rows.height:,} rows screened; {hits.height:,} with a watchlist hit "
+                  f"(threshold {stage.threshold:g})")
+    ids = [c for c in ("container_number", "bl_number") if c in result.columns]
+    table = Table(*ids, "score", "role", "entry", "vessel", "container")
+    shown = hits.sort("watchlist_party_score", descending=True).head(show)
+    for row in shown.select(*ids, *WATCHLIST_COLUMNS).iter_rows(named=True):  # display only
+        table.add_row(
+            *(str(row[c]) for c in ids),
+            f"{row['watchlist_party_score']:.0f}",
+            str(row["watchlist_party_role"] or ""),
+            str(row["watchlist_entry"] or ""),
+            str(row["watchlist_vessel_entry"] or ""),
+            "yes" if row["watchlist_container_hit"] else "",
+        )
+    if shown.height:
+        console.print(table)
+    if out is not None:
+        chosen = result.select(*ids, *WATCHLIST_COLUMNS)
+        if out.suffix.lower() == ".parquet":
+            chosen.write_parquet(out)
+        else:
+            chosen.write_csv(out)
+        console.print(f"results written to {out}")
