@@ -136,6 +136,7 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     any_hs = weighted_choice(rng, world.hs_weight, n_units)
     hs = np.minimum(np.where(rng.random(n_units) < 0.85, usual_hs, any_hs),
                     len(world.hs_code) - 1)[unit]
+    hs = _origin_goods(world, rng, uni.shippers.country[shipper], unit, n_units, hs)
 
     notify = np.full(rows, -1, dtype=np.int64)
     u_notify = rng.random(n_units)[unit]
@@ -168,6 +169,22 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
         u_container=rng.random(rows),
         typology=np.full(rows, -1, dtype=np.int64),
     )
+
+
+def _origin_goods(world: World, rng: np.random.Generator, country: np.ndarray, unit: IntArray,
+                  n_units: int, hs: IntArray) -> IntArray:
+    """Exporters in a few origin countries mostly ship their country's staple exports."""
+    u_share = rng.random(n_units)[unit]  # per bill, so a bill's containers agree
+    u_pick = rng.random(n_units)[unit]
+    out = hs.copy()
+    for country_code, goods in words.ORIGIN_GOODS.items():  # a handful of countries
+        mask = (country == country_code) & (u_share < words.ORIGIN_GOODS_SHARE)
+        codes = np.asarray([world.hs_index[h] for h in goods], dtype=np.int64)
+        cum = np.cumsum(list(goods.values()))
+        pick = np.minimum(np.searchsorted(cum / cum[-1], u_pick[mask], side="right"),
+                          len(codes) - 1)
+        out[mask] = codes[pick]
+    return out
 
 
 def pick_by_location(rng: np.random.Generator, world: World, at: IntArray,

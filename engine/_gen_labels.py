@@ -24,7 +24,7 @@ _SEIZED = {"drugs", "precursors", "weapons", "wildlife", "tobacco"}
 BASE_INSPECTION = 0.028  # random and routine inspections
 PER_INDICATOR = 0.05  # targeting: each visible indicator adds this much
 PLANTED_INSPECTION = 0.5
-PLANTED_POSITIVE = 0.4
+PLANTED_POSITIVE = 0.5
 CLEAN_POSITIVE = 0.004
 
 

@@ -157,6 +157,21 @@ CHAPTER_PROFILE: dict[str, tuple[float, float, str, str]] = {
     "96": (10.0, 5.0, "CT", "light"),
 }
 
+# What exporters in some origin countries mostly ship (HS 2022 subheading: weight). Legit
+# banana reefers from Guayaquil are common, which is what makes cocaine loads hard to find.
+ORIGIN_GOODS: dict[str, dict[str, float]] = {
+    "EC": {"080390": 0.55, "030617": 0.20, "060311": 0.10, "180100": 0.08, "160414": 0.07},
+    "CO": {"090111": 0.40, "080390": 0.35, "060311": 0.25},
+    "PE": {"080440": 0.35, "080610": 0.25, "080450": 0.20, "070920": 0.20},
+    "CR": {"080390": 0.55, "080430": 0.45},
+    "PA": {"080390": 0.70, "030617": 0.30},
+    "BR": {"090111": 0.30, "020230": 0.25, "020714": 0.20, "170114": 0.15, "120190": 0.10},
+    "AR": {"020230": 0.60, "220421": 0.40},
+    "UY": {"020230": 1.00},
+    "CL": {"220421": 0.40, "080929": 0.30, "030441": 0.30},
+}
+ORIGIN_GOODS_SHARE = 0.85
+
 # Equipment profile -> (ISO 6346 size/type codes, weights, median cargo kg, sigma)
 EQUIPMENT: dict[str, tuple[list[str], list[float], float]] = {
     "reefer": (["45R1", "22R1", "42R1"], [0.75, 0.15, 0.10], 21000.0),

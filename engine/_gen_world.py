@@ -159,7 +159,8 @@ def load_world() -> World:
         )
     )
     hs_index = {code: i for i, code in enumerate(hs["code"].to_list())}
-    special = (list(words.PRECURSOR_TRUE) + list(words.PRECURSOR_COVER) + words.COCAINE_COVER_HS)
+    special = (list(words.PRECURSOR_TRUE) + list(words.PRECURSOR_COVER) + words.COCAINE_COVER_HS
+               + [h for goods in words.ORIGIN_GOODS.values() for h in goods])
     _require(special, hs_index, "hs2022.csv")
     chapter = hs["chapter"].to_numpy().astype(str)
     n_in_chapter = hs.group_by("chapter", maintain_order=True).len()
