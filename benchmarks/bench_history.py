@@ -130,7 +130,8 @@ def features(store_dir: Path, rows: int) -> None:
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     print({
         "history_rows": store.fingerprint()["rows"], "batch_rows": out.height,
-        "features_s": round(wall, 1), "features_cpu_s": round(cpu, 1), "rows_per_s": round(rows / wall),
+        "features_s": round(wall, 1), "features_cpu_s": round(cpu, 1),
+        "rows_per_s": round(rows / wall),
         "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before,
         "new_consignees": int(out["consignee_is_new"].sum()),
         "mean_consignee_shipments_365d": round(float(out["consignee_shipments_365d"].mean()), 1),

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import LookoutError, Location
+from engine.errors import Location, LookoutError
 
 history_app = typer.Typer(no_args_is_help=True, help="The entity history store.")
 watchlist_app = typer.Typer(no_args_is_help=True, help="Watchlists and screening.")

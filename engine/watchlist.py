@@ -276,7 +276,7 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
 def _imo_check_ok(imo: pl.Expr) -> pl.Expr:
     digits = [imo.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(7)]
-    total = sum(d * w for d, w in zip(digits[:6], range(7, 1, -1), strict=True))
+    total = pl.sum_horizontal(d * w for d, w in zip(digits[:6], range(7, 1, -1), strict=True))
     return (total % 10) == digits[6]
 
 
@@ -314,7 +314,7 @@ def _check_csv(path: Path, header: list[str], frame: pl.DataFrame) -> None:
 def _stack(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=schema)
-    return pl.concat([f.select(list(schema)).cast(schema) for f in frames])
+    return pl.concat([f.select(pl.col(n).cast(t) for n, t in schema.items()) for f in frames])
 
 
 # ------------------------------------------------------------------------- screening
@@ -373,7 +373,7 @@ class WatchlistStage:
             )
         score = pl.max_horizontal([pl.col(f"{r}_s").fill_null(0.0) for r in PARTY_ROLES])
         # Ties go to the first role in shipper, consignee, notify order.
-        role = pl.coalesce(
+        best_role = pl.coalesce(
             [pl.when(pl.col(f"{r}_s") == score).then(pl.lit(r)) for r in PARTY_ROLES]
         )
         entry = pl.coalesce(
@@ -381,7 +381,7 @@ class WatchlistStage:
         )
         return scored.sort("__i").select(
             score.cast(pl.Float64).alias("watchlist_party_score"),
-            pl.when(score > 0).then(role).alias("watchlist_party_role"),
+            pl.when(score > 0).then(best_role).alias("watchlist_party_role"),
             pl.when(score > 0).then(entry).alias("watchlist_entry"),
         )
 

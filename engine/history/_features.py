@@ -226,8 +226,7 @@ def _distinct_block(
             by,
             pl.col(T).alias("start"),
             pl.min_horizontal(
-                pl.when((pl.col(by) == pl.col(by).shift(-1)) & (pl.col(other) == pl.col(other).shift(-1)))
-                .then(pl.col(T).shift(-1)),
+                pl.when(_same_as_next(by) & _same_as_next(other)).then(pl.col(T).shift(-1)),
                 pl.col(T) + window,
             ).alias("end"),
         )
@@ -244,6 +243,10 @@ def _distinct_block(
     closed = _asof(q, ends, T, by, ["k"])["k"].fill_null(0)
     value = (opened.cast(pl.Int64) - closed.cast(pl.Int64)).cast(pl.Int32)
     return _only(q[by].is_not_null(), value).alias(name).to_frame()
+
+
+def _same_as_next(name: str) -> pl.Expr:
+    return pl.col(name) == pl.col(name).shift(-1)
 
 
 def _chapter_block(
@@ -292,7 +295,10 @@ def _container_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.Da
     keys = q.select(pl.col("box").drop_nulls().unique())
     mine = hist.join(keys.lazy(), on="box", how="semi")
     table = _cumulative(
-        mine, "box", {"n": pl.len().cast(pl.UInt32), "seized": pl.col("seized").cast(pl.UInt32).sum()}, horizon
+        mine,
+        "box",
+        {"n": pl.len().cast(pl.UInt32), "seized": pl.col("seized").cast(pl.UInt32).sum()},
+        horizon,
     )
     now = _asof(q, table, T, "box", ["n", "seized"])
     earlier = _asof(q, table, f"__t{CONTAINER_WINDOW_DAYS}", "box", ["n"])["n"].fill_null(0)
