@@ -5,6 +5,9 @@ It never drops, duplicates or reorders rows: lookups are hash lookups against ta
 keys are unique (``replace_strict``, a left join that keeps the left order), and list
 columns are mapped element-wise inside ``list.eval`` so order within a list is kept.
 
+Codes repeat heavily within a batch, so every string derivation runs once per distinct
+value (:func:`engine.reference.lookup_distinct`) and is joined back in row order.
+
 Country of a place: a UN/LOCODE is country + location by definition, so a place's country
 is the first two letters of its (normalised) code when they are an ISO 3166 country. That
 also gives inland places (place of receipt / delivery) and seaports missing from the
@@ -20,6 +23,7 @@ import polars as pl
 from engine.reference import (
     ReferenceData,
     hs_code_is_well_formed,
+    lookup_distinct,
     normalised_code,
     normalised_hs_code,
 )
@@ -73,7 +77,7 @@ def _hours_or_days(later: str, earlier: str, unit_us: float) -> pl.Expr:
     return span.dt.total_microseconds().cast(pl.Float64) / unit_us
 
 
-def _hs_columns(refs: ReferenceData) -> list[pl.Expr]:
+def _hs_columns(frame: pl.DataFrame, refs: ReferenceData) -> pl.DataFrame:
     code = normalised_hs_code(pl.col("hs_code"))
     digits = pl.when(hs_code_is_well_formed(code)).then(code)
     length = digits.str.len_bytes()
@@ -81,39 +85,50 @@ def _hs_columns(refs: ReferenceData) -> list[pl.Expr]:
     headings = refs.hs.filter(pl.col("level") == 4)
     chapter = digits.str.slice(0, 2)
     heading = pl.when(length >= 4).then(digits.str.slice(0, 4))
-    return [
-        chapter.alias("hs_chapter"),
-        heading.alias("hs_heading"),
-        pl.when(length >= 6).then(digits.str.slice(0, 6)).alias("hs_subheading"),
-        chapter.replace_strict(
+    derive = {
+        "hs_chapter": chapter,
+        "hs_heading": heading,
+        "hs_subheading": pl.when(length >= 6).then(digits.str.slice(0, 6)),
+        "hs_chapter_description": chapter.replace_strict(
             chapters["code"], chapters["description"], default=None, return_dtype=pl.String
-        ).alias("hs_chapter_description"),
-        heading.replace_strict(
+        ),
+        "hs_heading_description": heading.replace_strict(
             headings["code"], headings["description"], default=None, return_dtype=pl.String
-        ).alias("hs_heading_description"),
-    ]
+        ),
+    }
+    return lookup_distinct(frame, "hs_code", derive)
 
 
-def _route_columns(refs: ReferenceData) -> list[pl.Expr]:
+def _route_columns(frame: pl.DataFrame, refs: ReferenceData) -> list[pl.Series]:
     countries = [
-        _locode_country(refs, normalised_code(pl.col(place))).alias(country)
+        lookup_distinct(
+            frame, place, {country: _locode_country(refs, normalised_code(pl.col(place)))}
+        ).to_series()
         for place, country in _PLACE_COUNTRY_FIELDS.items()
     ]
-    ports = pl.col("transshipment_ports")
-    return [
-        *countries,
-        ports.list.eval(_locode_country(refs, normalised_code(pl.element()))).alias(
-            "transshipment_countries"
-        ),
+    # each distinct port once; then an element-wise hash lookup keeps every list's order
+    ports = frame.get_column("transshipment_ports").explode().unique().drop_nulls()
+    table = pl.DataFrame({"port": ports}).with_columns(
+        country=_locode_country(refs, normalised_code(pl.col("port")))
+    )
+    lists = pl.col("transshipment_ports")
+    in_lists = lists.list.eval(
+        pl.element().replace_strict(
+            table["port"], table["country"], default=None, return_dtype=pl.String
+        )
+    )
+    transshipment = frame.select(
+        in_lists.alias("transshipment_countries"),
         # count named ports only; a null list (not provided) stays null
-        ports.list.drop_nulls().list.len().alias("transshipment_count"),
-    ]
+        lists.list.eval(pl.element().is_not_null()).list.sum().alias("transshipment_count"),
+    )
+    return [*countries, *transshipment.get_columns()]
 
 
-def _equipment_columns() -> list[pl.Expr]:
+def _equipment_columns(frame: pl.DataFrame) -> pl.DataFrame:
     code = normalised_code(pl.col("iso_type"))
     group = pl.when(code.str.len_bytes() == 4).then(code.str.slice(2, 1))
-    return [group.alias("equipment_group"), (group == "R").alias("is_reefer")]
+    return lookup_distinct(frame, "iso_type", {"equipment_group": group, "is_reefer": group == "R"})
 
 
 def enrich(frame: pl.DataFrame, refs: ReferenceData) -> pl.DataFrame:
@@ -133,16 +148,21 @@ def enrich(frame: pl.DataFrame, refs: ReferenceData) -> pl.DataFrame:
     - ``amended_after_departure_hours``: ``last_amended_at - departed_at`` in hours.
     """
     source = with_canonical_columns(frame)
-    added = source.select(
-        *_route_columns(refs),
-        *_hs_columns(refs),
+    arithmetic = source.select(
         _ratio("gross_weight_kg", "packages").alias("kg_per_package"),
         _ratio("declared_value", "gross_weight_kg").alias("value_per_kg"),
-        *_equipment_columns(),
         _hours_or_days("arrival_eta", "departed_at", _US_PER_DAY).alias("transit_days"),
         _hours_or_days("last_amended_at", "departed_at", _US_PER_HOUR).alias(
             "amended_after_departure_hours"
         ),
+    )
+    added = pl.DataFrame(
+        [
+            *_route_columns(source, refs),
+            *_hs_columns(source, refs).get_columns(),
+            *arithmetic.get_columns(),
+            *_equipment_columns(source).get_columns(),
+        ]
     )
     typed = added.select(pl.col(name).cast(DERIVED[name].dtype) for name in ENRICHMENT_FIELDS)
     return frame.with_columns(typed.get_columns())

@@ -35,6 +35,12 @@ _ISO6346_LETTER_VALUES = np.array(
 _CONTAINER_SEPARATORS = " \t\n\r\v\f-./"
 _IMO_SEPARATORS = _CONTAINER_SEPARATORS + ":"
 
+# Verdicts the kernels write, one per value. The public functions turn them into booleans
+# (blank is invalid); validation reads them directly, since a blank value is missing.
+INVALID = 0
+VALID = 1
+BLANK = 2  # empty or ASCII whitespace only
+
 
 @njit(cache=True, nogil=True)
 def _is_separator(byte: int, allow_colon: bool) -> bool:
@@ -54,14 +60,17 @@ def _iso6346_kernel(
     offsets: npt.NDArray[np.int64],
     data: npt.NDArray[np.uint8],
     letter_values: npt.NDArray[np.int64],
-    out: npt.NDArray[np.bool_],
+    out: npt.NDArray[np.int8],
 ) -> None:
     buf = np.empty(11, dtype=np.int64)
     for row in range(out.shape[0]):
         n = 0
         ok = True
+        blank = True
         for pos in range(offsets[row], offsets[row + 1]):
             byte = int(data[pos])
+            if not (byte == 32 or 9 <= byte <= 13):
+                blank = False
             if _is_separator(byte, False):
                 continue
             if n == 11:  # too long
@@ -69,8 +78,11 @@ def _iso6346_kernel(
                 break
             buf[n] = _upper(byte)
             n += 1
+        if blank:
+            out[row] = BLANK
+            continue
         if not ok or n != 11:
-            out[row] = False
+            out[row] = INVALID
             continue
         total = 0
         for i in range(11):
@@ -91,19 +103,22 @@ def _iso6346_kernel(
             if i < 10:
                 total += value << i  # weight 2**i
         # remainder 10 is written as check digit 0
-        out[row] = ok and (total % 11) % 10 == buf[10] - 48
+        out[row] = VALID if ok and (total % 11) % 10 == buf[10] - 48 else INVALID
 
 
 @njit(cache=True, nogil=True)
 def _imo_kernel(
-    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], out: npt.NDArray[np.bool_]
+    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], out: npt.NDArray[np.int8]
 ) -> None:
     buf = np.empty(10, dtype=np.int64)
     for row in range(out.shape[0]):
         n = 0
         ok = True
+        blank = True
         for pos in range(offsets[row], offsets[row + 1]):
             byte = int(data[pos])
+            if not (byte == 32 or 9 <= byte <= 13):
+                blank = False
             if _is_separator(byte, True):
                 continue
             if n == 10:  # longer than "IMO" + 7 digits
@@ -116,8 +131,11 @@ def _imo_kernel(
             # the only 10-character form is the "IMO" prefix + 7 digits
             ok = buf[0] == 73 and buf[1] == 77 and buf[2] == 79  # I M O
             start = 3
+        if blank:
+            out[row] = BLANK
+            continue
         if not ok or n - start != 7:
-            out[row] = False
+            out[row] = INVALID
             continue
         total = 0
         for i in range(7):
@@ -127,7 +145,7 @@ def _imo_kernel(
                 break
             if i < 6:
                 total += (c - 48) * (7 - i)
-        out[row] = ok and total % 10 == buf[start + 6] - 48
+        out[row] = VALID if ok and total % 10 == buf[start + 6] - 48 else INVALID
 
 
 def _arrow_buffers(s: pl.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
@@ -151,11 +169,29 @@ def _as_string(s: pl.Series) -> pl.Series:
     return s if s.dtype == pl.String else s.cast(pl.String)
 
 
-def _with_nulls(s: pl.Series, valid: npt.NDArray[np.bool_]) -> pl.Series:
-    result = pl.Series(s.name, valid, dtype=pl.Boolean)
+def _verdict(s: pl.Series, out: npt.NDArray[np.int8]) -> pl.Series:
+    result = pl.Series(s.name, out, dtype=pl.Int8)
     if s.null_count():
         result = pl.select(pl.when(s.is_not_null()).then(result)).to_series().alias(s.name)
     return result
+
+
+def container_number_verdict(s: pl.Series) -> pl.Series:
+    """Per value: ``VALID`` (1), ``INVALID`` (0), ``BLANK`` (2) or null, as Int8."""
+    s = _as_string(s)
+    offsets, data = _arrow_buffers(s)
+    out = np.zeros(len(s), dtype=np.int8)
+    _iso6346_kernel(offsets, data, _ISO6346_LETTER_VALUES, out)
+    return _verdict(s, out)
+
+
+def imo_number_verdict(s: pl.Series) -> pl.Series:
+    """Per value: ``VALID`` (1), ``INVALID`` (0), ``BLANK`` (2) or null, as Int8."""
+    s = _as_string(s)
+    offsets, data = _arrow_buffers(s)
+    out = np.zeros(len(s), dtype=np.int8)
+    _imo_kernel(offsets, data, out)
+    return _verdict(s, out)
 
 
 def container_number_valid(s: pl.Series) -> pl.Series:
@@ -164,21 +200,10 @@ def container_number_valid(s: pl.Series) -> pl.Series:
     Valid means 3 owner letters, a category letter U, J or Z, 6 serial digits and the check
     digit, after ignoring whitespace and ``- . /`` and upper-casing ASCII letters.
 
-    >>> container_number_valid(pl.Series(["CSQU3054383", "csqu 305438-3", "CSQU3054384", None]))
-    shape: (4,)
-    Series: '' [bool]
-    [
-        true
-        true
-        false
-        null
-    ]
+    >>> container_number_valid(pl.Series(["CSQU3054383", "csqu 305438-3", "X", None])).to_list()
+    [True, True, False, None]
     """
-    s = _as_string(s)
-    offsets, data = _arrow_buffers(s)
-    out = np.zeros(len(s), dtype=np.bool_)
-    _iso6346_kernel(offsets, data, _ISO6346_LETTER_VALUES, out)
-    return _with_nulls(s, out)
+    return container_number_verdict(s) == VALID
 
 
 def imo_number_valid(s: pl.Series) -> pl.Series:
@@ -187,21 +212,10 @@ def imo_number_valid(s: pl.Series) -> pl.Series:
     The check digit is ``sum(d_i * (7 - i) for the first six digits) % 10``. Company and
     registered-owner numbers use another scheme and are not ship numbers.
 
-    >>> imo_number_valid(pl.Series(["IMO 9319466", "9319466", "8814274", None]))
-    shape: (4,)
-    Series: '' [bool]
-    [
-        true
-        true
-        false
-        null
-    ]
+    >>> imo_number_valid(pl.Series(["IMO 9319466", "9319466", "8814274", None])).to_list()
+    [True, True, False, None]
     """
-    s = _as_string(s)
-    offsets, data = _arrow_buffers(s)
-    out = np.zeros(len(s), dtype=np.bool_)
-    _imo_kernel(offsets, data, out)
-    return _with_nulls(s, out)
+    return imo_number_verdict(s) == VALID
 
 
 # --------------------------------------------------------------------------------------

@@ -140,6 +140,22 @@ def hs_code_is_well_formed(code: pl.Expr) -> pl.Expr:
     return code.str.contains(r"^(?:\d{2}|\d{4}|\d{6,10})$")
 
 
+def lookup_distinct(frame: pl.DataFrame, column: str, derive: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Evaluate ``derive`` once per distinct value of ``column`` and give it to every row.
+
+    Code and text columns repeat heavily within a batch (a few thousand ports, parties and
+    descriptions for a million rows), so the costly string work runs on the distinct
+    values only; a left join that keeps the left order brings the results back. Returns
+    the derived columns only, one row per row of ``frame``, in order. ``derive``'s
+    expressions read ``pl.col(column)``; null is a value like any other.
+    """
+    table = frame.select(pl.col(column).unique()).with_columns(**derive)
+    joined = frame.select(column).join(
+        table, on=column, how="left", nulls_equal=True, maintain_order="left"
+    )
+    return joined.drop(column)
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(directory: Path) -> ReferenceData:
     if not directory.is_dir():

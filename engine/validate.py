@@ -27,11 +27,12 @@ from typing import Any
 
 import polars as pl
 
-from engine.kernels import container_number_valid, imo_number_valid
+from engine.kernels import container_number_verdict, imo_number_verdict
 from engine.reference import (
     ReferenceData,
     blank_to_null,
     hs_code_is_well_formed,
+    lookup_distinct,
     normalised_code,
     normalised_hs_code,
 )
@@ -209,30 +210,47 @@ def _bad_code(value: pl.Expr, is_valid: pl.Expr) -> pl.Expr:
     return value.is_not_null() & ~is_valid.fill_null(False)
 
 
-def _code_flags(refs: ReferenceData, has: set[str]) -> dict[str, pl.Expr]:
+def _false(frame: pl.DataFrame) -> pl.Series:
+    return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+
+
+def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict[str, pl.Series]:
     seaports = refs.seaports["locode"].implode()
     countries = refs.countries["alpha2"].implode()
 
-    def code_flag(field: str, check: Check) -> pl.Expr:
+    def bad_code(code: pl.Expr, check: Check) -> pl.Expr:
+        normal = normalised_code(code)
+        return _bad_code(normal, check(normal))
+
+    def code_flag(field: str, check: Check) -> pl.Series:
         if field not in has:
-            return pl.lit(False)
-        code = normalised_code(pl.col(field))
-        return _bad_code(code, check(code))
+            return _false(frame)
+        return lookup_distinct(frame, field, {"flag": bad_code(pl.col(field), check)})["flag"]
 
-    def any_of(fields: Iterable[str], check: Check) -> pl.Expr:
-        return pl.any_horizontal(pl.lit(False), *(code_flag(f, check) for f in fields))
+    def any_of(fields: Iterable[str], check: Check) -> pl.Series:
+        result = _false(frame)
+        for field in fields:
+            result = result | code_flag(field, check)
+        return result
 
-    transshipment = pl.lit(False)
+    transshipment = _false(frame)
     if "transshipment_ports" in has:
-        ports = pl.col("transshipment_ports").list.eval(
-            normalised_code(pl.element()).is_in(seaports).not_().fill_null(False)
+        # judge each distinct port once, then look for the bad ones in every list
+        ports = frame.get_column("transshipment_ports").explode().unique().drop_nulls()
+        verdict = pl.DataFrame({"port": ports}).filter(
+            bad_code(pl.col("port"), lambda c: c.is_in(seaports))
         )
-        transshipment = ports.list.any().fill_null(False)
+        in_lists = pl.col("transshipment_ports").list.eval(
+            pl.element().is_in(verdict["port"].implode()).fill_null(False)
+        )
+        transshipment = frame.select(in_lists.list.any().fill_null(False)).to_series()
 
-    hs = pl.lit(False)
+    hs = _false(frame)
     if "hs_code" in has:
         code = normalised_hs_code(pl.col("hs_code"))
-        hs = _bad_code(code, hs_code_valid(refs, code))
+        hs = lookup_distinct(
+            frame, "hs_code", {"flag": _bad_code(code, hs_code_valid(refs, code))}
+        )["flag"]
 
     return {
         "dq_invalid_iso_type": code_flag("iso_type", lambda c: _iso_type_valid(refs, c)),
@@ -245,12 +263,14 @@ def _code_flags(refs: ReferenceData, has: set[str]) -> dict[str, pl.Expr]:
     }
 
 
-def _text_flags(has: set[str]) -> dict[str, pl.Expr]:
-    def text_flag(field: str, check: Check) -> pl.Expr:
+def _text_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
+    def text_flag(field: str, check: Check) -> pl.Series:
         if field not in has:
-            return pl.lit(False)
+            return _false(frame)
         value = blank_to_null(pl.col(field))
-        return check(value).fill_null(False) & value.is_not_null()
+        flag = check(value).fill_null(False) & value.is_not_null()
+        # party names, addresses and descriptions repeat a lot within a batch
+        return lookup_distinct(frame, field, {"flag": flag})["flag"]
 
     return {
         "dq_vague_goods_description": text_flag("goods_description", _vague_description),
@@ -262,13 +282,14 @@ def _text_flags(has: set[str]) -> dict[str, pl.Expr]:
     }
 
 
-def _amount_flags(has: set[str]) -> dict[str, pl.Expr]:
-    def nonpositive(field: str) -> pl.Expr:
+def _amount_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
+    def nonpositive(field: str) -> pl.Series:
         if field not in has:
-            return pl.lit(False)
+            return _false(frame)
         value = pl.col(field).cast(pl.Float64)
         # missing counts here: a manifest line must state weight and package count
-        return (value.is_null() | value.is_nan() | (value <= 0)).fill_null(True)
+        flag = (value.is_null() | value.is_nan() | (value <= 0)).fill_null(True)
+        return frame.select(flag).to_series()
 
     return {
         "dq_nonpositive_weight": nonpositive("gross_weight_kg"),
@@ -291,11 +312,9 @@ def _kernel_flag(
     frame: pl.DataFrame, field: str, has: set[str], kernel: Callable[[pl.Series], pl.Series]
 ) -> pl.Series:
     if field not in has:
-        return pl.Series(values=[False] * frame.height, dtype=pl.Boolean)
-    values = frame.get_column(field)
-    missing = values.cast(pl.String).str.strip_chars().str.len_bytes().fill_null(0) == 0
-    valid: pl.Series = kernel(values)
-    return (~valid.fill_null(True)) & ~missing
+        return _false(frame)
+    verdict = kernel(frame.get_column(field))  # 1 valid, 0 invalid, 2 blank, null missing
+    return verdict.fill_null(2) == 0
 
 
 def validate(
@@ -314,30 +333,31 @@ def validate(
     has = in_frame if present is None else in_frame & set(present)
     source = with_canonical_columns(frame)
 
-    flags: dict[str, pl.Expr] = {
-        "dq_invalid_container_number": pl.lit(
-            _kernel_flag(source, "container_number", has, container_number_valid)
+    flags: dict[str, pl.Series] = {
+        "dq_invalid_container_number": _kernel_flag(
+            source, "container_number", has, container_number_verdict
         ),
-        "dq_invalid_vessel_imo": pl.lit(_kernel_flag(source, "vessel_imo", has, imo_number_valid)),
-        **_code_flags(refs, has),
-        **_text_flags(has),
-        **_amount_flags(has),
+        "dq_invalid_vessel_imo": _kernel_flag(source, "vessel_imo", has, imo_number_verdict),
+        **_code_flags(source, refs, has),
+        **_text_flags(source, has),
+        **_amount_flags(source, has),
     }
     if UNPARSEABLE_VALUES in frame.columns:
-        flags[UNPARSEABLE_VALUES] = pl.col(UNPARSEABLE_VALUES).fill_null(False)
+        unparseable = pl.col(UNPARSEABLE_VALUES).fill_null(False)
     else:
-        flags[UNPARSEABLE_VALUES] = pl.lit(False)
+        unparseable = pl.lit(False)
     if UNPARSEABLE_FIELDS in frame.columns:
         fields = pl.col(UNPARSEABLE_FIELDS).fill_null(pl.lit([], dtype=pl.List(pl.String)))
     else:
         fields = pl.lit([], dtype=pl.List(pl.String))
 
-    missing = set(DQ_FLAGS) - set(flags)
+    missing = set(DQ_FLAGS) - set(flags) - {UNPARSEABLE_VALUES}
     if missing:  # the schema declared a flag this module does not compute
         raise NotImplementedError(f"validate() lacks data-quality flags {sorted(missing)}")
 
     computed = source.select(
-        *(expr.cast(pl.Boolean).alias(name) for name, expr in flags.items()),
+        *(pl.lit(series).cast(pl.Boolean).alias(name) for name, series in flags.items()),
+        unparseable.cast(pl.Boolean).alias(UNPARSEABLE_VALUES),
         fields.cast(pl.List(pl.String)).alias(UNPARSEABLE_FIELDS),
     ).with_columns(
         pl.sum_horizontal(pl.col(name).cast(pl.Int32) for name in DQ_FLAGS)
