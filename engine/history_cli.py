@@ -170,7 +170,7 @@ def watchlist_screen(
     rows = _read_manifest(source, spec)
     result = stage.apply(rows)
     hits = result.filter(
-        (pl.col("watchlist_party_score") > 0)
+        (pl.col("watchlist_party_score") >= stage.threshold)
         | pl.col("watchlist_vessel_hit")
         | pl.col("watchlist_container_hit")
     )

@@ -20,8 +20,11 @@ Party names are screened in two passes, both on :func:`engine.parties.party_key`
    those token scores. Extra words in the batch name ("AL RASHID TRUST FOOD STUFF") do not
    lower it. Candidates are found through each list name's rarest token, with polars joins.
 
-A name's score is the better of the two; below ``threshold`` (default
-:data:`DEFAULT_THRESHOLD`) it is reported as 0 and no entry is named.
+A name's score is the better of the two. ``threshold`` (default :data:`DEFAULT_THRESHOLD`)
+is what counts as a hit (the quality figures in benchmarks/README_history.md are measured
+there); scores from ``report_floor`` (default :data:`REPORT_FLOOR`) up are reported with
+their entry so rules can also flag weaker "possible" matches. Below the floor the score is
+0 and no entry is named.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from engine.parties import party_key, party_keys
 __all__ = [
     "CSV_COLUMNS",
     "DEFAULT_THRESHOLD",
+    "REPORT_FLOOR",
     "UN_LIST_PATH",
     "WATCHLIST_COLUMNS",
     "Watchlist",
@@ -53,6 +57,9 @@ __all__ = [
 
 DEFAULT_THRESHOLD = 90.0
 """Default party-match threshold (0-100); see benchmarks/README_history.md for the trade-off."""
+
+REPORT_FLOOR = 80.0
+"""Lowest party score reported (with its entry); lower scores are reported as 0."""
 
 TOKEN_CUTOFF = 80.0
 PARTY_ROLES: tuple[str, ...] = ("shipper", "consignee", "notify")
@@ -324,13 +331,23 @@ class WatchlistStage:
     name = "watchlist"
 
     def __init__(
-        self, watchlist: Watchlist, *, threshold: float = DEFAULT_THRESHOLD, workers: int = 2
+        self,
+        watchlist: Watchlist,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        report_floor: float | None = None,
+        workers: int = 2,
     ) -> None:
         if not 0 < threshold <= 100:
             raise WatchlistError(f"threshold {threshold} is outside 0-100",
                                  hint=f"the default is {DEFAULT_THRESHOLD}")
+        floor = min(REPORT_FLOOR, threshold) if report_floor is None else report_floor
+        if not 0 < floor <= threshold:
+            raise WatchlistError(f"report_floor {floor} is outside 0-{threshold}",
+                                 hint="the floor must not exceed the hit threshold")
         self.watchlist = watchlist
         self.threshold = threshold
+        self.report_floor = floor
         self.workers = workers
         self._names = _list_names(watchlist.parties)
 
@@ -351,12 +368,12 @@ class WatchlistStage:
         return frame.drop([c for c in WATCHLIST_COLUMNS if c in frame.columns]).hstack(added)
 
     def match_names(self, keys: pl.Series) -> pl.DataFrame:
-        """Best list match of each distinct party key: ``key, score, entry`` (score ≥ threshold).
+        """Best list match of each distinct party key: ``key, score, entry``.
 
-        Keys with no list name at or above the threshold are absent from the result.
+        Keys with no list name scoring at least ``report_floor`` are absent from the result.
         """
-        whole = _whole_name_scores(keys, self._names, self.threshold, self.workers)
-        contained = _contained_scores(keys, self._names, self.threshold, self.workers)
+        whole = _whole_name_scores(keys, self._names, self.report_floor, self.workers)
+        contained = _contained_scores(keys, self._names, self.report_floor, self.workers)
         scored = pl.concat([whole, contained])
         return (
             scored.sort(["key", "score", "entry"], descending=[False, True, False])
@@ -414,6 +431,7 @@ class WatchlistStage:
         return {
             **self.watchlist.fingerprint(),
             "threshold": self.threshold,
+            "report_floor": self.report_floor,
             "scorer": "rapidfuzz ratio on sorted-token keys + token containment",
         }
 
