@@ -206,6 +206,21 @@ def test_codes_come_from_the_reference_tables(default_run: GeneratedData) -> Non
     assert "GEPTI" in gateways.head(3).to_list()
 
 
+def test_rows_are_one_container_on_one_bill(default_run: GeneratedData) -> None:
+    frame = _manifest(default_run)
+    key = ["bl_number", "house_bl_number", "container_number"]
+    assert frame.select(pl.struct(key).is_unique().all()).item()
+    # FCL containers belong to one bill; an LCL container carries several house bills
+    fcl = frame.filter(pl.col("fcl_lcl") == "FCL")
+    assert fcl["container_number"].is_unique().all()
+    lcl = frame.filter(pl.col("fcl_lcl") == "LCL")
+    houses = lcl.group_by("container_number").agg(pl.col("house_bl_number").n_unique(),
+                                                   pl.col("bl_number").n_unique().alias("bl"),
+                                                   pl.col("iso_type").n_unique().alias("iso"))
+    assert (houses["house_bl_number"] > 1).mean() > 0.8  # type: ignore[operator]
+    assert (houses["bl"] == 1).all() and (houses["iso"] == 1).all()
+
+
 def test_times_follow_the_voyage(default_run: GeneratedData) -> None:
     frame = _manifest(default_run)
     assert (frame["departed_at"] > frame["filed_at"]).all()
