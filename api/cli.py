@@ -30,7 +30,11 @@ err_console = Console(stderr=True)
 
 def _mount() -> None:
     """Attach each package's command group (kept in that package, next to its code)."""
+    from api.commands import keys_app
+    from api.commands import serve as serve_command
+    from api.federation.cli import queries_app, unit_app
     from engine.history_cli import history_app, watchlist_app
+    from engine.spec_cli import app as spec_app
     from models.cli import app as model_app
     from rules.cli import app as rules_app
 
@@ -38,6 +42,11 @@ def _mount() -> None:
     app.add_typer(model_app, name="model", help="Train, evaluate and inspect risk models.")
     app.add_typer(history_app, name="history", help="The entity history store.")
     app.add_typer(watchlist_app, name="watchlist", help="Watchlists and screening.")
+    app.add_typer(spec_app, name="spec", help="Dataset specs: propose one for an unknown file.")
+    app.command("serve", help="Run the HTTP API (and web pages) with uvicorn.")(serve_command)
+    app.add_typer(keys_app, name="keys", help="Create, list and revoke unit API keys.")
+    app.add_typer(unit_app, name="unit", help="This unit's identity, keys and partner directory.")
+    app.add_typer(queries_app, name="queries", help="Urgent queries to and from partner units.")
 
 
 @app.command()

@@ -9,47 +9,43 @@ plug in through the protocols in :mod:`engine.stages`.
 >>> record = run_batch("manifest.csv", scorer=scorer, out_dir=Path("out"))    # doctest: +SKIP
 """
 
-from engine.errors import (
-    IngestError,
-    Location,
-    LookoutError,
-    PipelineError,
-    ReferenceDataError,
-    SpecError,
-)
-from engine.ingest import read_chunks, read_frame
-from engine.pipeline import Scorer, prepare, run_batch
-from engine.policy import Capacity, ScoringPolicy, combine, select
-from engine.record import RunRecord
-from engine.reference import ReferenceData
-from engine.schema import CANONICAL, DERIVED, OUTPUTS, known_fields
-from engine.spec import DatasetSpec, load_spec
-from engine.stages import ExplainingStage, Stage
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "CANONICAL",
-    "DERIVED",
-    "OUTPUTS",
-    "Capacity",
-    "DatasetSpec",
-    "ExplainingStage",
-    "IngestError",
-    "Location",
-    "LookoutError",
-    "PipelineError",
-    "ReferenceData",
-    "ReferenceDataError",
-    "RunRecord",
-    "Scorer",
-    "ScoringPolicy",
-    "SpecError",
-    "Stage",
-    "combine",
-    "known_fields",
-    "load_spec",
-    "prepare",
-    "read_chunks",
-    "read_frame",
-    "run_batch",
-    "select",
-]
+# Public name → module. Imported on first use, so `import engine.schema` (or the CLI's
+# start-up) does not pay for numba, LightGBM or the reference tables.
+_EXPORTS: dict[str, str] = {
+    "IngestError": "engine.errors",
+    "Location": "engine.errors",
+    "LookoutError": "engine.errors",
+    "PipelineError": "engine.errors",
+    "ReferenceDataError": "engine.errors",
+    "SpecError": "engine.errors",
+    "read_chunks": "engine.ingest",
+    "read_frame": "engine.ingest",
+    "Scorer": "engine.pipeline",
+    "prepare": "engine.pipeline",
+    "run_batch": "engine.pipeline",
+    "Capacity": "engine.policy",
+    "ScoringPolicy": "engine.policy",
+    "combine": "engine.policy",
+    "select": "engine.policy",
+    "RunRecord": "engine.record",
+    "ReferenceData": "engine.reference",
+    "CANONICAL": "engine.schema",
+    "DERIVED": "engine.schema",
+    "OUTPUTS": "engine.schema",
+    "known_fields": "engine.schema",
+    "DatasetSpec": "engine.spec",
+    "load_spec": "engine.spec",
+    "ExplainingStage": "engine.stages",
+    "Stage": "engine.stages",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
