@@ -93,7 +93,8 @@ def split_segments(text: str) -> tuple[Characters, list[tuple[int, int, str, boo
         lead = len(body) - len(body.lstrip("\r\n \t"))
         start_line = line + body.count("\n", 0, lead)
         line += raw.count("\n")
-        body = body.strip("\r\n \t")
+        # Line breaks between segments are layout; a trailing space is data (e.g. in FTX).
+        body = body.lstrip("\r\n \t").rstrip("\r\n")
         if not body:
             continue
         position += 1

@@ -388,13 +388,26 @@ def _containers(tables: _Tables) -> pl.DataFrame:
         .agg(
             pl.col("order").min().alias("order"),
             pl.col("iso_type").drop_nulls().first(),
-            joined(pl.col("seals")).str.split(";").alias("seals"),
+            pl.col("seals")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .drop_nulls()
+            .unique(maintain_order=True)
+            .alias("seals"),
             pl.col("is_empty").drop_nulls().first(),
             pl.col("shipper_owned").drop_nulls().first().cast(pl.String),
             (pl.col("ute_weight") * weight_factor(pl.col("ute_unit")))
             .drop_nulls()
             .first()
             .alias("ute_kg"),
+            pl.format(
+                "utilizedTransportEquipments: unknown unit of measure '{}' for cargoGrossWeight",
+                pl.col("ute_unit").fill_null("(none)"),
+            )
+            .filter(
+                pl.col("ute_weight").is_not_null() & weight_factor(pl.col("ute_unit")).is_null()
+            )
+            .first()
+            .alias("ute_problem"),
         )
     )
     rows = equipment.join(
@@ -408,6 +421,8 @@ def _containers(tables: _Tables) -> pl.DataFrame:
     return rows.with_columns(
         pl.coalesce("cargo_kg", "ute_kg").alias("gross_weight_kg"),
         pl.col("house_bl_number").replace("", None),
+        pl.coalesce("unit_problem", "ute_problem").alias("unit_problem"),
+        pl.when(pl.col("seals").list.len() > 0).then(pl.col("seals")).alias("seals"),
     ).sort("doc", maintain_order=True)
 
 
@@ -425,9 +440,16 @@ def _assemble(tables: _Tables) -> tuple[pl.DataFrame, pl.DataFrame]:
     ), empty_docs
 
 
-_DCSA_KEYS = frozenset({"consignmentItems", "utilizedTransportEquipments",
-                        "transportDocumentReference", "shippingInstructionsReference",
-                        "transportDocumentTypeCode", *_WRAPPERS})
+_DCSA_KEYS = frozenset(
+    {
+        "consignmentItems",
+        "utilizedTransportEquipments",
+        "transportDocumentReference",
+        "shippingInstructionsReference",
+        "transportDocumentTypeCode",
+        *_WRAPPERS,
+    }
+)
 
 
 def looks_like_dcsa(obj: object) -> bool:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydifact.segmentcollection import RawSegmentCollection
 
 from engine.formats._edifact import parse_segments
@@ -177,3 +179,40 @@ def test_fixtures_score_end_to_end(scorer: Scorer, tmp_path: Path) -> None:
         "OOLU7654320",
     ]
     assert scored.get_column("dq_invalid_container_number").sum() == 0
+
+
+_TEXT = st.text(alphabet="AB9 -+:'?.", min_size=1, max_size=6)
+
+
+def _escape(text: str) -> str:
+    return "".join("?" + c if c in "+:'?" else c for c in text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["FTX", "LOC", "NAD", "RFF"]),
+            st.lists(st.lists(_TEXT, min_size=1, max_size=3), min_size=1, max_size=4),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["", "\n", "\r\n"]),
+)
+def test_segments_round_trip_through_escaping(
+    segments: list[tuple[str, list[list[str]]]], newline: str
+) -> None:
+    body = "".join(
+        tag
+        + "+"
+        + "+".join(":".join(_escape(c) for c in element) for element in elements)
+        + "'"
+        + newline
+        for tag, elements in segments
+    )
+    parsed = parse_segments(("UNA:+.? '" + newline + body).encode())
+    assert [s.position for s in parsed] == list(range(1, len(segments) + 2))
+    assert all(s.error is None for s in parsed)
+    expected = [(tag, [e[0] if len(e) == 1 else e for e in elements]) for tag, elements in segments]
+    assert [(s.tag, s.elements) for s in parsed[1:]] == expected

@@ -242,3 +242,32 @@ def test_samples_score_end_to_end(shared_data: Path, scorer: Scorer, tmp_path: P
     scored = pl.read_parquet(tmp_path / "scored.parquet").sort("row_index")
     assert scored.get_column("container_number").to_list() == expected
     assert scored.get_column("risk_score").null_count() == 0
+
+
+def test_equipment_level_weight_unit_is_checked_too(shared_data: Path, tmp_path: Path) -> None:
+    doc = _array(shared_data, ["pint-3.0.0-transport-document.json"])[0]
+    doc["consignmentItems"][0]["cargoItems"][0].pop("cargoGrossWeight")
+    path = tmp_path / "ute.json"
+    path.write_text(
+        json.dumps(
+            [
+                doc,
+                {
+                    **doc,
+                    "utilizedTransportEquipments": [
+                        {**doc["utilizedTransportEquipments"][0], "cargoGrossWeightUnit": "LBR"}
+                    ],
+                },
+            ],
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    rows, quarantine = read_frame(path)
+    assert rows.get_column("gross_weight_kg").to_list() == [12000.0, pytest.approx(5443.10844)]
+    doc["utilizedTransportEquipments"][0]["cargoGrossWeightUnit"] = "BAGS"
+    path.write_text(json.dumps([doc, doc], indent=1), encoding="utf-8")
+    chunks = list(read_chunks(path))
+    quarantine = pl.concat([c.quarantine for c in chunks])
+    assert quarantine.get_column("source_line").to_list() == [1, 2]
+    assert "'BAGS'" in quarantine.get_column("reason")[0]
