@@ -17,6 +17,30 @@ Codes are read leniently before they are looked up (see :mod:`engine.reference`)
 case-insensitive, with whitespace, ``-`` and ``.`` ignored. Free-text rules (vague goods,
 placeholder parties, P.O.-box addresses) compare a *simplified* text: lower case, every run
 of characters that are neither letters nor digits replaced by one space.
+
+What each flag checks:
+
+- container number / vessel IMO: ISO 6346 and IMO check digits (:mod:`engine.kernels`);
+- ISO type: 4 characters, a known length code, height/width code and 2-character type code
+  of the current ISO 6346 tables (pre-1995 codes such as ``2210`` are flagged);
+- ports of loading / discharge and every transshipment port: the UN/LOCODE is a seaport
+  of the reference table; places of receipt / delivery may be inland, so they need only be
+  well formed (``CCLLL``, known country, location letters A-Z and 2-9);
+- HS code: dots, spaces and hyphens removed; digits only, 2, 4 or 6 to 10 long; the
+  chapter, heading and subheading it contains exist in HS 2022 (digits after the sixth
+  are national and not checked; the statistics code 99/9999/999999 is not HS);
+- countries (shipper, consignee, origin): ISO 3166 alpha-2, any of the three;
+- vague goods: a vague phrase (FAK, STC, "general cargo", ...) and nothing of substance left
+  once vague phrases, numbers and packaging words are removed, so "STC 1200 cartons of
+  shoes" passes and "1 X 40HC STC 20 PALLETS FAK" does not;
+- placeholder parties: the whole name is a placeholder, starts with "to (the) order", or is
+  punctuation only;
+- P.O.-box address: a postal-box phrase, no street or building word, and at most three
+  words (city, region, country) besides.
+
+String work runs once per distinct value and is joined back in row order
+(:func:`engine.reference.lookup_distinct`): a batch has far fewer distinct ports, parties and
+descriptions than rows.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from engine.errors import ReferenceDataError
 from engine.reference import (
@@ -14,6 +17,7 @@ from engine.reference import (
     SHIPPED_DIRECTORY,
     ReferenceData,
     hs_code_is_well_formed,
+    lookup_distinct,
     normalised_code,
 )
 
@@ -153,3 +157,18 @@ def test_hs_code_well_formed() -> None:
     codes = ["01", "0101", "010121", "0101210000", "8471300", "101", "0", "01012100001", "84a1"]
     result = pl.DataFrame({"c": codes}).select(hs_code_is_well_formed(pl.col("c")))["c"]
     assert result.to_list() == [True, True, True, True, True, False, False, False, False]
+
+
+_CODES = st.one_of(st.none(), st.sampled_from(["nl rtm", "NLRTM", "", " x "]), st.text(max_size=4))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_CODES, max_size=80))
+def test_lookup_distinct_equals_row_by_row_evaluation(values: list[str | None]) -> None:
+    frame = pl.DataFrame(
+        {"code": values, "row": range(len(values))}, schema_overrides={"code": pl.String}
+    )
+    derive = {"normal": normalised_code(pl.col("code")), "length": pl.col("code").str.len_bytes()}
+    expected = frame.select(**derive)
+    result = lookup_distinct(frame, "code", derive)
+    assert_frame_equal(result, expected)
