@@ -120,7 +120,8 @@ def generate(
     demo's fictitious list by default). The same arguments always give byte-identical files.
 
     >>> import tempfile
-    >>> out = generate(days=1, rows_per_day=50, seed=7, out_dir=Path(tempfile.mkdtemp()))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = generate(days=1, rows_per_day=50, seed=7, out_dir=Path(tmp))
     >>> out.manifest_rows, out.manifests[0].name
     (50, 'manifest_2026-11-27.csv')
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import doctest
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal, assert_series_equal
 
+import engine._gen_codes as codes_module
+import engine.generate as generate_module
 from engine._gen_codes import imo_numbers, iso6346_check_digits
 from engine._gen_words import CHAPTER_PROFILE, VAGUE_DESCRIPTIONS
 from engine.generate import (
@@ -93,6 +96,12 @@ def test_check_digit_kernel_matches_reference(owner: str, serial: int) -> None:
 @given(body=st.integers(100_000, 999_999))
 def test_imo_kernel_matches_reference(body: int) -> None:
     assert reference_imo_valid(str(imo_numbers(np.asarray([body]))[0]))
+
+
+@pytest.mark.parametrize("module", [codes_module, generate_module])
+def test_docstring_examples_run(module: object) -> None:
+    result = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
+    assert result.attempted > 0 and result.failed == 0
 
 
 # ------------------------------------------------------------------ determinism
