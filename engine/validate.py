@@ -86,6 +86,13 @@ VAGUE_GOODS_PHRASES: tuple[str, ...] = (
     "goods", "cargo", "merchandise", "items", "products", "commodities", "articles",
     "samples", "sample", "gifts", "gift",
     "new goods", "used goods", "dry goods", "dry cargo",
+    # Spanish, Portuguese, French (the Container Control Programme's other working languages)
+    "carga general", "carga geral", "mercancia general", "mercancía general",
+    "mercancias generales", "mercancías generales", "mercancias varias", "mercancías varias",
+    "mercaderia general", "mercadería general", "mercaderias varias", "mercaderías varias",
+    "mercadorias diversas", "varios", "diversos", "marchandises diverses",
+    "marchandise generale", "marchandise générale", "marchandises", "divers", "effets personnels",
+    "efectos personales", "segun factura", "según factura", "voir facture", "conforme fatura",
 )
 # fmt: on
 """Phrases that say nothing about what is in the box (simplified form)."""
@@ -113,12 +120,16 @@ PLACEHOLDER_PARTIES: tuple[str, ...] = (
     "to be declared", "same as consignee", "same as cnee", "same as above", "as above",
     "same", "ditto", "consignee", "shipper", "notify", "notify party", "order",
     "test", "dummy", "any", "anyone",
+    "desconocido", "desconocida", "inconnu", "inconnue", "desconhecido", "ninguno", "aucun",
 )
 # fmt: on
 """Party names that name no one (simplified form, compared to the whole name)."""
 
 _PLACEHOLDER_PATTERNS: tuple[str, ...] = (
     r"to (?:the )?order(?: of)?\b.*",  # "to order", "to the order of <bank>": holder unknown
+    r"a la orden\b.*",  # Spanish "to order"
+    r"[aà] (?:l )?ordre\b.*",  # French "à ordre", "à l'ordre de"
+    r"[aà] ordem\b.*",  # Portuguese
     r"x+",  # "xxx"
     r"0+",
 )
@@ -321,13 +332,21 @@ def _amount_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
     }
 
 
+def _needs_cast(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> bool:
+    if name not in frame.columns or frame.schema[name] == pl.Null:
+        return True
+    # a code read as a number (hs_code 847130, vessel_imo 9319466) is still a code
+    return dtype == pl.String and frame.schema[name] != pl.String
+
+
 def with_canonical_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with absent canonical columns added as nulls and all-null (``Null``-typed)
-    ones cast to their canonical dtype, so string and list expressions apply to them."""
+    """``frame`` with absent canonical columns added as nulls, all-null (``Null``-typed) ones
+    cast to their canonical dtype, and text fields held as numbers cast to text, so the
+    string and list expressions apply to them."""
     fixes = [
         (pl.col(name) if name in frame.columns else pl.lit(None)).cast(field.dtype).alias(name)
         for name, field in CANONICAL.items()
-        if name not in frame.columns or frame.schema[name] == pl.Null
+        if _needs_cast(frame, name, field.dtype)
     ]
     return frame.with_columns(fixes) if fixes else frame
 

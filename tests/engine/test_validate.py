@@ -198,6 +198,10 @@ def test_country_flag_is_any_of_the_three(refs: ReferenceData) -> None:
         ("MERCHANDISE", True),
         ("Samples", True),
         ("sundries", True),
+        ("Carga general", True),
+        ("MERCANCÍAS VARIAS", True),
+        ("marchandises diverses", True),
+        ("según factura", True),
         ("STC 1200 CARTONS OF LADIES SHOES", False),
         ("auto parts for passenger cars", False),
         ("frozen shrimp", False),
@@ -228,6 +232,9 @@ def test_vague_goods_description(refs: ReferenceData, text: str | None, vague: b
         ("none", True),
         ("TBA", True),
         ("same as consignee", True),
+        ("A LA ORDEN DE BANCO PICHINCHA", True),
+        ("à l'ordre de la Banque", True),
+        ("Desconocido", True),
         ("XXX", True),
         ("xxxxxxxx", True),
         ("-", True),
@@ -352,3 +359,11 @@ def test_canonical_catalogue_is_what_validate_reads() -> None:
     # every field the flags read is canonical, so ingest null-fills it
     for field in ["container_number", "vessel_imo", "transshipment_ports", "notify_name"]:
         assert field in CANONICAL
+
+
+def test_codes_held_as_numbers_are_read_as_text(refs: ReferenceData) -> None:
+    frame = pl.DataFrame({"hs_code": [847130, 101], "vessel_imo": [9319466, 8814274]})
+    out = validate(frame, refs)
+    assert out["dq_invalid_hs_code"].to_list() == [False, True]  # 101: lost leading zero
+    assert out["dq_invalid_vessel_imo"].to_list() == [False, True]
+    assert out.schema["hs_code"] == pl.Int64  # the caller's column is left as it was
