@@ -23,8 +23,10 @@ from engine._gen_draw import (
     Universe,
     party_countries,
 )
+from engine._gen_errors import GeneratorError
 from engine._gen_parties import compose_addresses, compose_names
 from engine._gen_world import World
+from engine.errors import Location
 
 CASH = FREIGHT_PAYMENTS.index("cash")
 
@@ -50,10 +52,9 @@ class TypologyRates:
     def __post_init__(self) -> None:
         for name, rate in asdict(self).items():
             if not 0.0 <= rate <= 0.2:
-                from engine.errors import LookoutError
-
-                raise LookoutError(f"typology rate {name}={rate} is outside 0..0.2",
-                                   hint="rates are shares of rows, e.g. 0.0005 for 0.05 %")
+                raise GeneratorError(f"typology rate {name}={rate} is outside 0..0.2",
+                                     location=Location(field=f"rates.{name}"),
+                                     hint="rates are shares of rows, e.g. 0.0005 for 0.05 %")
 
 
 def choose_groups(draw: Draw, rng: np.random.Generator, rates: TypologyRates) -> None:

@@ -30,11 +30,12 @@ import polars as pl
 from engine._gen_assemble import MANIFEST_COLUMNS, assemble
 from engine._gen_day import base_draw, build_universe, derive
 from engine._gen_draw import TYPOLOGIES, Universe
+from engine._gen_errors import GeneratorError
 from engine._gen_labels import FINDINGS, RESULTS, inspect, planted_findings
 from engine._gen_typologies import TypologyRates, choose_groups, plant_numbers, plant_routes
 from engine._gen_words import DEMO_WATCHLIST_NAMES
 from engine._gen_world import World, load_world
-from engine.errors import Location, LookoutError
+from engine.errors import Location
 from engine.schema import CANONICAL
 
 DEFAULT_START = date(2026, 11, 27)
@@ -53,10 +54,6 @@ __all__ = [
     "generate",
     "to_csv_frame",
 ]
-
-
-class GeneratorError(LookoutError):
-    """The demo generator was asked for something it cannot make."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ class GeneratedData:
 
 
 def _check(days: int, rows_per_day: int, history_days: int, formats: Sequence[str],
-           watchlist_names: Sequence[str] | None) -> None:
+           watchlist_names: Sequence[str] | None, seed: int) -> None:
     def bad(name: str, message: str, hint: str) -> GeneratorError:
         return GeneratorError(message, location=Location(field=name), hint=hint)
 
@@ -89,6 +86,8 @@ def _check(days: int, rows_per_day: int, history_days: int, formats: Sequence[st
     if days == 0 and history_days == 0:
         raise bad("days", "nothing to generate: days and history_days are both 0",
                   "ask for at least one manifest or history day")
+    if not isinstance(seed, int) or seed < 0:
+        raise bad("seed", f"seed={seed!r} must be a non-negative integer", "e.g. seed=42")
     if rows_per_day < 1:
         raise bad("rows_per_day", f"rows_per_day={rows_per_day} must be at least 1",
                   "e.g. rows_per_day=2000")
@@ -125,15 +124,20 @@ def generate(
     >>> out.manifest_rows, out.manifests[0].name
     (50, 'manifest_2026-11-27.csv')
     """
-    _check(days, rows_per_day, history_days, formats, watchlist_names)
+    _check(days, rows_per_day, history_days, formats, watchlist_names, seed)
     rates = rates or TypologyRates()
     out_dir = Path(out_dir)
     world = load_world()
     names = [n.strip().upper() for n in (watchlist_names or DEMO_WATCHLIST_NAMES) if n.strip()]
     uni = build_universe(world, rows_per_day=rows_per_day, timeline_days=history_days + days,
                          seed=seed, watchlist_names=names)
-    (out_dir / "manifests").mkdir(parents=True, exist_ok=True)
-    (out_dir / "truth").mkdir(parents=True, exist_ok=True)
+    try:
+        (out_dir / "manifests").mkdir(parents=True, exist_ok=True)
+        (out_dir / "truth").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GeneratorError(f"cannot create the output folders: {err.strerror}",
+                             location=Location(file=str(out_dir)),
+                             hint="choose a folder you can write to") from err
 
     counts = dict.fromkeys(TYPOLOGIES, 0)
     history_frames: list[pl.DataFrame] = []

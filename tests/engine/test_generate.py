@@ -364,6 +364,7 @@ def test_watchlist_hook_plants_lookalikes_of_given_names(tmp_path: Path) -> None
     ({"days": -1}, "days"),
     ({"days": 0, "history_days": 0}, "days"),
     ({"watchlist_names": ["  "]}, "watchlist_names"),
+    ({"seed": -3}, "seed"),
 ])
 def test_bad_arguments_raise_clear_errors(tmp_path: Path, kwargs: dict[str, object],
                                           field: str) -> None:
@@ -376,5 +377,15 @@ def test_bad_arguments_raise_clear_errors(tmp_path: Path, kwargs: dict[str, obje
 
 
 def test_rates_outside_range_are_refused() -> None:
-    with pytest.raises(Exception, match=r"outside 0\.\.0\.2"):
+    with pytest.raises(GeneratorError, match=r"outside 0\.\.0\.2") as info:
         TypologyRates(cocaine_reefer=0.5)
+    assert info.value.location is not None
+    assert info.value.location.field == "rates.cocaine_reefer"
+
+
+def test_unwritable_output_folder_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(GeneratorError, match="cannot create") as info:
+        generate(days=1, rows_per_day=10, seed=1, out_dir=blocker / "out")
+    assert info.value.location is not None and info.value.location.file == str(blocker / "out")
