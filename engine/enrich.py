@@ -67,9 +67,10 @@ def _locode_country(refs: ReferenceData, code: pl.Expr) -> pl.Expr:
 
 
 def _ratio(numerator: str, divisor: str) -> pl.Expr:
-    """numerator / divisor, null when either is missing or the divisor is not positive."""
+    """numerator / divisor; null unless both are finite numbers and the divisor is positive
+    (polars orders NaN above every number, so finiteness is tested explicitly)."""
     top, bottom = pl.col(numerator).cast(pl.Float64), pl.col(divisor).cast(pl.Float64)
-    return pl.when(bottom > 0).then(top / bottom)
+    return pl.when((bottom > 0) & bottom.is_finite() & top.is_finite()).then(top / bottom)
 
 
 def _hours_or_days(later: str, earlier: str, unit_us: float) -> pl.Expr:

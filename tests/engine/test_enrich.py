@@ -164,6 +164,9 @@ def test_hs_prefixes_and_descriptions(refs: ReferenceData) -> None:
         (100.0, -1, None, None, None),
         (None, 3, 10.0, None, None),
         (10.0, None, None, None, None),
+        (float("nan"), 2, 10.0, None, None),
+        (float("inf"), 2, 10.0, None, None),
+        (4.0, 2, float("nan"), 2.0, None),
     ],
 )
 def test_ratios(
