@@ -119,8 +119,10 @@ def compute_features(
         _container_block(q, hist, horizon),
         _amendment_block(q, hist, horizon),
     ]
-    out = pl.concat(parts, how="horizontal")
-    return out.with_columns(q[I]).sort(I).drop(I)
+    out = pl.concat(parts, how="horizontal").with_columns(q[I], q[T])
+    # A row without a filing time has no "before": every feature is unknown.
+    timed = pl.col(T).is_not_null()
+    return out.sort(I).select(pl.when(timed).then(pl.col(n)).alias(n) for n in HISTORY_FEATURES)
 
 
 def _asof(q: pl.DataFrame, table: pl.DataFrame, at: str, by: str, cols: list[str]) -> pl.DataFrame:

@@ -251,3 +251,18 @@ def test_empty_frame_gives_empty_typed_columns() -> None:
     out = point_in_time_features(frame)
     assert out.height == 0
     assert set(HISTORY_COLUMNS) <= set(out.columns)
+
+
+def test_row_without_filing_time_gets_null_features() -> None:
+    frame = pl.DataFrame(
+        {
+            "filed_at": [T0, None, T0 + timedelta(days=1)],
+            "consignee_name": ["A", "A", "A"],
+            "container_number": ["X", "X", "X"],
+        },
+        schema_overrides={"filed_at": pl.Datetime("us", "UTC")},
+    )
+    out = point_in_time_features(frame)
+    assert out["consignee_is_new"].to_list() == [True, None, False]
+    assert out["consignee_shipments_30d"].to_list() == [0, None, 1]
+    assert out["container_past_appearances_365d"].to_list() == [0, None, 1]
