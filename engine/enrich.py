@@ -142,7 +142,8 @@ def enrich(frame: pl.DataFrame, refs: ReferenceData) -> pl.DataFrame:
     their canonical dtype. Values that cannot be read give null, never an error: judging
     them is :func:`engine.validate.validate`'s job.
 
-    - ``kg_per_package`` / ``value_per_kg``: null when the divisor is null or ``<= 0``.
+    - ``kg_per_package`` / ``value_per_kg``: null when the divisor is ``<= 0`` or either
+      operand is null, NaN or infinite.
     - ``equipment_group``: third character of a 4-character ISO type; ``is_reefer`` = ``R``.
     - ``transit_days``: ``arrival_eta - departed_at`` in days (may be negative: a data
       error worth a rule).

@@ -367,3 +367,11 @@ def test_codes_held_as_numbers_are_read_as_text(refs: ReferenceData) -> None:
     assert out["dq_invalid_hs_code"].to_list() == [False, True]  # 101: lost leading zero
     assert out["dq_invalid_vessel_imo"].to_list() == [False, True]
     assert out.schema["hs_code"] == pl.Int64  # the caller's column is left as it was
+
+
+def test_zero_rows_and_no_canonical_columns(refs: ReferenceData) -> None:
+    empty = validate(_frame([]), refs)
+    assert empty.height == 0
+    assert set(_dq_columns()) <= set(empty.columns)
+    foreign = validate(pl.DataFrame({"x": [1, 2]}), refs)  # nothing canonical: nothing applies
+    assert foreign[DQ_COUNT].to_list() == [0, 0]
