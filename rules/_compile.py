@@ -11,7 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel, Selection
 from rules._types import FIELDREF_OPS, OPS_BY_FAMILY, family
@@ -267,40 +269,112 @@ def applicability(rule: Rule, schema: Mapping[str, pl.DataType]) -> tuple[list[s
     return [], None
 
 
-def _list_of(exprs: list[pl.Expr]) -> pl.Expr:
-    if not exprs:
-        return pl.concat_list([pl.lit(None, dtype=pl.String)]).list.drop_nulls()
-    return pl.concat_list(exprs).list.drop_nulls()
+def hit_exprs(rules: Sequence[Rule], schema: Mapping[str, pl.DataType]) -> list[pl.Expr]:
+    """One boolean expression per rule, named ``rule__<id>``."""
+    return [rule_expr(r, schema).alias(hit_column(r.id)) for r in rules]
+
+
+def _lists_from_offsets(offsets: np.ndarray, values: pl.Series) -> pl.Series:
+    """A List column from row offsets and the flat values (Arrow's own list layout)."""
+    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
+    series = pl.from_arrow(array)
+    assert isinstance(series, pl.Series)
+    return series.cast(pl.List(pl.String))
+
+
+def hit_lists(
+    frame: pl.DataFrame,
+    rules: Sequence[Rule],
+    schema: Mapping[str, pl.DataType],
+    *,
+    reasons: bool,
+) -> tuple[pl.Series, pl.Series | None]:
+    """Per row, the ids (and rendered reasons) of the rules that hit, in pack order.
+
+    Built from each rule's hit positions (``arg_true``) straight into Arrow list layout:
+    cost grows with the number of hits, not rows x rules, and reasons are rendered only for
+    the rows a rule hit. polars' ``concat_list`` over many columns is far slower.
+    """
+    n = frame.height
+    positions = [frame.get_column(hit_column(r.id)).arg_true().to_numpy().astype(np.int64)
+                 for r in rules]
+    counts = np.zeros(n, dtype=np.int64)
+    for rows in positions:
+        counts[rows] += 1  # rows are unique within a rule, so fancy += is exact
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    fill = offsets[:-1].copy()
+    codes = np.empty(int(offsets[-1]), dtype=np.int64)
+    slots: list[np.ndarray] = []
+    for j, rows in enumerate(positions):
+        slot = fill[rows]
+        codes[slot] = j
+        fill[rows] += 1
+        slots.append(slot)
+    ids = pl.Series("id", [r.id for r in rules], dtype=pl.String).gather(codes)
+    id_lists = _lists_from_offsets(offsets, ids)
+    if not reasons:
+        return id_lists, None
+    rendered = [_render(frame, rule, rows, schema)
+                for rule, rows in zip(rules, positions, strict=True)]
+    flat = pl.concat(rendered) if rendered else pl.Series("reason", [], dtype=pl.String)
+    order = np.empty(len(codes), dtype=np.int64)
+    if slots:
+        order[np.concatenate(slots)] = np.arange(len(codes), dtype=np.int64)
+    return id_lists, _lists_from_offsets(offsets, flat.gather(order))
+
+
+def _title_or_text(rule: Rule) -> str:
+    return "".join(p.text for p in rule.reason) if rule.reason else rule.title
+
+
+def _render(frame: pl.DataFrame, rule: Rule, rows: np.ndarray,
+            schema: Mapping[str, pl.DataType]) -> pl.Series:
+    """The rule's reason for the given rows only."""
+    if not rule.reason_fields():
+        return pl.Series("reason", [_title_or_text(rule)] * len(rows), dtype=pl.String)
+    fields = [f for f in dict.fromkeys(rule.reason_fields()) if f in frame.columns]
+    part = frame.select(fields).gather(rows) if fields else pl.DataFrame({"_": [0] * len(rows)})
+    return part.select(reason_expr(rule, schema).alias("reason")).get_column("reason") \
+        .cast(pl.String)
 
 
 def evaluate(
-    frame: pl.LazyFrame,
+    frame: pl.DataFrame,
     active: Sequence[Rule],
     shadow: Sequence[Rule],
     schema: Mapping[str, pl.DataType],
     *,
     keep_rule_columns: bool = False,
-) -> pl.LazyFrame:
-    """Add the per-rule hit columns and the four rule outputs to ``frame``, lazily."""
+) -> pl.DataFrame:
+    """Add the per-rule hit columns and the four rule outputs to ``frame``.
+
+    Hit columns come from one lazy ``with_columns`` (shared lower-cased helpers, common
+    subexpressions eliminated); score is a horizontal sum; the hit and reason lists are
+    assembled from hit positions (see :func:`hit_lists`).
+    """
     rules = [*active, *shadow]
     lc = lowercase_fields(rules, schema)
-    lf = frame.with_columns(lowercase_exprs(lc, schema)) if lc else frame
-    lf = lf.with_columns([rule_expr(r, schema).alias(hit_column(r.id)) for r in rules])
-    hits = {r.id: pl.col(hit_column(r.id)) for r in rules}
+    lf = frame.lazy()
+    if lc:
+        lf = lf.with_columns(lowercase_exprs(lc, schema))
+    lf = lf.with_columns(hit_exprs(rules, schema))
     score = (
-        pl.sum_horizontal([pl.when(hits[r.id]).then(pl.lit(r.weight)).otherwise(pl.lit(0.0))
-                           for r in active])
+        pl.sum_horizontal([pl.when(pl.col(hit_column(r.id))).then(pl.lit(r.weight))
+                           .otherwise(pl.lit(0.0)) for r in active])
         if active else pl.lit(0.0)
     )
-    lf = lf.with_columns(
-        score.cast(pl.Float64).alias("rule_score"),
-        _list_of([pl.when(hits[r.id]).then(pl.lit(r.id)) for r in active]).alias("rule_hits"),
-        _list_of([pl.when(hits[r.id]).then(reason_expr(r, schema)) for r in active])
-        .alias("rule_reasons"),
-        _list_of([pl.when(hits[r.id]).then(pl.lit(r.id)) for r in shadow])
-        .alias("rule_shadow_hits"),
+    lf = lf.with_columns(score.cast(pl.Float64).alias("rule_score"))
+    if lc:
+        lf = lf.drop([_lc_column(f) for f in lc])
+    scored = lf.collect()
+    hits, reasons = hit_lists(scored, active, schema, reasons=True)
+    shadow_hits, _ = hit_lists(scored, shadow, schema, reasons=False)
+    assert reasons is not None
+    scored = scored.with_columns(
+        hits.alias("rule_hits"), reasons.alias("rule_reasons"),
+        shadow_hits.alias("rule_shadow_hits"),
     )
-    drop = [_lc_column(f) for f in lc]
     if not keep_rule_columns:
-        drop += [hit_column(r.id) for r in rules]
-    return lf.drop(drop) if drop else lf
+        scored = scored.drop([hit_column(r.id) for r in rules])
+    return scored

@@ -107,8 +107,7 @@ def explain(pack: RulePack, rule_id: str, row: Mapping[str, Any]) -> Explanation
     for e_i, exc in enumerate(rule.exceptions):
         exprs.append(exception_expr(exc, schema).alias(f"e{e_i}"))
     verdicts = base.select(exprs).row(0, named=True) if exprs else {}
-    full = evaluate(frame.lazy(), [_as_active(rule)], [], schema,
-                    keep_rule_columns=True).collect()
+    full = evaluate(frame, [_as_active(rule)], [], schema, keep_rule_columns=True)
     from rules._compile import cond_expr
 
     cond_result = bool(base.select(cond_expr(rule.condition, schema)).item())

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from engine.schema import known_fields
-from rules._compile import applicability, evaluate
+from rules._compile import applicability, evaluate, hit_exprs
 from rules._diagnostics import Collector, Diagnostic, RulePackError
 from rules._ir import ListDef, Rule
 from rules._loader import load_sources, pack_files
@@ -127,14 +127,17 @@ class CompiledPack:
         """Ids of the evaluated experimental (shadow) rules, in pack order."""
         return [r.id for r in self.shadow]
 
-    def apply_lazy(self, frame: pl.LazyFrame, *, keep_rule_columns: bool = False) -> pl.LazyFrame:
-        """Lazy form of :meth:`apply`, for streaming or for fusing with other stages."""
+    def apply(self, frame: pl.DataFrame, *, keep_rule_columns: bool = False) -> pl.DataFrame:
+        """Return ``frame`` with the rule outputs added (same rows, same order)."""
         return evaluate(frame, self.active, self.shadow, self.schema,
                         keep_rule_columns=keep_rule_columns)
 
-    def apply(self, frame: pl.DataFrame, *, keep_rule_columns: bool = False) -> pl.DataFrame:
-        """Return ``frame`` with the rule outputs added (same rows, same order)."""
-        return self.apply_lazy(frame.lazy(), keep_rule_columns=keep_rule_columns).collect()
+    def hit_expressions(self) -> list[pl.Expr]:
+        """One boolean expression per evaluated rule (``rule__<id>``), for fusing elsewhere.
+
+        They read lower-cased helper columns; see ``rules._compile.lowercase_exprs``.
+        """
+        return hit_exprs(self.rules, self.schema)
 
     def fingerprint(self) -> dict[str, Any]:
         """Pack content hash, each evaluated rule's version hash, skipped rules, counts."""

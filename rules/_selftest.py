@@ -103,8 +103,7 @@ def run_rule_tests(rule: Rule, dtypes: Mapping[str, pl.DataType]) -> list[TestOu
                             | {f for t in tests for f in t.row})
             frame = frame_for_rows([t.row for t in tests], fields, dtypes)
             probe = dataclasses.replace(mocked, status="active")
-            out = evaluate(frame.lazy(), [probe], [], dict(frame.schema),
-                           keep_rule_columns=True).collect()
+            out = evaluate(frame, [probe], [], dict(frame.schema), keep_rule_columns=True)
         except (ValueProblem, pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             if len(group) > 1:  # find the test(s) whose row is at fault
                 for i in group:

@@ -1,0 +1,269 @@
+"""Rules benchmark: the compiled polars pack vs the same rule tree as DuckDB SQL.
+
+    python -m benchmarks.bench_rules --rows 1000000
+
+Runs the shipped default pack and a synthetic 200-rule pack on a generated frame holding
+every field the packs read (values drawn so that rules hit at realistic rates), in the same
+process, and prints load+compile time, wall times, throughput and the ratio. The DuckDB
+query computes the same outputs (score, hit ids, reasons, shadow hits) and returns only
+those four columns, which favours DuckDB (polars returns the whole frame).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from rules import CompiledPack, RulePack, load_pack, load_pack_text
+from rules._compile import hit_column
+from rules._ir import iter_tests
+from rules._pack import catalogue_dtypes
+from rules._sql import pack_sql
+from rules._types import family
+
+NULL_RATE = 0.03
+
+
+# ----------------------------------------------------------------------------- data
+def _vocabulary(field: str, packs: list[RulePack]) -> list[str]:
+    """Values for a text field: ones the rules look for (shaped per operator) + filler."""
+    hot: list[str] = []
+    for pack in packs:
+        for rule in pack.rules:
+            for test in iter_tests(rule.condition):
+                if test.field != field or test.fieldref or test.op in ("exists", "re"):
+                    continue
+                for v in test.values[:6]:
+                    s = str(v)
+                    if test.op == "startswith":
+                        hot.append(s + "10")
+                    elif test.op == "endswith":
+                        hot.append("X" + s)
+                    elif test.op == "contains":
+                        hot.append(f"ITEM {s} LOT")
+                    else:
+                        hot.append(s)
+    filler = [f"{field[:4].upper()}{i:03d}" for i in range(40)]
+    if field == "hs_code":
+        filler = [f"{c:02d}{h:02d}{s:02d}" for c, h, s in zip(range(1, 41), range(10, 50),
+                                                               range(40), strict=True)]
+    return list(dict.fromkeys(hot)) + filler
+
+
+def _text_column(rng: np.random.Generator, vocab: list[str], n: int, hot: int) -> pl.Series:
+    weights = np.ones(len(vocab))
+    if hot and hot < len(vocab):  # rule-relevant values: 20 % of rows in total
+        weights[:hot] = 0.2 / hot
+        weights[hot:] = 0.8 / (len(vocab) - hot)
+    idx = rng.choice(len(vocab), size=n, p=weights / weights.sum())
+    return pl.Series(vocab, dtype=pl.String).gather(idx)
+
+
+def generate_frame(packs: list[RulePack], rows: int, seed: int = 7) -> pl.DataFrame:
+    """A frame with every field the packs read, vectorised (numpy + polars)."""
+    rng = np.random.default_rng(seed)
+    dtypes = catalogue_dtypes()
+    fields = sorted({f for p in packs for r in p.rules for f in r.fields() | set(
+        r.reason_fields())})
+    columns: list[pl.Series] = []
+    for name in fields:
+        dtype = dtypes[name]
+        fam = family(dtype)
+        if fam in ("text", "text_list"):
+            vocab = _vocabulary(name, packs)
+            hot = len(vocab) - 40
+            if fam == "text":
+                col = _text_column(rng, vocab, rows, hot)
+            else:
+                parts = [_text_column(rng, vocab, rows, hot) for _ in range(3)]
+                lengths = pl.Series(rng.integers(0, 4, rows))
+                col = pl.DataFrame({"a": parts[0], "b": parts[1], "c": parts[2],
+                                    "k": lengths}).select(
+                    pl.concat_list("a", "b", "c").list.head(pl.col("k"))).to_series()
+        elif fam == "numeric":
+            values = rng.lognormal(mean=2.5, sigma=1.5, size=rows)
+            if dtype.is_integer():
+                values = np.floor(values / 8)
+            if name.endswith(("_rate", "_share")):
+                values = rng.beta(0.5, 3.0, size=rows)
+            if name.endswith("_score"):
+                values = rng.uniform(0, 100, size=rows)
+            col = pl.Series(values).cast(dtype)
+        elif fam == "bool":
+            col = pl.Series(rng.random(rows) < 0.15)
+        elif fam == "temporal":
+            seconds = rng.integers(1_735_689_600, 1_798_761_600, rows)  # 2025-2026
+            col = pl.Series(seconds * 1_000_000).cast(pl.Datetime("us", "UTC"))
+        else:
+            continue
+        nulls = pl.Series(rng.random(rows) < NULL_RATE)
+        col = pl.select(pl.when(nulls).then(None).otherwise(col)).to_series().cast(dtype)
+        columns.append(col.alias(name))
+    return pl.DataFrame(columns)
+
+
+# ----------------------------------------------------------------------------- packs
+_SYNTH_FIELDS = [
+    "port_of_loading", "port_of_discharge", "hs_code", "hs_chapter", "goods_description",
+    "consignee_name", "shipper_name", "bl_type", "freight_payment", "freight_terms",
+    "iso_type", "origin_country", "consignee_country", "carrier_scac", "package_type",
+    "kg_per_package", "value_per_kg", "gross_weight_kg", "packages", "amendments",
+    "consignee_first_seen_days", "consignee_shipments_30d", "shipper_hs_chapter_share",
+    "consignee_positive_rate", "watchlist_party_score", "amended_after_departure_hours",
+    "is_reefer", "consignee_is_new", "dq_vague_goods_description", "watchlist_vessel_hit",
+    "transshipment_ports", "transit_days",
+]
+_SYNTH_LISTS = {
+    "ports_a": ["ECGYE", "COBUN", "COCTG", "PECLL", "BRSSZ", "PAONX", "CRMOB", "PABLB"],
+    "ports_b": ["ESALG", "PAMIT", "MAPTM", "BEANR", "NLRTM", "ESVLC", "GRPIR", "TRMER"],
+}
+
+
+def synthetic_pack_text(n_rules: int = 200, seed: int = 11) -> str:
+    """YAML of ``n_rules`` random but meaningful rules over common catalogue fields."""
+    rnd = random.Random(seed)
+    dtypes = catalogue_dtypes()
+    docs = [
+        f"kind: list\nname: {name}\ntype: locode\nitems: [{', '.join(items)}]"
+        for name, items in _SYNTH_LISTS.items()
+    ]
+    for i in range(n_rules):
+        selections = []
+        for s in range(rnd.randint(1, 4)):
+            tests = []
+            for field in rnd.sample(_SYNTH_FIELDS, rnd.randint(1, 3)):
+                fam = family(dtypes[field])
+                if fam == "bool":
+                    tests.append(f"{field}: {rnd.choice(['true', 'false'])}")
+                elif fam == "numeric":
+                    op = rnd.choice(["gt", "gte", "lt", "lte", "between"])
+                    if op == "between":
+                        lo = rnd.randint(0, 30)
+                        tests.append(f"{field}|between: [{lo}, {lo + rnd.randint(1, 50)}]")
+                    else:
+                        tests.append(f"{field}|{op}: {rnd.randint(1, 60)}")
+                elif field in ("port_of_loading", "port_of_discharge", "transshipment_ports"):
+                    tests.append(f"{field}|in: ${rnd.choice(list(_SYNTH_LISTS))}")
+                elif field == "hs_code":
+                    prefixes = [f"{rnd.randint(1, 97):02d}{rnd.randint(1, 30):02d}"
+                                for _ in range(rnd.randint(1, 5))]
+                    tests.append(f"hs_code|startswith: [{', '.join(repr(p) for p in prefixes)}]")
+                else:
+                    op = rnd.choice(["", "|contains", "|startswith", "|re", "|neq"])
+                    token = f"{field[:4].upper()}{rnd.randint(0, 39):03d}"
+                    value = f"'^{token[:5]}'" if op == "|re" else token
+                    tests.append(f"{field}{op}: {value}")
+            selections.append(f"  s{s}: {{{', '.join(tests)}}}")
+        names = [f"s{s}" for s in range(len(selections))]
+        if len(names) == 1:
+            condition = names[0]
+        else:
+            condition = names[0]
+            for name in names[1:]:
+                joiner = rnd.choice(["and", "and", "or", "and not"])
+                condition = f"{condition} {joiner} {name}"
+        status = "experimental" if rnd.random() < 0.1 else "active"
+        docs.append(
+            f"kind: rule\nid: synthetic-{i:03d}\ntitle: synthetic rule {i}\n"
+            f"description: generated for the benchmark\nstatus: {status}\nseverity: medium\n"
+            f"weight: {rnd.randint(10, 30)}\nowner: bench\n"
+            f"reason: 'synthetic {i}: {{{rnd.choice(_SYNTH_FIELDS)}}}'\n"
+            "match:\n" + "\n".join(selections) + f"\n  condition: {condition}"
+        )
+    return "\n---\n".join(docs) + "\n"
+
+
+# ----------------------------------------------------------------------------- timing
+def _best(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def run_case(name: str, compiled: CompiledPack, frame: pl.DataFrame, repeat: int,
+             con: Any) -> dict[str, Any]:
+    """Time polars and DuckDB on one pack; check they agree on every rule's hit count."""
+    polars_s, scored = _best(lambda: compiled.apply(frame), repeat)
+    sql = pack_sql(compiled)
+    outputs = "SELECT rule_score, rule_hits, rule_reasons, rule_shadow_hits FROM (" + sql + ")"
+    duck_s, duck = _best(lambda: con.sql(outputs).to_arrow_table(), repeat)
+    # Agreement check (outside the timed region): per-rule hit counts.
+    ours = compiled.apply(frame, keep_rule_columns=True)
+    hit_cols = ", ".join(f'"{hit_column(r)}"' for r in compiled.rule_ids) or "rule_score"
+    theirs = pl.from_arrow(con.sql(f"SELECT {hit_cols} FROM ("
+                                   + pack_sql(compiled, keep_rule_columns=True) + ")"
+                                   ).to_arrow_table())
+    assert isinstance(theirs, pl.DataFrame)
+    mismatched = [r for r in compiled.rule_ids
+                  if int(ours[hit_column(r)].sum()) != int(theirs[hit_column(r)].sum())]
+    hits = int((scored["rule_hits"].list.len() > 0).sum())
+    return {"case": name, "rules": len(compiled.rules), "rows": frame.height,
+            "polars_s": polars_s, "duckdb_s": duck_s, "ratio": duck_s / polars_s,
+            "rows_with_hit": hits, "mismatched_rules": mismatched, "duck_rows": duck.num_rows}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry: generate data, time both engines, print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--synthetic-rules", type=int, default=200)
+    args = parser.parse_args(argv)
+    import duckdb
+
+    t0 = time.perf_counter()
+    shipped = load_pack()
+    shipped_load_s = time.perf_counter() - t0
+    text = synthetic_pack_text(args.synthetic_rules)
+    t0 = time.perf_counter()
+    synthetic = load_pack_text(text, file="<synthetic>.yaml")
+    synth_load_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    frame = generate_frame([shipped, synthetic], args.rows)
+    gen_s = time.perf_counter() - t0
+    print(f"polars {pl.__version__}, duckdb {duckdb.__version__}, {os.cpu_count()} cores; "
+          f"{frame.height:,} rows x {frame.width} columns generated in {gen_s:.1f} s")
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.register("batch", frame.to_arrow())
+    results = []
+    for name, pack, load_s in (("shipped pack", shipped, shipped_load_s),
+                               (f"synthetic {args.synthetic_rules}", synthetic, synth_load_s)):
+        t0 = time.perf_counter()
+        compiled = pack.compile(frame.schema)
+        compiled.hit_expressions()  # build every expression, no data touched
+        compile_s = time.perf_counter() - t0
+        result = run_case(name, compiled, frame, args.repeat, con)
+        result.update(load_s=load_s, compile_s=compile_s)
+        results.append(result)
+
+    print(f"\n{'case':<16}{'rules':>6}{'load+lint s':>12}{'compile s':>10}{'polars s':>10}"
+          f"{'duckdb s':>10}{'polars rows/s':>15}{'duckdb/polars':>15}{'hit rows':>10}")
+    for r in results:
+        print(f"{r['case']:<16}{r['rules']:>6}{r['load_s']:>12.3f}{r['compile_s']:>10.3f}"
+              f"{r['polars_s']:>10.3f}{r['duckdb_s']:>10.3f}"
+              f"{r['rows'] / r['polars_s']:>15,.0f}{r['ratio']:>14.2f}x"
+              f"{r['rows_with_hit']:>10,}")
+        if r["mismatched_rules"]:
+            print(f"  WARNING: hit counts differ for {r['mismatched_rules'][:5]}")
+    print(f"\nmedian ratio {statistics.median(r['ratio'] for r in results):.2f}x "
+          "(DuckDB time / polars time; > 1 means polars is faster)")
+
+
+if __name__ == "__main__":
+    main()
