@@ -150,15 +150,15 @@ def fit_plan(train: pl.DataFrame, recipe: ModelRecipe, label: pl.Series) -> Feat
     cat_sources += [(c, n) for c, lengths in recipe.prefixes.items() for n in lengths]
     for col, prefix in cat_sources:
         values = _category_text(pl.col(col), prefix)
-        counts = (train.select(values.alias("v")).group_by("v").len()
+        seen = (train.select(values.alias("v")).group_by("v").len()
                   .filter(pl.col("v").is_not_null() & (pl.col("len") >= recipe.min_category_count))
                   .sort(["len", "v"], descending=[True, False]).head(recipe.max_categories))
-        codes = {v: i for i, v in enumerate(counts.get_column("v").to_list())}
+        codes = {v: i for i, v in enumerate(seen.get_column("v").to_list())}
         label_text = col if prefix is None else f"{col} (first {prefix})"
         suffix = "cat" if prefix is None else f"cat{prefix}"
         features.append(Feature(_slug(suffix, col), "categorical", col, label_text,
                                 {"prefix": prefix, "codes": codes}))
-    prior = float(label.mean() or 0.0)
+    prior = float(label.cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
     for col in recipe.entities:
         hist = (train.select(_category_text(pl.col(col), None).alias("v"), label.alias("y"))
                 .filter(pl.col("v").is_not_null())

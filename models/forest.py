@@ -122,14 +122,14 @@ def _goes_left(
         word = category >> 5
         if word >= cat_words[node]:
             return False
-        return ((cat_bits[cat_start[node] + word] >> np.uint32(category & 31)) & 1) == 1
+        return bool(((cat_bits[cat_start[node] + word] >> np.uint32(category & 31)) & 1) == 1)
     if math.isnan(value):
         if k == _KIND_NUM_NAN:
             return bool(default_left[node])
         value = 0.0
     if k == _KIND_NUM_ZERO and value == 0.0:
         return bool(default_left[node])
-    return value <= threshold[node]
+    return bool(value <= threshold[node])
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)

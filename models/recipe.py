@@ -15,6 +15,8 @@ a model learns from it travel together::
       ratios: {price_per_kg: [Item Price, Net Mass]}
       prefixes: {HS6 Code: [2, 4]}           # leading characters, as extra categoricals
       validation: {last_fraction: 0.2}       # or {from: "2021-01-01"}; unused with --valid
+      refit: true                            # after early stopping on the later part, refit
+                                             # on all rows with the same number of trees
       params: {learning_rate: 0.05}          # overrides of the default LightGBM parameters
       seed: 7
 
@@ -53,12 +55,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "early_stopping_rounds": 150,
     "verbose": -1,
     "deterministic": True,
+    "num_threads": 2,  # fixed, so a seed gives the same model on any machine
     "force_row_wise": True,
 }
 
 _KEYS = {"label", "positive", "labelled_only", "time", "numeric", "categorical", "entities",
          "ratios", "prefixes", "validation", "params", "seed", "min_category_count",
-         "max_categories", "prior_strength"}
+         "max_categories", "prior_strength", "refit"}
 _DEFAULT_POSITIVE: tuple[Any, ...] = (1, True, "1", "true", "seizure", "irregularity")
 
 
@@ -81,6 +84,7 @@ class ModelRecipe:
     min_category_count: int = 10
     max_categories: int = 500
     prior_strength: float = 20.0
+    refit: bool = True
 
     def source_columns(self) -> list[str]:
         """Every input column the features are computed from (not the label)."""
@@ -107,6 +111,7 @@ class ModelRecipe:
             "validation": self.validation, "params": self.params, "seed": self.seed,
             "min_category_count": self.min_category_count,
             "max_categories": self.max_categories, "prior_strength": self.prior_strength,
+            "refit": self.refit,
         }
 
     @classmethod
@@ -149,6 +154,7 @@ class ModelRecipe:
             min_category_count=int(data.get("min_category_count", 10)),
             max_categories=int(data.get("max_categories", 500)),
             prior_strength=float(data.get("prior_strength", 20.0)),
+            refit=bool(data.get("refit", True)),
         )
         if not recipe.source_columns():
             raise err("the model section declares no features",

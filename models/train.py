@@ -96,8 +96,11 @@ def train_model(frame: pl.DataFrame, recipe: ModelRecipe, *,
                 data_hash: str | None = None) -> ModelArtifact:
     """Train on ``frame`` (later part early-stops) or on ``frame`` with ``valid_frame``.
 
-    With ``valid_frame`` all of ``frame`` trains and ``valid_frame`` (which must be later)
-    early-stops and is evaluated.
+    Without ``valid_frame`` the later part of ``frame`` (``recipe.validation``) early-stops
+    and is evaluated; then, when ``recipe.refit`` is set, the model is refitted on all rows
+    with the number of trees found, so the newest history is learnt from too (the card's
+    metrics are those of the evaluated, earlier fit). With ``valid_frame`` all of ``frame``
+    trains and ``valid_frame`` (which must be later) early-stops and is evaluated.
     """
     rows = labelled_rows(frame, recipe)
     if valid_frame is None:
@@ -124,12 +127,34 @@ def train_model(frame: pl.DataFrame, recipe: ModelRecipe, *,
     forest = Forest.from_model_string(booster.model_to_string())
     valid_scores = forest.predict(x_valid)
     metrics = evaluate_scores(y_valid, valid_scores)
+    best = booster.current_iteration()
     card = build_card(
-        recipe=recipe, plan=plan, params=params, best_iteration=booster.current_iteration(),
+        recipe=recipe, plan=plan, params=params, best_iteration=best,
         train=split.train, valid=split.valid,
         data_hash=data_hash or _frame_hash(frame), metrics=metrics,
     )
+    if valid_frame is None and recipe.refit:
+        label = rows.get_column("__label")
+        plan = fit_plan(rows, recipe, label)
+        x_all = to_matrix(training_features(rows, plan, label, rows.get_column("__time")))
+        booster = _refit(plan, params, x_all, label.to_numpy(), best)
+        forest = Forest.from_model_string(booster.model_to_string())
+        card["feature_plan"] = plan.to_dict()
+        card["features"] = plan.names
+        card["refit"] = {"rows": rows.height, "trees": best,
+                         "to": str(rows.get_column("__time").max()),
+                         "note": "metrics are those of the fit evaluated on the later period"}
     return ModelArtifact(booster.model_to_string(), card, plan, forest)
+
+
+def _refit(plan: FeaturePlan, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
+           trees: int) -> lgb.Booster:
+    fit_params = {k: v for k, v in params.items()
+                  if k not in ("num_boost_round", "early_stopping_rounds")}
+    data = lgb.Dataset(x, y, feature_name=plan.names,
+                       categorical_feature=plan.categorical_names or "auto",
+                       params={"verbose": -1})
+    return lgb.train(fit_params, data, num_boost_round=max(trees, 1))
 
 
 def _fit(plan: FeaturePlan, recipe: ModelRecipe, x_train: np.ndarray, y_train: np.ndarray,

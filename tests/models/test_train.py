@@ -97,7 +97,7 @@ def test_stage_explains_in_plain_language(trained) -> None:  # type: ignore[no-u
 
 def test_missing_features_are_named(trained) -> None:  # type: ignore[no-untyped-def]
     frame = history(20).drop("office", "packages")
-    with pytest.raises(MissingFeaturesError, match="office, packages|packages, office"):
+    with pytest.raises(MissingFeaturesError, match=r"office, packages|packages, office"):
         ModelStage(trained).apply(frame)
 
 
@@ -137,12 +137,23 @@ def test_tampered_artifact(trained, tmp_path: Path) -> None:  # type: ignore[no-
     card = json.loads((folder / "card.json").read_text())
     card["versions"]["lightgbm"] = "1.0.0"
     (folder / "card.json").write_text(json.dumps(card))
-    with pytest.raises(ArtifactError, match="LightGBM 1.0.0"):
+    with pytest.raises(ArtifactError, match=r"LightGBM 1\.0\.0"):
         load_model(folder)
     card["versions"]["lightgbm"] = trained.card["versions"]["lightgbm"]
     card["features"] = card["features"][::-1]
     (folder / "card.json").write_text(json.dumps(card))
     with pytest.raises(ArtifactError, match="disagree on the features"):
         load_model(folder)
-    with pytest.raises(ArtifactError, match="missing model.txt"):
+    with pytest.raises(ArtifactError, match=r"missing model\.txt"):
         load_model(tmp_path)
+
+
+def test_refit_uses_all_rows_with_the_trees_found(trained) -> None:  # type: ignore[no-untyped-def]
+    refit = trained.card["refit"]
+    rows = labelled_rows(history(), recipe())
+    assert refit["rows"] == rows.height
+    assert trained.forest.num_trees == refit["trees"] == trained.card["best_iteration"]
+    counts = next(f for f in trained.plan.features if f.kind == "entity_count").extra["counts"]
+    assert sum(counts.values()) == rows.height  # the plan was refitted on every row
+    no_refit = train_model(history(), recipe(refit=False))
+    assert "refit" not in no_refit.card
