@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,6 +17,7 @@ from api.audit import Audit
 from api.auth import Analyst, SessionDep, Viewer
 from api.problems import ProblemException
 from api.schemas.batches import (
+    BATCH_ID_PATTERN,
     BatchDetail,
     BatchPublic,
     BatchRowsCreate,
@@ -34,6 +36,7 @@ from api.state import State
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+BatchId = Annotated[str, PathParam(min_length=1, max_length=40, pattern=BATCH_ID_PATTERN)]
 
 
 def _limit(default: int = 50) -> Any:
@@ -177,7 +180,7 @@ def list_batches(
 
 
 @router.get("/{batch_id}", response_model=BatchDetail, summary="A batch with its run record")
-def get_batch(session: SessionDep, principal: Viewer, batch_id: str) -> BatchPublic:
+def get_batch(session: SessionDep, principal: Viewer, batch_id: BatchId) -> BatchPublic:
     """Status, counts, progress and the engine's run record."""
     return batch_public(service.get_batch(session, principal, batch_id), detail=True)
 
@@ -190,9 +193,11 @@ def get_batch(session: SessionDep, principal: Viewer, batch_id: str) -> BatchPub
 def list_flagged(
     session: SessionDep,
     principal: Viewer,
-    batch_id: str,
+    batch_id: BatchId,
     lane: Annotated[list[Lane] | None, Query(description="one or more lanes")] = None,
-    rule: Annotated[str | None, Query(max_length=200, description="rule id that hit")] = None,
+    rule: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[\w.:-]+$", description="rule id that hit")
+    ] = None,
     selected: bool | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     sort: Literal["-risk_score", "risk_score", "row_index", "container_number", "lane"] = (
@@ -227,7 +232,7 @@ def list_quarantine(
     state: State,
     session: SessionDep,
     principal: Viewer,
-    batch_id: str,
+    batch_id: BatchId,
     offset: Offset = 0,
     limit: int = _limit(),
 ) -> QuarantinePage:

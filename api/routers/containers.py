@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 
 from api.auth import SessionDep, Viewer
 from api.schemas.containers import ContainerDetail
+from api.schemas.inspections import CONTAINER_PATTERN
 from api.services.containers import container_detail
 from api.state import State
 
@@ -23,7 +24,7 @@ def get_container(
     state: State,
     session: SessionDep,
     principal: Viewer,
-    container_number: Annotated[str, Path(min_length=1, max_length=40)],
+    container_number: Annotated[str, Path(min_length=1, max_length=40, pattern=CONTAINER_PATTERN)],
 ) -> ContainerDetail:
     """Appearances (newest first) with reasons, model contributions, inspections, queries."""
     return container_detail(state, session, principal, container_number)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import Audit
@@ -56,7 +58,11 @@ def upload_pack(
     summary="Make a pack version the active one (rule_author, audited)",
 )
 def activate_pack(
-    state: State, session: SessionDep, principal: RuleAuthor, audit: Audit, pack_id: int
+    state: State,
+    session: SessionDep,
+    principal: RuleAuthor,
+    audit: Audit,
+    pack_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> RulePackPublic:
     """Batches uploaded afterwards are scored with this pack."""
     return service.activate_pack(state, session, principal, audit, pack_id)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+BATCH_ID_PATTERN = r"^[0-9A-Za-z-]+$"
+Scalar = str | int | float | bool | None
+Value = Scalar
+FieldName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
+]
 BatchStatus = Literal["queued", "running", "done", "failed"]
 Lane = Literal["red", "yellow", "green"]
 
@@ -17,7 +23,11 @@ class BatchRowsCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rows: list[dict[str, Any]] = Field(min_length=1, description="one object per container row")
+    rows: list[dict[FieldName, Value | list[Scalar]]] = Field(
+        min_length=1,
+        description="one flat object per container row; values are text, numbers, booleans "
+        "or null, lists for list fields (seals, transshipment_ports)",
+    )
     spec: str | None = Field(None, description="name of a shipped dataset spec")
     capacity: str | None = Field(
         None, description="inspection capacity: a count ('50') or a share ('2%')"

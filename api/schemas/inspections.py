@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CONTAINER_PATTERN = r"^[A-Za-z0-9 -]+$"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Outcome = Literal["seizure", "irregularity", "clean"]
 
 
@@ -15,10 +17,13 @@ class InspectionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    batch_id: str = Field(min_length=1, max_length=40)
-    container_number: str = Field(min_length=1, max_length=40)
+    batch_id: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")
+    container_number: str = Field(min_length=1, max_length=40, pattern=CONTAINER_PATTERN)
     record_id: str | None = Field(
-        None, max_length=200, description="needed when the container is on several B/Ls"
+        None,
+        max_length=200,
+        pattern=NO_NUL,
+        description="needed when the container is on several B/Ls",
     )
     outcome: Outcome
     finding_type: str | None = Field(
@@ -27,7 +32,7 @@ class InspectionCreate(BaseModel):
         pattern=r"^[a-z][a-z_]*$",
         description="drugs, precursors, weapons, counterfeit, wildlife, tobacco, revenue, ...",
     )
-    notes: str = Field("", max_length=10_000)
+    notes: str = Field("", max_length=10_000, pattern=NO_NUL)
     inspected_at: datetime | None = Field(None, description="default: now")
 
 

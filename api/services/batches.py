@@ -71,11 +71,46 @@ def save_file(state: AppState, batch_id: str, name: str, stream: BinaryIO) -> Up
 
 
 def save_rows(state: AppState, batch_id: str, rows: list[dict[str, Any]]) -> Upload:
-    """Write JSON rows as NDJSON (the engine's ingest reads it, with line numbers)."""
+    """Write JSON rows as NDJSON (the engine's ingest reads it, with line numbers).
+
+    Values are written as text (as a CSV would carry them) so the engine's spec parsing
+    decides types, and a field that is a list in any row is a list in every row.
+    """
+    list_fields = {k for row in rows for k, v in row.items() if isinstance(v, list)}
+    lines = []
+    for number, row in enumerate(rows, start=1):
+        clean = {
+            k: _as_list(v) if k in list_fields else _as_text(v)  # type: ignore[arg-type]
+            for k, v in row.items()
+        }
+        line = json.dumps(clean, ensure_ascii=False) + "\n"
+        try:
+            lines.append(line.encode("utf-8"))
+        except UnicodeEncodeError as err:
+            raise ProblemException(
+                422,
+                "Invalid text",
+                f"row {number}: a value or field name is not valid Unicode text ({err.reason})",
+            ) from err
     target = batch_dir(state, batch_id) / "input" / "rows.ndjson"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    target.write_bytes(b"".join(lines))
     return Upload(path=target, name="rows.ndjson", size=target.stat().st_size, rows=len(rows))
+
+
+def _as_text(value: str | float | bool | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _as_list(value: Any) -> list[str | None] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    return [_as_text(item) for item in items]
 
 
 def create_batch(

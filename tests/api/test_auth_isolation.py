@@ -73,14 +73,21 @@ def test_a_unit_never_sees_another_units_data(server: LiveServer, unit: str) -> 
     other = unit + "-OTHER"
     records = rows(6, owner="ISOU", tag="I")
     number = records[0]["container_number"]
-    with server.client(server.key(unit)) as mine, server.client(server.key(other, "admin")) as theirs:
+    with (
+        server.client(server.key(unit)) as mine,
+        server.client(server.key(other, "admin")) as theirs,
+    ):
         batch = mine.post(
             "/v1/batches", files={"file": ("m.csv", to_csv(records))}, data={"capacity": "2"}
         ).json()
         inspection = mine.post(
             "/v1/inspections",
-            json={"batch_id": batch["id"], "container_number": number, "outcome": "seizure",
-                  "finding_type": "drugs"},
+            json={
+                "batch_id": batch["id"],
+                "container_number": number,
+                "outcome": "seizure",
+                "finding_type": "drugs",
+            },
         )
         assert inspection.status_code == 201, inspection.text
         assert mine.get(f"/v1/containers/{number}").status_code == 200

@@ -52,8 +52,11 @@ def test_inspection_feeds_container_history_and_rule_stats(server: LiveServer, u
 
         clean = client.post(
             "/v1/inspections",
-            json={"batch_id": first["id"], "container_number": records[3]["container_number"],
-                  "outcome": "clean"},
+            json={
+                "batch_id": first["id"],
+                "container_number": records[3]["container_number"],
+                "outcome": "clean",
+            },
         )
         assert clean.status_code == 201
         stats = {r["id"]: r["stats"] for r in client.get("/v1/rules").json()["rules"]}
@@ -64,13 +67,18 @@ def test_inspection_feeds_container_history_and_rule_stats(server: LiveServer, u
 def test_inspection_errors(server: LiveServer, unit: str) -> None:
     records = rows(3, owner="ERRU", tag="E")
     with server.client(server.key(unit)) as client:
-        batch = client.post("/v1/batches", json={"rows": records + [records[0] | {"bl_number": "X2"}]}).json()
+        batch = client.post(
+            "/v1/batches", json={"rows": [*records, records[0] | {"bl_number": "X2"}]}
+        ).json()
         number = records[0]["container_number"]
         body = {"batch_id": batch["id"], "container_number": number, "outcome": "clean"}
         ambiguous = client.post("/v1/inspections", json=body)
         assert ambiguous.status_code == 409
         assert "record_id" in ambiguous.json()["detail"]
-        assert client.post("/v1/inspections", json=body | {"record_id": f"{number}/X2"}).status_code == 201
+        assert (
+            client.post("/v1/inspections", json=body | {"record_id": f"{number}/X2"}).status_code
+            == 201
+        )
         absent = client.post("/v1/inspections", json=body | {"container_number": "MSCU1234565"})
         assert absent.status_code == 404
         bad = client.post("/v1/inspections", json=body | {"outcome": "maybe"})
@@ -86,15 +94,25 @@ def test_every_write_is_audited_and_the_log_is_append_only(server: LiveServer, u
         batch = client.post("/v1/batches", json={"rows": records}).json()
         client.post(
             "/v1/inspections",
-            json={"batch_id": batch["id"], "container_number": records[1]["container_number"],
-                  "outcome": "irregularity", "finding_type": "revenue"},
+            json={
+                "batch_id": batch["id"],
+                "container_number": records[1]["container_number"],
+                "outcome": "irregularity",
+                "finding_type": "revenue",
+            },
         )
     engine = create_engine(server.database_url)
     try:
         with engine.connect() as conn:
             events = conn.execute(
-                select(AuditEvent.action, AuditEvent.actor, AuditEvent.target, AuditEvent.client,
-                       AuditEvent.request_id, AuditEvent.role)
+                select(
+                    AuditEvent.action,
+                    AuditEvent.actor,
+                    AuditEvent.target,
+                    AuditEvent.client,
+                    AuditEvent.request_id,
+                    AuditEvent.role,
+                )
                 .where(AuditEvent.unit_id == unit)
                 .order_by(AuditEvent.id)
             ).all()
