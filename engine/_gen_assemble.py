@@ -24,6 +24,13 @@ DG_SHARE = 0.3
 MANIFEST_COLUMNS: tuple[str, ...] = tuple(n for n in CANONICAL if n not in LABEL_FIELDS)
 
 
+def bill_source(draw: Draw) -> np.ndarray:
+    """For each row, the row whose draws its bill uses (FCL: the bill's first container;
+    LCL: the house bill itself), so that bill-level text agrees across containers."""
+    rows = np.arange(draw.n)
+    return np.where(draw.is_lcl, rows, np.searchsorted(draw.group, draw.group))
+
+
 def _dg_numbers(world: World, draw: Draw, rng: np.random.Generator) -> pl.Series:
     chapters = world.hs_chapter[draw.hs]
     un = np.zeros(draw.n, dtype=np.int64)
@@ -31,7 +38,7 @@ def _dg_numbers(world: World, draw: Draw, rng: np.random.Generator) -> pl.Series
     for chapter, numbers in words.DG_BY_CHAPTER.items():  # a handful of chapters
         mask = (chapters == chapter) & (u < DG_SHARE)
         un[mask] = np.asarray(numbers, dtype=np.int64)[rng.integers(0, len(numbers), mask.sum())]
-    un = np.where(draw.dg_override >= 0, draw.dg_override, un)
+    un = np.where(draw.dg_override >= 0, draw.dg_override, un[bill_source(draw)])
     un = np.where(draw.is_empty, 0, un)
     return pl.Series(un).cast(pl.String).str.zfill(4).replace("0000", None)
 
@@ -67,8 +74,10 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
     cons = _party(parties, draw.consignee, "consignee")
     noti = _party(parties, draw.notify, "notify")
 
+    bill = bill_source(draw)
+
     def pick(options: list[str]) -> pl.Series:
-        return text(options, rng.integers(0, len(options), n))
+        return text(options, rng.integers(0, len(options), n)[bill])
 
     override = draw.description_override
     declared = np.round(d["usd"] * d["rate"], 2)
@@ -91,7 +100,7 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         "is_lcl": draw.is_lcl, "is_empty": draw.is_empty, "bl_body": d["bl_body"],
         "house_body": d["house_body"], "has_house": d["has_house"],
         "to_order": draw.bl_to_order, "bank": pick(words.BANKS),
-        "to_order_plain": rng.random(n) < 0.5,
+        "to_order_plain": (rng.random(n) < 0.5)[bill],
         "filed": d["filed"], "departed": d["departed"], "eta": d["eta"],
         "amended_at": d["last_amended"], "amendments": draw.amendments,
         "collect": draw.freight_collect,
@@ -113,7 +122,7 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         "hub2": loc_code.gather(np.maximum(draw.hub2, 0)), "has_hub2": draw.hub2 >= 0,
         "pod": loc_code.gather(draw.port_of_discharge),
         "delivery": loc_code.gather(draw.place_of_delivery),
-        "unknown_pol": rng.random(n) < UNKNOWN_LOCODE_SHARE,
+        "unknown_pol": (rng.random(n) < UNKNOWN_LOCODE_SHARE)[bill],
         "vessel_imo": fleet_imo.gather(draw.vessel),
         "vessel_name": fleet_names.gather(draw.vessel),
         "voyage_code": fleet_code.gather(draw.vessel), "westbound": westbound,

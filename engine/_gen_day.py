@@ -123,10 +123,11 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     pod = pod[lead]  # the whole container discharges at one port
 
     hub1, hub2 = _hubs(world, rng, pol, pod, lead)
-    receipt = np.where(rng.random(rows) < 0.75, pol, -1)
+    receipt = np.where(rng.random(n_groups)[group] < 0.75, pol, -1)
     ship_country = uni.shippers.country[shipper]
-    origin = np.where(rng.random(rows) < 0.92, ship_country,
-                      np.asarray(["CN", "TR", "IN", "DE", "KR"])[rng.integers(0, 5, rows)])
+    # origin is mostly the shipper's country; traders re-export the rest (one per bill)
+    elsewhere = np.asarray(["CN", "TR", "IN", "DE", "KR"])[rng.integers(0, 5, n_units)][unit]
+    origin = np.where(rng.random(n_units)[unit] < 0.92, ship_country, elsewhere)
 
     # goods: each consignee buys a few usual commodities, sometimes something else
     k = _choice(rng, (np.arange(3), np.array([0.6, 0.3, 0.1])), n_units)
@@ -140,10 +141,11 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
 
     notify = np.full(rows, -1, dtype=np.int64)
     u_notify = rng.random(n_units)[unit]
+    u_forwarder = rng.random(n_units)[unit]  # one notify party per bill
     cons_country = pool.country[cons]
     for country, members in uni.forwarders_by_country.items():
         mask = (cons_country == country) & (u_notify >= 0.55) & (u_notify < 0.95)
-        notify[mask] = members[rng.integers(0, len(members), int(mask.sum()))]
+        notify[mask] = members[(u_forwarder[mask] * len(members)).astype(np.int64)]
     notify = np.where(u_notify >= 0.98, -3, np.where(u_notify >= 0.95, -2, notify))
 
     amendments = _choice(rng, AMENDMENTS, n_units)
@@ -163,7 +165,7 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
         amendments=amendments[unit],
         late_amendment=((amendments > 0) & (rng.random(n_units) < 0.04))[unit],
         vague=(rng.random(n_units) < 0.012)[unit],
-        is_empty=(~is_lcl) & (rng.random(rows) < 0.004),
+        is_empty=(~is_lcl) & (rng.random(n_groups) < 0.004)[group],
         dg_override=np.full(rows, -1, dtype=np.int64),
         description_override=np.full(rows, -1, dtype=np.int64),
         u_container=rng.random(rows),

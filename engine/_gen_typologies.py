@@ -135,7 +135,8 @@ def _reroute(world: World, uni: Universe, draw: Draw, rng: np.random.Generator,
              mask: np.ndarray, ports: dict[str, float]) -> None:
     pol = _group_pick(draw, rng, mask, ports, world)
     order, start, count = uni.shippers_by_home
-    shipper = order[start[pol] + (rng.random(len(pol)) * count[pol]).astype(np.int64)]
+    u_group = rng.random(int(draw.group[-1]) + 1)[draw.group[mask]]  # one shipper per bill
+    shipper = order[start[pol] + (u_group * count[pol]).astype(np.int64)]
     draw.port_of_loading[mask] = pol
     draw.place_of_receipt[mask] = pol
     draw.shipper[mask] = shipper + uni.shipper_offset

@@ -230,6 +230,18 @@ def test_rows_are_one_container_on_one_bill(default_run: GeneratedData) -> None:
     assert (houses["bl"] == 1).all() and (houses["iso"] == 1).all()
 
 
+def test_bill_level_fields_agree_across_its_containers(default_run: GeneratedData) -> None:
+    history = pl.read_parquet(default_run.history)  # type: ignore[arg-type]
+    bill_fields = ["shipper_name", "consignee_name", "notify_name", "hs_code", "origin_country",
+                   "port_of_loading", "transshipment_ports", "port_of_discharge", "vessel_imo",
+                   "departed_at", "bl_type", "freight_payment", "is_empty", "place_of_receipt"]
+    fcl = history.filter(pl.col("fcl_lcl") == "FCL").with_columns(
+        pl.col("transshipment_ports").list.join(";"))
+    spread = fcl.group_by("bl_number").agg([pl.col(c).n_unique() for c in bill_fields])
+    assert (spread.select(pl.max_horizontal(bill_fields)).to_series() == 1).all()
+    assert (fcl.group_by("bl_number").len()["len"] > 1).any()
+
+
 def test_times_follow_the_voyage(default_run: GeneratedData) -> None:
     frame = _manifest(default_run)
     assert (frame["departed_at"] > frame["filed_at"]).all()
