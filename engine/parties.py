@@ -46,8 +46,9 @@ LEGAL_FORMS: frozenset[str] = frozenset(
         "GMBH", "AG", "KG", "OHG", "UG", "SA", "SAS", "SARL", "SRL", "SPA", "BV", "NV",
         "AB", "AS", "OY", "KFT", "SRO", "DOO", "LTDA", "SL", "EIRL", "SPZOO",
         # CIS / IREN (transliterated): OOO, ZAO, OAO, PAO, AO, TOO (Kazakhstan),
-        # ZHSHS (Kazakh LLP), MCHJ (Uzbek LLC), AJ (Uzbek JSC), IP
-        "OOO", "ZAO", "OAO", "PAO", "AO", "TOO", "ZHSHS", "MCHJ", "AJ", "IP",
+        # ZHSHS (Kazakh LLP), MCHJ (Uzbek LLC), AJ (Uzbek JSC), XK / QK (Uzbek private /
+        # joint enterprise), IP (sole trader)
+        "OOO", "ZAO", "OAO", "PAO", "AO", "TOO", "ZHSHS", "MCHJ", "AJ", "XK", "QK", "IP",
         # corporate-form abbreviations common on manifests
         "JSC", "PJSC", "CJSC", "OJSC", "FZE", "FZCO", "FZC", "FZLLC", "SDN", "BHD",
     }
@@ -172,22 +173,45 @@ def _pick_targets(
     n_canon: int,
     scores: np.ndarray,
 ) -> None:
-    """Choose, per row of ``scores``, the canonical match or else an earlier new key."""
-    canon_part = scores[:, :n_canon]
-    fresh_part = scores[:, n_canon:].copy()
+    """Choose, per row of ``scores``, the canonical match or else an earlier new key.
+
+    Candidates are tried best score first (canonical before new) and must pass
+    :func:`_spelling_variant`, so a whole-string score alone never merges two parties.
+    """
+    masked = scores.copy()
     # A new key may only map to new keys before it, never to itself or later ones.
     rows = np.arange(len(chunk))[:, None]
-    cols = np.arange(fresh_part.shape[1])[None, :]
-    fresh_part[cols >= rows + offset] = 0
-    has_canon = canon_part.max(axis=1, initial=0) > 0
-    best_canon = canon_part.argmax(axis=1) if n_canon else np.zeros(len(chunk), dtype=np.int64)
-    has_fresh = fresh_part.max(axis=1, initial=0) > 0
-    first_fresh = fresh_part.argmax(axis=1)
-    for i, key in enumerate(chunk):  # bookkeeping over distinct keys, not over rows
-        if has_canon[i]:
-            result[key] = targets[int(best_canon[i])]
-        elif has_fresh[i]:
-            result[key] = targets[n_canon + int(first_fresh[i])]
+    cols = np.arange(masked.shape[1] - n_canon)[None, :]
+    masked[:, n_canon:][cols >= rows + offset] = 0
+    for i in np.flatnonzero(masked.max(axis=1, initial=0) > 0):  # distinct keys with hits
+        key = chunk[i]
+        hits = np.flatnonzero(masked[i])
+        # Canonical keys first, then by descending score.
+        order = sorted(hits, key=lambda j: (j >= n_canon, -int(masked[i, j])))
+        for j in order:
+            if _spelling_variant(key, targets[j]):
+                result[key] = targets[j]
+                break
+
+
+def _spelling_variant(a: str, b: str, *, token_cutoff: float = 80.0) -> bool:
+    """True when the keys differ only by misspelt words, not by added or changed words.
+
+    Every token on one side but not the other must pair with a similar token (ratio ≥
+    ``token_cutoff``) on the other side: ``PACIFICO`` ~ ``PACIFIC`` merges, ``KANGDA`` vs
+    ``GUANGDA`` or an extra word does not.
+    """
+    only_a = sorted(set(a.split()) - set(b.split()))
+    only_b = sorted(set(b.split()) - set(a.split()))
+    if len(only_a) != len(only_b):
+        return False
+    remaining = list(only_b)
+    for token in only_a:
+        match = process.extractOne(token, remaining, scorer=fuzz.ratio, score_cutoff=token_cutoff)
+        if match is None:
+            return False
+        remaining.pop(match[2])
+    return True
 
 
 def _compress(mapping: dict[str, str]) -> dict[str, str]:

@@ -68,3 +68,15 @@ def test_resolve_maps_typos_to_canonical_and_keeps_distinct_names() -> None:
 def test_resolve_without_candidates_is_identity() -> None:
     out = resolve_near_duplicates(["B", "A"], [])
     assert_series_equal(out["party_key"], out["canonical_key"], check_names=False)
+
+
+def test_resolve_merges_misspellings_but_not_different_words() -> None:
+    out = resolve_near_duplicates(
+        ["COMMERCE KANGDA SHANGHAI", "PACIFICO SHIPPING", "ACME FOODS TRADING"],
+        ["COMMERCE GUANGDA SHANGHAI", "PACIFIC SHIPPING", "ACME TRADING"],
+    )
+    assert dict(out.iter_rows()) == {
+        "COMMERCE KANGDA SHANGHAI": "COMMERCE KANGDA SHANGHAI",
+        "PACIFICO SHIPPING": "PACIFIC SHIPPING",
+        "ACME FOODS TRADING": "ACME FOODS TRADING",
+    }
