@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from engine._canonical import QUARANTINE_SCHEMA
 from engine.schema import CANONICAL
@@ -111,8 +113,28 @@ def quarantine_frame(
     )
 
 
-def typed_frame(columns: dict[str, list[object]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """A frame with exactly ``schema`` (missing columns null), so every chunk binds alike."""
-    height = len(next(iter(columns.values()))) if columns else 0
-    data = {name: columns.get(name, [None] * height) for name in schema}
-    return pl.DataFrame(data, schema=schema)
+_ARROW_TYPES: dict[pl.DataType, pa.DataType] = {
+    pl.String(): pa.string(),
+    pl.Int64(): pa.int64(),
+    pl.Float64(): pa.float64(),
+    pl.Boolean(): pa.bool_(),
+    pl.List(pl.String()): pa.list_(pa.string()),
+}
+
+
+def columns_frame(
+    rows: list[dict[str, Any]], schema: Mapping[str, pl.DataType] | None = None
+) -> pl.DataFrame:
+    """Row dicts → frame, built column by column through Arrow (polars 2 builds nested list
+    columns from Python objects one value at a time; Arrow does it in one C call)."""
+    names = list(schema) if schema is not None else list(dict.fromkeys(k for r in rows for k in r))
+    arrays = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        arrow_type = _ARROW_TYPES.get(schema[name]) if schema is not None else None
+        arrays[name] = pa.array(values, type=arrow_type)
+    frame = pl.from_arrow(pa.table(arrays)) if names else pl.DataFrame()
+    assert isinstance(frame, pl.DataFrame)
+    if schema is not None:
+        frame = frame.cast(dict(schema))
+    return frame

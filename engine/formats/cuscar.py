@@ -44,6 +44,7 @@ from engine._canonical import empty_quarantine
 from engine.errors import IngestError, Location
 from engine.formats._common import (
     WEIGHT_UNITS,
+    columns_frame,
     emitted_schema,
     joined,
     known_units,
@@ -581,7 +582,7 @@ _MESSAGE_FIELDS = (
 def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema=schema)
-    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema, orient="row")
+    return columns_frame(rows, schema)
 
 
 def _assemble(tables: _Tables) -> pl.DataFrame:
@@ -609,7 +610,7 @@ def _assemble(tables: _Tables) -> pl.DataFrame:
         joined(pl.col("un_numbers")).alias("un_dg_number"),
         pl.col("gid").drop_nulls().n_unique().cast(pl.String).alias("goods_items"),
     )
-    consignments = pl.DataFrame(tables.consignments, infer_schema_length=None)
+    consignments = columns_frame(tables.consignments)
     rows = per_container.join(consignments, on="cni", how="left", maintain_order="left")
     eq = _frame(tables.equipment, _EQ_SCHEMA)
     eq_cols = ["iso_type", "seals", "is_empty", "eq_kg"]

@@ -36,6 +36,7 @@ import polars as pl
 from engine._canonical import empty_quarantine
 from engine.errors import IngestError, Location
 from engine.formats._common import (
+    columns_frame,
     emitted_schema,
     joined,
     known_units,
@@ -334,12 +335,12 @@ _CARGO_SCHEMA = {
 
 def _containers(tables: _Tables) -> pl.DataFrame:
     eq = (
-        pl.DataFrame(tables.equipment, schema=_EQ_SCHEMA, orient="row")
+        columns_frame(tables.equipment, _EQ_SCHEMA)
         if tables.equipment
         else pl.DataFrame(schema=_EQ_SCHEMA)
     )
     cargo = (
-        pl.DataFrame(tables.cargo, schema=_CARGO_SCHEMA, orient="row")
+        columns_frame(tables.cargo, _CARGO_SCHEMA)
         if tables.cargo
         else pl.DataFrame(schema=_CARGO_SCHEMA)
     )
@@ -428,7 +429,7 @@ def _containers(tables: _Tables) -> pl.DataFrame:
 
 def _assemble(tables: _Tables) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (rows with SCHEMA plus 'doc' and 'unit_problem', docs without any container)."""
-    docs = pl.DataFrame(tables.docs, infer_schema_length=None)
+    docs = columns_frame(tables.docs)
     containers = _containers(tables)
     rows = containers.join(docs, on="doc", how="left", maintain_order="left")
     empty_docs = docs.join(containers.select("doc").unique(), on="doc", how="anti").select("doc")
