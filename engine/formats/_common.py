@@ -136,5 +136,5 @@ def columns_frame(
     frame = pl.from_arrow(pa.table(arrays)) if names else pl.DataFrame()
     assert isinstance(frame, pl.DataFrame)
     if schema is not None:
-        frame = frame.cast(dict(schema))
+        frame = frame.cast(pl.Schema(dict(schema)))
     return frame
