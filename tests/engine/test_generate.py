@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal, assert_series_equal
 import engine._gen_codes as codes_module
 import engine.generate as generate_module
 from engine._gen_codes import imo_numbers, iso6346_check_digits
+from engine._gen_day import CURRENCY_RATES
 from engine._gen_words import CHAPTER_PROFILE, VAGUE_DESCRIPTIONS
 from engine.generate import (
     TYPOLOGIES,
@@ -343,7 +344,14 @@ def test_typologies_look_like_their_description(planted_run: GeneratedData) -> N
     clean_fcl = rows.filter(pl.col("typology").is_null() & (pl.col("fcl_lcl") == "FCL")
                             & ~pl.col("is_empty") & (pl.col("gross_weight_kg") > 0))
     assert clean_fcl.select(odd.mean()).item() < 0.05
-    # value typologies: value per kg far above / below the clean rows of the same goods
+    # undervaluation: USD per kg far below what the goods are worth
+    usd_per_kg = {chapter: profile[1] for chapter, profile in CHAPTER_PROFILE.items()}
+    worth = (pl.col("declared_value") / pl.col("currency").replace_strict(CURRENCY_RATES)
+             / pl.col("gross_weight_kg")
+             / pl.col("hs_code").str.slice(0, 2).replace_strict(usd_per_kg, default=2.0))
+    assert of("undervaluation").select((worth < 0.2).mean()).item() > 0.9
+    assert clean_fcl.select((worth < 0.2).mean()).item() < 0.02
+    # vague descriptions with a high value
     vague = of("vague_high_value")
     assert vague["declared_value"].min() > 50_000  # type: ignore[operator]
     assert vague["goods_description"].is_in(list(VAGUE_DESCRIPTIONS)).all()
