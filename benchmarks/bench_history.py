@@ -151,9 +151,11 @@ def resolve(n_canonical: int, n_new: int) -> None:
     t0 = time.perf_counter()
     out = resolve_near_duplicates(variants + fresh, seen, threshold=92.0)
     wall = time.perf_counter() - t0
-    merged = int((out["party_key"] != out["canonical_key"]).sum())
+    merged = out.filter(pl.col("party_key") != pl.col("canonical_key"))["party_key"]
+    variant_merged = int(merged.is_in(pl.Series(variants).implode()).sum())
     print({"canonical": len(seen), "new": n_new, "resolve_s": round(wall, 1),
-           "merged": merged, "peak_rss_mb": _peak_rss_mb()})
+           "variants_merged": variant_merged, "variants": len(variants),
+           "other_merged": merged.len() - variant_merged, "peak_rss_mb": _peak_rss_mb()})
 
 
 def main() -> None:
