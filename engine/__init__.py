@@ -38,6 +38,12 @@ _EXPORTS: dict[str, str] = {
     "known_fields": "engine.schema",
     "DatasetSpec": "engine.spec",
     "load_spec": "engine.spec",
+    "validate": "engine.validate",
+    "ValidationStage": "engine.validate",
+    "enrich": "engine.enrich",
+    "EnrichmentStage": "engine.enrich",
+    "container_number_valid": "engine.kernels",
+    "imo_number_valid": "engine.kernels",
     "ExplainingStage": "engine.stages",
     "Stage": "engine.stages",
 }
