@@ -13,7 +13,7 @@ $(UV):
 	$(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --python $(VENV)/bin/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --all-extras --python $(VENV)/bin/python
 	touch $(STAMP)
 
 demo: $(STAMP)  ## set up, generate the demo batch and score it with the shipped rules and model
