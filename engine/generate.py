@@ -58,7 +58,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class GeneratedData:
-    """What :func:`generate` wrote: paths, dates and counts."""
+    """What :func:`generate` wrote: paths, dates and counts.
+
+    ``manifests`` lists every manifest file (CSV and/or Parquet, per day); ``truth`` one
+    Parquet file per manifest day; ``history``/``history_truth`` are None without history
+    days. ``typology_counts`` counts planted manifest rows per typology; the ``history_*``
+    counts describe the labelled history (``history_positive`` = seizure or irregularity).
+    """
 
     out_dir: Path
     dates: list[date]
