@@ -13,8 +13,8 @@ Abbas, Karachi, Lianyungang, Novorossiysk, Aktau, …) from real UN/LOCODE loadi
 real HS 2022 goods, recurring trading partners, valid ISO 6346 container numbers (about
 0.5 % mistyped) and valid IMO numbers. Smuggling typologies are planted at configurable rates
 (:class:`TypologyRates`) and recorded only in the truth files. Everything is drawn with
-numpy and assembled with polars, so a million rows take seconds; the same seed gives
-byte-identical files.
+numpy and assembled with polars (no per-row Python): a million manifest rows cost about
+20 CPU-seconds; the same seed gives byte-identical files, whatever the thread count.
 """
 
 from __future__ import annotations
