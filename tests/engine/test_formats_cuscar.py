@@ -216,3 +216,21 @@ def test_segments_round_trip_through_escaping(
     assert all(s.error is None for s in parsed)
     expected = [(tag, [e[0] if len(e) == 1 else e for e in elements]) for tag, elements in segments]
     assert [(s.tag, s.elements) for s in parsed[1:]] == expected
+
+
+def test_without_una_and_with_other_service_characters(tmp_path: Path) -> None:
+    want, _ = read_frame(MANIFEST)
+    text = MANIFEST.read_text()
+    bare = tmp_path / "bare.edi"  # no UNA: the default service characters apply
+    bare.write_text(text.split("\n", 1)[1], encoding="utf-8")
+    got, _ = read_frame(bare)
+    assert got.get_column(SOURCE_LINE).to_list() == [p - 1 for p in want.get_column(SOURCE_LINE)]
+    # UNA declaring '*' as data separator, '!' as release and ',' as decimal mark
+    other = text.replace("+", "*").replace("?", "!").replace("UNA:*.! '", "UNA:*,! '")
+    other = other.replace("TNE:3.5", "TNE:3,5")
+    starred = tmp_path / "starred.edi"
+    starred.write_text(other, encoding="utf-8")
+    got, quarantine = read_frame(starred)
+    assert quarantine.height == 0
+    fields = ["container_number", "bl_number", "gross_weight_kg", "goods_description", "seals"]
+    assert got.select(fields).rows() == want.select(fields).rows()
