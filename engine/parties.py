@@ -35,6 +35,7 @@ __all__ = [
     "party_key",
     "party_keys",
     "resolve_near_duplicates",
+    "spelling_variant",
 ]
 
 LEGAL_FORMS: frozenset[str] = frozenset(
@@ -176,7 +177,7 @@ def _pick_targets(
     """Choose, per row of ``scores``, the canonical match or else an earlier new key.
 
     Candidates are tried best score first (canonical before new) and must pass
-    :func:`_spelling_variant`, so a whole-string score alone never merges two parties.
+    :func:`spelling_variant`, so a whole-string score alone never merges two parties.
     """
     masked = scores.copy()
     # A new key may only map to new keys before it, never to itself or later ones.
@@ -189,12 +190,12 @@ def _pick_targets(
         # Canonical keys first, then by descending score.
         order = sorted(hits, key=lambda j: (j >= n_canon, -int(masked[i, j])))
         for j in order:
-            if _spelling_variant(key, targets[j]):
+            if spelling_variant(key, targets[j]):
                 result[key] = targets[j]
                 break
 
 
-def _spelling_variant(a: str, b: str, *, token_cutoff: float = 80.0) -> bool:
+def spelling_variant(a: str, b: str, *, token_cutoff: float = 80.0) -> bool:
     """True when the keys differ only by misspelt words, not by added or changed words.
 
     Every token on one side but not the other must pair with a similar token (ratio ≥

@@ -42,7 +42,7 @@ from lxml import etree
 from rapidfuzz import fuzz, process
 
 from engine.errors import Location, ReferenceDataError
-from engine.parties import party_key, party_keys
+from engine.parties import party_key, party_keys, spelling_variant
 
 __all__ = [
     "CSV_COLUMNS",
@@ -372,7 +372,9 @@ class WatchlistStage:
 
         Keys with no list name scoring at least ``report_floor`` are absent from the result.
         """
-        whole = _whole_name_scores(keys, self._names, self.report_floor, self.workers)
+        whole = _whole_name_scores(
+            keys, self._names, self.report_floor, self.threshold, self.workers
+        )
         contained = _contained_scores(keys, self._names, self.report_floor, self.workers)
         scored = pl.concat([whole, contained])
         return (
@@ -453,8 +455,14 @@ def _list_names(parties: pl.DataFrame) -> pl.DataFrame:
 
 
 def _whole_name_scores(
-    keys: pl.Series, names: pl.DataFrame, threshold: float, workers: int
+    keys: pl.Series, names: pl.DataFrame, threshold: float, hit_threshold: float, workers: int
 ) -> pl.DataFrame:
+    """Best whole-name match per key scoring at least ``threshold`` (the report floor).
+
+    Below ``hit_threshold`` a string score alone is weak evidence ("KHAZAR INTERNATIONAL"
+    is 80 against "KOREA INTERNATIONAL"), so such a match is kept only if the differing
+    words are misspellings of each other (:func:`engine.parties.spelling_variant`).
+    """
     queries = keys.to_list()
     choices = names["lkey"].to_list()
     if not queries or not choices:
@@ -480,11 +488,17 @@ def _whole_name_scores(
     hit_names = names["lkey"].gather(cols)
     exact = process.cpdist(hit_keys.to_list(), hit_names.to_list(), scorer=fuzz.ratio,
                            workers=workers) if len(rows) else np.zeros(0)
+    scores = np.asarray(exact, dtype=np.float64)
+    # Runs over the few matched (distinct name, list name) pairs in the weak band only.
+    plausible = [
+        score >= hit_threshold or spelling_variant(key, name)
+        for key, name, score in zip(hit_keys, hit_names, scores, strict=True)
+    ]
     return pl.DataFrame({
         "key": hit_keys,
-        "score": pl.Series(np.asarray(exact, dtype=np.float64)),
+        "score": pl.Series(scores),
         "entry": names["entry"].gather(cols),
-    }).filter(pl.col("score") >= threshold)
+    }).filter((pl.col("score") >= threshold) & pl.Series(plausible, dtype=pl.Boolean))
 
 
 def _contained_scores(
@@ -520,9 +534,13 @@ def _contained_scores(
         candidates.join(weights, on="lid")
         .join(key_to_ltok, on=["key", "ltok"], how="left")
         .group_by("key", "lid")
-        .agg((pl.col("tscore").fill_null(0.0) * pl.col("w")).sum() / pl.col("w").sum())
-        .rename({"tscore": "score"})
-        .filter(pl.col("score") >= threshold)
+        .agg(
+            ((pl.col("tscore").fill_null(0.0) * pl.col("w")).sum() / pl.col("w").sum())
+            .alias("score"),
+            pl.col("tscore").is_null().any().alias("missing"),
+        )
+        # Every list word must be present (possibly misspelt): no partial containment.
+        .filter(~pl.col("missing") & (pl.col("score") >= threshold))
     )
     return scored.join(multi.select("lid", "entry"), on="lid").select(
         "key", pl.col("score").cast(pl.Float64), "entry"
