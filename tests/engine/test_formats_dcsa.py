@@ -187,6 +187,10 @@ def test_pint_envelope_and_json_lines(shared_data: Path, tmp_path: Path) -> None
     lines.write_text(json.dumps(doc, indent=2) + "\n" + json.dumps(doc, indent=2), encoding="utf-8")
     rows, _ = read_frame(lines)
     assert rows.get_column(SOURCE_LINE).to_list() == [1, 2]
+    minified = tmp_path / "docs.jsonl"  # one document per line: read alike once routed here
+    minified.write_text(json.dumps(doc) + "\n" + json.dumps(doc) + "\n", encoding="utf-8")
+    chunks = list(read_dcsa_chunks(minified, default_spec(), 1000))
+    assert chunks[0].lines.tolist() == [1, 2] and chunks[0].quarantine.height == 0
 
 
 def test_looks_like_dcsa(shared_data: Path) -> None:
