@@ -44,7 +44,14 @@ class Settings(BaseSettings):
     rules_dir: Path | None = None
     model_dir: Path | None = None
     policy_path: Path | None = None
-    history_dir: Path | None = None
+    history_dir: Path | None = Field(
+        None, description="root of the per-unit history stores (default: data_dir/history)"
+    )
+    history: bool = Field(
+        True,
+        description="feed scored batches and inspection results into a per-unit history "
+        "store whose features (first seen, past positives, ...) later batches use",
+    )
     watchlists: list[Path] = Field(default_factory=list)
     warm_scorer: bool = Field(True, description="build the scorer at startup (readyz waits)")
 

@@ -39,6 +39,17 @@ class AppState:
     scorer_ready: bool = False
     scorer_error: str | None = None
 
+    def history_dir(self, unit_id: str) -> Path | None:
+        """The unit's history store folder, or None when history is switched off."""
+        if not self.settings.history:
+            return None
+        root = self.settings.history_dir or self.settings.data_dir / "history"
+        return root / unit_id
+
+    def scorer(self, unit_id: str) -> Any:
+        """The scorer for a unit: its active rule pack and its own history."""
+        return self.scorers.get(self.active_rules_dir(unit_id), self.history_dir(unit_id))
+
     def active_rules_dir(self, unit_id: str) -> Path | None:
         """The folder of the unit's active rule pack; None means the configured default."""
         with self.sessions() as session:

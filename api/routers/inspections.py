@@ -8,6 +8,7 @@ from api.audit import Audit
 from api.auth import Analyst, SessionDep
 from api.schemas.inspections import InspectionCreate, InspectionPublic
 from api.services.inspections import record_inspection
+from api.state import State
 
 router = APIRouter(prefix="/v1/inspections", tags=["inspections"])
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1/inspections", tags=["inspections"])
     },
 )
 def create_inspection(
-    session: SessionDep, principal: Analyst, audit: Audit, body: InspectionCreate
+    state: State, session: SessionDep, principal: Analyst, audit: Audit, body: InspectionCreate
 ) -> InspectionPublic:
     """The result feeds the unit's history and the per-rule hit rates."""
-    return record_inspection(session, principal, audit, body)
+    return record_inspection(state, session, principal, audit, body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +64,17 @@ def resolve_spec(name: str | None) -> Any:
 
 
 class ScorerCache:
-    """Built scorers keyed by rule-pack folder; building loads rules and model once."""
+    """Built scorers keyed by rule-pack folder (reference data, rules and model are loaded
+    once per pack); a unit's history is attached per batch, cheaply."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
         self._lock = threading.Lock()
         self._scorers: dict[Path | None, Any] = {}
 
-    def get(self, rules_dir: Path | None = None) -> Any:
-        """The scorer for ``rules_dir`` (None: the configured or shipped pack)."""
+    def get(self, rules_dir: Path | None = None, history_dir: Path | None = None) -> Any:
+        """The scorer for ``rules_dir`` (None: the configured or shipped pack), reading the
+        history store at ``history_dir`` (None: no history features)."""
         key = rules_dir or self._settings.rules_dir
         with self._lock:
             if key not in self._scorers:
@@ -82,15 +85,29 @@ class ScorerCache:
                     rules_dir=key,
                     model_dir=s.model_dir,
                     policy_path=s.policy_path,
-                    history_dir=s.history_dir,
                     watchlists=tuple(s.watchlists),
                 )
-            return self._scorers[key]
+            base = self._scorers[key]
+        if history_dir is None:
+            return base
+        return _with_history(base, history_dir)
 
     def clear(self) -> None:
         """Forget every scorer (e.g. after new inspection history arrives)."""
         with self._lock:
             self._scorers.clear()
+
+
+def _with_history(base: Any, history_dir: Path) -> Any:
+    """``base`` with the unit's history features first among its enrichers (as
+    ``api.wiring.build_scorer`` orders them); compiled rules stay shared."""
+    import dataclasses
+
+    from engine.history import HistoryFeatures, HistoryStore
+
+    history_dir.mkdir(parents=True, exist_ok=True)
+    history = HistoryFeatures(HistoryStore(history_dir))
+    return dataclasses.replace(base, enrichers=[history, *base.enrichers], _compiled=base._compiled)
 
 
 def run(
@@ -131,3 +148,49 @@ def _count(record: Any, data: dict[str, Any], name: str) -> Any:
     if name in data:
         return data[name]
     return data.get("counts", {})[name]
+
+
+_HISTORY_LOCKS: dict[Path, threading.Lock] = {}
+_HISTORY_GUARD = threading.Lock()
+
+
+def _history_lock(root: Path) -> threading.Lock:
+    # The store appends files and manifest lines; one writer per store at a time.
+    with _HISTORY_GUARD:
+        return _HISTORY_LOCKS.setdefault(root.resolve(), threading.Lock())
+
+
+def append_history(history_dir: Path, scored_path: Path, *, batch_id: str) -> int:
+    """Add a scored batch's canonical rows to the unit's history store."""
+    import polars as pl
+
+    from engine.history import HistoryStore
+    from engine.schema import CANONICAL, RECORD_ID
+
+    wanted = [*CANONICAL, RECORD_ID]
+    columns = [c for c in pl.read_parquet_schema(scored_path) if c in wanted]
+    frame = pl.read_parquet(scored_path, columns=columns)
+    with _history_lock(history_dir):
+        return HistoryStore(history_dir).append(frame, batch_id=batch_id)
+
+
+def record_outcome(
+    history_dir: Path,
+    *,
+    container_number: str,
+    bl_number: str,
+    inspection_result: str,
+    finding_type: str | None,
+    recorded_at: datetime,
+) -> int:
+    """Add one inspection result to the unit's history store."""
+    from engine.history import HistoryStore
+
+    with _history_lock(history_dir):
+        return HistoryStore(history_dir).record_inspection(
+            container_number=container_number,
+            bl_number=bl_number,
+            inspection_result=inspection_result,
+            finding_type=finding_type,
+            recorded_at=recorded_at,
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,8 +12,13 @@ from api.auth import Principal
 from api.db import utcnow
 from api.problems import ProblemException
 from api.schemas.inspections import InspectionCreate, InspectionPublic
+from api.services import _engine
 from api.services.batches import get_batch
+from api.state import AppState
 from api.tables import Inspection, ScoredContainer
+
+
+log = logging.getLogger("lookout.api.inspections")
 
 
 def normalise_container(number: str) -> str:
@@ -20,7 +27,11 @@ def normalise_container(number: str) -> str:
 
 
 def record_inspection(
-    session: Session, principal: Principal, audit: Auditor, body: InspectionCreate
+    state: AppState,
+    session: Session,
+    principal: Principal,
+    audit: Auditor,
+    body: InspectionCreate,
 ) -> InspectionPublic:
     """Record one inspection result; 404 if the container is not in that batch."""
     batch = get_batch(session, principal, body.batch_id)
@@ -73,7 +84,28 @@ def record_inspection(
         finding_type=body.finding_type,
     )
     session.commit()
+    _feed_history(state, principal.unit_id, row, inspection)
     return inspection_public(inspection, row.record_id)
+
+
+def _feed_history(
+    state: AppState, unit_id: str, row: ScoredContainer, inspection: Inspection
+) -> None:
+    history = state.history_dir(unit_id)
+    if history is None or row.bl_number is None:
+        return
+    try:
+        _engine.record_outcome(
+            history,
+            container_number=inspection.container_number,
+            bl_number=row.bl_number,
+            inspection_result=inspection.outcome,
+            finding_type=inspection.finding_type,
+            recorded_at=inspection.inspected_at,
+        )
+    except Exception:
+        # The inspection is recorded in the store; the history copy is best effort, logged.
+        log.exception("could not add inspection %s to the history of %s", inspection.id, unit_id)
 
 
 def inspection_public(inspection: Inspection, record_id: str) -> InspectionPublic:
