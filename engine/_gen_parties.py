@@ -90,8 +90,14 @@ def _idx(rng: np.random.Generator, options: list[str], n: int) -> IntArray:
     return rng.integers(0, len(options), n)
 
 
+DISTINGUISHERS: list[str] = [
+    "PLUS", "INVEST", "PRO", "TRADE", "LINE", "SERVICE", "PARTNERS", "EXPORT", "ASIA", "EURO",
+    "NOVA", "INTER", "TRANS", "SYSTEMS", "RESOURCES", "VENTURES", "DEVELOPMENT", "CAPITAL",
+]
+
+
 def unique_names(names: pl.Expr) -> pl.Expr:
-    """Two parties must never share a name: number the later namesakes."""
+    """Two parties must never share a name: number the later namesakes (last resort)."""
     seen = names.cum_count().over(names)
     return pl.when(seen > 1).then(pl.format("{} {}", names, seen)).otherwise(names)
 
@@ -126,13 +132,25 @@ def compose_names(rng: np.random.Generator, countries: StrArray, cities: pl.Seri
     })
     core = (
         pl.when("cn").then(pl.format("{} {} {}", "city", "s1", "ind"))
-        .when(pl.col("pattern") < 0.45).then(pl.format("{} {}", "s1", "ind"))
-        .when(pl.col("pattern") < 0.8).then(pl.format("{} {}", "s1", "s2"))
+        .when(pl.col("pattern") < 0.35).then(pl.format("{} {}", "s1", "ind"))
+        .when(pl.col("pattern") < 0.65).then(pl.format("{} {}", "s1", "s2"))
+        .when(pl.col("pattern") < 0.9).then(pl.format("{} {} {}", "s1", "s2", "ind"))
         .otherwise(pl.col("s1"))
     )
-    name = (pl.when("prefix").then(pl.format('{} "{}"', "form", core))
-            .otherwise(pl.format("{} {}", core, "form")))
-    return frame.select(name.alias("name")).select(unique_names(pl.col("name")))["name"]
+    def named(core: pl.Expr) -> pl.Expr:
+        return (pl.when("prefix").then(pl.format('{} "{}"', "form", core))
+                .otherwise(pl.format("{} {}", core, "form")))
+
+    # a namesake of an earlier party gets a distinguishing word, as real traders do
+    frame = frame.with_columns(
+        extra=text(DISTINGUISHERS, _idx(rng, DISTINGUISHERS, n)), name=named(core)
+    )
+    seen = pl.col("name").cum_count().over("name")
+    frame = frame.with_columns(
+        name=pl.when(seen > 1).then(named(pl.format("{} {}", core, "extra")))
+        .otherwise(pl.col("name"))
+    )
+    return frame.select(unique_names(pl.col("name")))["name"]
 
 
 def compose_addresses(rng: np.random.Generator, countries: StrArray, cities: pl.Series,
