@@ -328,3 +328,96 @@ def test_module_entry_point(cluster: dict[str, LiveUnit]) -> None:
     assert done.returncode == 0, done.stderr
     assert "unit_id: UZ-TAS-PCU" in done.stdout and "public_key:" in done.stdout
     assert "PRIVATE" not in done.stdout
+
+
+def test_query_prefilled_from_a_scored_batch_in_one_call(cluster: dict[str, LiveUnit]) -> None:
+    from tests.api._manifests import container, rows, to_csv
+
+    uz, pk = cluster[UZ], cluster[PK]
+    with uz.client() as client:
+        response = client.post(
+            "/v1/batches",
+            files={"file": ("manifest.csv", to_csv(rows(6, tag="F")), "text/csv")},
+            timeout=600,
+        )
+        assert response.status_code == 201, response.text
+        batch_id = response.json()["id"]
+    reefer = container("MSCU", 100_000)  # a reefer from Guayaquil: hits the reefer rule
+    out = cli(
+        uz,
+        "open",
+        "--to",
+        PK,
+        "--batch",
+        batch_id,
+        "--container",
+        reefer,
+        "--question",
+        "Do you hold intelligence on this consignee?",
+        "--json",
+    )
+    opened = json.loads(out)
+    assert opened["subject"] == {
+        "containers": [reefer],
+        "bl_numbers": ["FBL00000"],
+        "batch_ref": batch_id,
+    }
+    received = wait_for("PK to receive", lambda: query_at(pk, opened["id"]))
+    explained = received["explanation"]
+    assert explained["batch_id"] == batch_id and explained["container_number"] == reefer
+    row = explained["rows"][0]
+    assert "reefer-from-cocaine-source" in row["rule_hits"]
+    assert any("ECGYE" in reason for reason in row["rule_reasons"])
+    assert row["fields"]["port_of_loading"] == "ECGYE"
+    assert {"risk_score", "model_probability", "model_reasons", "lane"} <= set(row)
+    # The container look-up of the API lists the query beside the container's appearances.
+    with uz.client() as client:
+        looked_up = client.get(f"/v1/containers/{reefer}").json()
+    assert opened["id"] in [q["id"] for q in looked_up["queries"]]
+    # A container that is not among the batch's flagged rows cannot be explained.
+    with uz.client() as client:
+        missing = client.post(
+            "/v1/queries",
+            json={
+                "to": [PK],
+                "question": "?",
+                "batch_id": batch_id,
+                "container_number": container("MSCU", 999_999),
+            },
+        )
+    assert missing.status_code == 404 and "not among the flagged rows" in missing.json()["detail"]
+
+
+def test_roles_and_units_are_enforced(cluster: dict[str, LiveUnit]) -> None:
+    uz = cluster[UZ]
+    viewer = uz.create_key("viewer")
+    stranger = LiveUnit("UZ-BUK-PCU", uz.root, uz.port).create_key("admin")
+    body = {"to": [PK], "question": "?", "subject": {"containers": ["MSCU1234565"]}}
+    import httpx
+
+    with httpx.Client(base_url=uz.url, timeout=30) as client:
+        assert client.get("/v1/queries").status_code == 401
+        assert client.post("/v1/federation/inbox", json={}).status_code == 422
+        as_viewer = {"Authorization": f"Bearer {viewer}"}
+        assert client.get("/v1/queries", headers=as_viewer).status_code == 200
+        forbidden = client.post("/v1/queries", json=body, headers=as_viewer)
+        assert forbidden.status_code == 403 and "analyst" in forbidden.json()["detail"]
+        other_unit = client.get("/v1/queries", headers={"Authorization": f"Bearer {stranger}"})
+        assert other_unit.status_code == 403 and "UZ-TAS-PCU" in other_unit.json()["detail"]
+        unknown = client.post(
+            "/v1/queries",
+            json={**body, "to": ["TJ-DYU-PCU"]},
+            headers={"Authorization": f"Bearer {uz.key}"},
+        )
+        assert unknown.status_code == 403 and "partner directory" in unknown.json()["detail"]
+        spec = client.get("/openapi.json").json()
+    for path in (
+        "/v1/queries",
+        "/v1/queries/{query_id}",
+        "/v1/queries/{query_id}/ack",
+        "/v1/queries/{query_id}/reply",
+        "/v1/queries/{query_id}/close",
+        "/v1/queries/{query_id}/cancel",
+        "/v1/federation/inbox",
+    ):
+        assert path in spec["paths"], path
