@@ -26,6 +26,8 @@ app.add_typer(history_app, name="history")
 app.add_typer(watchlist_app, name="watchlist")
 console = Console(soft_wrap=True)
 
+DEFAULT_STORE = Path("data") / "history"
+"""Where the CLI keeps the history store unless told otherwise (relative to the cwd)."""
 StoreOption = Annotated[Path, typer.Option("--store", help="History store folder.")]
 SpecOption = Annotated[
     str | None, typer.Option(help="Dataset spec YAML (default: the canonical column names).")
@@ -61,7 +63,7 @@ def _content_id(source: str) -> str:
 @history_app.command("add")
 def history_add(
     source: Annotated[str, typer.Argument(help="Manifest file, or a quoted glob.")],
-    store: StoreOption,
+    store: StoreOption = DEFAULT_STORE,
     spec: SpecOption = None,
     batch_id: Annotated[
         str | None, typer.Option(help="Batch id (default: hash of the file contents).")
@@ -84,7 +86,7 @@ def history_add(
 def history_outcomes(
     source: Annotated[Path, typer.Argument(help="CSV or Parquet with container_number, "
                                            "bl_number, inspection_result[, finding_type].")],
-    store: StoreOption,
+    store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Record inspection outcomes for stored rows (the latest outcome per row wins)."""
     from engine.history import HistoryStore
@@ -113,7 +115,7 @@ def history_outcomes(
 
 
 @history_app.command("info")
-def history_info(store: StoreOption) -> None:
+def history_info(store: StoreOption = DEFAULT_STORE) -> None:
     """Show the store's batches, row count and snapshot hash."""
     from engine.history import HistoryStore
 
