@@ -59,11 +59,30 @@ def _vocabulary(field: str, packs: list[RulePack]) -> list[str]:
     return list(dict.fromkeys(hot)) + filler
 
 
+def _numeric_values(rng: np.random.Generator, name: str, dtype: pl.DataType,
+                    rows: int) -> np.ndarray:
+    """Plausible distributions, so that rules hit at rates like real traffic (a few %)."""
+    if name.endswith(("_rate", "_share")):
+        return rng.beta(0.5, 5.0, size=rows)
+    if name.endswith("_score"):
+        return np.where(rng.random(rows) < 0.01, rng.uniform(80, 100, rows),
+                        rng.uniform(0, 80, rows))
+    if name.endswith("_hours"):
+        return rng.normal(-24.0, 20.0, size=rows)
+    if name.endswith("_days"):
+        return rng.exponential(400.0, size=rows)
+    if name.endswith(("seizures", "positives")):
+        return rng.poisson(0.02, size=rows).astype(np.float64)
+    if dtype.is_integer():
+        return rng.poisson(1.5, size=rows).astype(np.float64)
+    return rng.lognormal(mean=2.5, sigma=1.2, size=rows)
+
+
 def _text_column(rng: np.random.Generator, vocab: list[str], n: int, hot: int) -> pl.Series:
     weights = np.ones(len(vocab))
-    if hot and hot < len(vocab):  # rule-relevant values: 20 % of rows in total
-        weights[:hot] = 0.2 / hot
-        weights[hot:] = 0.8 / (len(vocab) - hot)
+    if hot and hot < len(vocab):  # rule-relevant values: 5 % of rows in total
+        weights[:hot] = 0.05 / hot
+        weights[hot:] = 0.95 / (len(vocab) - hot)
     idx = rng.choice(len(vocab), size=n, p=weights / weights.sum())
     return pl.Series(vocab, dtype=pl.String).gather(idx)
 
@@ -90,16 +109,9 @@ def generate_frame(packs: list[RulePack], rows: int, seed: int = 7) -> pl.DataFr
                                     "k": lengths}).select(
                     pl.concat_list("a", "b", "c").list.head(pl.col("k"))).to_series()
         elif fam == "numeric":
-            values = rng.lognormal(mean=2.5, sigma=1.5, size=rows)
-            if dtype.is_integer():
-                values = np.floor(values / 8)
-            if name.endswith(("_rate", "_share")):
-                values = rng.beta(0.5, 3.0, size=rows)
-            if name.endswith("_score"):
-                values = rng.uniform(0, 100, size=rows)
-            col = pl.Series(values).cast(dtype)
+            col = pl.Series(_numeric_values(rng, name, dtype, rows)).cast(dtype)
         elif fam == "bool":
-            col = pl.Series(rng.random(rows) < 0.15)
+            col = pl.Series(rng.random(rows) < 0.02)
         elif fam == "temporal":
             seconds = rng.integers(1_735_689_600, 1_798_761_600, rows)  # 2025-2026
             col = pl.Series(seconds * 1_000_000).cast(pl.Datetime("us", "UTC"))

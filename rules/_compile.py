@@ -101,7 +101,38 @@ def _text_op(base: pl.Expr, op: str, value: str) -> pl.Expr:
         return base.str.ends_with(value)
     if op == "re":
         return base.str.contains(value)
+    if op == "eq":
+        return base == value
     raise AssertionError(op)
+
+
+def _by_length(values: Sequence[str]) -> dict[int, list[str]]:
+    groups: dict[int, list[str]] = {}
+    for v in values:
+        groups.setdefault(len(v), []).append(v)
+    return groups
+
+
+def _text_any(base: pl.Expr, op: str, values: Sequence[str]) -> pl.Expr:
+    """``base`` matches any of ``values``, in one pass where polars allows it.
+
+    Several prefixes/suffixes become one ``is_in`` per distinct length on a slice, several
+    substrings one Aho-Corasick ``contains_any``: far cheaper than OR-ing one test per value.
+    """
+    if len(values) == 1:
+        return _text_op(base, op, values[0])
+    if op == "eq":
+        return base.is_in(list(values))
+    if op == "contains" and all(values):
+        return base.str.contains_any(list(values))
+    if op in ("startswith", "endswith"):
+        parts = [
+            (base.str.slice(0, length) if op == "startswith" else base.str.slice(-length, length))
+            .is_in(group)
+            for length, group in _by_length(values).items()
+        ]
+        return parts[0] if len(parts) == 1 else pl.any_horizontal(parts)
+    return pl.any_horizontal([_text_op(base, op, v) for v in values])
 
 
 def test_expr(test: FieldTest, schema: Mapping[str, pl.DataType]) -> pl.Expr:
@@ -129,7 +160,7 @@ def test_expr(test: FieldTest, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         return _list_expr(col, test.op, values, test.match_all).fill_null(False)
     if test.op == "eq":
         if fam == "text":
-            expr = col == values[0] if len(values) == 1 else col.is_in(values)
+            expr = _text_any(col, "eq", values)
         else:
             expr = _combine([col == _literal(v, dtype) for v in values], False)
     elif test.op == "neq":
@@ -143,8 +174,10 @@ def test_expr(test: FieldTest, schema: Mapping[str, pl.DataType]) -> pl.Expr:
                          for lo, hi in values], False)
     elif test.op in ("gt", "gte", "lt", "lte"):
         expr = _compare(col, test.op, _literal(values[0], dtype))
+    elif test.match_all:
+        expr = pl.all_horizontal([_text_op(col, test.op, v) for v in values])
     else:
-        expr = _combine([_text_op(col, test.op, v) for v in values], test.match_all)
+        expr = _text_any(col, test.op, values)
     return expr.fill_null(False)
 
 
@@ -166,13 +199,11 @@ def _compare(left: pl.Expr, op: str, right: pl.Expr) -> pl.Expr:
 
 def _list_expr(col: pl.Expr, op: str, values: list[Any], match_all: bool) -> pl.Expr:
     """Any element of the list matches (every value must be found when ``match_all``)."""
-    if op == "eq" and not match_all:
-        return col.list.eval(pl.element().is_in(values).fill_null(False)).list.any()
-    per_value: list[pl.Expr] = []
-    for v in values:
-        element = pl.element() == v if op == "eq" else _text_op(pl.element(), op, v)
-        per_value.append(col.list.eval(element.fill_null(False)).list.any())
-    return _combine(per_value, match_all)
+    if not match_all:
+        return col.list.eval(_text_any(pl.element(), op, values).fill_null(False)).list.any()
+    return pl.all_horizontal([
+        col.list.eval(_text_op(pl.element(), op, v).fill_null(False)).list.any() for v in values
+    ])
 
 
 def selection_expr(selection: Selection, schema: Mapping[str, pl.DataType]) -> pl.Expr:
