@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     __import__("api.federation").federation.install(app, state)  # urgent queries + worker
+    __import__("api.web").web.install(app)  # analysts' web pages under /web
     install_problem_openapi(app, extra_models=(BatchRowsCreate,))
     return app
 
