@@ -95,7 +95,10 @@ def compute_features(
     if q.height == 0:
         return _empty_result()
     t_min, t_max = q[T].min(), q[T].max()
-    assert isinstance(t_min, int) and isinstance(t_max, int)
+    if not isinstance(t_min, int) or not isinstance(t_max, int):  # no row has a filing time
+        return pl.DataFrame(
+            [pl.Series(n, [None] * q.height, dtype=DERIVED[n].dtype) for n in HISTORY_FEATURES]
+        )
     horizon = t_min - max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS) * DAY_US
     # Rows at or after the last query time can never count; drop them before any work.
     # The compact entity view (~45 bytes a row) is read once and shared by every block.
@@ -111,8 +114,8 @@ def compute_features(
     parts = [
         consignee.drop("__n"),
         shipper.drop("__n"),
-        _distinct_block(q, hist, "c", "s", "consignee_distinct_shippers_365d"),
-        _distinct_block(q, hist, "s", "c", "shipper_distinct_consignees_365d"),
+        _distinct_block(q, hist, "c", "s", "consignee_distinct_shippers_365d", t_min),
+        _distinct_block(q, hist, "s", "c", "shipper_distinct_consignees_365d", t_min),
         _chapter_block(q, hist, "s", "shipper_hs_chapter_share", horizon, shipper["__n"]),
         _chapter_block(q, hist, "c", "consignee_hs_chapter_share", horizon, consignee["__n"]),
         _route_block(q, hist),
@@ -211,11 +214,9 @@ def _only(mask: pl.Series, values: pl.Series) -> pl.Series:
 
 
 def _distinct_block(
-    q: pl.DataFrame, hist: pl.LazyFrame, by: str, other: str, name: str
+    q: pl.DataFrame, hist: pl.LazyFrame, by: str, other: str, name: str, t_min: int
 ) -> pl.DataFrame:
     window = DISTINCT_WINDOW_DAYS * DAY_US
-    t_min = q[T].min()
-    assert isinstance(t_min, int)
     keys = q.select(pl.col(by).drop_nulls().unique())
     pairs = (
         # A pair occurrence before t_min - W ends before t_min: it can never count.

@@ -266,3 +266,6 @@ def test_row_without_filing_time_gets_null_features() -> None:
     assert out["consignee_is_new"].to_list() == [True, None, False]
     assert out["consignee_shipments_30d"].to_list() == [0, None, 1]
     assert out["container_past_appearances_365d"].to_list() == [0, None, 1]
+
+    none_timed = point_in_time_features(frame.with_columns(pl.lit(None).alias("filed_at")))
+    assert none_timed["consignee_is_new"].to_list() == [None, None, None]
