@@ -197,6 +197,16 @@ def _equipment_rows(
         )
 
 
+def _whole(value: Any) -> int | None:
+    """A package count: an integer, or text holding one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = _text(value)
+    return int(text) if text is not None and text.isdigit() else None
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -228,12 +238,11 @@ def _cargo_rows(items: Any, position: int, house_bl: str | None, out: list[dict[
                     "container_number": _text(cargo.get("equipmentReference")),
                     "hs_codes": hs,
                     "descriptions": descriptions,
-                    "packages": packaging.get("numberOfPackages")
-                    if isinstance(packaging.get("numberOfPackages"), int)
-                    else None,
+                    "packages": _whole(packaging.get("numberOfPackages")),
                     "package_type": _text(packaging.get("packageCode"))
                     or _text(packaging.get("description")),
-                    "weight": _number(weight.get("value")),
+                    # As text: polars converts it, and a value that is not a number is reported.
+                    "weight": None if weight.get("value") is None else str(weight.get("value")),
                     "unit": _text(weight.get("unit")),
                     "un_numbers": un,
                 }

@@ -87,7 +87,7 @@ _CARGO_SCHEMA = {
     "descriptions": pl.List(pl.String()),
     "packages": pl.Int64(),
     "package_type": pl.String(),
-    "weight": pl.Float64(),
+    "weight": pl.String(),
     "unit": pl.String(),
     "un_numbers": pl.List(pl.String()),
 }
@@ -105,17 +105,23 @@ def _containers(tables: Tables) -> pl.DataFrame:
         else pl.DataFrame(schema=_CARGO_SCHEMA)
     )
     master = pl.col("house_bl").is_null()
+    value = pl.col("weight").str.strip_chars().cast(pl.Float64, strict=False)
+    where = pl.format("consignment item {} cargo item {}: ", pl.col("item"), pl.col("cargo"))
+    not_number = pl.col("weight").is_not_null() & value.is_null()
+    unknown_unit = value.is_not_null() & weight_factor(pl.col("unit")).is_null()
     cargo = cargo.with_columns(
-        (pl.col("weight") * weight_factor(pl.col("unit"))).alias("kg"),
-        (pl.col("weight").is_not_null() & weight_factor(pl.col("unit")).is_null()).alias(
-            "bad_unit"
-        ),
-        pl.format(
-            "consignment item {} cargo item {}: unknown unit of measure '{}' for cargoGrossWeight",
-            pl.col("item"),
-            pl.col("cargo"),
-            pl.col("unit").fill_null("(none)"),
-        ).alias("unit_reason"),
+        (value * weight_factor(pl.col("unit"))).alias("kg"),
+        (not_number | unknown_unit).alias("bad_unit"),
+        pl.when(not_number)
+        .then(pl.format("{}cargoGrossWeight value '{}' is not a number", where, pl.col("weight")))
+        .otherwise(
+            pl.format(
+                "{}unknown unit of measure '{}' for cargoGrossWeight",
+                where,
+                pl.col("unit").fill_null("(none)"),
+            )
+        )
+        .alias("unit_reason"),
     )
     goods = cargo.group_by("doc", "container_number", maintain_order=True).agg(
         pl.col("hs_codes")

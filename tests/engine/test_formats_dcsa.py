@@ -275,3 +275,14 @@ def test_equipment_level_weight_unit_is_checked_too(shared_data: Path, tmp_path:
     quarantine = pl.concat([c.quarantine for c in chunks])
     assert quarantine.get_column("source_line").to_list() == [1, 2]
     assert "'BAGS'" in quarantine.get_column("reason")[0]
+
+
+def test_weight_that_is_not_a_number_is_quarantined(shared_data: Path, tmp_path: Path) -> None:
+    doc = _array(shared_data, ["ebl-api-3.0.0-2c2u.json"])[0]
+    doc["consignmentItems"][0]["cargoItems"][1]["cargoGrossWeight"]["value"] = "5 tonnes"
+    doc["consignmentItems"][0]["cargoItems"][0]["outerPackaging"]["numberOfPackages"] = "100"
+    path = tmp_path / "value.json"
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    rows, quarantine = read_frame(path)
+    assert rows.select("container_number", "packages").rows() == [("ABCU1234567", 200)]
+    assert "cargoGrossWeight value '5 tonnes' is not a number" in quarantine["reason"][0]
