@@ -36,7 +36,8 @@ def _unit_dir(explicit: Path | None) -> Path:
         return explicit
     from api.settings import Settings
 
-    return FederationSettings().resolved_unit_dir(Settings().data_dir)
+    # model_validate reads the environment like Settings() (and keeps mypy's field check quiet).
+    return FederationSettings().resolved_unit_dir(Settings.model_validate({}).data_dir)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

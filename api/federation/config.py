@@ -23,21 +23,21 @@ class FederationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOOKOUT_FED_", env_file=".env", extra="ignore")
 
     unit_dir: Path | None = Field(
-        None, description="folder of unit.yaml and the key pair; default <data_dir>/unit"
+        default=None, description="folder of unit.yaml and the key pair; default <data_dir>/unit"
     )
     directory: Path | None = Field(
-        None, description="partner directory YAML; default <unit_dir>/partners.yaml"
+        default=None, description="partner directory YAML; default <unit_dir>/partners.yaml"
     )
-    deadline_urgent_seconds: float = Field(4 * 3600, gt=0, description="urgent answer deadline")
-    deadline_routine_seconds: float = Field(72 * 3600, gt=0, description="routine deadline")
-    retry_base_seconds: float = Field(2.0, gt=0, description="first retry delay")
-    retry_max_seconds: float = Field(600.0, gt=0, description="longest retry delay")
-    poll_seconds: float = Field(1.0, gt=0, description="worker wake-up interval")
-    request_timeout_seconds: float = Field(10.0, gt=0, description="one delivery attempt")
+    deadline_urgent_seconds: float = Field(default=4 * 3600, gt=0, description="urgent deadline")
+    deadline_routine_seconds: float = Field(default=72 * 3600, gt=0, description="routine deadline")
+    retry_base_seconds: float = Field(default=2.0, gt=0, description="first retry delay")
+    retry_max_seconds: float = Field(default=600.0, gt=0, description="longest retry delay")
+    poll_seconds: float = Field(default=1.0, gt=0, description="worker wake-up interval")
+    request_timeout_seconds: float = Field(default=10.0, gt=0, description="one delivery attempt")
     clock_skew_seconds: float = Field(
-        300.0, gt=0, description="inbound envelopes older or newer than this are refused"
+        default=300.0, gt=0, description="inbound envelopes older or newer than this are refused"
     )
-    worker: bool = Field(True, description="run the delivery worker inside the server")
+    worker: bool = Field(default=True, description="run the delivery worker inside the server")
 
     def deadline_for(self, priority: str) -> float:
         """Seconds allowed to answer a query of ``priority``."""

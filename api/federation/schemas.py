@@ -21,7 +21,7 @@ class Subject(BaseModel):
 
     containers: list[str] = Field(default_factory=list, max_length=100)
     bl_numbers: list[str] = Field(default_factory=list, max_length=100)
-    batch_ref: str | None = Field(None, max_length=120)
+    batch_ref: str | None = Field(default=None, max_length=120)
 
 
 class QueryCreate(BaseModel):
@@ -35,10 +35,10 @@ class QueryCreate(BaseModel):
     priority: Priority = "urgent"
     subject: Subject | None = None
     explanation: dict[str, Any] | None = Field(
-        None, description="risk explanation, when not taken from a batch"
+        default=None, description="risk explanation, when not taken from a batch"
     )
-    batch_id: str | None = Field(None, max_length=40)
-    container_number: str | None = Field(None, max_length=40)
+    batch_id: str | None = Field(default=None, max_length=40)
+    container_number: str | None = Field(default=None, max_length=40)
 
 
 class NoteBody(BaseModel):
@@ -46,7 +46,7 @@ class NoteBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field("", max_length=10_000)
+    note: str = Field(default="", max_length=10_000)
 
 
 class ReplyBody(BaseModel):
@@ -55,7 +55,7 @@ class ReplyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: str = Field(min_length=1, max_length=50_000)
-    in_reply_to: str | None = Field(None, max_length=80)
+    in_reply_to: str | None = Field(default=None, max_length=80)
 
 
 class Delivery(BaseModel):
@@ -76,7 +76,7 @@ class RecipientPublic(BaseModel):
     acknowledged_at: datetime | None = None
     answered_at: datetime | None = None
     closed_at: datetime | None = None
-    delivery: Delivery | None = Field(None, description="sending unit only")
+    delivery: Delivery | None = Field(default=None, description="sending unit only")
 
 
 class MessagePublic(BaseModel):

@@ -17,7 +17,7 @@ from api.audit import record_audit
 from api.federation import states
 from api.federation._ids import new_id
 from api.federation.context import Federation
-from api.federation.errors import Forbidden, NotFound
+from api.federation.errors import Forbidden, InvalidTransition, NotFound
 from api.federation.schemas import (
     Delivery,
     MessagePublic,
@@ -137,15 +137,17 @@ def _message(
 
 def wire_message(row: FedMessage) -> dict[str, Any]:
     """A thread message as it travels in an envelope."""
-    return WireMessage(
-        id=row.id,
-        kind=row.kind,
-        author_unit=row.author_unit,
-        author=row.author,  # type: ignore[arg-type]
-        to=row.to_units,
-        body=row.body,
-        in_reply_to=row.in_reply_to,
-        created_at=row.created_at,
+    return WireMessage.model_validate(
+        dict(
+            id=row.id,
+            kind=row.kind,
+            author_unit=row.author_unit,
+            author=row.author,
+            to=row.to_units,
+            body=row.body,
+            in_reply_to=row.in_reply_to,
+            created_at=row.created_at,
+        )
     ).model_dump(mode="json")
 
 
@@ -244,7 +246,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
                 hint="listed partners: "
                 + (", ".join(p.unit_id for p in fed.directory.all()) or "none"),
             )
-    subject = body.subject or Subject()
+    subject = body.subject or Subject(batch_ref=None)
     explanation = body.explanation or {}
     if body.batch_id or body.container_number:
         if not (body.batch_id and body.container_number):
@@ -324,17 +326,19 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
 
 def wire_query(query: FedQuery, recipients: list[str]) -> dict[str, Any]:
     """The query as it travels in its ``query`` envelope."""
-    return WireQuery(
-        id=query.id,
-        origin_unit=query.origin_unit,
-        recipients=recipients,
-        priority=query.priority,
-        subject=Subject(**query.subject),  # type: ignore[arg-type]
-        question=query.question,
-        explanation=query.explanation,
-        deadline_at=query.deadline_at,
-        created_at=query.created_at,
-        created_by=query.created_by,
+    return WireQuery.model_validate(
+        dict(
+            id=query.id,
+            origin_unit=query.origin_unit,
+            recipients=recipients,
+            priority=query.priority,
+            subject=query.subject,
+            question=query.question,
+            explanation=query.explanation,
+            deadline_at=query.deadline_at,
+            created_at=query.created_at,
+            created_by=query.created_by,
+        )
     ).model_dump(mode="json")
 
 
@@ -442,9 +446,7 @@ def reply(
         r.recipient_unit for r in recipients_of(session, query.id) if r.state not in states.FINAL
     ]
     if not live:
-        raise states.InvalidTransition(
-            f"query {query.id} is {query.status}; nobody to follow up with"
-        )
+        raise InvalidTransition(f"query {query.id} is {query.status}; nobody to follow up with")
     message = _message(
         session,
         fed,
@@ -489,14 +491,14 @@ def _finish(
     if target == "closed":
         waiting = [r.recipient_unit for r in rows if r.state in states.AWAITING_ANSWER]
         if waiting:
-            raise states.InvalidTransition(
+            raise InvalidTransition(
                 f"query {query.id} still awaits an answer from {', '.join(waiting)}",
                 hint="wait for the answer, or cancel the query to withdraw it",
             )
     else:
         rows = [r for r in rows if states.can_move(r.state, "cancelled")]
     if not rows:
-        raise states.InvalidTransition(f"query {query.id} is {query.status}; nothing to {verb}")
+        raise InvalidTransition(f"query {query.id} is {query.status}; nothing to {verb}")
     for row in rows:
         set_state(session, fed, query, row, target, actor=actor)
     units = [r.recipient_unit for r in rows]
@@ -596,14 +598,16 @@ def _recipients_public(session: Session, fed: Federation, query: FedQuery) -> li
                 last_error=head.last_error if head else None,
             )
         out.append(
-            RecipientPublic(
-                unit_id=row.recipient_unit,
-                state=row.state,  # type: ignore[arg-type]
-                delivered_at=row.delivered_at,
-                acknowledged_at=row.acknowledged_at,
-                answered_at=row.answered_at,
-                closed_at=row.closed_at,
-                delivery=delivery,
+            RecipientPublic.model_validate(
+                dict(
+                    unit_id=row.recipient_unit,
+                    state=row.state,
+                    delivered_at=row.delivered_at,
+                    acknowledged_at=row.acknowledged_at,
+                    answered_at=row.answered_at,
+                    closed_at=row.closed_at,
+                    delivery=delivery,
+                )
             )
         )
     return out
@@ -615,32 +619,36 @@ def summary(session: Session, fed: Federation, query: FedQuery) -> QuerySummary:
     overdue = query.deadline_at < fed.clock() and any(
         r.state in states.AWAITING_ANSWER or r.state == "expired" for r in recipients
     )
-    return QuerySummary(
-        id=query.id,
-        box=query.box,
-        origin_unit=query.origin_unit,  # type: ignore[arg-type]
-        priority=query.priority,
-        subject=Subject(**query.subject),  # type: ignore[arg-type]
-        status=query.status,
-        overdue=overdue,
-        deadline_at=query.deadline_at,  # type: ignore[arg-type]
-        created_at=query.created_at,
-        recipients=recipients,
+    return QuerySummary.model_validate(
+        dict(
+            id=query.id,
+            box=query.box,
+            origin_unit=query.origin_unit,
+            priority=query.priority,
+            subject=query.subject,
+            status=query.status,
+            overdue=overdue,
+            deadline_at=query.deadline_at,
+            created_at=query.created_at,
+            recipients=recipients,
+        )
     )
 
 
 def detail(session: Session, fed: Federation, query: FedQuery) -> QueryPublic:
     """The full view of a query with its thread, oldest message first."""
     thread = [
-        MessagePublic(
-            id=m.id,
-            kind=m.kind,
-            author_unit=m.author_unit,
-            author=m.author,  # type: ignore[arg-type]
-            to=m.to_units,
-            body=m.body,
-            in_reply_to=m.in_reply_to,
-            created_at=m.created_at,
+        MessagePublic.model_validate(
+            dict(
+                id=m.id,
+                kind=m.kind,
+                author_unit=m.author_unit,
+                author=m.author,
+                to=m.to_units,
+                body=m.body,
+                in_reply_to=m.in_reply_to,
+                created_at=m.created_at,
+            )
         )
         for m in session.scalars(
             select(FedMessage)

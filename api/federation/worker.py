@@ -62,7 +62,7 @@ class HttpTransport:
 
 def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random) -> float:
     """Delay before the next attempt: ``min(cap, base·2^(n-1))``, jittered into its upper half."""
-    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    delay = min(cap, base * 2.0 ** max(0, attempts - 1))
     return delay / 2 + rng.uniform(0, delay / 2)
 
 
