@@ -24,6 +24,7 @@ def _split(
     flags: npt.NDArray[np.int8],
 ) -> int:
     n = buf.shape[0]
+    capacity = starts.shape[0]
     pos = 0
     # skip a UTF-8 byte order mark and leading white space
     if n >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
@@ -51,11 +52,15 @@ def _split(
         elif c == 34:
             in_string = True
             if depth == base and not in_element:
+                if count == capacity:
+                    return -1
                 starts[count] = pos
                 flags[count] = NOT_OBJECT
                 in_element = True
         elif c == 123 or c == 91:  # { [
             if depth == base and not in_element:
+                if count == capacity:
+                    return -1
                 starts[count] = pos
                 flags[count] = 0 if c == 123 else NOT_OBJECT
                 in_element = True
@@ -80,6 +85,8 @@ def _split(
                 count += 1
                 in_element = False
         elif not (c == 32 or c == 9 or c == 10 or c == 13) and depth == base and not in_element:
+            if count == capacity:
+                return -1
             starts[count] = pos
             flags[count] = NOT_OBJECT
             in_element = True
@@ -95,11 +102,15 @@ def _split(
 def split_documents(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return (starts, ends, flags, lines) of each top-level document; lines are 1-based."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    size = max(buf.shape[0] // 2 + 1, 1)  # an element takes at least two bytes ("{}" or "1,")
-    starts = np.empty(size, np.int64)
-    ends = np.empty(size, np.int64)
-    flags = np.zeros(size, np.int8)
-    count = _split(buf, starts, ends, flags)
+    size = 1024
+    while True:  # grow the outputs until every element fits (-1: out of room)
+        starts = np.empty(size, np.int64)
+        ends = np.empty(size, np.int64)
+        flags = np.zeros(size, np.int8)
+        count = _split(buf, starts, ends, flags)
+        if count >= 0:
+            break
+        size *= 4
     starts, ends, flags = starts[:count].copy(), ends[:count].copy(), flags[:count].copy()
     newlines = np.flatnonzero(buf == 10)
     lines = np.searchsorted(newlines, starts, side="left").astype(np.int64) + 1

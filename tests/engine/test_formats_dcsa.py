@@ -286,3 +286,10 @@ def test_weight_that_is_not_a_number_is_quarantined(shared_data: Path, tmp_path:
     rows, quarantine = read_frame(path)
     assert rows.select("container_number", "packages").rows() == [("ABCU1234567", 200)]
     assert "cargoGrossWeight value '5 tonnes' is not a number" in quarantine["reason"][0]
+
+
+def test_splitter_grows_past_its_first_capacity() -> None:
+    data = json.dumps([{"n": i, "s": "}{,]["} for i in range(5000)]).encode()
+    starts, ends, flags, lines = split_documents(data)
+    assert len(starts) == 5000 and not flags.any() and set(lines.tolist()) == {1}
+    assert json.loads(data[starts[-1] : ends[-1]]) == {"n": 4999, "s": "}{,]["}
