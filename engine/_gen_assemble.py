@@ -58,7 +58,12 @@ def list_column(candidates: list[pl.Series], present: np.ndarray) -> pl.Series:
     rows, which = np.nonzero(present)
     flat = pl.concat(candidates).gather(which * n + rows)
     offsets = np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int64)
-    return pl.Series(pa.LargeListArray.from_arrays(pa.array(offsets), flat.to_arrow()))
+    # from_buffers, not pa.array: the latter imports pandas, which costs seconds at start-up
+    offset_array = pa.Array.from_buffers(pa.int64(), len(offsets), [None, pa.py_buffer(offsets)])
+    lists = pa.LargeListArray.from_arrays(offset_array, flat.to_arrow())
+    series = pl.from_arrow(lists)
+    assert isinstance(series, pl.Series)
+    return series
 
 
 def _party(table: pl.DataFrame, idx: np.ndarray, role: str) -> pl.DataFrame:

@@ -59,7 +59,7 @@ def reference_imo_valid(imo: str) -> bool:
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> GeneratedData:
     """Default typology rates, with enough history for rates to be measurable."""
-    return generate(days=2, rows_per_day=1500, seed=11, history_days=40,
+    return generate(days=2, rows_per_day=1200, seed=14, history_days=30,
                     out_dir=tmp_path_factory.mktemp("default"), formats=("csv", "parquet"))
 
 
@@ -151,7 +151,7 @@ def test_history_has_labels_and_canonical_types(default_run: GeneratedData) -> N
     history = pl.read_parquet(default_run.history)
     assert history.columns == list(CANONICAL)
     assert history.schema == canonical_schema()
-    assert history.height == 40 * 1500
+    assert history.height == 30 * 1200
 
 
 def test_csv_lists_and_times_round_trip(planted_run: GeneratedData) -> None:
