@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
@@ -18,6 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import Location, LookoutError
+
+if TYPE_CHECKING:  # imported lazily at run time so `lookout --help` stays fast
+    from engine.history import HistoryStore
+    from engine.watchlist import Watchlist
 
 history_app = typer.Typer(no_args_is_help=True, help="The entity history store.")
 watchlist_app = typer.Typer(no_args_is_help=True, help="Watchlists and screening.")
@@ -122,16 +126,13 @@ def history_info(store: StoreOption = DEFAULT_STORE) -> None:
     _print_store(HistoryStore(store))
 
 
-def _print_store(history: object) -> None:
-    from engine.history import HistoryStore
-
-    assert isinstance(history, HistoryStore)
+def _print_store(history: HistoryStore) -> None:
     fp = history.fingerprint()
     console.print(f"store {history.root}: {fp['rows']:,} rows in {fp['batches']} batch(es), "
                   f"{fp['outcome_files']} outcome file(s), snapshot {fp['snapshot'][:16]}")
 
 
-def _load_lists(lists: list[Path] | None) -> object:
+def _load_lists(lists: list[Path] | None) -> Watchlist:
     from engine.watchlist import UN_LIST_PATH, Watchlist
 
     return Watchlist.load(lists or [UN_LIST_PATH])
@@ -140,10 +141,7 @@ def _load_lists(lists: list[Path] | None) -> object:
 @watchlist_app.command("info")
 def watchlist_info(lists: ListOption = None) -> None:
     """Show the entries and names loaded from each list."""
-    from engine.watchlist import Watchlist
-
     watchlist = _load_lists(lists)
-    assert isinstance(watchlist, Watchlist)
     table = Table("list", "kind", "entries", "names")
     for row in watchlist.summary().iter_rows():  # a handful of summary rows, for display
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
@@ -164,10 +162,9 @@ def watchlist_screen(
     show: Annotated[int, typer.Option(help="Hits to print.")] = 20,
 ) -> None:
     """Screen a manifest's parties, vessels and containers against watchlists."""
-    from engine.watchlist import DEFAULT_THRESHOLD, WATCHLIST_COLUMNS, Watchlist, WatchlistStage
+    from engine.watchlist import DEFAULT_THRESHOLD, WATCHLIST_COLUMNS, WatchlistStage
 
     watchlist = _load_lists(lists)
-    assert isinstance(watchlist, Watchlist)
     stage = WatchlistStage(watchlist, threshold=threshold or DEFAULT_THRESHOLD)
     rows = _read_manifest(source, spec)
     result = stage.apply(rows)
