@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
 from benchmarks.bench_watchlist import quality
@@ -184,3 +187,20 @@ def test_screening_quality_at_default_threshold(un_list: Watchlist) -> None:
     assert result.recall >= 0.95, result
     assert min(result.recall_by_kind.values()) >= 0.9, result
     assert result.false_positive_rate <= 0.01, result
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=0, max_value=10_000), st.randoms(use_true_random=False),
+       st.sampled_from(["", " LLC", " Co., Ltd.", " GmbH", " ТОО"]))
+def test_score_ignores_word_order_case_and_legal_form(
+    un_list: Watchlist, pick: int, rnd: random.Random, suffix: str
+) -> None:
+    names = un_list.parties["alias"]
+    name = names[pick % names.len()]
+    words = name.split()
+    rnd.shuffle(words)
+    variant = (" ".join(words) + suffix).lower()
+    out = WatchlistStage(un_list).apply(pl.DataFrame({"shipper_name": [name, variant]}))
+    scores = out["watchlist_party_score"].to_list()
+    assert scores[0] == scores[1]
