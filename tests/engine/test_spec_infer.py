@@ -124,3 +124,24 @@ def test_unreadable_input(tmp_path: Path) -> None:
         infer_spec(_write(tmp_path, "empty.csv", ""))
     with pytest.raises(IngestError, match="separator"):
         infer_spec(_write(tmp_path, "one.csv", "justonecolumn\nvalue\n"))
+
+
+@pytest.mark.parametrize("name", ["us-ams", "ics2"])
+def test_inference_agrees_with_the_shipped_specs(name: str, tmp_path: Path) -> None:
+    import csv
+
+    from tests.engine.test_shipped_specs import AMS_ROW, ICS2_ROW
+
+    row = AMS_ROW if name == "us-ams" else ICS2_ROW
+    path = tmp_path / f"{name}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerows([row, row])
+    inferred = {d.target: d.column for d in infer_spec(path).decisions if d.canonical}
+    shipped = {target: m.source for target, m in load_spec(name).columns.items()}
+    assert {t: c for t, c in inferred.items() if t in shipped} == {
+        t: c for t, c in shipped.items() if t in inferred
+    }  # every mapping proposed for a field the shipped spec maps is the same one
+    assert len(set(inferred) & set(shipped)) >= len(shipped) - 3
+    assert {"bl_number", "container_number", "house_bl_number"} <= set(inferred)
