@@ -44,10 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sqlalchemy_url)
     migrate(settings.sqlalchemy_url, engine)
+    url = settings.sqlalchemy_url
+    read_engine = make_engine(url, read_only=True) if url.startswith("sqlite") else engine
     state = AppState(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
+        read_sessions=make_sessionmaker(read_engine),
         metrics=Metrics(),
         scorers=ScorerCache(settings),
         jobs=JobRunner(settings.workers),
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         state.jobs.shutdown()
         engine.dispose()
+        read_engine.dispose()
 
     app = FastAPI(
         title="Lookout API",

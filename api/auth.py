@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal, get_args
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import utcnow
 from api.problems import ProblemException
@@ -35,6 +37,7 @@ ROLES: tuple[Role, ...] = get_args(Role)
 _RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 KEY_PREFIX = "lk_"
 _TOUCH_EVERY = timedelta(minutes=5)
+log = logging.getLogger("lookout.api.auth")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for routes that only read (on SQLite a deferred transaction, which in WAL
+    mode neither waits for writers nor blocks them). Never write through it."""
+    with request.app.state.lookout.read_sessions() as session:
+        yield session
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+"""The request's session for routes that write."""
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+"""The request's session for routes that only read."""
 
 
 def hash_secret(secret: str) -> str:
@@ -112,8 +125,14 @@ def list_keys(session: Session, *, unit_id: str | None = None) -> list[ApiKey]:
     return list(session.scalars(query))
 
 
-def authenticate(session: Session, token: str) -> Principal | None:
-    """The principal a presented key stands for, or None if it is unknown or revoked."""
+def authenticate(
+    session: Session, token: str, *, touch: sessionmaker[Session] | None = None
+) -> Principal | None:
+    """The principal a presented key stands for, or None if it is unknown or revoked.
+
+    ``touch`` is a write-session factory used to record when the key was last used (at most
+    every few minutes); without it ``session`` itself is written.
+    """
     parts = parse_key(token)
     if parts is None:
         return None
@@ -124,11 +143,30 @@ def authenticate(session: Session, token: str) -> Principal | None:
     matches = hmac.compare_digest(hash_secret(secret), expected)
     if row is None or not matches or row.revoked_at is not None:
         return None
+    principal = Principal(key_id=row.key_id, unit_id=row.unit_id, role=row.role, name=row.name)  # type: ignore[arg-type]
     now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-        row.last_used_at = now
-        session.commit()
-    return Principal(key_id=row.key_id, unit_id=row.unit_id, role=row.role, name=row.name)  # type: ignore[arg-type]
+    stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
+    # End the look-up's transaction: the route starts fresh and holds no lock meanwhile.
+    session.rollback()
+    if stale:
+        _touch(touch, session, key_id, now)
+    return principal
+
+
+def _touch(
+    factory: sessionmaker[Session] | None, session: Session, key_id: str, now: datetime
+) -> None:
+    try:
+        if factory is None:
+            session.execute(update(ApiKey).where(ApiKey.key_id == key_id).values(last_used_at=now))
+            session.commit()
+            return
+        with factory() as writer:
+            writer.execute(update(ApiKey).where(ApiKey.key_id == key_id).values(last_used_at=now))
+            writer.commit()
+    except OperationalError:
+        # Only a usage hint; a busy database must not fail the request for it.
+        log.warning("could not record the use of key %s", key_id)
 
 
 _bearer = HTTPBearer(
@@ -141,7 +179,7 @@ _bearer = HTTPBearer(
 
 def get_principal(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated caller; 401 problem if the key is missing, unknown or revoked."""
@@ -152,7 +190,9 @@ def get_principal(
             "send a unit API key as `Authorization: Bearer lk_<id>_<secret>`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(session, credentials.credentials)
+    principal = authenticate(
+        session, credentials.credentials, touch=request.app.state.lookout.sessions
+    )
     if principal is None:
         raise ProblemException(
             401,

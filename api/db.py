@@ -61,16 +61,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and write-serialising BEGINs."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and write-serialising BEGINs.
+
+    ``read_only=True`` (SQLite only) gives plain deferred transactions for requests that
+    only read: in WAL mode they never wait for writers and never block them.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, immediate=not read_only)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _on_begin).
@@ -86,7 +90,7 @@ def _tune_sqlite(engine: Engine) -> None:
         # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
         # when another writer got in between; taking the write lock up front makes
         # concurrent requests queue on busy_timeout instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -32,6 +32,7 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     metrics: Metrics
     scorers: ScorerCache
     jobs: JobRunner
@@ -52,7 +53,7 @@ class AppState:
 
     def active_rules_dir(self, unit_id: str) -> Path | None:
         """The folder of the unit's active rule pack; None means the configured default."""
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             content_hash = session.scalar(
                 select(RulePack.content_hash)
                 .where(RulePack.unit_id == unit_id, RulePack.active.is_(True))

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from api.audit import Audit
-from api.auth import Analyst, SessionDep, Viewer
+from api.auth import Analyst, ReadSessionDep, SessionDep, Viewer
 from api.problems import ProblemException
 from api.schemas.batches import (
     BATCH_ID_PATTERN,
@@ -166,7 +166,7 @@ def _check_options(options: _UploadForm) -> None:
 
 @router.get("", response_model=Page[BatchPublic], summary="List your unit's batches")
 def list_batches(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     status: BatchStatus | None = None,
     offset: Offset = 0,
@@ -180,7 +180,7 @@ def list_batches(
 
 
 @router.get("/{batch_id}", response_model=BatchDetail, summary="A batch with its run record")
-def get_batch(session: SessionDep, principal: Viewer, batch_id: BatchId) -> BatchPublic:
+def get_batch(session: ReadSessionDep, principal: Viewer, batch_id: BatchId) -> BatchPublic:
     """Status, counts, progress and the engine's run record."""
     return batch_public(service.get_batch(session, principal, batch_id), detail=True)
 
@@ -191,7 +191,7 @@ def get_batch(session: SessionDep, principal: Viewer, batch_id: BatchId) -> Batc
     summary="Flagged containers of a batch",
 )
 def list_flagged(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     batch_id: BatchId,
     lane: Annotated[list[Lane] | None, Query(description="one or more lanes")] = None,
@@ -230,7 +230,7 @@ def list_flagged(
 )
 def list_quarantine(
     state: State,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     batch_id: BatchId,
     offset: Offset = 0,

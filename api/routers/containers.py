@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.auth import SessionDep, Viewer
+from api.auth import ReadSessionDep, Viewer
 from api.schemas.containers import ContainerDetail
 from api.schemas.inspections import CONTAINER_PATTERN
 from api.services.containers import container_detail
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/containers", tags=["containers"])
 )
 def get_container(
     state: State,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     container_number: Annotated[str, Path(min_length=1, max_length=40, pattern=CONTAINER_PATTERN)],
 ) -> ContainerDetail:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import Audit
-from api.auth import RuleAuthor, SessionDep, Viewer
+from api.auth import ReadSessionDep, RuleAuthor, SessionDep, Viewer
 from api.schemas.rules import (
     BacktestReport,
     BacktestRequest,
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"])
 
 
 @router.get("", response_model=RulesOverview, summary="Active pack, rules and hit statistics")
-def get_rules(state: State, session: SessionDep, principal: Viewer) -> RulesOverview:
+def get_rules(state: State, session: ReadSessionDep, principal: Viewer) -> RulesOverview:
     """Each rule of the active pack with hits (all, 30 d, 90 d) and inspection hit rate."""
     return service.overview(state, session, principal)
 
@@ -75,7 +75,7 @@ def activate_pack(
     responses={409: {"description": "No scored batch to backtest on"}},
 )
 async def backtest(
-    state: State, session: SessionDep, principal: Viewer, body: BacktestRequest
+    state: State, session: ReadSessionDep, principal: Viewer, body: BacktestRequest
 ) -> BacktestReport:
     """Per-rule hits, hit rate, precision against recorded inspections, and overlap."""
     return await run_in_threadpool(service.backtest, state, session, principal, body)

@@ -106,7 +106,15 @@ class BacktestReport(BaseModel):
     rows: int
     inspected: int
     positives: int
-    rules: list[dict[str, Any]]
+    rules: list[dict[str, Any]] = Field(
+        description="per rule: hits, hit_rate, inspected_hits, positives, precision, lift, "
+        "recall, top_overlap"
+    )
+    totals: dict[str, Any]
     overlap: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="rows hit by both rules, by rule id pair"
     )
+    skipped: list[dict[str, Any]] = Field(
+        default_factory=list, description="rules the history has no fields for"
+    )
+    notes: list[str] = Field(default_factory=list)

@@ -17,7 +17,6 @@ from api.services.batches import get_batch
 from api.state import AppState
 from api.tables import Inspection, ScoredContainer
 
-
 log = logging.getLogger("lookout.api.inspections")
 
 

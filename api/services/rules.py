@@ -7,7 +7,6 @@ import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from sqlalchemy import case, func, select, update
@@ -312,8 +311,10 @@ def backtest(
 ) -> BacktestReport:
     """Evaluate a pack over the unit's history: per-rule hits, precision and overlap."""
     from rules import load_pack
+    from rules._backtest import backtest as run_backtest
 
     history = history_frame(state, session, principal, body.batch_ids)
+    session.rollback()  # only read: end the transaction before other sessions open
     with tempfile.TemporaryDirectory(prefix="lookout-backtest-") as tmp:
         if body.pack is not None:
             report = validate_files(body.pack)
@@ -329,55 +330,17 @@ def backtest(
         else:
             path = state.active_rules_dir(principal.unit_id) or state.settings.rules_dir
         pack = load_pack(path) if path is not None else load_pack()
+        # Stored rows already carry every derived field; only the old rule outputs go.
         outputs = ("rule_score", "rule_hits", "rule_reasons", "rule_shadow_hits")
         frame = history.drop([c for c in outputs if c in history.columns])
-        compiled = pack.compile(frame.schema, ignore_validity=True)
-        hits = compiled.apply(frame, keep_rule_columns=True)
-    return _report(hits, compiled.rule_ids, compiled.skipped)
-
-
-def _report(
-    hits: pl.DataFrame, rule_ids: list[str], skipped: list[dict[str, Any]]
-) -> BacktestReport:
-    columns = [f"rule__{r}" for r in rule_ids if f"rule__{r}" in hits.columns]
-    positive = pl.col("inspection_result").is_in(list(POSITIVE)).fill_null(False)
-    inspected = pl.col("inspected")
-    sums = hits.select(
-        *[pl.col(c).sum().alias(f"{c}|hits") for c in columns],
-        *[(pl.col(c) & inspected).sum().alias(f"{c}|inspected") for c in columns],
-        *[(pl.col(c) & positive).sum().alias(f"{c}|positives") for c in columns],
-    ).row(0, named=True)
-    rows = hits.height
-    rules: list[dict[str, Any]] = []
-    for column, rule_id in zip(columns, [c.removeprefix("rule__") for c in columns], strict=True):
-        n_hits, n_insp = int(sums[f"{column}|hits"]), int(sums[f"{column}|inspected"])
-        n_pos = int(sums[f"{column}|positives"])
-        rules.append(
-            {
-                "id": rule_id,
-                "hits": n_hits,
-                "hit_rate": n_hits / rows if rows else 0.0,
-                "inspected": n_insp,
-                "positives": n_pos,
-                "precision": n_pos / n_insp if n_insp else None,
-            }
-        )
-    for item in skipped:
-        rules.append({"id": item["id"], "skipped": item.get("reason", "not applicable")})
-    # Overlap: rows hit by both rules of each pair, one matrix product, not a row loop.
-    overlap: dict[str, dict[str, int]] = {}
-    if columns:
-        matrix = hits.select([pl.col(c).cast(pl.Int64) for c in columns]).to_numpy()
-        both = matrix.T @ matrix
-        names = [c.removeprefix("rule__") for c in columns]
-        overlap = {
-            a: {b: int(both[i, j]) for j, b in enumerate(names) if j != i and both[i, j]}
-            for i, a in enumerate(names)
-        }
+        result = run_backtest(pack, frame, prepare=False)
     return BacktestReport(
-        rows=rows,
-        inspected=int(hits["inspected"].sum()),
-        positives=int(hits.select(positive.sum()).item()),
-        rules=rules,
-        overlap=overlap,
+        rows=int(result.totals["rows"]),
+        inspected=int(result.totals["inspected"]),
+        positives=int(result.totals["positives"]),
+        rules=result.rules.to_dicts(),
+        totals=result.totals,
+        overlap=result.overlap,
+        skipped=result.skipped,
+        notes=result.notes,
     )
