@@ -116,7 +116,7 @@ def build(store_dir: Path, rows: int, chunk: int) -> None:
            "rows_per_s": round(rows / wall), "peak_rss_mb": _peak_rss_mb()})
 
 
-def features(store_dir: Path, rows: int) -> None:
+def features(store_dir: Path, rows: int, *, low_memory: bool = False) -> None:
     store = HistoryStore(store_dir, fuzzy_threshold=None)
     consignees = party_names(N_CONSIGNEES, 1)
     shippers = party_names(N_SHIPPERS, 2)
@@ -124,12 +124,13 @@ def features(store_dir: Path, rows: int) -> None:
     batch = manifest(rows, start_us=day_after, span_us=86_400 * 10**6, seed=999,
                      consignees=consignees, shippers=shippers)
     rss_before = _peak_rss_mb()
-    stage = HistoryFeatures(store)
+    stage = HistoryFeatures(store, low_memory=low_memory)
     t0, c0 = time.perf_counter(), _cpu_s()
     out = stage.apply(batch)
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     print({
         "history_rows": store.fingerprint()["rows"], "batch_rows": out.height,
+        "low_memory": low_memory,
         "features_s": round(wall, 1), "features_cpu_s": round(cpu, 1),
         "rows_per_s": round(rows / wall),
         "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before,
@@ -167,11 +168,13 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--canonical", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=10_000)
+    parser.add_argument("--low-memory", action="store_true",
+                        help="stream the history for every feature block (lower peak RSS)")
     args = parser.parse_args()
     if args.what == "build":
         build(args.store, args.history_rows, args.chunk)
     elif args.what == "features":
-        features(args.store, args.batch_rows)
+        features(args.store, args.batch_rows, low_memory=args.low_memory)
     else:
         resolve(args.canonical, args.new)
 

@@ -84,12 +84,18 @@ def _hash(expr: pl.Expr) -> pl.Expr:
 
 
 def compute_features(
-    query: pl.DataFrame, history: pl.LazyFrame, *, smoothing: Smoothing = Smoothing()
+    query: pl.DataFrame,
+    history: pl.LazyFrame,
+    *,
+    smoothing: Smoothing = Smoothing(),
+    low_memory: bool = False,
 ) -> pl.DataFrame:
     """History features for each ``query`` row (entity view) against ``history`` (entity view).
 
     Returns one row per query row, in query order, with every history feature column except
-    the two keys (the caller owns those).
+    the two keys (the caller owns those). By default the compact entity view of the history
+    is read once and held in memory (~45 bytes a row); ``low_memory`` streams it from the
+    source again for every feature block instead (slower, lower peak).
     """
     q = query.with_row_index(I).sort(T)
     if q.height == 0:
@@ -102,11 +108,9 @@ def compute_features(
     horizon = t_min - max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS) * DAY_US
     # Rows at or after the last query time can never count; drop them before any work.
     # The compact entity view (~45 bytes a row) is read once and shared by every block.
-    hist = (
-        history.filter(pl.col(T).is_not_null() & (pl.col(T) < t_max))
-        .collect(engine="streaming")
-        .lazy()
-    )
+    hist = history.filter(pl.col(T).is_not_null() & (pl.col(T) < t_max))
+    if not low_memory:
+        hist = hist.collect(engine="streaming").lazy()
     for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
         q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
     consignee = _party_block(q, hist, "c", "consignee", horizon, smoothing)

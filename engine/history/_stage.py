@@ -31,9 +31,12 @@ class HistoryFeatures:
 
     name = "history"
 
-    def __init__(self, store: HistoryStore, *, smoothing: Smoothing | None = None) -> None:
+    def __init__(
+        self, store: HistoryStore, *, smoothing: Smoothing | None = None, low_memory: bool = False
+    ) -> None:
         self.store = store
         self.smoothing = smoothing or Smoothing()
+        self.low_memory = low_memory
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with every history column added (same rows, same order)."""
@@ -41,7 +44,9 @@ class HistoryFeatures:
         keyed = self.store.assign_keys(conform(frame), persist=False)
         query = entity_columns(keyed.lazy()).collect()
         history = entity_columns(self.store.scan())
-        features = compute_features(query, history, smoothing=self.smoothing)
+        features = compute_features(
+            query, history, smoothing=self.smoothing, low_memory=self.low_memory
+        )
         return _attach(frame, keyed.select(KEYS), features)
 
     def fingerprint(self) -> dict[str, Any]:

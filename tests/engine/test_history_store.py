@@ -113,6 +113,8 @@ def test_stage_equals_point_in_time_over_history_plus_batch(tmp_path: Path) -> N
     combined = point_in_time_features(pl.concat([h1, h2, batch], how="diagonal_relaxed"))
     want = combined.filter(pl.col("bl_number").str.starts_with("Q"))
     assert_frame_equal(got.select(HISTORY_COLUMNS), want.select(HISTORY_COLUMNS))
+    streamed = HistoryFeatures(store, low_memory=True).apply(batch)
+    assert_frame_equal(streamed, got)
     assert got["consignee_shipments_30d"].to_list() == [1, 1, 1]
     assert got["shipper_is_new"].to_list() == [False, False, True]
     assert stage.fingerprint()["rows"] == 5
