@@ -324,13 +324,13 @@ FORWARDER_STEMS: list[str] = [
     "TRANS", "CARGO", "FREIGHT", "EXPRESS", "LINE", "SHIPPING", "FORWARDING", "LOGISTIC",
 ]
 
-# Sanctioned-party look-alikes: fictitious entries used when the caller gives no list of
-# its own (the demo writes them to its watchlist so screening has something to find).
+# Sanctioned-party look-alikes: names invented for the demo, used only when the shipped UN
+# list (engine/watchlists) is absent; see engine/_gen_watchlist.py.
 DEMO_WATCHLIST_NAMES: list[str] = [
-    "NORTHERN STAR DEFENCE TRADING LLC", "KORYO GENERAL INDUSTRY CORPORATION",
-    "GREEN PINE ASSOCIATED CORPORATION", "PAN SYSTEMS PYONGYANG CO", "OCEAN MARITIME ENTERPRISE",
-    "AL HARAMAIN RELIEF FOUNDATION", "TANCHON COMMERCIAL BANK", "MARINE ANCHOR SHIPPING CO",
-    "HAPPY DAWN LOGISTICS LIMITED", "BLACK DESERT ARMS SUPPLY LLC",
+    "NORTHERN STAR DEFENCE TRADING LLC", "BLACK DESERT ARMS SUPPLY LLC",
+    "HAPPY DAWN LOGISTICS LIMITED", "SILVER CRANE MARITIME COMPANY",
+    "RED LOTUS TECHNOLOGY IMPORT CORPORATION", "EASTERN HORIZON DUAL USE TRADING LTD",
+    "IRON GATE PRECISION INDUSTRY CORPORATION", "GOLDEN BRIDGE PETROCHEMICAL TRADING LLC",
 ]
 
 # --------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from engine._gen_draw import TYPOLOGIES, Universe
 from engine._gen_errors import GeneratorError
 from engine._gen_labels import FINDINGS, RESULTS, inspect, planted_findings
 from engine._gen_typologies import TypologyRates, choose_groups, plant_numbers, plant_routes
+from engine._gen_watchlist import default_watchlist_names
 from engine._gen_words import DEMO_WATCHLIST_NAMES
 from engine._gen_world import World, load_world
 from engine.errors import Location
@@ -51,6 +52,7 @@ __all__ = [
     "GeneratedData",
     "GeneratorError",
     "TypologyRates",
+    "default_watchlist_names",
     "generate",
     "to_csv_frame",
 ]
@@ -121,8 +123,9 @@ def generate(
     """Write ``days`` daily manifests from ``start`` and ``history_days`` days of history.
 
     ``rates`` sets how often each smuggling typology is planted (share of rows);
-    ``watchlist_names`` are the names sanctioned-party look-alikes are perturbed from (the
-    demo's fictitious list by default). The same arguments always give byte-identical files.
+    ``watchlist_names`` are the names sanctioned-party look-alikes are perturbed from
+    (default: :func:`default_watchlist_names`, the trading entities of the shipped UN list).
+    The same arguments always give byte-identical files.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -134,7 +137,8 @@ def generate(
     rates = rates or TypologyRates()
     out_dir = Path(out_dir)
     world = load_world()
-    names = [n.strip().upper() for n in (watchlist_names or DEMO_WATCHLIST_NAMES) if n.strip()]
+    source = default_watchlist_names() if watchlist_names is None else watchlist_names
+    names = [n.strip().upper() for n in source if n.strip()]
     uni = build_universe(world, rows_per_day=rows_per_day, timeline_days=history_days + days,
                          seed=seed, watchlist_names=names)
     try:

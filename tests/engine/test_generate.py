@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import doctest
+import html
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from engine._gen_codes import imo_numbers, iso6346_check_digits
 from engine._gen_day import CURRENCY_RATES
 from engine._gen_words import CHAPTER_PROFILE, VAGUE_DESCRIPTIONS
 from engine.generate import (
+    DEMO_WATCHLIST_NAMES,
     TYPOLOGIES,
     GeneratedData,
     GeneratorError,
@@ -375,6 +377,20 @@ def test_watchlist_hook_plants_lookalikes_of_given_names(tmp_path: Path) -> None
 
     best = [max(fuzz.ratio(normal(p), normal(name)) for p in row) for row in parties]
     assert min(best) >= 80 and all(name not in row for row in parties)
+
+
+def test_default_lookalikes_come_from_the_shipped_un_list(tmp_path: Path) -> None:
+    from engine._gen_watchlist import UN_LIST, default_watchlist_names
+
+    names = default_watchlist_names()
+    assert len(names) >= 10
+    xml = re.sub(r"\s+", " ", re.sub(r"\s*\(.*?\)", "", UN_LIST.read_text(encoding="utf-8")))
+    entities = {html.unescape(e).strip(" ,")
+                for e in re.findall(r"<FIRST_NAME>(.*?)</FIRST_NAME>", xml.upper())}
+    assert all(name in entities for name in names)
+    trading = r"TRADING|CORPORATION|COMPANY|SHIPPING|BANK|INDUSTR|LIMITED|LTD|LLC|IMPEX|MARITIME"
+    assert all(re.search(trading, name) for name in names)
+    assert default_watchlist_names(tmp_path / "absent.xml") == DEMO_WATCHLIST_NAMES
 
 
 # ------------------------------------------------------------------ errors
