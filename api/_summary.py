@@ -17,6 +17,8 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
     table = Table(title="Lookout run", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
+    for source in record.input.get("formats", []):
+        table.add_row("input", f"{source['path']} — {source['format']} ({source['detected_by']})")
     table.add_row("records read", f"{record.rows_in:,}")
     table.add_row("rows scored", f"{record.rows_scored:,}")
     table.add_row("rows quarantined", f"{record.rows_quarantined:,}")

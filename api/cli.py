@@ -77,7 +77,7 @@ def score(
                           watchlists=() if no_watchlist else (watchlist or None), use_rules=not no_rules, use_model=not no_model)
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None
-    record = _run_with_progress(source, scorer=scorer, out=out, spec=dataset_spec, capacity=cap, seed=seed,
+    record = _run_with_progress(source, scorer=scorer, out_dir=out, spec=dataset_spec, capacity=cap, seed=seed,
                                 chunk_rows=chunk_rows)
     from api._summary import print_summary
 

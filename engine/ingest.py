@@ -88,10 +88,14 @@ def detect_format(path: Path) -> tuple[str, str]:
     if text[:1] == b"{":
         first_line = text.split(b"\n", 1)[0].strip()
         try:
-            json.loads(first_line)
-            return "ndjson", "one JSON object per line"
+            first = json.loads(first_line)
         except ValueError:
             return "dcsa", "a JSON document"
+        from engine.formats.dcsa import looks_like_dcsa
+
+        if looks_like_dcsa(first):
+            return "dcsa", "DCSA eBL documents, one JSON object per line"
+        return "ndjson", "one JSON object per line"
     if text[:1] == b"[":
         return "dcsa", "a JSON array of documents"
     if head.count(b"\x00") > len(head) // 100 + 1:

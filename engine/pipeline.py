@@ -20,11 +20,12 @@ import polars as pl
 
 from engine.enrich import enrich
 from engine.errors import Location, PipelineError
+from engine._canonical import QUARANTINE_SCHEMA
 from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
 from engine.policy import Capacity, ScoringPolicy, combine, select
 from engine.record import RunRecord, Timings, hash_files
 from engine.reference import ReferenceData
-from engine.schema import CANONICAL, DQ_FLAGS, ROW_INDEX
+from engine.schema import CANONICAL, DQ_FLAGS, ROW_INDEX, SOURCE_FILE
 from engine.spec import DatasetSpec, default_spec
 from engine.stages import ExplainingStage, Stage
 from engine.validate import validate
@@ -115,6 +116,85 @@ FLAGGED_COLUMNS = (
 )
 
 
+@dataclass
+class PartialBatch:
+    """What scoring some chunks into Parquet parts produced: small, mergeable, picklable.
+
+    A distributed worker returns one per input file; the driver merges them and finalises.
+    ``risk`` holds only what global selection needs (row_index, risk_score, forced_red, lane).
+    """
+
+    risk: list[pl.DataFrame] = field(default_factory=list)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    dq_totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DQ_FLAGS, 0))
+    rows_in: int = 0
+    rows_scored: int = 0
+    files: list[dict[str, object]] = field(default_factory=list)
+    blank_lines: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def merge(self, other: PartialBatch) -> None:
+        self.risk += other.risk
+        self.quarantine += other.quarantine
+        for name, total in other.dq_totals.items():
+            self.dq_totals[name] = self.dq_totals.get(name, 0) + total
+        self.rows_in += other.rows_in
+        self.rows_scored += other.rows_scored
+        self.files += other.files
+        self.blank_lines += other.blank_lines
+        for name, seconds in other.timings.items():
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+
+
+def score_into_parts(source: Path | str, *, scorer: Scorer, parts: Path, spec: DatasetSpec,
+                     chunk_rows: int, part_prefix: str = "part", progress: Progress | None = None,
+                     ) -> PartialBatch:
+    """load → validate → enrich → rules → model → combine, chunk by chunk, into Parquet parts.
+
+    ``row_index`` numbers rows from 0 within ``source``; a driver that scored several sources
+    separately shifts them with ``offsets`` in :func:`finalise_batch`.
+    """
+    progress = progress or (lambda _stage, _rows: None)
+    timings = Timings()
+    summary = IngestSummary()
+    partial = PartialBatch()
+    chunks = read_chunks(source, spec, chunk_rows=chunk_rows, summary=summary)
+    part_no = 0
+    while True:
+        with timings.stage("load"):
+            chunk = next(chunks, None)
+        if chunk is None:
+            break
+        partial.rows_in += chunk.records_read
+        partial.quarantine.append(chunk.quarantine)
+        if chunk.rows.height == 0:
+            continue
+        scored = scorer.score_chunk(chunk.rows, chunk.present, timings)
+        with timings.stage("write"):
+            scored.write_parquet(parts / f"{part_prefix}-{part_no:05d}.parquet")
+        part_no += 1
+        partial.risk.append(scored.select(SOURCE_FILE, ROW_INDEX, "risk_score", "forced_red", "lane"))
+        for name, total in zip(DQ_FLAGS, scored.select(pl.col(DQ_FLAGS).sum()).row(0), strict=True):
+            partial.dq_totals[name] += int(total)
+        partial.rows_scored += scored.height
+        progress("score", partial.rows_scored)
+    partial.files = summary.files
+    partial.blank_lines = summary.blank_lines
+    partial.timings = timings.seconds
+    return partial
+
+
+def start_record(source: Path | str, paths: list[Path], spec: DatasetSpec, capacity: Capacity,
+                 seed: int, chunk_rows: int, timings: Timings, **parameters: object) -> RunRecord:
+    """A run record with the input hash and parameters, before any row is scored."""
+    record = RunRecord(parameters={"capacity": str(capacity), "seed": seed, "chunk_rows": chunk_rows,
+                                   "source": str(source), **parameters})
+    record.spec = {"name": spec.name, "hash": spec.content_hash, "path": spec.path}
+    with timings.stage("hash_input"):
+        record.input = {"files": [str(p) for p in paths], "sha256": hash_files(paths)}
+    return record
+
+
 def run_batch(source: Path | str, *, scorer: Scorer, out_dir: Path, spec: DatasetSpec | None = None,
               capacity: Capacity | None = None, seed: int = 0, progress: Progress | None = None,
               chunk_rows: int = DEFAULT_CHUNK_ROWS) -> RunRecord:
@@ -128,74 +208,76 @@ def run_batch(source: Path | str, *, scorer: Scorer, out_dir: Path, spec: Datase
     """
     spec = spec or default_spec()
     capacity = capacity or scorer.policy.default_capacity
-    progress = progress or (lambda _stage, _rows: None)
+    parts = prepare_parts(out_dir)
+    timings = Timings()
+    record = start_record(source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings)
+    partial = score_into_parts(source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows,
+                               progress=progress)
+    record = finalise_batch(partial, record=record, scorer=scorer, parts=parts, out_dir=out_dir,
+                            capacity=capacity, seed=seed, timings=timings)
+    if progress:
+        progress("done", record.rows_scored)
+    return record
+
+
+def prepare_parts(out_dir: Path) -> Path:
+    """An empty scratch folder for the Parquet parts of a run."""
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = out_dir / "_parts"
     _clear(parts)
     parts.mkdir()
-    paths = expand_inputs(source)
-    record = RunRecord(parameters={"capacity": str(capacity), "seed": seed, "chunk_rows": chunk_rows,
-                                   "source": str(source)})
-    record.spec = {"name": spec.name, "hash": spec.content_hash, "path": spec.path}
-    timings = Timings()
-    with timings.stage("hash_input"):
-        record.input = {"files": [str(p) for p in paths], "sha256": hash_files(paths)}
+    return parts
 
-    summary = IngestSummary()
-    risk_frames: list[pl.DataFrame] = []
-    quarantines: list[pl.DataFrame] = []
-    dq_totals: dict[str, int] = dict.fromkeys(DQ_FLAGS, 0)
-    rows_in = rows_scored = 0
-    chunks = read_chunks(source, spec, chunk_rows=chunk_rows, summary=summary)
-    part_no = 0
-    while True:
-        with timings.stage("load"):
-            chunk = next(chunks, None)
-        if chunk is None:
-            break
-        rows_in += chunk.records_read
-        quarantines.append(chunk.quarantine)
-        if chunk.rows.height == 0:
-            continue
-        scored = scorer.score_chunk(chunk.rows, chunk.present, timings)
-        with timings.stage("write"):
-            scored.write_parquet(parts / f"part-{part_no:05d}.parquet")
-        part_no += 1
-        risk_frames.append(scored.select(ROW_INDEX, "risk_score", "forced_red", "lane"))
-        for name, total in zip(DQ_FLAGS, scored.select(pl.col(DQ_FLAGS).sum()).row(0), strict=True):
-            dq_totals[name] += int(total)
-        rows_scored += scored.height
-        progress("score", rows_scored)
 
-    quarantine = pl.concat(quarantines) if quarantines else pl.DataFrame()
+def finalise_batch(partial: PartialBatch, *, record: RunRecord, scorer: Scorer, parts: Path,
+                   out_dir: Path, capacity: Capacity, seed: int, timings: Timings,
+                   offsets: pl.DataFrame | None = None) -> RunRecord:
+    """Global selection, explanations, outputs and the run record, from scored parts.
+
+    ``offsets`` (source_file, offset) shifts each source's row_index when the sources were
+    scored separately, so that row_index is the row's position in the whole batch.
+    """
+    for name, seconds in partial.timings.items():
+        timings.add(name, seconds)
+    quarantine = (pl.concat(partial.quarantine) if partial.quarantine
+                  else pl.DataFrame(schema=QUARANTINE_SCHEMA))
     quarantine.write_parquet(out_dir / "quarantine.parquet")
-    record.counts = {"rows_in": rows_in, "rows_scored": rows_scored,
-                     "rows_quarantined": quarantine.height, "blank_lines": summary.blank_lines}
-    record.input["formats"] = summary.files
+    record.counts = {"rows_in": partial.rows_in, "rows_scored": partial.rows_scored,
+                     "rows_quarantined": quarantine.height, "blank_lines": partial.blank_lines}
+    record.input["formats"] = partial.files
     record.outputs = {"quarantine": str(out_dir / "quarantine.parquet"), "run": str(out_dir / "run.json")}
-    if rows_scored == 0:
+    if partial.rows_scored == 0:
         _finish(record, timings, scorer, out_dir, status="failed")
+        _clear(parts)
         raise PipelineError(
-            f"no row could be scored: {rows_in} record(s) read, {quarantine.height} quarantined",
-            location=Location(file=str(source)),
+            f"no row could be scored: {partial.rows_in} record(s) read, {quarantine.height} quarantined",
+            location=Location(file=str(record.parameters.get("source"))),
             hint=f"see {out_dir / 'quarantine.parquet'} for the reason of each rejected record")
 
     with timings.stage("select"):
-        risk = pl.concat(risk_frames)
+        risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
         selection = select(risk, capacity, scorer.policy, seed=seed)
+    scored = _shift(pl.scan_parquet(parts / "*.parquet"), offsets)
     with timings.stage("explain"):
-        explanations = _explain(parts, selection, risk, scorer)
+        explanations = _explain(scored, selection, risk, scorer)
     with timings.stage("write"):
-        _write_outputs(parts, selection, explanations, out_dir)
+        _write_outputs(scored, selection, explanations, out_dir)
     _clear(parts)
     record.counts.update(_selection_counts(selection, risk))
-    record.counts["data_quality"] = dq_totals
+    record.counts["data_quality"] = partial.dq_totals
     record.outputs.update({"scored": str(out_dir / "scored.parquet"), "flagged": str(out_dir / "flagged.csv")})
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
     _finish(record, timings, scorer, out_dir, status="succeeded")
-    progress("done", rows_scored)
     return record
+
+
+def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame | None) -> pl.LazyFrame:
+    if offsets is None:
+        return frame
+    return (frame.join(offsets.lazy(), on=SOURCE_FILE, how="left", maintain_order="left")
+            .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
+            .drop("offset"))
 
 
 def _finish(record: RunRecord, timings: Timings, scorer: Scorer, out_dir: Path, *, status: str) -> None:
@@ -213,21 +295,21 @@ def _clear(folder: Path) -> None:
         folder.rmdir()
 
 
-def _explain(parts: Path, selection: pl.DataFrame, risk: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
+def _explain(scored: pl.LazyFrame, selection: pl.DataFrame, risk: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
     """Model reasons for the rows an officer will look at: selected or red lane."""
     wanted = (selection.filter(pl.col("selected")).select(ROW_INDEX)
               .vstack(risk.filter(pl.col("lane") == "red").select(ROW_INDEX)).unique())
     empty = pl.DataFrame(schema={ROW_INDEX: pl.Int64(), "model_reasons": pl.List(pl.String())})
     if scorer.model is None or wanted.height == 0:
         return empty
-    rows = (pl.scan_parquet(parts / "*.parquet")
-            .join(wanted.lazy(), on=ROW_INDEX, how="semi").collect())
+    rows = scored.join(wanted.lazy(), on=ROW_INDEX, how="semi").collect()
     return scorer.model.explain(rows).select(ROW_INDEX, "model_reasons")
 
 
-def _write_outputs(parts: Path, selection: pl.DataFrame, explanations: pl.DataFrame, out_dir: Path) -> None:
+def _write_outputs(parts: pl.LazyFrame, selection: pl.DataFrame, explanations: pl.DataFrame,
+                   out_dir: Path) -> None:
     scored = (
-        pl.scan_parquet(parts / "*.parquet")
+        parts
         .join(selection.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .with_columns(pl.col("selected").fill_null(False),
@@ -272,4 +354,5 @@ def prepare(frame: pl.DataFrame, *, refs: ReferenceData | None = None,
     return scorer.prepare(frame, present)
 
 
-__all__ = ["FLAGGED_COLUMNS", "RulePack", "Scorer", "prepare", "run_batch"]
+__all__ = ["FLAGGED_COLUMNS", "PartialBatch", "RulePack", "Scorer", "finalise_batch", "prepare",
+           "prepare_parts", "run_batch", "score_into_parts", "start_record"]

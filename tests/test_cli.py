@@ -35,18 +35,29 @@ def test_score_writes_outputs_and_summary(tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "out" / "scored.parquet").height == 2
 
 
+def _bad_input(folder: Path, kind: str) -> Path:
+    contents = {"empty": b"", "binary": b"\x00\x01" * 4000, "columns": b"a,b\n1,2\n"}
+    if kind == "directory":
+        return folder
+    if kind == "missing":
+        return folder / "missing.csv"
+    path = folder / f"{kind}.csv"
+    path.write_bytes(contents[kind])
+    return path
+
+
 @pytest.mark.parametrize(
-    ("make", "expected"),
+    ("kind", "expected"),
     [
-        (lambda d: d, "is a directory"),
-        (lambda d: d / "missing.csv", "no such file"),
-        (lambda d: (d / "empty.csv").write_text("") and d / "empty.csv", "empty"),
-        (lambda d: (d / "bin.csv").write_bytes(b"\x00\x01" * 4000) and d / "bin.csv", "binary"),
-        (lambda d: (d / "cols.csv").write_text("a,b\n1,2\n") and d / "cols.csv", "required manifest fields"),
+        ("directory", "is a directory"),
+        ("missing", "no such file"),
+        ("empty", "empty"),
+        ("binary", "binary"),
+        ("columns", "required manifest fields"),
     ],
 )
-def test_bad_input_is_a_clear_message_not_a_traceback(tmp_path: Path, make, expected: str) -> None:  # type: ignore[no-untyped-def]
-    target = make(tmp_path)
+def test_bad_input_is_a_clear_message_not_a_traceback(tmp_path: Path, kind: str, expected: str) -> None:
+    target = _bad_input(tmp_path, kind)
     done = lookout("score", str(target), "--out", str(tmp_path / "out"), "--no-model")
     assert done.returncode != 0
     assert expected in done.stderr
