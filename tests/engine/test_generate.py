@@ -135,6 +135,31 @@ def test_other_seed_and_other_day_differ(tmp_path: Path) -> None:
     assert day1["bl_number"].is_in(day2["bl_number"].implode()).sum() == 0
 
 
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**31), rows=st.integers(1, 60), days=st.integers(1, 2),
+       history=st.integers(0, 2), rate=st.sampled_from([0.0, 0.05, 0.2]))
+def test_any_small_request_gives_consistent_files(seed: int, rows: int, days: int, history: int,
+                                                   rate: float) -> None:
+    import tempfile
+
+    rates = TypologyRates(**{name: rate for name in TYPOLOGIES})
+    with tempfile.TemporaryDirectory() as tmp:
+        run = generate(days=days, rows_per_day=rows, seed=seed, history_days=history,
+                       out_dir=Path(tmp), formats=("parquet",), rates=rates)
+        frames = [pl.read_parquet(p) for p in run.manifests]
+        truths = [pl.read_parquet(p) for p in run.truth]
+        assert [f.height for f in frames] == [rows] * days
+        assert all(f.columns == MANIFEST_COLUMNS for f in frames)
+        for frame, truth in zip(frames, truths, strict=True):
+            assert truth["row_index"].is_between(0, rows - 1).all()
+            assert_series_equal(frame[truth["row_index"].to_numpy()]["bl_number"],
+                                truth["bl_number"])
+        if rate == 0.0:
+            assert run.manifest_planted_rows == 0
+        if history:
+            assert pl.read_parquet(run.history).height == rows * history  # type: ignore[arg-type]
+
+
 # ------------------------------------------------------------------ columns and encoding
 def test_manifest_columns_are_canonical_without_labels(default_run: GeneratedData) -> None:
     for path in default_run.manifests:
