@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,10 +43,10 @@ def scratch() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, scratch: Path) -> Iterator[str]:
-    """A fresh, empty database of each backend."""
-    if request.param == "sqlite":
+@contextmanager
+def fresh_database(kind: str, scratch: Path) -> Iterator[str]:
+    """A new empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
         folder = Path(tempfile.mkdtemp(dir=scratch, prefix="sqlite-"))
         yield f"sqlite:///{folder / 'lookout.db'}"
         return
@@ -59,6 +60,20 @@ def database_url(request: pytest.FixtureRequest, scratch: Path) -> Iterator[str]
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, scratch: Path) -> Iterator[str]:
+    """A fresh, empty database of each backend, for the session's server."""
+    with fresh_database(request.param, scratch) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database_url(request: pytest.FixtureRequest, scratch: Path) -> Iterator[str]:
+    """A fresh database of each backend for one test (no server on it)."""
+    with fresh_database(request.param, scratch) as url:
+        yield url
 
 
 def free_port() -> int:
