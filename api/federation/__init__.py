@@ -88,6 +88,11 @@ def install(app: FastAPI, state: Any, settings: FederationSettings | None = None
     app.include_router(routers.federation)
     if fed is None:
         return
+    metrics = getattr(state, "metrics", None)
+    if metrics is not None:
+        from api.federation.metrics import FederationCollector
+
+        metrics.registry.register(FederationCollector(fed))
     state.container_sections["queries"] = lambda session, unit_id, number: (
         service.container_queries(session, fed, number) if unit_id == fed.unit_id else []
     )

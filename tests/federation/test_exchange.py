@@ -312,3 +312,32 @@ def service_hash(payload: dict[str, Any]) -> str:
     from api.federation.envelope import sha256_hex
 
     return sha256_hex(payload)
+
+
+def test_metrics_show_expired_backlog_and_rejections(units: Units) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from api.federation.metrics import FederationCollector
+
+    units.feds["KZ-ALA-PCU"].down = True  # type: ignore[attr-defined]
+    qid = _open(units, ["KZ-ALA-PCU", "PK-KHI-PCU"])
+    _deliver(units, "UZ-TAS-PCU")
+    units.clock.advance(hours=2)
+    _deliver(units, "UZ-TAS-PCU")
+    _deliver(units, "PK-KHI-PCU")  # its worker round marks the query expired on PK's side too
+    assert _rejected(units, "PK-KHI-PCU", {"sender": "x"}) == "malformed"
+
+    def scrape(unit_id: str) -> str:
+        registry = CollectorRegistry()
+        registry.register(FederationCollector(units.feds[unit_id]))
+        return generate_latest(registry).decode()
+
+    uz = scrape("UZ-TAS-PCU")
+    assert 'lookout_federation_queries{box="outbox",status="expired"} 1.0' in uz
+    assert 'lookout_federation_recipients{box="outbox",state="expired"} 2.0' in uz
+    assert 'lookout_federation_queries_overdue{box="outbox"} 1.0' in uz
+    assert 'lookout_federation_outbox_pending{recipient="KZ-ALA-PCU"} 1.0' in uz
+    pk = scrape("PK-KHI-PCU")
+    assert 'lookout_federation_inbox_rejected{reason="malformed"} 1.0' in pk
+    assert 'lookout_federation_queries{box="inbox",status="expired"} 1.0' in pk
+    assert qid

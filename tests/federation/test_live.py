@@ -187,6 +187,11 @@ def test_query_past_deadline_shows_expired(cluster: dict[str, LiveUnit]) -> None
     assert states_at(uz, qid) == {PK: "expired"}
     assert query_at(uz, qid)["overdue"] is True  # type: ignore[index]
     wait_for("PK to expire it too", lambda: states_at(pk, qid) == {PK: "expired"}, 30)
+    import httpx
+
+    metrics = httpx.get(f"{uz.url}/metrics", timeout=30).text
+    assert 'lookout_federation_queries{box="outbox",status="expired"}' in metrics
+    assert 'lookout_federation_queries_overdue{box="outbox"}' in metrics
     cli(uz, "cancel", qid, "--reason", "overtaken by events")
     wait_for("PK to see it cancelled", lambda: states_at(pk, qid) == {PK: "cancelled"})
 
