@@ -8,6 +8,7 @@ refers to them by integer index until the final assembly; the same holds for HS 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +72,10 @@ def _require(codes: list[str], known: dict[str, int], table: str) -> None:
         )
 
 
+@lru_cache(maxsize=1)
 def load_world() -> World:
-    """Read the reference tables and attach the demo weights to them."""
+    """Read the reference tables and attach the demo weights to them (once per process;
+    the world is read-only)."""
     ports = (
         _read_csv("unlocode_seaports.csv")
         .select(
