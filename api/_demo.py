@@ -24,30 +24,50 @@ HISTORY_DAYS = 60
 
 
 def run_demo(console: Console, *, out: Path, rows: int) -> None:
-    from engine.generate import generate
+    from engine.generate import DEMO_WATCHLIST_NAMES, generate
     from engine.history import HistoryStore
-    from engine.generate import DEMO_WATCHLIST_NAMES
     from engine.watchlist import CSV_COLUMNS, UN_LIST_PATH
 
     data = out / "data"
     with console.status("generating the demo manifest and history"):
-        generated = generate(days=1, rows_per_day=rows, seed=DEMO_SEED, out_dir=data,
-                             history_days=HISTORY_DAYS, formats=("csv",))
+        generated = generate(
+            days=1,
+            rows_per_day=rows,
+            seed=DEMO_SEED,
+            out_dir=data,
+            history_days=HISTORY_DAYS,
+            formats=("csv",),
+        )
+    assert generated.history is not None  # history_days > 0
     history_dir = out / "history"
     store = HistoryStore(history_dir)
     with console.status("loading the history store"):
-        added = store.append(pl.read_parquet(generated.history), batch_id=f"demo-history-seed{DEMO_SEED}")
-    console.print(f"history: {added:,} rows added to {history_dir}" if added
-                  else f"history: already loaded in {history_dir}")
+        added = store.append(
+            pl.read_parquet(generated.history), batch_id=f"demo-history-seed{DEMO_SEED}"
+        )
+    console.print(
+        f"history: {added:,} rows added to {history_dir}"
+        if added
+        else f"history: already loaded in {history_dir}"
+    )
     manifest = generated.manifests[0]
     # The demo's national list: the names the generator perturbs into look-alike parties.
     national = data / "national-watchlist.csv"
-    pl.DataFrame({"kind": "party", "name": DEMO_WATCHLIST_NAMES, "list": "DEMO-NATIONAL",
-                  "reference": [f"DN-{i + 1:03d}" for i in range(len(DEMO_WATCHLIST_NAMES))]}
-                 ).with_columns(pl.lit(None, pl.String).alias(c) for c in ("imo", "container_number", "note")
-                 ).select(CSV_COLUMNS).write_csv(national)
+    pl.DataFrame(
+        {
+            "kind": "party",
+            "name": DEMO_WATCHLIST_NAMES,
+            "list": "DEMO-NATIONAL",
+            "reference": [f"DN-{i + 1:03d}" for i in range(len(DEMO_WATCHLIST_NAMES))],
+        }
+    ).with_columns(
+        pl.lit(None, pl.String).alias(c) for c in ("imo", "container_number", "note")
+    ).select(CSV_COLUMNS).write_csv(national)
     scorer = build_scorer(history_dir=history_dir, watchlists=[UN_LIST_PATH, national])
-    console.print(f"scoring [bold]{manifest}[/bold] ({rows:,} lines) with the shipped rules and model")
-    record = run_batch(manifest, scorer=scorer, out_dir=out / "run", capacity=Capacity.parse("2%"),
-                       seed=DEMO_SEED)
+    console.print(
+        f"scoring [bold]{manifest}[/bold] ({rows:,} lines) with the shipped rules and model"
+    )
+    record = run_batch(
+        manifest, scorer=scorer, out_dir=out / "run", capacity=Capacity.parse("2%"), seed=DEMO_SEED
+    )
     print_summary(console, record, out / "run")

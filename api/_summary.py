@@ -23,16 +23,25 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
     table.add_row("rows scored", f"{record.rows_scored:,}")
     table.add_row("rows quarantined", f"{record.rows_quarantined:,}")
     lanes = counts.get("lanes", {})
-    table.add_row("lanes red / yellow / green",
-                  " / ".join(f"{lanes.get(k, 0):,}" for k in ("red", "yellow", "green")))
+    table.add_row(
+        "lanes red / yellow / green",
+        " / ".join(f"{lanes.get(k, 0):,}" for k in ("red", "yellow", "green")),
+    )
     by_reason = counts.get("selected_by_reason", {})
-    table.add_row("selected for inspection",
-                  f"{record.selected:,} (" + ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items())) + ")")
+    table.add_row(
+        "selected for inspection",
+        f"{record.selected:,} ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items()))
+        + ")",
+    )
     table.add_row("capacity", str(record.parameters.get("capacity")))
     rules = record.stages.get("rules", {})
     if rules:
-        table.add_row("rule pack", f"{rules.get('pack_hash', '')[:12]} ({len(rules.get('rules', {}))} rules, "
-                      f"{len(rules.get('skipped', []))} not applicable)")
+        table.add_row(
+            "rule pack",
+            f"{rules.get('pack_hash', '')[:12]} ({len(rules.get('rules', {}))} rules, "
+            f"{len(rules.get('skipped', []))} not applicable)",
+        )
     model = record.stages.get("model", {})
     if model:
         table.add_row("model", str(model.get("model_hash", ""))[:12])
@@ -42,17 +51,41 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
 
     flagged_path = out / "flagged.csv"
     if flagged_path.is_file():
-        flagged = pl.read_csv(flagged_path, infer_schema=False).filter(pl.col("selected") == "true").head(top)
+        flagged = (
+            pl.read_csv(flagged_path, infer_schema=False)
+            .filter(pl.col("selected") == "true")
+            .head(top)
+        )
         if flagged.height:
             hits = Table(title=f"Top {flagged.height} selected containers", title_justify="left")
-            for col, style in (("container_number", "bold"), ("lane", None), ("risk_score", None),
-                               ("selection_reason", None), ("reasons", None)):
+            for col, style in (
+                ("container_number", "bold"),
+                ("lane", None),
+                ("risk_score", None),
+                ("selection_reason", None),
+                ("reasons", None),
+            ):
                 if col in flagged.columns:
-                    hits.add_column(col.replace("_", " "), style=style, overflow="fold",
-                                    max_width=90 if col == "reasons" else None)
+                    hits.add_column(
+                        col.replace("_", " "),
+                        style=style,
+                        overflow="fold",
+                        max_width=90 if col == "reasons" else None,
+                    )
             for row in flagged.iter_rows(named=True):  # display of at most `top` rows
-                hits.add_row(*[_cell(row, c) for c in ("container_number", "lane", "risk_score",
-                                                       "selection_reason", "reasons") if c in row])
+                hits.add_row(
+                    *[
+                        _cell(row, c)
+                        for c in (
+                            "container_number",
+                            "lane",
+                            "risk_score",
+                            "selection_reason",
+                            "reasons",
+                        )
+                        if c in row
+                    ]
+                )
             console.print(hits)
     console.print("outputs:")
     for name, path in sorted(record.outputs.items()):

@@ -51,34 +51,67 @@ def _mount() -> None:
 
 @app.command()
 def score(
-    source: Annotated[str, typer.Argument(help="Manifest file, or a quoted glob such as 'feeds/*.csv'.")],
+    source: Annotated[
+        str, typer.Argument(help="Manifest file, or a quoted glob such as 'feeds/*.csv'.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path("out"),
-    spec: Annotated[str | None, typer.Option(help="Dataset spec YAML, or the name of a shipped spec.")] = None,
-    rules: Annotated[Path | None, typer.Option(help="Rule pack folder (default: the shipped pack).")] = None,
+    spec: Annotated[
+        str | None, typer.Option(help="Dataset spec YAML, or the name of a shipped spec.")
+    ] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="Rule pack folder (default: the shipped pack).")
+    ] = None,
     no_rules: Annotated[bool, typer.Option("--no-rules", help="Score without rules.")] = False,
-    model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model folder (default: the shipped model).")
+    ] = None,
     no_model: Annotated[bool, typer.Option("--no-model", help="Score without a model.")] = False,
-    policy: Annotated[Path | None, typer.Option(help="Scoring policy YAML (default: shipped).")] = None,
-    capacity: Annotated[str | None, typer.Option(help="Inspection capacity: a count (50) or a share (2%).")] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Scoring policy YAML (default: shipped).")
+    ] = None,
+    capacity: Annotated[
+        str | None, typer.Option(help="Inspection capacity: a count (50) or a share (2%).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random control sample.")] = 0,
-    history: Annotated[Path | None, typer.Option(help="History store folder (enables history features).")] = None,
-    watchlist: Annotated[list[Path] | None, typer.Option(
-        help="Watchlist file (UN XML or CSV); repeatable. Default: the shipped UN SC list.")] = None,
-    no_watchlist: Annotated[bool, typer.Option("--no-watchlist", help="Screen against no list.")] = False,
+    history: Annotated[
+        Path | None, typer.Option(help="History store folder (enables history features).")
+    ] = None,
+    watchlist: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Watchlist file (UN XML or CSV); repeatable. Default: the shipped UN SC list."
+        ),
+    ] = None,
+    no_watchlist: Annotated[
+        bool, typer.Option("--no-watchlist", help="Screen against no list.")
+    ] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).")] = 250_000,
 ) -> None:
     """Score a manifest: load → validate → enrich → rules → model → combine → select → record."""
     from api.wiring import build_scorer
-    from engine.pipeline import run_batch
     from engine.policy import Capacity
     from engine.spec import load_spec
 
-    scorer = build_scorer(rules_dir=rules, model_dir=model, policy_path=policy, history_dir=history,
-                          watchlists=() if no_watchlist else (watchlist or None), use_rules=not no_rules, use_model=not no_model)
+    scorer = build_scorer(
+        rules_dir=rules,
+        model_dir=model,
+        policy_path=policy,
+        history_dir=history,
+        watchlists=() if no_watchlist else (watchlist or None),
+        use_rules=not no_rules,
+        use_model=not no_model,
+    )
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None
-    record = _run_with_progress(source, scorer=scorer, out_dir=out, spec=dataset_spec, capacity=cap, seed=seed,
-                                chunk_rows=chunk_rows)
+    record = _run_with_progress(
+        source,
+        scorer=scorer,
+        out_dir=out,
+        spec=dataset_spec,
+        capacity=cap,
+        seed=seed,
+        chunk_rows=chunk_rows,
+    )
     from api._summary import print_summary
 
     print_summary(console, record, out)
@@ -89,9 +122,15 @@ def _run_with_progress(source: str, **kwargs: object):  # type: ignore[no-untype
 
     from engine.pipeline import run_batch
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
-                  TimeElapsedColumn(), console=err_console, transient=True,
-                  disable=not err_console.is_terminal) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
         task = bar.add_task("scoring", total=None)
 
         def progress(stage: str, rows: int) -> None:
@@ -106,21 +145,31 @@ def generate(
     days: Annotated[int, typer.Option(help="Days of daily manifests.")] = 1,
     rows_per_day: Annotated[int, typer.Option(help="Manifest lines per day.")] = 5_000,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same files.")] = 7,
-    history_days: Annotated[int, typer.Option(help="Days of labelled history before the manifests.")] = 0,
+    history_days: Annotated[
+        int, typer.Option(help="Days of labelled history before the manifests.")
+    ] = 0,
     parquet: Annotated[bool, typer.Option(help="Also write Parquet manifests.")] = False,
 ) -> None:
     """Generate realistic demo manifests and a labelled history with planted typologies."""
     from engine.generate import generate as run_generate
 
     formats = ("csv", "parquet") if parquet else ("csv",)
-    result = run_generate(days=days, rows_per_day=rows_per_day, seed=seed, out_dir=out,
-                          history_days=history_days, formats=formats)
+    result = run_generate(
+        days=days,
+        rows_per_day=rows_per_day,
+        seed=seed,
+        out_dir=out,
+        history_days=history_days,
+        formats=formats,
+    )
     console.print(f"generated into [bold]{out}[/bold]: {result}")
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo data and outputs.")] = Path("out/demo"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the demo data and outputs.")
+    ] = Path("out/demo"),
     rows: Annotated[int, typer.Option(help="Manifest lines in the demo batch.")] = 5_000,
 ) -> None:
     """Generate the demo batch and history, then score it with the shipped rules and model."""
@@ -142,7 +191,7 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as err:  # noqa: BLE001 — last line of defence: no raw traceback for users
+    except Exception as err:
         import click
 
         if isinstance(err, click.ClickException):
@@ -150,9 +199,11 @@ def main() -> None:
             sys.exit(err.exit_code)
         if os.environ.get("LOOKOUT_DEBUG"):
             traceback.print_exc()
-        err_console.print(f"[bold red]internal error:[/bold red] {type(err).__name__}: {err}\n"
-                          "  hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output",
-                          highlight=False)
+        err_console.print(
+            f"[bold red]internal error:[/bold red] {type(err).__name__}: {err}\n"
+            "  hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output",
+            highlight=False,
+        )
         sys.exit(3)
 
 

@@ -18,10 +18,17 @@ from engine.stages import Stage
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
-def build_scorer(*, rules_dir: Path | None = None, model_dir: Path | None = None,
-                 policy_path: Path | None = None, history_dir: Path | None = None,
-                 watchlists: Sequence[Path] | None = None, reference_dir: Path | None = None,
-                 use_rules: bool = True, use_model: bool = True) -> Scorer:
+def build_scorer(
+    *,
+    rules_dir: Path | None = None,
+    model_dir: Path | None = None,
+    policy_path: Path | None = None,
+    history_dir: Path | None = None,
+    watchlists: Sequence[Path] | None = None,
+    reference_dir: Path | None = None,
+    use_rules: bool = True,
+    use_model: bool = True,
+) -> Scorer:
     """A scorer from paths; ``None`` means the shipped default for rules, model, policy and
     watchlists (the UN Security Council consolidated list); ``watchlists=()`` screens nothing.
 
@@ -44,10 +51,17 @@ def build_scorer(*, rules_dir: Path | None = None, model_dir: Path | None = None
     pack = (load_pack(rules_dir) if rules_dir else load_pack()) if use_rules else None
     model = None
     if use_model:
-        chosen = model_dir or (SHIPPED_MODEL_DIR if (SHIPPED_MODEL_DIR / "card.json").is_file() else None)
+        chosen = model_dir or (
+            SHIPPED_MODEL_DIR if (SHIPPED_MODEL_DIR / "card.json").is_file() else None
+        )
         if chosen is not None:
             from models import ModelStage, load_model
 
             model = ModelStage(load_model(chosen))
-    return Scorer(refs=refs, policy=ScoringPolicy.load(policy_path), rules=pack, model=model,
-                  enrichers=enrichers)
+    return Scorer(
+        refs=refs,
+        policy=ScoringPolicy.load(policy_path),
+        rules=pack,
+        model=model,
+        enrichers=enrichers,
+    )

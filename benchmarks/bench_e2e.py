@@ -46,8 +46,18 @@ def _score(source: Path, out: Path, chunk_rows: int) -> dict[str, object]:
     """Run `lookout score` in a child process and read its own peak RSS."""
     peak_file = out.with_suffix(".peak")
     code = _CHILD.format(peak=str(peak_file))
-    cmd = [sys.executable, "-c", code, "--", "score", str(source), "--out", str(out),
-           "--chunk-rows", str(chunk_rows)]
+    cmd = [
+        sys.executable,
+        "-c",
+        code,
+        "--",
+        "score",
+        str(source),
+        "--out",
+        str(out),
+        "--chunk-rows",
+        str(chunk_rows),
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -77,19 +87,26 @@ def main() -> None:
         record = result["record"]
         assert isinstance(record, dict)
         scored = record["counts"]["rows_scored"]
-        row = {"rows": rows, "input": source.suffix[1:], "generate_s": round(gen_s, 1),
-               "wall_s": round(float(result["wall_s"]), 2),  # type: ignore[arg-type]
-               "rows_per_s": round(scored / float(result["wall_s"])),  # type: ignore[arg-type]
-               "peak_rss_mib": round(float(result["peak_rss_mib"])),  # type: ignore[arg-type]
-               "stages_s": record["timings"], "selected": record["counts"]["selected"]}
+        row = {
+            "rows": rows,
+            "input": source.suffix[1:],
+            "generate_s": round(gen_s, 1),
+            "wall_s": round(float(result["wall_s"]), 2),  # type: ignore[arg-type]
+            "rows_per_s": round(scored / float(result["wall_s"])),  # type: ignore[arg-type]
+            "peak_rss_mib": round(float(result["peak_rss_mib"])),  # type: ignore[arg-type]
+            "stages_s": record["timings"],
+            "selected": record["counts"]["selected"],
+        }
         table.append(row)
         print(json.dumps(row))
     (RESULTS / "e2e.json").write_text(json.dumps(table, indent=2))
     print(f"\n{'rows':>11} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9}  slowest stages")
     for row in table:
-        stages = sorted(row["stages_s"].items(), key=lambda kv: -kv[1])[:4]  # type: ignore[union-attr]
-        print(f"{row['rows']:>11,} {row['wall_s']:>8} {row['rows_per_s']:>10,} {row['peak_rss_mib']:>9}  "
-              + ", ".join(f"{k} {v:.1f}" for k, v in stages))
+        stages = sorted(row["stages_s"].items(), key=lambda kv: -kv[1])[:4]
+        print(
+            f"{row['rows']:>11,} {row['wall_s']:>8} {row['rows_per_s']:>10,} "
+            f"{row['peak_rss_mib']:>9}  " + ", ".join(f"{k} {v:.1f}" for k, v in stages)
+        )
 
 
 if __name__ == "__main__":

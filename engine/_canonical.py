@@ -20,22 +20,51 @@ from engine.schema import (
 from engine.spec import UNITS_TO_KG, ColumnMap, DatasetSpec
 
 QUARANTINE_SCHEMA = pl.Schema(
-    {"source_file": pl.String(), "source_line": pl.Int64(), "field": pl.String(),
-     "reason": pl.String(), "raw": pl.String()}
+    {
+        "source_file": pl.String(),
+        "source_line": pl.Int64(),
+        "field": pl.String(),
+        "reason": pl.String(),
+        "raw": pl.String(),
+    }
 )
 
 # Code-like fields: upper case, no inner spaces, so that joins and rules compare like with like.
-_CODES_UPPER = {"container_number", "iso_type", "port_of_loading", "port_of_discharge",
-                "place_of_receipt", "place_of_delivery", "shipper_country", "consignee_country",
-                "origin_country", "carrier_scac", "currency", "fcl_lcl"}
+_CODES_UPPER = {
+    "container_number",
+    "iso_type",
+    "port_of_loading",
+    "port_of_discharge",
+    "place_of_receipt",
+    "place_of_delivery",
+    "shipper_country",
+    "consignee_country",
+    "origin_country",
+    "carrier_scac",
+    "currency",
+    "fcl_lcl",
+}
 _CODE_LISTS = {"transshipment_ports"}
 _ROLE_DTYPES: dict[str, pl.DataType] = {
-    "id": pl.String(), "categorical": pl.String(), "text": pl.String(),
-    "numeric": pl.Float64(), "time": DATETIME, "flag": pl.Boolean(), "list": STR_LIST,
+    "id": pl.String(),
+    "categorical": pl.String(),
+    "text": pl.String(),
+    "numeric": pl.Float64(),
+    "time": DATETIME,
+    "flag": pl.Boolean(),
+    "list": STR_LIST,
 }
-_ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.f%z",
-                "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+_ISO_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+)
 
 
 def empty_quarantine() -> pl.DataFrame:
@@ -84,8 +113,11 @@ def _datetime(src: pl.Expr, dtype: pl.DataType, m: ColumnMap) -> pl.Expr:
         fmts = _ISO_FORMATS
     parsed = [_one_format(s, f) for f in fmts]
     if not m.format:
-        parsed.append(s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
-                      .dt.replace_time_zone("UTC"))
+        parsed.append(
+            s.str.to_date("%Y-%m-%d", strict=False)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC")
+        )
     return pl.coalesce(parsed)
 
 
@@ -104,23 +136,32 @@ def _boolean(src: pl.Expr, dtype: pl.DataType, m: ColumnMap) -> pl.Expr:
     if dtype.is_numeric():
         return pl.when(src == 1).then(True).when(src == 0).then(False).otherwise(None)
     s = src.cast(pl.String).str.strip_chars().str.to_lowercase()
-    return (pl.when(s.is_in(list(m.true_values))).then(True)
-            .when(s.is_in(list(m.false_values))).then(False).otherwise(None))
+    return (
+        pl.when(s.is_in(list(m.true_values)))
+        .then(True)
+        .when(s.is_in(list(m.false_values)))
+        .then(False)
+        .otherwise(None)
+    )
 
 
 def _string_list(src: pl.Expr, dtype: pl.DataType, separator: str, upper: bool) -> pl.Expr:
-    if isinstance(dtype, pl.List):
-        items = src.cast(STR_LIST)
-    else:
-        items = _text(src).str.split(separator)
+    is_list = isinstance(dtype, pl.List)
+    items = src.cast(STR_LIST) if is_list else _text(src).str.split(separator)
     cleaned = pl.element().str.strip_chars()
     if upper:
         cleaned = cleaned.str.to_uppercase().str.replace_all(r"\s+", "")
     return items.list.eval(cleaned.filter(cleaned.str.len_chars() > 0))
 
 
-def convert(src: pl.Expr, source_dtype: pl.DataType, target: str, dtype: pl.DataType,
-            m: ColumnMap, list_separator: str) -> pl.Expr:
+def convert(
+    src: pl.Expr,
+    source_dtype: pl.DataType,
+    target: str,
+    dtype: pl.DataType,
+    m: ColumnMap,
+    list_separator: str,
+) -> pl.Expr:
     """The expression that reads one target field from its source column."""
     if dtype == pl.String():
         out = _text(src)
@@ -169,8 +210,9 @@ def _label_dtype(raw: pl.DataFrame, column: str) -> pl.DataType:
     return pl.String()
 
 
-def to_canonical(raw: pl.DataFrame, spec: DatasetSpec, *, source_file: str,
-                 source_lines: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def to_canonical(
+    raw: pl.DataFrame, spec: DatasetSpec, *, source_file: str, source_lines: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Map a source frame onto the canonical frame; return (rows, quarantined rows).
 
     ``spec`` must already be bound to the source's columns (see ``resolve_columns``).
@@ -192,16 +234,18 @@ def to_canonical(raw: pl.DataFrame, spec: DatasetSpec, *, source_file: str,
         src = pl.col(m.source)
         if m.role == "label":
             dtype = _label_dtype(raw, m.source)
-            value = (src if src_dtype == dtype else
-                     src.cast(pl.String).str.strip_chars().cast(dtype, strict=False))
+            value = (
+                src
+                if src_dtype == dtype
+                else src.cast(pl.String).str.strip_chars().cast(dtype, strict=False)
+            )
         else:
             dtype = _ROLE_DTYPES[m.role or "text"]
             value = convert(src, src_dtype, name, dtype, m, spec.list_separator)
         exprs.append(value.alias(name))
         if m.role not in ("text", "id", "categorical"):
             bad.append(pl.when(_present(src, src_dtype) & value.is_null()).then(pl.lit(name)))
-    unparseable = (pl.concat_list(bad).list.drop_nulls() if bad
-                   else pl.lit([], dtype=STR_LIST))
+    unparseable = pl.concat_list(bad).list.drop_nulls() if bad else pl.lit([], dtype=STR_LIST)
     frame = raw.select(
         *exprs,
         unparseable.cast(STR_LIST).alias("dq_unparseable_fields"),
@@ -211,18 +255,23 @@ def to_canonical(raw: pl.DataFrame, spec: DatasetSpec, *, source_file: str,
     key_parts = [pl.col(f).cast(pl.String) for f in spec.record_id]
     frame = frame.with_columns(
         pl.col("dq_unparseable_fields").list.len().gt(0).alias("dq_unparseable_values"),
-        (pl.concat_str(key_parts, separator="/") if len(key_parts) > 1 else key_parts[0])
-        .alias(RECORD_ID),
+        (pl.concat_str(key_parts, separator="/") if len(key_parts) > 1 else key_parts[0]).alias(
+            RECORD_ID
+        ),
     )
     missing = frame.get_column(RECORD_ID).is_null()
     if not bool(missing.any()):
         return frame, empty_quarantine()
-    missing_field = pl.coalesce([pl.when(pl.col(f).is_null()).then(pl.lit(f)) for f in spec.record_id])
+    missing_field = pl.coalesce(
+        [pl.when(pl.col(f).is_null()).then(pl.lit(f)) for f in spec.record_id]
+    )
     quarantined = frame.filter(missing).select(
         pl.col(SOURCE_FILE).alias("source_file"),
         pl.col(SOURCE_LINE).alias("source_line"),
         missing_field.alias("field"),
-        pl.format("required field '{}' is empty: the row cannot be keyed", missing_field).alias("reason"),
+        pl.format("required field '{}' is empty: the row cannot be keyed", missing_field).alias(
+            "reason"
+        ),
         pl.lit(None, dtype=pl.String).alias("raw"),
     )
     return frame.filter(~missing), quarantined

@@ -21,10 +21,18 @@ OPEN_QUOTE = 4  # the data ended inside a quoted field
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan(buf: npt.NDArray[np.uint8], sep: int, quote: int, is_final: bool,
-          first_line: int, starts: npt.NDArray[np.int64], nexts: npt.NDArray[np.int64],
-          lines: npt.NDArray[np.int64], fields: npt.NDArray[np.int32],
-          flags: npt.NDArray[np.int8]) -> tuple[int, int, int, int]:
+def _scan(
+    buf: npt.NDArray[np.uint8],
+    sep: int,
+    quote: int,
+    is_final: bool,
+    first_line: int,
+    starts: npt.NDArray[np.int64],
+    nexts: npt.NDArray[np.int64],
+    lines: npt.NDArray[np.int64],
+    fields: npt.NDArray[np.int32],
+    flags: npt.NDArray[np.int8],
+) -> tuple[int, int, int, int]:
     """Scan ``buf``; fill the output arrays; return (records, consumed, lines_seen, blanks)."""
     n = buf.shape[0]
     count = 0
@@ -115,7 +123,9 @@ def _scan(buf: npt.NDArray[np.uint8], sep: int, quote: int, is_final: bool,
             nexts[count] = n
             lines[count] = rec_line
             fields[count] = nfields
-            flags[count] = flag | (OPEN_QUOTE if in_quote else 0) | (BAD_UTF8 if pending_cont > 0 else 0)
+            flags[count] = (
+                flag | (OPEN_QUOTE if in_quote else 0) | (BAD_UTF8 if pending_cont > 0 else 0)
+            )
             count += 1
         consumed = n
         consumed_line = line
@@ -127,9 +137,17 @@ class ScanResult:
 
     __slots__ = ("blanks", "consumed", "fields", "flags", "lines", "lines_seen", "nexts", "starts")
 
-    def __init__(self, starts: npt.NDArray[np.int64], nexts: npt.NDArray[np.int64],
-                 lines: npt.NDArray[np.int64], fields: npt.NDArray[np.int32],
-                 flags: npt.NDArray[np.int8], consumed: int, lines_seen: int, blanks: int):
+    def __init__(
+        self,
+        starts: npt.NDArray[np.int64],
+        nexts: npt.NDArray[np.int64],
+        lines: npt.NDArray[np.int64],
+        fields: npt.NDArray[np.int32],
+        flags: npt.NDArray[np.int8],
+        consumed: int,
+        lines_seen: int,
+        blanks: int,
+    ):
         self.starts = starts
         self.nexts = nexts
         self.lines = lines
@@ -143,8 +161,14 @@ class ScanResult:
         return int(self.starts.shape[0])
 
 
-def scan_records(buf: npt.NDArray[np.uint8], *, sep: str = ",", quote: str | None = '"',
-                 is_final: bool = True, first_line: int = 1) -> ScanResult:
+def scan_records(
+    buf: npt.NDArray[np.uint8],
+    *,
+    sep: str = ",",
+    quote: str | None = '"',
+    is_final: bool = True,
+    first_line: int = 1,
+) -> ScanResult:
     """Scan one block. Records not yet complete at the end of a non-final block are left
     for the next block (``consumed`` says where the next block must start).
 
@@ -159,14 +183,24 @@ def scan_records(buf: npt.NDArray[np.uint8], *, sep: str = ",", quote: str | Non
     fields = np.empty(capacity, np.int32)
     flags = np.empty(capacity, np.int8)
     q = ord(quote) if quote else -1
-    count, consumed, lines_seen, blanks = _scan(buf, ord(sep), q, is_final, first_line,
-                                                starts, nexts, lines, fields, flags)
-    return ScanResult(starts[:count], nexts[:count], lines[:count], fields[:count], flags[:count],
-                      consumed, lines_seen, blanks)
+    count, consumed, lines_seen, blanks = _scan(
+        buf, ord(sep), q, is_final, first_line, starts, nexts, lines, fields, flags
+    )
+    return ScanResult(
+        starts[:count],
+        nexts[:count],
+        lines[:count],
+        fields[:count],
+        flags[:count],
+        consumed,
+        lines_seen,
+        blanks,
+    )
 
 
-def gather(buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64],
-           nexts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+def gather(
+    buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], nexts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.uint8]:
     """Concatenate the byte ranges [start, next) of the kept records, vectorised."""
     if starts.shape[0] == 0:
         return np.empty(0, np.uint8)

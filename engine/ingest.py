@@ -74,8 +74,11 @@ def detect_format(path: Path) -> tuple[str, str]:
     with path.open("rb") as fh:
         head = fh.read(8192)
     if not head:
-        raise IngestError("the file is empty", location=Location(file=str(path)),
-                          hint="export the manifest again; a manifest has a header and rows")
+        raise IngestError(
+            "the file is empty",
+            location=Location(file=str(path)),
+            hint="export the manifest again; a manifest has a header and rows",
+        )
     if head[:4] == b"PAR1":
         return "parquet", "Parquet magic bytes 'PAR1'"
     if head[:6] == b"ARROW1":
@@ -99,9 +102,11 @@ def detect_format(path: Path) -> tuple[str, str]:
     if text[:1] == b"[":
         return "dcsa", "a JSON array of documents"
     if head.count(b"\x00") > len(head) // 100 + 1:
-        raise IngestError("the file looks binary (many NUL bytes) and is not Parquet or Arrow",
-                          location=Location(file=str(path)),
-                          hint="pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL or CUSCAR file")
+        raise IngestError(
+            "the file looks binary (many NUL bytes) and is not Parquet or Arrow",
+            location=Location(file=str(path)),
+            hint="pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL or CUSCAR file",
+        )
     return "csv", "delimited text"
 
 
@@ -129,7 +134,9 @@ def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
             yield block
 
 
-def _records(path: Path, encoding: str, sep: str, quote: str | None) -> Iterator[tuple[np.ndarray, object, bool]]:
+def _records(
+    path: Path, encoding: str, sep: str, quote: str | None
+) -> Iterator[tuple[np.ndarray, object, bool]]:
     """Yield (buffer, ScanResult, is_last) per block; an oversize record yields an
     ``_OversizeRecord`` instead, and reading resumes after its line break."""
     carry = b""
@@ -152,7 +159,7 @@ def _records(path: Path, encoding: str, sep: str, quote: str | None) -> Iterator
             continue
         yield buf, result, is_final
         line += result.lines_seen
-        carry = data[result.consumed:]
+        carry = data[result.consumed :]
         pending = nxt
         if is_final:
             return
@@ -168,45 +175,56 @@ def _skip_line(data: bytes, nxt: bytes | None, blocks: Iterator[bytes]) -> tuple
     """Skip to just after the next line break; return (bytes skipped, what follows)."""
     cut = data.find(b"\n")
     if cut >= 0:
-        rest = data[cut + 1:]
+        rest = data[cut + 1 :]
         return cut + 1, (rest + nxt if nxt is not None else rest) or None
     skipped = len(data)
     current = nxt
     while current is not None:
         cut = current.find(b"\n")
         if cut >= 0:
-            return skipped + cut + 1, current[cut + 1:] or next(blocks, None)
+            return skipped + cut + 1, current[cut + 1 :] or next(blocks, None)
         skipped += len(current)
         current = next(blocks, None)
     return skipped, None
 
 
-def _bad_record_quarantine(path: Path, buf: np.ndarray, result: object, bad: np.ndarray,
-                           reasons: np.ndarray) -> pl.DataFrame:
+def _bad_record_quarantine(
+    path: Path, buf: np.ndarray, result: object, bad: np.ndarray, reasons: np.ndarray
+) -> pl.DataFrame:
     starts = result.starts[bad]  # type: ignore[attr-defined]
     nexts = result.nexts[bad]  # type: ignore[attr-defined]
     raw = bytes(buf)
     # Only defective records are sliced one by one; they are few by nature.
-    snippets = [raw[s:min(e, s + RAW_SNIPPET)].decode("utf-8", "replace").rstrip("\r\n")
-                for s, e in zip(starts.tolist(), nexts.tolist(), strict=True)]
-    return pl.DataFrame({
-        "source_file": [str(path)] * len(snippets),
-        "source_line": result.lines[bad],  # type: ignore[attr-defined]
-        "field": [None] * len(snippets),
-        "reason": reasons,
-        "raw": snippets,
-    }, schema=QUARANTINE_SCHEMA)
+    snippets = [
+        raw[s : min(e, s + RAW_SNIPPET)].decode("utf-8", "replace").rstrip("\r\n")
+        for s, e in zip(starts.tolist(), nexts.tolist(), strict=True)
+    ]
+    return pl.DataFrame(
+        {
+            "source_file": [str(path)] * len(snippets),
+            "source_line": result.lines[bad],  # type: ignore[attr-defined]
+            "field": [None] * len(snippets),
+            "reason": reasons,
+            "raw": snippets,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def _csv_reasons(fields: np.ndarray, flags: np.ndarray, expected: int) -> np.ndarray:
     reasons = np.full(fields.shape[0], "", dtype=object)
     wrong = fields != expected
-    reasons[wrong] = np.char.add(np.char.add(
-        f"wrong number of fields: expected {expected}, found ", fields[wrong].astype(str)),
-        " (a separator or quote inside a value?)")
+    reasons[wrong] = np.char.add(
+        np.char.add(
+            f"wrong number of fields: expected {expected}, found ", fields[wrong].astype(str)
+        ),
+        " (a separator or quote inside a value?)",
+    )
     reasons[(flags & OPEN_QUOTE) != 0] = "unterminated quoted value at end of file"
     reasons[(flags & NUL_BYTE) != 0] = "binary data (NUL byte) in the record"
-    reasons[(flags & BAD_UTF8) != 0] = "bytes that are not valid UTF-8 (set csv.encoding in the spec)"
+    reasons[(flags & BAD_UTF8) != 0] = (
+        "bytes that are not valid UTF-8 (set csv.encoding in the spec)"
+    )
     return reasons
 
 
@@ -222,10 +240,13 @@ def read_csv_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[
         if header is None:
             if len(lines) == 0:
                 continue
-            header = _header(path, bytes(buf[starts[0]:nexts[0]]), opts.separator, opts.quote)
+            header = _header(path, bytes(buf[starts[0] : nexts[0]]), opts.separator, opts.quote)
             if result.flags[0] != 0:  # type: ignore[attr-defined]
-                raise IngestError("the header line is not readable text", location=Location(str(path), 1),
-                                  hint="check the file's encoding (csv.encoding in the spec)")
+                raise IngestError(
+                    "the header line is not readable text",
+                    location=Location(str(path), 1),
+                    hint="check the file's encoding (csv.encoding in the spec)",
+                )
             keep_from = 1
         else:
             keep_from = 0
@@ -237,17 +258,24 @@ def read_csv_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[
         if not bool(good.all()):
             bad = ~good
             quarantine = _bad_record_quarantine(
-                path, buf, _Sub(sub_starts, sub_nexts, sub_lines), bad,
-                _csv_reasons(fields[bad], flags[bad], len(header)))
+                path,
+                buf,
+                _Sub(sub_starts, sub_nexts, sub_lines),
+                bad,
+                _csv_reasons(fields[bad], flags[bad], len(header)),
+            )
         good_idx = np.flatnonzero(good)
         for at in range(0, max(len(good_idx), 1), chunk_rows):
-            idx = good_idx[at:at + chunk_rows]
+            idx = good_idx[at : at + chunk_rows]
             data = gather(buf, sub_starts[idx], sub_nexts[idx])
-            frame = _parse_csv_bytes(path, data, header, opts.separator, opts.quote, int(len(idx)))
+            frame = _parse_csv_bytes(path, data, header, opts.separator, opts.quote, len(idx))
             yield RawChunk(frame, sub_lines[idx], quarantine if at == 0 else empty_quarantine())
     if header is None:
-        raise IngestError("the file has no header line and no rows", location=Location(file=str(path)),
-                          hint="a CSV manifest starts with a header line naming its columns")
+        raise IngestError(
+            "the file has no header line and no rows",
+            location=Location(file=str(path)),
+            hint="a CSV manifest starts with a header line naming its columns",
+        )
 
 
 @dataclass
@@ -258,12 +286,19 @@ class _Sub:
 
 
 def _oversize(path: Path, rec: _OversizeRecord) -> pl.DataFrame:
-    return pl.DataFrame({
-        "source_file": [str(path)], "source_line": [rec.line], "field": [None],
-        "reason": [f"record is longer than {MAX_RECORD_BYTES:,} bytes ({rec.size:,} bytes up to the next "
-                   "line break); skipped"],
-        "raw": [None],
-    }, schema=QUARANTINE_SCHEMA)
+    return pl.DataFrame(
+        {
+            "source_file": [str(path)],
+            "source_line": [rec.line],
+            "field": [None],
+            "reason": [
+                f"record is longer than {MAX_RECORD_BYTES:,} bytes ({rec.size:,} bytes up to "
+                "the next line break); skipped"
+            ],
+            "raw": [None],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
@@ -275,28 +310,43 @@ def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if not name:
-            raise IngestError(f"column {i + 1} of the header has no name", location=Location(str(path), 1, None),
-                              hint="name every column in the header line")
+            raise IngestError(
+                f"column {i + 1} of the header has no name",
+                location=Location(str(path), 1, None),
+                hint="name every column in the header line",
+            )
         if name in seen:
-            raise IngestError(f"column name '{name}' appears twice in the header",
-                              location=Location(str(path), 1), hint="rename one of the columns")
+            raise IngestError(
+                f"column name '{name}' appears twice in the header",
+                location=Location(str(path), 1),
+                hint="rename one of the columns",
+            )
         seen.add(name)
     return names
 
 
-def _parse_csv_bytes(path: Path, data: np.ndarray, header: list[str], sep: str, quote: str | None,
-                     expected: int) -> pl.DataFrame:
+def _parse_csv_bytes(
+    path: Path, data: np.ndarray, header: list[str], sep: str, quote: str | None, expected: int
+) -> pl.DataFrame:
     if expected == 0:
         return pl.DataFrame(schema={name: pl.String for name in header})
     frame = pl.read_csv(
-        io.BytesIO(data.tobytes()), has_header=False, new_columns=header, separator=sep,
-        quote_char=quote or None, infer_schema=False, empty_string_is_null=False,
-        raise_if_empty=False, truncate_ragged_lines=False,
+        io.BytesIO(data.tobytes()),
+        has_header=False,
+        new_columns=header,
+        separator=sep,
+        quote_char=quote or None,
+        infer_schema=False,
+        empty_string_is_null=False,
+        raise_if_empty=False,
+        truncate_ragged_lines=False,
     )
     if frame.height != expected:  # the scanner and polars must agree record for record
-        raise IngestError(f"internal: parsed {frame.height} rows where {expected} records were found",
-                          location=Location(file=str(path)),
-                          hint="please report this file; meanwhile re-export it with standard quoting")
+        raise IngestError(
+            f"internal: parsed {frame.height} rows where {expected} records were found",
+            location=Location(file=str(path)),
+            hint="please report this file; meanwhile re-export it with standard quoting",
+        )
     return frame
 
 
@@ -311,30 +361,42 @@ def read_ndjson_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterat
         starts, nexts, lines = result.starts, result.nexts, result.lines  # type: ignore[attr-defined]
         quarantine = empty_quarantine()
         if not bool(good.all()):
-            reasons = np.where((flags[~good] & NUL_BYTE) != 0, "binary data (NUL byte) in the record",
-                               "bytes that are not valid UTF-8").astype(object)
+            reasons = np.where(
+                (flags[~good] & NUL_BYTE) != 0,
+                "binary data (NUL byte) in the record",
+                "bytes that are not valid UTF-8",
+            ).astype(object)
             quarantine = _bad_record_quarantine(path, buf, result, ~good, reasons)
         good_idx = np.flatnonzero(good)
         for at in range(0, len(good_idx), chunk_rows):
-            idx = good_idx[at:at + chunk_rows]
+            idx = good_idx[at : at + chunk_rows]
             frames, kept, rejected = _parse_json_lines(buf, starts, nexts, idx)
             q = [quarantine if at == 0 else empty_quarantine()]
             if len(rejected):
-                q.append(_bad_record_quarantine(path, buf, result, rejected,
-                                                np.full(len(rejected), "not a JSON object", dtype=object)))
+                q.append(
+                    _bad_record_quarantine(
+                        path,
+                        buf,
+                        result,
+                        rejected,
+                        np.full(len(rejected), "not a JSON object", dtype=object),
+                    )
+                )
             frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
             yield RawChunk(frame, lines[kept], pl.concat(q))
 
 
-def _parse_json_lines(buf: np.ndarray, starts: np.ndarray, nexts: np.ndarray,
-                      idx: np.ndarray) -> tuple[list[pl.DataFrame], np.ndarray, np.ndarray]:
+def _parse_json_lines(
+    buf: np.ndarray, starts: np.ndarray, nexts: np.ndarray, idx: np.ndarray
+) -> tuple[list[pl.DataFrame], np.ndarray, np.ndarray]:
     """Parse lines ``idx`` with polars; on failure, bisect to isolate the bad lines."""
     try:
-        frame = pl.read_ndjson(io.BytesIO(gather(buf, starts[idx], nexts[idx]).tobytes()),
-                               infer_schema_length=None)
+        frame = pl.read_ndjson(
+            io.BytesIO(gather(buf, starts[idx], nexts[idx]).tobytes()), infer_schema_length=None
+        )
         if frame.height == len(idx):
             return [frame], idx, np.empty(0, np.int64)
-    except Exception:  # noqa: BLE001 — any parse failure means: look closer
+    except Exception:
         pass
     if len(idx) == 1:
         return [], np.empty(0, np.int64), idx
@@ -351,8 +413,11 @@ def read_parquet_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Itera
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as err:
-        raise IngestError(f"not a readable Parquet file: {err}", location=Location(file=str(path)),
-                          hint="the file may be truncated; export it again") from None
+        raise IngestError(
+            f"not a readable Parquet file: {err}",
+            location=Location(file=str(path)),
+            hint="the file may be truncated; export it again",
+        ) from None
     offset = 0
     for batch in pf.iter_batches(batch_size=chunk_rows):
         yield _arrow_chunk(batch, offset)
@@ -363,7 +428,9 @@ def read_ipc_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[
     try:
         try:
             reader = pa_ipc.open_file(path)
-            batches: Iterator[pa.RecordBatch] = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            batches: Iterator[pa.RecordBatch] = (
+                reader.get_batch(i) for i in range(reader.num_record_batches)
+            )
         except pa.ArrowInvalid:
             batches = iter(pa_ipc.open_stream(path.open("rb")))
         offset = 0
@@ -373,8 +440,11 @@ def read_ipc_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[
                 yield _arrow_chunk(piece, offset)
                 offset += piece.num_rows
     except (pa.ArrowInvalid, OSError) as err:
-        raise IngestError(f"not a readable Arrow IPC file: {err}", location=Location(file=str(path)),
-                          hint="the file may be truncated; export it again") from None
+        raise IngestError(
+            f"not a readable Arrow IPC file: {err}",
+            location=Location(file=str(path)),
+            hint="the file may be truncated; export it again",
+        ) from None
 
 
 def _arrow_chunk(batch: pa.RecordBatch, offset: int) -> RawChunk:
@@ -420,16 +490,23 @@ def expand_inputs(source: Path | str) -> list[Path]:
         return paths
     path = Path(text)
     if path.is_dir():
-        raise IngestError(f"'{path}' is a directory, not a file", location=Location(file=str(path)),
-                          hint=f"pass one file, or a pattern such as '{path}/*.csv'")
+        raise IngestError(
+            f"'{path}' is a directory, not a file",
+            location=Location(file=str(path)),
+            hint=f"pass one file, or a pattern such as '{path}/*.csv'",
+        )
     if not path.exists():
         raise IngestError(f"no such file: '{path}'", hint="check the path")
     return [path]
 
 
-def read_chunks(source: Path | str, spec: DatasetSpec | None = None, *,
-                chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                summary: IngestSummary | None = None) -> Iterator[Chunk]:
+def read_chunks(
+    source: Path | str,
+    spec: DatasetSpec | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    summary: IngestSummary | None = None,
+) -> Iterator[Chunk]:
     """Read one file or glob into canonical chunks, each with its quarantine.
 
     ``row_index`` numbers the kept rows across all chunks and files of the batch.
@@ -441,10 +518,14 @@ def read_chunks(source: Path | str, spec: DatasetSpec | None = None, *,
         fmt, why = (spec.format, "named in the spec") if spec.format else detect_format(path)
         reader = READERS.get(fmt)
         if reader is None:
-            raise IngestError(f"no reader for format '{fmt}' ({why})", location=Location(file=str(path)),
-                              hint="supported: " + ", ".join(sorted(READERS)))
-        summary.files.append({"path": str(path), "format": fmt, "detected_by": why,
-                              "bytes": path.stat().st_size})
+            raise IngestError(
+                f"no reader for format '{fmt}' ({why})",
+                location=Location(file=str(path)),
+                hint="supported: " + ", ".join(sorted(READERS)),
+            )
+        summary.files.append(
+            {"path": str(path), "format": fmt, "detected_by": why, "bytes": path.stat().st_size}
+        )
         bound: DatasetSpec | None = None
         for raw in reader(path, spec, chunk_rows):
             if raw.frame.width == 0 and raw.frame.height == 0:
@@ -452,21 +533,30 @@ def read_chunks(source: Path | str, spec: DatasetSpec | None = None, *,
                 continue
             if bound is None:
                 bound = resolve_columns(spec, raw.frame.columns, str(path))
-            rows, missing = to_canonical(raw.frame, bound, source_file=str(path),
-                                         source_lines=pl.Series(raw.lines))
+            rows, missing = to_canonical(
+                raw.frame, bound, source_file=str(path), source_lines=pl.Series(raw.lines)
+            )
             rows = rows.with_columns(
-                pl.int_range(row_offset, row_offset + rows.height, dtype=pl.Int64).alias(ROW_INDEX))
+                pl.int_range(row_offset, row_offset + rows.height, dtype=pl.Int64).alias(ROW_INDEX)
+            )
             row_offset += rows.height
             quarantine = pl.concat([raw.quarantine, missing]) if missing.height else raw.quarantine
-            yield Chunk(rows, quarantine, str(path), raw.frame.height + raw.quarantine.height,
-                        frozenset(bound.columns))
+            yield Chunk(
+                rows,
+                quarantine,
+                str(path),
+                raw.frame.height + raw.quarantine.height,
+                frozenset(bound.columns),
+            )
 
 
 def _empty_rows() -> pl.DataFrame:
     return pl.DataFrame()
 
 
-def read_frame(source: Path | str, spec: DatasetSpec | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def read_frame(
+    source: Path | str, spec: DatasetSpec | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read a whole (small enough) input into one canonical frame and its quarantine."""
     rows, quarantine = [], []
     for chunk in read_chunks(source, spec):
@@ -474,6 +564,9 @@ def read_frame(source: Path | str, spec: DatasetSpec | None = None) -> tuple[pl.
             rows.append(chunk.rows)
         quarantine.append(chunk.quarantine)
     if not rows:
-        raise IngestError("no rows could be read", location=Location(file=str(source)),
-                          hint="see the quarantine for why each record was rejected")
+        raise IngestError(
+            "no rows could be read",
+            location=Location(file=str(source)),
+            hint="see the quarantine for why each record was rejected",
+        )
     return pl.concat(rows, how="vertical_relaxed"), pl.concat(quarantine)

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from engine._canonical import QUARANTINE_SCHEMA
 from engine.enrich import enrich
 from engine.errors import Location, PipelineError
-from engine._canonical import QUARANTINE_SCHEMA
 from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
 from engine.policy import Capacity, ScoringPolicy, combine, select
 from engine.record import RunRecord, Timings, hash_files
@@ -50,8 +50,12 @@ class Scorer:
     enrichers: Sequence[Stage] = ()
     _compiled: dict[tuple[tuple[str, str], ...], Stage] = field(default_factory=dict, repr=False)
 
-    def prepare(self, frame: pl.DataFrame, present: Collection[str] | None = None,
-                timings: Timings | None = None) -> pl.DataFrame:
+    def prepare(
+        self,
+        frame: pl.DataFrame,
+        present: Collection[str] | None = None,
+        timings: Timings | None = None,
+    ) -> pl.DataFrame:
         """validate → enrich (reference joins, history, watchlists) on a canonical frame."""
         timings = timings or Timings()
         present = _present_fields(frame) if present is None else present
@@ -64,8 +68,12 @@ class Scorer:
                 frame = stage.apply(frame)
         return frame
 
-    def score_chunk(self, frame: pl.DataFrame, present: Collection[str] | None = None,
-                    timings: Timings | None = None) -> pl.DataFrame:
+    def score_chunk(
+        self,
+        frame: pl.DataFrame,
+        present: Collection[str] | None = None,
+        timings: Timings | None = None,
+    ) -> pl.DataFrame:
         """One chunk through validate → enrich → rules → model → combine."""
         timings = timings or Timings()
         frame = self.prepare(frame, present, timings)
@@ -86,7 +94,10 @@ class Scorer:
         return self._compiled[key]
 
     def fingerprint(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"reference": self.refs.fingerprint(), "policy": self.policy.fingerprint()}
+        out: dict[str, Any] = {
+            "reference": self.refs.fingerprint(),
+            "policy": self.policy.fingerprint(),
+        }
         for stage in self._compiled.values():
             out["rules"] = stage.fingerprint()
         if self.model is not None:
@@ -109,10 +120,25 @@ def _present_fields(frame: pl.DataFrame) -> set[str]:
 # The single-process driver
 # ---------------------------------------------------------------------------------------
 FLAGGED_COLUMNS = (
-    "record_id", "container_number", "bl_number", "lane", "risk_score", "selected",
-    "selection_reason", "rule_score", "model_probability", "rule_hits", "reasons",
-    "shipper_name", "consignee_name", "port_of_loading", "port_of_discharge", "hs_code",
-    "goods_description", "source_file", "source_line",
+    "record_id",
+    "container_number",
+    "bl_number",
+    "lane",
+    "risk_score",
+    "selected",
+    "selection_reason",
+    "rule_score",
+    "model_probability",
+    "rule_hits",
+    "reasons",
+    "shipper_name",
+    "consignee_name",
+    "port_of_loading",
+    "port_of_discharge",
+    "hs_code",
+    "goods_description",
+    "source_file",
+    "source_line",
 )
 
 
@@ -146,9 +172,16 @@ class PartialBatch:
             self.timings[name] = self.timings.get(name, 0.0) + seconds
 
 
-def score_into_parts(source: Path | str, *, scorer: Scorer, parts: Path, spec: DatasetSpec,
-                     chunk_rows: int, part_prefix: str = "part", progress: Progress | None = None,
-                     ) -> PartialBatch:
+def score_into_parts(
+    source: Path | str,
+    *,
+    scorer: Scorer,
+    parts: Path,
+    spec: DatasetSpec,
+    chunk_rows: int,
+    part_prefix: str = "part",
+    progress: Progress | None = None,
+) -> PartialBatch:
     """load → validate → enrich → rules → model → combine, chunk by chunk, into Parquet parts.
 
     ``row_index`` numbers rows from 0 within ``source``; a driver that scored several sources
@@ -173,7 +206,9 @@ def score_into_parts(source: Path | str, *, scorer: Scorer, parts: Path, spec: D
         with timings.stage("write"):
             scored.write_parquet(parts / f"{part_prefix}-{part_no:05d}.parquet")
         part_no += 1
-        partial.risk.append(scored.select(SOURCE_FILE, ROW_INDEX, "risk_score", "forced_red", "lane"))
+        partial.risk.append(
+            scored.select(SOURCE_FILE, ROW_INDEX, "risk_score", "forced_red", "lane")
+        )
         for name, total in zip(DQ_FLAGS, scored.select(pl.col(DQ_FLAGS).sum()).row(0), strict=True):
             partial.dq_totals[name] += int(total)
         partial.rows_scored += scored.height
@@ -184,20 +219,43 @@ def score_into_parts(source: Path | str, *, scorer: Scorer, parts: Path, spec: D
     return partial
 
 
-def start_record(source: Path | str, paths: list[Path], spec: DatasetSpec, capacity: Capacity,
-                 seed: int, chunk_rows: int, timings: Timings, **parameters: object) -> RunRecord:
+def start_record(
+    source: Path | str,
+    paths: list[Path],
+    spec: DatasetSpec,
+    capacity: Capacity,
+    seed: int,
+    chunk_rows: int,
+    timings: Timings,
+    **parameters: object,
+) -> RunRecord:
     """A run record with the input hash and parameters, before any row is scored."""
-    record = RunRecord(parameters={"capacity": str(capacity), "seed": seed, "chunk_rows": chunk_rows,
-                                   "source": str(source), **parameters})
+    record = RunRecord(
+        parameters={
+            "capacity": str(capacity),
+            "seed": seed,
+            "chunk_rows": chunk_rows,
+            "source": str(source),
+            **parameters,
+        }
+    )
     record.spec = {"name": spec.name, "hash": spec.content_hash, "path": spec.path}
     with timings.stage("hash_input"):
         record.input = {"files": [str(p) for p in paths], "sha256": hash_files(paths)}
     return record
 
 
-def run_batch(source: Path | str, *, scorer: Scorer, out_dir: Path, spec: DatasetSpec | None = None,
-              capacity: Capacity | None = None, seed: int = 0, progress: Progress | None = None,
-              chunk_rows: int = DEFAULT_CHUNK_ROWS) -> RunRecord:
+def run_batch(
+    source: Path | str,
+    *,
+    scorer: Scorer,
+    out_dir: Path,
+    spec: DatasetSpec | None = None,
+    capacity: Capacity | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> RunRecord:
     """Score one input (file or glob) end to end and write the outputs to ``out_dir``.
 
     Outputs: ``scored.parquet`` (every row, every column), ``flagged.csv`` (selected and
@@ -211,10 +269,19 @@ def run_batch(source: Path | str, *, scorer: Scorer, out_dir: Path, spec: Datase
     parts = prepare_parts(out_dir)
     timings = Timings()
     record = start_record(source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings)
-    partial = score_into_parts(source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows,
-                               progress=progress)
-    record = finalise_batch(partial, record=record, scorer=scorer, parts=parts, out_dir=out_dir,
-                            capacity=capacity, seed=seed, timings=timings)
+    partial = score_into_parts(
+        source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows, progress=progress
+    )
+    record = finalise_batch(
+        partial,
+        record=record,
+        scorer=scorer,
+        parts=parts,
+        out_dir=out_dir,
+        capacity=capacity,
+        seed=seed,
+        timings=timings,
+    )
     if progress:
         progress("done", record.rows_scored)
     return record
@@ -229,9 +296,18 @@ def prepare_parts(out_dir: Path) -> Path:
     return parts
 
 
-def finalise_batch(partial: PartialBatch, *, record: RunRecord, scorer: Scorer, parts: Path,
-                   out_dir: Path, capacity: Capacity, seed: int, timings: Timings,
-                   offsets: pl.DataFrame | None = None) -> RunRecord:
+def finalise_batch(
+    partial: PartialBatch,
+    *,
+    record: RunRecord,
+    scorer: Scorer,
+    parts: Path,
+    out_dir: Path,
+    capacity: Capacity,
+    seed: int,
+    timings: Timings,
+    offsets: pl.DataFrame | None = None,
+) -> RunRecord:
     """Global selection, explanations, outputs and the run record, from scored parts.
 
     ``offsets`` (source_file, offset) shifts each source's row_index when the sources were
@@ -239,20 +315,32 @@ def finalise_batch(partial: PartialBatch, *, record: RunRecord, scorer: Scorer, 
     """
     for name, seconds in partial.timings.items():
         timings.add(name, seconds)
-    quarantine = (pl.concat(partial.quarantine) if partial.quarantine
-                  else pl.DataFrame(schema=QUARANTINE_SCHEMA))
+    quarantine = (
+        pl.concat(partial.quarantine)
+        if partial.quarantine
+        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    )
     quarantine.write_parquet(out_dir / "quarantine.parquet")
-    record.counts = {"rows_in": partial.rows_in, "rows_scored": partial.rows_scored,
-                     "rows_quarantined": quarantine.height, "blank_lines": partial.blank_lines}
+    record.counts = {
+        "rows_in": partial.rows_in,
+        "rows_scored": partial.rows_scored,
+        "rows_quarantined": quarantine.height,
+        "blank_lines": partial.blank_lines,
+    }
     record.input["formats"] = partial.files
-    record.outputs = {"quarantine": str(out_dir / "quarantine.parquet"), "run": str(out_dir / "run.json")}
+    record.outputs = {
+        "quarantine": str(out_dir / "quarantine.parquet"),
+        "run": str(out_dir / "run.json"),
+    }
     if partial.rows_scored == 0:
         _finish(record, timings, scorer, out_dir, status="failed")
         _clear(parts)
         raise PipelineError(
-            f"no row could be scored: {partial.rows_in} record(s) read, {quarantine.height} quarantined",
+            f"no row could be scored: {partial.rows_in} record(s) read, "
+            f"{quarantine.height} quarantined",
             location=Location(file=str(record.parameters.get("source"))),
-            hint=f"see {out_dir / 'quarantine.parquet'} for the reason of each rejected record")
+            hint=f"see {out_dir / 'quarantine.parquet'} for the reason of each rejected record",
+        )
 
     with timings.stage("select"):
         risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
@@ -265,7 +353,9 @@ def finalise_batch(partial: PartialBatch, *, record: RunRecord, scorer: Scorer, 
     _clear(parts)
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
-    record.outputs.update({"scored": str(out_dir / "scored.parquet"), "flagged": str(out_dir / "flagged.csv")})
+    record.outputs.update(
+        {"scored": str(out_dir / "scored.parquet"), "flagged": str(out_dir / "flagged.csv")}
+    )
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
     _finish(record, timings, scorer, out_dir, status="succeeded")
@@ -275,12 +365,16 @@ def finalise_batch(partial: PartialBatch, *, record: RunRecord, scorer: Scorer, 
 def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame | None) -> pl.LazyFrame:
     if offsets is None:
         return frame
-    return (frame.join(offsets.lazy(), on=SOURCE_FILE, how="left", maintain_order="left")
-            .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
-            .drop("offset"))
+    return (
+        frame.join(offsets.lazy(), on=SOURCE_FILE, how="left", maintain_order="left")
+        .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
+        .drop("offset")
+    )
 
 
-def _finish(record: RunRecord, timings: Timings, scorer: Scorer, out_dir: Path, *, status: str) -> None:
+def _finish(
+    record: RunRecord, timings: Timings, scorer: Scorer, out_dir: Path, *, status: str
+) -> None:
     record.status = status
     record.stages = scorer.fingerprint()
     record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
@@ -295,10 +389,16 @@ def _clear(folder: Path) -> None:
         folder.rmdir()
 
 
-def _explain(scored: pl.LazyFrame, selection: pl.DataFrame, risk: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
+def _explain(
+    scored: pl.LazyFrame, selection: pl.DataFrame, risk: pl.DataFrame, scorer: Scorer
+) -> pl.DataFrame:
     """Model reasons for the rows an officer will look at: selected or red lane."""
-    wanted = (selection.filter(pl.col("selected")).select(ROW_INDEX)
-              .vstack(risk.filter(pl.col("lane") == "red").select(ROW_INDEX)).unique())
+    wanted = (
+        selection.filter(pl.col("selected"))
+        .select(ROW_INDEX)
+        .vstack(risk.filter(pl.col("lane") == "red").select(ROW_INDEX))
+        .unique()
+    )
     empty = pl.DataFrame(schema={ROW_INDEX: pl.Int64(), "model_reasons": pl.List(pl.String())})
     if scorer.model is None or wanted.height == 0:
         return empty
@@ -306,21 +406,25 @@ def _explain(scored: pl.LazyFrame, selection: pl.DataFrame, risk: pl.DataFrame, 
     return scorer.model.explain(rows).select(ROW_INDEX, "model_reasons")
 
 
-def _write_outputs(parts: pl.LazyFrame, selection: pl.DataFrame, explanations: pl.DataFrame,
-                   out_dir: Path) -> None:
+def _write_outputs(
+    parts: pl.LazyFrame, selection: pl.DataFrame, explanations: pl.DataFrame, out_dir: Path
+) -> None:
     scored = (
-        parts
-        .join(selection.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
+        parts.join(selection.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
-        .with_columns(pl.col("selected").fill_null(False),
-                      pl.col("model_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String()))))
+        .with_columns(
+            pl.col("selected").fill_null(False),
+            pl.col("model_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String()))),
+        )
     )
     scored.sink_parquet(out_dir / "scored.parquet")
     flagged = (
         pl.scan_parquet(out_dir / "scored.parquet")
         .filter(pl.col("selected") | (pl.col("lane") != "green"))
         .with_columns(
-            pl.col("rule_hits").list.join("; ") if "rule_hits" in scored.collect_schema() else pl.lit(None),
+            pl.col("rule_hits").list.join("; ")
+            if "rule_hits" in scored.collect_schema()
+            else pl.lit(None),
             _reasons_expr(scored.collect_schema().names()).alias("reasons"),
         )
         .sort(["selected", "risk_score", ROW_INDEX], descending=[True, True, False])
@@ -339,7 +443,9 @@ def _reasons_expr(columns: list[str]) -> pl.Expr:
 
 def _selection_counts(selection: pl.DataFrame, risk: pl.DataFrame) -> dict[str, Any]:
     lanes = dict(risk.group_by("lane").len().iter_rows())
-    reasons = dict(selection.filter(pl.col("selected")).group_by("selection_reason").len().iter_rows())
+    reasons = dict(
+        selection.filter(pl.col("selected")).group_by("selection_reason").len().iter_rows()
+    )
     return {
         "lanes": {lane: int(lanes.get(lane, 0)) for lane in ("red", "yellow", "green")},
         "selected": int(selection.get_column("selected").sum()),
@@ -347,12 +453,29 @@ def _selection_counts(selection: pl.DataFrame, risk: pl.DataFrame) -> dict[str, 
     }
 
 
-def prepare(frame: pl.DataFrame, *, refs: ReferenceData | None = None,
-            enrichers: Sequence[Stage] = (), present: Collection[str] | None = None) -> pl.DataFrame:
+def prepare(
+    frame: pl.DataFrame,
+    *,
+    refs: ReferenceData | None = None,
+    enrichers: Sequence[Stage] = (),
+    present: Collection[str] | None = None,
+) -> pl.DataFrame:
     """validate → enrich a canonical frame (e.g. a history for backtests or training)."""
-    scorer = Scorer(refs=refs or ReferenceData.load(), policy=ScoringPolicy.load(None), enrichers=enrichers)
+    scorer = Scorer(
+        refs=refs or ReferenceData.load(), policy=ScoringPolicy.load(None), enrichers=enrichers
+    )
     return scorer.prepare(frame, present)
 
 
-__all__ = ["FLAGGED_COLUMNS", "PartialBatch", "RulePack", "Scorer", "finalise_batch", "prepare",
-           "prepare_parts", "run_batch", "score_into_parts", "start_record"]
+__all__ = [
+    "FLAGGED_COLUMNS",
+    "PartialBatch",
+    "RulePack",
+    "Scorer",
+    "finalise_batch",
+    "prepare",
+    "prepare_parts",
+    "run_batch",
+    "score_into_parts",
+    "start_record",
+]

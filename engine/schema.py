@@ -33,7 +33,9 @@ class Field:
     kind: Kind = "canonical"
 
 
-def _f(name: str, dtype: pl.DataType, role: Role, description: str, kind: Kind = "canonical") -> Field:
+def _f(
+    name: str, dtype: pl.DataType, role: Role, description: str, kind: Kind = "canonical"
+) -> Field:
     return Field(name, dtype, role, description, kind)
 
 
@@ -110,7 +112,13 @@ ROW_INDEX = "row_index"
 _TRACE: list[Field] = [
     _f(RECORD_ID, pl.String(), "id", "the key the pipeline uses for the row", "derived"),
     _f(SOURCE_FILE, pl.String(), "id", "file the row was read from", "derived"),
-    _f(SOURCE_LINE, pl.Int64(), "id", "line (text formats) or record number the row came from", "derived"),
+    _f(
+        SOURCE_LINE,
+        pl.Int64(),
+        "id",
+        "line (text formats) or record number the row came from",
+        "derived",
+    ),
     _f(ROW_INDEX, pl.Int64(), "id", "0-based position of the row in the batch", "derived"),
 ]
 
@@ -121,7 +129,9 @@ DERIVED: dict[str, Field] = {f.name: f for f in _TRACE}
 def register_derived(*fields: Field) -> None:
     """Declare fields a stage adds so rule lint and the editor schema know them."""
     for field in fields:
-        DERIVED[field.name] = Field(field.name, field.dtype, field.role, field.description, "derived")
+        DERIVED[field.name] = Field(
+            field.name, field.dtype, field.role, field.description, "derived"
+        )
 
 
 def known_fields() -> dict[str, Field]:
@@ -144,7 +154,12 @@ def empty_canonical_frame() -> pl.DataFrame:
 # the rules and models that read it agree on its name and type.
 # --------------------------------------------------------------------------------------
 _ENRICHMENT: list[Field] = [
-    _f("port_of_loading_country", pl.String(), "categorical", "country of the port of loading (UN/LOCODE)"),
+    _f(
+        "port_of_loading_country",
+        pl.String(),
+        "categorical",
+        "country of the port of loading (UN/LOCODE)",
+    ),
     _f("port_of_discharge_country", pl.String(), "categorical", "country of the port of discharge"),
     _f("place_of_receipt_country", pl.String(), "categorical", "country of the place of receipt"),
     _f("place_of_delivery_country", pl.String(), "categorical", "country of the place of delivery"),
@@ -157,33 +172,107 @@ _ENRICHMENT: list[Field] = [
     _f("hs_heading_description", pl.String(), "text", "HS 2022 heading text"),
     _f("kg_per_package", pl.Float64(), "numeric", "gross_weight_kg / packages"),
     _f("value_per_kg", pl.Float64(), "numeric", "declared_value / gross_weight_kg"),
-    _f("equipment_group", pl.String(), "categorical", "ISO 6346 type group letter (G, R, U, T, ...)"),
+    _f(
+        "equipment_group",
+        pl.String(),
+        "categorical",
+        "ISO 6346 type group letter (G, R, U, T, ...)",
+    ),
     _f("is_reefer", pl.Boolean(), "flag", "refrigerated container (ISO type group R)"),
     _f("transit_days", pl.Float64(), "numeric", "arrival_eta - departed_at, in days"),
-    _f("amended_after_departure_hours", pl.Float64(), "numeric",
-       "hours between departure and the last amendment (positive = amended after sailing)"),
+    _f(
+        "amended_after_departure_hours",
+        pl.Float64(),
+        "numeric",
+        "hours between departure and the last amendment (positive = amended after sailing)",
+    ),
 ]
 
 _DATA_QUALITY: list[Field] = [
-    _f("dq_invalid_container_number", pl.Boolean(), "flag", "container number fails ISO 6346 (format or check digit)"),
-    _f("dq_invalid_iso_type", pl.Boolean(), "flag", "iso_type is not a known ISO 6346 size/type code"),
+    _f(
+        "dq_invalid_container_number",
+        pl.Boolean(),
+        "flag",
+        "container number fails ISO 6346 (format or check digit)",
+    ),
+    _f(
+        "dq_invalid_iso_type",
+        pl.Boolean(),
+        "flag",
+        "iso_type is not a known ISO 6346 size/type code",
+    ),
     _f("dq_invalid_vessel_imo", pl.Boolean(), "flag", "vessel IMO number fails its check digit"),
-    _f("dq_unknown_port_of_loading", pl.Boolean(), "flag", "port_of_loading is not a UN/LOCODE seaport"),
-    _f("dq_unknown_port_of_discharge", pl.Boolean(), "flag", "port_of_discharge is not a UN/LOCODE seaport"),
-    _f("dq_unknown_transshipment_port", pl.Boolean(), "flag", "a transshipment port is not a UN/LOCODE seaport"),
-    _f("dq_invalid_locode", pl.Boolean(), "flag", "place_of_receipt/place_of_delivery is not a well-formed UN/LOCODE of a known country"),
-    _f("dq_invalid_hs_code", pl.Boolean(), "flag", "hs_code is not an HS 2022 chapter/heading/subheading"),
+    _f(
+        "dq_unknown_port_of_loading",
+        pl.Boolean(),
+        "flag",
+        "port_of_loading is not a UN/LOCODE seaport",
+    ),
+    _f(
+        "dq_unknown_port_of_discharge",
+        pl.Boolean(),
+        "flag",
+        "port_of_discharge is not a UN/LOCODE seaport",
+    ),
+    _f(
+        "dq_unknown_transshipment_port",
+        pl.Boolean(),
+        "flag",
+        "a transshipment port is not a UN/LOCODE seaport",
+    ),
+    _f(
+        "dq_invalid_locode",
+        pl.Boolean(),
+        "flag",
+        "place_of_receipt/place_of_delivery is not a well-formed UN/LOCODE of a known country",
+    ),
+    _f(
+        "dq_invalid_hs_code",
+        pl.Boolean(),
+        "flag",
+        "hs_code is not an HS 2022 chapter/heading/subheading",
+    ),
     _f("dq_invalid_country", pl.Boolean(), "flag", "a country field is not ISO 3166 alpha-2"),
-    _f("dq_vague_goods_description", pl.Boolean(), "flag", "FAK, STC, 'said to contain', 'general cargo', ..."),
-    _f("dq_placeholder_shipper", pl.Boolean(), "flag", "shipper name is a placeholder ('unknown', 'n/a', ...)"),
-    _f("dq_placeholder_consignee", pl.Boolean(), "flag", "consignee name is a placeholder ('to order', 'unknown', ...)"),
-    _f("dq_placeholder_notify", pl.Boolean(), "flag", "notify party is a placeholder ('same as consignee', ...)"),
+    _f(
+        "dq_vague_goods_description",
+        pl.Boolean(),
+        "flag",
+        "FAK, STC, 'said to contain', 'general cargo', ...",
+    ),
+    _f(
+        "dq_placeholder_shipper",
+        pl.Boolean(),
+        "flag",
+        "shipper name is a placeholder ('unknown', 'n/a', ...)",
+    ),
+    _f(
+        "dq_placeholder_consignee",
+        pl.Boolean(),
+        "flag",
+        "consignee name is a placeholder ('to order', 'unknown', ...)",
+    ),
+    _f(
+        "dq_placeholder_notify",
+        pl.Boolean(),
+        "flag",
+        "notify party is a placeholder ('same as consignee', ...)",
+    ),
     _f("dq_po_box_shipper_address", pl.Boolean(), "flag", "shipper address is only a P.O. box"),
     _f("dq_po_box_consignee_address", pl.Boolean(), "flag", "consignee address is only a P.O. box"),
     _f("dq_nonpositive_weight", pl.Boolean(), "flag", "gross weight missing, zero or negative"),
     _f("dq_nonpositive_packages", pl.Boolean(), "flag", "package count missing, zero or negative"),
-    _f("dq_unparseable_values", pl.Boolean(), "flag", "some value could not be parsed (see dq_unparseable_fields)"),
-    _f("dq_unparseable_fields", STR_LIST, "list", "names of fields whose source value did not parse"),
+    _f(
+        "dq_unparseable_values",
+        pl.Boolean(),
+        "flag",
+        "some value could not be parsed (see dq_unparseable_fields)",
+    ),
+    _f(
+        "dq_unparseable_fields",
+        STR_LIST,
+        "list",
+        "names of fields whose source value did not parse",
+    ),
     _f("dq_count", pl.Int32(), "numeric", "number of data-quality flags raised on the row"),
 ]
 
@@ -192,34 +281,136 @@ _HISTORY: list[Field] = [
     _f("consignee_key", pl.String(), "id", "normalised consignee identity"),
     _f("consignee_is_new", pl.Boolean(), "flag", "consignee never seen before this row"),
     _f("shipper_is_new", pl.Boolean(), "flag", "shipper never seen before this row"),
-    _f("consignee_first_seen_days", pl.Float64(), "numeric", "days since the consignee first appeared (0 if new)"),
-    _f("shipper_first_seen_days", pl.Float64(), "numeric", "days since the shipper first appeared (0 if new)"),
-    _f("consignee_shipments_30d", pl.Int32(), "numeric", "consignee shipments in the previous 30 days"),
-    _f("consignee_shipments_90d", pl.Int32(), "numeric", "consignee shipments in the previous 90 days"),
-    _f("consignee_shipments_365d", pl.Int32(), "numeric", "consignee shipments in the previous 365 days"),
+    _f(
+        "consignee_first_seen_days",
+        pl.Float64(),
+        "numeric",
+        "days since the consignee first appeared (0 if new)",
+    ),
+    _f(
+        "shipper_first_seen_days",
+        pl.Float64(),
+        "numeric",
+        "days since the shipper first appeared (0 if new)",
+    ),
+    _f(
+        "consignee_shipments_30d",
+        pl.Int32(),
+        "numeric",
+        "consignee shipments in the previous 30 days",
+    ),
+    _f(
+        "consignee_shipments_90d",
+        pl.Int32(),
+        "numeric",
+        "consignee shipments in the previous 90 days",
+    ),
+    _f(
+        "consignee_shipments_365d",
+        pl.Int32(),
+        "numeric",
+        "consignee shipments in the previous 365 days",
+    ),
     _f("shipper_shipments_30d", pl.Int32(), "numeric", "shipper shipments in the previous 30 days"),
     _f("shipper_shipments_90d", pl.Int32(), "numeric", "shipper shipments in the previous 90 days"),
-    _f("shipper_shipments_365d", pl.Int32(), "numeric", "shipper shipments in the previous 365 days"),
-    _f("consignee_distinct_shippers_365d", pl.Int32(), "numeric", "distinct shippers to this consignee, previous 365 days"),
-    _f("shipper_distinct_consignees_365d", pl.Int32(), "numeric", "distinct consignees of this shipper, previous 365 days"),
-    _f("shipper_hs_chapter_share", pl.Float64(), "numeric", "share of this HS chapter in the shipper's past shipments (null if none)"),
-    _f("consignee_hs_chapter_share", pl.Float64(), "numeric", "share of this HS chapter in the consignee's past shipments (null if none)"),
-    _f("consignee_route_is_new", pl.Boolean(), "flag", "loading→discharge port pair never seen for this consignee"),
-    _f("consignee_past_inspections", pl.Int32(), "numeric", "past inspections of the consignee's shipments"),
-    _f("consignee_past_positives", pl.Int32(), "numeric", "past positive inspections (seizure/irregularity)"),
-    _f("consignee_positive_rate", pl.Float64(), "numeric", "smoothed past positive inspection rate"),
-    _f("shipper_past_inspections", pl.Int32(), "numeric", "past inspections of the shipper's shipments"),
+    _f(
+        "shipper_shipments_365d",
+        pl.Int32(),
+        "numeric",
+        "shipper shipments in the previous 365 days",
+    ),
+    _f(
+        "consignee_distinct_shippers_365d",
+        pl.Int32(),
+        "numeric",
+        "distinct shippers to this consignee, previous 365 days",
+    ),
+    _f(
+        "shipper_distinct_consignees_365d",
+        pl.Int32(),
+        "numeric",
+        "distinct consignees of this shipper, previous 365 days",
+    ),
+    _f(
+        "shipper_hs_chapter_share",
+        pl.Float64(),
+        "numeric",
+        "share of this HS chapter in the shipper's past shipments (null if none)",
+    ),
+    _f(
+        "consignee_hs_chapter_share",
+        pl.Float64(),
+        "numeric",
+        "share of this HS chapter in the consignee's past shipments (null if none)",
+    ),
+    _f(
+        "consignee_route_is_new",
+        pl.Boolean(),
+        "flag",
+        "loading→discharge port pair never seen for this consignee",
+    ),
+    _f(
+        "consignee_past_inspections",
+        pl.Int32(),
+        "numeric",
+        "past inspections of the consignee's shipments",
+    ),
+    _f(
+        "consignee_past_positives",
+        pl.Int32(),
+        "numeric",
+        "past positive inspections (seizure/irregularity)",
+    ),
+    _f(
+        "consignee_positive_rate", pl.Float64(), "numeric", "smoothed past positive inspection rate"
+    ),
+    _f(
+        "shipper_past_inspections",
+        pl.Int32(),
+        "numeric",
+        "past inspections of the shipper's shipments",
+    ),
     _f("shipper_past_positives", pl.Int32(), "numeric", "past positive inspections of the shipper"),
-    _f("shipper_positive_rate", pl.Float64(), "numeric", "smoothed past positive inspection rate of the shipper"),
-    _f("container_past_appearances_365d", pl.Int32(), "numeric", "times this container appeared in the previous 365 days"),
+    _f(
+        "shipper_positive_rate",
+        pl.Float64(),
+        "numeric",
+        "smoothed past positive inspection rate of the shipper",
+    ),
+    _f(
+        "container_past_appearances_365d",
+        pl.Int32(),
+        "numeric",
+        "times this container appeared in the previous 365 days",
+    ),
     _f("container_prior_seizures", pl.Int32(), "numeric", "past seizures on this container number"),
-    _f("consignee_days_since_last_amendment", pl.Float64(), "numeric", "days since the consignee's last amended filing (null if none)"),
+    _f(
+        "consignee_days_since_last_amendment",
+        pl.Float64(),
+        "numeric",
+        "days since the consignee's last amended filing (null if none)",
+    ),
 ]
 
 _WATCHLIST: list[Field] = [
-    _f("watchlist_party_score", pl.Float64(), "numeric", "best fuzzy match score (0-100) of a party name against watchlists"),
-    _f("watchlist_party_role", pl.String(), "categorical", "which party matched: shipper, consignee or notify"),
-    _f("watchlist_entry", pl.String(), "text", "the matched watchlist entry (list, reference, name)"),
+    _f(
+        "watchlist_party_score",
+        pl.Float64(),
+        "numeric",
+        "best fuzzy match score (0-100) of a party name against watchlists",
+    ),
+    _f(
+        "watchlist_party_role",
+        pl.String(),
+        "categorical",
+        "which party matched: shipper, consignee or notify",
+    ),
+    _f(
+        "watchlist_entry",
+        pl.String(),
+        "text",
+        "the matched watchlist entry (list, reference, name)",
+    ),
     _f("watchlist_vessel_hit", pl.Boolean(), "flag", "vessel IMO number is on a watchlist"),
     _f("watchlist_vessel_entry", pl.String(), "text", "the matched vessel entry"),
     _f("watchlist_container_hit", pl.Boolean(), "flag", "container number is on a watchlist"),
@@ -229,8 +420,20 @@ _OUTPUTS: list[Field] = [
     _f("rule_score", pl.Float64(), "numeric", "sum of weights of active rules that hit", "output"),
     _f("rule_hits", STR_LIST, "list", "ids of active rules that hit", "output"),
     _f("rule_reasons", STR_LIST, "list", "rendered reasons of the active rules that hit", "output"),
-    _f("rule_shadow_hits", STR_LIST, "list", "ids of experimental rules that hit (never select)", "output"),
-    _f("model_probability", pl.Float64(), "numeric", "model probability of a positive inspection", "output"),
+    _f(
+        "rule_shadow_hits",
+        STR_LIST,
+        "list",
+        "ids of experimental rules that hit (never select)",
+        "output",
+    ),
+    _f(
+        "model_probability",
+        pl.Float64(),
+        "numeric",
+        "model probability of a positive inspection",
+        "output",
+    ),
     _f("model_reasons", STR_LIST, "list", "top model contributions in plain language", "output"),
     _f("risk_score", pl.Float64(), "numeric", "combined risk 0-100", "output"),
     _f("lane", pl.String(), "categorical", "red, yellow or green", "output"),
@@ -240,11 +443,12 @@ _OUTPUTS: list[Field] = [
 ]
 
 for _field in (*_ENRICHMENT, *_DATA_QUALITY, *_HISTORY, *_WATCHLIST):
-    DERIVED[_field.name] = Field(_field.name, _field.dtype, _field.role, _field.description, "derived")
+    DERIVED[_field.name] = Field(
+        _field.name, _field.dtype, _field.role, _field.description, "derived"
+    )
 
 OUTPUTS: dict[str, Field] = {f.name: f for f in _OUTPUTS}
 """Columns the scoring stages write (rules, model, combine, select)."""
 
-DQ_FLAGS: tuple[str, ...] = tuple(
-    f.name for f in _DATA_QUALITY if f.dtype == pl.Boolean() and f.name != "dq_unparseable_values"
-) + ("dq_unparseable_values",)
+DQ_FLAGS: tuple[str, ...] = tuple(f.name for f in _DATA_QUALITY if f.dtype == pl.Boolean())
+"""Every Boolean data-quality flag (the run record counts each)."""

@@ -52,8 +52,19 @@ UNITS_TO_KG: dict[str, float] = {
     "lbr": 0.45359237,
 }
 
-_SPEC_KEYS = {"kind", "name", "description", "format", "csv", "record_id", "time_field",
-              "list_separator", "columns", "extra", "model"}
+_SPEC_KEYS = {
+    "kind",
+    "name",
+    "description",
+    "format",
+    "csv",
+    "record_id",
+    "time_field",
+    "list_separator",
+    "columns",
+    "extra",
+    "model",
+}
 _COLUMN_KEYS = {"source", "format", "decimal", "unit", "true_values", "false_values"}
 _EXTRA_KEYS = {"role", "source", "format", "decimal"}
 _CSV_KEYS = {"separator", "quote", "encoding", "header"}
@@ -142,16 +153,20 @@ def resolve_columns(spec: DatasetSpec, source_columns: list[str], file: str) -> 
     else:
         missing_required = []
     if missing or missing_required:
-        raise SpecError(_missing_message(missing, missing_required, source_columns),
-                        location=Location(file=file, line=1),
-                        hint=_missing_hint(missing + missing_required, source_columns, spec))
+        raise SpecError(
+            _missing_message(missing, missing_required, source_columns),
+            location=Location(file=file, line=1),
+            hint=_missing_hint(missing + missing_required, source_columns, spec),
+        )
     return bound
 
 
 def _missing_message(missing: list[str], required: list[str], have: list[str]) -> str:
     parts = []
     if missing:
-        parts.append("the spec names columns the file does not have: " + ", ".join(map(repr, missing)))
+        parts.append(
+            "the spec names columns the file does not have: " + ", ".join(map(repr, missing))
+        )
     if required:
         parts.append("required manifest fields are missing: " + ", ".join(required))
     shown = ", ".join(map(repr, have[:30])) + (" …" if len(have) > 30 else "")
@@ -188,17 +203,22 @@ def load_spec(path: Path | str) -> DatasetSpec:
         if str(path) in shipped:
             path = shipped[str(path)]
         else:
-            raise SpecError(f"dataset spec not found: {path}",
-                            hint="shipped specs: " + ", ".join(sorted(shipped)) if shipped else None)
+            raise SpecError(
+                f"dataset spec not found: {path}",
+                hint="shipped specs: " + ", ".join(sorted(shipped)) if shipped else None,
+            )
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise SpecError(f"not valid YAML: {getattr(err, 'problem', err)}",
-                        location=_loc(str(path), mark)) from None
+        raise SpecError(
+            f"not valid YAML: {getattr(err, 'problem', err)}", location=_loc(str(path), mark)
+        ) from None
     if node is None or not isinstance(node, yaml.MappingNode):
-        raise SpecError("a dataset spec must be a YAML mapping", location=Location(file=str(path), line=1))
+        raise SpecError(
+            "a dataset spec must be a YAML mapping", location=Location(file=str(path), line=1)
+        )
     data = yaml.safe_load(text)
     return _parse(data, node, str(path), hashlib.sha256(text.encode()).hexdigest()[:16])
 
@@ -225,8 +245,13 @@ def _key_marks(node: yaml.Node) -> dict[str, Any]:
 def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> DatasetSpec:
     marks = _key_marks(node)
 
-    def err(msg: str, key: str, hint: str | None = None, sub: yaml.Node | None = None,
-            subkey: str | None = None) -> SpecError:
+    def err(
+        msg: str,
+        key: str,
+        hint: str | None = None,
+        sub: yaml.Node | None = None,
+        subkey: str | None = None,
+    ) -> SpecError:
         mark = marks.get(key, (None, None))[0]
         if sub is not None and subkey is not None:
             mark = _key_marks(sub).get(subkey, (mark, None))[0]
@@ -244,28 +269,53 @@ def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> Dat
     col_node = marks.get("columns", (None, None))[1]
     for target, value in (data.get("columns") or {}).items():
         if target not in CANONICAL:
-            raise err(f"unknown canonical field '{target}'", "columns",
-                      _did_you_mean(target, CANONICAL) + "; declare other columns under 'extra:'",
-                      col_node, target)
-        columns[target] = _column(target, value, None, lambda m, h=None, t=target: err(m, "columns", h, col_node, t))
+            raise err(
+                f"unknown canonical field '{target}'",
+                "columns",
+                _did_you_mean(target, CANONICAL) + "; declare other columns under 'extra:'",
+                col_node,
+                target,
+            )
+        columns[target] = _column(
+            target, value, None, lambda m, h=None, t=target: err(m, "columns", h, col_node, t)
+        )
     extra: dict[str, ColumnMap] = {}
     extra_node = marks.get("extra", (None, None))[1]
     for target, value in (data.get("extra") or {}).items():
         target = str(target)
         if target in CANONICAL:
-            raise err(f"'{target}' is a canonical field; map it under 'columns:'", "extra", None, extra_node, target)
+            raise err(
+                f"'{target}' is a canonical field; map it under 'columns:'",
+                "extra",
+                None,
+                extra_node,
+                target,
+            )
         value = value or {}
         if not isinstance(value, dict) or value.get("role") not in ROLES:
-            raise err(f"extra field '{target}' needs a role", "extra", "role: one of " + ", ".join(ROLES),
-                      extra_node, target)
-        extra[target] = _column(target, value, value["role"], lambda m, h=None, t=target: err(m, "extra", h, extra_node, t))
+            raise err(
+                f"extra field '{target}' needs a role",
+                "extra",
+                "role: one of " + ", ".join(ROLES),
+                extra_node,
+                target,
+            )
+        extra[target] = _column(
+            target,
+            value,
+            value["role"],
+            lambda m, h=None, t=target: err(m, "extra", h, extra_node, t),
+        )
     record_id = data.get("record_id", list(REQUIRED_MANIFEST_FIELDS))
     record_id = tuple([record_id] if isinstance(record_id, str) else record_id)
     known = set(columns) | set(extra)
     for rid in record_id:
         if rid not in known and not (record_id == REQUIRED_MANIFEST_FIELDS):
-            raise err(f"record_id '{rid}' is neither a mapped canonical field nor an extra field",
-                      "record_id", "declare it under 'extra:' with role: id")
+            raise err(
+                f"record_id '{rid}' is neither a mapped canonical field nor an extra field",
+                "record_id",
+                "declare it under 'extra:' with role: id",
+            )
     csv_opts = data.get("csv") or {}
     for key in csv_opts:
         if key not in _CSV_KEYS:
@@ -309,8 +359,15 @@ def _column(target: str, value: Any, role: Role | None, err: Any) -> ColumnMap:
     for name in ("true_values", "false_values"):
         if name in value:
             kwargs[name] = tuple(str(v).lower() for v in value[name])
-    return ColumnMap(target, str(value.get("source", target)), role=role, format=value.get("format"),
-                     decimal=decimal, unit=str(unit).lower() if unit else None, **kwargs)
+    return ColumnMap(
+        target,
+        str(value.get("source", target)),
+        role=role,
+        format=value.get("format"),
+        decimal=decimal,
+        unit=str(unit).lower() if unit else None,
+        **kwargs,
+    )
 
 
 def _did_you_mean(name: str, options: Any) -> str:

@@ -16,15 +16,26 @@ HEADER = "container_number,bl_number,iso_type,port_of_loading,hs_code,gross_weig
 
 def lookout(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "LOOKOUT_DEBUG": ""}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_score_writes_outputs_and_summary(tmp_path: Path) -> None:
     manifest = tmp_path / "m.csv"
-    manifest.write_text(HEADER + "MSCU1234560,B1,45R1,ECGYE,080390,1000,10\n"
-                        "CSQU3054383,B2,22G1,CNSHA,847130,5000,100\n" + "short,row\n")
-    done = lookout("score", str(manifest), "--out", str(tmp_path / "out"), "--capacity", "1", "--no-model")
+    manifest.write_text(
+        HEADER + "MSCU1234560,B1,45R1,ECGYE,080390,1000,10\n"
+        "CSQU3054383,B2,22G1,CNSHA,847130,5000,100\n" + "short,row\n"
+    )
+    done = lookout(
+        "score", str(manifest), "--out", str(tmp_path / "out"), "--capacity", "1", "--no-model"
+    )
     assert done.returncode == 0, done.stderr
     assert "rows scored" in done.stdout
     run = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -56,7 +67,9 @@ def _bad_input(folder: Path, kind: str) -> Path:
         ("columns", "required manifest fields"),
     ],
 )
-def test_bad_input_is_a_clear_message_not_a_traceback(tmp_path: Path, kind: str, expected: str) -> None:
+def test_bad_input_is_a_clear_message_not_a_traceback(
+    tmp_path: Path, kind: str, expected: str
+) -> None:
     target = _bad_input(tmp_path, kind)
     done = lookout("score", str(target), "--out", str(tmp_path / "out"), "--no-model")
     assert done.returncode != 0

@@ -50,24 +50,33 @@ def test_csv_to_canonical(tmp_path: Path) -> None:
 
 
 def test_broken_file_accounting_and_reasons(tmp_path: Path) -> None:
-    content = (HEADER.encode() + GOOD[0].encode()
-               + b"short,row\n"                                   # wrong field count
-               + b"MSCU1234565,BL3,1,1,2026-11-27,,\xff\xfe\n"      # invalid UTF-8
-               + b",BL4,1,1,2026-11-27,,no container\n"           # empty key field
-               + b"MSCU1234565,BL5,heavy,1.5,not-a-date,,bad values\n"  # kept, flagged
-               + b"\n"                                            # blank: not a record
-               + GOOD[1].encode())
+    content = (
+        HEADER.encode()
+        + GOOD[0].encode()
+        + b"short,row\n"  # wrong field count
+        + b"MSCU1234565,BL3,1,1,2026-11-27,,\xff\xfe\n"  # invalid UTF-8
+        + b",BL4,1,1,2026-11-27,,no container\n"  # empty key field
+        + b"MSCU1234565,BL5,heavy,1.5,not-a-date,,bad values\n"  # kept, flagged
+        + b"\n"  # blank: not a record
+        + GOOD[1].encode()
+    )
     path = _write(tmp_path, "broken.csv", content)
     read, kept, quarantined = _accounting(path)
     assert (read, kept, quarantined) == (6, 3, 3)
     rows, quarantine = read_frame(path)
-    by_line = dict(zip(quarantine["source_line"].to_list(), quarantine["reason"].to_list(), strict=True))
+    by_line = dict(
+        zip(quarantine["source_line"].to_list(), quarantine["reason"].to_list(), strict=True)
+    )
     assert set(by_line) == {3, 4, 5}
     assert "expected 7, found 2" in by_line[3]
     assert "UTF-8" in by_line[4]
     assert "container_number" in by_line[5]
     flagged = rows.filter(pl.col("bl_number") == "BL5")
-    assert sorted(flagged.get_column("dq_unparseable_fields").item()) == ["filed_at", "gross_weight_kg", "packages"]
+    assert sorted(flagged.get_column("dq_unparseable_fields").item()) == [
+        "filed_at",
+        "gross_weight_kg",
+        "packages",
+    ]
     assert flagged.get_column("dq_unparseable_values").item() is True
     assert rows.filter(pl.col("bl_number") == "BL2").get_column(SOURCE_LINE).item() == 8
 
@@ -82,16 +91,22 @@ def test_chunking_keeps_line_numbers_and_row_index(tmp_path: Path) -> None:
     assert frame.get_column(ROW_INDEX).to_list() == list(range(25))
 
 
-def test_small_blocks_split_records_correctly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_blocks_split_records_correctly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ingest, "BLOCK_BYTES", 7)
-    body = '"MSCU1234565",BL1,1,1,2026-11-27,,"multi\nline note"\nTGHU7654321,BL2,2,2,2026-11-27,,x\n'
+    body = (
+        '"MSCU1234565",BL1,1,1,2026-11-27,,"multi\nline note"\nTGHU7654321,BL2,2,2,2026-11-27,,x\n'
+    )
     rows, quarantine = read_frame(_write(tmp_path, "blocks.csv", HEADER + body))
     assert quarantine.height == 0
     assert rows.get_column("notes").to_list() == ["multi\nline note", "x"]
     assert rows.get_column(SOURCE_LINE).to_list() == [2, 4]
 
 
-def test_oversize_record_is_quarantined_and_reading_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oversize_record_is_quarantined_and_reading_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ingest, "BLOCK_BYTES", 64)
     monkeypatch.setattr(ingest, "MAX_RECORD_BYTES", 100)
     huge = "MSCU1234565,BL9,1,1,2026-11-27,," + "x" * 1000 + "\n"
@@ -106,23 +121,44 @@ def test_oversize_record_is_quarantined_and_reading_resumes(tmp_path: Path, monk
 @pytest.mark.parametrize("fmt", ["parquet", "ipc", "ndjson"])
 def test_other_formats_read_the_same_rows(tmp_path: Path, fmt: str) -> None:
     csv_rows, _ = read_frame(_write(tmp_path, "m.csv", HEADER + "".join(GOOD)))
-    source = pl.DataFrame({
-        "container_number": ["MSCU1234565", "TGHU7654321"], "bl_number": ["BL1", "BL2"],
-        "gross_weight_kg": [1250.5, 1234.5], "packages": [10, 3],
-        "filed_at": ["2026-11-27T08:15:00Z", "2026-11-27"],
-        "transshipment_ports": [["ESALG", "NLRTM"], None], "notes": ["first", "quoted, with comma"],
-    })
+    source = pl.DataFrame(
+        {
+            "container_number": ["MSCU1234565", "TGHU7654321"],
+            "bl_number": ["BL1", "BL2"],
+            "gross_weight_kg": [1250.5, 1234.5],
+            "packages": [10, 3],
+            "filed_at": ["2026-11-27T08:15:00Z", "2026-11-27"],
+            "transshipment_ports": [["ESALG", "NLRTM"], None],
+            "notes": ["first", "quoted, with comma"],
+        }
+    )
     path = tmp_path / f"m.{fmt}"
-    {"parquet": source.write_parquet, "ipc": source.write_ipc, "ndjson": source.write_ndjson}[fmt](path)
+    if fmt == "parquet":
+        source.write_parquet(path)
+    elif fmt == "ipc":
+        source.write_ipc(path)
+    else:
+        source.write_ndjson(path)
     rows, quarantine = read_frame(path)
     assert quarantine.height == 0
-    cols = ["container_number", "gross_weight_kg", "packages", "filed_at", "transshipment_ports", "notes"]
+    cols = [
+        "container_number",
+        "gross_weight_kg",
+        "packages",
+        "filed_at",
+        "transshipment_ports",
+        "notes",
+    ]
     assert rows.select(cols).equals(csv_rows.select(cols))
 
 
 def test_ndjson_bad_lines_are_quarantined(tmp_path: Path) -> None:
-    lines = ['{"container_number":"MSCU1234565","bl_number":"BL1"}', "{not json", "[1,2]",
-             '{"container_number":"TGHU7654321","bl_number":"BL2"}']
+    lines = [
+        '{"container_number":"MSCU1234565","bl_number":"BL1"}',
+        "{not json",
+        "[1,2]",
+        '{"container_number":"TGHU7654321","bl_number":"BL2"}',
+    ]
     path = _write(tmp_path, "m.ndjson", "\n".join(lines) + "\n")
     rows, quarantine = read_frame(path)
     assert rows.get_column("bl_number").to_list() == ["BL1", "BL2"]
@@ -181,7 +217,9 @@ def test_latin1_file_with_declared_encoding(tmp_path: Path) -> None:
 
     spec = default_spec()
     spec = DatasetSpec(**{**spec.__dict__, "csv": type(spec.csv)(encoding="latin-1")})
-    path = _write(tmp_path, "l1.csv", (HEADER + "MSCU1234565,BL1,1,1,2026-11-27,,Société\n").encode("latin-1"))
+    path = _write(
+        tmp_path, "l1.csv", (HEADER + "MSCU1234565,BL1,1,1,2026-11-27,,Société\n").encode("latin-1")
+    )
     rows, quarantine = read_frame(path, spec)
     assert quarantine.height == 0
     assert rows.get_column("notes").item() == "Société"

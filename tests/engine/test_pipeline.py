@@ -14,8 +14,10 @@ from engine.policy import Capacity, ScoringPolicy
 from engine.reference import ReferenceData
 from rules import load_pack
 
-HEADER = ("container_number,bl_number,iso_type,gross_weight_kg,packages,port_of_loading,"
-          "port_of_discharge,hs_code,goods_description,consignee_name,filed_at\n")
+HEADER = (
+    "container_number,bl_number,iso_type,gross_weight_kg,packages,port_of_loading,"
+    "port_of_discharge,hs_code,goods_description,consignee_name,filed_at\n"
+)
 ROW = "{c},BL{i},45R1,{w},10,ECGYE,GEPTI,080390,{d},Acme Trading LLC,2026-11-27T08:00:00Z\n"
 VALID = ["MSCU6639871", "CSQU3054383", "TCNU7200794", "TOLU4734787", "GYOU4047990"]
 
@@ -39,8 +41,13 @@ def _manifest(tmp_path: Path, broken: bool) -> Path:
 
 def test_outputs_and_accounting_on_a_broken_file(tmp_path: Path, scorer: Scorer) -> None:
     out = tmp_path / "out"
-    record = run_batch(_manifest(tmp_path, broken=True), scorer=scorer, out_dir=out,
-                       capacity=Capacity.parse("10%"), chunk_rows=7)
+    record = run_batch(
+        _manifest(tmp_path, broken=True),
+        scorer=scorer,
+        out_dir=out,
+        capacity=Capacity.parse("10%"),
+        chunk_rows=7,
+    )
     assert record.rows_in == 40
     assert record.rows_quarantined == 3
     assert record.rows_scored == 37
@@ -74,12 +81,17 @@ def test_same_input_same_selection(tmp_path: Path, scorer: Scorer) -> None:
     picks = []
     for run in ("a", "b"):
         run_batch(path, scorer=scorer, out_dir=tmp_path / run, capacity=Capacity.parse("5"), seed=3)
-        picks.append(pl.read_parquet(tmp_path / run / "scored.parquet")
-                     .select("row_index", "selected", "selection_reason"))
+        picks.append(
+            pl.read_parquet(tmp_path / run / "scored.parquet").select(
+                "row_index", "selected", "selection_reason"
+            )
+        )
     assert picks[0].equals(picks[1])
 
 
-def test_nothing_scoreable_fails_after_writing_the_quarantine(tmp_path: Path, scorer: Scorer) -> None:
+def test_nothing_scoreable_fails_after_writing_the_quarantine(
+    tmp_path: Path, scorer: Scorer
+) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(HEADER + "short,row\nanother,short\n")
     with pytest.raises(PipelineError, match="no row could be scored"):
@@ -89,8 +101,9 @@ def test_nothing_scoreable_fails_after_writing_the_quarantine(tmp_path: Path, sc
 
 
 def test_prepare_adds_flags_and_enrichment() -> None:
-    frame = pl.DataFrame({"container_number": ["MSCU1234560"], "port_of_loading": ["ECGYE"],
-                          "iso_type": ["45R1"]})
+    frame = pl.DataFrame(
+        {"container_number": ["MSCU1234560"], "port_of_loading": ["ECGYE"], "iso_type": ["45R1"]}
+    )
     out = prepare(frame)
     assert out.get_column("dq_invalid_container_number").item() is True
     assert out.get_column("port_of_loading_country").item() == "EC"

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from engine._scan import BAD_UTF8, NUL_BYTE, OPEN_QUOTE, gather, scan_records
 
-CELL = st.text(alphabet=st.sampled_from(list('ab ,"\n;é')), max_size=6)  # a lone CR is data here, a line end for Python's csv
+CELL = st.text(
+    alphabet=st.sampled_from(list('ab ,"\n;é')), max_size=6
+)  # a lone CR is data here, a line end for Python's csv
 
 
 def _scan(data: bytes, **kw: object):  # type: ignore[no-untyped-def]
@@ -67,7 +69,7 @@ def test_agrees_with_python_csv(rows: list[list[str]]) -> None:
     expected = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
     expected = [row for row in expected if row]  # the scanner skips blank lines, as csv does
     r = _scan(data)
-    got = []
+    got: list[list[str]] = []
     for start, nxt in zip(r.starts.tolist(), r.nexts.tolist(), strict=True):
         got.extend(csv.reader(io.StringIO(data[start:nxt].decode(), newline="")))
     assert r.fields.tolist() == [len(row) for row in expected]

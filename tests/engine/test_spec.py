@@ -19,7 +19,10 @@ def _spec(tmp_path: Path, text: str) -> Path:
 
 
 def test_mapping_formats_units_and_extras(tmp_path: Path) -> None:
-    spec = load_spec(_spec(tmp_path, """
+    spec = load_spec(
+        _spec(
+            tmp_path,
+            """
 kind: dataset_spec
 name: national-export
 csv: {separator: ";"}
@@ -34,12 +37,15 @@ columns:
 extra:
   Importer ID: {role: categorical}
   Score: {role: numeric, decimal: ","}
-"""))
+""",
+        )
+    )
     data = tmp_path / "export.csv"
     data.write_text(
         "CNTR NO;BL;WEIGHT_T;FILED;VIA;EMPTY;Importer ID;Score\n"
         "mscu 123456-5;B1;1.234,5;27/11/2026 08:15;esalg | nlrtm;Y;IMP-1;0,75\n"
-        "TGHU7654321;B2;2;31/02/2026 08:15;;no;IMP-2;x\n")
+        "TGHU7654321;B2;2;31/02/2026 08:15;;no;IMP-2;x\n"
+    )
     rows, quarantine = read_frame(data, spec)
     assert quarantine.height == 0
     assert rows.get_column("container_number").to_list() == ["MSCU1234565", "TGHU7654321"]
@@ -54,14 +60,19 @@ extra:
 
 
 def test_declared_record_id_replaces_manifest_keys(tmp_path: Path) -> None:
-    spec = load_spec(_spec(tmp_path, """
+    spec = load_spec(
+        _spec(
+            tmp_path,
+            """
 record_id: Declaration ID
 columns:
   hs_code: HS6 Code
 extra:
   Declaration ID: {role: id}
   Fraud: {role: label}
-"""))
+""",
+        )
+    )
     data = tmp_path / "decl.csv"
     data.write_text("Declaration ID,HS6 Code,Fraud\n97061800,440890,0\n85945189,6907.22,1\n,1,0\n")
     rows, quarantine = read_frame(data, spec)
@@ -74,15 +85,27 @@ extra:
 @pytest.mark.parametrize(
     ("text", "line", "message", "hint"),
     [
-        ("columns:\n  consigne_name: X\n", 2, "unknown canonical field 'consigne_name'", "consignee_name"),
+        (
+            "columns:\n  consigne_name: X\n",
+            2,
+            "unknown canonical field 'consigne_name'",
+            "consignee_name",
+        ),
         ("colums: {}\n", 1, "unknown spec key 'colums'", "columns"),
-        ("columns:\n  gross_weight_kg: {source: W, unit: stone}\n", 2, "unknown unit 'stone'", "kg"),
+        (
+            "columns:\n  gross_weight_kg: {source: W, unit: stone}\n",
+            2,
+            "unknown unit 'stone'",
+            "kg",
+        ),
         ("extra:\n  Foo: {}\n", 2, "needs a role", "role"),
         ("format: xlsx\n", 1, "unknown format 'xlsx'", "csv"),
         ("columns: [\n", 2, "not valid YAML", None),
     ],
 )
-def test_spec_errors_are_located(tmp_path: Path, text: str, line: int, message: str, hint: str | None) -> None:
+def test_spec_errors_are_located(
+    tmp_path: Path, text: str, line: int, message: str, hint: str | None
+) -> None:
     path = _spec(tmp_path, text)
     with pytest.raises(SpecError) as err:
         load_spec(path)
