@@ -134,7 +134,8 @@ class ScoringPolicy:
             raise err("a scoring policy must be a YAML mapping", "policy")
         for key in data:
             if key not in allowed:
-                raise err(f"unknown policy key '{key}'", key, "known: " + ", ".join(sorted(allowed)))
+                raise err(f"unknown policy key '{key}'", key,
+                          "known: " + ", ".join(sorted(allowed)))
         if data.get("kind", "scoring_policy") != "scoring_policy":
             raise err("kind must be 'scoring_policy'", "kind")
         risk, lanes, sel = (dict(data.get(k) or {}) for k in ("risk", "lanes", "selection"))
@@ -186,7 +187,9 @@ def combine(frame: pl.DataFrame, policy: ScoringPolicy) -> pl.DataFrame:
         parts.append((1.0 - (-score / policy.rule_scale).exp(), policy.rules_weight))
     if "model_probability" in frame.columns:
         prob = pl.col("model_probability").cast(pl.Float64).fill_null(0.0)
-        parts.append(((prob / policy.model_scale).clip(0.0, 1.0), policy.model_weight))
+        # Saturating but strictly increasing: never ties rows the model ranks apart.
+        prob = prob.clip(0.0, 1.0)
+        parts.append((1.0 - (-prob / policy.model_scale).exp(), policy.model_weight))
     total = sum(w for _, w in parts)
     if parts and total > 0:
         mixed = pl.sum_horizontal([p * w for p, w in parts]) / total

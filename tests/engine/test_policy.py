@@ -37,15 +37,23 @@ def test_combine_rules_and_model(policy: ScoringPolicy) -> None:
         "rule_hits": [[], ["x"], ["sanctioned-party"], None],
     }, schema_overrides={"rule_hits": pl.List(pl.String)})
     out = combine(frame, policy)
-    expected_risk = [0.0, 100 * (0.5 * (1 - math.exp(-1)) + 0.5), 25.0, 50.0]
+    part = 1 - math.exp(-1)  # rule_score 50 at scale 50; probability 0.5 at scale 0.5
+    expected_risk = [0.0, 100 * part, 50 * (1 - math.exp(-0.5)), 50 * part]
     assert out["risk_score"].to_list() == pytest.approx(expected_risk)
     assert out["forced_red"].to_list() == [False, False, True, False]
     assert out["lane"].to_list() == ["green", "red", "red", "yellow"]
 
 
+def test_combine_keeps_the_model_ranking(policy: ScoringPolicy) -> None:
+    probs = [0.2, 0.9, 0.95, 0.999, 0.5]
+    out = combine(pl.DataFrame({"model_probability": probs}), policy)
+    assert out["risk_score"].rank("ordinal").to_list() == pl.Series(probs).rank("ordinal").to_list()
+
+
 def test_combine_without_model_or_rules(policy: ScoringPolicy) -> None:
     only_model = combine(pl.DataFrame({"model_probability": [0.1, 0.6]}), policy)
-    assert only_model["risk_score"].to_list() == pytest.approx([20.0, 100.0])
+    assert only_model["risk_score"].to_list() == pytest.approx(
+        [100 * (1 - math.exp(-0.2)), 100 * (1 - math.exp(-1.2))])
     neither = combine(pl.DataFrame({"x": [1, 2]}), policy)
     assert neither["risk_score"].to_list() == [0.0, 0.0]
     assert neither["lane"].to_list() == ["green", "green"]
