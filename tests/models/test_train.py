@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_series_equal
 
+from engine.stages import ExplainingStage
 from models import (
     ArtifactError,
     MissingFeaturesError,
@@ -83,6 +84,7 @@ def test_artifact_roundtrip_scores_identically(trained, tmp_path: Path) -> None:
 
 def test_stage_explains_in_plain_language(trained) -> None:  # type: ignore[no-untyped-def]
     stage = ModelStage(trained)
+    assert isinstance(stage, ExplainingStage) and stage.name == "model"
     frame = history(50, seed=4)
     out = stage.explain(stage.apply(frame), top=3)
     assert out.schema["model_reasons"] == pl.List(pl.String)
