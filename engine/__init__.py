@@ -44,6 +44,10 @@ _EXPORTS: dict[str, str] = {
     "EnrichmentStage": "engine.enrich",
     "container_number_valid": "engine.kernels",
     "imo_number_valid": "engine.kernels",
+    "generate": "engine.generate",
+    "GeneratedData": "engine.generate",
+    "TypologyRates": "engine.generate",
+    "GeneratorError": "engine.generate",
     "ExplainingStage": "engine.stages",
     "Stage": "engine.stages",
 }

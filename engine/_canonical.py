@@ -146,8 +146,17 @@ def _boolean(src: pl.Expr, dtype: pl.DataType, m: ColumnMap) -> pl.Expr:
 
 
 def _string_list(src: pl.Expr, dtype: pl.DataType, separator: str, upper: bool) -> pl.Expr:
-    is_list = isinstance(dtype, pl.List)
-    items = src.cast(STR_LIST) if is_list else _text(src).str.split(separator)
+    if isinstance(dtype, pl.List):
+        items = src.cast(STR_LIST)
+    else:
+        # A present but blank cell means "none" (an empty list), as in columnar formats;
+        # only a missing value stays null.
+        text = _text(src)
+        items = (
+            pl.when(text.is_null() & src.is_not_null())
+            .then(pl.lit([], dtype=STR_LIST))
+            .otherwise(text.str.split(separator))
+        )
     cleaned = pl.element().str.strip_chars()
     if upper:
         cleaned = cleaned.str.to_uppercase().str.replace_all(r"\s+", "")

@@ -40,7 +40,7 @@ def test_csv_to_canonical(tmp_path: Path) -> None:
     assert rows.get_column("container_number").to_list() == ["MSCU1234565", "TGHU7654321"]
     assert rows.get_column("gross_weight_kg").to_list() == [1250.5, 1234.5]
     assert rows.get_column("packages").dtype == pl.Int64
-    assert rows.get_column("transshipment_ports").to_list() == [["ESALG", "NLRTM"], None]
+    assert rows.get_column("transshipment_ports").to_list() == [["ESALG", "NLRTM"], []]
     assert rows.get_column(SOURCE_LINE).to_list() == [2, 3]
     assert rows.get_column(ROW_INDEX).to_list() == [0, 1]
     assert rows.get_column(RECORD_ID).to_list() == ["MSCU1234565/BL1", "TGHU7654321/BL2"]
@@ -128,7 +128,7 @@ def test_other_formats_read_the_same_rows(tmp_path: Path, fmt: str) -> None:
             "gross_weight_kg": [1250.5, 1234.5],
             "packages": [10, 3],
             "filed_at": ["2026-11-27T08:15:00Z", "2026-11-27"],
-            "transshipment_ports": [["ESALG", "NLRTM"], None],
+            "transshipment_ports": [["ESALG", "NLRTM"], []],
             "notes": ["first", "quoted, with comma"],
         }
     )
