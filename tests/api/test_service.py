@@ -49,8 +49,16 @@ def test_migrations_are_idempotent_and_reach_every_table(own_database_url: str) 
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert {"api_keys", "batches", "scored_containers", "rule_hits", "inspections",
-            "rule_packs", "audit_events", "alembic_version"} <= tables
+    assert {
+        "api_keys",
+        "batches",
+        "scored_containers",
+        "rule_hits",
+        "inspections",
+        "rule_packs",
+        "audit_events",
+        "alembic_version",
+    } <= tables
 
 
 def test_interrupted_batches_fail_on_restart(own_database_url: str, tmp_path: Path) -> None:
@@ -58,11 +66,24 @@ def test_interrupted_batches_fail_on_restart(own_database_url: str, tmp_path: Pa
     engine = make_engine(own_database_url)
     sessions = make_sessionmaker(engine)
     with sessions() as session:
-        for batch_id, status in (("b-running", "running"), ("b-queued", "queued"), ("b-done", "done")):
+        for batch_id, status in (
+            ("b-running", "running"),
+            ("b-queued", "queued"),
+            ("b-done", "done"),
+        ):
             session.add(
-                Batch(id=batch_id, unit_id="U", status=status, mode="background",
-                      source_name="m.csv", source_bytes=1, seed=0, progress_rows=0,
-                      created_by="k", created_at=utcnow())
+                Batch(
+                    id=batch_id,
+                    unit_id="U",
+                    status=status,
+                    mode="background",
+                    source_name="m.csv",
+                    source_bytes=1,
+                    seed=0,
+                    progress_rows=0,
+                    created_by="k",
+                    created_at=utcnow(),
+                )
             )
         session.commit()
     create_app(Settings(data_dir=tmp_path, database_url=own_database_url, warm_scorer=False))
@@ -97,7 +118,10 @@ def test_openapi_documents_problems_everywhere(tmp_path: Path) -> None:
             for code, response in operation["responses"].items():
                 if code[0] in "45" or code == "default":
                     assert list(response["content"]) == ["application/problem+json"], (
-                        path, method, code)
+                        path,
+                        method,
+                        code,
+                    )
     assert "401" in schema["paths"]["/v1/batches"]["get"]["responses"]
     assert "404" in schema["paths"]["/v1/batches/{batch_id}"]["get"]["responses"]
 
@@ -115,7 +139,12 @@ def test_metrics_count_requests_batches_and_rows(server: LiveServer, unit: str) 
         return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
 
     assert value('lookout_http_requests_total{method="POST",route="/v1/batches",status="201"}') >= 1
-    assert value('lookout_http_requests_total{method="GET",route="/v1/batches/{batch_id}",status="404"}') >= 1
+    assert (
+        value(
+            'lookout_http_requests_total{method="GET",route="/v1/batches/{batch_id}",status="404"}'
+        )
+        >= 1
+    )
     assert value('lookout_batches_scored_total{mode="inline",outcome="done"}') >= 1
     assert value('lookout_rows_total{fate="scored"}') >= 4
     assert value('lookout_http_errors_total{status="404"}') >= 1
