@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, cast, func, select
+from sqlalchemy import JSON, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -21,9 +21,15 @@ from api.tables import Batch, RuleHit, ScoredContainer
 PARTY_FIELDS = ("shipper_name", "consignee_name", "notify_name")
 
 
-def _field(name: str) -> Any:
-    """A manifest field of the indexed ``fields`` JSON text, as SQL text (SQLite and PG)."""
-    return cast(ScoredContainer.fields, JSON)[name].as_string()
+def _field(session: Session, name: str) -> Any:
+    """A manifest field of the indexed ``fields`` JSON text, as SQL text.
+
+    PostgreSQL needs the text cast to JSON; SQLite's ``CAST(x AS JSON)`` would apply numeric
+    affinity, so there the text is only *treated* as JSON (``json_extract`` reads text).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ScoredContainer.fields, JSON)[name].as_string()
+    return type_coerce(ScoredContainer.fields, JSON)[name].as_string()
 
 
 def flagged_rows(
@@ -69,9 +75,9 @@ def flagged_rows(
             )
         )
     if port:
-        where.append(_field("port_of_loading") == port.strip().upper())
+        where.append(_field(session, "port_of_loading") == port.strip().upper())
     if hs_chapter:
-        where.append(_field("hs_chapter") == hs_chapter.strip().zfill(2))
+        where.append(_field(session, "hs_chapter") == hs_chapter.strip().zfill(2))
     total = session.scalar(select(func.count()).select_from(ScoredContainer).where(*where)) or 0
     rows = session.scalars(
         select(ScoredContainer)
@@ -93,18 +99,14 @@ def batch_facets(session: Session, principal: Principal, batch_id: str) -> dict[
         .order_by(RuleHit.rule_id)
     )
     flagged = [ScoredContainer.batch_id == batch_id, ScoredContainer.flagged.is_(True)]
-    ports = session.scalars(
-        select(_field("port_of_loading")).where(*flagged).distinct().order_by(
-            _field("port_of_loading")
-        )
-    )
-    chapters = session.scalars(
-        select(_field("hs_chapter")).where(*flagged).distinct().order_by(_field("hs_chapter"))
-    )
+    # Few distinct values: sorted here (PostgreSQL refuses ORDER BY of an unnamed
+    # expression under SELECT DISTINCT).
+    ports = session.scalars(select(_field(session, "port_of_loading")).where(*flagged).distinct())
+    chapters = session.scalars(select(_field(session, "hs_chapter")).where(*flagged).distinct())
     return {
         "rules": list(rules),
-        "ports": [p for p in ports if p],
-        "chapters": [c for c in chapters if c],
+        "ports": sorted(p for p in ports if p),
+        "chapters": sorted(c for c in chapters if c),
     }
 
 
@@ -125,7 +127,7 @@ def party_history(
             .join(Batch, Batch.id == ScoredContainer.batch_id)
             .where(ScoredContainer.unit_id == principal.unit_id)
             .where(ScoredContainer.flagged.is_(True))
-            .where(_field(role) == name)
+            .where(_field(session, role) == name)
             .where(ScoredContainer.container_number != exclude)
             .order_by(Batch.created_at.desc(), ScoredContainer.id.desc())
             .limit(limit)

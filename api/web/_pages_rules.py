@@ -27,11 +27,16 @@ def _rules_context(
     overview = rules_service.overview(state, session, principal)
     rows_30 = _lookups.rows_scored_since(session, principal, 30)
     rows_90 = _lookups.rows_scored_since(session, principal, 90)
-    rules = overview.rules
+    # Chart the rules that hit in the last 90 days, most hits first; the table lists all.
+    rules = sorted(
+        (r for r in overview.rules if r.stats.hits_90d > 0),
+        key=lambda r: (-r.stats.hits_90d, r.id),
+    )
     return {
         "overview": overview,
         "rows_30": rows_30,
         "rows_90": rows_90,
+        "silent": len(overview.rules) - len(rules),
         "labels": [r.id for r in rules],
         "hits_30": [float(r.stats.hits_30d) for r in rules],
         "hits_90": [float(r.stats.hits_90d) for r in rules],

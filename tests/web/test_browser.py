@@ -1,0 +1,264 @@
+"""End-to-end in Debian's headless Chromium against two real Lookout servers (UZ and KZ).
+
+An analyst at UZ signs in with an API key, uploads a generated manifest, opens a flagged
+container, records an inspection and opens an urgent query to KZ; an analyst at KZ (in a
+browser with JavaScript switched off, so the plain forms are what is tested) sees it arrive
+in the inbox, acknowledges and answers; UZ sees the answer and closes the query. Every page
+is saved to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.federation._live import LiveUnit, free_port, run_cli
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+UZ, KZ = "UZ-TAS-PCU", "KZ-ALA-PCU"
+BROKEN_PACK = b"""kind: rule
+id: heavy-textiles
+title: Heavy textiles
+status: active
+severity: hgh
+weight: 20
+match:
+  heavy: {gross_weight_kg|gt: 30000}
+  condition: heavy and missing
+"""
+
+
+@pytest.fixture(scope="module")
+def units(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveUnit]]:
+    """UZ and KZ servers, each trusting the other, each with an analyst key."""
+    root = tmp_path_factory.mktemp("web-units")
+    units = {u: LiveUnit(u, root / u.lower(), free_port()) for u in (UZ, KZ)}
+    entries = {}
+    for unit in units.values():
+        unit.root.mkdir(parents=True)
+        done = run_cli(
+            ["unit", "init", "--unit-id", unit.unit_id, "--country", unit.unit_id[:2],
+             "--name", f"{unit.unit_id[:2]} Port Control Unit", "--base-url", unit.url],
+            unit.env,
+        )
+        assert done.returncode == 0, done.stderr
+        shown = run_cli(["unit", "show"], unit.env)
+        entries[unit.unit_id] = root / f"{unit.unit_id}.yaml"
+        entries[unit.unit_id].write_text(shown.stdout)
+    for unit in units.values():
+        for other in units.values():
+            if other is not unit:
+                trusted = run_cli(["unit", "trust", str(entries[other.unit_id])], unit.env)
+                assert trusted.returncode == 0, trusted.stderr
+        unit.key = unit.create_key("analyst")
+    try:
+        for unit in units.values():
+            unit.start()
+        yield units
+    finally:
+        for unit in units.values():
+            unit.stop()
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated demo manifest (CSV)."""
+    from engine.generate import generate
+
+    out = generate(days=1, rows_per_day=60, seed=11, out_dir=tmp_path_factory.mktemp("gen"))
+    return out.manifests[0]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright."""
+    if not CHROMIUM.exists():
+        raise RuntimeError("the browser tests need /usr/bin/chromium (make chromium installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def shot(page: object, name: str) -> None:
+    """Save a full-page screenshot for docs/screenshots (looked at when the pages change)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def sign_in(page: object, unit: LiveUnit, target: str) -> None:
+    """Open ``target``, get sent to the sign-in form, sign in with the unit's key."""
+    page.goto(unit.url + target)  # type: ignore[attr-defined]
+    assert "/web/signin" in page.url  # type: ignore[attr-defined]
+    page.get_by_label("API key").fill(unit.key)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(re.escape(unit.url + target.split("?")[0])))  # type: ignore[attr-defined]
+
+
+def test_analyst_flow_across_two_units(
+    units: dict[str, LiveUnit], manifest: Path, browser: object
+) -> None:
+    from playwright.sync_api import expect
+
+    uz, kz = units[UZ], units[KZ]
+    uz_context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = uz_context.new_page()
+    page.set_default_timeout(60_000)
+
+    # A wrong key is refused with a message; the right key signs in.
+    page.goto(uz.url + "/web/batches")
+    assert "/web/signin" in page.url
+    page.get_by_label("API key").fill("lk_nothere_wrongsecret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("unknown or revoked")
+    shot(page, "signin")
+    page.get_by_label("API key").fill(uz.key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(uz.url + "/web/batches")
+    expect(page.locator("header")).to_contain_text(UZ)
+
+    # Upload the manifest; land on the batch page once it is scored.
+    page.get_by_label("Manifest file").set_input_files(str(manifest))
+    page.get_by_label("Inspection capacity").fill("10%")
+    page.get_by_role("button", name="Upload and score").click()
+    page.wait_for_url(re.compile(r"/web/batches/[0-9A-Za-z-]+$"), timeout=180_000)
+    expect(page.locator("#batch-status")).to_contain_text("done", timeout=180_000)
+    expect(page.locator("#batch-status")).to_contain_text("60")
+    shot(page, "batch")
+    batch_id = page.url.rsplit("/", 1)[1]
+
+    page.goto(uz.url + "/web/batches")
+    expect(page.locator("table")).to_contain_text(manifest.name)
+    shot(page, "batches")
+
+    # The flagged list: lanes, scores, reasons; filter on the red lane; CSV export.
+    page.goto(f"{uz.url}/web/batches/{batch_id}/flagged")
+    rows = page.locator("table.flagged tbody tr")
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 3
+    expect(page.locator("table.flagged")).to_contain_text("Red")
+    shot(page, "flagged")
+    page.get_by_label("Red").check()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"lane=red"))
+    lanes = page.locator("table.flagged tbody tr td:first-child").all_inner_texts()
+    assert lanes and all(lane.strip() == "Red" for lane in lanes), lanes
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("container_number,bl_number,lane,risk_score")
+    assert len(csv_text.strip().splitlines()) == len(lanes) + 1
+
+    # A flagged container: reasons, contributions chart, history; record an inspection.
+    first = page.locator("table.flagged tbody tr").first.locator("td:nth-child(3) a")
+    container = first.inner_text().strip()
+    first.click()
+    page.wait_for_url(re.compile(rf"/web/containers/{container}"))
+    expect(page.get_by_role("heading", name=f"Container {container}")).to_be_visible()
+    expect(page.locator("#rules-h")).to_be_visible()
+    shot(page, "container")
+    page.get_by_label("seizure").check()
+    page.get_by_label("Finding type").select_option("drugs")
+    page.get_by_label("Notes").fill("cocaine in the reefer's evaporator housing")
+    page.get_by_role("button", name="Record result").click()
+    expect(page.get_by_role("status")).to_contain_text("Inspection result recorded")
+    expect(page.locator("#inspections table")).to_contain_text("seizure")
+    expect(page.locator("#inspections table")).to_contain_text("drugs")
+
+    # Open an urgent query to KZ, pre-filled from this container.
+    page.get_by_role("link", name="Open urgent query").click()
+    page.wait_for_url(re.compile(r"/web/queries/new"))
+    expect(page.get_by_label("Question")).to_contain_text(container)
+    page.get_by_label(re.compile(KZ)).check()
+    shot(page, "query-new")
+    page.get_by_role("button", name="Send query").click()
+    page.wait_for_url(re.compile(r"/web/queries/[^/?]+$"))
+    query_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("body")).to_contain_text(container)
+
+    # KZ, without JavaScript: the query arrives in the inbox; acknowledge and answer.
+    kz_context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 900}, java_script_enabled=False
+    )
+    kz_page = kz_context.new_page()
+    kz_page.set_default_timeout(60_000)
+    sign_in(kz_page, kz, "/web/queries?box=inbox")
+    for _ in range(60):
+        if kz_page.locator(f"a[href='/web/queries/{query_id}']").count():
+            break
+        kz_page.wait_for_timeout(500)
+        kz_page.reload()
+    inbox_row = kz_page.locator("table.queries tbody tr", has_text=query_id)
+    expect(inbox_row).to_contain_text(UZ)
+    expect(inbox_row).to_contain_text("urgent")
+    expect(inbox_row.locator("time.countdown")).to_contain_text("due in")
+    shot(kz_page, "inbox")
+    kz_page.get_by_role("link", name=query_id).click()
+    expect(kz_page.locator("body")).to_contain_text(container)
+    kz_page.get_by_role("button", name="Acknowledge").click()
+    expect(kz_page.locator(".card").first).to_contain_text("acknowledged")
+    kz_page.get_by_label("Answer").fill("Shipper is known to us: two seizures at Almaty in 2025.")
+    kz_page.get_by_role("button", name="Send answer").click()
+    expect(kz_page.locator("ol.thread")).to_contain_text("two seizures at Almaty")
+    shot(kz_page, "query-inbox")
+
+    # UZ sees the answer arrive and closes the query.
+    for _ in range(60):
+        page.goto(f"{uz.url}/web/queries/{query_id}")
+        if "two seizures at Almaty" in page.locator("ol.thread").inner_text():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator("ol.thread")).to_contain_text("two seizures at Almaty")
+    shot(page, "query-outbox")
+    page.get_by_role("button", name="Close query").click()
+    expect(page.locator(".card").first).to_contain_text("closed")
+    page.goto(f"{uz.url}/web/queries?box=outbox")
+    expect(page.locator("table.queries")).to_contain_text(query_id)
+    shot(page, "outbox")
+
+    # Rules: hit counts charted; a broken pack shows file:line:col diagnostics.
+    page.goto(f"{uz.url}/web/rules")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    page.get_by_label("Rule pack files (.yaml)").set_input_files(
+        files=[{"name": "textiles.yaml", "mimeType": "text/yaml", "buffer": BROKEN_PACK}]
+    )
+    page.get_by_role("button", name="Check pack").click()
+    expect(page.locator("#validation")).to_contain_text("Invalid")
+    expect(page.locator("table.diagnostics")).to_contain_text("textiles.yaml:")
+    assert re.search(r"textiles\.yaml:\d+:\d+", page.locator("table.diagnostics").inner_text())
+    shot(page, "rules")
+
+    page.goto(f"{uz.url}/web/model")
+    expect(page.get_by_role("heading", name="Model card")).to_be_visible()
+    shot(page, "model")
+
+    # Signing out ends the session: pages send you back to the sign-in form.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/web/signin"))
+    page.goto(f"{uz.url}/web/batches")
+    assert "/web/signin" in page.url
+    uz_context.close()
+    kz_context.close()
