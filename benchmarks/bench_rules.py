@@ -54,19 +54,23 @@ def _vocabulary(field: str, packs: list[RulePack]) -> list[str]:
                         hot.append(s)
     filler = [f"{field[:4].upper()}{i:03d}" for i in range(40)]
     if field == "hs_code":
-        filler = [f"{c:02d}{h:02d}{s:02d}" for c, h, s in zip(range(1, 41), range(10, 50),
-                                                               range(40), strict=True)]
+        filler = [
+            f"{c:02d}{h:02d}{s:02d}"
+            for c, h, s in zip(range(1, 41), range(10, 50), range(40), strict=True)
+        ]
     return list(dict.fromkeys(hot)) + filler
 
 
-def _numeric_values(rng: np.random.Generator, name: str, dtype: pl.DataType,
-                    rows: int) -> np.ndarray:
+def _numeric_values(
+    rng: np.random.Generator, name: str, dtype: pl.DataType, rows: int
+) -> np.ndarray:
     """Plausible distributions, so that rules hit at rates like real traffic (a few %)."""
     if name.endswith(("_rate", "_share")):
         return rng.beta(0.5, 5.0, size=rows)
     if name.endswith("_score"):
-        return np.where(rng.random(rows) < 0.01, rng.uniform(80, 100, rows),
-                        rng.uniform(0, 80, rows))
+        return np.where(
+            rng.random(rows) < 0.01, rng.uniform(80, 100, rows), rng.uniform(0, 80, rows)
+        )
     if name.endswith("_hours"):
         return rng.normal(-24.0, 20.0, size=rows)
     if name.endswith("_days"):
@@ -91,8 +95,9 @@ def generate_frame(packs: list[RulePack], rows: int, seed: int = 7) -> pl.DataFr
     """A frame with every field the packs read, vectorised (numpy + polars)."""
     rng = np.random.default_rng(seed)
     dtypes = catalogue_dtypes()
-    fields = sorted({f for p in packs for r in p.rules for f in r.fields() | set(
-        r.reason_fields())})
+    fields = sorted(
+        {f for p in packs for r in p.rules for f in r.fields() | set(r.reason_fields())}
+    )
     columns: list[pl.Series] = []
     for name in fields:
         dtype = dtypes[name]
@@ -105,9 +110,11 @@ def generate_frame(packs: list[RulePack], rows: int, seed: int = 7) -> pl.DataFr
             else:
                 parts = [_text_column(rng, vocab, rows, hot) for _ in range(3)]
                 lengths = pl.Series(rng.integers(0, 4, rows))
-                col = pl.DataFrame({"a": parts[0], "b": parts[1], "c": parts[2],
-                                    "k": lengths}).select(
-                    pl.concat_list("a", "b", "c").list.head(pl.col("k"))).to_series()
+                col = (
+                    pl.DataFrame({"a": parts[0], "b": parts[1], "c": parts[2], "k": lengths})
+                    .select(pl.concat_list("a", "b", "c").list.head(pl.col("k")))
+                    .to_series()
+                )
         elif fam == "numeric":
             col = pl.Series(_numeric_values(rng, name, dtype, rows)).cast(dtype)
         elif fam == "bool":
@@ -125,14 +132,38 @@ def generate_frame(packs: list[RulePack], rows: int, seed: int = 7) -> pl.DataFr
 
 # ----------------------------------------------------------------------------- packs
 _SYNTH_FIELDS = [
-    "port_of_loading", "port_of_discharge", "hs_code", "hs_chapter", "goods_description",
-    "consignee_name", "shipper_name", "bl_type", "freight_payment", "freight_terms",
-    "iso_type", "origin_country", "consignee_country", "carrier_scac", "package_type",
-    "kg_per_package", "value_per_kg", "gross_weight_kg", "packages", "amendments",
-    "consignee_first_seen_days", "consignee_shipments_30d", "shipper_hs_chapter_share",
-    "consignee_positive_rate", "watchlist_party_score", "amended_after_departure_hours",
-    "is_reefer", "consignee_is_new", "dq_vague_goods_description", "watchlist_vessel_hit",
-    "transshipment_ports", "transit_days",
+    "port_of_loading",
+    "port_of_discharge",
+    "hs_code",
+    "hs_chapter",
+    "goods_description",
+    "consignee_name",
+    "shipper_name",
+    "bl_type",
+    "freight_payment",
+    "freight_terms",
+    "iso_type",
+    "origin_country",
+    "consignee_country",
+    "carrier_scac",
+    "package_type",
+    "kg_per_package",
+    "value_per_kg",
+    "gross_weight_kg",
+    "packages",
+    "amendments",
+    "consignee_first_seen_days",
+    "consignee_shipments_30d",
+    "shipper_hs_chapter_share",
+    "consignee_positive_rate",
+    "watchlist_party_score",
+    "amended_after_departure_hours",
+    "is_reefer",
+    "consignee_is_new",
+    "dq_vague_goods_description",
+    "watchlist_vessel_hit",
+    "transshipment_ports",
+    "transit_days",
 ]
 _SYNTH_LISTS = {
     "ports_a": ["ECGYE", "COBUN", "COCTG", "PECLL", "BRSSZ", "PAONX", "CRMOB", "PABLB"],
@@ -166,8 +197,10 @@ def synthetic_pack_text(n_rules: int = 200, seed: int = 11) -> str:
                 elif field in ("port_of_loading", "port_of_discharge", "transshipment_ports"):
                     tests.append(f"{field}|in: ${rnd.choice(list(_SYNTH_LISTS))}")
                 elif field == "hs_code":
-                    prefixes = [f"{rnd.randint(1, 97):02d}{rnd.randint(1, 30):02d}"
-                                for _ in range(rnd.randint(1, 5))]
+                    prefixes = [
+                        f"{rnd.randint(1, 97):02d}{rnd.randint(1, 30):02d}"
+                        for _ in range(rnd.randint(1, 5))
+                    ]
                     tests.append(f"hs_code|startswith: [{', '.join(repr(p) for p in prefixes)}]")
                 else:
                     op = rnd.choice(["", "|contains", "|startswith", "|re", "|neq"])
@@ -205,8 +238,9 @@ def _best(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return min(times), result
 
 
-def run_case(name: str, compiled: CompiledPack, frame: pl.DataFrame, repeat: int,
-             con: Any) -> dict[str, Any]:
+def run_case(
+    name: str, compiled: CompiledPack, frame: pl.DataFrame, repeat: int, con: Any
+) -> dict[str, Any]:
     """Time polars and DuckDB on one pack; check they agree on every rule's hit count."""
     polars_s, scored = _best(lambda: compiled.apply(frame), repeat)
     sql = pack_sql(compiled)
@@ -215,16 +249,29 @@ def run_case(name: str, compiled: CompiledPack, frame: pl.DataFrame, repeat: int
     # Agreement check (outside the timed region): per-rule hit counts.
     ours = compiled.apply(frame, keep_rule_columns=True)
     hit_cols = ", ".join(f'"{hit_column(r)}"' for r in compiled.rule_ids) or "rule_score"
-    theirs = pl.from_arrow(con.sql(f"SELECT {hit_cols} FROM ("
-                                   + pack_sql(compiled, keep_rule_columns=True) + ")"
-                                   ).to_arrow_table())
+    theirs = pl.from_arrow(
+        con.sql(
+            f"SELECT {hit_cols} FROM (" + pack_sql(compiled, keep_rule_columns=True) + ")"
+        ).to_arrow_table()
+    )
     assert isinstance(theirs, pl.DataFrame)
-    mismatched = [r for r in compiled.rule_ids
-                  if int(ours[hit_column(r)].sum()) != int(theirs[hit_column(r)].sum())]
+    mismatched = [
+        r
+        for r in compiled.rule_ids
+        if int(ours[hit_column(r)].sum()) != int(theirs[hit_column(r)].sum())
+    ]
     hits = int((scored["rule_hits"].list.len() > 0).sum())
-    return {"case": name, "rules": len(compiled.rules), "rows": frame.height,
-            "polars_s": polars_s, "duckdb_s": duck_s, "ratio": duck_s / polars_s,
-            "rows_with_hit": hits, "mismatched_rules": mismatched, "duck_rows": duck.num_rows}
+    return {
+        "case": name,
+        "rules": len(compiled.rules),
+        "rows": frame.height,
+        "polars_s": polars_s,
+        "duckdb_s": duck_s,
+        "ratio": duck_s / polars_s,
+        "rows_with_hit": hits,
+        "mismatched_rules": mismatched,
+        "duck_rows": duck.num_rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -247,15 +294,19 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     frame = generate_frame([shipped, synthetic], args.rows)
     gen_s = time.perf_counter() - t0
-    print(f"polars {pl.__version__}, duckdb {duckdb.__version__}, {os.cpu_count()} cores; "
-          f"{frame.height:,} rows x {frame.width} columns generated in {gen_s:.1f} s")
+    print(
+        f"polars {pl.__version__}, duckdb {duckdb.__version__}, {os.cpu_count()} cores; "
+        f"{frame.height:,} rows x {frame.width} columns generated in {gen_s:.1f} s"
+    )
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.register("batch", frame.to_arrow())
     results = []
-    for name, pack, load_s in (("shipped pack", shipped, shipped_load_s),
-                               (f"synthetic {args.synthetic_rules}", synthetic, synth_load_s)):
+    for name, pack, load_s in (
+        ("shipped pack", shipped, shipped_load_s),
+        (f"synthetic {args.synthetic_rules}", synthetic, synth_load_s),
+    ):
         t0 = time.perf_counter()
         compiled = pack.compile(frame.schema)
         compiled.hit_expressions()  # build every expression, no data touched
@@ -264,17 +315,23 @@ def main(argv: list[str] | None = None) -> None:
         result.update(load_s=load_s, compile_s=compile_s)
         results.append(result)
 
-    print(f"\n{'case':<16}{'rules':>6}{'load+lint s':>12}{'compile s':>10}{'polars s':>10}"
-          f"{'duckdb s':>10}{'polars rows/s':>15}{'duckdb/polars':>15}{'hit rows':>10}")
+    print(
+        f"\n{'case':<16}{'rules':>6}{'load+lint s':>12}{'compile s':>10}{'polars s':>10}"
+        f"{'duckdb s':>10}{'polars rows/s':>15}{'duckdb/polars':>15}{'hit rows':>10}"
+    )
     for r in results:
-        print(f"{r['case']:<16}{r['rules']:>6}{r['load_s']:>12.3f}{r['compile_s']:>10.3f}"
-              f"{r['polars_s']:>10.3f}{r['duckdb_s']:>10.3f}"
-              f"{r['rows'] / r['polars_s']:>15,.0f}{r['ratio']:>14.2f}x"
-              f"{r['rows_with_hit']:>10,}")
+        print(
+            f"{r['case']:<16}{r['rules']:>6}{r['load_s']:>12.3f}{r['compile_s']:>10.3f}"
+            f"{r['polars_s']:>10.3f}{r['duckdb_s']:>10.3f}"
+            f"{r['rows'] / r['polars_s']:>15,.0f}{r['ratio']:>14.2f}x"
+            f"{r['rows_with_hit']:>10,}"
+        )
         if r["mismatched_rules"]:
             print(f"  WARNING: hit counts differ for {r['mismatched_rules'][:5]}")
-    print(f"\nmedian ratio {statistics.median(r['ratio'] for r in results):.2f}x "
-          "(DuckDB time / polars time; > 1 means polars is faster)")
+    print(
+        f"\nmedian ratio {statistics.median(r['ratio'] for r in results):.2f}x "
+        "(DuckDB time / polars time; > 1 means polars is faster)"
+    )
 
 
 if __name__ == "__main__":

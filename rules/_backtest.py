@@ -28,25 +28,35 @@ def read_history(path: Path | str) -> pl.DataFrame:
     """A history file (Parquet, CSV, Arrow IPC or NDJSON) as a frame."""
     p = Path(path)
     if not p.is_file():
-        raise BacktestError("history file not found", location=Location(file=str(p)),
-                            hint="give a Parquet, CSV, Arrow IPC or NDJSON file of past rows")
+        raise BacktestError(
+            "history file not found",
+            location=Location(file=str(p)),
+            hint="give a Parquet, CSV, Arrow IPC or NDJSON file of past rows",
+        )
     readers: dict[str, Callable[[Path], pl.DataFrame]] = {
         ".parquet": pl.read_parquet,
         ".csv": lambda f: pl.read_csv(f, try_parse_dates=True, infer_schema_length=10000),
-        ".arrow": pl.read_ipc, ".ipc": pl.read_ipc, ".feather": pl.read_ipc,
-        ".ndjson": pl.read_ndjson, ".jsonl": pl.read_ndjson,
+        ".arrow": pl.read_ipc,
+        ".ipc": pl.read_ipc,
+        ".feather": pl.read_ipc,
+        ".ndjson": pl.read_ndjson,
+        ".jsonl": pl.read_ndjson,
     }
     reader = readers.get(p.suffix.lower())
     if reader is None:
-        raise BacktestError(f"unsupported history format '{p.suffix}'",
-                            location=Location(file=str(p)),
-                            hint="use .parquet, .csv, .arrow/.ipc or .ndjson")
+        raise BacktestError(
+            f"unsupported history format '{p.suffix}'",
+            location=Location(file=str(p)),
+            hint="use .parquet, .csv, .arrow/.ipc or .ndjson",
+        )
     try:
         return reader(p)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise BacktestError(f"cannot read history: {exc}", location=Location(file=str(p)),
-                            hint="check the file is complete and in the format its suffix says"
-                            ) from exc
+        raise BacktestError(
+            f"cannot read history: {exc}",
+            location=Location(file=str(p)),
+            hint="check the file is complete and in the format its suffix says",
+        ) from exc
 
 
 def prepare_history(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
@@ -78,8 +88,10 @@ def prepare_history(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
         except LookoutError as exc:
             notes.append(f"{what} not applied: {exc.message}")
         except Exception as exc:  # optional step: report it, keep going
-            notes.append(f"{what} failed ({type(exc).__name__}: {exc}); rules that need "
-                         "its fields are skipped")
+            notes.append(
+                f"{what} failed ({type(exc).__name__}: {exc}); rules that need "
+                "its fields are skipped"
+            )
     return frame, notes
 
 
@@ -95,23 +107,31 @@ class BacktestReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"rules": self.rules.to_dicts(), "totals": self.totals, "overlap": self.overlap,
-                "skipped": self.skipped, "notes": self.notes}
+        return {
+            "rules": self.rules.to_dicts(),
+            "totals": self.totals,
+            "overlap": self.overlap,
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
 
 
 def _time_column(frame: pl.DataFrame) -> str | None:
     return next((c for c in TIME_COLUMNS if c in frame.columns), None)
 
 
-def filter_period(frame: pl.DataFrame, start: dt.date | None,
-                  until: dt.date | None) -> pl.DataFrame:
+def filter_period(
+    frame: pl.DataFrame, start: dt.date | None, until: dt.date | None
+) -> pl.DataFrame:
     """Rows whose filing (or departure) date lies in [start, until]."""
     if start is None and until is None:
         return frame
     col = _time_column(frame)
     if col is None:
-        raise BacktestError("--from/--until need a filed_at, departed_at or arrival_eta column",
-                            hint="add the filing time to the history or drop --from/--until")
+        raise BacktestError(
+            "--from/--until need a filed_at, departed_at or arrival_eta column",
+            hint="add the filing time to the history or drop --from/--until",
+        )
     day = pl.col(col).cast(pl.Date)
     if start is not None:
         frame = frame.filter(day >= start)
@@ -121,10 +141,16 @@ def filter_period(frame: pl.DataFrame, start: dt.date | None,
 
 
 def _labels(frame: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
-    result = pl.col("inspection_result").cast(pl.String).str.to_lowercase() \
-        if "inspection_result" in frame.columns else pl.lit(None, pl.String)
-    inspected = pl.col("inspected").fill_null(False) if "inspected" in frame.columns \
+    result = (
+        pl.col("inspection_result").cast(pl.String).str.to_lowercase()
+        if "inspection_result" in frame.columns
+        else pl.lit(None, pl.String)
+    )
+    inspected = (
+        pl.col("inspected").fill_null(False)
+        if "inspected" in frame.columns
         else result.is_not_null()
+    )
     positive = inspected & result.is_in(list(POSITIVE_RESULTS)).fill_null(False)
     return inspected, positive
 
@@ -133,8 +159,14 @@ def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def backtest(pack: RulePack, history: pl.DataFrame, *, start: dt.date | None = None,
-             until: dt.date | None = None, prepare: bool = True) -> BacktestReport:
+def backtest(
+    pack: RulePack,
+    history: pl.DataFrame,
+    *,
+    start: dt.date | None = None,
+    until: dt.date | None = None,
+    prepare: bool = True,
+) -> BacktestReport:
     """Run every non-retired rule (experimental ones in shadow) on a labelled history."""
     notes: list[str] = []
     if prepare:
@@ -144,18 +176,25 @@ def backtest(pack: RulePack, history: pl.DataFrame, *, start: dt.date | None = N
     scored = compiled.apply(history, keep_rule_columns=True)
     inspected, positive = _labels(scored)
     tcol = _time_column(scored)
-    n_days = int(scored.select(pl.col(tcol).cast(pl.Date).n_unique()).item()) if tcol and \
-        scored.height else 0
+    n_days = (
+        int(scored.select(pl.col(tcol).cast(pl.Date).n_unique()).item())
+        if tcol and scored.height
+        else 0
+    )
     rows = scored.height
     base = scored.select(inspected.sum().alias("i"), positive.sum().alias("p")).row(0)
     n_inspected, n_positive = int(base[0] or 0), int(base[1] or 0)
     base_rate = _ratio(n_positive, n_inspected)
     ids = compiled.rule_ids
-    counts = scored.select(
-        [pl.col(hit_column(i)).sum().alias(f"h{k}") for k, i in enumerate(ids)]
-        + [(pl.col(hit_column(i)) & inspected).sum().alias(f"i{k}") for k, i in enumerate(ids)]
-        + [(pl.col(hit_column(i)) & positive).sum().alias(f"p{k}") for k, i in enumerate(ids)]
-    ).row(0, named=True) if ids else {}
+    counts = (
+        scored.select(
+            [pl.col(hit_column(i)).sum().alias(f"h{k}") for k, i in enumerate(ids)]
+            + [(pl.col(hit_column(i)) & inspected).sum().alias(f"i{k}") for k, i in enumerate(ids)]
+            + [(pl.col(hit_column(i)) & positive).sum().alias(f"p{k}") for k, i in enumerate(ids)]
+        ).row(0, named=True)
+        if ids
+        else {}
+    )
     overlap = _overlap(scored, ids)
     records = []
     for k, rule in enumerate(compiled.rules):
@@ -163,25 +202,46 @@ def backtest(pack: RulePack, history: pl.DataFrame, *, start: dt.date | None = N
         precision = _ratio(pos, ins)
         others = {o: n for o, n in overlap.get(rule.id, {}).items() if o != rule.id}
         top = max(others.items(), key=lambda kv: kv[1]) if others else (None, 0)
-        records.append({
-            "rule": rule.id, "status": rule.status, "weight": rule.weight, "hits": hits,
-            "hits_per_day": _ratio(hits, n_days), "hit_rate": _ratio(hits, rows),
-            "inspected_hits": ins, "hit_rate_inspected": _ratio(ins, n_inspected),
-            "positives": pos, "precision": precision,
-            "lift": None if precision is None or not base_rate else precision / base_rate,
-            "recall": _ratio(pos, n_positive),
-            "top_overlap": top[0] if top[1] else None,
-            "top_overlap_share": _ratio(top[1], hits) if top[1] else None,
-        })
-    table = pl.DataFrame(records, schema={
-        "rule": pl.String, "status": pl.String, "weight": pl.Float64, "hits": pl.Int64,
-        "hits_per_day": pl.Float64, "hit_rate": pl.Float64, "inspected_hits": pl.Int64,
-        "hit_rate_inspected": pl.Float64, "positives": pl.Int64, "precision": pl.Float64,
-        "lift": pl.Float64, "recall": pl.Float64, "top_overlap": pl.String,
-        "top_overlap_share": pl.Float64,
-    })
-    totals = _totals(scored, inspected, positive, rows, n_days, n_inspected, n_positive,
-                     base_rate, compiled)
+        records.append(
+            {
+                "rule": rule.id,
+                "status": rule.status,
+                "weight": rule.weight,
+                "hits": hits,
+                "hits_per_day": _ratio(hits, n_days),
+                "hit_rate": _ratio(hits, rows),
+                "inspected_hits": ins,
+                "hit_rate_inspected": _ratio(ins, n_inspected),
+                "positives": pos,
+                "precision": precision,
+                "lift": None if precision is None or not base_rate else precision / base_rate,
+                "recall": _ratio(pos, n_positive),
+                "top_overlap": top[0] if top[1] else None,
+                "top_overlap_share": _ratio(top[1], hits) if top[1] else None,
+            }
+        )
+    table = pl.DataFrame(
+        records,
+        schema={
+            "rule": pl.String,
+            "status": pl.String,
+            "weight": pl.Float64,
+            "hits": pl.Int64,
+            "hits_per_day": pl.Float64,
+            "hit_rate": pl.Float64,
+            "inspected_hits": pl.Int64,
+            "hit_rate_inspected": pl.Float64,
+            "positives": pl.Int64,
+            "precision": pl.Float64,
+            "lift": pl.Float64,
+            "recall": pl.Float64,
+            "top_overlap": pl.String,
+            "top_overlap_share": pl.Float64,
+        },
+    )
+    totals = _totals(
+        scored, inspected, positive, rows, n_days, n_inspected, n_positive, base_rate, compiled
+    )
     return BacktestReport(table, totals, overlap, compiled.skipped, notes)
 
 
@@ -195,25 +255,41 @@ def _overlap(scored: pl.DataFrame, ids: list[str]) -> dict[str, dict[str, int]]:
         part = scored.slice(offset, step).select([hit_column(i) for i in ids])
         x = part.to_numpy().astype(np.float32)
         total += np.rint(x.T @ x).astype(np.int64)
-    return {a: {b: int(total[i, j]) for j, b in enumerate(ids) if total[i, j]}
-            for i, a in enumerate(ids)}
+    return {
+        a: {b: int(total[i, j]) for j, b in enumerate(ids) if total[i, j]}
+        for i, a in enumerate(ids)
+    }
 
 
-def _totals(scored: pl.DataFrame, inspected: pl.Expr, positive: pl.Expr, rows: int,
-            n_days: int, n_inspected: int, n_positive: int, base_rate: float | None,
-            compiled: CompiledPack) -> dict[str, Any]:
+def _totals(
+    scored: pl.DataFrame,
+    inspected: pl.Expr,
+    positive: pl.Expr,
+    rows: int,
+    n_days: int,
+    n_inspected: int,
+    n_positive: int,
+    base_rate: float | None,
+    compiled: CompiledPack,
+) -> dict[str, Any]:
     any_active = pl.col("rule_hits").list.len() > 0
     any_shadow = pl.col("rule_shadow_hits").list.len() > 0
     agg = scored.select(
-        any_active.sum().alias("a"), (any_active & inspected).sum().alias("ai"),
-        (any_active & positive).sum().alias("ap"), any_shadow.sum().alias("s"),
-        (any_shadow & inspected).sum().alias("si"), (any_shadow & positive).sum().alias("sp"),
+        any_active.sum().alias("a"),
+        (any_active & inspected).sum().alias("ai"),
+        (any_active & positive).sum().alias("ap"),
+        any_shadow.sum().alias("s"),
+        (any_shadow & inspected).sum().alias("si"),
+        (any_shadow & positive).sum().alias("sp"),
         pl.col("rule_score").mean().alias("mean_score"),
     ).row(0, named=True)
     precision = _ratio(agg["ap"], agg["ai"])
     shadow_precision = _ratio(agg["sp"], agg["si"])
     return {
-        "rows": rows, "days": n_days, "inspected": n_inspected, "positives": n_positive,
+        "rows": rows,
+        "days": n_days,
+        "inspected": n_inspected,
+        "positives": n_positive,
         "base_rate": base_rate,
         "rows_with_active_hit": int(agg["a"] or 0),
         "active_hit_rate": _ratio(agg["a"] or 0, rows),

@@ -36,8 +36,9 @@ def _lc_column(field: str) -> str:
 
 
 def _case_insensitive(test: FieldTest, fam: str) -> bool:
-    return fam in ("text", "text_list") and not test.cased and test.op != "re" and \
-        test.op != "exists"
+    return (
+        fam in ("text", "text_list") and not test.cased and test.op != "re" and test.op != "exists"
+    )
 
 
 def lowercase_fields(rules: Sequence[Rule], schema: Mapping[str, pl.DataType]) -> list[str]:
@@ -127,8 +128,9 @@ def _text_any(base: pl.Expr, op: str, values: Sequence[str]) -> pl.Expr:
         return base.str.contains_any(list(values))
     if op in ("startswith", "endswith"):
         parts = [
-            (base.str.slice(0, length) if op == "startswith" else base.str.slice(-length, length))
-            .is_in(group)
+            (
+                base.str.slice(0, length) if op == "startswith" else base.str.slice(-length, length)
+            ).is_in(group)
             for length, group in _by_length(values).items()
         ]
         return parts[0] if len(parts) == 1 else pl.any_horizontal(parts)
@@ -153,7 +155,7 @@ def test_expr(test: FieldTest, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         others = [pl.col(_lc_column(str(v))) if lower else pl.col(str(v)) for v in test.values]
         expr = _combine([_compare(col, test.op, o) for o in others], test.match_all)
         return expr.fill_null(False)
-    values = [v.lower() if lower and isinstance(v, str) else v for v in test.values]
+    values: list[Any] = [v.lower() if lower and isinstance(v, str) else v for v in test.values]
     if test.op == "re" and not test.cased:
         values = [f"(?i){v}" for v in values]
     if fam == "text_list":
@@ -170,8 +172,9 @@ def test_expr(test: FieldTest, schema: Mapping[str, pl.DataType]) -> pl.Expr:
             expr = pl.all_horizontal([col != _literal(v, dtype) for v in values])
         expr = expr & col.is_not_null()
     elif test.op == "between":
-        expr = _combine([col.is_between(_literal(lo, dtype), _literal(hi, dtype))
-                         for lo, hi in values], False)
+        expr = _combine(
+            [col.is_between(_literal(lo, dtype), _literal(hi, dtype)) for lo, hi in values], False
+        )
     elif test.op in ("gt", "gte", "lt", "lte"):
         expr = _compare(col, test.op, _literal(values[0], dtype))
     elif test.match_all:
@@ -201,15 +204,16 @@ def _list_expr(col: pl.Expr, op: str, values: list[Any], match_all: bool) -> pl.
     """Any element of the list matches (every value must be found when ``match_all``)."""
     if not match_all:
         return col.list.eval(_text_any(pl.element(), op, values).fill_null(False)).list.any()
-    return pl.all_horizontal([
-        col.list.eval(_text_op(pl.element(), op, v).fill_null(False)).list.any() for v in values
-    ])
+    return pl.all_horizontal(
+        [col.list.eval(_text_op(pl.element(), op, v).fill_null(False)).list.any() for v in values]
+    )
 
 
 def selection_expr(selection: Selection, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     """A selection: OR over its alternatives, AND within each."""
     alternatives = [
-        pl.all_horizontal([test_expr(t, schema) for t in alt]) if len(alt) > 1
+        pl.all_horizontal([test_expr(t, schema) for t in alt])
+        if len(alt) > 1
         else test_expr(alt[0], schema)
         for alt in selection.alternatives
     ]
@@ -276,8 +280,7 @@ def reason_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     """The rule's rendered reason template (the title when it has none)."""
     if not rule.reason:
         return pl.lit(rule.title)
-    pieces = [render_field(p.text, schema) if p.is_field else pl.lit(p.text)
-              for p in rule.reason]
+    pieces = [render_field(p.text, schema) if p.is_field else pl.lit(p.text) for p in rule.reason]
     return pl.concat_str(pieces)
 
 
@@ -290,8 +293,9 @@ def applicability(rule: Rule, schema: Mapping[str, pl.DataType]) -> tuple[list[s
         fam = family(schema[test.field])
         if test.op not in OPS_BY_FAMILY[fam]:
             return [], f"'{test.op}' does not apply to '{test.field}' ({schema[test.field]})"
-        if test.fieldref and (test.op not in FIELDREF_OPS or any(
-                family(schema[str(v)]) != fam for v in test.values)):
+        if test.fieldref and (
+            test.op not in FIELDREF_OPS or any(family(schema[str(v)]) != fam for v in test.values)
+        ):
             return [], f"fieldref on '{test.field}' compares different kinds of field"
     for exc in rule.exceptions:
         for name in exc.fields:
@@ -327,8 +331,9 @@ def hit_lists(
     the rows a rule hit. polars' ``concat_list`` over many columns is far slower.
     """
     n = frame.height
-    positions = [frame.get_column(hit_column(r.id)).arg_true().to_numpy().astype(np.int64)
-                 for r in rules]
+    positions = [
+        frame.get_column(hit_column(r.id)).arg_true().to_numpy().astype(np.int64) for r in rules
+    ]
     counts = np.zeros(n, dtype=np.int64)
     for rows in positions:
         counts[rows] += 1  # rows are unique within a rule, so fancy += is exact
@@ -346,8 +351,9 @@ def hit_lists(
     id_lists = _lists_from_offsets(offsets, ids)
     if not reasons:
         return id_lists, None
-    rendered = [_render(frame, rule, rows, schema)
-                for rule, rows in zip(rules, positions, strict=True)]
+    rendered = [
+        _render(frame, rule, rows, schema) for rule, rows in zip(rules, positions, strict=True)
+    ]
     flat = pl.concat(rendered) if rendered else pl.Series("reason", [], dtype=pl.String)
     order = np.empty(len(codes), dtype=np.int64)
     if slots:
@@ -359,15 +365,17 @@ def _title_or_text(rule: Rule) -> str:
     return "".join(p.text for p in rule.reason) if rule.reason else rule.title
 
 
-def _render(frame: pl.DataFrame, rule: Rule, rows: np.ndarray,
-            schema: Mapping[str, pl.DataType]) -> pl.Series:
+def _render(
+    frame: pl.DataFrame, rule: Rule, rows: np.ndarray, schema: Mapping[str, pl.DataType]
+) -> pl.Series:
     """The rule's reason for the given rows only."""
     if not rule.reason_fields():
         return pl.Series("reason", [_title_or_text(rule)] * len(rows), dtype=pl.String)
     fields = [f for f in dict.fromkeys(rule.reason_fields()) if f in frame.columns]
     part = frame.select(fields).gather(rows) if fields else pl.DataFrame({"_": [0] * len(rows)})
-    return part.select(reason_expr(rule, schema).alias("reason")).get_column("reason") \
-        .cast(pl.String)
+    return (
+        part.select(reason_expr(rule, schema).alias("reason")).get_column("reason").cast(pl.String)
+    )
 
 
 def evaluate(
@@ -391,9 +399,14 @@ def evaluate(
         lf = lf.with_columns(lowercase_exprs(lc, schema))
     lf = lf.with_columns(hit_exprs(rules, schema))
     score = (
-        pl.sum_horizontal([pl.when(pl.col(hit_column(r.id))).then(pl.lit(r.weight))
-                           .otherwise(pl.lit(0.0)) for r in active])
-        if active else pl.lit(0.0)
+        pl.sum_horizontal(
+            [
+                pl.when(pl.col(hit_column(r.id))).then(pl.lit(r.weight)).otherwise(pl.lit(0.0))
+                for r in active
+            ]
+        )
+        if active
+        else pl.lit(0.0)
     )
     lf = lf.with_columns(score.cast(pl.Float64).alias("rule_score"))
     if lc:
@@ -403,7 +416,8 @@ def evaluate(
     shadow_hits, _ = hit_lists(scored, shadow, schema, reasons=False)
     assert reasons is not None
     scored = scored.with_columns(
-        hits.alias("rule_hits"), reasons.alias("rule_reasons"),
+        hits.alias("rule_hits"),
+        reasons.alias("rule_reasons"),
         shadow_hits.alias("rule_shadow_hits"),
     )
     if not keep_rule_columns:

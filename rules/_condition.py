@@ -77,7 +77,8 @@ def _tokens(text: str) -> list[tuple[str, int]]:
         start = m.start(kind) if kind else pos
         if kind == "bad":
             raise ConditionSyntaxError(
-                f"unexpected character '{tok}' in condition", start,
+                f"unexpected character '{tok}' in condition",
+                start,
                 "conditions use names, and, or, not, parentheses and '1 of'/'all of'",
             )
         out.append((tok, start))
@@ -97,20 +98,23 @@ class _Parser:
     def take(self) -> tuple[str, int]:
         tok = self.peek()
         if tok is None:
-            raise ConditionSyntaxError("condition ends too early", len(self.text),
-                                       "a name or '(' is missing at the end")
+            raise ConditionSyntaxError(
+                "condition ends too early", len(self.text), "a name or '(' is missing at the end"
+            )
         self.i += 1
         return tok
 
     def parse(self) -> CNode:
         if not self.toks:
-            raise ConditionSyntaxError("condition is empty", 0,
-                                       "write e.g. 'reefer and source'")
+            raise ConditionSyntaxError("condition is empty", 0, "write e.g. 'reefer and source'")
         node = self.expr()
         tok = self.peek()
         if tok is not None:
-            raise ConditionSyntaxError(f"unexpected '{tok[0]}'", tok[1],
-                                       "join parts with 'and' / 'or', or balance parentheses")
+            raise ConditionSyntaxError(
+                f"unexpected '{tok[0]}'",
+                tok[1],
+                "join parts with 'and' / 'or', or balance parentheses",
+            )
         return node
 
     def expr(self) -> CNode:
@@ -147,12 +151,16 @@ class _Parser:
             self.i += 1
             pattern, poff = self.take()
             if pattern in ("(", ")") or pattern.lower() in KEYWORDS:
-                raise ConditionSyntaxError(f"'{pattern}' is not a selection pattern", poff,
-                                           "write e.g. '1 of sel_*' or 'all of them'")
+                raise ConditionSyntaxError(
+                    f"'{pattern}' is not a selection pattern",
+                    poff,
+                    "write e.g. '1 of sel_*' or 'all of them'",
+                )
             return COf("all" if low == "all" else "any", pattern, off)
         if low in KEYWORDS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", tok):
-            raise ConditionSyntaxError(f"'{tok}' is not a selection or macro name", off,
-                                       "names start with a letter or '_'")
+            raise ConditionSyntaxError(
+                f"'{tok}' is not a selection or macro name", off, "names start with a letter or '_'"
+            )
         return CRef(tok, off)
 
 

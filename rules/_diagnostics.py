@@ -42,8 +42,8 @@ class Diagnostic:
     def render(self) -> str:
         """Compiler-style text: position, severity, message, source line, caret, hint."""
         text = f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
-        source = self.source_line if self.source_line is not None else _source_line(
-            self.file, self.line
+        source = (
+            self.source_line if self.source_line is not None else _source_line(self.file, self.line)
         )
         if source is not None:
             text += f"\n    {source}\n    {' ' * max(self.col - 1, 0)}^"

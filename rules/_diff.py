@@ -11,9 +11,22 @@ from rules._backtest import backtest, prepare_history
 from rules._ir import Rule
 from rules._pack import RulePack
 
-_ASPECTS = ("status", "severity", "weight", "title", "description", "owner", "tags",
-            "references", "valid_from", "valid_until", "reason", "condition", "exceptions",
-            "tests")
+_ASPECTS = (
+    "status",
+    "severity",
+    "weight",
+    "title",
+    "description",
+    "owner",
+    "tags",
+    "references",
+    "valid_from",
+    "valid_until",
+    "reason",
+    "condition",
+    "exceptions",
+    "tests",
+)
 
 
 @dataclass
@@ -30,9 +43,15 @@ class PackDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"old_hash": self.old_hash, "new_hash": self.new_hash, "added": self.added,
-                "removed": self.removed, "changed": self.changed,
-                "hits": None if self.hits is None else self.hits.to_dicts(), "notes": self.notes}
+        return {
+            "old_hash": self.old_hash,
+            "new_hash": self.new_hash,
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "hits": None if self.hits is None else self.hits.to_dicts(),
+            "notes": self.notes,
+        }
 
 
 def _changed_aspects(old: Rule, new: Rule) -> list[str]:
@@ -47,8 +66,11 @@ def diff_packs(old: RulePack, new: RulePack, history: pl.DataFrame | None = None
     new_rules = {r.id: r for r in new.rules}
     added = [i for i in new_rules if i not in old_rules]
     removed = [i for i in old_rules if i not in new_rules]
-    changed = {i: _changed_aspects(old_rules[i], new_rules[i]) for i in new_rules
-               if i in old_rules and old_rules[i].version != new_rules[i].version}
+    changed = {
+        i: _changed_aspects(old_rules[i], new_rules[i])
+        for i in new_rules
+        if i in old_rules and old_rules[i].version != new_rules[i].version
+    }
     result = PackDiff(old.pack_hash, new.pack_hash, added, removed, changed)
     if history is not None:
         prepared, notes = prepare_history(history)
@@ -57,8 +79,9 @@ def diff_packs(old: RulePack, new: RulePack, history: pl.DataFrame | None = None
         result.hits = (
             before.rename({"hits": "hits_old"})
             .join(after.rename({"hits": "hits_new"}), on="rule", how="full", coalesce=True)
-            .with_columns((pl.col("hits_new").fill_null(0) - pl.col("hits_old").fill_null(0))
-                          .alias("delta"))
+            .with_columns(
+                (pl.col("hits_new").fill_null(0) - pl.col("hits_old").fill_null(0)).alias("delta")
+            )
             .sort(pl.col("delta").abs(), descending=True)
         )
         result.notes = notes

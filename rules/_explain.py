@@ -61,8 +61,10 @@ class Explanation:
     def render(self) -> str:
         """Plain text for a terminal."""
         r = self.rule
-        lines = [f"rule {r.id} ({r.status}, {r.severity}, weight {r.weight:g}): {r.title}",
-                 f"condition: {r.condition_text}  ->  {self.condition_result}"]
+        lines = [
+            f"rule {r.id} ({r.status}, {r.severity}, weight {r.weight:g}): {r.title}",
+            f"condition: {r.condition_text}  ->  {self.condition_result}",
+        ]
         for sel in self.selections:
             origin = f" (macro {sel.macro})" if sel.macro else ""
             lines.append(f"  selection {sel.name}{origin}: {sel.result}")
@@ -82,18 +84,23 @@ def explain(pack: RulePack, rule_id: str, row: Mapping[str, Any]) -> Explanation
     try:
         rule = pack.rule(rule_id)
     except KeyError:
-        raise ExplainError(f"no rule '{rule_id}' in the pack",
-                           hint=did_you_mean(rule_id, pack.rule_ids)) from None
+        raise ExplainError(
+            f"no rule '{rule_id}' in the pack", hint=did_you_mean(rule_id, pack.rule_ids)
+        ) from None
     unknown = [k for k in row if k not in pack.fields]
     if unknown:
-        raise ExplainError(f"unknown field(s) in the row: {', '.join(unknown)}",
-                           hint=did_you_mean(unknown[0], pack.fields))
+        raise ExplainError(
+            f"unknown field(s) in the row: {', '.join(unknown)}",
+            hint=did_you_mean(unknown[0], pack.fields),
+        )
     fields = sorted(rule.fields() | set(rule.reason_fields()) | set(row))
     try:
         frame = frame_for_rows([dict(row)], fields, pack.fields)
     except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
-        raise ExplainError(f"the row's values do not fit the fields' types: {exc}",
-                           hint="numbers unquoted, flags true/false, lists as [..]") from None
+        raise ExplainError(
+            f"the row's values do not fit the fields' types: {exc}",
+            hint="numbers unquoted, flags true/false, lists as [..]",
+        ) from None
     schema = dict(frame.schema)
     leaves = iter_selections(rule.condition)
     lc = lowercase_fields([rule], schema)
@@ -104,8 +111,8 @@ def explain(pack: RulePack, rule_id: str, row: Mapping[str, Any]) -> Explanation
         for a_i, alt in enumerate(leaf.selection.alternatives):
             for t_i, test in enumerate(alt):
                 exprs.append(test_expr(test, schema).alias(f"t{s_i}_{a_i}_{t_i}"))
-    for e_i, exc in enumerate(rule.exceptions):
-        exprs.append(exception_expr(exc, schema).alias(f"e{e_i}"))
+    for e_i, exception in enumerate(rule.exceptions):
+        exprs.append(exception_expr(exception, schema).alias(f"e{e_i}"))
     verdicts = base.select(exprs).row(0, named=True) if exprs else {}
     full = evaluate(frame, [_as_active(rule)], [], schema, keep_rule_columns=True)
     from rules._compile import cond_expr
@@ -121,13 +128,16 @@ def explain(pack: RulePack, rule_id: str, row: Mapping[str, Any]) -> Explanation
                 if test.fieldref:
                     shown.update({str(v): values.get(str(v)) for v in test.values})
                 tests.append(TestLine(test.key, bool(verdicts[f"t{s_i}_{a_i}_{t_i}"]), shown))
-        selections.append(SelectionLine(leaf.selection.name, leaf.macro,
-                                        bool(verdicts[f"s{s_i}"]), tests))
+        selections.append(
+            SelectionLine(leaf.selection.name, leaf.macro, bool(verdicts[f"s{s_i}"]), tests)
+        )
     reasons = full["rule_reasons"][0].to_list()
     return Explanation(
-        rule=rule, hit=bool(full[hit_column(rule.id)][0]), condition_result=cond_result,
+        rule=rule,
+        hit=bool(full[hit_column(rule.id)][0]),
+        condition_result=cond_result,
         selections=selections,
-        exceptions={exc.name: bool(verdicts[f"e{e_i}"]) for e_i, exc in enumerate(rule.exceptions)},
+        exceptions={e.name: bool(verdicts[f"e{i}"]) for i, e in enumerate(rule.exceptions)},
         reason=reasons[0] if reasons else None,
     )
 

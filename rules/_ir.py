@@ -10,15 +10,26 @@ the one test that is True on null); ``and``/``or``/``not`` then work on plain bo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from rules._yaml import Pos
 
 Op = Literal[
-    "eq", "neq", "contains", "startswith", "endswith", "re",
-    "gt", "gte", "lt", "lte", "between", "exists",
+    "eq",
+    "neq",
+    "contains",
+    "startswith",
+    "endswith",
+    "re",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "exists",
 ]
 Status = Literal["experimental", "active", "retired"]
 
@@ -40,12 +51,12 @@ class FieldTest:
     cased: bool = False
     match_all: bool = False
     fieldref: bool = False
-    key: str = field(default="", compare=False)
-    pos: Pos = field(default=NOWHERE, compare=False)
+    key: str = dataclasses.field(default="", compare=False)
+    pos: Pos = dataclasses.field(default=NOWHERE, compare=False)
     # Provenance, so that embedded tests can mock a list: the literal values written in the
     # rule and the names of the $lists whose items were merged into ``values``.
-    literals: tuple[Any, ...] = field(default=(), compare=False)
-    list_refs: tuple[str, ...] = field(default=(), compare=False)
+    literals: tuple[Any, ...] = dataclasses.field(default=(), compare=False)
+    list_refs: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class Selection:
 
     name: str
     alternatives: tuple[tuple[FieldTest, ...], ...]
-    pos: Pos = field(default=NOWHERE, compare=False)
+    pos: Pos = dataclasses.field(default=NOWHERE, compare=False)
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class ExceptionTuple:
     name: str
     fields: tuple[str, ...]
     values: tuple[tuple[Any, ...], ...]
-    pos: Pos = field(default=NOWHERE, compare=False)
+    pos: Pos = dataclasses.field(default=NOWHERE, compare=False)
 
 
 @dataclass(frozen=True)

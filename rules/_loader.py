@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import polars as pl
 
@@ -37,6 +37,7 @@ from rules._ir import (
     FieldTest,
     ListDef,
     Not,
+    Op,
     Or,
     ReasonPart,
     Rule,
@@ -78,8 +79,16 @@ RULE_KEYS = {
     "exceptions": "tuples of field values that suppress a hit",
     "tests": "embedded tests: expect hit / no_hit on a mocked row",
 }
-REQUIRED_RULE_KEYS = ("id", "title", "description", "status", "severity", "weight", "owner",
-                      "match")
+REQUIRED_RULE_KEYS = (
+    "id",
+    "title",
+    "description",
+    "status",
+    "severity",
+    "weight",
+    "owner",
+    "match",
+)
 LIST_KEYS = {"kind": "", "name": "", "type": "", "items": "", "description": ""}
 MACRO_KEYS = {"kind": "", "name": "", "description": "", "match": ""}
 KINDS = ("list", "macro", "rule")
@@ -153,8 +162,13 @@ def load_sources(
             prev = first_seen[key]
             p = _key_pos(raw, "id" if raw.kind == "rule" else "name")
             first = y.pos(prev.node, prev.file)
-            out.error(p.file, p.line, p.col, f"duplicate {raw.kind} '{raw.name}'",
-                      f"first defined at {first.file}:{first.line}; ids and names must be unique")
+            out.error(
+                p.file,
+                p.line,
+                p.col,
+                f"duplicate {raw.kind} '{raw.name}'",
+                f"first defined at {first.file}:{first.line}; ids and names must be unique",
+            )
             duplicates.append(raw)
             continue
         first_seen[key] = raw
@@ -177,11 +191,16 @@ def load_sources(
         elif raw.kind == "list":
             resolver.read_list(raw)
     result.lists = resolver.lists
-    result.macros = {name: sha256(canonical_json(raw.content))
-                     for name, raw in resolver.raw_macros.items()}
-    result.pack_hash = sha256(canonical_json(sorted(
-        canonical_json({"kind": r.kind, "content": r.content}) for r in first_seen.values()
-    )))
+    result.macros = {
+        name: sha256(canonical_json(raw.content)) for name, raw in resolver.raw_macros.items()
+    }
+    result.pack_hash = sha256(
+        canonical_json(
+            sorted(
+                canonical_json({"kind": r.kind, "content": r.content}) for r in first_seen.values()
+            )
+        )
+    )
     return result
 
 
@@ -194,34 +213,59 @@ def _key_pos(raw: _RawDoc, key: str) -> Pos:
 def _read_document(node: Node, file: str, out: Collector) -> _RawDoc | None:
     p = y.pos(node, file)
     if not y.is_mapping(node):
-        out.error(p.file, p.line, p.col, "a document must be a mapping with a 'kind'",
-                  "start each document with 'kind: rule', 'kind: list' or 'kind: macro'")
+        out.error(
+            p.file,
+            p.line,
+            p.col,
+            "a document must be a mapping with a 'kind'",
+            "start each document with 'kind: rule', 'kind: list' or 'kind: macro'",
+        )
         return None
     items = {k: (kn, vn) for k, kn, vn in y.mapping_items(node, file, out)}
     if "kind" not in items:
-        out.error(p.file, p.line, p.col, "document has no 'kind'",
-                  "add 'kind: rule', 'kind: list' or 'kind: macro'")
+        out.error(
+            p.file,
+            p.line,
+            p.col,
+            "document has no 'kind'",
+            "add 'kind: rule', 'kind: list' or 'kind: macro'",
+        )
         return None
     kind_node = items["kind"][1]
     kind = y.value(kind_node) if y.is_scalar(kind_node) else None
     if kind not in KINDS:
         kp = y.pos(kind_node, file)
-        out.error(kp.file, kp.line, kp.col, f"unknown kind {kind!r}",
-                  did_you_mean(str(kind), KINDS) or "kind is one of: list, macro, rule")
+        out.error(
+            kp.file,
+            kp.line,
+            kp.col,
+            f"unknown kind {kind!r}",
+            did_you_mean(str(kind), KINDS) or "kind is one of: list, macro, rule",
+        )
         return None
     name_key = "id" if kind == "rule" else "name"
     if name_key not in items:
-        out.error(p.file, p.line, p.col, f"{kind} has no '{name_key}'",
-                  f"every {kind} needs a unique '{name_key}'")
+        out.error(
+            p.file,
+            p.line,
+            p.col,
+            f"{kind} has no '{name_key}'",
+            f"every {kind} needs a unique '{name_key}'",
+        )
         return None
     name_node = items[name_key][1]
     name = y.value(name_node) if y.is_scalar(name_node) else None
     pattern = _ID if kind == "rule" else _NAME
     if not isinstance(name, str) or not pattern.fullmatch(name):
         np_ = y.pos(name_node, file)
-        out.error(np_.file, np_.line, np_.col, f"invalid {name_key} {name!r}",
-                  "rule ids: lower-case letters, digits, '-', '_', '.'; names: letters, "
-                  "digits and '_' starting with a letter")
+        out.error(
+            np_.file,
+            np_.line,
+            np_.col,
+            f"invalid {name_key} {name!r}",
+            "rule ids: lower-case letters, digits, '-', '_', '.'; names: letters, "
+            "digits and '_' starting with a letter",
+        )
         return None
     return _RawDoc(kind, name, file, node, items, y.value(node))
 
@@ -246,8 +290,9 @@ class _Resolver:
         self.broken: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
-    def err(self, node: Node, file: str, message: str, hint: str | None = None,
-            offset: int = 0) -> None:
+    def err(
+        self, node: Node, file: str, message: str, hint: str | None = None, offset: int = 0
+    ) -> None:
         p = y.pos(node, file)
         self.out.error(p.file, p.line, p.col + offset, message, hint)
 
@@ -258,15 +303,24 @@ class _Resolver:
     def check_keys(self, raw: _RawDoc, allowed: Mapping[str, str]) -> None:
         for key, (key_node, _) in raw.items.items():
             if key not in allowed:
-                self.err(key_node, raw.file, f"unknown key '{key}' in a {raw.kind}",
-                         did_you_mean(key, allowed) or "allowed keys: " + ", ".join(allowed))
+                self.err(
+                    key_node,
+                    raw.file,
+                    f"unknown key '{key}' in a {raw.kind}",
+                    did_you_mean(key, allowed) or "allowed keys: " + ", ".join(allowed),
+                )
 
     def text(self, raw: _RawDoc, key: str, *, required: bool = False) -> str:
         if key not in raw.items:
             if required:
                 p = y.pos(raw.node, raw.file)
-                self.out.error(p.file, p.line, p.col, f"{raw.kind} '{raw.name}' has no '{key}'",
-                               RULE_KEYS.get(key))
+                self.out.error(
+                    p.file,
+                    p.line,
+                    p.col,
+                    f"{raw.kind} '{raw.name}' has no '{key}'",
+                    RULE_KEYS.get(key),
+                )
             return ""
         node = raw.items[key][1]
         val = y.value(node) if y.is_scalar(node) else None
@@ -296,9 +350,12 @@ class _Resolver:
             tnode = raw.items["type"][1]
             list_type = str(y.value(tnode)) if y.is_scalar(tnode) else ""
             if list_type not in LIST_TYPES:
-                self.err(tnode, raw.file, f"unknown list type {list_type!r}",
-                         did_you_mean(list_type, LIST_TYPES)
-                         or "types: " + ", ".join(LIST_TYPES))
+                self.err(
+                    tnode,
+                    raw.file,
+                    f"unknown list type {list_type!r}",
+                    did_you_mean(list_type, LIST_TYPES) or "types: " + ", ".join(LIST_TYPES),
+                )
                 return None
         if "items" not in raw.items or not y.is_sequence(raw.items["items"][1]):
             node = raw.items["items"][1] if "items" in raw.items else raw.node
@@ -317,15 +374,24 @@ class _Resolver:
         if not items and ok:
             self.warn(raw.items["items"][1], raw.file, f"list '{raw.name}' is empty")
         description = self.text(raw, "description")
-        return ListDef(raw.name, list_type, tuple(items), description,
-                       y.pos(raw.node, raw.file)) if ok else None
+        return (
+            ListDef(raw.name, list_type, tuple(items), description, y.pos(raw.node, raw.file))
+            if ok
+            else None
+        )
 
     # ------------------------------------------------------------------ macros
-    def macro(self, name: str, at: Pos, stack: tuple[str, ...]) -> tuple[Cond, set[str], set[str]] | None:
+    def macro(
+        self, name: str, at: Pos, stack: tuple[str, ...]
+    ) -> tuple[Cond, set[str], set[str]] | None:
         if name in stack:
-            self.out.error(at.file, at.line, at.col,
-                           "macro cycle: " + " -> ".join((*stack, name)),
-                           "a macro may not use itself, directly or through others")
+            self.out.error(
+                at.file,
+                at.line,
+                at.col,
+                "macro cycle: " + " -> ".join((*stack, name)),
+                "a macro may not use itself, directly or through others",
+            )
             return None
         if name in self.macros:
             return self.macros[name]
@@ -350,8 +416,13 @@ class _Resolver:
         for key in REQUIRED_RULE_KEYS:
             if key not in raw.items:
                 p = y.pos(raw.node, file)
-                self.out.error(p.file, p.line, p.col, f"rule '{raw.name}' has no '{key}'",
-                               f"add '{key}': {RULE_KEYS[key]}")
+                self.out.error(
+                    p.file,
+                    p.line,
+                    p.col,
+                    f"rule '{raw.name}' has no '{key}'",
+                    f"add '{key}': {RULE_KEYS[key]}",
+                )
         title = self.text(raw, "title", required="title" in raw.items)
         description = self.text(raw, "description", required="description" in raw.items)
         owner = self.text(raw, "owner", required="owner" in raw.items)
@@ -372,20 +443,37 @@ class _Resolver:
         tests = self.tests(raw, ctx)
         if len(self.out.errors) > before or condition is None:
             return None
-        version = sha256(canonical_json({
-            "rule": raw.content,
-            "lists": {n: list(self.lists[n].items) for n in sorted(ctx.lists_used)},
-            "macros": {n: self.raw_macros[n].content for n in sorted(ctx.macros_used)},
-        }))
+        version = sha256(
+            canonical_json(
+                {
+                    "rule": raw.content,
+                    "lists": {n: list(self.lists[n].items) for n in sorted(ctx.lists_used)},
+                    "macros": {n: self.raw_macros[n].content for n in sorted(ctx.macros_used)},
+                }
+            )
+        )
         return Rule(
-            id=raw.name, title=title, description=description,
+            id=raw.name,
+            title=title,
+            description=description,
             status=status,  # type: ignore[arg-type]  # validated by choice()
-            severity=severity, weight=weight, owner=owner,
-            tags=self.text_list(raw, "tags"), references=self.text_list(raw, "references"),
-            valid_from=valid_from, valid_until=valid_until, reason=reason,
-            selections=selections, condition=condition, condition_text=condition_text,
-            exceptions=exceptions, tests=tests, version=version, pos=y.pos(raw.node, file),
-            lists_used=tuple(sorted(ctx.lists_used)), macros_used=tuple(sorted(ctx.macros_used)),
+            severity=severity,
+            weight=weight,
+            owner=owner,
+            tags=self.text_list(raw, "tags"),
+            references=self.text_list(raw, "references"),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            reason=reason,
+            selections=selections,
+            condition=condition,
+            condition_text=condition_text,
+            exceptions=exceptions,
+            tests=tests,
+            version=version,
+            pos=y.pos(raw.node, file),
+            lists_used=tuple(sorted(ctx.lists_used)),
+            macros_used=tuple(sorted(ctx.macros_used)),
         )
 
     def choice(self, raw: _RawDoc, key: str, options: tuple[str, ...]) -> str | None:
@@ -394,8 +482,12 @@ class _Resolver:
         node = raw.items[key][1]
         val = y.value(node) if y.is_scalar(node) else None
         if val not in options:
-            self.err(node, raw.file, f"{key} {val!r} is not one of: " + ", ".join(options),
-                     did_you_mean(str(val), options))
+            self.err(
+                node,
+                raw.file,
+                f"{key} {val!r} is not one of: " + ", ".join(options),
+                did_you_mean(str(val), options),
+            )
             return None
         return str(val)
 
@@ -410,10 +502,13 @@ class _Resolver:
         if severity is not None:
             low, high = SEVERITY_BANDS[severity]
             if not low <= val <= high:
-                self.err(node, raw.file,
-                         f"weight {val:g} is outside the {severity} band {low:g}-{high:g}",
-                         "change the weight or the severity; bands: " + ", ".join(
-                             f"{s} {lo:g}-{hi:g}" for s, (lo, hi) in SEVERITY_BANDS.items()))
+                self.err(
+                    node,
+                    raw.file,
+                    f"weight {val:g} is outside the {severity} band {low:g}-{high:g}",
+                    "change the weight or the severity; bands: "
+                    + ", ".join(f"{s} {lo:g}-{hi:g}" for s, (lo, hi) in SEVERITY_BANDS.items()),
+                )
         return float(val)
 
     def validity(self, raw: _RawDoc) -> tuple[dt.date | None, dt.date | None]:
@@ -426,8 +521,12 @@ class _Resolver:
         found: dict[str, dt.date] = {}
         for key, key_node, value_node in y.mapping_items(node, raw.file, self.out):
             if key not in ("from", "until"):
-                self.err(key_node, raw.file, f"unknown key '{key}' in 'valid'",
-                         did_you_mean(key, ("from", "until")) or "use 'from' and 'until'")
+                self.err(
+                    key_node,
+                    raw.file,
+                    f"unknown key '{key}' in 'valid'",
+                    did_you_mean(key, ("from", "until")) or "use 'from' and 'until'",
+                )
                 continue
             val = y.value(value_node) if y.is_scalar(value_node) else None
             if isinstance(val, dt.datetime):
@@ -440,8 +539,12 @@ class _Resolver:
         if start and end and end < start:
             self.err(node, raw.file, f"validity window ends ({end}) before it starts ({start})")
         elif end and end < self.today:
-            self.warn(node, raw.file, f"validity window expired on {end}",
-                      "extend 'until' or set the rule's status to retired")
+            self.warn(
+                node,
+                raw.file,
+                f"validity window expired on {end}",
+                "extend 'until' or set the rule's status to retired",
+            )
         return start, end
 
     def reason(self, raw: _RawDoc) -> tuple[ReasonPart, ...]:
@@ -457,19 +560,29 @@ class _Resolver:
         offset = y.scalar_col_offset(node) if "\n" not in text else 0
         for m in _PLACEHOLDER.finditer(text):
             if m.start() > last:
-                parts.append(ReasonPart(text[last:m.start()], False))
+                parts.append(ReasonPart(text[last : m.start()], False))
             last = m.end()
             tok = m.group(0)
             if tok in ("{{", "}}"):
                 parts.append(ReasonPart(tok[0], False))
             elif m.group(1) is None:
-                self.err(node, raw.file, f"unbalanced '{tok}' in reason", "write '{{' or '}}' "
-                         "for a literal brace", offset + m.start())
+                self.err(
+                    node,
+                    raw.file,
+                    f"unbalanced '{tok}' in reason",
+                    "write '{{' or '}}' for a literal brace",
+                    offset + m.start(),
+                )
             else:
                 name = m.group(1).strip()
                 if name not in self.fields:
-                    self.err(node, raw.file, f"unknown field '{name}' in reason",
-                             did_you_mean(name, self.fields), offset + m.start())
+                    self.err(
+                        node,
+                        raw.file,
+                        f"unknown field '{name}' in reason",
+                        did_you_mean(name, self.fields),
+                        offset + m.start(),
+                    )
                 else:
                     parts.append(ReasonPart(name, True))
         if last < len(text):
@@ -481,8 +594,12 @@ class _Resolver:
             return ()
         node = raw.items["exceptions"][1]
         if not y.is_sequence(node):
-            self.err(node, raw.file, "'exceptions' must be a list",
-                     "- {name: ..., fields: [f1, f2], values: [[v1, v2]]}")
+            self.err(
+                node,
+                raw.file,
+                "'exceptions' must be a list",
+                "- {name: ..., fields: [f1, f2], values: [[v1, v2]]}",
+            )
             return ()
         out: list[ExceptionTuple] = []
         for item in node.value:
@@ -498,8 +615,12 @@ class _Resolver:
         items = {k: (kn, vn) for k, kn, vn in y.mapping_items(node, file, self.out)}
         for key, (key_node, _) in items.items():
             if key not in ("name", "fields", "values"):
-                self.err(key_node, file, f"unknown key '{key}' in an exception",
-                         did_you_mean(key, ("name", "fields", "values")))
+                self.err(
+                    key_node,
+                    file,
+                    f"unknown key '{key}' in an exception",
+                    did_you_mean(key, ("name", "fields", "values")),
+                )
         if "fields" not in items or "values" not in items:
             self.err(node, file, "an exception needs 'fields' and 'values'")
             return None
@@ -515,8 +636,12 @@ class _Resolver:
                 self.err(n_node, file, f"unknown field '{name}'", did_you_mean(name, self.fields))
                 ok = False
             elif fam in ("text_list", "other"):
-                self.err(n_node, file, f"'{name}' cannot be used in an exception tuple",
-                         "exceptions compare single values")
+                self.err(
+                    n_node,
+                    file,
+                    f"'{name}' cannot be used in an exception tuple",
+                    "exceptions compare single values",
+                )
                 ok = False
         vnode = items["values"][1]
         tuples: list[tuple[Any, ...]] = []
@@ -525,8 +650,12 @@ class _Resolver:
             return None
         for tnode in vnode.value:
             if not y.is_sequence(tnode) or len(tnode.value) != len(names):
-                self.err(tnode, file, f"each value tuple needs {len(names)} item(s), "
-                         f"one per field ({', '.join(names)})")
+                self.err(
+                    tnode,
+                    file,
+                    f"each value tuple needs {len(names)} item(s), "
+                    f"one per field ({', '.join(names)})",
+                )
                 ok = False
                 continue
             row: list[Any] = []
@@ -542,8 +671,11 @@ class _Resolver:
                     ok = False
             tuples.append(tuple(row))
         name_val = y.value(items["name"][1]) if "name" in items else "exception"
-        return ExceptionTuple(str(name_val), tuple(names), tuple(tuples),
-                              y.pos(node, file)) if ok else None
+        return (
+            ExceptionTuple(str(name_val), tuple(names), tuple(tuples), y.pos(node, file))
+            if ok
+            else None
+        )
 
     def tests(self, raw: _RawDoc, ctx: _Ctx) -> tuple[RuleTest, ...]:
         if "tests" not in raw.items:
@@ -568,23 +700,34 @@ class _Resolver:
         ok = True
         for key, (key_node, _) in items.items():
             if key not in allowed:
-                self.err(key_node, file, f"unknown key '{key}' in a test",
-                         did_you_mean(key, allowed))
+                self.err(
+                    key_node, file, f"unknown key '{key}' in a test", did_you_mean(key, allowed)
+                )
                 ok = False
         expect = y.value(items["expect"][1]) if "expect" in items else None
         if expect not in ("hit", "no_hit"):
-            self.err(items["expect"][1] if "expect" in items else node, file,
-                     "a test needs 'expect: hit' or 'expect: no_hit'")
+            self.err(
+                items["expect"][1] if "expect" in items else node,
+                file,
+                "a test needs 'expect: hit' or 'expect: no_hit'",
+            )
             ok = False
         row: dict[str, Any] = {}
         if "row" not in items or not y.is_mapping(items["row"][1]):
-            self.err(items["row"][1] if "row" in items else node, file,
-                     "a test needs 'row', a mapping of field: value")
+            self.err(
+                items["row"][1] if "row" in items else node,
+                file,
+                "a test needs 'row', a mapping of field: value",
+            )
             return None
         for key, key_node, v_node in y.mapping_items(items["row"][1], file, self.out):
             if key not in self.fields:
-                self.err(key_node, file, f"unknown field '{key}' in test row",
-                         did_you_mean(key, self.fields))
+                self.err(
+                    key_node,
+                    file,
+                    f"unknown field '{key}' in test row",
+                    did_you_mean(key, self.fields),
+                )
                 ok = False
                 continue
             fam = family(self.fields[key])
@@ -614,16 +757,23 @@ class _Resolver:
         name = y.value(items["name"][1]) if "name" in items else None
         if not ok:
             return None
-        return RuleTest(expect, row, lists, None if name is None else str(name),
-                        y.pos(node, file))
+        return RuleTest(
+            cast(Literal["hit", "no_hit"], expect),
+            row,
+            lists,
+            None if name is None else str(name),
+            y.pos(node, file),
+        )
 
     # ------------------------------------------------------------------ match
-    def match(self, node: Node, ctx: _Ctx, stack: tuple[str, ...], *,
-              macro: str | None) -> tuple[tuple[Selection, ...], Cond, str] | None:
+    def match(
+        self, node: Node, ctx: _Ctx, stack: tuple[str, ...], *, macro: str | None
+    ) -> tuple[tuple[Selection, ...], Cond, str] | None:
         file = ctx.file
         if not y.is_mapping(node):
-            self.err(node, file, "'match' must map selection names to field tests, plus a "
-                     "'condition'")
+            self.err(
+                node, file, "'match' must map selection names to field tests, plus a 'condition'"
+            )
             return None
         selections: dict[str, Selection] = {}
         broken: set[str] = set()
@@ -634,8 +784,12 @@ class _Resolver:
                 cond_node = value_node
                 continue
             if not _NAME.fullmatch(key) or key.lower() in ("and", "or", "not", "of", "them"):
-                self.err(key_node, file, f"'{key}' is not a valid selection name",
-                         "letters, digits and '_', not a condition keyword")
+                self.err(
+                    key_node,
+                    file,
+                    f"'{key}' is not a valid selection name",
+                    "letters, digits and '_', not a condition keyword",
+                )
                 ok = False
                 continue
             sel = self.selection(key, value_node, ctx)
@@ -645,8 +799,12 @@ class _Resolver:
             else:
                 selections[key] = sel
         if cond_node is None:
-            self.err(node, file, "'match' has no 'condition'",
-                     "add e.g. 'condition: " + (" and ".join(selections) or "sel") + "'")
+            self.err(
+                node,
+                file,
+                "'match' has no 'condition'",
+                "add e.g. 'condition: " + (" and ".join(selections) or "sel") + "'",
+            )
             return None
         text = y.value(cond_node) if y.is_scalar(cond_node) else None
         if not isinstance(text, str):
@@ -657,26 +815,40 @@ class _Resolver:
         try:
             tree = parse_condition(text)
         except ConditionSyntaxError as exc:
-            self.err(cond_node, file, exc.message, exc.hint,
-                     base + exc.offset if single_line else 0)
+            self.err(
+                cond_node, file, exc.message, exc.hint, base + exc.offset if single_line else 0
+            )
             return None
         used: set[str] = set()
         self.broken = broken
-        cond = self.resolve(tree, selections, used, cond_node, base if single_line else None,
-                            ctx, stack, macro)
+        cond = self.resolve(
+            tree, selections, used, cond_node, base if single_line else None, ctx, stack, macro
+        )
         for name, sel in selections.items():
             if name not in used and not broken:
                 p = sel.pos
-                self.out.warning(p.file, p.line, p.col,
-                                 f"selection '{name}' is never used by the condition",
-                                 "use it in 'condition' or remove it")
+                self.out.warning(
+                    p.file,
+                    p.line,
+                    p.col,
+                    f"selection '{name}' is never used by the condition",
+                    "use it in 'condition' or remove it",
+                )
         if cond is None or not ok:
             return None
         return tuple(selections.values()), cond, text
 
-    def resolve(self, tree: CNode, selections: dict[str, Selection], used: set[str],
-                cond_node: Node, base: int | None, ctx: _Ctx, stack: tuple[str, ...],
-                macro: str | None) -> Cond | None:
+    def resolve(
+        self,
+        tree: CNode,
+        selections: dict[str, Selection],
+        used: set[str],
+        cond_node: Node,
+        base: int | None,
+        ctx: _Ctx,
+        stack: tuple[str, ...],
+        macro: str | None,
+    ) -> Cond | None:
         def at(offset: int) -> int:
             return base + offset if base is not None else 0
 
@@ -686,8 +858,9 @@ class _Resolver:
                 return Sel(selections[tree.name], macro)
             if tree.name in self.raw_macros:
                 p = y.pos(cond_node, ctx.file)
-                resolved = self.macro(tree.name, Pos(p.file, p.line, p.col + at(tree.offset)),
-                                      stack)
+                resolved = self.macro(
+                    tree.name, Pos(p.file, p.line, p.col + at(tree.offset)), stack
+                )
                 if resolved is None:
                     return None
                 cond, lists_used, macros_used = resolved
@@ -697,16 +870,28 @@ class _Resolver:
             if tree.name in self.broken:  # already reported where the selection is
                 used.add(tree.name)
                 return None
-            self.err(cond_node, ctx.file, f"unknown selection or macro '{tree.name}'",
-                     did_you_mean(tree.name, [*selections, *self.raw_macros]),
-                     at(tree.offset))
+            self.err(
+                cond_node,
+                ctx.file,
+                f"unknown selection or macro '{tree.name}'",
+                did_you_mean(tree.name, [*selections, *self.raw_macros]),
+                at(tree.offset),
+            )
             return None
         if isinstance(tree, COf):
-            names = list(selections) if tree.pattern == "them" else [
-                n for n in selections if fnmatch.fnmatchcase(n, tree.pattern)]
+            names = (
+                list(selections)
+                if tree.pattern == "them"
+                else [n for n in selections if fnmatch.fnmatchcase(n, tree.pattern)]
+            )
             if not names:
-                self.err(cond_node, ctx.file, f"'{tree.pattern}' matches no selection",
-                         "selections: " + (", ".join(selections) or "none"), at(tree.offset))
+                self.err(
+                    cond_node,
+                    ctx.file,
+                    f"'{tree.pattern}' matches no selection",
+                    "selections: " + (", ".join(selections) or "none"),
+                    at(tree.offset),
+                )
                 return None
             used.update(names)
             leaves: tuple[Cond, ...] = tuple(Sel(selections[n], macro) for n in names)
@@ -716,8 +901,10 @@ class _Resolver:
         if isinstance(tree, CNot):
             inner = self.resolve(tree.item, selections, used, cond_node, base, ctx, stack, macro)
             return None if inner is None else Not(inner)
-        parts = [self.resolve(i, selections, used, cond_node, base, ctx, stack, macro)
-                 for i in tree.items]
+        parts = [
+            self.resolve(i, selections, used, cond_node, base, ctx, stack, macro)
+            for i in tree.items
+        ]
         if any(p is None for p in parts):
             return None
         items = tuple(p for p in parts if p is not None)
@@ -730,8 +917,12 @@ class _Resolver:
         ok = True
         for map_node in maps:
             if not y.is_mapping(map_node) or not map_node.value:
-                self.err(map_node, file, f"selection '{name}' must be a mapping of "
-                         "field|modifier: value (or a list of such mappings)")
+                self.err(
+                    map_node,
+                    file,
+                    f"selection '{name}' must be a mapping of "
+                    "field|modifier: value (or a list of such mappings)",
+                )
                 ok = False
                 continue
             tests: list[FieldTest] = []
@@ -753,9 +944,13 @@ class _Resolver:
         ok = True
         dtype = self.fields.get(fname)
         if dtype is None:
-            self.err(key_node, file, f"unknown field '{fname}'",
-                     did_you_mean(fname, self.fields)
-                     or "see `lookout rules schema` for the field catalogue")
+            self.err(
+                key_node,
+                file,
+                f"unknown field '{fname}'",
+                did_you_mean(fname, self.fields)
+                or "see `lookout rules schema` for the field catalogue",
+            )
             ok = False
         op: str | None = None
         flags: set[str] = set()
@@ -763,16 +958,26 @@ class _Resolver:
         for mod in modifiers:
             if mod in OPERATORS:
                 if op is not None:
-                    self.err(key_node, file, f"two operators '{op}' and '{mod}' on one field",
-                             "split them into two field tests", offset)
+                    self.err(
+                        key_node,
+                        file,
+                        f"two operators '{op}' and '{mod}' on one field",
+                        "split them into two field tests",
+                        offset,
+                    )
                     ok = False
                 op = OPERATORS[mod]
             elif mod in FLAGS:
                 flags.add(mod)
             else:
-                self.err(key_node, file, f"unknown modifier '{mod}'",
-                         did_you_mean(mod, [*OPERATORS, *FLAGS])
-                         or "modifiers: " + ", ".join([*OPERATORS, *FLAGS]), offset)
+                self.err(
+                    key_node,
+                    file,
+                    f"unknown modifier '{mod}'",
+                    did_you_mean(mod, [*OPERATORS, *FLAGS])
+                    or "modifiers: " + ", ".join([*OPERATORS, *FLAGS]),
+                    offset,
+                )
                 ok = False
             offset += len(mod) + 1
         op = op or "eq"
@@ -780,9 +985,12 @@ class _Resolver:
             return None
         fam = family(dtype)
         if op not in OPS_BY_FAMILY[fam]:
-            self.err(key_node, file, f"'{op}' cannot be used on '{fname}' "
-                     f"({fam.replace('_', ' ')} field, {dtype})",
-                     f"operators for this field: {', '.join(sorted(OPS_BY_FAMILY[fam]))}")
+            self.err(
+                key_node,
+                file,
+                f"'{op}' cannot be used on '{fname}' ({fam.replace('_', ' ')} field, {dtype})",
+                f"operators for this field: {', '.join(sorted(OPS_BY_FAMILY[fam]))}",
+            )
             return None
         if "cased" in flags and (op not in TEXT_OPS or fam not in ("text", "text_list")):
             self.err(key_node, file, "'cased' only applies to text comparisons")
@@ -808,8 +1016,12 @@ class _Resolver:
             if isinstance(val, str) and val.startswith("$") and "fieldref" not in flags:
                 listdef = self.lists.get(val[1:])
                 if listdef is None:
-                    self.err(item, file, f"unknown list '{val}'",
-                             did_you_mean(val[1:], self.lists) or "define it with 'kind: list'")
+                    self.err(
+                        item,
+                        file,
+                        f"unknown list '{val}'",
+                        did_you_mean(val[1:], self.lists) or "define it with 'kind: list'",
+                    )
                     return None
                 ctx.lists_used.add(listdef.name)
                 list_types.add(listdef.type)
@@ -828,28 +1040,47 @@ class _Resolver:
             self.err(value_node, file, f"'{key}' has no values")
             return None
         if "regex" in list_types and op != "re":
-            self.err(value_node, file, "a regex list needs the 're' modifier",
-                     f"write '{fname}|re: ...'")
+            self.err(
+                value_node, file, "a regex list needs the 're' modifier", f"write '{fname}|re: ...'"
+            )
             return None
         if (op in SINGLE_VALUE_OPS or op == "exists") and len(values) != 1:
             self.err(value_node, file, f"'{op}' takes exactly one value")
             return None
-        if "all" in flags and (op not in ("contains", "startswith", "endswith", "re", "eq")
-                               or (op == "eq" and fam != "text_list")):
-            self.err(key_node, file, "'all' applies to contains/startswith/endswith/re, "
-                     "and to equality on list fields")
+        if "all" in flags and (
+            op not in ("contains", "startswith", "endswith", "re", "eq")
+            or (op == "eq" and fam != "text_list")
+        ):
+            self.err(
+                key_node,
+                file,
+                "'all' applies to contains/startswith/endswith/re, and to equality on list fields",
+            )
             return None
         if "fieldref" in flags and op not in FIELDREF_OPS:
-            self.err(key_node, file, f"'fieldref' cannot be combined with '{op}'",
-                     "fieldref works with eq, neq, gt, gte, lt, lte")
+            self.err(
+                key_node,
+                file,
+                f"'fieldref' cannot be combined with '{op}'",
+                "fieldref works with eq, neq, gt, gte, lt, lte",
+            )
             return None
-        return FieldTest(fname, op, tuple(values),  # type: ignore[arg-type]  # op validated
-                         cased="cased" in flags, match_all="all" in flags,
-                         fieldref="fieldref" in flags, key=key, pos=y.pos(key_node, file),
-                         literals=tuple(literals), list_refs=tuple(refs))
+        return FieldTest(
+            fname,
+            cast(Op, op),  # validated against OPERATORS above
+            tuple(values),
+            cased="cased" in flags,
+            match_all="all" in flags,
+            fieldref="fieldref" in flags,
+            key=key,
+            pos=y.pos(key_node, file),
+            literals=tuple(literals),
+            list_refs=tuple(refs),
+        )
 
-    def check_value(self, val: Any, op: str, fam: str, fname: str, flags: set[str],
-                    node: Node, file: str) -> Any:
+    def check_value(
+        self, val: Any, op: str, fam: str, fname: str, flags: set[str], node: Node, file: str
+    ) -> Any:
         if op == "exists":
             if not isinstance(val, bool):
                 self.err(node, file, "'exists' takes true or false")
@@ -858,12 +1089,20 @@ class _Resolver:
         if "fieldref" in flags:
             other = self.fields.get(str(val))
             if other is None:
-                self.err(node, file, f"unknown field '{val}' in fieldref",
-                         did_you_mean(str(val), self.fields))
+                self.err(
+                    node,
+                    file,
+                    f"unknown field '{val}' in fieldref",
+                    did_you_mean(str(val), self.fields),
+                )
                 return None
             if family(other) != fam or fam in ("text_list", "other"):
-                self.err(node, file, f"cannot compare '{fname}' ({fam}) with '{val}' "
-                         f"({family(other)})", "fieldref compares fields of the same kind")
+                self.err(
+                    node,
+                    file,
+                    f"cannot compare '{fname}' ({fam}) with '{val}' ({family(other)})",
+                    "fieldref compares fields of the same kind",
+                )
                 return None
             return str(val)
         try:
@@ -874,8 +1113,12 @@ class _Resolver:
         if op == "re":
             problem = regex_problem(out)
             if problem:
-                self.err(node, file, problem, "polars uses Rust regex syntax: no look-around "
-                         "or back-references")
+                self.err(
+                    node,
+                    file,
+                    problem,
+                    "polars uses Rust regex syntax: no look-around or back-references",
+                )
                 return None
         return out
 
@@ -884,8 +1127,10 @@ class _Resolver:
             self.err(node, file, "'between' takes [low, high]")
             return None
         try:
-            low, high = (coerce(y.value(n), fam, fname)  # type: ignore[arg-type]
-                         for n in node.value)
+            low, high = (
+                coerce(y.value(n), fam, fname)  # type: ignore[arg-type]
+                for n in node.value
+            )
         except ValueProblem as exc:
             self.err(node, file, str(exc))
             return None
@@ -899,8 +1144,7 @@ def _row_value_problem(val: Any, fam: str, key: str) -> str | None:
     if val is None:
         return None
     if fam == "text_list":
-        if not isinstance(val, list) or not all(isinstance(v, str | int) or v is None
-                                                for v in val):
+        if not isinstance(val, list) or not all(isinstance(v, str | int) or v is None for v in val):
             return f"'{key}' is a list of text: write [A, B]"
         return None
     if fam == "numeric" and (isinstance(val, bool) or not isinstance(val, int | float)):

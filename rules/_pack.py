@@ -79,8 +79,13 @@ class RulePack:
                 (rule.valid_from and day < rule.valid_from)
                 or (rule.valid_until and day > rule.valid_until)
             ):
-                skipped.append({"id": rule.id, "missing_fields": [],
-                                "reason": f"outside its validity window on {day}"})
+                skipped.append(
+                    {
+                        "id": rule.id,
+                        "missing_fields": [],
+                        "reason": f"outside its validity window on {day}",
+                    }
+                )
                 continue
             missing, problem = applicability(rule, schema)
             if missing or problem:
@@ -103,8 +108,13 @@ class CompiledPack:
 
     name = "rules"
 
-    def __init__(self, pack: RulePack, rules: list[Rule], skipped: list[dict[str, Any]],
-                 schema: Mapping[str, pl.DataType]):
+    def __init__(
+        self,
+        pack: RulePack,
+        rules: list[Rule],
+        skipped: list[dict[str, Any]],
+        schema: Mapping[str, pl.DataType],
+    ):
         self.pack = pack
         self.rules = rules
         self.active = [r for r in rules if r.status == "active"]
@@ -129,8 +139,9 @@ class CompiledPack:
 
     def apply(self, frame: pl.DataFrame, *, keep_rule_columns: bool = False) -> pl.DataFrame:
         """Return ``frame`` with the rule outputs added (same rows, same order)."""
-        return evaluate(frame, self.active, self.shadow, self.schema,
-                        keep_rule_columns=keep_rule_columns)
+        return evaluate(
+            frame, self.active, self.shadow, self.schema, keep_rule_columns=keep_rule_columns
+        )
 
     def hit_expressions(self) -> list[pl.Expr]:
         """One boolean expression per evaluated rule (``rule__<id>``), for fusing elsewhere.
@@ -160,13 +171,19 @@ class CompiledPack:
         }
 
 
-def _read_pack(path: Path | str, fields: Mapping[str, pl.DataType] | None,
-               today: dt.date | None) -> tuple[RulePack, Collector]:
+def _read_pack(
+    path: Path | str, fields: Mapping[str, pl.DataType] | None, today: dt.date | None
+) -> tuple[RulePack, Collector]:
     root = Path(path)
     out = Collector()
     if not root.exists():
-        out.error(str(root), 1, 1, "rule pack not found",
-                  "give a folder of .yaml files or a single .yaml file")
+        out.error(
+            str(root),
+            1,
+            1,
+            "rule pack not found",
+            "give a folder of .yaml files or a single .yaml file",
+        )
         return RulePack(str(root), [], {}, {}, "", []), out
     files = pack_files(root)
     if not files:
@@ -179,13 +196,25 @@ def _read_pack(path: Path | str, fields: Mapping[str, pl.DataType] | None,
             out.error(str(file), 1, 1, f"cannot read file: {exc}", "save it as UTF-8 text")
     dtypes = catalogue_dtypes(fields)
     result = load_sources(sources, dtypes, out, today=today)
-    pack = RulePack(str(root), result.rules, result.lists, result.macros, result.pack_hash,
-                    result.files, list(out.items), dtypes)
+    pack = RulePack(
+        str(root),
+        result.rules,
+        result.lists,
+        result.macros,
+        result.pack_hash,
+        result.files,
+        list(out.items),
+        dtypes,
+    )
     return pack, out
 
 
-def check_pack(path: Path | str, *, fields: Mapping[str, pl.DataType] | None = None,
-               today: dt.date | None = None) -> list[Diagnostic]:
+def check_pack(
+    path: Path | str,
+    *,
+    fields: Mapping[str, pl.DataType] | None = None,
+    today: dt.date | None = None,
+) -> list[Diagnostic]:
     """Every error and warning of a pack, in file order (empty = clean).
 
     ``fields`` adds dataset-declared fields (name -> dtype) to the engine's catalogue.
@@ -194,9 +223,12 @@ def check_pack(path: Path | str, *, fields: Mapping[str, pl.DataType] | None = N
     return sorted(out.items, key=lambda d: (d.file, d.line, d.col))
 
 
-def load_pack(path: Path | str = DEFAULT_PACK, *,
-              fields: Mapping[str, pl.DataType] | None = None,
-              today: dt.date | None = None) -> RulePack:
+def load_pack(
+    path: Path | str = DEFAULT_PACK,
+    *,
+    fields: Mapping[str, pl.DataType] | None = None,
+    today: dt.date | None = None,
+) -> RulePack:
     """Load and lint a pack; raises RulePackError carrying every diagnostic on any error.
 
     Warnings do not stop loading; they stay on ``RulePack.diagnostics``.
@@ -207,13 +239,22 @@ def load_pack(path: Path | str = DEFAULT_PACK, *,
     return pack
 
 
-def load_pack_text(text: str, *, file: str = "<pack>.yaml",
-                   fields: Mapping[str, pl.DataType] | None = None) -> RulePack:
+def load_pack_text(
+    text: str, *, file: str = "<pack>.yaml", fields: Mapping[str, pl.DataType] | None = None
+) -> RulePack:
     """Load a pack from YAML text (tests, the API's rule editor)."""
     out = Collector()
     dtypes = catalogue_dtypes(fields)
     result = load_sources([(file, text)], dtypes, out)
     if out.errors:
         raise RulePackError(out.items)
-    return RulePack(file, result.rules, result.lists, result.macros, result.pack_hash,
-                    result.files, list(out.items), dtypes)
+    return RulePack(
+        file,
+        result.rules,
+        result.lists,
+        result.macros,
+        result.pack_hash,
+        result.files,
+        list(out.items),
+        dtypes,
+    )

@@ -40,32 +40,46 @@ def json_schema(fields: Mapping[str, pl.DataType] | None = None) -> dict[str, An
     }
     match: dict[str, Any] = {
         "type": "object",
-        "description": "named selections (field tests; a list of maps ORs them) and one "
-                       "condition",
+        "description": "named selections (field tests; a list of maps ORs them) and one condition",
         "required": ["condition"],
-        "properties": {"condition": {
-            "type": "string",
-            "description": "and / or / not, parentheses, '1 of sel_*', 'all of them', "
-                           "selection and macro names",
-        }},
-        "additionalProperties": {"anyOf": [{"$ref": "#/$defs/field_map"},
-                                           {"type": "array",
-                                            "items": {"$ref": "#/$defs/field_map"}}]},
+        "properties": {
+            "condition": {
+                "type": "string",
+                "description": "and / or / not, parentheses, '1 of sel_*', 'all of them', "
+                "selection and macro names",
+            }
+        },
+        "additionalProperties": {
+            "anyOf": [
+                {"$ref": "#/$defs/field_map"},
+                {"type": "array", "items": {"$ref": "#/$defs/field_map"}},
+            ]
+        },
     }
     test: dict[str, Any] = {
-        "type": "object", "required": ["expect", "row"], "additionalProperties": False,
+        "type": "object",
+        "required": ["expect", "row"],
+        "additionalProperties": False,
         "properties": {
             "expect": {"enum": ["hit", "no_hit"]},
             "name": {"type": "string"},
             "row": {"type": "object", "propertyNames": {"enum": sorted(fields)}},
-            "lists": {"type": "object",
-                      "additionalProperties": {"type": "array", "items": scalar}},
+            "lists": {"type": "object", "additionalProperties": {"type": "array", "items": scalar}},
         },
     }
     rule: dict[str, Any] = {
         "type": "object",
-        "required": ["kind", "id", "title", "description", "status", "severity", "weight",
-                     "owner", "match"],
+        "required": [
+            "kind",
+            "id",
+            "title",
+            "description",
+            "status",
+            "severity",
+            "weight",
+            "owner",
+            "match",
+        ],
         "additionalProperties": False,
         "properties": {
             "kind": {"const": "rule"},
@@ -73,31 +87,45 @@ def json_schema(fields: Mapping[str, pl.DataType] | None = None) -> dict[str, An
             "title": {"type": "string"},
             "description": {"type": "string"},
             "status": {"enum": ["experimental", "active", "retired"]},
-            "severity": {"enum": list(SEVERITY_BANDS),
-                         "description": "weight bands: " + ", ".join(
-                             f"{s} {lo:g}-{hi:g}" for s, (lo, hi) in SEVERITY_BANDS.items())},
+            "severity": {
+                "enum": list(SEVERITY_BANDS),
+                "description": "weight bands: "
+                + ", ".join(f"{s} {lo:g}-{hi:g}" for s, (lo, hi) in SEVERITY_BANDS.items()),
+            },
             "weight": {"type": "number", "minimum": 0},
             "owner": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "string"}},
             "references": {"type": "array", "items": {"type": "string"}},
-            "valid": {"type": "object", "additionalProperties": False,
-                      "properties": {"from": {"type": "string", "format": "date"},
-                                     "until": {"type": "string", "format": "date"}}},
-            "reason": {"type": "string", "description": "template with {field} placeholders"},
-            "match": {"$ref": "#/$defs/match"},
-            "exceptions": {"type": "array", "items": {
-                "type": "object", "required": ["fields", "values"],
+            "valid": {
+                "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    "name": {"type": "string"},
-                    "fields": {"type": "array", "items": {"enum": sorted(fields)}},
-                    "values": {"type": "array", "items": {"type": "array", "items": scalar}},
-                }}},
+                    "from": {"type": "string", "format": "date"},
+                    "until": {"type": "string", "format": "date"},
+                },
+            },
+            "reason": {"type": "string", "description": "template with {field} placeholders"},
+            "match": {"$ref": "#/$defs/match"},
+            "exceptions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["fields", "values"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string"},
+                        "fields": {"type": "array", "items": {"enum": sorted(fields)}},
+                        "values": {"type": "array", "items": {"type": "array", "items": scalar}},
+                    },
+                },
+            },
             "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}},
         },
     }
     list_doc: dict[str, Any] = {
-        "type": "object", "required": ["kind", "name", "items"], "additionalProperties": False,
+        "type": "object",
+        "required": ["kind", "name", "items"],
+        "additionalProperties": False,
         "properties": {
             "kind": {"const": "list"},
             "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
@@ -107,7 +135,9 @@ def json_schema(fields: Mapping[str, pl.DataType] | None = None) -> dict[str, An
         },
     }
     macro: dict[str, Any] = {
-        "type": "object", "required": ["kind", "name", "match"], "additionalProperties": False,
+        "type": "object",
+        "required": ["kind", "name", "match"],
+        "additionalProperties": False,
         "properties": {
             "kind": {"const": "macro"},
             "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
@@ -121,6 +151,12 @@ def json_schema(fields: Mapping[str, pl.DataType] | None = None) -> dict[str, An
         "title": "Lookout rule pack document",
         "description": "One YAML document of a Lookout rule pack: kind list, macro or rule.",
         "oneOf": [{"$ref": "#/$defs/rule"}, {"$ref": "#/$defs/list"}, {"$ref": "#/$defs/macro"}],
-        "$defs": {"rule": rule, "list": list_doc, "macro": macro, "match": match,
-                  "field_map": field_map, "test": test},
+        "$defs": {
+            "rule": rule,
+            "list": list_doc,
+            "macro": macro,
+            "match": match,
+            "field_map": field_map,
+            "test": test,
+        },
     }

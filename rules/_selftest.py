@@ -43,19 +43,20 @@ def column_for(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
     if fam == "text":
         values = [None if v is None else str(v) for v in values]
     elif fam == "text_list":
-        values = [None if v is None else [None if x is None else str(x) for x in v]
-                  for v in values]
+        values = [None if v is None else [None if x is None else str(x) for x in v] for v in values]
     return pl.Series(name, values, dtype=dtype, strict=True)
 
 
-def frame_for_rows(rows: list[dict[str, Any]], fields: list[str],
-                   dtypes: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def frame_for_rows(
+    rows: list[dict[str, Any]], fields: list[str], dtypes: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
     """Rows as a typed frame over ``fields`` (absent fields are null)."""
     return pl.DataFrame([column_for(f, [r.get(f) for r in rows], dtypes[f]) for f in fields])
 
 
-def with_mocked_lists(rule: Rule, lists: Mapping[str, tuple[Any, ...]],
-                      dtypes: Mapping[str, pl.DataType]) -> Rule:
+def with_mocked_lists(
+    rule: Rule, lists: Mapping[str, tuple[Any, ...]], dtypes: Mapping[str, pl.DataType]
+) -> Rule:
     """The rule with the items of some $lists replaced (a test's ``lists:``)."""
     if not lists:
         return rule
@@ -99,8 +100,9 @@ def run_rule_tests(rule: Rule, dtypes: Mapping[str, pl.DataType]) -> list[TestOu
         tests = [rule.tests[i] for i in group]
         try:
             mocked = with_mocked_lists(rule, tests[0].lists, dtypes)
-            fields = sorted(mocked.fields() | set(mocked.reason_fields())
-                            | {f for t in tests for f in t.row})
+            fields = sorted(
+                mocked.fields() | set(mocked.reason_fields()) | {f for t in tests for f in t.row}
+            )
             frame = frame_for_rows([t.row for t in tests], fields, dtypes)
             probe = dataclasses.replace(mocked, status="active")
             out = evaluate(frame, [probe], [], dict(frame.schema), keep_rule_columns=True)
@@ -110,15 +112,13 @@ def run_rule_tests(rule: Rule, dtypes: Mapping[str, pl.DataType]) -> list[TestOu
                     single = dataclasses.replace(rule, tests=(rule.tests[i],))
                     outcomes[i] = dataclasses.replace(run_rule_tests(single, dtypes)[0], index=i)
             else:
-                outcomes[group[0]] = TestOutcome(rule.id, group[0], tests[0], None, None,
-                                                 str(exc))
+                outcomes[group[0]] = TestOutcome(rule.id, group[0], tests[0], None, None, str(exc))
             continue
         hit_values = out[hit_column(rule.id)].to_list()
         reasons = out["rule_reasons"].to_list()
         for row_no, i in enumerate(group):
             reason = reasons[row_no][0] if reasons[row_no] else None
-            outcomes[i] = TestOutcome(rule.id, i, rule.tests[i], bool(hit_values[row_no]),
-                                      reason)
+            outcomes[i] = TestOutcome(rule.id, i, rule.tests[i], bool(hit_values[row_no]), reason)
     return [outcomes[i] for i in range(len(rule.tests))]
 
 
@@ -129,8 +129,11 @@ def coverage_problem(rule: Rule) -> str | None:
     expects = {t.expect for t in rule.tests}
     missing = [e for e in ("hit", "no_hit") if e not in expects]
     if missing:
-        return "active rule needs at least one " + " and one ".join(
-            f"'expect: {m}'" for m in missing) + " test"
+        return (
+            "active rule needs at least one "
+            + " and one ".join(f"'expect: {m}'" for m in missing)
+            + " test"
+        )
     return None
 
 
@@ -139,13 +142,20 @@ def failure_diagnostic(outcome: TestOutcome) -> Diagnostic:
     p = outcome.test.pos
     label = f" '{outcome.test.name}'" if outcome.test.name else ""
     if outcome.error:
-        message = f"test {outcome.index + 1}{label} of rule '{outcome.rule_id}' cannot run: " \
+        message = (
+            f"test {outcome.index + 1}{label} of rule '{outcome.rule_id}' cannot run: "
             f"{outcome.error}"
+        )
         hint = "check the types of the mocked row's values"
     else:
         got = "hit" if outcome.hit else "no_hit"
-        message = f"test {outcome.index + 1}{label} of rule '{outcome.rule_id}' expected " \
+        message = (
+            f"test {outcome.index + 1}{label} of rule '{outcome.rule_id}' expected "
             f"{outcome.test.expect}, got {got}"
-        hint = "run `lookout rules explain --rule " + outcome.rule_id + \
-            " --row '<the row as JSON>'` to see which selections matched"
+        )
+        hint = (
+            "run `lookout rules explain --rule "
+            + outcome.rule_id
+            + " --row '<the row as JSON>'` to see which selections matched"
+        )
     return Diagnostic(p.file, p.line, p.col, "error", message, hint)

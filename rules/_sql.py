@@ -66,8 +66,9 @@ def test_sql(test: FieldTest, schema: Mapping[str, pl.DataType]) -> str:
         present = f"{raw} IS NOT NULL"
         if fam == "text_list":
             present += f" AND len({raw}) > 0"
-        return f"COALESCE({present}, FALSE)" if test.values[0] else \
-            f"NOT COALESCE({present}, FALSE)"
+        return (
+            f"COALESCE({present}, FALSE)" if test.values[0] else f"NOT COALESCE({present}, FALSE)"
+        )
     col = f"lower(CAST({raw} AS VARCHAR))" if lower and fam == "text" else raw
     if test.fieldref:
         parts = []
@@ -75,22 +76,25 @@ def test_sql(test: FieldTest, schema: Mapping[str, pl.DataType]) -> str:
             right = f"lower(CAST({ident(str(other))} AS VARCHAR))" if lower else ident(str(other))
             parts.append(f"{col} {_CMP[test.op]} {right}")
         return f"COALESCE({_any_all(parts, test.match_all)}, FALSE)"
-    values = [v.lower() if lower and isinstance(v, str) else v for v in test.values]
+    values: list[Any] = [v.lower() if lower and isinstance(v, str) else v for v in test.values]
     if fam == "text_list":
         elem = "lower(x)" if lower else "x"
         if test.op == "eq" and not test.match_all:
             inside = f"{elem} IN ({', '.join(literal(v) for v in values)})"
             return f"COALESCE(len(list_filter({raw}, lambda x: {inside})) > 0, FALSE)"
-        parts = [f"len(list_filter({raw}, lambda x: {_text_op(elem, test.op, v, test.cased)})) > 0"
-                 for v in values]
+        parts = [
+            f"len(list_filter({raw}, lambda x: {_text_op(elem, test.op, v, test.cased)})) > 0"
+            for v in values
+        ]
         return f"COALESCE({_any_all(parts, test.match_all)}, FALSE)"
     if test.op == "eq":
         sql = f"{col} IN ({', '.join(literal(v) for v in values)})"
     elif test.op == "neq":
         sql = f"{col} NOT IN ({', '.join(literal(v) for v in values)}) AND {raw} IS NOT NULL"
     elif test.op == "between":
-        sql = _any_all([f"{col} BETWEEN {literal(lo)} AND {literal(hi)}" for lo, hi in values],
-                       False)
+        sql = _any_all(
+            [f"{col} BETWEEN {literal(lo)} AND {literal(hi)}" for lo, hi in values], False
+        )
     elif test.op in _CMP:
         sql = f"{col} {_CMP[test.op]} {literal(values[0])}"
     else:
@@ -100,8 +104,9 @@ def test_sql(test: FieldTest, schema: Mapping[str, pl.DataType]) -> str:
 
 def selection_sql(selection: Selection, schema: Mapping[str, pl.DataType]) -> str:
     """OR over alternatives, AND within each."""
-    alts = ["(" + " AND ".join(test_sql(t, schema) for t in alt) + ")"
-            for alt in selection.alternatives]
+    alts = [
+        "(" + " AND ".join(test_sql(t, schema) for t in alt) + ")" for alt in selection.alternatives
+    ]
     return alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")"
 
 
@@ -122,8 +127,9 @@ def _exception_sql(exc: ExceptionTuple, schema: Mapping[str, pl.DataType]) -> st
         parts = []
         for name, value in zip(exc.fields, values, strict=True):
             if family(schema[name]) == "text":
-                parts.append(f"lower(CAST({ident(name)} AS VARCHAR)) = "
-                             f"{literal(str(value).lower())}")
+                parts.append(
+                    f"lower(CAST({ident(name)} AS VARCHAR)) = {literal(str(value).lower())}"
+                )
             else:
                 parts.append(f"{ident(name)} = {literal(value)}")
         tuples.append("COALESCE(" + " AND ".join(parts) + ", FALSE)")
@@ -141,8 +147,12 @@ def rule_sql(rule: Rule, schema: Mapping[str, pl.DataType]) -> str:
 def _reason_sql(rule: Rule) -> str:
     if not rule.reason:
         return literal(rule.title)
-    parts = [f"COALESCE(CAST({ident(p.text)} AS VARCHAR), {literal(NULL_TEXT)})" if p.is_field
-             else literal(p.text) for p in rule.reason]
+    parts = [
+        f"COALESCE(CAST({ident(p.text)} AS VARCHAR), {literal(NULL_TEXT)})"
+        if p.is_field
+        else literal(p.text)
+        for p in rule.reason
+    ]
     return "concat(" + ", ".join(parts) + ")"
 
 
@@ -152,24 +162,38 @@ def _list(items: Sequence[str]) -> str:
     return "list_filter([" + ", ".join(items) + "], lambda x: x IS NOT NULL)"
 
 
-def pack_sql(compiled: CompiledPack, table: str = "batch", *,
-             keep_rule_columns: bool = False) -> str:
+def pack_sql(
+    compiled: CompiledPack, table: str = "batch", *, keep_rule_columns: bool = False
+) -> str:
     """A DuckDB query adding the rule outputs (and optionally the hit columns) to ``table``."""
     schema = compiled.schema
-    hits = ",\n  ".join(f"{rule_sql(r, schema)} AS {ident(hit_column(r.id))}"
-                        for r in compiled.rules)
+    hits = ",\n  ".join(
+        f"{rule_sql(r, schema)} AS {ident(hit_column(r.id))}" for r in compiled.rules
+    )
     inner = f"SELECT *{', ' + hits if hits else ''} FROM {ident(table)}"
     active, shadow = compiled.active, compiled.shadow
-    score = " + ".join(f"CASE WHEN {ident(hit_column(r.id))} THEN {r.weight!r} ELSE 0.0 END"
-                       for r in active) or "0.0"
-    hit_ids = _list([f"CASE WHEN {ident(hit_column(r.id))} THEN {literal(r.id)} END"
-                     for r in active])
-    reasons = _list([f"CASE WHEN {ident(hit_column(r.id))} THEN {_reason_sql(r)} END"
-                     for r in active])
-    shadow_ids = _list([f"CASE WHEN {ident(hit_column(r.id))} THEN {literal(r.id)} END"
-                        for r in shadow])
-    drop = "" if keep_rule_columns or not compiled.rules else \
-        " EXCLUDE (" + ", ".join(ident(hit_column(r.id)) for r in compiled.rules) + ")"
-    return (f"WITH hits AS (\n  {inner}\n)\nSELECT *{drop},\n  CAST({score} AS DOUBLE) AS "
-            f"rule_score,\n  {hit_ids} AS rule_hits,\n  {reasons} AS rule_reasons,\n  "
-            f"{shadow_ids} AS rule_shadow_hits\nFROM hits")
+    score = (
+        " + ".join(
+            f"CASE WHEN {ident(hit_column(r.id))} THEN {r.weight!r} ELSE 0.0 END" for r in active
+        )
+        or "0.0"
+    )
+    hit_ids = _list(
+        [f"CASE WHEN {ident(hit_column(r.id))} THEN {literal(r.id)} END" for r in active]
+    )
+    reasons = _list(
+        [f"CASE WHEN {ident(hit_column(r.id))} THEN {_reason_sql(r)} END" for r in active]
+    )
+    shadow_ids = _list(
+        [f"CASE WHEN {ident(hit_column(r.id))} THEN {literal(r.id)} END" for r in shadow]
+    )
+    drop = (
+        ""
+        if keep_rule_columns or not compiled.rules
+        else " EXCLUDE (" + ", ".join(ident(hit_column(r.id)) for r in compiled.rules) + ")"
+    )
+    return (
+        f"WITH hits AS (\n  {inner}\n)\nSELECT *{drop},\n  CAST({score} AS DOUBLE) AS "
+        f"rule_score,\n  {hit_ids} AS rule_hits,\n  {reasons} AS rule_reasons,\n  "
+        f"{shadow_ids} AS rule_shadow_hits\nFROM hits"
+    )

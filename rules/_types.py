@@ -82,8 +82,10 @@ def family(dtype: pl.DataType) -> Family:
         return "bool"
     if dtype.is_temporal() and not isinstance(dtype, pl.Duration | pl.Time):
         return "temporal"
-    if isinstance(dtype, pl.List) and family(dtype.inner) == "text":
-        return "text_list"
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner
+        inner_type = inner if isinstance(inner, pl.DataType) else inner()
+        return "text_list" if family(inner_type) == "text" else "other"
     return "other"
 
 
@@ -96,7 +98,7 @@ def coerce(value: Any, fam: Family, field: str) -> Any:
     if value is None:
         raise ValueProblem(f"null is not a value to compare '{field}' with")
     if fam in ("text", "text_list"):
-        if isinstance(value, bool) or isinstance(value, dt.date):
+        if isinstance(value, bool | dt.date):
             raise ValueProblem(f"'{field}' is text; quote the value to compare it as text")
         if isinstance(value, int | float | str):
             return str(value)

@@ -46,17 +46,26 @@ def compose_documents(text: str, file: str, out: Collector) -> list[Node]:
                 value(node)  # refuses any tag the safe constructor does not know
             except yaml.constructor.ConstructorError as exc:
                 mark = exc.problem_mark
-                out.error(file, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
-                          f"YAML: {exc.problem}",
-                          "only plain YAML values are allowed (no !! tags)")
+                out.error(
+                    file,
+                    mark.line + 1 if mark else 1,
+                    mark.column + 1 if mark else 1,
+                    f"YAML: {exc.problem}",
+                    "only plain YAML values are allowed (no !! tags)",
+                )
                 continue
             docs.append(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         col = mark.column + 1 if mark else 1
-        out.error(file, line, col, f"YAML syntax: {exc.problem or exc.context}",
-                  "check indentation (spaces, not tabs), quotes and colons near here")
+        out.error(
+            file,
+            line,
+            col,
+            f"YAML syntax: {exc.problem or exc.context}",
+            "check indentation (spaces, not tabs), quotes and colons near here",
+        )
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         out.error(file, 1, 1, f"YAML cannot be read: {exc}")
     finally:
@@ -99,8 +108,13 @@ def mapping_items(node: Node, file: str, out: Collector) -> list[tuple[str, Node
         key = str(key_node.value)
         if key in seen:
             p = pos(key_node, file)
-            out.error(p.file, p.line, p.col, f"duplicate key '{key}' (first on line {seen[key]})",
-                      "YAML keeps only one of them; remove or rename the other")
+            out.error(
+                p.file,
+                p.line,
+                p.col,
+                f"duplicate key '{key}' (first on line {seen[key]})",
+                "YAML keeps only one of them; remove or rename the other",
+            )
             continue
         seen[key] = key_node.start_mark.line + 1
         items.append((key, key_node, value_node))
@@ -119,7 +133,10 @@ def text_value(node: Node) -> Any:
     Used where a field is text: YAML would read an HS code ``0304`` as the octal 196.
     """
     val = value(node)
-    if isinstance(node, yaml.ScalarNode) and isinstance(val, int | float) \
-            and not isinstance(val, bool):
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and isinstance(val, int | float)
+        and not isinstance(val, bool)
+    ):
         return str(node.value)
     return val

@@ -110,8 +110,9 @@ def _parse_date(text: str | None, option: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise LookoutError(f"{option} {text!r} is not a date",
-                           hint="write it as YYYY-MM-DD") from None
+        raise LookoutError(
+            f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD"
+        ) from None
 
 
 @app.command()
@@ -129,10 +130,12 @@ def check(
     if errors == 0:
         loaded = load_pack(pack)
         statuses = [r.status for r in loaded.rules]
-        out.print(f"{pack}: {len(statuses)} rules ({statuses.count('active')} active, "
-                  f"{statuses.count('experimental')} experimental, "
-                  f"{statuses.count('retired')} retired), {len(loaded.lists)} lists, "
-                  f"{len(loaded.macros)} macros; {warnings} warning(s)")
+        out.print(
+            f"{pack}: {len(statuses)} rules ({statuses.count('active')} active, "
+            f"{statuses.count('experimental')} experimental, "
+            f"{statuses.count('retired')} retired), {len(loaded.lists)} lists, "
+            f"{len(loaded.macros)} macros; {warnings} warning(s)"
+        )
         out.print(f"pack hash {loaded.pack_hash}")
     else:
         err.print(f"[red]{errors} error(s), {warnings} warning(s)[/red]")
@@ -142,8 +145,9 @@ def check(
 
 @app.command("test")
 @_guard
-def test_cmd(pack: PackArg = DEFAULT_PACK,
-             verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def test_cmd(
+    pack: PackArg = DEFAULT_PACK, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
+) -> None:
     """Run every rule's embedded tests; active rules need a hit and a no_hit test."""
     loaded = _load(pack)
     failures: list[Diagnostic] = []
@@ -154,17 +158,25 @@ def test_cmd(pack: PackArg = DEFAULT_PACK,
         problem = coverage_problem(rule)
         if problem:
             p = rule.pos
-            failures.append(Diagnostic(p.file, p.line, p.col, "error",
-                                       f"rule '{rule.id}': {problem}",
-                                       "add tests: - {expect: hit, row: {...}} and "
-                                       "- {expect: no_hit, row: {...}}"))
+            failures.append(
+                Diagnostic(
+                    p.file,
+                    p.line,
+                    p.col,
+                    "error",
+                    f"rule '{rule.id}': {problem}",
+                    "add tests: - {expect: hit, row: {...}} and - {expect: no_hit, row: {...}}",
+                )
+            )
         for outcome in run_rule_tests(rule, loaded.fields):
             total += 1
             if not outcome.passed:
                 failures.append(failure_diagnostic(outcome))
             elif verbose:
-                out.print(f"ok  {rule.id} #{outcome.index + 1} {outcome.test.expect}"
-                          + (f"  ({outcome.reason})" if outcome.reason else ""))
+                out.print(
+                    f"ok  {rule.id} #{outcome.index + 1} {outcome.test.expect}"
+                    + (f"  ({outcome.reason})" if outcome.reason else "")
+                )
     for diag in failures:
         _print_diag(diag)
     passed = total - sum(1 for f in failures if f.message.startswith("test "))
@@ -195,24 +207,45 @@ def backtest_cmd(
     """Per-rule hits, hit rate among inspected, precision, lift and overlap on history."""
     loaded = _load(pack)
     frame = read_history(history)
-    report = backtest(loaded, frame, start=_parse_date(date_from, "--from"),
-                      until=_parse_date(until, "--until"))
+    report = backtest(
+        loaded, frame, start=_parse_date(date_from, "--from"), until=_parse_date(until, "--until")
+    )
     for note in report.notes:
         err.print(f"note: {_escape(note)}")
     for item in report.skipped:
         err.print(f"[yellow]skipped {item['id']}[/yellow]: {_escape(item['reason'])}")
     table = Table(title=f"backtest of {pack} on {history}")
-    for col in ("rule", "status", "hits", "hits/day", "hit rate insp.", "precision", "lift",
-                "recall", "top overlap"):
-        table.add_column(col, justify="left" if col in ("rule", "status", "top overlap")
-                         else "right")
+    for col in (
+        "rule",
+        "status",
+        "hits",
+        "hits/day",
+        "hit rate insp.",
+        "precision",
+        "lift",
+        "recall",
+        "top overlap",
+    ):
+        table.add_column(
+            col, justify="left" if col in ("rule", "status", "top overlap") else "right"
+        )
     for r in report.rules.iter_rows(named=True):  # a summary table, not the scoring path
-        overlap = f"{r['top_overlap']} ({_fmt(r['top_overlap_share'], True)})" \
-            if r["top_overlap"] else "-"
-        table.add_row(r["rule"], "shadow" if r["status"] == "experimental" else r["status"],
-                      str(r["hits"]), _fmt(r["hits_per_day"]),
-                      _fmt(r["hit_rate_inspected"], True), _fmt(r["precision"], True),
-                      _fmt(r["lift"]), _fmt(r["recall"], True), overlap)
+        overlap = (
+            f"{r['top_overlap']} ({_fmt(r['top_overlap_share'], True)})"
+            if r["top_overlap"]
+            else "-"
+        )
+        table.add_row(
+            r["rule"],
+            "shadow" if r["status"] == "experimental" else r["status"],
+            str(r["hits"]),
+            _fmt(r["hits_per_day"]),
+            _fmt(r["hit_rate_inspected"], True),
+            _fmt(r["precision"], True),
+            _fmt(r["lift"]),
+            _fmt(r["recall"], True),
+            overlap,
+        )
     out.print(table)
     t = report.totals
     out.print(
@@ -246,8 +279,10 @@ def explain_cmd(
     try:
         values = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ExplainError(f"--row is not valid JSON: {exc.msg} at column {exc.colno}",
-                           hint='write e.g. --row \'{"is_reefer": true}\'') from None
+        raise ExplainError(
+            f"--row is not valid JSON: {exc.msg} at column {exc.colno}",
+            hint="write e.g. --row '{\"is_reefer\": true}'",
+        ) from None
     if not isinstance(values, dict):
         raise ExplainError("--row must be a JSON object of field: value")
     out.print(_escape(explain(loaded, rule, values).render()))
@@ -261,8 +296,9 @@ def diff_cmd(
     history: Annotated[Path | None, typer.Option(help="history to compare hits on")] = None,
 ) -> None:
     """Rules added, removed and changed between two packs; hit changes with --history."""
-    result = diff_packs(_load(old), _load(new),
-                        read_history(history) if history is not None else None)
+    result = diff_packs(
+        _load(old), _load(new), read_history(history) if history is not None else None
+    )
     out.print(f"old {result.old_hash[:16]}  new {result.new_hash[:16]}")
     for rule_id in result.added:
         out.print(f"[green]+ {rule_id}[/green]")

@@ -44,8 +44,12 @@ def _compare(left: Any, op: str, right: Any) -> bool:
     if left is None or right is None:
         return False
     return {
-        "eq": left == right, "neq": left != right, "gt": left > right,
-        "gte": left >= right, "lt": left < right, "lte": left <= right,
+        "eq": left == right,
+        "neq": left != right,
+        "gt": left > right,
+        "gte": left >= right,
+        "lt": left < right,
+        "lte": left <= right,
     }[op]
 
 
@@ -60,13 +64,16 @@ def eval_test(test: FieldTest, row: Mapping[str, Any], dtypes: Mapping[str, pl.D
     lower = fam in ("text", "text_list") and not test.cased and test.op != "re"
     combine = all if test.match_all else any
     if test.fieldref:
-        return combine(_compare(_norm(value, lower), test.op, _norm(row.get(str(o)), lower))
-                       for o in test.values)
+        return combine(
+            _compare(_norm(value, lower), test.op, _norm(row.get(str(o)), lower))
+            for o in test.values
+        )
     values = [_norm(v, lower) for v in test.values]
     if fam == "text_list":
         elements = [_norm(e, lower) for e in value if e is not None]
-        return combine(any(_text_match(e, test.op, v, test.cased) for e in elements)
-                       for v in values)
+        return combine(
+            any(_text_match(e, test.op, v, test.cased) for e in elements) for v in values
+        )
     value = _norm(value, lower)
     if test.op == "eq":
         return any(value == v for v in values)
@@ -81,8 +88,9 @@ def eval_test(test: FieldTest, row: Mapping[str, Any], dtypes: Mapping[str, pl.D
 
 def eval_cond(cond: Cond, row: Mapping[str, Any], dtypes: Mapping[str, pl.DataType]) -> bool:
     if isinstance(cond, Sel):
-        return any(all(eval_test(t, row, dtypes) for t in alt)
-                   for alt in cond.selection.alternatives)
+        return any(
+            all(eval_test(t, row, dtypes) for t in alt) for alt in cond.selection.alternatives
+        )
     if isinstance(cond, Not):
         return not eval_cond(cond.item, row, dtypes)
     if isinstance(cond, And):
@@ -91,8 +99,9 @@ def eval_cond(cond: Cond, row: Mapping[str, Any], dtypes: Mapping[str, pl.DataTy
     return any(eval_cond(c, row, dtypes) for c in cond.items)
 
 
-def _excepted(exc: ExceptionTuple, row: Mapping[str, Any],
-              dtypes: Mapping[str, pl.DataType]) -> bool:
+def _excepted(
+    exc: ExceptionTuple, row: Mapping[str, Any], dtypes: Mapping[str, pl.DataType]
+) -> bool:
     for values in exc.values:
         ok = True
         for name, expected in zip(exc.fields, values, strict=True):
@@ -109,4 +118,5 @@ def _excepted(exc: ExceptionTuple, row: Mapping[str, Any],
 def eval_rule(rule: Rule, row: Mapping[str, Any], dtypes: Mapping[str, pl.DataType]) -> bool:
     """The rule's verdict on one row."""
     return eval_cond(rule.condition, row, dtypes) and not any(
-        _excepted(e, row, dtypes) for e in rule.exceptions)
+        _excepted(e, row, dtypes) for e in rule.exceptions
+    )

@@ -45,13 +45,15 @@ match: {a: {consignee_is_new: true}, condition: a}
 
 def history() -> pl.DataFrame:
     day = [dt.datetime(2026, 3, d, tzinfo=dt.UTC) for d in (1, 1, 2, 2, 3, 3)]
-    return pl.DataFrame({
-        "filed_at": day,
-        "is_reefer": [True, True, True, False, False, True],
-        "freight_payment": ["cash", None, "cash", "cash", None, None],
-        "inspected": [True, True, False, True, True, False],
-        "inspection_result": ["seizure", "clean", None, "irregularity", "clean", None],
-    })
+    return pl.DataFrame(
+        {
+            "filed_at": day,
+            "is_reefer": [True, True, True, False, False, True],
+            "freight_payment": ["cash", None, "cash", "cash", None, None],
+            "inspected": [True, True, False, True, True, False],
+            "inspection_result": ["seizure", "clean", None, "irregularity", "clean", None],
+        }
+    )
 
 
 def test_per_rule_figures() -> None:

@@ -18,8 +18,7 @@ runner = CliRunner()
 
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
 
@@ -31,21 +30,22 @@ def test_check_shipped_pack() -> None:
 def test_check_reports_errors_with_positions_and_exit_1(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
         "kind: rule\nid: r\ntitle: t\ndescription: d\nstatus: active\nseverity: low\n"
-        "weight: 5\nowner: o\nmatch:\n  a: {consigne_name: x}\n  condition: a\n")
+        "weight: 5\nowner: o\nmatch:\n  a: {consigne_name: x}\n  condition: a\n"
+    )
     code, output = run("check", str(tmp_path))
     assert code == 1
     assert f"{tmp_path / 'bad.yaml'}:10:7: error: unknown field 'consigne_name'" in output
     assert "did you mean" in output and "^" in output and "Traceback" not in output
 
 
-def test_test_command_passes_on_shipped_pack_and_fails_on_wrong_expectation(
-        tmp_path: Path) -> None:
+def test_test_command_passes_on_shipped_pack_and_fails_on_wrong_expectation(tmp_path: Path) -> None:
     code, output = run("test")
     assert code == 0 and "passed, 0 problem(s)" in output
     (tmp_path / "r.yaml").write_text(
         "kind: rule\nid: r\ntitle: t\ndescription: d\nstatus: active\nseverity: low\n"
         "weight: 5\nowner: o\nmatch: {a: {is_reefer: true}, condition: a}\n"
-        "tests:\n  - {expect: hit, row: {is_reefer: false}}\n")
+        "tests:\n  - {expect: hit, row: {is_reefer: false}}\n"
+    )
     code, output = run("test", str(tmp_path))
     assert code == 1
     assert "expected hit, got no_hit" in output
@@ -53,8 +53,9 @@ def test_test_command_passes_on_shipped_pack_and_fails_on_wrong_expectation(
 
 
 def test_explain_shows_selections_and_values() -> None:
-    row = json.dumps({"is_reefer": True, "port_of_loading": "ECGYE",
-                      "consignee_first_seen_days": 3})
+    row = json.dumps(
+        {"is_reefer": True, "port_of_loading": "ECGYE", "consignee_first_seen_days": 3}
+    )
     code, output = run("explain", "--rule", "new-consignee-reefer-from-source", "--row", row)
     assert code == 0
     assert "selection source: True" in output and "port_of_loading='ECGYE'" in output
@@ -68,7 +69,8 @@ def test_explain_shows_selections_and_values() -> None:
 def test_schema_command_prints_json_schema() -> None:
     code, output = run("schema")
     assert code == 0 and json.loads(output)["$defs"]["rule"]["properties"]["kind"] == {
-        "const": "rule"}
+        "const": "rule"
+    }
 
 
 def test_diff_and_backtest_on_history(tmp_path: Path) -> None:
@@ -78,19 +80,25 @@ def test_diff_and_backtest_on_history(tmp_path: Path) -> None:
     (new / "documents.yaml").write_text(docs.replace("weight: 18", "weight: 22"))
     (new / "extra.yaml").write_text(
         "kind: rule\nid: any-reefer\ntitle: t\ndescription: d\nstatus: experimental\n"
-        "severity: low\nweight: 5\nowner: o\nmatch: {a: {is_reefer: true}, condition: a}\n")
-    hist = pl.DataFrame({
-        "filed_at": [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 3,
-        "is_reefer": [True, False, True], "freight_payment": ["cash", None, None],
-        "inspected": [True, True, False], "inspection_result": ["seizure", "clean", None],
-    })
+        "severity: low\nweight: 5\nowner: o\nmatch: {a: {is_reefer: true}, condition: a}\n"
+    )
+    hist = pl.DataFrame(
+        {
+            "filed_at": [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 3,
+            "is_reefer": [True, False, True],
+            "freight_payment": ["cash", None, None],
+            "inspected": [True, True, False],
+            "inspection_result": ["seizure", "clean", None],
+        }
+    )
     path = tmp_path / "history.parquet"
     hist.write_parquet(path)
     code, output = run("diff", str(DEFAULT_PACK), str(new), "--history", str(path))
     assert code == 0
     assert "+ any-reefer" in output and "~ late-amendment-after-departure: weight" in output
-    code, output = run("backtest", "--history", str(path), str(new), "--json",
-                       str(tmp_path / "r.json"))
+    code, output = run(
+        "backtest", "--history", str(path), str(new), "--json", str(tmp_path / "r.json")
+    )
     assert code == 0 and "cash-freight" in output and "shadow" in output
     report = json.loads((tmp_path / "r.json").read_text())
     cash = next(r for r in report["rules"] if r["rule"] == "cash-freight")

@@ -23,8 +23,9 @@ owner: o
 """
 
 
-def rule(body: str, *, id: str = "r", status: str = "active", weight: int = 20,
-         title: str = "t") -> str:
+def rule(
+    body: str, *, id: str = "r", status: str = "active", weight: int = 20, title: str = "t"
+) -> str:
     return HEAD.format(id=id, status=status, weight=weight, title=title) + body
 
 
@@ -38,17 +39,33 @@ PORTS = pl.DataFrame({"port_of_loading": ["ECGYE", "ecgye", "NLRTM", None]})
 
 
 def test_equality_is_case_insensitive_unless_cased() -> None:
-    assert hits("match: {a: {port_of_loading: ECGYE}, condition: a}", PORTS) == \
-        [True, True, False, False]
-    assert hits("match: {a: {port_of_loading|cased: ECGYE}, condition: a}", PORTS) == \
-        [True, False, False, False]
+    assert hits("match: {a: {port_of_loading: ECGYE}, condition: a}", PORTS) == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert hits("match: {a: {port_of_loading|cased: ECGYE}, condition: a}", PORTS) == [
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_neq_is_false_on_null_and_not_is_true() -> None:
-    assert hits("match: {a: {port_of_loading|neq: [ECGYE, XXABC]}, condition: a}", PORTS) == \
-        [False, False, True, False]
-    assert hits("match: {a: {port_of_loading: ECGYE}, condition: not a}", PORTS) == \
-        [False, False, True, True]
+    assert hits("match: {a: {port_of_loading|neq: [ECGYE, XXABC]}, condition: a}", PORTS) == [
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert hits("match: {a: {port_of_loading: ECGYE}, condition: not a}", PORTS) == [
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_text_operators() -> None:
@@ -82,16 +99,21 @@ def test_list_fields_match_any_element() -> None:
 
 
 def test_fieldref_compares_two_fields() -> None:
-    frame = pl.DataFrame({"consignee_country": ["KG", "ge", None],
-                          "port_of_discharge_country": ["GE", "GE", "GE"]})
-    body = "match: {a: {consignee_country|neq|fieldref: port_of_discharge_country}, " \
-        "condition: a}"
+    frame = pl.DataFrame(
+        {"consignee_country": ["KG", "ge", None], "port_of_discharge_country": ["GE", "GE", "GE"]}
+    )
+    body = "match: {a: {consignee_country|neq|fieldref: port_of_discharge_country}, condition: a}"
     assert hits(body, frame) == [True, False, False]
 
 
 def test_selection_list_of_maps_ors_and_map_ands() -> None:
-    frame = pl.DataFrame({"is_reefer": [True, True, False], "kg_per_package": [50.0, 18.0, 50.0],
-                          "hs_chapter": ["08", "08", "08"]})
+    frame = pl.DataFrame(
+        {
+            "is_reefer": [True, True, False],
+            "kg_per_package": [50.0, 18.0, 50.0],
+            "hs_chapter": ["08", "08", "08"],
+        }
+    )
     body = """match:
   odd:
     - {kg_per_package|gt: 40, is_reefer: true}
@@ -119,17 +141,30 @@ exceptions:
 
 
 def test_outputs_scores_reasons_shadow_and_no_helper_columns() -> None:
-    text = "\n---\n".join([
-        rule("reason: 'reefer from {port_of_loading}, {consignee_first_seen_days} days'\n"
-             "match: {a: {is_reefer: true}, condition: a}", id="r1", weight=20),
-        rule("match: {a: {port_of_loading: ECGYE}, condition: a}", id="r2", weight=15,
-             title="from Guayaquil"),
-        rule("match: {a: {is_reefer: false}, condition: a}", id="r3", status="experimental"),
-    ])
-    frame = pl.DataFrame({
-        "is_reefer": [True, False, None], "port_of_loading": ["ECGYE", "ECGYE", None],
-        "consignee_first_seen_days": [3.0, 2.5, None],
-    })
+    text = "\n---\n".join(
+        [
+            rule(
+                "reason: 'reefer from {port_of_loading}, {consignee_first_seen_days} days'\n"
+                "match: {a: {is_reefer: true}, condition: a}",
+                id="r1",
+                weight=20,
+            ),
+            rule(
+                "match: {a: {port_of_loading: ECGYE}, condition: a}",
+                id="r2",
+                weight=15,
+                title="from Guayaquil",
+            ),
+            rule("match: {a: {is_reefer: false}, condition: a}", id="r3", status="experimental"),
+        ]
+    )
+    frame = pl.DataFrame(
+        {
+            "is_reefer": [True, False, None],
+            "port_of_loading": ["ECGYE", "ECGYE", None],
+            "consignee_first_seen_days": [3.0, 2.5, None],
+        }
+    )
     stage = load_pack_text(text).compile(frame.schema)
     assert isinstance(stage, Stage) and isinstance(stage, CompiledPack)
     assert stage.name == "rules" and stage.rule_ids == ["r1", "r2", "r3"]
@@ -137,29 +172,42 @@ def test_outputs_scores_reasons_shadow_and_no_helper_columns() -> None:
     expected = frame.with_columns(
         pl.Series("rule_score", [35.0, 15.0, 0.0]),
         pl.Series("rule_hits", [["r1", "r2"], ["r2"], []], dtype=pl.List(pl.String)),
-        pl.Series("rule_reasons", [["reefer from ECGYE, 3 days", "from Guayaquil"],
-                                   ["from Guayaquil"], []], dtype=pl.List(pl.String)),
+        pl.Series(
+            "rule_reasons",
+            [["reefer from ECGYE, 3 days", "from Guayaquil"], ["from Guayaquil"], []],
+            dtype=pl.List(pl.String),
+        ),
         pl.Series("rule_shadow_hits", [[], ["r3"], []], dtype=pl.List(pl.String)),
     )
     assert_frame_equal(out, expected)
 
 
 def test_reasons_render_floats_lists_and_nulls() -> None:
-    text = rule("reason: '{kg_per_package} kg via {transshipment_ports}; {consignee_name}'\n"
-                "match: {a: {kg_per_package|gt: 0}, condition: a}")
-    frame = pl.DataFrame({"kg_per_package": [61.256, 40.0],
-                          "transshipment_ports": [["PAMIT", "ESALG"], None],
-                          "consignee_name": [None, "ACME"]})
+    text = rule(
+        "reason: '{kg_per_package} kg via {transshipment_ports}; {consignee_name}'\n"
+        "match: {a: {kg_per_package|gt: 0}, condition: a}"
+    )
+    frame = pl.DataFrame(
+        {
+            "kg_per_package": [61.256, 40.0],
+            "transshipment_ports": [["PAMIT", "ESALG"], None],
+            "consignee_name": [None, "ACME"],
+        }
+    )
     out = load_pack_text(text).compile(frame.schema).apply(frame)
-    assert out["rule_reasons"].to_list() == [["61.26 kg via PAMIT, ESALG; n/a"],
-                                            ["40 kg via n/a; ACME"]]
+    assert out["rule_reasons"].to_list() == [
+        ["61.26 kg via PAMIT, ESALG; n/a"],
+        ["40 kg via n/a; ACME"],
+    ]
 
 
 def test_missing_fields_skip_the_rule_once_and_fingerprint_lists_it() -> None:
-    text = "\n---\n".join([
-        rule("match: {a: {is_reefer: true}, condition: a}", id="r1"),
-        rule("match: {a: {consignee_first_seen_days|lt: 30}, condition: a}", id="r2"),
-    ])
+    text = "\n---\n".join(
+        [
+            rule("match: {a: {is_reefer: true}, condition: a}", id="r1"),
+            rule("match: {a: {consignee_first_seen_days|lt: 30}, condition: a}", id="r2"),
+        ]
+    )
     frame = pl.DataFrame({"is_reefer": [True]})
     pack = load_pack_text(text)
     stage = pack.compile(frame.schema)
@@ -167,8 +215,13 @@ def test_missing_fields_skip_the_rule_once_and_fingerprint_lists_it() -> None:
     fp = stage.fingerprint()
     assert fp["pack_hash"] == pack.pack_hash
     assert set(fp["rules"]) == {"r1"} and len(fp["rules"]["r1"]) == 64
-    assert fp["skipped"] == [{"id": "r2", "missing_fields": ["consignee_first_seen_days"],
-                              "reason": "the data has no consignee_first_seen_days"}]
+    assert fp["skipped"] == [
+        {
+            "id": "r2",
+            "missing_fields": ["consignee_first_seen_days"],
+            "reason": "the data has no consignee_first_seen_days",
+        }
+    ]
     assert fp["counts"]["active"] == 2 and fp["counts"]["evaluated"] == 1
     assert stage.apply(frame)["rule_hits"].to_list() == [["r1"]]
 
@@ -180,10 +233,12 @@ def test_wrong_column_type_skips_instead_of_crashing() -> None:
 
 
 def test_validity_window_and_retired_rules() -> None:
-    text = "\n---\n".join([
-        rule("valid: {from: 2030-01-01}\nmatch: {a: {is_reefer: true}, condition: a}", id="r1"),
-        rule("match: {a: {is_reefer: true}, condition: a}", id="r2", status="retired"),
-    ])
+    text = "\n---\n".join(
+        [
+            rule("valid: {from: 2030-01-01}\nmatch: {a: {is_reefer: true}, condition: a}", id="r1"),
+            rule("match: {a: {is_reefer: true}, condition: a}", id="r2", status="retired"),
+        ]
+    )
     pack = load_pack_text(text)
     schema = {"is_reefer": pl.Boolean()}
     assert pack.compile(schema, as_of=dt.date(2026, 6, 1)).rule_ids == []
@@ -192,19 +247,33 @@ def test_validity_window_and_retired_rules() -> None:
 
 
 def test_temporal_comparison_against_dates() -> None:
-    frame = pl.DataFrame({"filed_at": [dt.datetime(2025, 12, 31, 23, tzinfo=dt.UTC),
-                                       dt.datetime(2026, 1, 2, tzinfo=dt.UTC)]},
-                         schema={"filed_at": pl.Datetime("us", "UTC")})
+    frame = pl.DataFrame(
+        {
+            "filed_at": [
+                dt.datetime(2025, 12, 31, 23, tzinfo=dt.UTC),
+                dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+            ]
+        },
+        schema={"filed_at": pl.Datetime("us", "UTC")},
+    )
     assert hits("match: {a: {filed_at|gte: 2026-01-01}, condition: a}", frame) == [False, True]
 
 
 def test_rows_keep_order_and_other_columns() -> None:
     frame = pl.DataFrame({"is_reefer": [False, True] * 3, "row_index": list(range(6))})
-    out = load_pack_text(rule("match: {a: {is_reefer: true}, condition: a}")).compile(
-        frame.schema).apply(frame)
+    out = (
+        load_pack_text(rule("match: {a: {is_reefer: true}, condition: a}"))
+        .compile(frame.schema)
+        .apply(frame)
+    )
     assert_series_equal(out["row_index"], frame["row_index"])
-    assert out.columns == [*frame.columns, "rule_score", "rule_hits", "rule_reasons",
-                           "rule_shadow_hits"]
+    assert out.columns == [
+        *frame.columns,
+        "rule_score",
+        "rule_hits",
+        "rule_reasons",
+        "rule_shadow_hits",
+    ]
 
 
 @pytest.mark.parametrize("dtype", [pl.Categorical(), pl.String()])

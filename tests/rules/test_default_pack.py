@@ -31,8 +31,9 @@ def test_default_pack_has_enough_documented_active_rules() -> None:
 
 def test_every_embedded_test_passes() -> None:
     pack = load_pack()
-    outcomes = [o for r in pack.rules if r.status != "retired"
-                for o in run_rule_tests(r, pack.fields)]
+    outcomes = [
+        o for r in pack.rules if r.status != "retired" for o in run_rule_tests(r, pack.fields)
+    ]
     failed = [(o.rule_id, o.index, o.error) for o in outcomes if not o.passed]
     assert len(outcomes) >= 75 and failed == []
 

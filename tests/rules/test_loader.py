@@ -33,8 +33,7 @@ def _errors(tmp_path: Path, text: str) -> list[tuple[int, int, str]]:
 
 
 def test_minimal_rule_loads_with_positions(tmp_path: Path) -> None:
-    pack = load_pack(_pack(tmp_path, HEADER + "match:\n  a: {is_reefer: true}\n"
-                                     "  condition: a\n"))
+    pack = load_pack(_pack(tmp_path, HEADER + "match:\n  a: {is_reefer: true}\n  condition: a\n"))
     rule = pack.rules[0]
     assert rule.id == "r1" and rule.weight == 20.0 and rule.status == "active"
     assert isinstance(rule.condition, Sel)
@@ -96,7 +95,7 @@ match:
 """
     errors = _errors(tmp_path, text)
     messages = [m for _, _, m in errors]
-    assert (4, 16) == errors[0][:2] and "not a valid locode" in errors[0][2]
+    assert errors[0][:2] == (4, 16) and "not a valid locode" in errors[0][2]
     assert "weight 35 is outside the low band 1-15" in messages
     assert "unknown field 'port_of_lodaing' in reason" in messages
     assert "unknown list '$portz'" in messages
@@ -109,8 +108,9 @@ match:
     assert any(m.startswith("status 'actve'") for m in messages)
     assert (33, 21, "condition ends too early") in errors
     # broken selections are reported once, where they are, not again in the condition
-    assert not any(m in messages for m in ("unknown selection or macro 'a'",
-                                           "unknown selection or macro 'b'"))
+    assert not any(
+        m in messages for m in ("unknown selection or macro 'a'", "unknown selection or macro 'b'")
+    )
     with pytest.raises(RulePackError) as info:
         load_pack(tmp_path)
     assert len([d for d in info.value.diagnostics if d.is_error]) == len(errors)
@@ -124,8 +124,10 @@ def test_condition_error_column_points_into_the_condition(tmp_path: Path) -> Non
 
 
 def test_warnings_unused_selection_and_expired_window(tmp_path: Path) -> None:
-    text = HEADER + ("valid: {from: 2020-01-01, until: 2020-12-31}\n"
-                     "match:\n  a: {is_reefer: true}\n  b: {is_empty: true}\n  condition: a\n")
+    text = HEADER + (
+        "valid: {from: 2020-01-01, until: 2020-12-31}\n"
+        "match:\n  a: {is_reefer: true}\n  b: {is_empty: true}\n  condition: a\n"
+    )
     diags = check_pack(_pack(tmp_path, text), today=dt.date(2026, 1, 1))
     assert [d.severity for d in diags] == ["warning", "warning"]
     assert "expired on 2020-12-31" in diags[0].message
@@ -147,27 +149,34 @@ def test_duplicate_yaml_key_is_an_error(tmp_path: Path) -> None:
 
 
 def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:
-    text = HEADER + "match:\n  a: {goods_description: !!python/object/apply:os.system [ls]}\n" \
+    text = (
+        HEADER + "match:\n  a: {goods_description: !!python/object/apply:os.system [ls]}\n"
         "  condition: a\n"
+    )
     errors = _errors(tmp_path, text)
     assert errors and errors[0][0] == 10
 
 
 def test_numeric_looking_hs_codes_keep_their_text() -> None:
-    pack = load_pack_text(HEADER + "match:\n  a: {hs_code|startswith: [0304, 2939]}\n"
-                                   "  condition: a\n")
+    pack = load_pack_text(
+        HEADER + "match:\n  a: {hs_code|startswith: [0304, 2939]}\n  condition: a\n"
+    )
     sel = pack.rules[0].condition
     assert isinstance(sel, Sel)
     assert sel.selection.alternatives[0][0].values == ("0304", "2939")
 
 
 def test_macros_resolve_and_cycles_are_errors(tmp_path: Path) -> None:
-    ok = load_pack_text("""\
+    ok = load_pack_text(
+        """\
 kind: macro
 name: reefer
 match: {r: {is_reefer: true}, condition: r}
 ---
-""" + HEADER + "match:\n  e: {is_empty: false}\n  condition: reefer and e\n")
+"""
+        + HEADER
+        + "match:\n  e: {is_empty: false}\n  condition: reefer and e\n"
+    )
     rule = ok.rules[0]
     assert rule.macros_used == ("reefer",)
     cyclic = """\
@@ -185,10 +194,14 @@ match: {condition: m1}
 
 def test_list_change_changes_rule_version_not_others() -> None:
     def pack(items: str) -> dict[str, str]:
-        text = f"kind: list\nname: p\ntype: locode\nitems: [{items}]\n---\n" + HEADER + \
-            "match:\n  a: {port_of_loading|in: $p}\n  condition: a\n---\n" + \
-            HEADER.replace("id: r1", "id: r2") + "match:\n  a: {is_reefer: true}\n" \
+        text = (
+            f"kind: list\nname: p\ntype: locode\nitems: [{items}]\n---\n"
+            + HEADER
+            + "match:\n  a: {port_of_loading|in: $p}\n  condition: a\n---\n"
+            + HEADER.replace("id: r1", "id: r2")
+            + "match:\n  a: {is_reefer: true}\n"
             "  condition: a\n"
+        )
         loaded = load_pack_text(text)
         return {r.id: r.version for r in loaded.rules} | {"pack": loaded.pack_hash}
 

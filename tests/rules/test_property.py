@@ -16,8 +16,12 @@ from rules._ir import iter_tests
 from tests.rules._reference import eval_rule, eval_test
 
 FIELDS: dict[str, pl.DataType] = {
-    "s1": pl.String(), "s2": pl.String(), "n1": pl.Int64(), "f1": pl.Float64(),
-    "b1": pl.Boolean(), "l1": pl.List(pl.String()),
+    "s1": pl.String(),
+    "s2": pl.String(),
+    "n1": pl.Int64(),
+    "f1": pl.Float64(),
+    "b1": pl.Boolean(),
+    "l1": pl.List(pl.String()),
 }
 WORDS = ["a", "A", "b", "B", "ab", "Ab", "ba", "aB", ""]
 PATTERNS = ["^a", "b$", "a.b", "[ab]+", "A", "^$", "^(a|b)$"]
@@ -37,10 +41,13 @@ def _values(draw: st.DrawFn, base: st.SearchStrategy[Any]) -> Any:
 def field_test(draw: st.DrawFn) -> tuple[str, Any]:
     field = draw(st.sampled_from(list(FIELDS)))
     if field in ("s1", "s2", "l1"):
-        op = draw(st.sampled_from(["", "in", "neq", "contains", "startswith", "endswith", "re",
-                                   "exists", "fieldref"] if field != "l1" else
-                                  ["", "in", "contains", "startswith", "endswith", "re",
-                                   "exists"]))
+        op = draw(
+            st.sampled_from(
+                ["", "in", "neq", "contains", "startswith", "endswith", "re", "exists", "fieldref"]
+                if field != "l1"
+                else ["", "in", "contains", "startswith", "endswith", "re", "exists"]
+            )
+        )
         if op == "neq" and field == "l1":
             op = ""
         mods = [op] if op else []
@@ -57,15 +64,17 @@ def field_test(draw: st.DrawFn) -> tuple[str, Any]:
             mods.append("cased")
         base = st.sampled_from(PATTERNS) if op == "re" else text_value
         value = _values(draw, base)
-        if op in ("contains", "startswith", "endswith", "re") or (field == "l1" and op in
-                                                                     ("", "in")):
-            if isinstance(value, list) and len(value) > 1 and draw(st.booleans()):
-                mods.append("all")
+        multi = op in ("contains", "startswith", "endswith", "re") or (
+            field == "l1" and op in ("", "in")
+        )
+        if multi and isinstance(value, list) and len(value) > 1 and draw(st.booleans()):
+            mods.append("all")
         return field + "".join(f"|{m}" for m in mods), value
     if field in ("n1", "f1"):
         base = st.sampled_from(NUMS) if field == "n1" else st.sampled_from(FLOATS + NUMS)
-        op = draw(st.sampled_from(["", "neq", "gt", "gte", "lt", "lte", "between", "exists",
-                                   "fieldref"]))
+        op = draw(
+            st.sampled_from(["", "neq", "gt", "gte", "lt", "lte", "between", "exists", "fieldref"])
+        )
         if op == "exists":
             return f"{field}|exists", draw(st.booleans())
         if op == "fieldref":
@@ -85,8 +94,7 @@ def field_test(draw: st.DrawFn) -> tuple[str, Any]:
 @st.composite
 def selection(draw: st.DrawFn) -> Any:
     def one_map() -> dict[str, Any]:
-        tests = draw(st.lists(field_test(), min_size=1, max_size=3,
-                              unique_by=lambda kv: kv[0]))
+        tests = draw(st.lists(field_test(), min_size=1, max_size=3, unique_by=lambda kv: kv[0]))
         return dict(tests)
 
     if draw(st.integers(0, 3)) == 0:
@@ -120,14 +128,25 @@ def rule_doc(draw: st.DrawFn, index: int) -> dict[str, Any]:
     match: dict[str, Any] = {n: draw(selection()) for n in names}
     match["condition"] = draw(condition(names))
     doc: dict[str, Any] = {
-        "kind": "rule", "id": f"r{index}", "title": "t", "description": "d",
+        "kind": "rule",
+        "id": f"r{index}",
+        "title": "t",
+        "description": "d",
         "status": draw(st.sampled_from(["active", "active", "experimental"])),
-        "severity": "medium", "weight": draw(st.integers(10, 30)), "owner": "o",
-        "reason": "s1={s1} n1={n1} f1={f1} l1={l1} b1={b1}", "match": match,
+        "severity": "medium",
+        "weight": draw(st.integers(10, 30)),
+        "owner": "o",
+        "reason": "s1={s1} n1={n1} f1={f1} l1={l1} b1={b1}",
+        "match": match,
     }
     if draw(st.integers(0, 4)) == 0:
-        doc["exceptions"] = [{"name": "e", "fields": ["s1", "n1"],
-                              "values": [[draw(text_value), draw(st.sampled_from(NUMS))]]}]
+        doc["exceptions"] = [
+            {
+                "name": "e",
+                "fields": ["s1", "n1"],
+                "values": [[draw(text_value), draw(st.sampled_from(NUMS))]],
+            }
+        ]
     return doc
 
 
@@ -141,8 +160,9 @@ def frame(draw: st.DrawFn) -> pl.DataFrame:
         "n1": draw(st.lists(maybe(st.sampled_from(NUMS)), min_size=n, max_size=n)),
         "f1": draw(st.lists(maybe(st.sampled_from(FLOATS)), min_size=n, max_size=n)),
         "b1": draw(st.lists(maybe(st.booleans()), min_size=n, max_size=n)),
-        "l1": draw(st.lists(maybe(st.lists(maybe(text_value), max_size=3)),
-                            min_size=n, max_size=n)),
+        "l1": draw(
+            st.lists(maybe(st.lists(maybe(text_value), max_size=3)), min_size=n, max_size=n)
+        ),
     }
     return pl.DataFrame(data, schema=FIELDS)
 
@@ -175,6 +195,7 @@ def test_compiled_rules_match_reference(data: st.DataObject) -> None:
         hits = [r.id for r in active if eval_rule(r, row, FIELDS)]
         assert out["rule_hits"][i].to_list() == hits
         assert out["rule_shadow_hits"][i].to_list() == [
-            r.id for r in shadow if eval_rule(r, row, FIELDS)]
+            r.id for r in shadow if eval_rule(r, row, FIELDS)
+        ]
         assert out["rule_score"][i] == sum(r.weight for r in active if r.id in hits)
         assert len(out["rule_reasons"][i]) == len(hits)
