@@ -84,6 +84,14 @@ def install(app: FastAPI, state: Any, settings: FederationSettings | None = None
         log.warning("federation disabled: %s", err)
         app.state.federation_error = str(err)
     app.state.federation = fed
+    unit_setting = getattr(state.settings, "unit_id", None)
+    if fed is not None and unit_setting not in (None, fed.unit_id):
+        log.warning(
+            "LOOKOUT_UNIT_ID is %s but the unit folder is %s; query routes accept only keys of %s",
+            unit_setting,
+            fed.unit_id,
+            fed.unit_id,
+        )
     app.include_router(routers.queries)
     app.include_router(routers.federation)
     if fed is None:

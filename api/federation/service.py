@@ -423,7 +423,8 @@ def reply(
     """A recipient's answer (→ answered) or the sending unit's follow-up to its recipients."""
     query = get_query(session, fed, query_id)
     sweep_expired(session, fed, query_ids=[query.id])
-    if in_reply_to is not None and session.get(FedMessage, in_reply_to) is None:
+    replied = session.get(FedMessage, in_reply_to) if in_reply_to is not None else None
+    if in_reply_to is not None and (replied is None or replied.query_id != query.id):
         raise NotFound(f"no message {in_reply_to!r} in query {query.id}")
     if query.box == "inbox":
         row = _own_row(session, fed, query, "answer")

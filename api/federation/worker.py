@@ -159,14 +159,33 @@ def _delivered(fed: Federation, row_id: int, receipt: dict[str, Any]) -> None:
         session.commit()
 
 
-def run_once(fed: Federation, transport: Transport, rng: random.Random) -> int:
-    """Expire overdue queries, then attempt every due head; the number delivered."""
+def _next_pending(fed: Federation, recipient: str) -> FedOutbox | None:
+    with fed.sessions() as session:
+        return session.scalar(
+            select(FedOutbox)
+            .where(FedOutbox.unit_id == fed.unit_id, FedOutbox.status == "pending")
+            .where(FedOutbox.recipient_unit == recipient)
+            .order_by(FedOutbox.id)
+            .limit(1)
+        )
+
+
+def run_once(
+    fed: Federation, transport: Transport, rng: random.Random, *, per_recipient: int = 100
+) -> int:
+    """Expire overdue queries, then drain each due recipient's queue in order, stopping at
+    its first failure (or after ``per_recipient`` messages); the number delivered."""
     with fed.sessions() as session:
         if service.sweep_expired(session, fed):
             session.commit()
     delivered = 0
-    for row in due_heads(fed):
-        delivered += attempt(fed, row, transport, rng)
+    for head in due_heads(fed):
+        row: FedOutbox | None = head
+        for _ in range(per_recipient):
+            if row is None or not attempt(fed, row, transport, rng):
+                break
+            delivered += 1
+            row = _next_pending(fed, head.recipient_unit)
     return delivered
 
 

@@ -43,7 +43,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> CliResult:
     """Run the federation CLI in-process, as `lookout unit|queries ARGS` would run it.
 
     In-process because starting Python with the whole engine imported costs seconds per
-    command; ``test_module_entry_point`` runs it once as a real subprocess.
+    command; the servers, which matter, are real processes.
     """
     from api.federation.cli import app
 
@@ -51,19 +51,6 @@ def run_cli(args: list[str], env: dict[str, str]) -> CliResult:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return CliResult(result.exit_code, result.stdout, result.stderr)
-
-
-def run_cli_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m api.federation.cli ARGS`` as a separate process."""
-    return subprocess.run(
-        [sys.executable, "-m", "api.federation.cli", *args],
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0) -> T:

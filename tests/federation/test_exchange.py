@@ -341,3 +341,30 @@ def test_metrics_show_expired_backlog_and_rejections(units: Units) -> None:
     assert 'lookout_federation_inbox_rejected{reason="malformed"} 1.0' in pk
     assert 'lookout_federation_queries{box="inbox",status="expired"} 1.0' in pk
     assert qid
+
+
+def test_follow_ups_form_a_thread_on_every_side(units: Units) -> None:
+    qid = _open(units, ["KZ-ALA-PCU", "PK-KHI-PCU"])
+    other = _open(units, ["PK-KHI-PCU"])
+    _deliver(units, "UZ-TAS-PCU")
+    _act(units, "PK-KHI-PCU", service.reply, qid, body="Known exporter.")
+    _deliver(units, "PK-KHI-PCU")
+    uz = units.feds["UZ-TAS-PCU"]
+    with uz.sessions() as session:
+        answer = service.detail(session, uz, service.get_query(session, uz, qid)).thread[-1]
+        foreign = service.detail(session, uz, service.get_query(session, uz, other)).thread[0]
+    _act(units, "UZ-TAS-PCU", service.reply, qid, body="Which consignee?", in_reply_to=answer.id)
+    with pytest.raises(service.NotFound, match="no message"):
+        _act(units, "UZ-TAS-PCU", service.reply, qid, body="x", in_reply_to=foreign.id)
+    _deliver(units, "UZ-TAS-PCU")
+    for unit_id in ("KZ-ALA-PCU", "PK-KHI-PCU"):
+        fed = units.feds[unit_id]
+        with fed.sessions() as session:
+            thread = service.detail(session, fed, service.get_query(session, fed, qid)).thread
+        assert thread[-1].kind == "followup" and thread[-1].body == "Which consignee?"
+        assert thread[-1].in_reply_to == answer.id
+    # A follow-up moves no state.
+    assert _states(units, "UZ-TAS-PCU", qid) == {
+        "KZ-ALA-PCU": "delivered",
+        "PK-KHI-PCU": "answered",
+    }

@@ -14,7 +14,7 @@ import pytest
 
 from api.federation import init_unit, load_unit, seal
 
-from ._live import HoldingProxy, LiveUnit, free_port, run_cli, run_cli_process, wait_for
+from ._live import HoldingProxy, LiveUnit, free_port, run_cli, wait_for
 
 UZ, KZ, PK = "UZ-TAS-PCU", "KZ-ALA-PCU", "PK-KHI-PCU"
 
@@ -325,14 +325,6 @@ def test_sender_killed_mid_delivery_loses_and_duplicates_nothing(
         q=qid,
     )
     assert duplicates[0][0] == 1
-
-
-def test_module_entry_point(cluster: dict[str, LiveUnit]) -> None:
-    uz = cluster[UZ]
-    done = run_cli_process(["unit", "show"], uz.env)
-    assert done.returncode == 0, done.stderr
-    assert "unit_id: UZ-TAS-PCU" in done.stdout and "public_key:" in done.stdout
-    assert "PRIVATE" not in done.stdout
 
 
 def test_query_prefilled_from_a_scored_batch_in_one_call(cluster: dict[str, LiveUnit]) -> None:
