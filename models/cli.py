@@ -83,6 +83,12 @@ def prepare_history(frame: pl.DataFrame) -> pl.DataFrame:
     return point_in_time_features(prepare(frame))
 
 
+def _spec_name(path: Path) -> str:
+    from engine.spec import load_spec
+
+    return load_spec(path).name
+
+
 def _file_hash(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -116,6 +122,7 @@ def train(
             frame = both.filter(pl.col("__part") == 0).drop("__part")
             valid_frame = both.filter(pl.col("__part") == 1).drop("__part")
         artifact = train_model(frame, recipe, valid_frame=valid_frame, data_hash=data_hash)
+        artifact.card["name"] = _spec_name(spec)
         artifact.card["spec"] = str(spec)
         artifact.card["prepared"] = prepare
         folder = artifact.save(out)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.schema import known_fields
 from models.artifact import ModelArtifact
 from models.features import Feature, FeaturePlan
 
@@ -107,10 +108,20 @@ class ModelStage:
         return frame.with_columns(reasons.alias("model_reasons"))
 
 
+def _flag_description(f: Feature) -> str | None:
+    """The catalogue's description of a Boolean field used as a numeric feature."""
+    field = known_fields().get(f.source)
+    if f.kind == "numeric" and field is not None and field.dtype == pl.Boolean():
+        return field.description
+    return None
+
+
 def _templates_frame(features: tuple[Feature, ...]) -> pl.DataFrame:
     prefixes, suffixes = [], []
     for f in features:
         template = _TEMPLATES.get(f.source) if f.kind in ("numeric", "categorical") else None
+        if _flag_description(f) is not None:
+            template = "{value}"
         if template is None:
             template = f"{f.label} = {{value}}"
         head, _, tail = template.partition("{value}")
@@ -131,6 +142,9 @@ def _display_values(frame: pl.DataFrame, plan: FeaturePlan) -> pl.DataFrame:
             expr = pl.col(f.source).cast(pl.String)
             prefix = f.extra.get("prefix")
             expr = expr.str.slice(0, prefix) if prefix else expr
+        elif (description := _flag_description(f)) is not None:
+            flag = pl.col(f.source).cast(pl.Boolean, strict=False)
+            expr = pl.when(flag).then(pl.lit(description)).otherwise(pl.lit("not: " + description))
         else:  # numbers, ratios and entity history: the value the model saw
             expr = _number_text(encoded[i])
         exprs.append(expr.alias(str(i)))
