@@ -81,8 +81,7 @@ def grouped_hbar_chart(
     legend_h = 22
     height = legend_h + group_h * len(labels) + 6
     desc = "; ".join(
-        f"{label}: "
-        + ", ".join(f"{name} {fmt.format(values[i])}" for name, values in series)
+        f"{label}: " + ", ".join(f"{name} {fmt.format(values[i])}" for name, values in series)
         for i, label in enumerate(labels)
     )
     parts = [

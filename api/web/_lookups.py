@@ -111,7 +111,12 @@ def batch_facets(session: Session, principal: Principal, batch_id: str) -> dict[
 
 
 def party_history(
-    session: Session, principal: Principal, parties: dict[str, str], *, exclude: str, limit: int = 50
+    session: Session,
+    principal: Principal,
+    parties: dict[str, str],
+    *,
+    exclude: str,
+    limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Flagged rows of the unit naming the same shipper / consignee / notify party.
 

@@ -120,14 +120,10 @@ def batch_page(
     """Status, progress and counts of a batch; polls itself while it is being scored."""
     batch = batch_public(service.get_batch(session, principal, batch_id), detail=True)
     partial = request.headers.get("HX-Request") == "true"
-    return render(
-        request, "batch_status.html" if partial else "batch.html", {"batch": batch}
-    )
+    return render(request, "batch_status.html" if partial else "batch.html", {"batch": batch})
 
 
-def _filters(
-    lane: list[str], rule: str, selected: str, port: str, chapter: str
-) -> dict[str, Any]:
+def _filters(lane: list[str], rule: str, selected: str, port: str, chapter: str) -> dict[str, Any]:
     return {
         "lanes": [x for x in lane if x in ("red", "yellow", "green")],
         "rule": rule.strip() or None,
@@ -161,8 +157,14 @@ def flagged_page(
     rows, total = _lookups.flagged_rows(
         session, principal, batch_id, **filters, sort=sort, offset=offset, limit=PAGE_SIZE
     )
-    query = {"lane": filters["lanes"], "rule": rule, "selected": selected, "port": port,
-             "chapter": chapter, "sort": sort}
+    query = {
+        "lane": filters["lanes"],
+        "rule": rule,
+        "selected": selected,
+        "port": port,
+        "chapter": chapter,
+        "sort": sort,
+    }
     kept = urlencode({k: v for k, v in query.items() if v}, doseq=True)
     return render(
         request,

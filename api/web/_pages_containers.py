@@ -70,7 +70,9 @@ def _split_fields(appearance: Appearance) -> dict[str, Any]:
     fields = appearance.fields
     manifest = [(k, fields[k]) for k in MANIFEST_FIELDS if fields.get(k) not in (None, "", [])]
     dq = sorted(k.removeprefix("dq_") for k, v in fields.items() if k.startswith("dq_") and v)
-    watch = {k: v for k, v in fields.items() if k.startswith("watchlist_") and v not in (None, False)}
+    watch = {
+        k: v for k, v in fields.items() if k.startswith("watchlist_") and v not in (None, False)
+    }
     return {"manifest": manifest, "dq": dq, "watchlist": watch}
 
 
@@ -132,6 +134,7 @@ def record(
             outcome=outcome,  # type: ignore[arg-type]
             finding_type=finding_type or None,
             notes=notes,
+            inspected_at=None,
         )
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())

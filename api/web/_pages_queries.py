@@ -27,7 +27,12 @@ PAGE_SIZE = 50
 QueryId = Annotated[str, PathParam(min_length=1, max_length=80, pattern=r"^[\w.:-]+$")]
 # Partner country codes found on a row's route and parties suggest whom to ask.
 ROUTE_COUNTRY_FIELDS = ("origin_country", "shipper_country", "consignee_country")
-ROUTE_PORT_FIELDS = ("place_of_receipt", "port_of_loading", "port_of_discharge", "place_of_delivery")
+ROUTE_PORT_FIELDS = (
+    "place_of_receipt",
+    "port_of_loading",
+    "port_of_discharge",
+    "place_of_delivery",
+)
 
 
 def federation_of(request: Request, principal: Principal) -> Federation:
@@ -94,8 +99,15 @@ def queries_page(
             "total": total,
             "offset": offset,
             "page_size": PAGE_SIZE,
-            "states": ("sent", "delivered", "acknowledged", "answered", "closed", "expired",
-                       "cancelled"),
+            "states": (
+                "sent",
+                "delivered",
+                "acknowledged",
+                "answered",
+                "closed",
+                "expired",
+                "cancelled",
+            ),
             "fed": fed,
         },
     )
@@ -116,9 +128,7 @@ def new_query_page(
     question = ""
     if container:
         detail = container_detail(state, session, principal, container)
-        row = next(
-            (a for a in detail.appearances if a.batch_id == batch_id), detail.appearances[0]
-        )
+        row = next((a for a in detail.appearances if a.batch_id == batch_id), detail.appearances[0])
         batch_id = row.batch_id
         countries = {str(row.fields.get(f) or "")[:2] for f in ROUTE_COUNTRY_FIELDS}
         ports = [row.fields.get(f) for f in ROUTE_PORT_FIELDS]
@@ -199,9 +209,11 @@ def query_page(
             "q": detail,
             "mine": mine,
             "fed": fed,
-            "can_ack": detail.box == "inbox" and mine is not None
+            "can_ack": detail.box == "inbox"
+            and mine is not None
             and mine.state in ("sent", "delivered"),
-            "can_answer": detail.box == "inbox" and mine is not None
+            "can_answer": detail.box == "inbox"
+            and mine is not None
             and mine.state not in ("closed", "cancelled"),
             "can_close": detail.box == "outbox"
             and any(r.state in ("answered", "expired") for r in detail.recipients),

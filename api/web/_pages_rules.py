@@ -49,7 +49,9 @@ def _rules_context(
 
 
 @router.get("/web/rules")
-def rules_page(request: Request, state: State, session: SessionDep, principal: WebViewer) -> Response:
+def rules_page(
+    request: Request, state: State, session: SessionDep, principal: WebViewer
+) -> Response:
     """The active pack with per-rule hits and hit rates over the last 30 and 90 days."""
     return render(request, "rules.html", _rules_context(state, session, principal))
 
@@ -79,7 +81,7 @@ async def validate_pack(
     report = None
     if error is None:
         try:
-            report = rules_service.validate_files(RulePackFiles(files=texts))
+            report = rules_service.validate_files(RulePackFiles(name="uploaded", files=texts))
         except ValidationError as err:
             error = "; ".join(e["msg"] for e in err.errors())
         except ProblemException as err:
@@ -112,10 +114,17 @@ def model_page(request: Request, state: State, principal: WebViewer) -> Response
             "precision": [float(p["precision"]) for p in curve],
             "recall": [float(p["recall"]) for p in curve],
             "headline": [
-                (k.removeprefix("precision_at_").replace("pct", " %"), metrics[k],
-                 metrics.get(k.replace("precision", "recall")))
-                for k in ("precision_at_1pct", "precision_at_2pct", "precision_at_5pct",
-                          "precision_at_10pct")
+                (
+                    k.removeprefix("precision_at_").replace("pct", " %"),
+                    metrics[k],
+                    metrics.get(k.replace("precision", "recall")),
+                )
+                for k in (
+                    "precision_at_1pct",
+                    "precision_at_2pct",
+                    "precision_at_5pct",
+                    "precision_at_10pct",
+                )
                 if k in metrics
             ],
         },

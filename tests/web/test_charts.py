@@ -22,7 +22,7 @@ def test_hbar_chart_bars_are_proportional_and_values_written() -> None:
     widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
     assert widths[1] == 2 * widths[0] and widths[2] == 0.0
     texts = [t.text for t in svg.iter(f"{SVG}text")]
-    assert ["a", "1.0", "b", "2.0", "neg", "-1.0"] == texts
+    assert texts == ["a", "1.0", "b", "2.0", "neg", "-1.0"]
     assert svg.find(f"{SVG}title").text == "T"
     assert svg.get("role") == "img"
 
@@ -30,7 +30,7 @@ def test_hbar_chart_bars_are_proportional_and_values_written() -> None:
 def test_chart_text_is_escaped() -> None:
     svg = parse(hbar_chart([("<script>&", 1.0)], title="<b>"))
     assert svg.find(f"{SVG}title").text == "<b>"
-    assert [t.text for t in svg.iter(f"{SVG}text")][0] == "<script>&"
+    assert next(t.text for t in svg.iter(f"{SVG}text")) == "<script>&"
 
 
 def test_empty_charts_render_nothing() -> None:
@@ -52,8 +52,13 @@ def test_grouped_chart_has_a_bar_per_label_and_series() -> None:
 
 def test_line_chart_points_follow_the_values() -> None:
     svg = parse(
-        line_chart([1, 2, 5], [("precision", [0.5, 0.25, 0.0])], title="p", x_label="rate",
-                   baseline=("base rate", 0.1))
+        line_chart(
+            [1, 2, 5],
+            [("precision", [0.5, 0.25, 0.0])],
+            title="p",
+            x_label="rate",
+            baseline=("base rate", 0.1),
+        )
     )
     circles = [(float(c.get("cx")), float(c.get("cy"))) for c in svg.iter(f"{SVG}circle")]
     assert [x for x, _ in circles] == sorted(x for x, _ in circles)
@@ -63,14 +68,20 @@ def test_line_chart_points_follow_the_values() -> None:
 
 def test_contributions_are_parsed_from_model_reasons() -> None:
     reasons = ["consignee first seen 3 days ago: +0.42", "no number here", "port ECGYE: +1.5"]
-    assert contributions(reasons) == [("consignee first seen 3 days ago", 0.42), ("port ECGYE", 1.5)]
+    assert contributions(reasons) == [
+        ("consignee first seen 3 days ago", 0.42),
+        ("port ECGYE", 1.5),
+    ]
 
 
 def test_countdown_and_overdue() -> None:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     soon = countdown(now + timedelta(hours=3, minutes=5), now)
-    assert soon == {"text": "due in 3 h 05 min", "overdue": False,
-                    "iso": "2026-11-28T15:05:00+00:00"}
+    assert soon == {
+        "text": "due in 3 h 05 min",
+        "overdue": False,
+        "iso": "2026-11-28T15:05:00+00:00",
+    }
     late = countdown(now - timedelta(minutes=20), now)
     assert late["overdue"] and late["text"] == "overdue by 20 min"
     assert duration(2 * 86400 + 3600 * 4) == "2 d 4 h"

@@ -155,9 +155,22 @@ def _site(tmp_path: Path, database_url: str) -> Iterator[dict[str, Any]]:
 def _store_batch(session: Any, unit: str) -> str:
     batch_id = "20261128090000-aaaaaaaaaaaa"
     session.add(
-        Batch(id=batch_id, unit_id=unit, status="done", mode="inline", source_name="m.csv",
-              source_bytes=100, seed=0, created_by="k", created_at=utcnow(), rows_in=3,
-              rows_scored=3, rows_quarantined=0, rows_flagged=3, rows_selected=1)
+        Batch(
+            id=batch_id,
+            unit_id=unit,
+            status="done",
+            mode="inline",
+            source_name="m.csv",
+            source_bytes=100,
+            seed=0,
+            created_by="k",
+            created_at=utcnow(),
+            rows_in=3,
+            rows_scored=3,
+            rows_quarantined=0,
+            rows_flagged=3,
+            rows_selected=1,
+        )
     )
     rows = [
         ("MSCU1234565", "red", 80.0, True, "ECGYE", "08", ["reefer-from-cocaine-source"]),
@@ -166,20 +179,46 @@ def _store_batch(session: Any, unit: str) -> str:
     ]
     for i, (number, lane, score, selected, port, chapter, hits) in enumerate(rows):
         scored = ScoredContainer(
-            batch_id=batch_id, unit_id=unit, record_id=f"{number}/BL{i}", row_index=i,
-            container_number=number, bl_number=f"BL{i}", lane=lane, risk_score=score,
-            selected=selected, selection_reason="risk" if selected else None, flagged=True,
-            reasons=json.dumps({"rule_hits": hits, "rule_reasons": [f"why {number}"],
-                                "model_reasons": ["consignee first seen 3 days ago: +0.42"]}),
-            fields=json.dumps({"port_of_loading": port, "hs_chapter": chapter,
-                               "hs_code": chapter + "0390", "consignee_name": "ACME LLC",
-                               "dq_container_check_digit": i == 2}),
+            batch_id=batch_id,
+            unit_id=unit,
+            record_id=f"{number}/BL{i}",
+            row_index=i,
+            container_number=number,
+            bl_number=f"BL{i}",
+            lane=lane,
+            risk_score=score,
+            selected=selected,
+            selection_reason="risk" if selected else None,
+            flagged=True,
+            reasons=json.dumps(
+                {
+                    "rule_hits": hits,
+                    "rule_reasons": [f"why {number}"],
+                    "model_reasons": ["consignee first seen 3 days ago: +0.42"],
+                }
+            ),
+            fields=json.dumps(
+                {
+                    "port_of_loading": port,
+                    "hs_chapter": chapter,
+                    "hs_code": chapter + "0390",
+                    "consignee_name": "ACME LLC",
+                    "dq_container_check_digit": i == 2,
+                }
+            ),
         )
         session.add(scored)
         session.flush()
         for rule in hits:
-            session.add(RuleHit(scored_id=scored.id, batch_id=batch_id, unit_id=unit,
-                                rule_id=rule, created_at=utcnow()))
+            session.add(
+                RuleHit(
+                    scored_id=scored.id,
+                    batch_id=batch_id,
+                    unit_id=unit,
+                    rule_id=rule,
+                    created_at=utcnow(),
+                )
+            )
     session.commit()
     return batch_id
 
@@ -228,8 +267,7 @@ def test_next_never_leaves_the_site(site: dict[str, Any]) -> None:
 def test_posts_without_the_csrf_token_are_refused(site: dict[str, Any]) -> None:
     client = Browserless(site["app"])
     client.sign_in(site["keys"][(A, "analyst")])
-    form = {"batch_id": site["batch_id"], "container_number": "MSCU1234565",
-            "outcome": "clean"}
+    form = {"batch_id": site["batch_id"], "container_number": "MSCU1234565", "outcome": "clean"}
     for token in (None, "forged"):
         data = form if token is None else {**form, "csrf_token": token}
         response = client.post("/web/inspections", data=data)
@@ -254,8 +292,12 @@ def test_viewers_read_but_do_not_write(site: dict[str, Any]) -> None:
     assert "Score a manifest" not in client.get("/web/batches").text
     response = client.post(
         "/web/inspections",
-        data={"batch_id": site["batch_id"], "container_number": "MSCU1234565",
-              "outcome": "clean", "csrf_token": client.csrf()},
+        data={
+            "batch_id": site["batch_id"],
+            "container_number": "MSCU1234565",
+            "outcome": "clean",
+            "csrf_token": client.csrf(),
+        },
     )
     assert response.status_code == 403 and "analyst role" in response.text
     assert response.headers["content-type"].startswith("text/html")
@@ -266,8 +308,12 @@ def test_another_unit_sees_nothing(any_site: dict[str, Any]) -> None:
     client = Browserless(site["app"])
     client.sign_in(site["keys"][(B, "analyst")])
     batch = site["batch_id"]
-    for path in (f"/web/batches/{batch}", f"/web/batches/{batch}/flagged",
-                 f"/web/batches/{batch}/flagged.csv", "/web/containers/MSCU1234565"):
+    for path in (
+        f"/web/batches/{batch}",
+        f"/web/batches/{batch}/flagged",
+        f"/web/batches/{batch}/flagged.csv",
+        "/web/containers/MSCU1234565",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "MSCU1234565" not in response.text or path.endswith("MSCU1234565")
@@ -306,7 +352,9 @@ def test_container_page_shows_reasons_chart_and_flags(any_site: dict[str, Any]) 
     assert page.status_code == 200
     doc = lxml_html.fromstring(page.text)
     assert "why TEMU7622906" in page.text
-    assert doc.xpath("//svg[contains(@class, 'chart')]/title")[0].text.startswith("Model contributions")
+    assert doc.xpath("//svg[contains(@class, 'chart')]/title")[0].text.startswith(
+        "Model contributions"
+    )
     assert "container check digit" in page.text  # the raised data-quality flag
     # Parties: the other flagged containers of the same consignee.
     assert "MSCU1234565" in page.text and "ACME LLC" in page.text
@@ -337,7 +385,10 @@ def test_model_page_charts_precision_at_capacity(site: dict[str, Any]) -> None:
     page = client.get("/web/model")
     assert page.status_code == 200
     doc = lxml_html.fromstring(page.text)
-    assert doc.xpath("//svg[contains(@class, 'chart')]/title")[0].text == "Precision and recall by inspection rate"
+    assert (
+        doc.xpath("//svg[contains(@class, 'chart')]/title")[0].text
+        == "Precision and recall by inspection rate"
+    )
     assert "40.0%" in page.text and "demo model" in page.text
 
 
@@ -368,9 +419,14 @@ def test_queries_without_a_unit_identity_explain_what_to_do(site: dict[str, Any]
 def test_every_page_is_accessible_markup(site: dict[str, Any]) -> None:
     client = Browserless(site["app"])
     client.sign_in(site["keys"][(A, "analyst")])
-    pages = ["/web/batches", f"/web/batches/{site['batch_id']}",
-             f"/web/batches/{site['batch_id']}/flagged", "/web/containers/MSCU1234565",
-             "/web/rules", "/web/model"]
+    pages = [
+        "/web/batches",
+        f"/web/batches/{site['batch_id']}",
+        f"/web/batches/{site['batch_id']}/flagged",
+        "/web/containers/MSCU1234565",
+        "/web/rules",
+        "/web/model",
+    ]
     for path in [*pages, "/web/signin"]:
         if path == "/web/signin":
             client = Browserless(site["app"])
@@ -386,7 +442,9 @@ def test_every_page_is_accessible_markup(site: dict[str, Any]) -> None:
                 continue
             wrapped = any(a.tag == "label" for a in field.iterancestors())
             assert wrapped or field.get("id") in labelled or field.get("aria-label"), (
-                path, lxml_html.tostring(field)[:120])
+                path,
+                lxml_html.tostring(field)[:120],
+            )
         for form in doc.xpath("//form"):
             assert form.get("action"), path  # usable without JavaScript
             if form.get("method") == "post":
