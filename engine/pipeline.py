@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -31,6 +31,16 @@ from engine.stages import ExplainingStage, Stage
 from engine.validate import validate
 
 Progress = Callable[[str, int], None]
+
+
+@runtime_checkable
+class BatchAware(Protocol):
+    """A stage that wants to know which batch it scores, and to see it once scored
+    (the history stage: leave the batch out of its own history, then append it)."""
+
+    def begin_batch(self, batch_id: str) -> None: ...
+
+    def end_batch(self, scored: pl.LazyFrame, batch_id: str) -> int: ...
 
 
 class RulePack(Protocol):
@@ -269,6 +279,10 @@ def run_batch(
     parts = prepare_parts(out_dir)
     timings = Timings()
     record = start_record(source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings)
+    batch_id = str(record.input["sha256"])
+    aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
+    for stage in aware:
+        stage.begin_batch(batch_id)
     partial = score_into_parts(
         source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows, progress=progress
     )
@@ -282,6 +296,15 @@ def run_batch(
         seed=seed,
         timings=timings,
     )
+    if aware:
+        # The batch becomes history only after it was scored against the history before it.
+        with timings.stage("history_append"):
+            scored = pl.scan_parquet(out_dir / "scored.parquet")
+            record.counts["history_rows_appended"] = sum(
+                stage.end_batch(scored, batch_id) for stage in aware
+            )
+        record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
+        record.write(out_dir / "run.json")
     if progress:
         progress("done", record.rows_scored)
     return record

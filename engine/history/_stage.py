@@ -13,7 +13,7 @@ from engine.history._features import (
     compute_features,
     entity_columns,
 )
-from engine.history._store import HistoryError, HistoryStore, conform
+from engine.history._store import HistoryError, HistoryStore, conform, history_schema
 from engine.parties import party_keys
 from engine.schema import DERIVED
 
@@ -37,13 +37,24 @@ class HistoryFeatures:
         self.store = store
         self.smoothing = smoothing or Smoothing()
         self.low_memory = low_memory
+        self.batch_id: str | None = None
+
+    def begin_batch(self, batch_id: str) -> None:
+        """The batch about to be scored: if the store already holds it, it is not history."""
+        self.batch_id = batch_id
+
+    def end_batch(self, scored: pl.LazyFrame, batch_id: str) -> int:
+        """Append the scored batch to the store (idempotent per ``batch_id``)."""
+        self.batch_id = None
+        names = [c for c in history_schema().names() if c in scored.collect_schema().names()]
+        return self.store.append(scored.select(names).collect(), batch_id=batch_id)
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with every history column added (same rows, same order)."""
         _require_time(frame)
         keyed = self.store.assign_keys(conform(frame), persist=False)
         query = entity_columns(keyed.lazy()).collect()
-        history = entity_columns(self.store.scan())
+        history = entity_columns(self.store.scan(exclude_batch=self.batch_id))
         features = compute_features(
             query, history, smoothing=self.smoothing, low_memory=self.low_memory
         )

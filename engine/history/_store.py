@@ -169,8 +169,12 @@ class HistoryStore:
         content_hash = _write_atomic(outcomes, path)
         _append_manifest(
             self.root / "outcomes.jsonl",
-            {"file": path.name, "rows": outcomes.height, "sha256": content_hash,
-             "appended_at": _now()},
+            {
+                "file": path.name,
+                "rows": outcomes.height,
+                "sha256": content_hash,
+                "appended_at": _now(),
+            },
         )
         matched = self._raw_rows().join(
             outcomes.lazy().select(OUTCOME_KEY).unique(), on=list(OUTCOME_KEY), how="semi"
@@ -201,8 +205,10 @@ class HistoryStore:
         return self.append_outcomes(frame)
 
     # ------------------------------------------------------------------ reading
-    def _raw_rows(self) -> pl.LazyFrame:
-        files = [self._rows_dir / b["file"] for b in self.batches()]
+    def _raw_rows(self, exclude_batch: str | None = None) -> pl.LazyFrame:
+        files = [
+            self._rows_dir / b["file"] for b in self.batches() if b["batch_id"] != exclude_batch
+        ]
         if not files:
             return pl.LazyFrame(schema=history_schema())
         return pl.scan_parquet(files, schema=history_schema())
@@ -219,9 +225,13 @@ class HistoryStore:
             .agg(pl.all().last())
         )
 
-    def scan(self) -> pl.LazyFrame:
-        """All stored rows, with recorded outcomes overriding the rows' own labels."""
-        rows = self._raw_rows()
+    def scan(self, *, exclude_batch: str | None = None) -> pl.LazyFrame:
+        """All stored rows, with recorded outcomes overriding the rows' own labels.
+
+        ``exclude_batch`` leaves one stored batch out: re-scoring a batch that is already in
+        the store then sees exactly the history it saw the first time.
+        """
+        rows = self._raw_rows(exclude_batch)
         if not self.outcome_files():
             return rows
         outcomes = self.latest_outcomes().rename({c: f"__o_{c}" for c in OUTCOME_COLUMNS})

@@ -108,3 +108,27 @@ def test_prepare_adds_flags_and_enrichment() -> None:
     assert out.get_column("dq_invalid_container_number").item() is True
     assert out.get_column("port_of_loading_country").item() == "EC"
     assert out.get_column("is_reefer").item() is True
+
+
+def test_scored_batch_becomes_history_once_and_rescoring_is_stable(tmp_path: Path) -> None:
+    from engine.generate import generate
+    from engine.history import HistoryFeatures, HistoryStore
+
+    data = generate(days=1, rows_per_day=300, seed=5, out_dir=tmp_path / "gen", history_days=5)
+    assert data.history is not None
+    store = HistoryStore(tmp_path / "history")
+    store.append(pl.read_parquet(data.history), batch_id="past")
+    scorer = Scorer(
+        refs=ReferenceData.load(),
+        policy=ScoringPolicy.load(),
+        rules=load_pack(),
+        enrichers=[HistoryFeatures(store)],
+    )
+    first = run_batch(data.manifests[0], scorer=scorer, out_dir=tmp_path / "a")
+    again = run_batch(data.manifests[0], scorer=scorer, out_dir=tmp_path / "b")
+    assert first.counts["history_rows_appended"] == first.rows_scored
+    assert again.counts["history_rows_appended"] == 0
+    a = pl.read_parquet(tmp_path / "a" / "scored.parquet")
+    b = pl.read_parquet(tmp_path / "b" / "scored.parquet")
+    assert a.drop("source_file").equals(b.drop("source_file"))
+    assert a.get_column("consignee_shipments_30d").sum() > 0
