@@ -59,6 +59,35 @@ def read_history(path: Path | str) -> pl.DataFrame:
         ) from exc
 
 
+def dataset_fields(path: Path | str) -> dict[str, pl.DataType]:
+    """Columns of a data file that the engine's catalogue does not know (dataset fields)."""
+    from engine.schema import known_fields
+
+    p = Path(path)
+    readers: dict[str, Callable[[Path], Any]] = {
+        ".parquet": pl.read_parquet_schema,
+        ".csv": lambda f: pl.scan_csv(f, try_parse_dates=True).collect_schema(),
+        ".arrow": pl.read_ipc_schema,
+        ".ipc": pl.read_ipc_schema,
+        ".ndjson": lambda f: pl.scan_ndjson(f).collect_schema(),
+    }
+    reader = readers.get(p.suffix.lower())
+    if reader is None or not p.is_file():
+        raise BacktestError(
+            f"cannot read the columns of '{p}'",
+            location=Location(file=str(p)),
+            hint="give an existing .parquet, .csv, .arrow/.ipc or .ndjson file",
+        )
+    try:
+        schema = dict(reader(p))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise BacktestError(
+            f"cannot read the columns: {exc}", location=Location(file=str(p))
+        ) from exc
+    known = known_fields()
+    return {name: dtype for name, dtype in schema.items() if name not in known}
+
+
 def prepare_history(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Derive the engine's fields on a canonical history when the engine offers it.
 

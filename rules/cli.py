@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import LookoutError
-from rules._backtest import backtest, read_history
+from rules._backtest import backtest, dataset_fields, read_history
 from rules._diagnostics import Diagnostic, RulePackError
 from rules._diff import diff_packs
 from rules._explain import ExplainError, explain
@@ -120,15 +120,20 @@ def _parse_date(text: str | None, option: str) -> dt.date | None:
 def check(
     pack: PackArg = DEFAULT_PACK,
     strict: Annotated[bool, typer.Option(help="treat warnings as errors")] = False,
+    fields_from: Annotated[
+        Path | None,
+        typer.Option(help="a data file whose extra columns rules may use (dataset fields)"),
+    ] = None,
 ) -> None:
     """Lint a pack: report every error and warning at once, as file:line:col."""
-    diags = check_pack(pack)
+    extra = dataset_fields(fields_from) if fields_from is not None else None
+    diags = check_pack(pack, fields=extra)
     for diag in diags:
         _print_diag(diag)
     errors = sum(d.is_error for d in diags)
     warnings = len(diags) - errors
     if errors == 0:
-        loaded = load_pack(pack)
+        loaded = load_pack(pack, fields=extra)
         statuses = [r.status for r in loaded.rules]
         out.print(
             f"{pack}: {len(statuses)} rules ({statuses.count('active')} active, "

@@ -105,3 +105,18 @@ def test_diff_and_backtest_on_history(tmp_path: Path) -> None:
     assert cash["hits"] == 1 and cash["precision"] == 1.0
     code, output = run("backtest", "--history", str(tmp_path / "missing.parquet"))
     assert code == 1 and "history file not found" in output
+
+
+def test_check_accepts_dataset_fields_from_a_data_file(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "r.yaml").write_text(
+        "kind: rule\nid: r\ntitle: t\ndescription: d\nstatus: active\nseverity: low\n"
+        "weight: 5\nowner: o\nmatch: {a: {declarant_code|startswith: X}, condition: a}\n"
+    )
+    data = tmp_path / "declarations.parquet"
+    pl.DataFrame({"declarant_code": ["X1"], "hs_code": ["080390"]}).write_parquet(data)
+    code, output = run("check", str(pack))
+    assert code == 1 and "unknown field 'declarant_code'" in output
+    code, output = run("check", str(pack), "--fields-from", str(data))
+    assert code == 0 and "1 active" in output

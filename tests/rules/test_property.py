@@ -167,7 +167,7 @@ def frame(draw: st.DrawFn) -> pl.DataFrame:
     return pl.DataFrame(data, schema=FIELDS)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_compiled_rules_match_reference(data: st.DataObject) -> None:
     docs = [data.draw(rule_doc(i)) for i in range(data.draw(st.integers(1, 3)))]
