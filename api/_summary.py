@@ -98,6 +98,10 @@ def _cell(row: dict[str, str | None], column: str) -> str:
     value = row.get(column) or ""
     if column == "risk_score" and value:
         return f"{float(value):.1f}"
+    if column == "reasons" and value:
+        # The terminal shows the first three reasons, shortened; flagged.csv has them all.
+        parts = [r if len(r) <= 70 else r[:67] + "…" for r in value.split(" | ")]
+        return "\n".join(parts[:3]) + (f"\n(+{len(parts) - 3} more)" if len(parts) > 3 else "")
     if column == "lane":
         colour = {"red": "red", "yellow": "yellow", "green": "green"}.get(value, "white")
         return f"[{colour}]{value}[/{colour}]"

@@ -25,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+if not console.is_terminal:  # piped or logged: wide enough for the reasons column
+    console = Console(width=140)
 err_console = Console(stderr=True)
 
 
