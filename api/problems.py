@@ -54,7 +54,7 @@ class ProblemFieldError(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
 
-    type: str = Field("about:blank", description="URI identifying the problem type")
+    type: str = Field(default="about:blank", description="URI identifying the problem type")
     title: str
     status: int
     detail: str | None = None
@@ -65,7 +65,7 @@ class Problem(BaseModel):
     location: ProblemLocation | None = Field(
         None, description="where in the uploaded input (engine errors only)"
     )
-    hint: str | None = Field(None, description="what to do about it")
+    hint: str | None = Field(default=None, description="what to do about it")
 
 
 class ProblemException(Exception):
@@ -223,15 +223,16 @@ def install_problem_openapi(
             tags=app.openapi_tags,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        models: list[tuple[str, type[BaseModel]]] = [
+            ("Problem", Problem),
+            ("ProblemLocation", ProblemLocation),
+            ("ProblemFieldError", ProblemFieldError),
+            *((m.__name__, m) for m in extra_models),
+        ]
         components.update(
             {
                 name: model.model_json_schema(ref_template="#/components/schemas/{model}")
-                for name, model in (
-                    ("Problem", Problem),
-                    ("ProblemLocation", ProblemLocation),
-                    ("ProblemFieldError", ProblemFieldError),
-                    *((m.__name__, m) for m in extra_models),
-                )
+                for name, model in models
             }
         )
         for defs_owner in list(components.values()):

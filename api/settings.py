@@ -22,38 +22,48 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOOKOUT_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
-    data_dir: Path = Field(Path("data"), description="batch uploads, Parquet outputs, rule packs")
+    data_dir: Path = Field(
+        default=Path("data"), description="batch uploads, Parquet outputs, rule packs"
+    )
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default: a SQLite file under data_dir"
+        default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir"
     )
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
-    unit_id: str = Field("XX-DEV-PCU", description="this installation's unit id")
+    unit_id: str = Field(default="XX-DEV-PCU", description="this installation's unit id")
     host: str = "127.0.0.1"
     port: int = 8000
 
-    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest request body")
-    inline_row_limit: int = Field(5_000, gt=0, description="JSON rows scored inline up to this")
-    inline_max_bytes: int = Field(
-        2 * 1024 * 1024, ge=0, description="uploaded files up to this size are scored inline"
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="largest request body"
     )
-    workers: int = Field(2, ge=1, le=32, description="background scoring threads")
+    inline_row_limit: int = Field(
+        default=5_000, gt=0, description="JSON rows scored inline up to this"
+    )
+    inline_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=0,
+        description="uploaded files up to this size are scored inline",
+    )
+    workers: int = Field(default=2, ge=1, le=32, description="background scoring threads")
     default_seed: int = 0
-    page_size_max: int = Field(500, ge=1)
+    page_size_max: int = Field(default=500, ge=1)
 
     # Engine overrides; None means the shipped rules, model and policy.
     rules_dir: Path | None = None
     model_dir: Path | None = None
     policy_path: Path | None = None
     history_dir: Path | None = Field(
-        None, description="root of the per-unit history stores (default: data_dir/history)"
+        default=None, description="root of the per-unit history stores (default: data_dir/history)"
     )
     history: bool = Field(
-        True,
+        default=True,
         description="feed scored batches and inspection results into a per-unit history "
         "store whose features (first seen, past positives, ...) later batches use",
     )
     watchlists: list[Path] = Field(default_factory=list)
-    warm_scorer: bool = Field(True, description="build the scorer at startup (readyz waits)")
+    warm_scorer: bool = Field(
+        default=True, description="build the scorer at startup (readyz waits)"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

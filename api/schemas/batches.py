@@ -28,12 +28,14 @@ class BatchRowsCreate(BaseModel):
         description="one flat object per container row; values are text, numbers, booleans "
         "or null, lists for list fields (seals, transshipment_ports)",
     )
-    spec: str | None = Field(None, description="name of a shipped dataset spec")
+    spec: str | None = Field(default=None, description="name of a shipped dataset spec")
     capacity: str | None = Field(
         None, description="inspection capacity: a count ('50') or a share ('2%')"
     )
-    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the control sample")
-    name: str | None = Field(None, max_length=200, description="a label for the batch")
+    seed: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="seed of the control sample"
+    )
+    name: str | None = Field(default=None, max_length=200, description="a label for the batch")
 
 
 class BatchCounts(BaseModel):
@@ -50,7 +52,7 @@ class BatchProgress(BaseModel):
     """Where a background run is."""
 
     stage: str | None = None
-    rows: int = Field(0, ge=0, description="rows scored so far")
+    rows: int = Field(default=0, ge=0, description="rows scored so far")
 
 
 class BatchError(BaseModel):

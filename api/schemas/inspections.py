@@ -20,20 +20,20 @@ class InspectionCreate(BaseModel):
     batch_id: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")
     container_number: str = Field(min_length=1, max_length=40, pattern=CONTAINER_PATTERN)
     record_id: str | None = Field(
-        None,
+        default=None,
         max_length=200,
         pattern=NO_NUL,
         description="needed when the container is on several B/Ls",
     )
     outcome: Outcome
     finding_type: str | None = Field(
-        None,
+        default=None,
         max_length=40,
         pattern=r"^[a-z][a-z_]*$",
         description="drugs, precursors, weapons, counterfeit, wildlife, tobacco, revenue, ...",
     )
-    notes: str = Field("", max_length=10_000, pattern=NO_NUL)
-    inspected_at: datetime | None = Field(None, description="default: now")
+    notes: str = Field(default="", max_length=10_000, pattern=NO_NUL)
+    inspected_at: datetime | None = Field(default=None, description="default: now")
 
 
 class InspectionPublic(BaseModel):

@@ -15,7 +15,7 @@ class RulePackFiles(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("uploaded", min_length=1, max_length=200, pattern=r"^[\w .-]+$")
+    name: str = Field(default="uploaded", min_length=1, max_length=200, pattern=r"^[\w .-]+$")
     files: dict[FileName, str] = Field(
         min_length=1, max_length=200, description="e.g. {'rules.yaml': 'kind: rule ...'}"
     )

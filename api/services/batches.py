@@ -79,10 +79,7 @@ def save_rows(state: AppState, batch_id: str, rows: list[dict[str, Any]]) -> Upl
     list_fields = {k for row in rows for k, v in row.items() if isinstance(v, list)}
     lines = []
     for number, row in enumerate(rows, start=1):
-        clean = {
-            k: _as_list(v) if k in list_fields else _as_text(v)  # type: ignore[arg-type]
-            for k, v in row.items()
-        }
+        clean = {k: _as_list(v) if k in list_fields else _as_text(v) for k, v in row.items()}
         line = json.dumps(clean, ensure_ascii=False) + "\n"
         try:
             lines.append(line.encode("utf-8"))
@@ -282,13 +279,14 @@ def _fail(state: AppState, batch_id: str, mode: str, error: dict[str, Any]) -> N
 
 
 def _progress_writer(state: AppState, batch_id: str) -> Any:
-    last = {"at": 0.0, "stage": ""}
+    last_at = [0.0]
+    last_stage = [""]
 
     def _progress(stage: str, rows: int) -> None:
         now = time.monotonic()
-        if stage == last["stage"] and now - float(last["at"]) < _PROGRESS_EVERY_S:
+        if stage == last_stage[0] and now - last_at[0] < _PROGRESS_EVERY_S:
             return
-        last["at"], last["stage"] = now, stage
+        last_at[0], last_stage[0] = now, stage
         with state.sessions() as session:
             batch = session.get(Batch, batch_id)
             if batch is not None:
