@@ -261,7 +261,7 @@ def render_field(name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     fam = family(dtype)
     if dtype.is_float():
         text = (
-            pl.when(col == col.floor())
+            pl.when((col == col.floor()) & (col.abs() < 1e15))
             .then(col.cast(pl.Int64, strict=False).cast(pl.String))
             .otherwise(col.round(2).cast(pl.String))
         )
