@@ -73,7 +73,11 @@ def _run(fed: Federation, session: Session, principal: Principal, action: Callab
     return result
 
 
-queries = APIRouter(prefix="/v1/queries", tags=["queries"])
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The query's state does not allow this (e.g. closing before an answer)"},
+    503: {"description": "This unit has no identity yet (`lookout unit init`)"},
+}
+queries = APIRouter(prefix="/v1/queries", tags=["queries"], responses=_PROBLEMS)
 
 
 @queries.post(
@@ -210,7 +214,12 @@ federation = APIRouter(prefix="/v1/federation", tags=["federation"])
     "/inbox",
     response_model=Receipt,
     summary="Receive a signed envelope from a partner",
-    responses={401: {}, 403: {}, 409: {}, 422: {}},
+    responses={
+        401: {"description": "Bad signature or timestamp outside the allowed window"},
+        403: {"description": "Unknown sender, wrong recipient, or not a party to the query"},
+        409: {"description": "Replayed envelope, or a known message id with another payload"},
+        503: _PROBLEMS[503],
+    },
 )
 def receive(
     fed: FederationDep,

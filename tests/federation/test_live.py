@@ -418,3 +418,40 @@ def test_roles_and_units_are_enforced(cluster: dict[str, LiveUnit]) -> None:
         "/v1/federation/inbox",
     ):
         assert path in spec["paths"], path
+
+
+def test_openapi_of_queries_and_inbox_holds_under_schemathesis(
+    cluster: dict[str, LiveUnit],
+) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    pk = cluster[PK]
+    loaded = schemathesis.openapi.from_url(f"{pk.url}/openapi.json")
+    operations = [r.ok() for r in loaded.get_all_operations()]
+    ours = [op for op in operations if op.path.startswith(("/v1/queries", "/v1/federation"))]
+    assert {op.label for op in ours} >= {
+        "POST /v1/queries",
+        "GET /v1/queries",
+        "GET /v1/queries/{query_id}",
+        "POST /v1/queries/{query_id}/ack",
+        "POST /v1/queries/{query_id}/reply",
+        "POST /v1/queries/{query_id}/close",
+        "POST /v1/queries/{query_id}/cancel",
+        "POST /v1/federation/inbox",
+        "GET /v1/federation/unit",
+    }
+    headers = {"Authorization": f"Bearer {pk.key}"}
+    # Schema-valid requests may be semantically refused (unknown query id, unlisted partner,
+    # unsigned envelope): those are documented 4xx problems, not failures.
+    excluded = [schemathesis.checks.positive_data_acceptance]
+    for operation in ours:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def conforms(case: Any) -> None:
+            case.call_and_validate(headers=headers, timeout=60, excluded_checks=excluded)
+
+        conforms()
