@@ -80,7 +80,15 @@ def _guard(func: F) -> F:
             err.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from None
         except LookoutError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True)
+            err.print(f"[red]error:[/red] {_escape(str(exc))}", markup=True)
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001  # a user must never see a traceback
+            err.print(
+                f"[red]internal error:[/red] {type(exc).__name__}: {_escape(str(exc))}\n"
+                "  hint: this is a bug in Lookout; please report it with the command you ran"
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
