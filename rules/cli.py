@@ -84,7 +84,7 @@ def _guard(func: F) -> F:
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001  # a user must never see a traceback
+        except Exception as exc:  # a user must never see a traceback
             err.print(
                 f"[red]internal error:[/red] {type(exc).__name__}: {_escape(str(exc))}\n"
                 "  hint: this is a bug in Lookout; please report it with the command you ran"
