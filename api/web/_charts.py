@@ -16,13 +16,22 @@ BAR_2 = "#7a4a00"
 INK = "#1a1a1a"
 GRID = "#c8c8c8"
 _ROW = 22
-_LABEL_W = 230
 _VALUE_W = 70
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
+_CHAR_W = 6.8  # average width of a 12 px system-font character, for laying out labels
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _label_width(labels: Sequence[str], width: int) -> tuple[int, int]:
+    """Pixels for the label column (up to 55 % of the chart) and characters that fit in it."""
+    longest = max((len(label) for label in labels), default=0)
+    pixels = int(min(longest * _CHAR_W + 12, width * 0.55))
+    return pixels, max(8, round((pixels - 12) / _CHAR_W))
 
 
 def hbar_chart(
@@ -37,7 +46,8 @@ def hbar_chart(
     if not items:
         return Markup("")
     top = max((v for _, v in items), default=0.0) or 1.0
-    plot = width - _LABEL_W - _VALUE_W
+    label_w, fits = _label_width([label for label, _ in items], width)
+    plot = width - label_w - _VALUE_W
     height = _ROW * len(items) + 8
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
@@ -51,11 +61,11 @@ def hbar_chart(
         y = 4 + i * _ROW
         length = max(0.0, value) / top * plot
         parts.append(
-            f'<text x="{_LABEL_W - 6}" y="{y + 15}" text-anchor="end" fill="{INK}">'
-            f"{escape(_clip(label, 36))}</text>"
-            f'<rect x="{_LABEL_W}" y="{y + 3}" width="{length:.1f}" height="{_ROW - 8}" '
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" fill="{INK}">'
+            f"{escape(_clip(label, fits))}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{_ROW - 8}" '
             f'fill="{colour}"/>'
-            f'<text x="{_LABEL_W + length + 4:.1f}" y="{y + 15}" fill="{INK}">'
+            f'<text x="{label_w + length + 4:.1f}" y="{y + 15}" fill="{INK}">'
             f"{escape(fmt.format(value))}</text>"
         )
     parts.append("</svg>")
@@ -75,7 +85,8 @@ def grouped_hbar_chart(
         return Markup("")
     colours = (BAR, BAR_2, "#2e7d32", "#6a1b9a")
     top = max((v for _, values in series for v in values), default=0.0) or 1.0
-    plot = width - _LABEL_W - _VALUE_W
+    label_w, fits = _label_width(labels, width)
+    plot = width - label_w - _VALUE_W
     bar_h = 12
     group_h = bar_h * len(series) + 10
     legend_h = 22
@@ -89,7 +100,7 @@ def grouped_hbar_chart(
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" {_FONT}>',
         f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
     ]
-    x = _LABEL_W
+    x = label_w
     for k, (name, _) in enumerate(series):
         parts.append(
             f'<rect x="{x}" y="5" width="12" height="12" fill="{colours[k % len(colours)]}"/>'
@@ -99,17 +110,17 @@ def grouped_hbar_chart(
     for i, label in enumerate(labels):
         y0 = legend_h + i * group_h
         parts.append(
-            f'<text x="{_LABEL_W - 6}" y="{y0 + group_h / 2 + 2:.1f}" text-anchor="end" '
-            f'fill="{INK}">{escape(_clip(label, 36))}</text>'
+            f'<text x="{label_w - 6}" y="{y0 + group_h / 2 + 2:.1f}" text-anchor="end" '
+            f'fill="{INK}">{escape(_clip(label, fits))}</text>'
         )
         for k, (_, values) in enumerate(series):
             value = values[i]
             y = y0 + 3 + k * bar_h
             length = max(0.0, value) / top * plot
             parts.append(
-                f'<rect x="{_LABEL_W}" y="{y}" width="{length:.1f}" height="{bar_h - 2}" '
+                f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h - 2}" '
                 f'fill="{colours[k % len(colours)]}"/>'
-                f'<text x="{_LABEL_W + length + 4:.1f}" y="{y + 9}" fill="{INK}" '
+                f'<text x="{label_w + length + 4:.1f}" y="{y + 9}" fill="{INK}" '
                 f'font-size="10">{escape(fmt.format(value))}</text>'
             )
     parts.append("</svg>")
@@ -124,8 +135,8 @@ def line_chart(
     x_label: str,
     y_max: float = 1.0,
     baseline: tuple[str, float] | None = None,
-    width: int = 560,
-    height: int = 300,
+    width: int = 720,
+    height: int = 340,
 ) -> Markup:
     """Lines with point markers over ``xs`` (e.g. precision and recall by inspection rate)."""
     if not xs or not series:
@@ -160,7 +171,11 @@ def line_chart(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
             f"{value:.1f}</text>"
         )
+    last_tick = -1e9
     for x in xs:
+        if px(x) - last_tick < 22:  # crowded ticks (0.5, 1, 2 ...) would overprint
+            continue
+        last_tick = px(x)
         parts.append(
             f'<text x="{px(x):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
             f'fill="{INK}" font-size="10">{x:g}</text>'
@@ -175,8 +190,8 @@ def line_chart(
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#555" '
             f'stroke-dasharray="4 3"/>'
-            f'<text x="{width - right}" y="{y - 4:.1f}" text-anchor="end" fill="#333">'
-            f"{escape(name)} {value:.3f}</text>"
+            f'<text x="{left + 6}" y="{y - 6:.1f}" text-anchor="start" fill="#333" '
+            f'font-size="11">{escape(name)} {value:.3f}</text>'
         )
     legend_x = left
     for k, (name, ys) in enumerate(series):

@@ -115,7 +115,7 @@ def model_page(request: Request, state: State, principal: WebViewer) -> Response
             "recall": [float(p["recall"]) for p in curve],
             "headline": [
                 (
-                    k.removeprefix("precision_at_").replace("pct", " %"),
+                    k.removeprefix("precision_at_").replace("pct", "%"),
                     metrics[k],
                     metrics.get(k.replace("precision", "recall")),
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,11 @@ match:
 
 
 @pytest.fixture(scope="module")
-def units(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveUnit]]:
-    """UZ and KZ servers, each trusting the other, each with an analyst key."""
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, LiveUnit], Path]]:
+    """UZ and KZ servers (each trusting the other, each with an analyst key) and a small
+    generated manifest, made while the servers boot."""
+    from engine.generate import generate
+
     root = tmp_path_factory.mktemp("web-units")
     units = {u: LiveUnit(u, root / u.lower(), free_port()) for u in (UZ, KZ)}
     # Uploads above 1 kB are scored in the background, so the page shows (and polls) progress.
@@ -80,22 +84,30 @@ def units(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveUn
                 trusted = run_cli(["unit", "trust", str(entries[other.unit_id])], unit.env)
                 assert trusted.returncode == 0, trusted.stderr
         unit.key = unit.create_key("analyst")
-    try:
-        for unit in units.values():
-            unit.start()
-        yield units
-    finally:
-        for unit in units.values():
-            unit.stop()
+    # Both servers boot at once, and the manifest is generated meanwhile (importing the
+    # engine is most of a server's start-up).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            starting = [pool.submit(unit.start) for unit in units.values()]
+            generated = generate(days=1, rows_per_day=60, seed=11, out_dir=root / "gen")
+            for future in starting:
+                future.result()
+            yield units, generated.manifests[0]
+        finally:
+            for unit in units.values():
+                unit.stop()
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated demo manifest (CSV)."""
-    from engine.generate import generate
+def units(world: tuple[dict[str, LiveUnit], Path]) -> dict[str, LiveUnit]:
+    """The running units."""
+    return world[0]
 
-    out = generate(days=1, rows_per_day=60, seed=11, out_dir=tmp_path_factory.mktemp("gen"))
-    return out.manifests[0]
+
+@pytest.fixture(scope="module")
+def manifest(world: tuple[dict[str, LiveUnit], Path]) -> Path:
+    """The generated manifest (CSV, 60 container rows)."""
+    return world[1]
 
 
 @pytest.fixture(scope="module")

@@ -149,6 +149,7 @@ def _site(tmp_path: Path, database_url: str) -> Iterator[dict[str, Any]]:
         session.commit()
         batch_id = _store_batch(session, A)
     yield {"app": app, "keys": keys, "batch_id": batch_id, "state": state}
+    state.jobs.shutdown()
     state.engine.dispose()
 
 
