@@ -38,6 +38,7 @@ import polars as pl
 from engine.errors import Location, LookoutError
 from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
 from engine.pipeline import (
+    BatchAware,
     PartialBatch,
     Progress,
     Scorer,
@@ -65,7 +66,7 @@ def import_ray() -> ModuleType:
     """The ``ray`` module with Ray Data loaded, or a DistributedError saying how to get it."""
     try:
         import ray
-        import ray.data  # noqa: F401  (Ray Data is the part of the extra we use)
+        import ray.data  # Ray Data is the part of the extra we use
     except ImportError as err:
         raise DistributedError(
             f"the Ray engine needs Ray Data, which is not installed ({err})",
@@ -98,8 +99,8 @@ class _ScoreFiles:
 
     def __init__(self, scorer: bytes, spec: bytes, parts: str, chunk_rows: int) -> None:
         # Unpickled once per worker process, then reused for every file that worker scores.
-        self.scorer: Scorer = pickle.loads(scorer)  # noqa: S301  (our own driver's bytes)
-        self.spec: DatasetSpec = pickle.loads(spec)  # noqa: S301
+        self.scorer: Scorer = pickle.loads(scorer)  # trusted: our own driver pickled it
+        self.spec: DatasetSpec = pickle.loads(spec)
         self.parts = Path(parts)
         self.chunk_rows = chunk_rows
 
@@ -162,6 +163,12 @@ def run_batch_ray(
         record = start_record(
             source, paths, spec, capacity, seed, chunk_rows, timings, engine="ray", workers=workers
         )
+        # As in run_batch: the history stage leaves this batch out of its own history. Set
+        # before the scorer is pickled, so every worker's copy knows the batch too.
+        batch_id = str(record.input["sha256"])
+        aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
+        for stage in aware:
+            stage.begin_batch(batch_id)
         with timings.stage("distribute"):
             outcomes = _score_on_ray(ray, paths, scorer, spec, parts, chunk_rows, workers, progress)
         partial, compiled = _merge(outcomes, paths)
@@ -178,6 +185,15 @@ def run_batch_ray(
             timings=timings,
             offsets=offsets,
         )
+        if aware:
+            # The batch becomes history only once scored (on the driver: one append).
+            with timings.stage("history_append"):
+                scored = pl.scan_parquet(out_dir / "scored.parquet")
+                record.counts["history_rows_appended"] = sum(
+                    stage.end_batch(scored, batch_id) for stage in aware
+                )
+            record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
+            record.write(out_dir / "run.json")
     finally:
         if started_here:
             ray.shutdown()
@@ -234,7 +250,7 @@ def _score_on_ray(
     rows = 0
     for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
         for index, blob in zip(batch["index"].tolist(), batch["result"].tolist(), strict=True):
-            status, value, compiled = pickle.loads(blob)  # noqa: S301  (our own workers' bytes)
+            status, value, compiled = pickle.loads(blob)  # trusted: our own workers pickled it
             if status == "error":
                 raise value
             outcomes[int(index)] = (value, compiled)

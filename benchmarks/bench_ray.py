@@ -1,0 +1,199 @@
+"""Scale-out benchmark: single-process `run_batch` vs Ray (`run_batch_ray`) with 1 and 2 workers.
+
+Input: FILES generated Parquet manifests of ROWS rows each (reused from benchmarks/results/
+when present). Scorer: the shipped rules, UN watchlist, policy and, with ``--model``, the
+shipped model with history features from a small generated history store. Each mode runs in
+a fresh child process; a sampler sums the RSS of that child and all its descendants (the Ray
+raylet, GCS and worker processes) every 0.5 s, so "peak tree RSS" is the whole footprint and
+"peak process RSS" the largest single process (the driver or one worker).
+
+    python -m benchmarks.bench_ray --files 10 --rows 1000000 --modes single ray1 ray2
+
+Results are appended to benchmarks/results/ray.json (one entry per mode and size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _generate(files: int, rows: int, seed: int) -> Path:
+    """FILES Parquet days of ROWS rows each, under results/ (generated once, then reused)."""
+    from engine.generate import generate
+
+    folder = RESULTS / f"ray-{files}x{rows}"
+    manifests = folder / "manifests"
+    if not manifests.is_dir() or len(list(manifests.glob("*.parquet"))) < files:
+        generate(days=files, rows_per_day=rows, seed=seed, out_dir=folder, formats=("parquet",))
+    return manifests
+
+
+def _history(seed: int) -> Path:
+    """A small labelled history store, for the model's history features."""
+    import polars as pl
+
+    from engine.generate import generate
+    from engine.history import HistoryStore
+
+    folder = RESULTS / "ray-history"
+    store_dir = folder / "store"
+    if not store_dir.is_dir():
+        data = generate(
+            days=1,
+            rows_per_day=1_000,
+            seed=seed,
+            out_dir=folder,
+            history_days=30,
+            formats=("csv",),
+        )
+        assert data.history is not None
+        HistoryStore(store_dir).append(pl.read_parquet(data.history), batch_id="bench-ray")
+    return store_dir
+
+
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+mode, source, out, chunk_rows, history = sys.argv[1:6]
+t0 = time.perf_counter()
+from api.wiring import build_scorer
+scorer = build_scorer(
+    history_dir=Path(history) if history else None, use_model=bool(history)
+)
+built = time.perf_counter() - t0
+t1 = time.perf_counter()
+if mode == "single":
+    from engine.pipeline import run_batch
+    record = run_batch(source + "/*.parquet", scorer=scorer, out_dir=Path(out),
+                       chunk_rows=int(chunk_rows))
+    ray_start = 0.0
+else:
+    import logging, ray
+    workers = int(mode.removeprefix("ray"))
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    ray_start = time.perf_counter() - t1
+    from engine.distributed import run_batch_ray
+    record = run_batch_ray(source, scorer=scorer, out_dir=Path(out),
+                           chunk_rows=int(chunk_rows), workers=workers)
+wall = time.perf_counter() - t1
+print(json.dumps({"build_scorer_s": built, "ray_start_s": ray_start, "wall_s": wall,
+                  "rows_in": record.rows_in, "rows_scored": record.rows_scored,
+                  "timings": record.timings}))
+"""
+
+
+def _tree_rss(root: int) -> tuple[int, int]:
+    """(sum, max) RSS in bytes over ``root`` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * page
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    sizes = [rss.get(pid, 0) for pid in tree]
+    return sum(sizes), max(sizes, default=0)
+
+
+def _run(mode: str, source: Path, out: Path, chunk_rows: int, history: Path | None) -> dict:
+    cmd = [
+        sys.executable,
+        "-c",
+        _CHILD,
+        mode,
+        str(source),
+        str(out),
+        str(chunk_rows),
+        str(history or ""),
+    ]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peaks = {"tree": 0, "process": 0}
+
+    def sample() -> None:
+        while child.poll() is None:
+            total, largest = _tree_rss(child.pid)
+            peaks["tree"] = max(peaks["tree"], total)
+            peaks["process"] = max(peaks["process"], largest)
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    started = time.perf_counter()
+    sampler.start()
+    stdout, _ = child.communicate()
+    elapsed = time.perf_counter() - started
+    sampler.join()
+    if child.returncode != 0:
+        raise SystemExit(f"{mode} failed with exit code {child.returncode}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result.update(
+        mode=mode,
+        process_s=elapsed,
+        rows_per_s=result["rows_scored"] / result["wall_s"],
+        peak_tree_rss_mb=peaks["tree"] / 2**20,
+        peak_process_rss_mb=peaks["process"] / 2**20,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per file")
+    parser.add_argument("--modes", nargs="+", default=["single", "ray1", "ray2"])
+    parser.add_argument("--chunk-rows", type=int, default=250_000)
+    parser.add_argument("--model", action="store_true", help="shipped model + history features")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    source = _generate(args.files, args.rows, args.seed)
+    history = _history(args.seed) if args.model else None
+    log = RESULTS / "ray.json"
+    entries = json.loads(log.read_text()) if log.is_file() else []
+    for mode in args.modes:
+        out = RESULTS / f"ray-out-{mode}"
+        result = _run(mode, source, out, args.chunk_rows, history)
+        result.update(
+            files=args.files,
+            rows_per_file=args.rows,
+            model=args.model,
+            chunk_rows=args.chunk_rows,
+            at=time.strftime("%Y-%m-%d %H:%M"),
+            load_avg_1m=os.getloadavg()[0],
+        )
+        entries.append(result)
+        log.write_text(json.dumps(entries, indent=2))
+        print(
+            f"{mode:>6}: {result['rows_scored']:>11,} rows  wall {result['wall_s']:7.1f} s "
+            f"({result['rows_per_s']:>9,.0f} rows/s; Ray start {result['ray_start_s']:.1f} s, "
+            f"scorer build {result['build_scorer_s']:.1f} s)  peak RSS tree "
+            f"{result['peak_tree_rss_mb']:,.0f} MB, largest process "
+            f"{result['peak_process_rss_mb']:,.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()

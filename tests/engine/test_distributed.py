@@ -1,0 +1,183 @@
+"""Ray scale-out: a real local Ray cluster scores a multi-file batch exactly like run_batch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from api.wiring import SHIPPED_MODEL_DIR, build_scorer
+from engine.distributed import DistributedError, expand_batch_inputs, run_batch_ray
+from engine.errors import SpecError
+from engine.generate import GeneratedData, generate
+from engine.history import HistoryStore
+from engine.pipeline import Scorer, run_batch
+from engine.policy import Capacity
+
+pytestmark = [
+    pytest.mark.xdist_group("ray"),
+    # Ray's own modules warn about their own deprecated settings; not ours to fix
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray"),
+]
+
+CHUNK_ROWS = 700  # several chunks per file, so chunk order inside a file matters too
+CAPACITY = Capacity.parse("3%")
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> GeneratedData:
+    """4 manifest days x 1,500 rows after 10 days of labelled history."""
+    root = tmp_path_factory.mktemp("ray_gen")
+    return generate(
+        days=4, rows_per_day=1_500, seed=5, out_dir=root, history_days=10, formats=("csv",)
+    )
+
+
+@pytest.fixture(scope="module")
+def batch(generated: GeneratedData) -> Path:
+    """The 4 days (2 as Parquet, 2 as CSV), plus one CSV with broken records in the middle."""
+    data = generated
+    inputs = data.out_dir / "in"
+    inputs.mkdir()
+    for path in data.manifests:  # a mix of formats across the partitions
+        frame = pl.read_csv(path, infer_schema=False)
+        if path.stem.endswith(("27", "29")):
+            frame.write_parquet(inputs / f"{path.stem}.parquet")
+        else:
+            (inputs / path.name).write_bytes(path.read_bytes())
+    lines = data.manifests[0].read_text().splitlines(keepends=True)[:81]
+    lines[7] = "this,row,is,short\n"
+    lines[40] = "another,short\n"
+    lines[63] = lines[63].rstrip("\n") + ",one,field,too,many\n"
+    # sorts between the generated days, so its rows sit in the middle of the batch
+    (inputs / "manifest_2026-11-27b.csv").write_text("".join(lines))
+    (inputs / ".hidden").write_text("not an input")
+    return inputs
+
+
+@pytest.fixture(scope="module")
+def scorer(generated: GeneratedData) -> Scorer:
+    """The shipped rules, UN watchlist, history features and (when shipped) model."""
+    assert generated.history is not None
+    store = HistoryStore(generated.out_dir / "history_store")
+    store.append(pl.read_parquet(generated.history), batch_id="ray-test-history")
+    return build_scorer(history_dir=store.root)
+
+
+@pytest.fixture(scope="module")
+def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+        _temp_dir=str(tmp_path_factory.mktemp("ray")),
+    )
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        yield
+    finally:
+        ray.shutdown()
+
+
+def test_ray_output_equals_single_process_row_for_row(
+    batch: Path, scorer: Scorer, local_ray: None, tmp_path: Path
+) -> None:
+    single = run_batch(
+        str(batch / "*"),
+        scorer=scorer,
+        out_dir=tmp_path / "single",
+        capacity=CAPACITY,
+        seed=SEED,
+        chunk_rows=CHUNK_ROWS,
+    )
+    seen: list[int] = []
+    distributed = run_batch_ray(
+        batch,  # the directory: same files, same order as the glob above
+        scorer=scorer,
+        out_dir=tmp_path / "ray",
+        capacity=CAPACITY,
+        seed=SEED,
+        chunk_rows=CHUNK_ROWS,
+        workers=2,
+        progress=lambda _stage, rows: seen.append(rows),
+    )
+    ours = pl.read_parquet(tmp_path / "ray" / "scored.parquet")
+    theirs = pl.read_parquet(tmp_path / "single" / "scored.parquet")
+    assert ours.height == 4 * 1_500 + 80 - 3
+    assert ours.get_column("row_index").to_list() == list(range(ours.height))
+    assert_frame_equal(ours.sort("row_index"), theirs.sort("row_index"))
+    for column in ("risk_score", "rule_hits", "lane", "selected", "selection_reason"):
+        assert ours.get_column(column).equals(theirs.get_column(column)), column
+    if (SHIPPED_MODEL_DIR / "card.json").is_file():
+        assert ours.get_column("model_probability").null_count() == 0
+    assert ours.get_column("selected").sum() == round(0.03 * ours.height)
+
+    # quarantine accounting crosses partitions: the broken file's records, in file order
+    quarantine = pl.read_parquet(tmp_path / "ray" / "quarantine.parquet")
+    assert_frame_equal(quarantine, pl.read_parquet(tmp_path / "single" / "quarantine.parquet"))
+    assert sorted(quarantine.get_column("source_line").to_list()) == [8, 41, 64]
+    assert set(quarantine.get_column("source_file")) == {str(batch / "manifest_2026-11-27b.csv")}
+
+    record = json.loads((tmp_path / "ray" / "run.json").read_text())
+    counts = record["counts"]
+    assert counts["rows_in"] == counts["rows_scored"] + counts["rows_quarantined"]
+    assert (counts["rows_in"], counts["rows_quarantined"]) == (4 * 1_500 + 80, 3)
+    assert counts["lanes"] == single.counts["lanes"]
+    assert counts["selected_by_reason"] == single.counts["selected_by_reason"]
+    assert counts["data_quality"] == single.counts["data_quality"]
+    assert record["input"]["sha256"] == single.input["sha256"]
+    assert record["stages"]["rules"] == single.stages["rules"]  # compiled on the workers
+    assert record["parameters"]["engine"] == "ray"
+    assert record["parameters"]["workers"] == 2
+    assert distributed.status == "succeeded"
+    assert seen[-1] == ours.height  # progress reached every scored row
+    flagged_ours = pl.read_csv(tmp_path / "ray" / "flagged.csv")
+    assert_frame_equal(flagged_ours, pl.read_csv(tmp_path / "single" / "flagged.csv"))
+    assert not (tmp_path / "ray" / "_parts").exists()
+
+
+def test_a_worker_error_reaches_the_driver_as_the_users_error(
+    batch: Path, scorer: Scorer, local_ray: None, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.parquet").write_bytes(next(batch.glob("*.parquet")).read_bytes())
+    (inputs / "b.csv").write_text("colour,size\nred,3\n")  # no manifest fields at all
+    with pytest.raises(SpecError, match="required manifest fields are missing") as err:
+        run_batch_ray(inputs, scorer=scorer, out_dir=tmp_path / "out", workers=1)
+    assert err.value.location is not None
+    assert err.value.location.file == str(inputs / "b.csv")
+
+
+def test_without_ray_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, batch: Path, scorer: Scorer, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    with pytest.raises(DistributedError, match="not installed") as err:
+        run_batch_ray(batch, scorer=scorer, out_dir=tmp_path / "out")
+    assert err.value.hint is not None
+    assert "pip install 'lookout[ray]'" in err.value.hint
+    assert not (tmp_path / "out").exists()  # nothing written before the check
+
+
+def test_inputs_a_directory_is_its_visible_files_in_order(tmp_path: Path) -> None:
+    for name in ("b.csv", "a.parquet", ".hidden", "c.json"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "sub").mkdir()
+    assert [p.name for p in expand_batch_inputs(tmp_path)] == ["a.parquet", "b.csv", "c.json"]
+    assert [p.name for p in expand_batch_inputs(str(tmp_path / "*.csv"))] == ["b.csv"]
+    empty = tmp_path / "sub"
+    with pytest.raises(DistributedError, match="holds no input files") as err:
+        expand_batch_inputs(empty)
+    assert err.value.location is not None and err.value.location.file == str(empty)
