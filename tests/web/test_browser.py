@@ -56,6 +56,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
     units = {u: LiveUnit(u, root / u.lower(), free_port()) for u in (UZ, KZ)}
     # Uploads above 1 kB are scored in the background, so the page shows (and polls) progress.
     units[UZ].extra_env["LOOKOUT_INLINE_MAX_BYTES"] = "1000"
+    # UZ builds its scorer while booting (KZ never scores), so the upload does not wait for it.
+    units[UZ].extra_env["LOOKOUT_WARM_SCORER"] = "true"
     entries = {}
     for unit in units.values():
         unit.root.mkdir(parents=True)
@@ -163,6 +165,15 @@ def test_analyst_flow_across_two_units(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(uz.url + "/web/batches")
     expect(page.locator("header")).to_contain_text(UZ)
+
+    # A file that is not a manifest: the error is shown beside the form (an htmx 422 swap).
+    page.get_by_label("Manifest file").set_input_files(
+        files=[{"name": "notes.csv", "mimeType": "text/csv", "buffer": b"remark\nhello\n"}]
+    )
+    page.get_by_role("button", name="Upload and score").click()
+    expect(page.get_by_role("alert")).to_contain_text("Invalid input")
+    assert page.url == uz.url + "/web/batches"
+    shot(page, "upload-error")
 
     # Upload the manifest; land on the batch page once it is scored.
     page.get_by_label("Manifest file").set_input_files(str(manifest))
