@@ -231,7 +231,7 @@ def _apply_query(
     )
     session.add(query)
     session.flush()  # the query row first: children reference it
-    service._add_subjects(session, fed, wire.id, Subject(**wire.subject.model_dump()))
+    service.add_subjects(session, fed, wire.id, Subject(**wire.subject.model_dump()))
     session.add(
         FedRecipient(
             query_id=wire.id,

@@ -283,7 +283,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
     )
     session.add(query)
     session.flush()  # the query row first: children reference it
-    _add_subjects(session, fed, query.id, subject)
+    add_subjects(session, fed, query.id, subject)
     for unit in recipients:
         session.add(
             FedRecipient(query_id=query.id, recipient_unit=unit, state="sent", updated_at=now)
@@ -342,7 +342,8 @@ def wire_query(query: FedQuery, recipients: list[str]) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _add_subjects(session: Session, fed: Federation, query_id: str, subject: Subject) -> None:
+def add_subjects(session: Session, fed: Federation, query_id: str, subject: Subject) -> None:
+    """Index a query's subject items (containers, B/Ls, batch) for look-ups by number."""
     items = [("container", c) for c in subject.containers] + [("bl", b) for b in subject.bl_numbers]
     if subject.batch_ref:
         items.append(("batch", subject.batch_ref))
