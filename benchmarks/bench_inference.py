@@ -43,23 +43,23 @@ def make_rows(n: int, seed: int) -> np.ndarray:
 def train_model(trees: int, seed: int) -> lgb.Booster:
     """A binary model with the requested number of trees and 63 leaves each."""
     rng = np.random.default_rng(seed)
-    x = make_rows(60_000, seed)
+    x = make_rows(20_000, seed)
     signal = (np.nan_to_num(x[:, 5]) + np.nan_to_num(x[:, 6]) * np.nan_to_num(x[:, 7])
               + (np.nan_to_num(x[:, 0]) % 5 == 0) + 0.5 * np.sin(np.nan_to_num(x[:, 8]) * 3))
     y = (signal + rng.normal(scale=1.0, size=x.shape[0]) > 1.0).astype(int)
     params = {"objective": "binary", "num_leaves": 63, "learning_rate": 0.05,
-              "min_data_in_leaf": 20, "verbose": -1, "num_threads": 2, "seed": seed,
+              "min_data_in_leaf": 20, "verbose": -1, "num_threads": 1, "seed": seed,
               "max_cat_to_onehot": 4, "min_data_per_group": 20}
     data = lgb.Dataset(x, y, categorical_feature=list(range(N_CATEGORICAL)))
     return lgb.train(params, data, num_boost_round=trees)
 
 
 def compile_seconds(cache_dir: str) -> float:
-    """Seconds for import + first prediction in a fresh process using ``cache_dir``."""
+    """Seconds for parse + first prediction (compile or cache load) in a fresh process."""
     code = (
         "import time, numpy as np\n"
-        "t = time.perf_counter()\n"
         "from models.forest import Forest\n"
+        "t = time.perf_counter()\n"
         f"f = Forest.from_model_string(open({str(Path(cache_dir) / 'model.txt')!r}).read())\n"
         "f.predict_raw(np.zeros((4, f.num_features)))\n"
         "print(time.perf_counter() - t)\n"
@@ -86,10 +86,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", type=Path, default=None,
+                        help="Reuse this LightGBM text model (written here on first use).")
     args = parser.parse_args()
 
     t = time.perf_counter()
-    booster = train_model(args.trees, args.seed)
+    if args.model is not None and args.model.is_file():
+        booster = lgb.Booster(model_file=str(args.model))
+    else:
+        booster = train_model(args.trees, args.seed)
+        if args.model is not None:
+            booster.save_model(str(args.model))
     print(f"trained benchmark model: {booster.num_trees()} trees, 63 leaves, {N_FEATURES} "
           f"features ({time.perf_counter() - t:.1f} s)")
     text = booster.model_to_string()
@@ -98,7 +105,7 @@ def main() -> None:
         cold = compile_seconds(cache)
         warm = compile_seconds(cache)
     print(f"compile: cold cache {cold:.2f} s, warm cache {warm:.2f} s "
-          "(fresh process: import + parse + first call)")
+          "(fresh process, after imports: parse + first call)")
 
     forest = Forest.from_model_string(text)
     numba.set_num_threads(args.threads)
