@@ -88,9 +88,20 @@ def score(
         bool, typer.Option("--no-watchlist", help="Screen against no list.")
     ] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).")] = 250_000,
+    engine: Annotated[
+        str, typer.Option(help="local (one process) or ray (files scored in parallel on Ray).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (with --engine ray; default: local).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Ray actors (with --engine ray; default: the CPUs).")
+    ] = None,
 ) -> None:
-    """Score a manifest: load → validate → enrich → rules → model → combine → select → record."""
-    from api.wiring import build_scorer
+    """Score a manifest: load → validate → enrich → rules → model → combine → select → record.
+
+    SOURCE may be a file, a quoted glob, or (with --engine ray) a folder of files."""
+    from api.wiring import build_scorer, require_history_if_model_needs_it
     from engine.policy import Capacity
     from engine.spec import load_spec
 
@@ -103,17 +114,25 @@ def score(
         use_rules=not no_rules,
         use_model=not no_model,
     )
+    require_history_if_model_needs_it(scorer)
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None
-    record = _run_with_progress(
-        source,
-        scorer=scorer,
-        out_dir=out,
-        spec=dataset_spec,
-        capacity=cap,
-        seed=seed,
-        chunk_rows=chunk_rows,
-    )
+    options: dict[str, object] = {
+        "scorer": scorer,
+        "out_dir": out,
+        "spec": dataset_spec,
+        "capacity": cap,
+        "seed": seed,
+        "chunk_rows": chunk_rows,
+    }
+    if engine == "ray":
+        from engine.distributed import run_batch_ray
+
+        record = run_batch_ray(source, address=address, workers=workers, **options)  # type: ignore[arg-type]
+    elif engine == "local":
+        record = _run_with_progress(source, **options)
+    else:
+        raise LookoutError(f"unknown engine '{engine}'", hint="use --engine local or --engine ray")
     from api._summary import print_summary
 
     print_summary(console, record, out)

@@ -15,6 +15,7 @@ from engine.policy import ScoringPolicy
 from engine.reference import ReferenceData
 from engine.stages import Stage
 
+
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
@@ -65,3 +66,23 @@ def build_scorer(
         model=model,
         enrichers=enrichers,
     )
+
+
+def require_history_if_model_needs_it(scorer: Scorer) -> None:
+    """Say before any row is read that the model needs a history store, and how to give one."""
+    from engine.errors import PipelineError
+    from engine.history import HISTORY_COLUMNS, HistoryFeatures
+
+    model = scorer.model
+    if model is None or any(isinstance(s, HistoryFeatures) for s in scorer.enrichers):
+        return
+    plan = getattr(getattr(model, "artifact", None), "plan", None)
+    needed = [c for c in (plan.source_columns() if plan else []) if c in HISTORY_COLUMNS]
+    if needed:
+        raise PipelineError(
+            f"the model uses history features ({', '.join(needed[:4])}"
+            + (", …" if len(needed) > 4 else "")
+            + ") and no history store was given",
+            hint="pass --history DIR (a store filled with `lookout history add FILE`), "
+            "or --no-model to score with the rules alone",
+        )
