@@ -15,7 +15,6 @@ from engine.policy import ScoringPolicy
 from engine.reference import ReferenceData
 from engine.stages import Stage
 
-
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
