@@ -27,6 +27,7 @@ Ray is an optional dependency (``pip install 'lookout[ray]'``); without it
 
 from __future__ import annotations
 
+import logging
 import pickle
 from dataclasses import replace
 from pathlib import Path
@@ -207,7 +208,12 @@ def _connect(ray: ModuleType, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     try:
-        ray.init(address=address, log_to_driver=False, include_dashboard=False)
+        ray.init(
+            address=address,
+            log_to_driver=False,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+        )
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise DistributedError(
             f"cannot connect to the Ray cluster at '{address}': {err}",
@@ -248,15 +254,26 @@ def _score_on_ray(
     )
     outcomes: dict[int, _Outcome] = {}
     rows = 0
-    for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
-        for index, blob in zip(batch["index"].tolist(), batch["result"].tolist(), strict=True):
-            status, value, compiled = pickle.loads(blob)  # trusted: our own workers pickled it
-            if status == "error":
-                raise value
-            outcomes[int(index)] = (value, compiled)
-            rows += value.rows_scored
-            if progress:
-                progress("score", rows)
+    context = ray.data.DataContext.get_current()
+    bars, context.enable_progress_bars = context.enable_progress_bars, False  # ours: `progress`
+    try:
+        for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
+            for index, blob in zip(batch["index"].tolist(), batch["result"].tolist(), strict=True):
+                status, value, compiled = pickle.loads(blob)  # trusted: our own workers pickled it
+                if status == "error":
+                    raise value
+                outcomes[int(index)] = (value, compiled)
+                rows += value.rows_scored
+                if progress:
+                    progress("score", rows)
+    except ray.exceptions.RayError as err:  # a worker died or hit a bug (not a data error)
+        raise DistributedError(
+            f"a Ray worker failed: {type(err).__name__}: {str(err).splitlines()[0]}",
+            hint="see the worker logs (`ray logs`, or the session folder under /tmp/ray);"
+            " a worker killed for memory needs smaller --chunk-rows or more memory per worker",
+        ) from err
+    finally:
+        context.enable_progress_bars = bars
     missing = [str(paths[i]) for i in range(len(paths)) if i not in outcomes]
     if missing:
         raise DistributedError(

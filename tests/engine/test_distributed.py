@@ -120,7 +120,8 @@ def test_ray_output_equals_single_process_row_for_row(
         assert ours.get_column(column).equals(theirs.get_column(column)), column
     if (SHIPPED_MODEL_DIR / "card.json").is_file():
         assert ours.get_column("model_probability").null_count() == 0
-    assert ours.get_column("selected").sum() == round(0.03 * ours.height)
+    # capacity is global: ~3 % of the whole batch (plus forced reds), not 3 % per file
+    assert ours.get_column("selected").sum() == single.selected >= round(0.03 * ours.height)
 
     # quarantine accounting crosses partitions: the broken file's records, in file order
     quarantine = pl.read_parquet(tmp_path / "ray" / "quarantine.parquet")
