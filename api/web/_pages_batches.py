@@ -256,7 +256,7 @@ def _expand_json(frame: pl.DataFrame) -> pl.DataFrame:
         "container_number",
         "bl_number",
         "lane",
-        "risk_score",
+        pl.col("risk_score").round(2),
         "selected",
         "selection_reason",
         pl.col("__f").struct.field("port_of_loading"),
