@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,12 +82,16 @@ class ScorerCache:
                 from api.wiring import build_scorer
 
                 s = self._settings
-                self._scorers[key] = build_scorer(
+                scorer = build_scorer(
                     rules_dir=key,
                     model_dir=s.model_dir,
                     policy_path=s.policy_path,
                     watchlists=tuple(s.watchlists),
                 )
+                # Scorers of concurrent batches share this cache of compiled rule packs;
+                # the engine iterates it (fingerprint) while another batch may add to it.
+                scorer._compiled = _SnapshotDict(scorer._compiled)
+                self._scorers[key] = scorer
             base = self._scorers[key]
         if history_dir is None:
             return base
@@ -98,9 +103,27 @@ class ScorerCache:
             self._scorers.clear()
 
 
+class _SnapshotDict(dict[Any, Any]):
+    """A dict whose views are snapshots, so iterating never races with insertions from
+    other threads (list() of a dict runs under the GIL without interruption)."""
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(super().values())
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return list(super().items())
+
+    def keys(self) -> list[Any]:  # type: ignore[override]
+        return list(super().keys())
+
+
 def _with_history(base: Any, history_dir: Path) -> Any:
     """``base`` with the unit's history features first among its enrichers (as
-    ``api.wiring.build_scorer`` orders them); compiled rules stay shared."""
+    ``api.wiring.build_scorer`` orders them); compiled rules stay shared.
+
+    The history stage is per batch: the engine leaves the batch out of its own history and
+    appends it to the store once scored.
+    """
     import dataclasses
 
     from engine.history import HistoryFeatures, HistoryStore
@@ -160,18 +183,9 @@ def _history_lock(root: Path) -> threading.Lock:
         return _HISTORY_LOCKS.setdefault(root.resolve(), threading.Lock())
 
 
-def append_history(history_dir: Path, scored_path: Path, *, batch_id: str) -> int:
-    """Add a scored batch's canonical rows to the unit's history store."""
-    import polars as pl
-
-    from engine.history import HistoryStore
-    from engine.schema import CANONICAL, RECORD_ID
-
-    wanted = [*CANONICAL, RECORD_ID]
-    columns = [c for c in pl.read_parquet_schema(scored_path) if c in wanted]
-    frame = pl.read_parquet(scored_path, columns=columns)
-    with _history_lock(history_dir):
-        return HistoryStore(history_dir).append(frame, batch_id=batch_id)
+def history_guard(history_dir: Path | None) -> contextlib.AbstractContextManager[Any]:
+    """A lock serialising writers of one history store (a no-op without history)."""
+    return contextlib.nullcontext() if history_dir is None else _history_lock(history_dir)
 
 
 def record_outcome(

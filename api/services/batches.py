@@ -177,15 +177,18 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
     root = batch_dir(state, batch_id)
     source = next((root / "input").iterdir())
     try:
-        outcome = _engine.run(
-            source,
-            scorer=state.scorer(unit_id),
-            out_dir=root / "out",
-            spec=_engine.resolve_spec(spec_name),
-            capacity=_engine.parse_capacity(capacity_text),
-            seed=seed,
-            progress=_progress_writer(state, batch_id),
-        )
+        # One run at a time per unit history store: the engine appends each scored batch to
+        # it, and the store's writes are not safe against a concurrent writer.
+        with _engine.history_guard(state.history_dir(unit_id)):
+            outcome = _engine.run(
+                source,
+                scorer=state.scorer(unit_id),
+                out_dir=root / "out",
+                spec=_engine.resolve_spec(spec_name),
+                capacity=_engine.parse_capacity(capacity_text),
+                seed=seed,
+                progress=_progress_writer(state, batch_id),
+            )
         with state.sessions() as session:
             counts = index_scored(
                 session,
@@ -201,7 +204,6 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
             batch.rows_flagged = counts.flagged
             batch.run_record = json.loads(json.dumps(outcome.record, default=str))
             session.commit()
-        _feed_history(state, unit_id, batch_id, root / "out" / "scored.parquet")
         metrics = state.metrics
         metrics.batches.labels("done", mode).inc()
         for fate, n in (
@@ -230,18 +232,6 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
         )
         if raise_errors:
             raise
-
-
-def _feed_history(state: AppState, unit_id: str, batch_id: str, scored: Path) -> None:
-    history = state.history_dir(unit_id)
-    if history is None:
-        return
-    try:
-        _engine.append_history(history, scored, batch_id=batch_id)
-    except Exception:
-        # The batch itself is scored and indexed; a history failure must not undo that,
-        # but it is logged loudly because later batches lose history features.
-        log.exception("could not add batch %s to the history of %s", batch_id, unit_id)
 
 
 def _error_of(err: LookoutError | ProblemException, root: Path | None = None) -> dict[str, Any]:

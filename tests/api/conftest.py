@@ -195,6 +195,9 @@ def server(database_url: str, scratch: Path) -> Iterator[LiveServer]:
         yield live
     finally:
         stop_server(live)
+        # Keep the server log past the scratch folder's removal, for failed runs.
+        kept = Path(tempfile.gettempdir()) / f"lookout-api-server-{database_url.split(':')[0]}.log"
+        shutil.copyfile(live.log, kept)
 
 
 @pytest.fixture
