@@ -17,6 +17,8 @@ from api.federation import init_unit, load_unit, seal
 from ._live import HoldingProxy, LiveUnit, free_port, run_cli, wait_for
 
 UZ, KZ, PK = "UZ-TAS-PCU", "KZ-ALA-PCU", "PK-KHI-PCU"
+# One worker runs them all, so the three servers start once (not once per xdist worker).
+pytestmark = pytest.mark.xdist_group("federation-live")
 
 
 @pytest.fixture(scope="module")
