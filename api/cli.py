@@ -78,6 +78,10 @@ def score(
     history: Annotated[
         Path | None, typer.Option(help="History store folder (enables history features).")
     ] = None,
+    history_append: Annotated[
+        bool,
+        typer.Option(help="Append the scored batch to the history store (off for re-scoring)."),
+    ] = True,
     watchlist: Annotated[
         list[Path] | None,
         typer.Option(
@@ -114,6 +118,7 @@ def score(
         use_rules=not no_rules,
         use_model=not no_model,
     )
+    scorer.append_history = history_append
     require_history_if_model_needs_it(scorer)
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None

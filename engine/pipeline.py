@@ -58,6 +58,7 @@ class Scorer:
     rules: RulePack | None = None
     model: ExplainingStage | None = None
     enrichers: Sequence[Stage] = ()
+    append_history: bool = True  # a scored batch joins the history store (off for backtests)
     _compiled: dict[tuple[tuple[str, str], ...], Stage] = field(default_factory=dict, repr=False)
 
     def prepare(
@@ -296,7 +297,7 @@ def run_batch(
         seed=seed,
         timings=timings,
     )
-    if aware:
+    if aware and scorer.append_history:
         # The batch becomes history only after it was scored against the history before it.
         with timings.stage("history_append"):
             scored = pl.scan_parquet(out_dir / "scored.parquet")
