@@ -90,6 +90,8 @@ def upload(
         )
     except ProblemException as err:
         # Back to the form with the error beside it (e.g. the row and field that failed).
+        # The failed run was recorded by other sessions; drop this one's stale copy.
+        session.expire_all()
         rows, total = service.list_batches(
             session, principal, status=None, offset=0, limit=PAGE_SIZE
         )

@@ -173,6 +173,7 @@ def test_analyst_flow_across_two_units(
     page.get_by_role("button", name="Upload and score").click()
     expect(page.get_by_role("alert")).to_contain_text("Invalid input")
     assert page.url == uz.url + "/web/batches"
+    expect(page.locator("table")).to_contain_text("failed")  # and listed as failed
     shot(page, "upload-error")
 
     # Upload the manifest; land on the batch page once it is scored.
