@@ -150,3 +150,30 @@ def test_metrics_count_requests_batches_and_rows(server: LiveServer, unit: str) 
     assert value('lookout_http_errors_total{status="404"}') >= 1
     assert value("lookout_http_request_duration_seconds_count") >= 3
     json.dumps(text)  # plain text exposition
+
+
+def test_serve_refuses_default_secret_in_production(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.api.conftest import REPO
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LOOKOUT_ENVIRONMENT": "production",
+        "LOOKOUT_DATA_DIR": str(tmp_path),
+    }
+    env.pop("LOOKOUT_SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "api.commands", "serve", "--port", "1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "LOOKOUT_SECRET_KEY" in result.stderr
+    assert not (tmp_path / "lookout.db").exists()
