@@ -382,8 +382,43 @@ def read_ndjson_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterat
                         np.full(len(rejected), "not a JSON object", dtype=object),
                     )
                 )
-            frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+            frame = _stack_json_frames(frames, spec.list_separator)
             yield RawChunk(frame, lines[kept], pl.concat(q))
+
+
+def _stack_json_frames(frames: list[pl.DataFrame], list_separator: str) -> pl.DataFrame:
+    """Stack per-part frames; a field whose JSON type differs between parts becomes text
+    (lists joined with the spec's list separator), so canonicalisation parses it as it does
+    CSV text instead of failing on the mix."""
+    if not frames:
+        return pl.DataFrame()
+    try:
+        return pl.concat(frames, how="diagonal_relaxed")
+    except (
+        pl.exceptions.SchemaError,
+        pl.exceptions.ComputeError,
+        pl.exceptions.InvalidOperationError,
+    ):
+        pass
+    seen: dict[str, set[str]] = {}
+    for frame in frames:
+        for name, dtype in frame.schema.items():
+            seen.setdefault(name, set()).add(str(dtype))
+    mixed = {name for name, kinds in seen.items() if len(kinds) > 1}
+
+    def as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+        col = pl.col(name)
+        if isinstance(dtype, pl.List):
+            return col.list.eval(pl.element().cast(pl.String)).list.join(list_separator)
+        if isinstance(dtype, pl.Struct):
+            return col.struct.json_encode()
+        return col.cast(pl.String)
+
+    texted = [
+        f.with_columns(as_text(n, d).alias(n) for n, d in f.schema.items() if n in mixed)
+        for f in frames
+    ]
+    return pl.concat(texted, how="diagonal_relaxed")
 
 
 def _parse_json_lines(

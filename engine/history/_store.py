@@ -15,10 +15,13 @@ the same ``batch_id`` again is a no-op. One writer at a time per store.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -120,10 +123,25 @@ class HistoryStore:
         """Store a canonical batch; return rows appended (0 if ``batch_id`` is already in).
 
         Rows with a null ``filed_at`` are stored but never count in features (they have no
-        place in time).
+        place in time). Writers of one store are serialised by a lock file, so two processes
+        appending at once neither lose a batch nor store one twice.
         """
         if not batch_id or not batch_id.strip():
             raise HistoryError("batch_id is empty", hint="pass the batch's input hash or name")
+        with self._locked():
+            return self._append(frame, batch_id)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _append(self, frame: pl.DataFrame, batch_id: str) -> int:
         if any(b["batch_id"] == batch_id for b in self.batches()):
             return 0
         rows = conform(frame, source=batch_id)
@@ -166,16 +184,17 @@ class HistoryStore:
         outcomes = _conform_outcomes(frame)
         name = _digest(_now() + os.urandom(8).hex())
         path = self._outcomes_dir / f"{name}.parquet"
-        content_hash = _write_atomic(outcomes, path)
-        _append_manifest(
-            self.root / "outcomes.jsonl",
-            {
-                "file": path.name,
-                "rows": outcomes.height,
-                "sha256": content_hash,
-                "appended_at": _now(),
-            },
-        )
+        with self._locked():
+            content_hash = _write_atomic(outcomes, path)
+            _append_manifest(
+                self.root / "outcomes.jsonl",
+                {
+                    "file": path.name,
+                    "rows": outcomes.height,
+                    "sha256": content_hash,
+                    "appended_at": _now(),
+                },
+            )
         matched = self._raw_rows().join(
             outcomes.lazy().select(OUTCOME_KEY).unique(), on=list(OUTCOME_KEY), how="semi"
         )
@@ -349,7 +368,7 @@ def _now() -> str:
 def _write_atomic(frame: pl.DataFrame, path: Path) -> str:
     """Write Parquet to a temp file, fsync, rename; return the file's sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
     frame.write_parquet(tmp, statistics=True)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())

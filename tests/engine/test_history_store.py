@@ -53,10 +53,12 @@ def test_append_is_idempotent_per_batch_id(tmp_path: Path) -> None:
 
 def test_near_duplicate_names_resolve_to_the_first_key(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
-    store.append(_batch(0, [("Acme Trading Co., Ltd.", "Kappa Imports LLC")], prefix="A"),
-                 batch_id="b1")
-    later = _batch(5, [("TRADING ACME LIMITED", "Kappa Imprts"), ("Acme Tradin", "Zeta")],
-                   prefix="B")
+    store.append(
+        _batch(0, [("Acme Trading Co., Ltd.", "Kappa Imports LLC")], prefix="A"), batch_id="b1"
+    )
+    later = _batch(
+        5, [("TRADING ACME LIMITED", "Kappa Imprts"), ("Acme Tradin", "Zeta")], prefix="B"
+    )
     store.append(later, batch_id="b2")
     keys = store.scan().select("shipper_key", "consignee_key").collect()
     assert keys["shipper_key"].to_list() == ["ACME TRADING"] * 3
@@ -75,14 +77,22 @@ def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
     store.append(_batch(0, [("Acme", "Kappa"), ("Acme", "Kappa")], prefix="A"), batch_id="b1")
     matched = store.record_inspection(
-        container_number="MSCU0000000", bl_number="A0", inspection_result="seizure",
+        container_number="MSCU0000000",
+        bl_number="A0",
+        inspection_result="seizure",
         finding_type="drugs",
     )
     assert matched == 1
-    store.append_outcomes(pl.DataFrame({
-        "container_number": ["MSCU0000001"], "bl_number": ["A1"],
-        "inspected": [True], "inspection_result": ["clean"],
-    }))
+    store.append_outcomes(
+        pl.DataFrame(
+            {
+                "container_number": ["MSCU0000001"],
+                "bl_number": ["A1"],
+                "inspected": [True],
+                "inspection_result": ["clean"],
+            }
+        )
+    )
     stage = HistoryFeatures(store)
     out = stage.apply(_batch(10, [("ACME", "KAPPA")], prefix="Q"))
     assert out["consignee_past_inspections"].to_list() == [2]
@@ -90,8 +100,9 @@ def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
     assert out["consignee_positive_rate"][0] == pytest.approx((1 + 0.5) / (2 + 10))
     assert out["container_prior_seizures"].to_list() == [1]
     # A later outcome for the same row replaces the earlier one.
-    store.record_inspection(container_number="MSCU0000000", bl_number="A0",
-                            inspection_result="clean")
+    store.record_inspection(
+        container_number="MSCU0000000", bl_number="A0", inspection_result="clean"
+    )
     again = stage.apply(_batch(10, [("ACME", "KAPPA")], prefix="Q"))
     assert again["consignee_past_positives"].to_list() == [0]
 
@@ -121,9 +132,7 @@ def test_stage_equals_point_in_time_over_history_plus_batch(tmp_path: Path) -> N
 
 
 def test_empty_store_marks_everyone_new(tmp_path: Path) -> None:
-    out = HistoryFeatures(HistoryStore(tmp_path)).apply(
-        _batch(0, [("Acme", "Kappa")], prefix="Q")
-    )
+    out = HistoryFeatures(HistoryStore(tmp_path)).apply(_batch(0, [("Acme", "Kappa")], prefix="Q"))
     assert out["consignee_is_new"].to_list() == [True]
     assert out["consignee_shipments_365d"].to_list() == [0]
 
@@ -150,3 +159,32 @@ def test_damaged_manifest_reports_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(HistoryError) as err:
         store.batches()
     assert err.value.location is not None and err.value.location.line == 2
+
+
+def test_concurrent_appends_from_two_processes_keep_every_batch_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from pathlib import Path
+import polars as pl
+from datetime import datetime, UTC
+from engine.history import HistoryStore
+store = HistoryStore(Path(sys.argv[1]))
+frame = pl.DataFrame({"container_number": ["MSCU1234565"], "bl_number": [sys.argv[2]],
+                      "consignee_name": [f"Party {sys.argv[2]}"],
+                      "filed_at": [datetime(2026, 1, 1, tzinfo=UTC)]})
+for attempt in range(3):
+    store.append(frame, batch_id=sys.argv[2])
+"""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s"), f"B{i}"])
+        for i in range(4)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
+    from engine.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "s")
+    assert sorted(b["batch_id"] for b in store.batches()) == ["B0", "B1", "B2", "B3"]
+    assert store.scan().collect().height == 4

@@ -223,3 +223,15 @@ def test_latin1_file_with_declared_encoding(tmp_path: Path) -> None:
     rows, quarantine = read_frame(path, spec)
     assert quarantine.height == 0
     assert rows.get_column("notes").item() == "Société"
+
+
+def test_ndjson_field_changing_type_between_lines(tmp_path: Path) -> None:
+    lines = [
+        '{"container_number":"MSCU1234565","bl_number":"B1","seals":["S1","S2"],"x":true}',
+        '{"container_number":"TGHU7654321","bl_number":"B2","seals":"S3","x":[1]}',
+    ]
+    path = _write(tmp_path, "mixed.ndjson", "\n".join(lines) + "\n")
+    rows, quarantine = read_frame(path)
+    assert quarantine.height == 0
+    assert rows.get_column("seals").to_list() == [["S1", "S2"], ["S3"]]
+    assert rows.height == 2
