@@ -9,7 +9,8 @@ raylet, GCS and worker processes) every 0.5 s, so "peak tree RSS" is the whole f
 
     python -m benchmarks.bench_ray --files 10 --rows 1000000 --modes single ray1 ray2
 
-Results are appended to benchmarks/results/ray.json (one entry per mode and size).
+Results are appended to benchmarks/results/ray.json (one entry per mode and size). With
+``--model`` every mode gets a fresh copy of the history store, since a run appends its batch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -175,7 +177,14 @@ def main() -> None:
     entries = json.loads(log.read_text()) if log.is_file() else []
     for mode in args.modes:
         out = RESULTS / f"ray-out-{mode}"
-        result = _run(mode, source, out, args.chunk_rows, history)
+        store = None
+        if history is not None:
+            # Each mode scores against its own copy: a run appends its batch to the store,
+            # which would make the next mode's history bigger and its append a no-op.
+            store = RESULTS / f"ray-history-{mode}"
+            shutil.rmtree(store, ignore_errors=True)
+            shutil.copytree(history, store)
+        result = _run(mode, source, out, args.chunk_rows, store)
         result.update(
             files=args.files,
             rows_per_file=args.rows,
