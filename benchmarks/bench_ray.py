@@ -5,7 +5,8 @@ when present). Scorer: the shipped rules, UN watchlist, policy and, with ``--mod
 shipped model with history features from a small generated history store. Each mode runs in
 a fresh child process; a sampler sums the RSS of that child and all its descendants (the Ray
 raylet, GCS and worker processes) every 0.5 s, so "peak tree RSS" is the whole footprint and
-"peak process RSS" the largest single process (the driver or one worker).
+"peak process RSS" the largest single process (the driver or one worker); "CPU" sums the
+user+system seconds of the whole tree (the sizing figure on a shared machine).
 
     python -m benchmarks.bench_ray --files 10 --rows 1000000 --modes single ray1 ray2
 
@@ -95,10 +96,16 @@ print(json.dumps({"build_scorer_s": built, "ray_start_s": ray_start, "wall_s": w
 """
 
 
-def _tree_rss(root: int) -> tuple[int, int]:
-    """(sum, max) RSS in bytes over ``root`` and all its descendants, from /proc."""
+def _tree_rss(root: int, cpu: dict[int, float]) -> tuple[int, int]:
+    """(sum, max) RSS in bytes over ``root`` and all its descendants, from /proc.
+
+    Also records in ``cpu`` each descendant's user+system CPU seconds so far (a process that
+    exits between two samples loses at most its last 0.5 s).
+    """
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    hertz = os.sysconf("SC_CLK_TCK")
     page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -108,6 +115,7 @@ def _tree_rss(root: int) -> tuple[int, int]:
             fields = stat[stat.rindex(")") + 2 :].split()
             parents[int(entry)] = int(fields[1])
             rss[int(entry)] = int(fields[21]) * page
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])
         except (OSError, ValueError, IndexError):
             continue
     tree, frontier = {root}, [root]
@@ -117,6 +125,8 @@ def _tree_rss(root: int) -> tuple[int, int]:
             if parent == pid and child not in tree:
                 tree.add(child)
                 frontier.append(child)
+    for pid in tree:
+        cpu[pid] = max(cpu.get(pid, 0.0), ticks.get(pid, 0) / hertz)
     sizes = [rss.get(pid, 0) for pid in tree]
     return sum(sizes), max(sizes, default=0)
 
@@ -134,10 +144,11 @@ def _run(mode: str, source: Path, out: Path, chunk_rows: int, history: Path | No
     ]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peaks = {"tree": 0, "process": 0}
+    cpu: dict[int, float] = {}
 
     def sample() -> None:
         while child.poll() is None:
-            total, largest = _tree_rss(child.pid)
+            total, largest = _tree_rss(child.pid, cpu)
             peaks["tree"] = max(peaks["tree"], total)
             peaks["process"] = max(peaks["process"], largest)
             time.sleep(0.5)
@@ -157,6 +168,7 @@ def _run(mode: str, source: Path, out: Path, chunk_rows: int, history: Path | No
         rows_per_s=result["rows_scored"] / result["wall_s"],
         peak_tree_rss_mb=peaks["tree"] / 2**20,
         peak_process_rss_mb=peaks["process"] / 2**20,
+        cpu_s=sum(cpu.values()),
     )
     return result
 
@@ -200,7 +212,7 @@ def main() -> None:
             f"({result['rows_per_s']:>9,.0f} rows/s; Ray start {result['ray_start_s']:.1f} s, "
             f"scorer build {result['build_scorer_s']:.1f} s)  peak RSS tree "
             f"{result['peak_tree_rss_mb']:,.0f} MB, largest process "
-            f"{result['peak_process_rss_mb']:,.0f} MB"
+            f"{result['peak_process_rss_mb']:,.0f} MB; CPU {result['cpu_s']:,.0f} s"
         )
 
 
