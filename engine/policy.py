@@ -87,8 +87,8 @@ class ScoringPolicy:
     """A parsed scoring policy (see ``engine/policies/default.yaml``)."""
 
     name: str = "default"
-    rules_weight: float = 0.5
-    model_weight: float = 0.5
+    rules_weight: float = 1.0
+    model_weight: float = 1.0
     rule_scale: float = 50.0
     model_scale: float = 0.5
     red: float = 60.0
@@ -142,8 +142,8 @@ class ScoringPolicy:
         try:
             policy = cls(
                 name=str(data.get("name", "policy")),
-                rules_weight=float(risk.get("rules_weight", 0.5)),
-                model_weight=float(risk.get("model_weight", 0.5)),
+                rules_weight=float(risk.get("rules_weight", 1.0)),
+                model_weight=float(risk.get("model_weight", 1.0)),
                 rule_scale=float(risk.get("rule_scale", 50.0)),
                 model_scale=float(risk.get("model_scale", 0.5)),
                 red=float(lanes.get("red", 60.0)),
@@ -178,22 +178,26 @@ class ScoringPolicy:
 def combine(frame: pl.DataFrame, policy: ScoringPolicy) -> pl.DataFrame:
     """Add ``risk_score`` (0–100), ``forced_red`` and ``lane`` from rules and model.
 
-    Works when ``rule_score`` or ``model_probability`` (or both) are absent: the risk score
-    is the weighted mean of the parts present, 0 when none is.
+    Each part is scaled to 0..1 (rule part ``1 - exp(-rule_score / rule_scale)``, model part
+    ``1 - exp(-model_probability / model_scale)``) and combined as a weighted noisy-or,
+    ``100 · (1 - (1 - rule)^rules_weight · (1 - model)^model_weight)``. Works when either
+    column (or both) is absent: an absent part counts as 0.
     """
     parts: list[tuple[pl.Expr, float]] = []
     if "rule_score" in frame.columns:
         score = pl.col("rule_score").cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0)
         parts.append((1.0 - (-score / policy.rule_scale).exp(), policy.rules_weight))
     if "model_probability" in frame.columns:
-        prob = pl.col("model_probability").cast(pl.Float64).fill_null(0.0)
+        prob = pl.col("model_probability").cast(pl.Float64).fill_null(0.0).clip(0.0, 1.0)
         # Saturating but strictly increasing: never ties rows the model ranks apart.
-        prob = prob.clip(0.0, 1.0)
         parts.append((1.0 - (-prob / policy.model_scale).exp(), policy.model_weight))
-    total = sum(w for _, w in parts)
-    if parts and total > 0:
-        mixed = pl.sum_horizontal([p * w for p, w in parts]) / total
-        risk = (mixed * 100.0).clip(0.0, 100.0)
+    if parts:
+        # Weighted noisy-or: either strong signal alone reaches the red lane, both together
+        # score higher still, and a part that is absent (or zero) changes nothing.
+        keep = pl.lit(1.0)
+        for part, weight in parts:
+            keep = keep * (1.0 - part).pow(weight)
+        risk = ((1.0 - keep) * 100.0).clip(0.0, 100.0)
     else:
         risk = pl.lit(0.0, dtype=pl.Float64)
     if policy.force_red and "rule_hits" in frame.columns:

@@ -16,7 +16,7 @@ from engine.policy import Capacity, PolicyError, ScoringPolicy, combine, select,
 @pytest.fixture
 def policy() -> ScoringPolicy:
     return ScoringPolicy.from_dict({
-        "risk": {"rules_weight": 0.5, "model_weight": 0.5, "rule_scale": 50, "model_scale": 0.5},
+        "risk": {"rules_weight": 1.0, "model_weight": 1.0, "rule_scale": 50, "model_scale": 0.5},
         "lanes": {"red": 60, "yellow": 30},
         "force_red": ["sanctioned-party"],
         "selection": {"control_fraction": 0.1, "min_control": 1},
@@ -38,10 +38,11 @@ def test_combine_rules_and_model(policy: ScoringPolicy) -> None:
     }, schema_overrides={"rule_hits": pl.List(pl.String)})
     out = combine(frame, policy)
     part = 1 - math.exp(-1)  # rule_score 50 at scale 50; probability 0.5 at scale 0.5
-    expected_risk = [0.0, 100 * part, 50 * (1 - math.exp(-0.5)), 50 * part]
+    both = 1 - (1 - part) ** 2  # noisy-or of two equal parts
+    expected_risk = [0.0, 100 * both, 100 * (1 - math.exp(-0.5)), 100 * part]
     assert out["risk_score"].to_list() == pytest.approx(expected_risk)
     assert out["forced_red"].to_list() == [False, False, True, False]
-    assert out["lane"].to_list() == ["green", "red", "red", "yellow"]
+    assert out["lane"].to_list() == ["green", "red", "red", "red"]
 
 
 def test_combine_keeps_the_model_ranking(policy: ScoringPolicy) -> None:
