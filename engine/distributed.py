@@ -147,8 +147,9 @@ def run_batch_ray(
     None attaches to the Ray already initialised in this process, or starts a local one.
     ``workers``: actors in the pool (default: the cluster's CPUs, at most one per file).
     Outputs, run record and errors are those of :func:`engine.pipeline.run_batch`; the run
-    record's parameters add ``engine="ray"`` and ``workers``; its stage timings are summed
-    over workers (CPU time, not wall time).
+    record's parameters add ``engine="ray"`` and ``workers``; its per-stage timings are
+    summed over workers (worker-seconds), and ``distribute`` is the wall time of the Ray phase.
+    Ray must run the same Lookout code on the driver and every worker (the scorer is pickled).
     """
     ray = import_ray()
     spec = spec or default_spec()
