@@ -91,7 +91,9 @@ def test_bad_spec_points_at_file_line_col(tmp_path: Path) -> None:
     spec.write_text("columns:\n  consigne_name: X\n")
     manifest = tmp_path / "m.csv"
     manifest.write_text(HEADER)
-    done = lookout("score", str(manifest), "--spec", str(spec), "--out", str(tmp_path / "o"))
+    done = lookout(
+        "score", str(manifest), "--spec", str(spec), "--out", str(tmp_path / "o"), "--no-model"
+    )
     assert done.returncode == 2
     assert f"{spec}:2:3" in done.stderr
     assert "consignee_name" in done.stderr

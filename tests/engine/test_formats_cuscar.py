@@ -156,10 +156,11 @@ def test_not_cuscar_message(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def scorer() -> Scorer:
+def scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
     from api.wiring import build_scorer
 
-    return build_scorer()
+    # The shipped model reads history features: score against an (empty) history store.
+    return build_scorer(history_dir=tmp_path_factory.mktemp("history"))
 
 
 def test_fixtures_score_end_to_end(scorer: Scorer, tmp_path: Path) -> None:

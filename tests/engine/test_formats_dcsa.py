@@ -229,10 +229,11 @@ def test_splitter_matches_json_loads(docs: list[dict[str, Any]], as_array: bool)
 
 
 @pytest.fixture(scope="module")
-def scorer() -> Scorer:
+def scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
     from api.wiring import build_scorer
 
-    return build_scorer()
+    # The shipped model reads history features: score against an (empty) history store.
+    return build_scorer(history_dir=tmp_path_factory.mktemp("history"))
 
 
 def test_samples_score_end_to_end(shared_data: Path, scorer: Scorer, tmp_path: Path) -> None:
