@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -131,7 +132,9 @@ def _tree_rss(root: int, cpu: dict[int, float]) -> tuple[int, int]:
     return sum(sizes), max(sizes, default=0)
 
 
-def _run(mode: str, source: Path, out: Path, chunk_rows: int, history: Path | None) -> dict:
+def _run(
+    mode: str, source: Path, out: Path, chunk_rows: int, history: Path | None
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-c",
@@ -161,7 +164,7 @@ def _run(mode: str, source: Path, out: Path, chunk_rows: int, history: Path | No
     sampler.join()
     if child.returncode != 0:
         raise SystemExit(f"{mode} failed with exit code {child.returncode}")
-    result = json.loads(stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     result.update(
         mode=mode,
         process_s=elapsed,
