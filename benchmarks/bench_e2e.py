@@ -1,11 +1,14 @@
 """End-to-end benchmark: generated manifests of 100k, 1M and 10M rows through `lookout score`.
 
-Each size runs in a fresh child process (so its peak memory is its own), with the shipped
-rules, model, policy and UN watchlist, and history features against a 1M-row history store
-(generated traffic; the store is not appended to, so every size sees the same history). Prints wall time per stage, rows per second and peak RSS, and
-writes the table to benchmarks/results/e2e.json.
+Each size runs in a fresh child process (so its peak memory is its own). The full
+configuration uses the shipped rules, model, policy and UN watchlist, and history features
+against a 1M-row history store (generated traffic, not appended to, so every size sees the
+same history); `--rules-only` drops the history store and the model. Prints wall time per
+stage, rows per second and peak RSS, and writes the table to benchmarks/results/e2e.json.
 
-    python -m benchmarks.bench_e2e --rows 100000 1000000 10000000
+    python -m benchmarks.bench_e2e --rows 100000 1000000
+    python -m benchmarks.bench_e2e --rules-only --rows 100000 1000000
+    python -m benchmarks.bench_e2e --rules-only --rows 1000000 --copies 10   # 10M rows
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ def _history_store(seed: int) -> Path:
     return store
 
 
-def _score(source: Path, out: Path, chunk_rows: int, history: Path) -> dict[str, object]:
+def _score(
+    source: Path | str, out: Path, chunk_rows: int, history: Path | None
+) -> dict[str, object]:
     """Run `lookout score` in a child process and read its own peak RSS."""
     peak_file = out.with_suffix(".peak")
     code = _CHILD.format(peak=str(peak_file))
@@ -84,10 +89,8 @@ def _score(source: Path, out: Path, chunk_rows: int, history: Path) -> dict[str,
         str(out),
         "--chunk-rows",
         str(chunk_rows),
-        "--history",
-        str(history),
-        "--no-history-append",
     ]
+    cmd += ["--history", str(history), "--no-history-append"] if history else ["--no-model"]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -104,23 +107,46 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--csv", action="store_true", help="score the CSV files instead of Parquet")
+    parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="no history store and no model: ingest, validation, enrichment, "
+        "watchlist, rules, combine, select",
+    )
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="score N links to the same generated file as one batch (a glob), "
+        "e.g. --rows 1000000 --copies 10 for 10M rows without generating them",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    history = _history_store(args.seed)
+    history = None if args.rules_only else _history_store(args.seed)
     table = []
     for rows in args.rows:
         t0 = time.perf_counter()
         folder = _generate(rows, args.seed, args.csv)
         gen_s = time.perf_counter() - t0
         pattern = "*.csv" if args.csv else "*.parquet"
-        source = next((folder / "manifests").glob(pattern))
-        result = _score(source, RESULTS / f"run-{rows}", args.chunk_rows, history)
+        source: Path | str = next((folder / "manifests").glob(pattern))
+        if args.copies > 1:
+            linked = RESULTS / f"data-{rows}x{args.copies}"
+            linked.mkdir(exist_ok=True)
+            for i in range(args.copies):
+                link = linked / f"copy-{i:02d}{Path(source).suffix}"
+                if not link.exists():
+                    link.symlink_to(Path(source).resolve())
+            source = str(linked / pattern)
+        tag = f"{rows}x{args.copies}" if args.copies > 1 else str(rows)
+        result = _score(source, RESULTS / f"run-{tag}", args.chunk_rows, history)
         record = result["record"]
         assert isinstance(record, dict)
         scored = record["counts"]["rows_scored"]
         row = {
-            "rows": rows,
-            "input": source.suffix[1:],
+            "rows": scored,
+            "config": "rules-only" if args.rules_only else "full",
+            "input": Path(str(source)).suffix[1:],
             "generate_s": round(gen_s, 1),
             "wall_s": round(float(result["wall_s"]), 2),  # type: ignore[arg-type]
             "rows_per_s": round(scored / float(result["wall_s"])),  # type: ignore[arg-type]
