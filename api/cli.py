@@ -130,6 +130,11 @@ def score(
         "seed": seed,
         "chunk_rows": chunk_rows,
     }
+    if engine != "ray" and (address or workers):
+        raise LookoutError(
+            "--address and --workers apply to --engine ray only",
+            hint="add --engine ray, or drop them",
+        )
     if engine == "ray":
         from engine.distributed import run_batch_ray
 

@@ -493,6 +493,7 @@ def prepare(
 
 __all__ = [
     "FLAGGED_COLUMNS",
+    "BatchAware",
     "PartialBatch",
     "RulePack",
     "Scorer",
