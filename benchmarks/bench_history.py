@@ -33,32 +33,75 @@ SPAN_DAYS = 3 * 365
 N_CONSIGNEES = 200_000
 N_SHIPPERS = 100_000
 N_CONTAINERS = 2_000_000
-PORTS = ["CNSHA", "CNNGB", "ECGYE", "COBUN", "PAONX", "AEJEA", "TRMER", "INNSA", "PKKHI",
-         "NLRTM", "DEHAM", "BEANR", "GEPTI", "GEBUS", "AZBAK", "KZAKT"]
+PORTS = [
+    "CNSHA",
+    "CNNGB",
+    "ECGYE",
+    "COBUN",
+    "PAONX",
+    "AEJEA",
+    "TRMER",
+    "INNSA",
+    "PKKHI",
+    "NLRTM",
+    "DEHAM",
+    "BEANR",
+    "GEPTI",
+    "GEBUS",
+    "AZBAK",
+    "KZAKT",
+]
 HS = [f"{c:02d}" for c in range(1, 98) if c != 77]
-_SYLLABLES = ["AL", "BA", "KA", "RO", "ZE", "MI", "TA", "NU", "SI", "DO", "LE", "VA", "OR",
-              "PE", "QU", "HA", "GI", "YU", "FA", "JO", "WE", "XI", "CU", "EM"]
+_SYLLABLES = [
+    "AL",
+    "BA",
+    "KA",
+    "RO",
+    "ZE",
+    "MI",
+    "TA",
+    "NU",
+    "SI",
+    "DO",
+    "LE",
+    "VA",
+    "OR",
+    "PE",
+    "QU",
+    "HA",
+    "GI",
+    "YU",
+    "FA",
+    "JO",
+    "WE",
+    "XI",
+    "CU",
+    "EM",
+]
 
 
 def party_names(n: int, seed: int) -> pl.Series:
     """``n`` distinct-ish company names: two random 3-syllable words and a trade word."""
     rng = np.random.default_rng(seed)
     syl = pl.Series(_SYLLABLES)
-    columns = {
-        f"s{i}": syl.gather(rng.integers(0, len(_SYLLABLES), n)) for i in range(6)
-    }
+    columns = {f"s{i}": syl.gather(rng.integers(0, len(_SYLLABLES), n)) for i in range(6)}
     trade = pl.Series(["TRADING LLC", "LOGISTICS LTD", "IMPORT CO", "GROUP", "FOODS TOO"])
     columns["t"] = trade.gather(rng.integers(0, len(trade), n))
-    return pl.DataFrame(columns).select(
-        pl.concat_str(
-            [pl.concat_str("s0", "s1", "s2"), pl.concat_str("s3", "s4", "s5"), pl.col("t")],
-            separator=" ",
-        ).alias("name")
-    ).to_series()
+    return (
+        pl.DataFrame(columns)
+        .select(
+            pl.concat_str(
+                [pl.concat_str("s0", "s1", "s2"), pl.concat_str("s3", "s4", "s5"), pl.col("t")],
+                separator=" ",
+            ).alias("name")
+        )
+        .to_series()
+    )
 
 
-def manifest(n: int, *, start_us: int, span_us: int, seed: int,
-             consignees: pl.Series, shippers: pl.Series) -> pl.DataFrame:
+def manifest(
+    n: int, *, start_us: int, span_us: int, seed: int, consignees: pl.Series, shippers: pl.Series
+) -> pl.DataFrame:
     """``n`` synthetic canonical rows filed uniformly in ``[start, start + span)``."""
     rng = np.random.default_rng(seed)
     # Zipf-like activity: a few parties file a lot, most rarely.
@@ -70,22 +113,32 @@ def manifest(n: int, *, start_us: int, span_us: int, seed: int,
     outcome = rng.choice(3, n, p=[0.8, 0.05, 0.15])
     labels = pl.Series(["clean", "seizure", "irregularity"]).gather(outcome)
     filed = start_us + rng.integers(0, span_us, n)
-    return pl.DataFrame({
-        "container_number": pl.Series(rng.integers(0, N_CONTAINERS, n)).cast(pl.String)
-        .str.zfill(7).alias("c"),
-        "bl_number": pl.Series(rng.integers(0, 10**10, n)).cast(pl.String),
-        "filed_at": pl.Series(filed).cast(pl.Datetime("us", "UTC")),
-        "amendments": pl.Series(rng.poisson(0.2, n)).cast(pl.Int32),
-        "shipper_name": shippers.gather(s_idx),
-        "consignee_name": consignees.gather(c_idx),
-        "hs_code": pl.Series(HS).gather(rng.integers(0, len(HS), n)) + "0000",
-        "port_of_loading": pl.Series(PORTS).gather(rng.integers(0, len(PORTS), n)),
-        "port_of_discharge": pl.Series(PORTS[-4:]).gather(rng.integers(0, 4, n)),
-        "inspected": pl.Series(inspected),
-        "inspection_result": labels,
-    }).with_columns(
-        pl.when(pl.col("inspected")).then(pl.col("inspection_result")).alias("inspection_result")
-    ).with_columns(("MSCU" + pl.col("container_number")).alias("container_number"))
+    return (
+        pl.DataFrame(
+            {
+                "container_number": pl.Series(rng.integers(0, N_CONTAINERS, n))
+                .cast(pl.String)
+                .str.zfill(7)
+                .alias("c"),
+                "bl_number": pl.Series(rng.integers(0, 10**10, n)).cast(pl.String),
+                "filed_at": pl.Series(filed).cast(pl.Datetime("us", "UTC")),
+                "amendments": pl.Series(rng.poisson(0.2, n)).cast(pl.Int32),
+                "shipper_name": shippers.gather(s_idx),
+                "consignee_name": consignees.gather(c_idx),
+                "hs_code": pl.Series(HS).gather(rng.integers(0, len(HS), n)) + "0000",
+                "port_of_loading": pl.Series(PORTS).gather(rng.integers(0, len(PORTS), n)),
+                "port_of_discharge": pl.Series(PORTS[-4:]).gather(rng.integers(0, 4, n)),
+                "inspected": pl.Series(inspected),
+                "inspection_result": labels,
+            }
+        )
+        .with_columns(
+            pl.when(pl.col("inspected"))
+            .then(pl.col("inspection_result"))
+            .alias("inspection_result")
+        )
+        .with_columns(("MSCU" + pl.col("container_number")).alias("container_number"))
+    )
 
 
 def _peak_rss_mb() -> int:
@@ -107,13 +160,20 @@ def build(store_dir: Path, rows: int, chunk: int) -> None:
     t0, c0 = time.perf_counter(), _cpu_s()
     for i, offset in enumerate(range(0, rows, chunk)):
         n = min(chunk, rows - offset)
-        frame = manifest(n, start_us=start, span_us=span, seed=100 + i,
-                         consignees=consignees, shippers=shippers)
+        frame = manifest(
+            n, start_us=start, span_us=span, seed=100 + i, consignees=consignees, shippers=shippers
+        )
         store.append(frame, batch_id=f"bench-{i}")
     wall = time.perf_counter() - t0
-    print({"history_rows": store.fingerprint()["rows"], "append_s": round(wall, 1),
-           "append_cpu_s": round(_cpu_s() - c0, 1),
-           "rows_per_s": round(rows / wall), "peak_rss_mb": _peak_rss_mb()})
+    print(
+        {
+            "history_rows": store.fingerprint()["rows"],
+            "append_s": round(wall, 1),
+            "append_cpu_s": round(_cpu_s() - c0, 1),
+            "rows_per_s": round(rows / wall),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
 
 
 def features(store_dir: Path, rows: int, *, low_memory: bool = False) -> None:
@@ -121,22 +181,35 @@ def features(store_dir: Path, rows: int, *, low_memory: bool = False) -> None:
     consignees = party_names(N_CONSIGNEES, 1)
     shippers = party_names(N_SHIPPERS, 2)
     day_after = int(START.timestamp() * 1e6) + SPAN_DAYS * 86_400 * 10**6
-    batch = manifest(rows, start_us=day_after, span_us=86_400 * 10**6, seed=999,
-                     consignees=consignees, shippers=shippers)
+    batch = manifest(
+        rows,
+        start_us=day_after,
+        span_us=86_400 * 10**6,
+        seed=999,
+        consignees=consignees,
+        shippers=shippers,
+    )
     rss_before = _peak_rss_mb()
     stage = HistoryFeatures(store, low_memory=low_memory)
     t0, c0 = time.perf_counter(), _cpu_s()
     out = stage.apply(batch)
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
-    print({
-        "history_rows": store.fingerprint()["rows"], "batch_rows": out.height,
-        "low_memory": low_memory,
-        "features_s": round(wall, 1), "features_cpu_s": round(cpu, 1),
-        "rows_per_s": round(rows / wall),
-        "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before,
-        "new_consignees": int(out["consignee_is_new"].sum()),
-        "mean_consignee_shipments_365d": round(float(out["consignee_shipments_365d"].mean()), 1),
-    })
+    print(
+        {
+            "history_rows": store.fingerprint()["rows"],
+            "batch_rows": out.height,
+            "low_memory": low_memory,
+            "features_s": round(wall, 1),
+            "features_cpu_s": round(cpu, 1),
+            "rows_per_s": round(rows / wall),
+            "peak_rss_mb": _peak_rss_mb(),
+            "rss_before_mb": rss_before,
+            "new_consignees": int(out["consignee_is_new"].sum()),
+            "mean_consignee_shipments_365d": round(
+                float(out["consignee_shipments_365d"].mean()), 1
+            ),
+        }
+    )
 
 
 def resolve(n_canonical: int, n_new: int) -> None:
@@ -154,9 +227,17 @@ def resolve(n_canonical: int, n_new: int) -> None:
     wall = time.perf_counter() - t0
     merged = out.filter(pl.col("party_key") != pl.col("canonical_key"))["party_key"]
     variant_merged = int(merged.is_in(pl.Series(variants).implode()).sum())
-    print({"canonical": len(seen), "new": n_new, "resolve_s": round(wall, 1),
-           "variants_merged": variant_merged, "variants": len(variants),
-           "other_merged": merged.len() - variant_merged, "peak_rss_mb": _peak_rss_mb()})
+    print(
+        {
+            "canonical": len(seen),
+            "new": n_new,
+            "resolve_s": round(wall, 1),
+            "variants_merged": variant_merged,
+            "variants": len(variants),
+            "other_merged": merged.len() - variant_merged,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
 
 
 def main() -> None:
@@ -168,8 +249,11 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--canonical", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=10_000)
-    parser.add_argument("--low-memory", action="store_true",
-                        help="stream the history for every feature block (lower peak RSS)")
+    parser.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="stream the history for every feature block (lower peak RSS)",
+    )
     args = parser.parse_args()
     if args.what == "build":
         build(args.store, args.history_rows, args.chunk)

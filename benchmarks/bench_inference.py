@@ -44,12 +44,24 @@ def train_model(trees: int, seed: int) -> lgb.Booster:
     """A binary model with the requested number of trees and 63 leaves each."""
     rng = np.random.default_rng(seed)
     x = make_rows(20_000, seed)
-    signal = (np.nan_to_num(x[:, 5]) + np.nan_to_num(x[:, 6]) * np.nan_to_num(x[:, 7])
-              + (np.nan_to_num(x[:, 0]) % 5 == 0) + 0.5 * np.sin(np.nan_to_num(x[:, 8]) * 3))
+    signal = (
+        np.nan_to_num(x[:, 5])
+        + np.nan_to_num(x[:, 6]) * np.nan_to_num(x[:, 7])
+        + (np.nan_to_num(x[:, 0]) % 5 == 0)
+        + 0.5 * np.sin(np.nan_to_num(x[:, 8]) * 3)
+    )
     y = (signal + rng.normal(scale=1.0, size=x.shape[0]) > 1.0).astype(int)
-    params = {"objective": "binary", "num_leaves": 63, "learning_rate": 0.05,
-              "min_data_in_leaf": 20, "verbose": -1, "num_threads": 1, "seed": seed,
-              "max_cat_to_onehot": 4, "min_data_per_group": 20}
+    params = {
+        "objective": "binary",
+        "num_leaves": 63,
+        "learning_rate": 0.05,
+        "min_data_in_leaf": 20,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": seed,
+        "max_cat_to_onehot": 4,
+        "min_data_per_group": 20,
+    }
     data = lgb.Dataset(x, y, categorical_feature=list(range(N_CATEGORICAL)))
     return lgb.train(params, data, num_boost_round=trees)
 
@@ -65,8 +77,9 @@ def compile_seconds(cache_dir: str) -> float:
         "print(time.perf_counter() - t)\n"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, "NUMBA_NUM_THREADS": "2"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, check=True, capture_output=True, text=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -86,8 +99,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", type=Path, default=None,
-                        help="Reuse this LightGBM text model (written here on first use).")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="Reuse this LightGBM text model (written here on first use).",
+    )
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -97,15 +114,19 @@ def main() -> None:
         booster = train_model(args.trees, args.seed)
         if args.model is not None:
             booster.save_model(str(args.model))
-    print(f"trained benchmark model: {booster.num_trees()} trees, 63 leaves, {N_FEATURES} "
-          f"features ({time.perf_counter() - t:.1f} s)")
+    print(
+        f"trained benchmark model: {booster.num_trees()} trees, 63 leaves, {N_FEATURES} "
+        f"features ({time.perf_counter() - t:.1f} s)"
+    )
     text = booster.model_to_string()
     with tempfile.TemporaryDirectory() as cache:
         (Path(cache) / "model.txt").write_text(text)
         cold = compile_seconds(cache)
         warm = compile_seconds(cache)
-    print(f"compile: cold cache {cold:.2f} s, warm cache {warm:.2f} s "
-          "(fresh process, after imports: parse + first call)")
+    print(
+        f"compile: cold cache {cold:.2f} s, warm cache {warm:.2f} s "
+        "(fresh process, after imports: parse + first call)"
+    )
 
     forest = Forest.from_model_string(text)
     numba.set_num_threads(args.threads)
@@ -115,14 +136,17 @@ def main() -> None:
     ours = forest.predict_raw(x)
     theirs = booster.predict(x, raw_score=True, num_threads=args.threads)
     max_diff = float(np.max(np.abs(ours - theirs)))
-    t_lgb = best_of(lambda: booster.predict(x, raw_score=True, num_threads=args.threads),
-                    args.repeats)
+    t_lgb = best_of(
+        lambda: booster.predict(x, raw_score=True, num_threads=args.threads), args.repeats
+    )
     t_ours = best_of(lambda: forest.predict_raw(x), args.repeats)
     print(f"\nrows {args.rows:,}, threads {args.threads}, best of {args.repeats}")
     print(f"{'engine':<28}{'wall s':>10}{'rows/s':>14}{'ratio':>8}")
     print(f"{'lightgbm.Booster.predict':<28}{t_lgb:>10.3f}{args.rows / t_lgb:>14,.0f}{1.0:>8.2f}")
-    print(f"{'models.forest (numba)':<28}{t_ours:>10.3f}{args.rows / t_ours:>14,.0f}"
-          f"{t_lgb / t_ours:>8.2f}")
+    print(
+        f"{'models.forest (numba)':<28}{t_ours:>10.3f}{args.rows / t_ours:>14,.0f}"
+        f"{t_lgb / t_ours:>8.2f}"
+    )
     print(f"max |raw difference| = {max_diff:.3g}")
 
 

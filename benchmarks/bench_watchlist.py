@@ -25,22 +25,126 @@ import polars as pl
 
 from engine.watchlist import DEFAULT_THRESHOLD, Watchlist, WatchlistStage
 
-_PLACE = ["ASIA", "EURASIA", "SILK ROAD", "CASPIAN", "TASHKENT", "ALMATY", "KARACHI", "DUBAI",
-          "SHENZHEN", "NINGBO", "ORIENT", "PACIFIC", "GULF", "TURAN", "ARAL", "BALTIC",
-          "ANATOLIA", "HINDUSTAN", "PAMIR", "ISTANBUL", "TBILISI", "BAKU", "ZHEJIANG"]
-_CORE = ["GOLDEN", "STAR", "GLOBAL", "UNITED", "GREEN", "NEW", "GRAND", "ROYAL", "SUNRISE",
-         "BRIGHT", "SMART", "PRIME", "AL NOOR", "AL AMAL", "AL FAJR", "AL BARAKA", "AL RAYAN",
-         "DELTA", "ALPHA", "NOVA", "ATLAS", "LOTUS", "PEARL", "OASIS", "ZENITH", "CRYSTAL",
-         "EAGLE", "FALCON", "LION", "DRAGON", "PHOENIX", "TIGER", "CEDAR", "OLIVE"]
-_GIVEN = ["MUHAMMAD", "AHMED", "ALI", "HASSAN", "KARIM", "RAHIM", "AZIZ", "FARHOD", "BAKHTIYOR",
-          "NURSULTAN", "AIBEK", "RUSTAM", "ZHANG", "WANG", "LI", "CHEN", "MEHMET", "GIORGI",
-          "IBRAHIM", "YUSUF", "OMAR", "KHALID", "ABDUL", "SAID"]
-_TRADE = ["TRADING", "LOGISTICS", "IMPORT EXPORT", "INDUSTRIES", "TEXTILES", "FOODSTUFF",
-          "ELECTRONICS", "AGRO", "HOLDING", "SHIPPING", "TRADERS", "ENTERPRISES", "GROUP",
-          "MACHINERY", "CHEMICALS", "AUTO PARTS", "BUILDING MATERIALS", "FRUITS", "GENERAL"]
+_PLACE = [
+    "ASIA",
+    "EURASIA",
+    "SILK ROAD",
+    "CASPIAN",
+    "TASHKENT",
+    "ALMATY",
+    "KARACHI",
+    "DUBAI",
+    "SHENZHEN",
+    "NINGBO",
+    "ORIENT",
+    "PACIFIC",
+    "GULF",
+    "TURAN",
+    "ARAL",
+    "BALTIC",
+    "ANATOLIA",
+    "HINDUSTAN",
+    "PAMIR",
+    "ISTANBUL",
+    "TBILISI",
+    "BAKU",
+    "ZHEJIANG",
+]
+_CORE = [
+    "GOLDEN",
+    "STAR",
+    "GLOBAL",
+    "UNITED",
+    "GREEN",
+    "NEW",
+    "GRAND",
+    "ROYAL",
+    "SUNRISE",
+    "BRIGHT",
+    "SMART",
+    "PRIME",
+    "AL NOOR",
+    "AL AMAL",
+    "AL FAJR",
+    "AL BARAKA",
+    "AL RAYAN",
+    "DELTA",
+    "ALPHA",
+    "NOVA",
+    "ATLAS",
+    "LOTUS",
+    "PEARL",
+    "OASIS",
+    "ZENITH",
+    "CRYSTAL",
+    "EAGLE",
+    "FALCON",
+    "LION",
+    "DRAGON",
+    "PHOENIX",
+    "TIGER",
+    "CEDAR",
+    "OLIVE",
+]
+_GIVEN = [
+    "MUHAMMAD",
+    "AHMED",
+    "ALI",
+    "HASSAN",
+    "KARIM",
+    "RAHIM",
+    "AZIZ",
+    "FARHOD",
+    "BAKHTIYOR",
+    "NURSULTAN",
+    "AIBEK",
+    "RUSTAM",
+    "ZHANG",
+    "WANG",
+    "LI",
+    "CHEN",
+    "MEHMET",
+    "GIORGI",
+    "IBRAHIM",
+    "YUSUF",
+    "OMAR",
+    "KHALID",
+    "ABDUL",
+    "SAID",
+]
+_TRADE = [
+    "TRADING",
+    "LOGISTICS",
+    "IMPORT EXPORT",
+    "INDUSTRIES",
+    "TEXTILES",
+    "FOODSTUFF",
+    "ELECTRONICS",
+    "AGRO",
+    "HOLDING",
+    "SHIPPING",
+    "TRADERS",
+    "ENTERPRISES",
+    "GROUP",
+    "MACHINERY",
+    "CHEMICALS",
+    "AUTO PARTS",
+    "BUILDING MATERIALS",
+    "FRUITS",
+    "GENERAL",
+]
 _LEGAL = ["LLC", "LTD", "CO LTD", "FZE", "JSC", "TOO", "OOO", "GMBH", "SRL", "LIMITED", ""]
-_EXTRA = ["TRADING", "GENERAL TRADING", "IMPORT EXPORT", "GROUP", "INTERNATIONAL", "HOLDING",
-          "LOGISTICS", "BRANCH", "FOR COMMERCE"]
+_EXTRA = [
+    "TRADING",
+    "GENERAL TRADING",
+    "IMPORT EXPORT",
+    "GROUP",
+    "INTERNATIONAL",
+    "HOLDING",
+    "LOGISTICS",
+    "BRANCH",
+    "FOR COMMERCE",
+]
 
 
 def ordinary_names(n: int, rng: random.Random) -> list[str]:
@@ -108,8 +212,12 @@ class Quality:
 
 
 def quality(
-    watchlist: Watchlist, *, threshold: float = DEFAULT_THRESHOLD, n_ordinary: int = 5000,
-    n_planted: int = 600, seed: int = 20240926,
+    watchlist: Watchlist,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_ordinary: int = 5000,
+    n_planted: int = 600,
+    seed: int = 20240926,
 ) -> Quality:
     """Plant perturbed list names among ordinary names; measure recall and FP rate."""
     rng = random.Random(seed)
@@ -118,17 +226,17 @@ def quality(
     kinds = [KINDS[i % len(KINDS)] for i in range(picks.height)]
     planted = [perturb(n, k, rng) for n, k in zip(picks["name"], kinds, strict=True)]
     ordinary = ordinary_names(n_ordinary, rng)
-    frame = pl.DataFrame({
-        "shipper_name": planted + ordinary,
-        "truth": picks["entry"].to_list() + [None] * len(ordinary),
-        "kind": kinds + ["ordinary"] * len(ordinary),
-    })
+    frame = pl.DataFrame(
+        {
+            "shipper_name": planted + ordinary,
+            "truth": picks["entry"].to_list() + [None] * len(ordinary),
+            "kind": kinds + ["ordinary"] * len(ordinary),
+        }
+    )
     out = WatchlistStage(watchlist, threshold=threshold).apply(frame)
     hit = out["watchlist_party_score"] >= threshold
     is_planted = out["truth"].is_not_null()
-    by_kind = {
-        k: float(hit.filter(out["kind"] == k).mean() or 0.0) for k in KINDS
-    }
+    by_kind = {k: float(hit.filter(out["kind"] == k).mean() or 0.0) for k in KINDS}
     correct = (out["watchlist_entry"] == out["truth"]).fill_null(False)
     fps = out.filter(hit & ~is_planted).select("shipper_name", "watchlist_entry")
     return Quality(
@@ -139,8 +247,9 @@ def quality(
         correct_entry=float(correct.filter(is_planted).mean() or 0.0),
         ordinary=len(ordinary),
         false_positive_rate=float(hit.filter(~is_planted).mean() or 0.0),
-        ordinary_reported_rate=float((out["watchlist_party_score"] > 0).filter(~is_planted).mean()
-                                     or 0.0),
+        ordinary_reported_rate=float(
+            (out["watchlist_party_score"] > 0).filter(~is_planted).mean() or 0.0
+        ),
         false_positives=[tuple(r) for r in fps.rows()][:20],  # type: ignore[misc]
     )
 
@@ -160,13 +269,18 @@ def throughput(rows: int, *, seed: int = 1) -> dict[str, float]:
     def column() -> pl.Series:
         return pool.gather(np_rng.integers(0, len(distinct), rows))
 
-    frame = pl.DataFrame({
-        "shipper_name": column(), "consignee_name": column(), "notify_name": column(),
-        "vessel_imo": pl.Series(np_rng.integers(9_000_000, 9_999_999, rows)).cast(pl.String),
-        "container_number": pl.Series(np_rng.integers(0, 10**7, rows)).cast(pl.String),
-    }).with_columns(
-        pl.concat_str(pl.lit("MSCU"), pl.col("container_number").str.zfill(7))
-        .alias("container_number")
+    frame = pl.DataFrame(
+        {
+            "shipper_name": column(),
+            "consignee_name": column(),
+            "notify_name": column(),
+            "vessel_imo": pl.Series(np_rng.integers(9_000_000, 9_999_999, rows)).cast(pl.String),
+            "container_number": pl.Series(np_rng.integers(0, 10**7, rows)).cast(pl.String),
+        }
+    ).with_columns(
+        pl.concat_str(pl.lit("MSCU"), pl.col("container_number").str.zfill(7)).alias(
+            "container_number"
+        )
     )
     t0 = time.perf_counter()
     watchlist = Watchlist.load_default()
@@ -188,8 +302,10 @@ def throughput(rows: int, *, seed: int = 1) -> dict[str, float]:
         "rows_per_s": round(rows / t_apply),
         "hits": int((out["watchlist_party_score"] >= stage.threshold).sum()),
         "reported_below_threshold": int(
-            ((out["watchlist_party_score"] > 0) & (out["watchlist_party_score"] < stage.threshold))
-            .sum()
+            (
+                (out["watchlist_party_score"] > 0)
+                & (out["watchlist_party_score"] < stage.threshold)
+            ).sum()
         ),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -205,11 +321,13 @@ def main() -> None:
         watchlist = Watchlist.load_default()
         for threshold in args.threshold:
             q = quality(watchlist, threshold=threshold)
-            print(f"threshold {q.threshold:g}: recall {q.recall:.3f} "
-                  f"({', '.join(f'{k} {v:.3f}' for k, v in q.recall_by_kind.items())}), "
-                  f"correct entry {q.correct_entry:.3f}, "
-                  f"FPR {q.false_positive_rate:.4f} on {q.ordinary} ordinary names "
-                  f"({q.ordinary_reported_rate:.4f} reported at or above the floor)")
+            print(
+                f"threshold {q.threshold:g}: recall {q.recall:.3f} "
+                f"({', '.join(f'{k} {v:.3f}' for k, v in q.recall_by_kind.items())}), "
+                f"correct entry {q.correct_entry:.3f}, "
+                f"FPR {q.false_positive_rate:.4f} on {q.ordinary} ordinary names "
+                f"({q.ordinary_reported_rate:.4f} reported at or above the floor)"
+            )
             for name, entry in q.false_positives[:5]:
                 print(f"   FP: {name!r} -> {entry}")
     else:

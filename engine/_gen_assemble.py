@@ -88,8 +88,11 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
     declared = np.round(d["usd"] * d["rate"], 2)
     gross = d["gross"]
     dirt = rng.random(n)
-    gross = np.where(dirt < NONPOSITIVE_WEIGHT_SHARE,
-                     np.where(dirt < NONPOSITIVE_WEIGHT_SHARE / 2, 0.0, -gross), gross)
+    gross = np.where(
+        dirt < NONPOSITIVE_WEIGHT_SHARE,
+        np.where(dirt < NONPOSITIVE_WEIGHT_SHARE / 2, 0.0, -gross),
+        gross,
+    )
     westbound = world.loc_lon[draw.port_of_loading] > world.loc_lon[draw.port_of_discharge]
     scacs = [c[0] for c in words.CARRIERS]
     loc_code = world.text["loc_code"]
@@ -97,48 +100,75 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
     fleet_imo = pl.Series(uni.fleet.imo.tolist(), dtype=pl.String)
     fleet_code = pl.Series(_voyage_code(np.arange(len(uni.fleet.name))).tolist(), dtype=pl.String)
 
-    frame = pl.DataFrame({
-        "owner": text(OWNER_CODES, d["owner"]), "serial": d["serial"], "check": d["check"],
-        "iso": text(list(ISO_TYPES), d["iso_type"]), "seal1": d["seal1"], "seal2": d["seal2"],
-        "scac": text(scacs, d["carrier"]), "seal_prefix": text([c[:2] for c in scacs],
-                                                               d["carrier"]),
-        "is_lcl": draw.is_lcl, "is_empty": draw.is_empty, "bl_body": d["bl_body"],
-        "house_body": d["house_body"], "has_house": d["has_house"],
-        "to_order": draw.bl_to_order, "bank": pick(words.BANKS),
-        "to_order_plain": (rng.random(n) < 0.5)[bill],
-        "filed": d["filed"], "departed": d["departed"], "eta": d["eta"],
-        "amended_at": d["last_amended"], "amendments": draw.amendments,
-        "collect": draw.freight_collect,
-        "payment": text(list(FREIGHT_PAYMENTS), draw.freight_payment),
-        "notify_kind": draw.notify, "placeholder": pick(words.PLACEHOLDER_NOTIFY),
-        "hs": world.text["hs_code"].gather(draw.hs),
-        "hs_text": world.text["hs_text"].gather(draw.hs),
-        "prefix": pick(words.DESCRIPTION_PREFIXES),
-        "vague": draw.vague, "vague_text": pick(words.VAGUE_DESCRIPTIONS),
-        "override": text([*draw.descriptions, ""], override),
-        "has_override": override >= 0,
-        "packages": d["packages"], "package_type": world.text["hs_package_type"].gather(draw.hs),
-        "gross": gross, "declared": declared, "currency": text(CURRENCIES, d["currency"]),
-        "origin": as_text(draw.origin_country),
-        "receipt": loc_code.gather(np.maximum(draw.place_of_receipt, 0)),
-        "has_receipt": draw.place_of_receipt >= 0,
-        "pol": loc_code.gather(draw.port_of_loading),
-        "hub1": loc_code.gather(np.maximum(draw.hub1, 0)), "has_hub1": draw.hub1 >= 0,
-        "hub2": loc_code.gather(np.maximum(draw.hub2, 0)), "has_hub2": draw.hub2 >= 0,
-        "pod": loc_code.gather(draw.port_of_discharge),
-        "delivery": loc_code.gather(draw.place_of_delivery),
-        "unknown_pol": (rng.random(n) < UNKNOWN_LOCODE_SHARE)[bill],
-        "vessel_imo": fleet_imo.gather(draw.vessel),
-        "vessel_name": fleet_names.gather(draw.vessel),
-        "voyage_code": fleet_code.gather(draw.vessel), "westbound": westbound,
-    }).hstack(ship).hstack(cons).hstack(noti)
+    frame = (
+        pl.DataFrame(
+            {
+                "owner": text(OWNER_CODES, d["owner"]),
+                "serial": d["serial"],
+                "check": d["check"],
+                "iso": text(list(ISO_TYPES), d["iso_type"]),
+                "seal1": d["seal1"],
+                "seal2": d["seal2"],
+                "scac": text(scacs, d["carrier"]),
+                "seal_prefix": text([c[:2] for c in scacs], d["carrier"]),
+                "is_lcl": draw.is_lcl,
+                "is_empty": draw.is_empty,
+                "bl_body": d["bl_body"],
+                "house_body": d["house_body"],
+                "has_house": d["has_house"],
+                "to_order": draw.bl_to_order,
+                "bank": pick(words.BANKS),
+                "to_order_plain": (rng.random(n) < 0.5)[bill],
+                "filed": d["filed"],
+                "departed": d["departed"],
+                "eta": d["eta"],
+                "amended_at": d["last_amended"],
+                "amendments": draw.amendments,
+                "collect": draw.freight_collect,
+                "payment": text(list(FREIGHT_PAYMENTS), draw.freight_payment),
+                "notify_kind": draw.notify,
+                "placeholder": pick(words.PLACEHOLDER_NOTIFY),
+                "hs": world.text["hs_code"].gather(draw.hs),
+                "hs_text": world.text["hs_text"].gather(draw.hs),
+                "prefix": pick(words.DESCRIPTION_PREFIXES),
+                "vague": draw.vague,
+                "vague_text": pick(words.VAGUE_DESCRIPTIONS),
+                "override": text([*draw.descriptions, ""], override),
+                "has_override": override >= 0,
+                "packages": d["packages"],
+                "package_type": world.text["hs_package_type"].gather(draw.hs),
+                "gross": gross,
+                "declared": declared,
+                "currency": text(CURRENCIES, d["currency"]),
+                "origin": as_text(draw.origin_country),
+                "receipt": loc_code.gather(np.maximum(draw.place_of_receipt, 0)),
+                "has_receipt": draw.place_of_receipt >= 0,
+                "pol": loc_code.gather(draw.port_of_loading),
+                "hub1": loc_code.gather(np.maximum(draw.hub1, 0)),
+                "has_hub1": draw.hub1 >= 0,
+                "hub2": loc_code.gather(np.maximum(draw.hub2, 0)),
+                "has_hub2": draw.hub2 >= 0,
+                "pod": loc_code.gather(draw.port_of_discharge),
+                "delivery": loc_code.gather(draw.place_of_delivery),
+                "unknown_pol": (rng.random(n) < UNKNOWN_LOCODE_SHARE)[bill],
+                "vessel_imo": fleet_imo.gather(draw.vessel),
+                "vessel_name": fleet_names.gather(draw.vessel),
+                "voyage_code": fleet_code.gather(draw.vessel),
+                "westbound": westbound,
+            }
+        )
+        .hstack(ship)
+        .hstack(cons)
+        .hstack(noti)
+    )
     seals = frame.select(pl.format("{}{}", "seal_prefix", "seal1"), pl.format("CS{}", "seal2"))
     has_seals = np.stack([~draw.is_empty, (d["seal2"] >= 0) & ~draw.is_empty], axis=1)
     frame = frame.with_columns(
         un_dg_number=_dg_numbers(world, draw, rng),
         seal_list=list_column([seals.to_series(0), seals.to_series(1)], has_seals),
-        hub_list=list_column([frame["hub1"], frame["hub2"]],
-                             np.stack([draw.hub1 >= 0, draw.hub2 >= 0], axis=1)),
+        hub_list=list_column(
+            [frame["hub1"], frame["hub2"]], np.stack([draw.hub1 >= 0, draw.hub2 >= 0], axis=1)
+        ),
     )
 
     def loc(column: str) -> pl.Expr:
@@ -150,15 +180,19 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
     empty = pl.col("is_empty")
     pol_code = pl.col("pol")
     out = frame.select(
-        container_number=pl.format("{}{}{}", "owner", pl.col("serial").cast(pl.String).str.zfill(6),
-                                   "check"),
+        container_number=pl.format(
+            "{}{}{}", "owner", pl.col("serial").cast(pl.String).str.zfill(6), "check"
+        ),
         iso_type="iso",
         seals="seal_list",
         fcl_lcl=pl.when("is_lcl").then(pl.lit("LCL")).otherwise(pl.lit("FCL")),
         is_empty="is_empty",
         bl_number=pl.format("{}{}", "scac", pl.col("bl_body").cast(pl.String).str.zfill(10)),
-        house_bl_number=pl.when("has_house").then(pl.format(
-            "HB{}{}", "consignee_country", pl.col("house_body").cast(pl.String).str.zfill(8))),
+        house_bl_number=pl.when("has_house").then(
+            pl.format(
+                "HB{}{}", "consignee_country", pl.col("house_body").cast(pl.String).str.zfill(8)
+            )
+        ),
         bl_type=pl.when("to_order").then(pl.lit("to_order")).otherwise(pl.lit("straight")),
         filed_at=utc("filed"),
         amendments=pl.col("amendments").cast(pl.Int32),
@@ -169,23 +203,34 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         shipper_address="shipper_address",
         shipper_country="shipper_country",
         shipper_id="shipper_id",
-        consignee_name=pl.when("to_order").then(
-            pl.when("to_order_plain").then(pl.lit("TO ORDER"))
+        consignee_name=pl.when("to_order")
+        .then(
+            pl.when("to_order_plain")
+            .then(pl.lit("TO ORDER"))
             .otherwise(pl.format("TO THE ORDER OF {}", "bank"))
-        ).otherwise("consignee_name"),
+        )
+        .otherwise("consignee_name"),
         consignee_address=pl.when("to_order").then(None).otherwise("consignee_address"),
         consignee_country="consignee_country",
         consignee_id=pl.when("to_order").then(None).otherwise("consignee_id"),
         # on a to-order bill the real buyer is the notify party
-        notify_name=pl.when(pl.col("notify_kind") >= 0).then("notify_name")
-        .when((pl.col("notify_kind") == -1) | pl.col("to_order")).then("consignee_name")
-        .when(pl.col("notify_kind") == -2).then("placeholder"),
-        notify_address=pl.when(pl.col("notify_kind") >= 0).then("notify_address")
-        .when((pl.col("notify_kind") == -1) | pl.col("to_order")).then("consignee_address"),
+        notify_name=pl.when(pl.col("notify_kind") >= 0)
+        .then("notify_name")
+        .when((pl.col("notify_kind") == -1) | pl.col("to_order"))
+        .then("consignee_name")
+        .when(pl.col("notify_kind") == -2)
+        .then("placeholder"),
+        notify_address=pl.when(pl.col("notify_kind") >= 0)
+        .then("notify_address")
+        .when((pl.col("notify_kind") == -1) | pl.col("to_order"))
+        .then("consignee_address"),
         hs_code=pl.when(empty).then(None).otherwise("hs"),
-        goods_description=pl.when(empty).then(pl.lit("EMPTY CONTAINER"))
-        .when("vague").then("vague_text")
-        .when("has_override").then("override")
+        goods_description=pl.when(empty)
+        .then(pl.lit("EMPTY CONTAINER"))
+        .when("vague")
+        .then("vague_text")
+        .when("has_override")
+        .then("override")
         .otherwise(pl.format("{}{}", "prefix", "hs_text")),
         packages="packages",
         package_type=pl.when(empty).then(None).otherwise("package_type"),
@@ -195,10 +240,12 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         un_dg_number="un_dg_number",
         origin_country="origin",
         place_of_receipt=loc("receipt"),
-        port_of_loading=pl.when("unknown_pol").then(
+        port_of_loading=pl.when("unknown_pol")
+        .then(
             # a mistyped code: the location part reversed, unless that is a real port too
             pl.concat_str(pol_code.str.slice(0, 2), pol_code.str.slice(2).str.reverse())
-        ).otherwise(pol_code),
+        )
+        .otherwise(pol_code),
         transshipment_ports="hub_list",
         port_of_discharge="pod",
         place_of_delivery="delivery",
@@ -222,9 +269,7 @@ def assemble(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) 
         .then(pl.format("{}ZZZ", pl.col("port_of_loading").str.slice(0, 2)))
         .otherwise("port_of_loading")
     )
-    return out.select(
-        [pl.col(name).cast(CANONICAL[name].dtype) for name in MANIFEST_COLUMNS]
-    )
+    return out.select([pl.col(name).cast(CANONICAL[name].dtype) for name in MANIFEST_COLUMNS])
 
 
 def _voyage_code(vessel: np.ndarray) -> np.ndarray:

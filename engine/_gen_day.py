@@ -36,7 +36,8 @@ AMENDMENTS = (np.array([0, 1, 2, 3]), np.array([0.86, 0.10, 0.03, 0.01]))
 CURRENCY_RATES = {"USD": 1.0, "EUR": 0.92, "CNY": 7.2, "TRY": 34.0, "AED": 3.67, "GBP": 0.79}
 CURRENCIES: list[str] = list(CURRENCY_RATES)
 OWNER_CODES: list[str] = sorted(
-    {p for c in words.CARRIERS for p in c[2]} | set(words.LESSOR_PREFIXES))
+    {p for c in words.CARRIERS for p in c[2]} | set(words.LESSOR_PREFIXES)
+)
 _EURO = {"NL", "BE", "DE", "ES", "IT", "FR", "GR", "SI", "PL", "RO", "BG"}
 
 
@@ -45,8 +46,9 @@ def _choice(rng: np.random.Generator, table: tuple[np.ndarray, np.ndarray], n: i
     return values[weighted_choice(rng, weights, n)]
 
 
-def build_universe(world: World, *, rows_per_day: int, timeline_days: int, seed: int,
-                   watchlist_names: list[str]) -> Universe:
+def build_universe(
+    world: World, *, rows_per_day: int, timeline_days: int, seed: int, watchlist_names: list[str]
+) -> Universe:
     """Party pools and fleet sized for ``rows_per_day`` over ``timeline_days`` days."""
     rng = np.random.default_rng([seed, 0x5EED])
     r = rows_per_day
@@ -56,16 +58,26 @@ def build_universe(world: World, *, rows_per_day: int, timeline_days: int, seed:
     vessels = fleet(rng, int(np.clip(r // 20, 30, 2000)))
     parties = pl.concat([shippers.text, consignees.text, forwarders.text])
     f_off = shippers.text.height + consignees.text.height
-    by_country = {c: f_off + np.flatnonzero(forwarders.country == c)
-                  for c in words.CONSIGNEE_COUNTRIES}
+    by_country = {
+        c: f_off + np.flatnonzero(forwarders.country == c) for c in words.CONSIGNEE_COUNTRIES
+    }
     return Universe(
-        shippers=shippers, consignees=consignees, forwarders=forwarders, fleet=vessels,
-        parties=parties, party_country=np.concatenate(
-            [shippers.country, consignees.country, forwarders.country]).astype("U2"),
-        shipper_offset=0, consignee_offset=shippers.text.height,
-        forwarder_offset=f_off, consignee_cumweight=np.cumsum(consignees.weight),
+        shippers=shippers,
+        consignees=consignees,
+        forwarders=forwarders,
+        fleet=vessels,
+        parties=parties,
+        party_country=np.concatenate(
+            [shippers.country, consignees.country, forwarders.country]
+        ).astype("U2"),
+        shipper_offset=0,
+        consignee_offset=shippers.text.height,
+        forwarder_offset=f_off,
+        consignee_cumweight=np.cumsum(consignees.weight),
         shippers_by_home=group_offsets(shippers.home, len(world.loc_code)),
-        forwarders_by_country=by_country, seed=seed, watchlist_names=watchlist_names,
+        forwarders_by_country=by_country,
+        seed=seed,
+        watchlist_names=watchlist_names,
     )
 
 
@@ -80,8 +92,9 @@ def _groups(rng: np.random.Generator, rows: int) -> tuple[IntArray, IntArray, np
     return group, sizes, lcl[:n_groups]
 
 
-def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
-              day_ordinal: int, rows: int) -> Draw:
+def base_draw(
+    world: World, uni: Universe, rng: np.random.Generator, *, t: int, day_ordinal: int, rows: int
+) -> Draw:
     """Draw one day's clean rows (indices only)."""
     group, sizes, lcl_group = _groups(rng, rows)
     n_groups = len(sizes)
@@ -97,8 +110,9 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     pool = uni.consignees
     active = int(np.searchsorted(pool.birth_day, t, side="right"))
     cum = uni.consignee_cumweight
-    cons_unit = np.minimum(np.searchsorted(cum, rng.random(n_units) * cum[active - 1], "right"),
-                           active - 1)
+    cons_unit = np.minimum(
+        np.searchsorted(cum, rng.random(n_units) * cum[active - 1], "right"), active - 1
+    )
     cons = cons_unit[unit]
 
     # shippers: a consignee's few usual suppliers, sometimes someone else
@@ -132,11 +146,13 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     # goods: each consignee buys a few usual commodities, sometimes something else
     k = _choice(rng, (np.arange(3), np.array([0.6, 0.3, 0.1])), n_units)
     hs_cum = np.cumsum(world.hs_weight)
-    usual_hs = np.searchsorted(hs_cum, hash_uniform(uni.seed + 1, cons_unit, k) * hs_cum[-1],
-                               "right")
+    usual_hs = np.searchsorted(
+        hs_cum, hash_uniform(uni.seed + 1, cons_unit, k) * hs_cum[-1], "right"
+    )
     any_hs = weighted_choice(rng, world.hs_weight, n_units)
-    hs = np.minimum(np.where(rng.random(n_units) < 0.85, usual_hs, any_hs),
-                    len(world.hs_code) - 1)[unit]
+    hs = np.minimum(np.where(rng.random(n_units) < 0.85, usual_hs, any_hs), len(world.hs_code) - 1)[
+        unit
+    ]
     hs = _origin_goods(world, rng, uni.shippers.country[shipper], unit, n_units, hs)
 
     notify = np.full(rows, -1, dtype=np.int64)
@@ -150,14 +166,27 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
 
     amendments = _choice(rng, AMENDMENTS, n_units)
     return Draw(
-        n=rows, day_ordinal=day_ordinal,
+        n=rows,
+        day_ordinal=day_ordinal,
         day_start_us=(day_ordinal - EPOCH_ORDINAL) * US_PER_DAY,
-        group=group, group_size=sizes[group], is_lcl=is_lcl, unit=unit, box=box,
+        group=group,
+        group_size=sizes[group],
+        is_lcl=is_lcl,
+        unit=unit,
+        box=box,
         shipper=shipper + uni.shipper_offset,
-        consignee=cons + uni.consignee_offset, consignee_pool_index=cons,
-        notify=notify, port_of_loading=pol, port_of_discharge=pod, place_of_receipt=receipt,
-        place_of_delivery=pool.home[cons], hub1=hub1, hub2=hub2, origin_country=origin,
-        hs=hs, vessel=weighted_choice(rng, uni.fleet.weight, n_groups)[group],
+        consignee=cons + uni.consignee_offset,
+        consignee_pool_index=cons,
+        notify=notify,
+        port_of_loading=pol,
+        port_of_discharge=pod,
+        place_of_receipt=receipt,
+        place_of_delivery=pool.home[cons],
+        hub1=hub1,
+        hub2=hub2,
+        origin_country=origin,
+        hs=hs,
+        vessel=weighted_choice(rng, uni.fleet.weight, n_groups)[group],
         forced_iso=np.full(rows, -1, dtype=np.int64),
         bl_to_order=(rng.random(n_units) < 0.07)[unit],
         freight_collect=(rng.random(n_units) < 0.30)[unit],
@@ -173,8 +202,14 @@ def base_draw(world: World, uni: Universe, rng: np.random.Generator, *, t: int,
     )
 
 
-def _origin_goods(world: World, rng: np.random.Generator, country: np.ndarray, unit: IntArray,
-                  n_units: int, hs: IntArray) -> IntArray:
+def _origin_goods(
+    world: World,
+    rng: np.random.Generator,
+    country: np.ndarray,
+    unit: IntArray,
+    n_units: int,
+    hs: IntArray,
+) -> IntArray:
     """Exporters in a few origin countries mostly ship their country's staple exports."""
     u_share = rng.random(n_units)[unit]  # per bill, so a bill's containers agree
     u_pick = rng.random(n_units)[unit]
@@ -183,14 +218,16 @@ def _origin_goods(world: World, rng: np.random.Generator, country: np.ndarray, u
         mask = (country == country_code) & (u_share < words.ORIGIN_GOODS_SHARE)
         codes = np.asarray([world.hs_index[h] for h in goods], dtype=np.int64)
         cum = np.cumsum(list(goods.values()))
-        pick = np.minimum(np.searchsorted(cum / cum[-1], u_pick[mask], side="right"),
-                          len(codes) - 1)
+        pick = np.minimum(
+            np.searchsorted(cum / cum[-1], u_pick[mask], side="right"), len(codes) - 1
+        )
         out[mask] = codes[pick]
     return out
 
 
-def pick_by_location(rng: np.random.Generator, world: World, at: IntArray,
-                     options_of: Callable[[str], list[str]]) -> IntArray:
+def pick_by_location(
+    rng: np.random.Generator, world: World, at: IntArray, options_of: Callable[[str], list[str]]
+) -> IntArray:
     """For each row, a uniform pick among the locations ``options_of(code of at[row])``.
 
     The option lists are built once per distinct location of the day, not per row.
@@ -208,8 +245,9 @@ def pick_by_location(rng: np.random.Generator, world: World, at: IntArray,
     return np.asarray(flat, dtype=np.int64)[pick]
 
 
-def _hubs(world: World, rng: np.random.Generator, pol: IntArray, pod: IntArray,
-          lead: IntArray) -> tuple[IntArray, IntArray]:
+def _hubs(
+    world: World, rng: np.random.Generator, pol: IntArray, pod: IntArray, lead: IntArray
+) -> tuple[IntArray, IntArray]:
     rows = len(pol)
 
     def near_origin(code: str) -> list[str]:
@@ -258,11 +296,13 @@ def derive(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) ->
     ship_country = party_countries(uni, draw)[draw.shipper]
     currency = np.zeros(n, dtype=np.int64)  # index into CURRENCIES
     u = rng.random(n)
-    for code, where in (("EUR", np.isin(ship_country, list(_EURO)) & (u < 0.7)),
-                        ("CNY", (ship_country == "CN") & (u < 0.15)),
-                        ("TRY", (ship_country == "TR") & (u < 0.2)),
-                        ("AED", (ship_country == "AE") & (u < 0.25)),
-                        ("GBP", (ship_country == "GB") & (u < 0.6))):
+    for code, where in (
+        ("EUR", np.isin(ship_country, list(_EURO)) & (u < 0.7)),
+        ("CNY", (ship_country == "CN") & (u < 0.15)),
+        ("TRY", (ship_country == "TR") & (u < 0.2)),
+        ("AED", (ship_country == "AE") & (u < 0.25)),
+        ("GBP", (ship_country == "GB") & (u < 0.6)),
+    ):
         currency[where] = CURRENCIES.index(code)
     rate = np.asarray(list(CURRENCY_RATES.values()))[currency]
 
@@ -293,8 +333,17 @@ def derive(world: World, uni: Universe, draw: Draw, rng: np.random.Generator) ->
     last_amended = np.where(draw.late_amendment, after, before)
 
     draw.derived.update(
-        iso_type=iso, gross=gross, packages=packages, usd=usd, currency=currency, rate=rate,
-        filed=filed, departed=departed, eta=eta, last_amended=last_amended, amended=amended,
+        iso_type=iso,
+        gross=gross,
+        packages=packages,
+        usd=usd,
+        currency=currency,
+        rate=rate,
+        filed=filed,
+        departed=departed,
+        eta=eta,
+        last_amended=last_amended,
+        amended=amended,
         transit_days=transit_days,
     )
     _containers(uni, draw, rng, box_src)
@@ -328,6 +377,14 @@ def _containers(uni: Universe, draw: Draw, rng: np.random.Generator, src: IntArr
     house_body = ((draw.day_ordinal * 10_000_000 + draw.unit) * 3_456_787 + 777) % 10**8
     has_house = draw.is_lcl | (hash_uniform(uni.seed + 2, draw.day_ordinal, draw.unit) < 0.2)
     draw.derived.update(
-        owner=owner, serial=serial, check=check, check_wrong=wrong, carrier=carriers, seal1=seal1,
-        seal2=seal2, bl_body=bl_body, house_body=house_body, has_house=has_house,
+        owner=owner,
+        serial=serial,
+        check=check,
+        check_wrong=wrong,
+        carrier=carriers,
+        seal1=seal1,
+        seal2=seal2,
+        bl_body=bl_body,
+        house_body=house_body,
+        has_house=has_house,
     )

@@ -16,12 +16,29 @@ from engine._gen_parties import Fleet, Pool
 
 BoolArray = np.ndarray
 
-ISO_TYPES: tuple[str, ...] = ("22G1", "42G1", "45G1", "22R1", "42R1", "45R1", "22T1", "22U1",
-                              "42U1", "42P1")
+ISO_TYPES: tuple[str, ...] = (
+    "22G1",
+    "42G1",
+    "45G1",
+    "22R1",
+    "42R1",
+    "45R1",
+    "22T1",
+    "22U1",
+    "42U1",
+    "42P1",
+)
 FREIGHT_PAYMENTS: tuple[str, ...] = ("bank_transfer", "account", "cash")
 TYPOLOGIES: tuple[str, ...] = (
-    "cocaine_reefer", "precursor_chemicals", "front_company", "weight_anomaly", "cash_to_order",
-    "late_amendment", "vague_high_value", "sanctioned_lookalike", "undervaluation",
+    "cocaine_reefer",
+    "precursor_chemicals",
+    "front_company",
+    "weight_anomaly",
+    "cash_to_order",
+    "late_amendment",
+    "vague_high_value",
+    "sanctioned_lookalike",
+    "undervaluation",
 )
 
 

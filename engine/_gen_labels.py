@@ -15,8 +15,15 @@ from engine._gen_codes import IntArray, weighted_choice
 from engine._gen_draw import FREIGHT_PAYMENTS, ISO_TYPES, TYPOLOGIES, Draw, Universe
 from engine._gen_world import World
 
-FINDINGS: tuple[str, ...] = ("drugs", "precursors", "weapons", "counterfeit", "wildlife",
-                             "tobacco", "revenue")
+FINDINGS: tuple[str, ...] = (
+    "drugs",
+    "precursors",
+    "weapons",
+    "counterfeit",
+    "wildlife",
+    "tobacco",
+    "revenue",
+)
 RESULTS: tuple[str, ...] = ("clean", "irregularity", "seizure")
 # Findings that are a seizure when positive (the rest are usually an irregularity).
 _SEIZED = {"drugs", "precursors", "weapons", "wildlife", "tobacco"}
@@ -46,22 +53,27 @@ def planted_findings(draw: Draw, rng: np.random.Generator) -> IntArray:
 
 def visible_indicators(world: World, uni: Universe, draw: Draw, t: int) -> IntArray:
     """How many classic targeting indicators a row shows (0..several)."""
-    source = np.isin(draw.port_of_loading,
-                     [world.loc_index[c] for c in words.COCAINE_SOURCE_PORTS])
+    source = np.isin(draw.port_of_loading, [world.loc_index[c] for c in words.COCAINE_SOURCE_PORTS])
     reefer = np.asarray([c[2] == "R" for c in ISO_TYPES])[draw.derived["iso_type"]]
     pool = draw.consignee_pool_index
     birth = np.where(pool >= 0, uni.consignees.birth_day[np.maximum(pool, 0)], t)
     young = (pool < 0) | ((birth > 0) & (t - birth < 30))
     cash = draw.freight_payment == FREIGHT_PAYMENTS.index("cash")
     return np.asarray(
-        (source & reefer).astype(np.int64) + young + cash + draw.bl_to_order
-        + draw.late_amendment + draw.vague + draw.derived["check_wrong"],
+        (source & reefer).astype(np.int64)
+        + young
+        + cash
+        + draw.bl_to_order
+        + draw.late_amendment
+        + draw.vague
+        + draw.derived["check_wrong"],
         dtype=np.int64,
     )
 
 
-def inspect(world: World, uni: Universe, draw: Draw, rng: np.random.Generator, t: int,
-            finding: IntArray) -> tuple[np.ndarray, IntArray, IntArray]:
+def inspect(
+    world: World, uni: Universe, draw: Draw, rng: np.random.Generator, t: int, finding: IntArray
+) -> tuple[np.ndarray, IntArray, IntArray]:
     """(inspected, result index into RESULTS, finding index into FINDINGS or -1)."""
     planted = draw.typology >= 0
     k = np.minimum(visible_indicators(world, uni, draw, t), 3)

@@ -45,8 +45,9 @@ class Fleet:
     weight: FloatArray
 
 
-def keyed_index(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
-                default: list[str]) -> tuple[IntArray, list[str]]:
+def keyed_index(
+    u: FloatArray, keys: StrArray, table: dict[str, list[str]], default: list[str]
+) -> tuple[IntArray, list[str]]:
     """For each row, a uniform pick (by ``u``) from ``table[key]`` (``default`` if absent),
     as an index into the returned flat option list."""
     if keys.dtype.kind == "U" and keys.dtype.itemsize == 8:
@@ -66,8 +67,9 @@ def keyed_index(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
     return idx, flat
 
 
-def pick_keyed(u: FloatArray, keys: StrArray, table: dict[str, list[str]],
-               default: list[str]) -> StrArray:
+def pick_keyed(
+    u: FloatArray, keys: StrArray, table: dict[str, list[str]], default: list[str]
+) -> StrArray:
     """Like :func:`keyed_index`, returning the picked strings."""
     idx, flat = keyed_index(u, keys, table, default)
     return np.asarray(flat)[idx]
@@ -91,8 +93,24 @@ def _idx(rng: np.random.Generator, options: list[str], n: int) -> IntArray:
 
 
 DISTINGUISHERS: list[str] = [
-    "PLUS", "INVEST", "PRO", "TRADE", "LINE", "SERVICE", "PARTNERS", "EXPORT", "ASIA", "EURO",
-    "NOVA", "INTER", "TRANS", "SYSTEMS", "RESOURCES", "VENTURES", "DEVELOPMENT", "CAPITAL",
+    "PLUS",
+    "INVEST",
+    "PRO",
+    "TRADE",
+    "LINE",
+    "SERVICE",
+    "PARTNERS",
+    "EXPORT",
+    "ASIA",
+    "EURO",
+    "NOVA",
+    "INTER",
+    "TRANS",
+    "SYSTEMS",
+    "RESOURCES",
+    "VENTURES",
+    "DEVELOPMENT",
+    "CAPITAL",
 ]
 
 
@@ -105,10 +123,17 @@ def unique_names(names: pl.Expr) -> pl.Expr:
 _LATIN = {"BR", "AR", "UY", "CL", "EC", "CO", "PE", "PA", "CR", "MX"}
 # stems in one flat list; central-Asian then generic are adjacent so stem2 can span both
 _STEMS = words.STEMS_CHINESE + words.STEMS_LATIN + words.STEMS_CENTRAL_ASIA + words.STEMS_GENERIC
-_STEM_START = np.cumsum([0, len(words.STEMS_CHINESE), len(words.STEMS_LATIN),
-                         len(words.STEMS_CENTRAL_ASIA)])
-_STEM_COUNT = np.asarray([len(words.STEMS_CHINESE), len(words.STEMS_LATIN),
-                          len(words.STEMS_CENTRAL_ASIA), len(words.STEMS_GENERIC)])
+_STEM_START = np.cumsum(
+    [0, len(words.STEMS_CHINESE), len(words.STEMS_LATIN), len(words.STEMS_CENTRAL_ASIA)]
+)
+_STEM_COUNT = np.asarray(
+    [
+        len(words.STEMS_CHINESE),
+        len(words.STEMS_LATIN),
+        len(words.STEMS_CENTRAL_ASIA),
+        len(words.STEMS_GENERIC),
+    ]
+)
 
 
 def compose_names(rng: np.random.Generator, countries: StrArray, cities: pl.Series) -> pl.Series:
@@ -116,30 +141,47 @@ def compose_names(rng: np.random.Generator, countries: StrArray, cities: pl.Seri
     n = len(countries)
     chinese = np.isin(countries, list(_CHINESE))
     central = np.isin(countries, list(_CENTRAL))
-    style = np.where(chinese, 0, np.where(np.isin(countries, list(_LATIN)), 1,
-                                          np.where(central, 2, 3)))
+    style = np.where(
+        chinese, 0, np.where(np.isin(countries, list(_LATIN)), 1, np.where(central, 2, 3))
+    )
     stem1 = _STEM_START[style] + (rng.random(n) * _STEM_COUNT[style]).astype(np.int64)
     span = np.where(central, _STEM_COUNT[2] + _STEM_COUNT[3], _STEM_COUNT[3])
     stem2 = np.where(central, _STEM_START[2], _STEM_START[3]) + (rng.random(n) * span).astype(
-        np.int64)
-    form, forms = keyed_index(rng.random(n), countries, words.LEGAL_FORMS,
-                              words.DEFAULT_LEGAL_FORMS)
-    frame = pl.DataFrame({
-        "s1": text(_STEMS, stem1), "s2": text(_STEMS, stem2),
-        "ind": text(words.INDUSTRY_WORDS, _idx(rng, words.INDUSTRY_WORDS, n)),
-        "form": text(forms, form), "city": cities, "pattern": rng.random(n), "cn": chinese,
-        "prefix": np.isin(countries, list(_PREFIX_FORM)) & (rng.random(n) < 0.5),
-    })
+        np.int64
+    )
+    form, forms = keyed_index(
+        rng.random(n), countries, words.LEGAL_FORMS, words.DEFAULT_LEGAL_FORMS
+    )
+    frame = pl.DataFrame(
+        {
+            "s1": text(_STEMS, stem1),
+            "s2": text(_STEMS, stem2),
+            "ind": text(words.INDUSTRY_WORDS, _idx(rng, words.INDUSTRY_WORDS, n)),
+            "form": text(forms, form),
+            "city": cities,
+            "pattern": rng.random(n),
+            "cn": chinese,
+            "prefix": np.isin(countries, list(_PREFIX_FORM)) & (rng.random(n) < 0.5),
+        }
+    )
     core = (
-        pl.when("cn").then(pl.format("{} {} {}", "city", "s1", "ind"))
-        .when(pl.col("pattern") < 0.35).then(pl.format("{} {}", "s1", "ind"))
-        .when(pl.col("pattern") < 0.65).then(pl.format("{} {}", "s1", "s2"))
-        .when(pl.col("pattern") < 0.9).then(pl.format("{} {} {}", "s1", "s2", "ind"))
+        pl.when("cn")
+        .then(pl.format("{} {} {}", "city", "s1", "ind"))
+        .when(pl.col("pattern") < 0.35)
+        .then(pl.format("{} {}", "s1", "ind"))
+        .when(pl.col("pattern") < 0.65)
+        .then(pl.format("{} {}", "s1", "s2"))
+        .when(pl.col("pattern") < 0.9)
+        .then(pl.format("{} {} {}", "s1", "s2", "ind"))
         .otherwise(pl.col("s1"))
     )
+
     def named(core: pl.Expr) -> pl.Expr:
-        return (pl.when("prefix").then(pl.format('{} "{}"', "form", core))
-                .otherwise(pl.format("{} {}", core, "form")))
+        return (
+            pl.when("prefix")
+            .then(pl.format('{} "{}"', "form", core))
+            .otherwise(pl.format("{} {}", core, "form"))
+        )
 
     # a namesake of an earlier party gets a distinguishing word, as real traders do
     frame = frame.with_columns(
@@ -147,72 +189,116 @@ def compose_names(rng: np.random.Generator, countries: StrArray, cities: pl.Seri
     )
     seen = pl.col("name").cum_count().over("name")
     frame = frame.with_columns(
-        name=pl.when(seen > 1).then(named(pl.format("{} {}", core, "extra")))
+        name=pl.when(seen > 1)
+        .then(named(pl.format("{} {}", core, "extra")))
         .otherwise(pl.col("name"))
     )
     return frame.select(unique_names(pl.col("name")))["name"]
 
 
-def compose_addresses(rng: np.random.Generator, countries: StrArray, cities: pl.Series,
-                      country_names: pl.Series, po_box_share: FloatArray) -> pl.Series:
+def compose_addresses(
+    rng: np.random.Generator,
+    countries: StrArray,
+    cities: pl.Series,
+    country_names: pl.Series,
+    po_box_share: FloatArray,
+) -> pl.Series:
     """Street addresses (or P.O. boxes, with probability ``po_box_share``)."""
     n = len(countries)
-    street, streets = keyed_index(rng.random(n), countries, words.STREETS_BY_COUNTRY,
-                                  words.STREETS_GENERIC)
-    frame = pl.DataFrame({
-        "street": text(streets, street), "num": rng.integers(1, 250, n),
-        "box": rng.integers(1000, 99999, n), "city": cities, "country": country_names,
-        "po": rng.random(n) < po_box_share, "cn": np.isin(countries, list(_CHINESE)),
-    })
+    street, streets = keyed_index(
+        rng.random(n), countries, words.STREETS_BY_COUNTRY, words.STREETS_GENERIC
+    )
+    frame = pl.DataFrame(
+        {
+            "street": text(streets, street),
+            "num": rng.integers(1, 250, n),
+            "box": rng.integers(1000, 99999, n),
+            "city": cities,
+            "country": country_names,
+            "po": rng.random(n) < po_box_share,
+            "cn": np.isin(countries, list(_CHINESE)),
+        }
+    )
     return frame.select(
-        pl.when(pl.col("po")).then(pl.format("P.O. BOX {}, {}, {}", "box", "city", "country"))
-        .when(pl.col("cn")).then(pl.format("NO. {} {}, {}, {}", "num", "street", "city", "country"))
+        pl.when(pl.col("po"))
+        .then(pl.format("P.O. BOX {}, {}, {}", "box", "city", "country"))
+        .when(pl.col("cn"))
+        .then(pl.format("NO. {} {}, {}, {}", "num", "street", "city", "country"))
         .otherwise(pl.format("{} {}, {}, {}", "street", "num", "city", "country"))
         .alias("address")
     )["address"]
 
 
-def compose_ids(rng: np.random.Generator, countries: StrArray, country_codes: pl.Series,
-                missing_share: float) -> pl.Series:
+def compose_ids(
+    rng: np.random.Generator, countries: StrArray, country_codes: pl.Series, missing_share: float
+) -> pl.Series:
     """Trader identifiers: country prefix and digits (9 for UZ, 12 for KZ, else 10)."""
     n = len(countries)
     digits = np.where(countries == "UZ", 9, np.where(countries == "KZ", 12, 10))
-    frame = pl.DataFrame({"c": country_codes, "body": rng.integers(0, 10**12, n), "d": digits,
-                          "miss": rng.random(n) < missing_share})
+    frame = pl.DataFrame(
+        {
+            "c": country_codes,
+            "body": rng.integers(0, 10**12, n),
+            "d": digits,
+            "miss": rng.random(n) < missing_share,
+        }
+    )
     return frame.select(
-        pl.when(pl.col("miss")).then(None)
-        .otherwise(pl.col("c") + pl.col("body").cast(pl.String).str.zfill(12)
-                   .str.slice(pl.lit(12) - pl.col("d")))
+        pl.when(pl.col("miss"))
+        .then(None)
+        .otherwise(
+            pl.col("c")
+            + pl.col("body").cast(pl.String).str.zfill(12).str.slice(pl.lit(12) - pl.col("d"))
+        )
         .alias("id")
     )["id"]
 
 
-def _pool(rng: np.random.Generator, world: World, home: IntArray, weight: FloatArray,
-          birth: IntArray, po_box_share: float, id_missing: float) -> Pool:
+def _pool(
+    rng: np.random.Generator,
+    world: World,
+    home: IntArray,
+    weight: FloatArray,
+    birth: IntArray,
+    po_box_share: float,
+    id_missing: float,
+) -> Pool:
     country = world.loc_country[home]
     city = world.text["loc_city"].gather(home)
     country_code = world.text["loc_country"].gather(home)
     po = np.where(country == "AE", 0.4, po_box_share)  # UAE traders commonly use P.O. boxes
-    frame = pl.DataFrame({
-        "name": compose_names(rng, country, city),
-        "address": compose_addresses(rng, country, city,
-                                     world.text["loc_country_name"].gather(home), po),
-        "country": country_code,
-        "id": compose_ids(rng, country, country_code, id_missing),
-    })
+    frame = pl.DataFrame(
+        {
+            "name": compose_names(rng, country, city),
+            "address": compose_addresses(
+                rng, country, city, world.text["loc_country_name"].gather(home), po
+            ),
+            "country": country_code,
+            "id": compose_ids(rng, country, country_code, id_missing),
+        }
+    )
     return Pool(text=frame, country=country, home=home, weight=weight, birth_day=birth)
 
 
 def shipper_pool(rng: np.random.Generator, world: World, size: int) -> Pool:
     """Shippers at loading ports: a few at every curated port, the rest by traffic weight."""
-    guaranteed = [world.loc_index[c] for c in
-                  {**words.LOADING_PORTS, **words.COCAINE_SOURCE_PORTS, **words.PRECURSOR_PORTS}]
+    guaranteed = [
+        world.loc_index[c]
+        for c in {**words.LOADING_PORTS, **words.COCAINE_SOURCE_PORTS, **words.PRECURSOR_PORTS}
+    ]
     fixed = np.repeat(np.asarray(sorted(guaranteed), dtype=np.int64), 2)
     rest = weighted_choice(rng, world.loading_weights, max(size - len(fixed), 0))
     home = np.concatenate([fixed, rest])
     n = len(home)
-    return _pool(rng, world, home, rng.lognormal(0.0, 1.0, n), np.zeros(n, dtype=np.int64),
-                 po_box_share=0.01, id_missing=0.4)
+    return _pool(
+        rng,
+        world,
+        home,
+        rng.lognormal(0.0, 1.0, n),
+        np.zeros(n, dtype=np.int64),
+        po_box_share=0.01,
+        id_missing=0.4,
+    )
 
 
 def delivery_choice(rng: np.random.Generator, world: World, countries: StrArray) -> IntArray:
@@ -227,16 +313,19 @@ def delivery_choice(rng: np.random.Generator, world: World, countries: StrArray)
     return out
 
 
-def consignee_pool(rng: np.random.Generator, world: World, base: int, new_per_day: float,
-                   days: int) -> Pool:
+def consignee_pool(
+    rng: np.random.Generator, world: World, base: int, new_per_day: float, days: int
+) -> Pool:
     """Consignees: ``base`` established traders plus ``new_per_day`` newcomers each day."""
     n_new = int(np.ceil(new_per_day * days))
     n = base + n_new
     country_keys = list(words.CONSIGNEE_COUNTRIES)
     country = np.asarray(country_keys)[
-        weighted_choice(rng, np.asarray(list(words.CONSIGNEE_COUNTRIES.values())), n)]
-    birth = np.concatenate([np.zeros(base, dtype=np.int64),
-                            (np.arange(n_new) / new_per_day).astype(np.int64)])
+        weighted_choice(rng, np.asarray(list(words.CONSIGNEE_COUNTRIES.values())), n)
+    ]
+    birth = np.concatenate(
+        [np.zeros(base, dtype=np.int64), (np.arange(n_new) / new_per_day).astype(np.int64)]
+    )
     home = delivery_choice(rng, world, country)
     # heavy-tailed activity: a few big importers, many occasional ones
     weight = rng.lognormal(0.0, 1.5, n)
@@ -251,16 +340,25 @@ def forwarder_pool(rng: np.random.Generator, world: World, size: int) -> Pool:
     home = delivery_choice(rng, world, country)
     n = len(country)
     pool = _pool(rng, world, home, np.ones(n), np.zeros(n, dtype=np.int64), 0.01, 0.3)
-    form, forms = keyed_index(rng.random(n), country, words.LEGAL_FORMS,
-                              words.DEFAULT_LEGAL_FORMS)
-    names = pl.DataFrame({
-        "s": text(words.STEMS_CENTRAL_ASIA, _idx(rng, words.STEMS_CENTRAL_ASIA, n)),
-        "k": text(words.FORWARDER_STEMS, _idx(rng, words.FORWARDER_STEMS, n)),
-        "f": text(forms, form),
-    }).select(pl.format("{} {} {}", "s", "k", "f").alias("name")).select(
-        unique_names(pl.col("name")))["name"]
-    return Pool(text=pool.text.with_columns(names), country=country, home=home,
-                weight=pool.weight, birth_day=pool.birth_day)
+    form, forms = keyed_index(rng.random(n), country, words.LEGAL_FORMS, words.DEFAULT_LEGAL_FORMS)
+    names = (
+        pl.DataFrame(
+            {
+                "s": text(words.STEMS_CENTRAL_ASIA, _idx(rng, words.STEMS_CENTRAL_ASIA, n)),
+                "k": text(words.FORWARDER_STEMS, _idx(rng, words.FORWARDER_STEMS, n)),
+                "f": text(forms, form),
+            }
+        )
+        .select(pl.format("{} {} {}", "s", "k", "f").alias("name"))
+        .select(unique_names(pl.col("name")))["name"]
+    )
+    return Pool(
+        text=pool.text.with_columns(names),
+        country=country,
+        home=home,
+        weight=pool.weight,
+        birth_day=pool.birth_day,
+    )
 
 
 def fleet(rng: np.random.Generator, size: int) -> Fleet:
@@ -269,9 +367,13 @@ def fleet(rng: np.random.Generator, size: int) -> Fleet:
     carrier = weighted_choice(rng, shares, size)
     prefix = np.asarray([c[1] for c in words.CARRIERS])[carrier]
     word = np.asarray(words.VESSEL_WORDS)[_idx(rng, words.VESSEL_WORDS, size)]
-    names = pl.DataFrame({"p": prefix, "w": word}).select(
-        pl.format("{} {}", "p", "w").alias("name")
-    ).select(unique_names(pl.col("name")))["name"].to_numpy().astype(str)
+    names = (
+        pl.DataFrame({"p": prefix, "w": word})
+        .select(pl.format("{} {}", "p", "w").alias("name"))
+        .select(unique_names(pl.col("name")))["name"]
+        .to_numpy()
+        .astype(str)
+    )
     bodies = 900000 + rng.choice(100000, size=size, replace=False)
     imo = imo_numbers(bodies).astype(str)
     return Fleet(name=names, imo=imo, carrier=carrier, weight=rng.lognormal(0.0, 0.7, size))

@@ -52,9 +52,11 @@ class TypologyRates:
     def __post_init__(self) -> None:
         for name, rate in asdict(self).items():
             if not 0.0 <= rate <= 0.2:
-                raise GeneratorError(f"typology rate {name}={rate} is outside 0..0.2",
-                                     location=Location(field=f"rates.{name}"),
-                                     hint="rates are shares of rows, e.g. 0.0005 for 0.05 %")
+                raise GeneratorError(
+                    f"typology rate {name}={rate} is outside 0..0.2",
+                    location=Location(field=f"rates.{name}"),
+                    hint="rates are shares of rows, e.g. 0.0005 for 0.05 %",
+                )
 
 
 def choose_groups(draw: Draw, rng: np.random.Generator, rates: TypologyRates) -> None:
@@ -72,8 +74,9 @@ def choose_groups(draw: Draw, rng: np.random.Generator, rates: TypologyRates) ->
     draw.typology = typology[draw.group]
 
 
-def _group_pick(draw: Draw, rng: np.random.Generator, mask: np.ndarray, table: dict[str, float],
-                world: World) -> IntArray:
+def _group_pick(
+    draw: Draw, rng: np.random.Generator, mask: np.ndarray, table: dict[str, float], world: World
+) -> IntArray:
     """A weighted pick of a location per bill of lading, broadcast to the rows in ``mask``."""
     locations = np.asarray([world.loc_index[c] for c in table], dtype=np.int64)
     per_group = weighted_choice(rng, np.asarray(list(table.values())), int(draw.group[-1]) + 1)
@@ -86,53 +89,85 @@ def _add_parties(uni: Universe, draw: Draw, frame: pl.DataFrame) -> IntArray:
     return np.arange(start, start + frame.height, dtype=np.int64)
 
 
-def _front_companies(uni: Universe, draw: Draw, rng: np.random.Generator,
-                     countries: np.ndarray, world: World) -> pl.DataFrame:
+def _front_companies(
+    uni: Universe, draw: Draw, rng: np.random.Generator, countries: np.ndarray, world: World
+) -> pl.DataFrame:
     n = len(countries)
-    cities = pl.Series([words.DELIVERY_PLACES.get(c, [("", "TASHKENT", 1.0)])[0][1]
-                        for c in countries.tolist()], dtype=pl.String)
+    cities = pl.Series(
+        [words.DELIVERY_PLACES.get(c, [("", "TASHKENT", 1.0)])[0][1] for c in countries.tolist()],
+        dtype=pl.String,
+    )
     names = compose_names(rng, countries, cities)
     # a front company is new by construction: never reuse a known trader's name
     known = uni.parties["name"].filter(uni.parties["name"].is_in(names.implode()))
     names = pl.DataFrame({"name": names}).select(
         pl.when(pl.col("name").is_in(known.implode()))
-        .then(pl.col("name") + " NEW").otherwise(pl.col("name")).alias("name")
+        .then(pl.col("name") + " NEW")
+        .otherwise(pl.col("name"))
+        .alias("name")
     )["name"]
-    country_names = pl.Series([world.country_name.get(c, c) for c in countries.tolist()],
-                              dtype=pl.String)
+    country_names = pl.Series(
+        [world.country_name.get(c, c) for c in countries.tolist()], dtype=pl.String
+    )
     address = compose_addresses(rng, countries, cities, country_names, np.ones(n))
-    return pl.DataFrame({"name": names, "address": address, "country": countries,
-                         "id": pl.Series([None] * n, dtype=pl.String)})
+    return pl.DataFrame(
+        {
+            "name": names,
+            "address": address,
+            "country": countries,
+            "id": pl.Series([None] * n, dtype=pl.String),
+        }
+    )
 
 
-def _lookalikes(uni: Universe, rng: np.random.Generator, countries: np.ndarray,
-                world: World) -> pl.DataFrame:
+def _lookalikes(
+    uni: Universe, rng: np.random.Generator, countries: np.ndarray, world: World
+) -> pl.DataFrame:
     n = len(countries)
     source = np.asarray(uni.watchlist_names)[rng.integers(0, len(uni.watchlist_names), n)]
     kind = rng.integers(0, 4, n)
     frame = pl.DataFrame({"src": source, "kind": kind})
     name = frame.select(
-        pl.when(pl.col("kind") == 0).then(pl.col("src").str.replace(r"^(\w+?)[AEIOU]", "${1}"))
-        .when(pl.col("kind") == 1).then(pl.col("src").str.replace(r"\s+\S+$", " TRADING LTD"))
-        .when(pl.col("kind") == 2).then(pl.col("src").str.replace_all(" ", "-"))
+        pl.when(pl.col("kind") == 0)
+        .then(pl.col("src").str.replace(r"^(\w+?)[AEIOU]", "${1}"))
+        .when(pl.col("kind") == 1)
+        .then(pl.col("src").str.replace(r"\s+\S+$", " TRADING LTD"))
+        .when(pl.col("kind") == 2)
+        .then(pl.col("src").str.replace_all(" ", "-"))
         .otherwise(pl.col("src").str.replace(r"^(\w)(\w)(\w)(\w)", "${1}${2}${4}${3}"))
         .alias("name")
     ).with_columns(  # a perturbation that changed nothing falls back to dropping a vowel
         pl.when(pl.col("name") == frame["src"])
         .then(pl.col("name").str.replace(r"^(\w+?)[AEIOU]", "${1}"))
-        .otherwise(pl.col("name")).alias("name")
+        .otherwise(pl.col("name"))
+        .alias("name")
     )["name"]
     cities = pl.Series(["DUBAI"] * n, dtype=pl.String)
-    address = compose_addresses(rng, countries, cities,
-                                pl.Series([world.country_name.get(c, c) for c in
-                                           countries.tolist()], dtype=pl.String),
-                                np.full(n, 0.5))
-    return pl.DataFrame({"name": name, "address": address, "country": countries,
-                         "id": pl.Series([None] * n, dtype=pl.String)})
+    address = compose_addresses(
+        rng,
+        countries,
+        cities,
+        pl.Series([world.country_name.get(c, c) for c in countries.tolist()], dtype=pl.String),
+        np.full(n, 0.5),
+    )
+    return pl.DataFrame(
+        {
+            "name": name,
+            "address": address,
+            "country": countries,
+            "id": pl.Series([None] * n, dtype=pl.String),
+        }
+    )
 
 
-def _reroute(world: World, uni: Universe, draw: Draw, rng: np.random.Generator,
-             mask: np.ndarray, ports: dict[str, float]) -> None:
+def _reroute(
+    world: World,
+    uni: Universe,
+    draw: Draw,
+    rng: np.random.Generator,
+    mask: np.ndarray,
+    ports: dict[str, float],
+) -> None:
     pol = _group_pick(draw, rng, mask, ports, world)
     order, start, count = uni.shippers_by_home
     u_group = rng.random(int(draw.group[-1]) + 1)[draw.group[mask]]  # one shipper per bill
@@ -206,8 +241,9 @@ def plant_routes(world: World, uni: Universe, draw: Draw, rng: np.random.Generat
         role = g_u[0][draw.group]
         first = np.flatnonzero(m & (np.arange(draw.n) == np.searchsorted(draw.group, draw.group)))
         parties = party_countries(uni, draw)
-        country = np.where(role[first] < 0.5, parties[draw.consignee[first]],
-                           parties[draw.shipper[first]])
+        country = np.where(
+            role[first] < 0.5, parties[draw.consignee[first]], parties[draw.shipper[first]]
+        )
         ids = _add_parties(uni, draw, _lookalikes(uni, rng, country, world))
         per_group = np.full(groups, -1, dtype=np.int64)
         per_group[draw.group[first]] = ids
@@ -218,8 +254,15 @@ def plant_routes(world: World, uni: Universe, draw: Draw, rng: np.random.Generat
         draw.notify[m] = np.where(r >= 0.8, idx, draw.notify[m])
 
 
-def _make_front(world: World, uni: Universe, draw: Draw, rng: np.random.Generator,
-                mask: np.ndarray, *, cash: bool) -> None:
+def _make_front(
+    world: World,
+    uni: Universe,
+    draw: Draw,
+    rng: np.random.Generator,
+    mask: np.ndarray,
+    *,
+    cash: bool,
+) -> None:
     """Give the bills in ``mask`` a brand-new consignee with a P.O. box address."""
     if not mask.any():
         return
@@ -248,10 +291,12 @@ def plant_numbers(world: World, draw: Draw, rng: np.random.Generator) -> None:
     # same gross weight, implausible kg per package: far too heavy or far too light
     light_goods = m & ~heavy
     d["packages"][light_goods] = np.maximum(
-        1, np.rint(d["packages"][light_goods] / factor[light_goods])).astype(np.int64)
+        1, np.rint(d["packages"][light_goods] / factor[light_goods])
+    ).astype(np.int64)
     heavy_goods = m & heavy
-    d["packages"][heavy_goods] = np.rint(d["packages"][heavy_goods] * factor[heavy_goods] * 3
-                                         ).astype(np.int64)
+    d["packages"][heavy_goods] = np.rint(
+        d["packages"][heavy_goods] * factor[heavy_goods] * 3
+    ).astype(np.int64)
 
     m = t == TYPOLOGIES.index("vague_high_value")
     d["usd"][m] = d["usd"][m] * (6.0 + 14.0 * g_u[1][draw.group[m]]) + 50_000.0

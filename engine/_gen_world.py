@@ -56,7 +56,8 @@ def _read_csv(name: str, **kwargs: object) -> pl.DataFrame:
     path = REFERENCE_DIR / name
     if not path.is_file():
         raise ReferenceDataError(
-            "reference table is missing", location=Location(file=str(path)),
+            "reference table is missing",
+            location=Location(file=str(path)),
             hint="reinstall Lookout or restore engine/reference_data",
         )
     return pl.read_csv(path, encoding="utf8-lossy", infer_schema=False, **kwargs)  # type: ignore[arg-type]
@@ -81,8 +82,11 @@ def load_world() -> World:
         .select(
             (pl.col("country") + pl.col("location")).alias("code"),
             pl.col("country"),
-            pl.col("nameWoDiacritics").str.to_uppercase().str.replace_all(r"\s*\(.*\)", "")
-            .str.replace_all(r"[/,].*$", "").alias("city"),
+            pl.col("nameWoDiacritics")
+            .str.to_uppercase()
+            .str.replace_all(r"\s*\(.*\)", "")
+            .str.replace_all(r"[/,].*$", "")
+            .alias("city"),
             pl.col("lat").cast(pl.Float64, strict=False),
             pl.col("lon").cast(pl.Float64, strict=False),
         )
@@ -90,38 +94,53 @@ def load_world() -> World:
         .unique("code", keep="first", maintain_order=True)
     )
     inland = [
-        (code, country, city) for country, places in words.DELIVERY_PLACES.items()
+        (code, country, city)
+        for country, places in words.DELIVERY_PLACES.items()
         for code, city, _ in places
     ]
     seaport_codes = set(ports["code"].to_list())
     extra = [row for row in inland if row[0] not in seaport_codes]
     extra = list(dict.fromkeys(extra))
-    locations = pl.concat([
-        ports,
-        pl.DataFrame(
-            {"code": [e[0] for e in extra], "country": [e[1] for e in extra],
-             "city": [e[2] for e in extra], "lat": [None] * len(extra),
-             "lon": [None] * len(extra)},
-            schema=ports.schema,
-        ),
-    ])
+    locations = pl.concat(
+        [
+            ports,
+            pl.DataFrame(
+                {
+                    "code": [e[0] for e in extra],
+                    "country": [e[1] for e in extra],
+                    "city": [e[2] for e in extra],
+                    "lat": [None] * len(extra),
+                    "lon": [None] * len(extra),
+                },
+                schema=ports.schema,
+            ),
+        ]
+    )
     loc_code = locations["code"].to_numpy().astype(str)
     loc_index = {code: i for i, code in enumerate(loc_code.tolist())}
     curated = (
-        list(words.LOADING_PORTS) + list(words.DISCHARGE_SEA) + list(words.COCAINE_SOURCE_PORTS)
-        + words.COCAINE_HUBS + list(words.PRECURSOR_PORTS)
+        list(words.LOADING_PORTS)
+        + list(words.DISCHARGE_SEA)
+        + list(words.COCAINE_SOURCE_PORTS)
+        + words.COCAINE_HUBS
+        + list(words.PRECURSOR_PORTS)
         + [h for hubs in words.DESTINATION_HUBS.values() for h in hubs]
         + [h for hubs in words.ORIGIN_HUBS.values() for h in hubs]
     )
-    _require(sorted(set(curated)), {c: i for i, c in enumerate(ports["code"].to_list())},
-             "unlocode_seaports.csv")
+    _require(
+        sorted(set(curated)),
+        {c: i for i, c in enumerate(ports["code"].to_list())},
+        "unlocode_seaports.csv",
+    )
     lat = locations["lat"].to_numpy().astype(np.float64)
     lon = locations["lon"].to_numpy().astype(np.float64)
     for code in set(curated):
         if np.isnan(lat[loc_index[code]]):
-            raise ReferenceDataError(f"seaport {code} has no coordinates",
-                                     location=Location(file="unlocode_seaports.csv"),
-                                     hint="pick a port with coordinates in _gen_words.py")
+            raise ReferenceDataError(
+                f"seaport {code} has no coordinates",
+                location=Location(file="unlocode_seaports.csv"),
+                hint="pick a port with coordinates in _gen_words.py",
+            )
 
     n_seaports = ports.height
     loading = np.zeros(len(loc_code), dtype=np.float64)
@@ -134,11 +153,15 @@ def load_world() -> World:
     for code in words.DISCHARGE_SEA:  # the unit's own gateways are not loading ports here
         loading[loc_index[code]] = 0.0
 
-    countries = _read_csv("country-codes.csv").select(
-        pl.col("ISO3166-1-Alpha-2").alias("a2"),
-        pl.col("CLDR display name").str.to_uppercase().alias("name"),
-        pl.col("Sub-region Name").alias("subregion"),
-    ).filter(pl.col("a2").is_not_null())
+    countries = (
+        _read_csv("country-codes.csv")
+        .select(
+            pl.col("ISO3166-1-Alpha-2").alias("a2"),
+            pl.col("CLDR display name").str.to_uppercase().alias("name"),
+            pl.col("Sub-region Name").alias("subregion"),
+        )
+        .filter(pl.col("a2").is_not_null())
+    )
     country_name = dict(zip(countries["a2"].to_list(), countries["name"].to_list(), strict=True))
     country_subregion = dict(
         zip(countries["a2"].to_list(), countries["subregion"].fill_null("").to_list(), strict=True)
@@ -150,8 +173,11 @@ def load_world() -> World:
         .select(
             pl.col("hscode").alias("code"),
             pl.col("hscode").str.slice(0, 2).alias("chapter"),
-            pl.col("description").str.to_uppercase().str.replace_all(";", ",")
-            .str.replace_all(r"\s+", " ").alias("text"),
+            pl.col("description")
+            .str.to_uppercase()
+            .str.replace_all(";", ",")
+            .str.replace_all(r"\s+", " ")
+            .alias("text"),
         )
         .with_columns(
             # shorten long texts at a word boundary, as a shipper would write them
@@ -162,15 +188,22 @@ def load_world() -> World:
         )
     )
     hs_index = {code: i for i, code in enumerate(hs["code"].to_list())}
-    special = (list(words.PRECURSOR_TRUE) + list(words.PRECURSOR_COVER) + words.COCAINE_COVER_HS
-               + [h for goods in words.ORIGIN_GOODS.values() for h in goods])
+    special = (
+        list(words.PRECURSOR_TRUE)
+        + list(words.PRECURSOR_COVER)
+        + words.COCAINE_COVER_HS
+        + [h for goods in words.ORIGIN_GOODS.values() for h in goods]
+    )
     _require(special, hs_index, "hs2022.csv")
     chapter = hs["chapter"].to_numpy().astype(str)
     n_in_chapter = hs.group_by("chapter", maintain_order=True).len()
-    per_chapter = dict(zip(n_in_chapter["chapter"].to_list(), n_in_chapter["len"].to_list(),
-                           strict=True))
-    weight = np.array([words.CHAPTER_MIX.get(c, 0.0) / per_chapter[c] for c in
-                       sorted(per_chapter)], dtype=np.float64)
+    per_chapter = dict(
+        zip(n_in_chapter["chapter"].to_list(), n_in_chapter["len"].to_list(), strict=True)
+    )
+    weight = np.array(
+        [words.CHAPTER_MIX.get(c, 0.0) / per_chapter[c] for c in sorted(per_chapter)],
+        dtype=np.float64,
+    )
     chapter_order = {c: i for i, c in enumerate(sorted(per_chapter))}
     chapter_idx = np.array([chapter_order[c] for c in chapter.tolist()], dtype=np.int64)
     default = (50.0, 2.0, "PK", "heavy")
@@ -182,12 +215,14 @@ def load_world() -> World:
 
     loc_country = locations["country"].to_numpy().astype(str)
     text = {
-        "loc_code": locations["code"], "loc_country": locations["country"],
+        "loc_code": locations["code"],
+        "loc_country": locations["country"],
         "loc_city": locations["city"].fill_null("PORT"),
         "loc_country_name": locations.select(
             pl.col("country").replace_strict(country_name, default=pl.col("country"))
         )["country"],
-        "hs_code": hs["code"], "hs_text": hs["text"],
+        "hs_code": hs["code"],
+        "hs_text": hs["text"],
         "hs_package_type": pl.Series(pkg.tolist(), dtype=pl.String),
     }
     return World(
@@ -195,12 +230,22 @@ def load_world() -> World:
         loc_code=loc_code,
         loc_country=loc_country,
         loc_city=locations["city"].fill_null("PORT").to_numpy().astype(str),
-        loc_lat=lat, loc_lon=lon, n_seaports=n_seaports, loc_index=loc_index,
+        loc_lat=lat,
+        loc_lon=lon,
+        n_seaports=n_seaports,
+        loc_index=loc_index,
         loading_weights=loading,
-        hs_code=hs["code"].to_numpy().astype(str), hs_text=hs["text"].to_numpy().astype(str),
-        hs_chapter=chapter, hs_weight=weight[chapter_idx], hs_kg_per_package=kgpp,
-        hs_usd_per_kg=usd, hs_package_type=pkg, hs_profile=profile, hs_index=hs_index,
-        country_name=country_name, country_subregion=country_subregion,
+        hs_code=hs["code"].to_numpy().astype(str),
+        hs_text=hs["text"].to_numpy().astype(str),
+        hs_chapter=chapter,
+        hs_weight=weight[chapter_idx],
+        hs_kg_per_package=kgpp,
+        hs_usd_per_kg=usd,
+        hs_package_type=pkg,
+        hs_profile=profile,
+        hs_index=hs_index,
+        country_name=country_name,
+        country_subregion=country_subregion,
     )
 
 
@@ -208,7 +253,9 @@ def great_circle_km(world: World, a: IntArray, b: IntArray) -> FloatArray:
     """Distance between two location index arrays; 6,000 km where coordinates are missing."""
     lat1, lon1 = np.radians(world.loc_lat[a]), np.radians(world.loc_lon[a])
     lat2, lon2 = np.radians(world.loc_lat[b]), np.radians(world.loc_lon[b])
-    h = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
     return np.where(np.isnan(km), 6000.0, km)

@@ -83,29 +83,50 @@ class GeneratedData:
     typology_counts: dict[str, int] = field(default_factory=dict)
 
 
-def _check(days: int, rows_per_day: int, history_days: int, formats: Sequence[str],
-           watchlist_names: Sequence[str] | None, seed: int) -> None:
+def _check(
+    days: int,
+    rows_per_day: int,
+    history_days: int,
+    formats: Sequence[str],
+    watchlist_names: Sequence[str] | None,
+    seed: int,
+) -> None:
     def bad(name: str, message: str, hint: str) -> GeneratorError:
         return GeneratorError(message, location=Location(field=name), hint=hint)
 
     if days < 0 or history_days < 0:
-        raise bad("days", f"days={days}, history_days={history_days}: must not be negative",
-                  "pass 0 or more days")
+        raise bad(
+            "days",
+            f"days={days}, history_days={history_days}: must not be negative",
+            "pass 0 or more days",
+        )
     if days == 0 and history_days == 0:
-        raise bad("days", "nothing to generate: days and history_days are both 0",
-                  "ask for at least one manifest or history day")
+        raise bad(
+            "days",
+            "nothing to generate: days and history_days are both 0",
+            "ask for at least one manifest or history day",
+        )
     if not isinstance(seed, int) or seed < 0:
         raise bad("seed", f"seed={seed!r} must be a non-negative integer", "e.g. seed=42")
     if rows_per_day < 1:
-        raise bad("rows_per_day", f"rows_per_day={rows_per_day} must be at least 1",
-                  "e.g. rows_per_day=2000")
+        raise bad(
+            "rows_per_day",
+            f"rows_per_day={rows_per_day} must be at least 1",
+            "e.g. rows_per_day=2000",
+        )
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise bad("formats", f"unknown output formats {unknown or '(none given)'}",
-                  f"choose from {', '.join(FORMATS)}")
+        raise bad(
+            "formats",
+            f"unknown output formats {unknown or '(none given)'}",
+            f"choose from {', '.join(FORMATS)}",
+        )
     if watchlist_names is not None and not [n for n in watchlist_names if n.strip()]:
-        raise bad("watchlist_names", "the watchlist name list is empty",
-                  "pass None to use the demo names, or at least one name")
+        raise bad(
+            "watchlist_names",
+            "the watchlist name list is empty",
+            "pass None to use the demo names, or at least one name",
+        )
 
 
 def generate(
@@ -139,15 +160,22 @@ def generate(
     world = load_world()
     source = default_watchlist_names() if watchlist_names is None else watchlist_names
     names = [n.strip().upper() for n in source if n.strip()]
-    uni = build_universe(world, rows_per_day=rows_per_day, timeline_days=history_days + days,
-                         seed=seed, watchlist_names=names)
+    uni = build_universe(
+        world,
+        rows_per_day=rows_per_day,
+        timeline_days=history_days + days,
+        seed=seed,
+        watchlist_names=names,
+    )
     try:
         (out_dir / "manifests").mkdir(parents=True, exist_ok=True)
         (out_dir / "truth").mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise GeneratorError(f"cannot create the output folders: {err.strerror}",
-                             location=Location(file=str(out_dir)),
-                             hint="choose a folder you can write to") from err
+        raise GeneratorError(
+            f"cannot create the output folders: {err.strerror}",
+            location=Location(file=str(out_dir)),
+            hint="choose a folder you can write to",
+        ) from err
 
     counts = dict.fromkeys(TYPOLOGIES, 0)
     history_frames: list[pl.DataFrame] = []
@@ -176,8 +204,9 @@ def generate(
     planted = 0
     for k in range(days):
         day = start + timedelta(days=k)
-        frame, truth = _day(world, uni, rates, seed, history_days + k, day, rows_per_day,
-                            labelled=False)
+        frame, truth = _day(
+            world, uni, rates, seed, history_days + k, day, rows_per_day, labelled=False
+        )
         stem = f"manifest_{day.isoformat()}"
         if "csv" in formats:
             manifests.append(out_dir / "manifests" / f"{stem}.csv")
@@ -193,16 +222,33 @@ def generate(
             counts[name] += n
 
     return GeneratedData(
-        out_dir=out_dir, dates=dates, manifests=manifests, truth=truths,
-        history=history_path, history_truth=truth_path, manifest_rows=days * rows_per_day,
-        manifest_planted_rows=planted, history_rows=history_days * rows_per_day,
-        history_planted_rows=planted_history, history_inspected=inspected,
-        history_positive=positive, typology_counts=counts,
+        out_dir=out_dir,
+        dates=dates,
+        manifests=manifests,
+        truth=truths,
+        history=history_path,
+        history_truth=truth_path,
+        manifest_rows=days * rows_per_day,
+        manifest_planted_rows=planted,
+        history_rows=history_days * rows_per_day,
+        history_planted_rows=planted_history,
+        history_inspected=inspected,
+        history_positive=positive,
+        typology_counts=counts,
     )
 
 
-def _day(world: World, uni: Universe, rates: TypologyRates, seed: int, t: int, day: date,
-         rows: int, *, labelled: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _day(
+    world: World,
+    uni: Universe,
+    rates: TypologyRates,
+    seed: int,
+    t: int,
+    day: date,
+    rows: int,
+    *,
+    labelled: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One day's manifest frame (with labels if ``labelled``) and its truth rows."""
     rng = np.random.default_rng([seed, day.toordinal()])
     draw = base_draw(world, uni, rng, t=t, day_ordinal=day.toordinal(), rows=rows)
@@ -223,15 +269,21 @@ def _day(world: World, uni: Universe, rates: TypologyRates, seed: int, t: int, d
         inspected, result, found = inspect(world, uni, draw, rng, t, finding)
         frame = frame.with_columns(
             inspected=pl.Series(inspected, dtype=CANONICAL["inspected"].dtype),
-            inspection_result=pl.when(pl.Series(inspected))
-            .then(pl.Series(np.asarray(RESULTS)[result])),
-            finding_type=pl.when(pl.Series(found >= 0))
-            .then(pl.Series(np.asarray((*FINDINGS, ""))[found])),
+            inspection_result=pl.when(pl.Series(inspected)).then(
+                pl.Series(np.asarray(RESULTS)[result])
+            ),
+            finding_type=pl.when(pl.Series(found >= 0)).then(
+                pl.Series(np.asarray((*FINDINGS, ""))[found])
+            ),
         )
-        truth = truth.with_columns(inspected=frame["inspected"],
-                                   inspection_result=frame["inspection_result"])
+        truth = truth.with_columns(
+            inspected=frame["inspected"], inspection_result=frame["inspection_result"]
+        )
     truth = truth.filter(pl.Series(planted)).select(
-        "manifest_date", *TRUTH_KEYS, "typology", "finding_type",
+        "manifest_date",
+        *TRUTH_KEYS,
+        "typology",
+        "finding_type",
         *(["inspected", "inspection_result"] if labelled else []),
     )
     return frame, truth
@@ -240,10 +292,16 @@ def _day(world: World, uni: Universe, rates: TypologyRates, seed: int, t: int, d
 def to_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The text form of a canonical frame: lists joined by ';', times as ISO 8601 UTC."""
     return frame.with_columns(
-        [pl.col(n).list.join(LIST_SEPARATOR) for n, f in CANONICAL.items()
-         if n in frame.columns and f.role == "list"]
-        + [pl.col(n).dt.strftime(CSV_DATETIME_FORMAT) for n, f in CANONICAL.items()
-           if n in frame.columns and f.role == "time"]
+        [
+            pl.col(n).list.join(LIST_SEPARATOR)
+            for n, f in CANONICAL.items()
+            if n in frame.columns and f.role == "list"
+        ]
+        + [
+            pl.col(n).dt.strftime(CSV_DATETIME_FORMAT)
+            for n, f in CANONICAL.items()
+            if n in frame.columns and f.role == "time"
+        ]
     )
 
 

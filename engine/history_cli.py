@@ -38,8 +38,11 @@ SpecOption = Annotated[
 ]
 ListOption = Annotated[
     list[Path] | None,
-    typer.Option("--list", help="Watchlist file (UN SC .xml or national .csv); repeatable. "
-                 "Default: the shipped UN SC consolidated list."),
+    typer.Option(
+        "--list",
+        help="Watchlist file (UN SC .xml or national .csv); repeatable. "
+        "Default: the shipped UN SC consolidated list.",
+    ),
 ]
 
 
@@ -49,8 +52,10 @@ def _read_manifest(source: str, spec: str | None) -> pl.DataFrame:
 
     rows, quarantine = read_frame(source, load_spec(spec) if spec else None)
     if quarantine.height:
-        console.print(f"[yellow]{quarantine.height:,} record(s) quarantined while reading "
-                      f"{source}[/yellow] (not added)")
+        console.print(
+            f"[yellow]{quarantine.height:,} record(s) quarantined while reading "
+            f"{source}[/yellow] (not added)"
+        )
     return rows
 
 
@@ -88,8 +93,13 @@ def history_add(
 
 @history_app.command("outcomes")
 def history_outcomes(
-    source: Annotated[Path, typer.Argument(help="CSV or Parquet with container_number, "
-                                           "bl_number, inspection_result[, finding_type].")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet with container_number, "
+            "bl_number, inspection_result[, finding_type]."
+        ),
+    ],
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Record inspection outcomes for stored rows (the latest outcome per row wins)."""
@@ -111,8 +121,11 @@ def history_outcomes(
     elif suffix == ".parquet":
         frame = pl.read_parquet(source)
     else:
-        raise LookoutError(f"unknown outcomes format '{suffix}'",
-                           location=Location(file=str(source)), hint="use .csv or .parquet")
+        raise LookoutError(
+            f"unknown outcomes format '{suffix}'",
+            location=Location(file=str(source)),
+            hint="use .csv or .parquet",
+        )
     history = HistoryStore(store)
     matched = history.append_outcomes(frame)
     console.print(f"recorded {frame.height:,} outcome(s); {matched:,} stored row(s) matched")
@@ -128,8 +141,10 @@ def history_info(store: StoreOption = DEFAULT_STORE) -> None:
 
 def _print_store(history: HistoryStore) -> None:
     fp = history.fingerprint()
-    console.print(f"store {history.root}: {fp['rows']:,} rows in {fp['batches']} batch(es), "
-                  f"{fp['outcome_files']} outcome file(s), snapshot {fp['snapshot'][:16]}")
+    console.print(
+        f"store {history.root}: {fp['rows']:,} rows in {fp['batches']} batch(es), "
+        f"{fp['outcome_files']} outcome file(s), snapshot {fp['snapshot'][:16]}"
+    )
 
 
 def _load_lists(lists: list[Path] | None) -> Watchlist:
@@ -173,8 +188,10 @@ def watchlist_screen(
         | pl.col("watchlist_vessel_hit")
         | pl.col("watchlist_container_hit")
     )
-    console.print(f"{rows.height:,} rows screened; {hits.height:,} with a watchlist hit "
-                  f"(threshold {stage.threshold:g})")
+    console.print(
+        f"{rows.height:,} rows screened; {hits.height:,} with a watchlist hit "
+        f"(threshold {stage.threshold:g})"
+    )
     ids = [c for c in ("container_number", "bl_number") if c in result.columns]
     table = Table(*ids, "score", "role", "entry", "vessel", "container")
     shown = hits.sort("watchlist_party_score", descending=True).head(show)

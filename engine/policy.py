@@ -67,10 +67,12 @@ class Capacity:
                 raise ValueError
             return cls(rows=rows)
         except ValueError:
-            raise PolicyError(f"capacity '{raw}' is neither a row count nor a percentage",
-                              location=Location(field="capacity"),
-                              hint="write a whole number of containers (50) or a share of "
-                                   "the batch between 0% and 100% (2%)") from None
+            raise PolicyError(
+                f"capacity '{raw}' is neither a row count nor a percentage",
+                location=Location(field="capacity"),
+                hint="write a whole number of containers (50) or a share of "
+                "the batch between 0% and 100% (2%)",
+            ) from None
 
     def rows_for(self, total: int) -> int:
         """How many rows this capacity allows in a batch of ``total`` rows."""
@@ -106,24 +108,30 @@ class ScoringPolicy:
         """Load a policy YAML file; ``None`` loads the shipped default."""
         file = Path(path) if path is not None else DEFAULT_POLICY_PATH
         if not file.is_file():
-            raise PolicyError(f"scoring policy not found: {file}",
-                              hint=f"the shipped policy is {DEFAULT_POLICY_PATH}")
+            raise PolicyError(
+                f"scoring policy not found: {file}",
+                hint=f"the shipped policy is {DEFAULT_POLICY_PATH}",
+            )
         text = file.read_text(encoding="utf-8")
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
-            raise PolicyError(f"not valid YAML: {getattr(err, 'problem', err)}",
-                              location=Location(file=str(file),
-                                                line=mark.line + 1 if mark else None,
-                                                column=mark.column + 1 if mark else None)
-                              ) from None
+            raise PolicyError(
+                f"not valid YAML: {getattr(err, 'problem', err)}",
+                location=Location(
+                    file=str(file),
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                ),
+            ) from None
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         return cls.from_dict(data, file=str(file), content_hash=digest)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, file: str | None = None,
-                  content_hash: str = "") -> ScoringPolicy:
+    def from_dict(
+        cls, data: dict[str, Any], *, file: str | None = None, content_hash: str = ""
+    ) -> ScoringPolicy:
         """Build and check a policy from its YAML mapping."""
 
         def err(msg: str, key: str, hint: str | None = None) -> PolicyError:
@@ -134,8 +142,9 @@ class ScoringPolicy:
             raise err("a scoring policy must be a YAML mapping", "policy")
         for key in data:
             if key not in allowed:
-                raise err(f"unknown policy key '{key}'", key,
-                          "known: " + ", ".join(sorted(allowed)))
+                raise err(
+                    f"unknown policy key '{key}'", key, "known: " + ", ".join(sorted(allowed))
+                )
         if data.get("kind", "scoring_policy") != "scoring_policy":
             raise err("kind must be 'scoring_policy'", "kind")
         risk, lanes, sel = (dict(data.get(k) or {}) for k in ("risk", "lanes", "selection"))
@@ -153,11 +162,15 @@ class ScoringPolicy:
                 control_fraction=float(sel.get("control_fraction", 0.05)),
                 min_control=int(sel.get("min_control", 1)),
                 min_risk_score=float(sel.get("min_risk_score", 0.0)),
-                path=file, content_hash=content_hash,
+                path=file,
+                content_hash=content_hash,
             )
         except (TypeError, ValueError) as exc:
-            raise err(f"a policy value has the wrong type ({exc})", "policy",
-                      "weights, scales and thresholds are numbers") from None
+            raise err(
+                f"a policy value has the wrong type ({exc})",
+                "policy",
+                "weights, scales and thresholds are numbers",
+            ) from None
         if policy.rules_weight < 0 or policy.model_weight < 0:
             raise err("weights must not be negative", "risk")
         if policy.rule_scale <= 0 or policy.model_scale <= 0:
@@ -170,9 +183,13 @@ class ScoringPolicy:
 
     def fingerprint(self) -> dict[str, Any]:
         """What the run record stores about the policy."""
-        return {"name": self.name, "hash": self.content_hash, "path": self.path,
-                "force_red": list(self.force_red), "lanes": {"red": self.red,
-                                                             "yellow": self.yellow}}
+        return {
+            "name": self.name,
+            "hash": self.content_hash,
+            "path": self.path,
+            "force_red": list(self.force_red),
+            "lanes": {"red": self.red, "yellow": self.yellow},
+        }
 
 
 def combine(frame: pl.DataFrame, policy: ScoringPolicy) -> pl.DataFrame:
@@ -201,19 +218,28 @@ def combine(frame: pl.DataFrame, policy: ScoringPolicy) -> pl.DataFrame:
     else:
         risk = pl.lit(0.0, dtype=pl.Float64)
     if policy.force_red and "rule_hits" in frame.columns:
-        forced = (pl.col("rule_hits").list.eval(pl.element().is_in(list(policy.force_red)))
-                  .list.any().fill_null(False))
+        forced = (
+            pl.col("rule_hits")
+            .list.eval(pl.element().is_in(list(policy.force_red)))
+            .list.any()
+            .fill_null(False)
+        )
     else:
         forced = pl.lit(False)
     out = frame.with_columns(risk.alias("risk_score"), forced.alias("forced_red"))
-    lane = (pl.when(pl.col("forced_red") | (pl.col("risk_score") >= policy.red)).then(pl.lit("red"))
-            .when(pl.col("risk_score") >= policy.yellow).then(pl.lit("yellow"))
-            .otherwise(pl.lit("green")))
+    lane = (
+        pl.when(pl.col("forced_red") | (pl.col("risk_score") >= policy.red))
+        .then(pl.lit("red"))
+        .when(pl.col("risk_score") >= policy.yellow)
+        .then(pl.lit("yellow"))
+        .otherwise(pl.lit("green"))
+    )
     return out.with_columns(lane.alias("lane"))
 
 
-def select(frame: pl.DataFrame, capacity: Capacity, policy: ScoringPolicy, *,
-           seed: int = 0) -> pl.DataFrame:
+def select(
+    frame: pl.DataFrame, capacity: Capacity, policy: ScoringPolicy, *, seed: int = 0
+) -> pl.DataFrame:
     """Choose the rows to inspect: forced reds, then highest risk, then a control sample.
 
     ``frame`` needs ``row_index``, ``risk_score`` and ``forced_red``. Returns one row per
@@ -225,8 +251,11 @@ def select(frame: pl.DataFrame, capacity: Capacity, policy: ScoringPolicy, *,
     """
     for col in (ROW_INDEX, "risk_score", "forced_red"):
         if col not in frame.columns:
-            raise PolicyError(f"selection needs the column '{col}'", location=Location(field=col),
-                              hint="run combine() on the scored rows first")
+            raise PolicyError(
+                f"selection needs the column '{col}'",
+                location=Location(field=col),
+                hint="run combine() on the scored rows first",
+            )
     base = frame.select(
         pl.col(ROW_INDEX),
         pl.col("risk_score").cast(pl.Float64).fill_null(0.0),
@@ -235,28 +264,46 @@ def select(frame: pl.DataFrame, capacity: Capacity, policy: ScoringPolicy, *,
     allowed = capacity.rows_for(base.height)
     forced = base.filter(pl.col("forced_red"))
     room = max(allowed - forced.height, 0)
-    control_n = min(room, max(policy.min_control if room > 1 else 0,
-                              round(policy.control_fraction * allowed)))
+    control_n = min(
+        room, max(policy.min_control if room > 1 else 0, round(policy.control_fraction * allowed))
+    )
     risk_n = room - control_n
-    ranked = (base.filter(~pl.col("forced_red") & (pl.col("risk_score") >= policy.min_risk_score))
-              .sort(["risk_score", ROW_INDEX], descending=[True, False]).head(risk_n))
+    ranked = (
+        base.filter(~pl.col("forced_red") & (pl.col("risk_score") >= policy.min_risk_score))
+        .sort(["risk_score", ROW_INDEX], descending=[True, False])
+        .head(risk_n)
+    )
     picked = pl.concat([forced.get_column("__pos"), ranked.get_column("__pos")])
     # Control rows: every row not yet chosen, in row_index order, sampled with the seed.
-    rest = (base.filter(~pl.col("__pos").is_in(picked.implode()))
-            .sort(ROW_INDEX).get_column("__pos").to_numpy())
+    rest = (
+        base.filter(~pl.col("__pos").is_in(picked.implode()))
+        .sort(ROW_INDEX)
+        .get_column("__pos")
+        .to_numpy()
+    )
     # If risk could not fill its share (min_risk_score), the control sample does not grow.
     rng = np.random.default_rng(seed)
     control = rng.choice(rest, size=min(control_n, rest.shape[0]), replace=False)
-    reasons = (
-        pl.DataFrame({"__pos": pl.concat([forced.get_column("__pos"), ranked.get_column("__pos"),
-                                          pl.Series(control, dtype=pl.get_index_type())]),
-                      "selection_reason": (["forced"] * forced.height + ["risk"] * ranked.height
-                                           + ["control"] * int(control.shape[0]))},
-                     schema={"__pos": pl.get_index_type(), "selection_reason": pl.String()})
+    reasons = pl.DataFrame(
+        {
+            "__pos": pl.concat(
+                [
+                    forced.get_column("__pos"),
+                    ranked.get_column("__pos"),
+                    pl.Series(control, dtype=pl.get_index_type()),
+                ]
+            ),
+            "selection_reason": (
+                ["forced"] * forced.height
+                + ["risk"] * ranked.height
+                + ["control"] * int(control.shape[0])
+            ),
+        },
+        schema={"__pos": pl.get_index_type(), "selection_reason": pl.String()},
     )
-    return (base.join(reasons, on="__pos", how="left", maintain_order="left")
-            .select(ROW_INDEX, pl.col("selection_reason").is_not_null().alias("selected"),
-                    "selection_reason"))
+    return base.join(reasons, on="__pos", how="left", maintain_order="left").select(
+        ROW_INDEX, pl.col("selection_reason").is_not_null().alias("selected"), "selection_reason"
+    )
 
 
 def selection_counts(selection: pl.DataFrame) -> dict[str, int]:

@@ -64,18 +64,33 @@ REPORT_FLOOR = 80.0
 TOKEN_CUTOFF = 80.0
 PARTY_ROLES: tuple[str, ...] = ("shipper", "consignee", "notify")
 CSV_COLUMNS: tuple[str, ...] = (
-    "kind", "name", "imo", "container_number", "list", "reference", "note",
+    "kind",
+    "name",
+    "imo",
+    "container_number",
+    "list",
+    "reference",
+    "note",
 )
 WATCHLIST_COLUMNS: tuple[str, ...] = (
-    "watchlist_party_score", "watchlist_party_role", "watchlist_entry",
-    "watchlist_vessel_hit", "watchlist_vessel_entry", "watchlist_container_hit",
+    "watchlist_party_score",
+    "watchlist_party_role",
+    "watchlist_entry",
+    "watchlist_vessel_hit",
+    "watchlist_vessel_entry",
+    "watchlist_container_hit",
 )
 UN_LIST_PATH = Path(__file__).resolve().parent / "watchlists" / "un-consolidated.xml"
 """The UN SC consolidated list shipped with the engine (see watchlists/README.md)."""
 
 _PARTY_SCHEMA = {
-    "entry": pl.String, "list": pl.String, "reference": pl.String, "name": pl.String,
-    "alias": pl.String, "party_type": pl.String, "address": pl.String,
+    "entry": pl.String,
+    "list": pl.String,
+    "reference": pl.String,
+    "name": pl.String,
+    "alias": pl.String,
+    "party_type": pl.String,
+    "address": pl.String,
 }
 _VESSEL_SCHEMA = {"entry": pl.String, "imo": pl.String}
 _CONTAINER_SCHEMA = {"entry": pl.String, "container_number": pl.String}
@@ -103,8 +118,11 @@ class Watchlist:
         parties, vessels, containers, sources = [], [], [], []
         for path in map(Path, paths):
             if not path.is_file():
-                raise WatchlistError("watchlist file not found", location=Location(str(path)),
-                                     hint="pass the UN SC XML or a national CSV list")
+                raise WatchlistError(
+                    "watchlist file not found",
+                    location=Location(str(path)),
+                    hint="pass the UN SC XML or a national CSV list",
+                )
             suffix = path.suffix.lower()
             if suffix == ".xml":
                 parties.append(_read_un_xml(path, low_quality_aliases=low_quality_aliases))
@@ -117,7 +135,8 @@ class Watchlist:
                 kind = "national-csv"
             else:
                 raise WatchlistError(
-                    f"unknown watchlist format '{suffix}'", location=Location(str(path)),
+                    f"unknown watchlist format '{suffix}'",
+                    location=Location(str(path)),
                     hint="use the UN SC consolidated XML (.xml) or the national CSV (.csv)",
                 )
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -137,9 +156,9 @@ class Watchlist:
     def summary(self) -> pl.DataFrame:
         """Entries and names per list and kind, for ``lookout watchlist info``."""
         parts = [
-            self.parties.group_by("list", "party_type").agg(
-                pl.col("entry").n_unique().alias("entries"), pl.len().alias("names")
-            ).rename({"party_type": "kind"}),
+            self.parties.group_by("list", "party_type")
+            .agg(pl.col("entry").n_unique().alias("entries"), pl.len().alias("names"))
+            .rename({"party_type": "kind"}),
         ]
         for frame, kind in ((self.vessels, "vessel"), (self.containers, "container")):
             if frame.height:
@@ -166,21 +185,29 @@ class Watchlist:
 def _read_un_xml(path: Path, *, low_quality_aliases: bool) -> pl.DataFrame:
     # No DTD, no entity expansion, no network: the list is data, never instructions.
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
     )
     try:
         tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (None, None)
         raise WatchlistError(
-            f"not well-formed XML: {exc.msg}", location=Location(str(path), line, col),
+            f"not well-formed XML: {exc.msg}",
+            location=Location(str(path), line, col),
             hint="download the list again from the UN Security Council site",
         ) from exc
     if tree.docinfo.doctype:
-        raise WatchlistError("watchlist XML declares a DOCTYPE; refusing to read it",
-                             location=Location(str(path), 1),
-                             hint="the UN SC list has no DOCTYPE; use an unmodified copy")
+        raise WatchlistError(
+            "watchlist XML declares a DOCTYPE; refusing to read it",
+            location=Location(str(path), 1),
+            hint="the UN SC list has no DOCTYPE; use an unmodified copy",
+        )
     root = tree.getroot()
     if root.tag != "CONSOLIDATED_LIST":
         raise WatchlistError(
@@ -223,8 +250,9 @@ def _un_record_names(
             names.append(alias_name)
     addresses = []
     for address in record.iter(f"{record.tag}_ADDRESS"):
-        fields = [_text(address, t) for t in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE",
-                                              "COUNTRY")]
+        fields = [
+            _text(address, t) for t in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")
+        ]
         if any(fields):
             addresses.append(", ".join(f for f in fields if f))
     # "AFGHAN SUPPORT COMMITTEE (ASC)": manifests write the name without the bracket.
@@ -232,8 +260,15 @@ def _un_record_names(
     entry = f"UN SC: {reference} {name}"
     address_text = " | ".join(addresses) or None
     return [
-        {"entry": entry, "list": "UN SC", "reference": reference, "name": name, "alias": alias,
-         "party_type": kind, "address": address_text}
+        {
+            "entry": entry,
+            "list": "UN SC",
+            "reference": reference,
+            "name": name,
+            "alias": alias,
+            "party_type": kind,
+            "address": address_text,
+        }
         for alias in dict.fromkeys(names)
     ]
 
@@ -243,8 +278,11 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise WatchlistError(f"cannot read CSV: {exc}", location=Location(str(path)),
-                             hint="UTF-8 CSV with the header " + ",".join(CSV_COLUMNS)) from exc
+        raise WatchlistError(
+            f"cannot read CSV: {exc}",
+            location=Location(str(path)),
+            hint="UTF-8 CSV with the header " + ",".join(CSV_COLUMNS),
+        ) from exc
     unknown = [c for c in raw.columns if c not in CSV_COLUMNS]
     missing = [c for c in ("kind", "list") if c not in raw.columns]
     if unknown or missing:
@@ -255,26 +293,34 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
             location=Location(str(path), 1, col, field=bad),
             hint="columns are " + ", ".join(CSV_COLUMNS),
         )
-    frame = raw.with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in CSV_COLUMNS if c not in raw.columns]
-    ).with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in CSV_COLUMNS
-    ).with_columns(
-        pl.col("kind").str.to_lowercase(),
-        pl.col("imo").str.to_uppercase().str.replace_all(r"IMO|\s", ""),
-        pl.col("container_number").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", ""),
-        pl.int_range(2, pl.len() + 2).alias("__line"),
+    frame = (
+        raw.with_columns(
+            [pl.lit(None, dtype=pl.String).alias(c) for c in CSV_COLUMNS if c not in raw.columns]
+        )
+        .with_columns(pl.col(c).str.strip_chars().replace("", None) for c in CSV_COLUMNS)
+        .with_columns(
+            pl.col("kind").str.to_lowercase(),
+            pl.col("imo").str.to_uppercase().str.replace_all(r"IMO|\s", ""),
+            pl.col("container_number").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", ""),
+            pl.int_range(2, pl.len() + 2).alias("__line"),
+        )
     )
     _check_csv(path, raw.columns, frame)
     entry = pl.concat_str(
-        pl.col("list"), pl.lit(": "),
+        pl.col("list"),
+        pl.lit(": "),
         pl.concat_str(pl.col("reference"), pl.lit(" "), ignore_nulls=False).fill_null(""),
         pl.coalesce("name", "imo", "container_number"),
     ).alias("entry")
     framed = frame.with_columns(entry)
     parties = framed.filter(pl.col("kind") == "party").select(
-        "entry", "list", "reference", "name", pl.col("name").alias("alias"),
-        pl.lit("party").alias("party_type"), pl.lit(None, dtype=pl.String).alias("address"),
+        "entry",
+        "list",
+        "reference",
+        "name",
+        pl.col("name").alias("alias"),
+        pl.lit("party").alias("party_type"),
+        pl.lit(None, dtype=pl.String).alias("address"),
     )
     vessels = framed.filter(pl.col("kind") == "vessel").select("entry", "imo")
     containers = framed.filter(pl.col("kind") == "container").select("entry", "container_number")
@@ -339,12 +385,16 @@ class WatchlistStage:
         workers: int = 2,
     ) -> None:
         if not 0 < threshold <= 100:
-            raise WatchlistError(f"threshold {threshold} is outside 0-100",
-                                 hint=f"the default is {DEFAULT_THRESHOLD}")
+            raise WatchlistError(
+                f"threshold {threshold} is outside 0-100",
+                hint=f"the default is {DEFAULT_THRESHOLD}",
+            )
         floor = min(REPORT_FLOOR, threshold) if report_floor is None else report_floor
         if not 0 < floor <= threshold:
-            raise WatchlistError(f"report_floor {floor} is outside 0-{threshold}",
-                                 hint="the floor must not exceed the hit threshold")
+            raise WatchlistError(
+                f"report_floor {floor} is outside 0-{threshold}",
+                hint="the floor must not exceed the hit threshold",
+            )
         self.watchlist = watchlist
         self.threshold = threshold
         self.report_floor = floor
@@ -353,12 +403,14 @@ class WatchlistStage:
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with the watchlist columns added (same rows, same order)."""
-        keys = pl.DataFrame([
-            party_keys(frame[f"{role}_name"]).alias(role)
-            if f"{role}_name" in frame.columns
-            else pl.Series(role, [None] * frame.height, dtype=pl.String)
-            for role in PARTY_ROLES
-        ])
+        keys = pl.DataFrame(
+            [
+                party_keys(frame[f"{role}_name"]).alias(role)
+                if f"{role}_name" in frame.columns
+                else pl.Series(role, [None] * frame.height, dtype=pl.String)
+                for role in PARTY_ROLES
+            ]
+        )
         distinct = pl.concat([keys[r] for r in PARTY_ROLES]).drop_nulls().unique().sort()
         matches = self.match_names(distinct)
         best = self._best_role(keys, matches)
@@ -388,7 +440,10 @@ class WatchlistStage:
         for role in PARTY_ROLES:
             scored = scored.join(
                 matches.rename({"score": f"{role}_s", "entry": f"{role}_e"}),
-                left_on=role, right_on="key", how="left", maintain_order="left",
+                left_on=role,
+                right_on="key",
+                how="left",
+                maintain_order="left",
             )
         score = pl.max_horizontal([pl.col(f"{r}_s").fill_null(0.0) for r in PARTY_ROLES])
         # Ties go to the first role in shipper, consignee, notify order.
@@ -405,12 +460,14 @@ class WatchlistStage:
         )
 
     def _vessels(self, frame: pl.DataFrame) -> pl.DataFrame:
-        imo = _column(frame, "vessel_imo").cast(pl.String).str.to_uppercase().str.replace_all(
-            r"IMO|\s", ""
+        imo = (
+            _column(frame, "vessel_imo")
+            .cast(pl.String)
+            .str.to_uppercase()
+            .str.replace_all(r"IMO|\s", "")
         )
-        table = (
-            self.watchlist.vessels.group_by("imo", maintain_order=True)
-            .agg(pl.col("entry").str.join("; "))
+        table = self.watchlist.vessels.group_by("imo", maintain_order=True).agg(
+            pl.col("entry").str.join("; ")
         )
         joined = frame.select(imo.alias("imo")).join(
             table, on="imo", how="left", maintain_order="left"
@@ -424,9 +481,7 @@ class WatchlistStage:
         number = _column(frame, "container_number").cast(pl.String).str.to_uppercase()
         number = number.str.replace_all(r"[^A-Z0-9]", "")
         listed = self.watchlist.containers["container_number"].implode()
-        return frame.select(
-            number.is_in(listed).fill_null(False).alias("watchlist_container_hit")
-        )
+        return frame.select(number.is_in(listed).fill_null(False).alias("watchlist_container_hit"))
 
     def fingerprint(self) -> dict[str, Any]:
         """Lists screened against (files and hashes), threshold and scorer."""
@@ -473,8 +528,14 @@ def _whole_name_scores(
     step = max(1, 32_000_000 // max(1, len(choices)))  # ≤ 32 MB score matrix per chunk
     for start in range(0, len(queries), step):
         chunk = queries[start : start + step]
-        scores = process.cdist(chunk, choices, scorer=fuzz.ratio, score_cutoff=threshold,
-                               dtype=np.uint8, workers=workers)
+        scores = process.cdist(
+            chunk,
+            choices,
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            dtype=np.uint8,
+            workers=workers,
+        )
         best = scores.argmax(axis=1)
         top = scores[np.arange(len(chunk)), best]
         hit = np.flatnonzero(top)
@@ -486,19 +547,24 @@ def _whole_name_scores(
     cols = np.concatenate(out_cols) if out_cols else np.zeros(0, dtype=np.int64)
     hit_keys = keys.gather(rows)
     hit_names = names["lkey"].gather(cols)
-    exact = process.cpdist(hit_keys.to_list(), hit_names.to_list(), scorer=fuzz.ratio,
-                           workers=workers) if len(rows) else np.zeros(0)
+    exact = (
+        process.cpdist(hit_keys.to_list(), hit_names.to_list(), scorer=fuzz.ratio, workers=workers)
+        if len(rows)
+        else np.zeros(0)
+    )
     scores = np.asarray(exact, dtype=np.float64)
     # Runs over the few matched (distinct name, list name) pairs in the weak band only.
     plausible = [
         score >= hit_threshold or spelling_variant(key, name)
         for key, name, score in zip(hit_keys, hit_names, scores, strict=True)
     ]
-    return pl.DataFrame({
-        "key": hit_keys,
-        "score": pl.Series(scores),
-        "entry": names["entry"].gather(cols),
-    }).filter((pl.col("score") >= threshold) & pl.Series(plausible, dtype=pl.Boolean))
+    return pl.DataFrame(
+        {
+            "key": hit_keys,
+            "score": pl.Series(scores),
+            "entry": names["entry"].gather(cols),
+        }
+    ).filter((pl.col("score") >= threshold) & pl.Series(plausible, dtype=pl.Boolean))
 
 
 def _contained_scores(
@@ -511,11 +577,12 @@ def _contained_scores(
     list_tokens = multi.select("lid", "tokens").explode("tokens").rename({"tokens": "ltok"})
     list_tokens = list_tokens.unique()
     batch_tokens = (
-        keys.to_frame("key").with_columns(pl.col("key").str.split(" ").alias("btok"))
-        .explode("btok").unique()
+        keys.to_frame("key")
+        .with_columns(pl.col("key").str.split(" ").alias("btok"))
+        .explode("btok")
+        .unique()
     )
-    similar = _similar_tokens(batch_tokens["btok"].unique(), list_tokens["ltok"].unique(),
-                              workers)
+    similar = _similar_tokens(batch_tokens["btok"].unique(), list_tokens["ltok"].unique(), workers)
     if similar.height == 0:
         return empty
     # Anchor = the list token found in the fewest list names: candidates stay few.
@@ -523,10 +590,12 @@ def _contained_scores(
     anchors = (
         list_tokens.join(freq, on="ltok")
         .sort(["lid", "freq", pl.col("ltok").str.len_chars()], descending=[False, False, True])
-        .group_by("lid", maintain_order=True).first().select("lid", "ltok")
+        .group_by("lid", maintain_order=True)
+        .first()
+        .select("lid", "ltok")
     )
-    key_to_ltok = batch_tokens.join(similar, on="btok").group_by("key", "ltok").agg(
-        pl.col("tscore").max()
+    key_to_ltok = (
+        batch_tokens.join(similar, on="btok").group_by("key", "ltok").agg(pl.col("tscore").max())
     )
     candidates = key_to_ltok.join(anchors, on="ltok").select("key", "lid").unique()
     weights = list_tokens.with_columns(pl.col("ltok").str.len_chars().alias("w"))
@@ -535,8 +604,9 @@ def _contained_scores(
         .join(key_to_ltok, on=["key", "ltok"], how="left")
         .group_by("key", "lid")
         .agg(
-            ((pl.col("tscore").fill_null(0.0) * pl.col("w")).sum() / pl.col("w").sum())
-            .alias("score"),
+            ((pl.col("tscore").fill_null(0.0) * pl.col("w")).sum() / pl.col("w").sum()).alias(
+                "score"
+            ),
             pl.col("tscore").is_null().any().alias("missing"),
         )
         # Every list word must be present (possibly misspelt): no partial containment.
@@ -555,13 +625,26 @@ def _similar_tokens(btok: pl.Series, ltok: pl.Series, workers: int) -> pl.DataFr
     step = max(1, 8_000_000 // max(1, len(choices)))  # ≤ 32 MB of float32 per chunk
     for start in range(0, len(queries), step):
         chunk = queries[start : start + step]
-        scores = process.cdist(chunk, choices, scorer=fuzz.ratio, score_cutoff=TOKEN_CUTOFF,
-                               dtype=np.float32, workers=workers)
+        scores = process.cdist(
+            chunk,
+            choices,
+            scorer=fuzz.ratio,
+            score_cutoff=TOKEN_CUTOFF,
+            dtype=np.float32,
+            workers=workers,
+        )
         rows, cols = np.nonzero(scores)
-        parts.append(pl.DataFrame({
-            "btok": btok.gather(rows + start), "ltok": ltok.gather(cols),
-            "tscore": pl.Series(scores[rows, cols].astype(np.float64)),
-        }))
-    return pl.concat(parts) if parts else pl.DataFrame(
-        schema={"btok": pl.String, "ltok": pl.String, "tscore": pl.Float64}
+        parts.append(
+            pl.DataFrame(
+                {
+                    "btok": btok.gather(rows + start),
+                    "ltok": ltok.gather(cols),
+                    "tscore": pl.Series(scores[rows, cols].astype(np.float64)),
+                }
+            )
+        )
+    return (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={"btok": pl.String, "ltok": pl.String, "tscore": pl.Float64})
     )

@@ -58,8 +58,9 @@ class ModelArtifact:
         out.mkdir(parents=True, exist_ok=True)
         (out / MODEL_FILE).write_text(self.model_text, encoding="utf-8")
         card = {**self.card, "model_hash": self.model_hash}
-        (out / CARD_FILE).write_text(json.dumps(card, indent=1, default=str) + "\n",
-                                     encoding="utf-8")
+        (out / CARD_FILE).write_text(
+            json.dumps(card, indent=1, default=str) + "\n", encoding="utf-8"
+        )
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -70,21 +71,36 @@ class ModelArtifact:
             "training_window": self.card.get("training_window"),
             "n_features": len(self.plan.features),
             "n_trees": self.forest.num_trees,
-            "metrics": {k: v for k, v in (self.card.get("metrics") or {}).items()
-                        if k.startswith(("precision_at", "average_precision"))},
+            "metrics": {
+                k: v
+                for k, v in (self.card.get("metrics") or {}).items()
+                if k.startswith(("precision_at", "average_precision"))
+            },
         }
 
 
-def build_card(*, recipe: ModelRecipe, plan: FeaturePlan, params: dict[str, Any],
-               best_iteration: int, train: pl.DataFrame, valid: pl.DataFrame,
-               data_hash: str, metrics: dict[str, Any], name: str | None = None
-               ) -> dict[str, Any]:
+def build_card(
+    *,
+    recipe: ModelRecipe,
+    plan: FeaturePlan,
+    params: dict[str, Any],
+    best_iteration: int,
+    train: pl.DataFrame,
+    valid: pl.DataFrame,
+    data_hash: str,
+    metrics: dict[str, Any],
+    name: str | None = None,
+) -> dict[str, Any]:
     """The JSON card: features, encodings, windows, data hash, parameters, metrics, versions."""
 
     def window(rows: pl.DataFrame) -> dict[str, Any]:
         t = rows.get_column("__time")
-        return {"from": str(t.min()), "to": str(t.max()), "rows": rows.height,
-                "positives": int(rows.get_column("__label").sum())}
+        return {
+            "from": str(t.min()),
+            "to": str(t.max()),
+            "rows": rows.height,
+            "positives": int(rows.get_column("__label").sum()),
+        }
 
     return {
         "format": CARD_FORMAT,
@@ -105,8 +121,12 @@ def build_card(*, recipe: ModelRecipe, plan: FeaturePlan, params: dict[str, Any]
 
 def library_versions() -> dict[str, str]:
     """Versions that matter for reading the model back."""
-    return {"lightgbm": lgb.__version__, "polars": pl.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}
+    return {
+        "lightgbm": lgb.__version__,
+        "polars": pl.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def load_model(folder: Path | str) -> ModelArtifact:
@@ -115,42 +135,53 @@ def load_model(folder: Path | str) -> ModelArtifact:
     model_file, card_file = path / MODEL_FILE, path / CARD_FILE
     for f in (model_file, card_file):
         if not f.is_file():
-            raise ArtifactError(f"model folder is missing {f.name}",
-                                location=Location(file=str(path)),
-                                hint="pass a folder written by `lookout model train --out DIR`")
+            raise ArtifactError(
+                f"model folder is missing {f.name}",
+                location=Location(file=str(path)),
+                hint="pass a folder written by `lookout model train --out DIR`",
+            )
     try:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ArtifactError(f"card.json is not valid JSON: {err.msg}",
-                            location=Location(file=str(card_file), line=err.lineno,
-                                              column=err.colno)) from None
+        raise ArtifactError(
+            f"card.json is not valid JSON: {err.msg}",
+            location=Location(file=str(card_file), line=err.lineno, column=err.colno),
+        ) from None
     if card.get("format") != CARD_FORMAT:
-        raise ArtifactError(f"card format {card.get('format')!r} is not supported "
-                            f"(this Lookout reads format {CARD_FORMAT})",
-                            location=Location(file=str(card_file), field="format"),
-                            hint="retrain the model with this version of Lookout")
+        raise ArtifactError(
+            f"card format {card.get('format')!r} is not supported "
+            f"(this Lookout reads format {CARD_FORMAT})",
+            location=Location(file=str(card_file), field="format"),
+            hint="retrain the model with this version of Lookout",
+        )
     written = str((card.get("versions") or {}).get("lightgbm", "?"))
     if written.split(".")[0] != lgb.__version__.split(".")[0]:
-        raise ArtifactError(f"the model was written by LightGBM {written}; this installation "
-                            f"has {lgb.__version__}",
-                            location=Location(file=str(card_file), field="versions"),
-                            hint="retrain the model, or install a matching LightGBM major version")
+        raise ArtifactError(
+            f"the model was written by LightGBM {written}; this installation has {lgb.__version__}",
+            location=Location(file=str(card_file), field="versions"),
+            hint="retrain the model, or install a matching LightGBM major version",
+        )
     text = model_file.read_text(encoding="utf-8")
     try:
         forest = Forest.from_model_string(text)
     except (KeyError, ValueError) as err:
-        raise ArtifactError(f"model.txt is not a readable LightGBM model ({err})",
-                            location=Location(file=str(model_file))) from None
+        raise ArtifactError(
+            f"model.txt is not a readable LightGBM model ({err})",
+            location=Location(file=str(model_file)),
+        ) from None
     plan = FeaturePlan.from_dict(card["feature_plan"])
     if list(forest.feature_names) != plan.names or card.get("features") != plan.names:
-        raise ArtifactError("model.txt and card.json disagree on the features",
-                            location=Location(file=str(path)),
-                            hint="the folder was edited by hand or mixed from two models; "
-                                 "retrain")
+        raise ArtifactError(
+            "model.txt and card.json disagree on the features",
+            location=Location(file=str(path)),
+            hint="the folder was edited by hand or mixed from two models; retrain",
+        )
     artifact = ModelArtifact(text, card, plan, forest)
     stored = card.get("model_hash")
     if stored and stored != artifact.model_hash:
-        raise ArtifactError("model hash in card.json does not match model.txt",
-                            location=Location(file=str(card_file), field="model_hash"),
-                            hint="the model text was changed after training; retrain")
+        raise ArtifactError(
+            "model hash in card.json does not match model.txt",
+            location=Location(file=str(card_file), field="model_hash"),
+            hint="the model text was changed after training; retrain",
+        )
     return artifact

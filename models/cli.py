@@ -22,13 +22,14 @@ from models.evaluate import evaluate_scores, plot_precision_curve, precision_tab
 from models.recipe import ModelRecipe
 from models.train import labelled_rows, train_model
 
-app = typer.Typer(help="Train, evaluate and inspect LightGBM risk models.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Train, evaluate and inspect LightGBM risk models.", no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
 
-DataOpt = Annotated[list[Path], typer.Option("--data", help="Labelled history (repeatable; "
-                                             "files are concatenated in order).")]
+DataOpt = Annotated[
+    list[Path],
+    typer.Option("--data", help="Labelled history (repeatable; files are concatenated in order)."),
+]
 SpecOpt = Annotated[Path, typer.Option("--spec", help="Dataset spec YAML with a model: section.")]
 
 
@@ -37,14 +38,19 @@ def _fail(err: LookoutError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-PrepareOpt = Annotated[bool, typer.Option(
-    "--prepare/--no-prepare",
-    help="Run the pipeline's validate and enrich stages and point-in-time history features "
-         "before training (canonical manifest histories; the features the scorer sees).")]
+PrepareOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prepare/--no-prepare",
+        help="Run the pipeline's validate and enrich stages and point-in-time history features "
+        "before training (canonical manifest histories; the features the scorer sees).",
+    ),
+]
 
 
-def read_history(paths: list[Path], spec_path: Path, *, prepare: bool = False
-                 ) -> tuple[pl.DataFrame, ModelRecipe, str]:
+def read_history(
+    paths: list[Path], spec_path: Path, *, prepare: bool = False
+) -> tuple[pl.DataFrame, ModelRecipe, str]:
     """Read files through the spec; return the frame, the recipe and a hash of the inputs.
 
     A spec with only a ``model:`` section (no ``columns:``/``extra:``) reads canonical files
@@ -58,15 +64,23 @@ def read_history(paths: list[Path], spec_path: Path, *, prepare: bool = False
 
     spec = load_spec(spec_path)
     if not spec.columns and not spec.extra:
-        spec = replace(default_spec(), name=spec.name, model=spec.model, path=spec.path,
-                       content_hash=spec.content_hash, time_field=spec.time_field)
+        spec = replace(
+            default_spec(),
+            name=spec.name,
+            model=spec.model,
+            path=spec.path,
+            content_hash=spec.content_hash,
+            time_field=spec.time_field,
+        )
     recipe = ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
     frames, digest = [], hashlib.sha256()
     for path in paths:
         frame, quarantine = read_frame(path, spec)
         if quarantine.height:
-            err_console.print(f"[yellow]warning:[/yellow] {quarantine.height} record(s) of "
-                              f"{path} could not be read and were left out")
+            err_console.print(
+                f"[yellow]warning:[/yellow] {quarantine.height} record(s) of "
+                f"{path} could not be read and were left out"
+            )
         frames.append(frame)
         digest.update(_file_hash(path).encode())
     frame = pl.concat(frames, how="vertical_relaxed")
@@ -102,9 +116,14 @@ def train(
     data: DataOpt,
     spec: SpecOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder to write model.txt and card.json.")],
-    valid: Annotated[Path | None, typer.Option(
-        "--valid", help="Later-period labelled data to early-stop and evaluate on "
-                        "(default: the last part of --data by time).")] = None,
+    valid: Annotated[
+        Path | None,
+        typer.Option(
+            "--valid",
+            help="Later-period labelled data to early-stop and evaluate on "
+            "(default: the last part of --data by time).",
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the recipe's seed.")] = None,
     prepare: PrepareOpt = False,
 ) -> None:
@@ -116,9 +135,15 @@ def train(
         valid_frame = read_history([valid], spec)[0] if valid is not None else None
         if prepare and valid_frame is not None:
             # One pass, so the later rows' history features see the earlier file too.
-            both = prepare_history(pl.concat([frame.with_columns(pl.lit(0).alias("__part")),
-                                              valid_frame.with_columns(pl.lit(1).alias("__part"))],
-                                             how="vertical_relaxed"))
+            both = prepare_history(
+                pl.concat(
+                    [
+                        frame.with_columns(pl.lit(0).alias("__part")),
+                        valid_frame.with_columns(pl.lit(1).alias("__part")),
+                    ],
+                    how="vertical_relaxed",
+                )
+            )
             frame = both.filter(pl.col("__part") == 0).drop("__part")
             valid_frame = both.filter(pl.col("__part") == 1).drop("__part")
         artifact = train_model(frame, recipe, valid_frame=valid_frame, data_hash=data_hash)
@@ -127,13 +152,18 @@ def train(
         artifact.card["prepared"] = prepare
         folder = artifact.save(out)
         metrics = artifact.card["metrics"]
-        plot_precision_curve(metrics, folder / "precision_at_capacity.png",
-                             title=f"validation {artifact.card['validation_window']['from'][:10]}"
-                                   f" – {artifact.card['validation_window']['to'][:10]}")
+        plot_precision_curve(
+            metrics,
+            folder / "precision_at_capacity.png",
+            title=f"validation {artifact.card['validation_window']['from'][:10]}"
+            f" – {artifact.card['validation_window']['to'][:10]}",
+        )
     except LookoutError as err:
         raise _fail(err) from None
-    console.print(f"model written to [bold]{folder}[/bold] "
-                  f"({artifact.forest.num_trees} trees, hash {artifact.model_hash})")
+    console.print(
+        f"model written to [bold]{folder}[/bold] "
+        f"({artifact.forest.num_trees} trees, hash {artifact.model_hash})"
+    )
     _print_metrics(metrics, "validation (later period)")
 
 
@@ -141,12 +171,19 @@ def train(
 def evaluate(
     model: Annotated[Path, typer.Option("--model", help="Model folder.")],
     data: DataOpt,
-    spec: Annotated[Path | None, typer.Option(
-        "--spec", help="Dataset spec (default: the one the model was trained with).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder for the PNG and the table (default: the model folder).")] = None,
-    prepare: Annotated[bool | None, typer.Option(
-        "--prepare/--no-prepare", help="As for train (default: as the model was trained).")
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Dataset spec (default: the one the model was trained with)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the PNG and the table (default: the model folder)."),
+    ] = None,
+    prepare: Annotated[
+        bool | None,
+        typer.Option(
+            "--prepare/--no-prepare", help="As for train (default: as the model was trained)."
+        ),
     ] = None,
 ) -> None:
     """Precision/recall at 1-10 % inspection rates, AUC-PR, calibration, PNG curve."""
@@ -160,10 +197,16 @@ def evaluate(
         metrics = evaluate_scores(rows.get_column("__label").to_numpy(), scores)
         folder = out or model
         folder.mkdir(parents=True, exist_ok=True)
-        png = plot_precision_curve(metrics, folder / "evaluation_precision_at_capacity.png",
-                                   title=f"evaluation on {', '.join(p.name for p in data)}")
-        table = pl.DataFrame(precision_table(metrics), schema=["rate", "inspected", "precision",
-                                                               "recall"], orient="row")
+        png = plot_precision_curve(
+            metrics,
+            folder / "evaluation_precision_at_capacity.png",
+            title=f"evaluation on {', '.join(p.name for p in data)}",
+        )
+        table = pl.DataFrame(
+            precision_table(metrics),
+            schema=["rate", "inspected", "precision", "recall"],
+            orient="row",
+        )
         table.write_csv(folder / "evaluation_precision_at_capacity.csv")
         _record_evaluation(model, data, data_hash, metrics)
     except LookoutError as err:
@@ -180,8 +223,10 @@ def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
     except LookoutError as err:
         raise _fail(err) from None
     c = artifact.card
-    console.print(f"[bold]{c.get('name')}[/bold]  hash {artifact.model_hash}  "
-                  f"trained {c.get('trained_at')}  ({artifact.forest.num_trees} trees)")
+    console.print(
+        f"[bold]{c.get('name')}[/bold]  hash {artifact.model_hash}  "
+        f"trained {c.get('trained_at')}  ({artifact.forest.num_trees} trees)"
+    )
     for key in ("training_window", "validation_window"):
         console.print(f"{key}: {c.get(key)}")
     console.print(f"features ({len(c['features'])}): {', '.join(c['features'])}")
@@ -191,8 +236,9 @@ def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
         _print_metrics(ev["metrics"], f"evaluation on {', '.join(ev['data'])}")
 
 
-def _record_evaluation(model: Path, data: list[Path], data_hash: str,
-                       metrics: dict[str, Any]) -> None:
+def _record_evaluation(
+    model: Path, data: list[Path], data_hash: str, metrics: dict[str, Any]
+) -> None:
     path = model / CARD_FILE
     card_data = json.loads(path.read_text(encoding="utf-8"))
     runs = [e for e in card_data.get("evaluations", []) if e.get("data_hash") != data_hash]
@@ -208,8 +254,10 @@ def _print_metrics(metrics: dict[str, Any], title: str) -> None:
     for rate, k, precision, recall in precision_table(metrics):
         table.add_row(rate, str(k), f"{precision:.3f}", f"{recall:.3f}")
     console.print(table)
-    console.print(f"AUC-PR {metrics['average_precision']:.3f}   ROC AUC {metrics['roc_auc']:.3f}"
-                  f"   Brier {metrics['brier']:.4f}")
+    console.print(
+        f"AUC-PR {metrics['average_precision']:.3f}   ROC AUC {metrics['roc_auc']:.3f}"
+        f"   Brier {metrics['brier']:.4f}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

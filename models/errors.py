@@ -32,13 +32,15 @@ class ArtifactError(ModelError):
 class MissingFeaturesError(ModelError):
     """A frame to score lacks columns the model needs."""
 
-    def __init__(self, missing: list[str], *, available: list[str] | None = None,
-                 source: str | None = None) -> None:
+    def __init__(
+        self, missing: list[str], *, available: list[str] | None = None, source: str | None = None
+    ) -> None:
         self.missing = missing
         where = f" in {source}" if source else ""
-        hint = ("map these columns in the dataset spec, or retrain the model on the features "
-                "this data has")
+        hint = (
+            "map these columns in the dataset spec, or retrain the model on the features "
+            "this data has"
+        )
         if available:
             hint += f"; available columns include: {', '.join(sorted(available)[:20])}"
-        super().__init__(f"the model needs columns missing{where}: {', '.join(missing)}",
-                         hint=hint)
+        super().__init__(f"the model needs columns missing{where}: {', '.join(missing)}", hint=hint)

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RATES", "curve_points", "evaluate_scores", "plot_precision_curve",
-           "precision_table"]
+__all__ = ["RATES", "curve_points", "evaluate_scores", "plot_precision_curve", "precision_table"]
 
 RATES: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10)
 CURVE_RATES: tuple[float, ...] = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15, 0.20, 0.30)
@@ -58,15 +57,21 @@ def roc_auc(y: npt.NDArray[Any], scores: npt.NDArray[np.float64]) -> float:
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def calibration(y: npt.NDArray[Any], scores: npt.NDArray[np.float64], bins: int = 10
-                ) -> list[dict[str, float]]:
+def calibration(
+    y: npt.NDArray[Any], scores: npt.NDArray[np.float64], bins: int = 10
+) -> list[dict[str, float]]:
     """Mean predicted probability vs observed rate in equal-count bins of the score."""
     order = np.lexsort((np.arange(scores.shape[0]), scores))
     out = []
     for chunk in np.array_split(order, bins):
         if chunk.size:
-            out.append({"rows": int(chunk.size), "predicted": float(scores[chunk].mean()),
-                        "observed": float(np.asarray(y)[chunk].mean())})
+            out.append(
+                {
+                    "rows": int(chunk.size),
+                    "predicted": float(scores[chunk].mean()),
+                    "observed": float(np.asarray(y)[chunk].mean()),
+                }
+            )
     return out
 
 
@@ -75,8 +80,11 @@ def evaluate_scores(y: npt.NDArray[Any], scores: npt.NDArray[np.float64]) -> dic
     y = np.asarray(y, dtype=np.float64)
     ranked = _ranked(y, scores)
     total = float(y.sum())
-    metrics: dict[str, Any] = {"rows": int(y.shape[0]), "positives": int(total),
-                               "base_rate": total / y.shape[0] if y.shape[0] else 0.0}
+    metrics: dict[str, Any] = {
+        "rows": int(y.shape[0]),
+        "positives": int(total),
+        "base_rate": total / y.shape[0] if y.shape[0] else 0.0,
+    }
     for rate in RATES:
         k, precision, recall = _at(ranked, rate, total)
         tag = f"{rate * 100:g}pct"
@@ -91,8 +99,7 @@ def evaluate_scores(y: npt.NDArray[Any], scores: npt.NDArray[np.float64]) -> dic
     return metrics
 
 
-def curve_points(y: npt.NDArray[Any], scores: npt.NDArray[np.float64]
-                 ) -> list[dict[str, float]]:
+def curve_points(y: npt.NDArray[Any], scores: npt.NDArray[np.float64]) -> list[dict[str, float]]:
     """Precision and recall at a range of inspection rates (the precision-at-capacity curve)."""
     ranked = _ranked(y, scores)
     total = float(ranked.sum())
@@ -105,8 +112,10 @@ def curve_points(y: npt.NDArray[Any], scores: npt.NDArray[np.float64]
 
 def precision_table(metrics: dict[str, Any]) -> list[tuple[str, int, float, float]]:
     """(rate, inspected, precision, recall) rows for display."""
-    return [(f"{p['rate'] * 100:g}%", int(p["inspected"]), float(p["precision"]),
-             float(p["recall"])) for p in metrics["curve"]]
+    return [
+        (f"{p['rate'] * 100:g}%", int(p["inspected"]), float(p["precision"]), float(p["recall"]))
+        for p in metrics["curve"]
+    ]
 
 
 def plot_precision_curve(metrics: dict[str, Any], path: Path | str, *, title: str) -> Path:

@@ -37,13 +37,19 @@ class Feature:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "source": self.source,
-                "label": self.label, "extra": self.extra}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "label": self.label,
+            "extra": self.extra,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Feature:
-        return cls(data["name"], data["kind"], data["source"], data["label"],
-                   dict(data.get("extra") or {}))
+        return cls(
+            data["name"], data["kind"], data["source"], data["label"], dict(data.get("extra") or {})
+        )
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,19 @@ class FeaturePlan:
         return to_matrix(self.transform(frame))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": [f.to_dict() for f in self.features], "prior": self.prior,
-                "strength": self.strength}
+        return {
+            "features": [f.to_dict() for f in self.features],
+            "prior": self.prior,
+            "strength": self.strength,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeaturePlan:
-        return cls(tuple(Feature.from_dict(f) for f in data["features"]),
-                   float(data["prior"]), float(data["strength"]))
+        return cls(
+            tuple(Feature.from_dict(f) for f in data["features"]),
+            float(data["prior"]),
+            float(data["strength"]),
+        )
 
 
 def to_matrix(features: pl.DataFrame) -> npt.NDArray[np.float64]:
@@ -144,57 +156,97 @@ def fit_plan(train: pl.DataFrame, recipe: ModelRecipe, label: pl.Series) -> Feat
     for col in recipe.numeric:
         features.append(Feature(_slug("num", col), "numeric", col, col))
     for name, (num, den) in recipe.ratios.items():
-        features.append(Feature(_slug("ratio", name), "ratio", num, name,
-                                {"denominator": den}))
+        features.append(Feature(_slug("ratio", name), "ratio", num, name, {"denominator": den}))
     cat_sources: list[tuple[str, int | None]] = [(c, None) for c in recipe.categorical]
     cat_sources += [(c, n) for c, lengths in recipe.prefixes.items() for n in lengths]
     for col, prefix in cat_sources:
         values = _category_text(pl.col(col), prefix)
-        seen = (train.select(values.alias("v")).group_by("v").len()
-                  .filter(pl.col("v").is_not_null() & (pl.col("len") >= recipe.min_category_count))
-                  .sort(["len", "v"], descending=[True, False]).head(recipe.max_categories))
+        seen = (
+            train.select(values.alias("v"))
+            .group_by("v")
+            .len()
+            .filter(pl.col("v").is_not_null() & (pl.col("len") >= recipe.min_category_count))
+            .sort(["len", "v"], descending=[True, False])
+            .head(recipe.max_categories)
+        )
         codes = {v: i for i, v in enumerate(seen.get_column("v").to_list())}
         label_text = col if prefix is None else f"{col} (first {prefix})"
         suffix = "cat" if prefix is None else f"cat{prefix}"
-        features.append(Feature(_slug(suffix, col), "categorical", col, label_text,
-                                {"prefix": prefix, "codes": codes}))
+        features.append(
+            Feature(
+                _slug(suffix, col),
+                "categorical",
+                col,
+                label_text,
+                {"prefix": prefix, "codes": codes},
+            )
+        )
     prior = float(label.cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
     for col in recipe.entities:
-        hist = (train.select(_category_text(pl.col(col), None).alias("v"), label.alias("y"))
-                .filter(pl.col("v").is_not_null())
-                .group_by("v").agg(pl.len().alias("n"), pl.col("y").sum().alias("k")))
-        counts = dict(zip(hist.get_column("v").to_list(), hist.get_column("n").to_list(),
-                          strict=True))
-        positives = {v: k for v, k in zip(hist.get_column("v").to_list(),
-                                          hist.get_column("k").to_list(), strict=True) if k}
-        features.append(Feature(_slug("count", col), "entity_count", col,
-                                f"{col} past declarations", {"counts": counts}))
-        features.append(Feature(_slug("rate", col), "entity_rate", col,
-                                f"{col} past positive rate", {"positives": positives}))
+        hist = (
+            train.select(_category_text(pl.col(col), None).alias("v"), label.alias("y"))
+            .filter(pl.col("v").is_not_null())
+            .group_by("v")
+            .agg(pl.len().alias("n"), pl.col("y").sum().alias("k"))
+        )
+        counts = dict(
+            zip(hist.get_column("v").to_list(), hist.get_column("n").to_list(), strict=True)
+        )
+        positives = {
+            v: k
+            for v, k in zip(
+                hist.get_column("v").to_list(), hist.get_column("k").to_list(), strict=True
+            )
+            if k
+        }
+        features.append(
+            Feature(
+                _slug("count", col),
+                "entity_count",
+                col,
+                f"{col} past declarations",
+                {"counts": counts},
+            )
+        )
+        features.append(
+            Feature(
+                _slug("rate", col),
+                "entity_rate",
+                col,
+                f"{col} past positive rate",
+                {"positives": positives},
+            )
+        )
     return FeaturePlan(tuple(features), prior, recipe.prior_strength)
 
 
-def training_features(train: pl.DataFrame, plan: FeaturePlan, label: pl.Series,
-                      time: pl.Series) -> pl.DataFrame:
+def training_features(
+    train: pl.DataFrame, plan: FeaturePlan, label: pl.Series, time: pl.Series
+) -> pl.DataFrame:
     """Features for the training rows, entity encodings from strictly earlier times only."""
     frame = train.with_columns(label.alias("__y"), time.alias("__t"))
     exprs: list[pl.Expr] = []
     for f in plan.features:
         if f.kind == "entity_count":
             key = _category_text(pl.col(f.source), None).alias("__k")
-            stats = (frame.select(key, "__t", "__y").group_by("__k", "__t")
-                     .agg(pl.len().alias("__n"), pl.col("__y").sum().alias("__p"))
-                     .sort("__t")
-                     .with_columns((pl.col("__n").cum_sum().over("__k") - pl.col("__n"))
-                                   .alias("__pn"),
-                                   (pl.col("__p").cum_sum().over("__k") - pl.col("__p"))
-                                   .alias("__pp")))
-            joined = frame.select(key, "__t").join(stats, on=["__k", "__t"], how="left",
-                                                   maintain_order="left")
+            stats = (
+                frame.select(key, "__t", "__y")
+                .group_by("__k", "__t")
+                .agg(pl.len().alias("__n"), pl.col("__y").sum().alias("__p"))
+                .sort("__t")
+                .with_columns(
+                    (pl.col("__n").cum_sum().over("__k") - pl.col("__n")).alias("__pn"),
+                    (pl.col("__p").cum_sum().over("__k") - pl.col("__p")).alias("__pp"),
+                )
+            )
+            joined = frame.select(key, "__t").join(
+                stats, on=["__k", "__t"], how="left", maintain_order="left"
+            )
             past_n = joined.get_column("__pn").fill_null(0).cast(pl.Float64)
             past_p = joined.get_column("__pp").fill_null(0).cast(pl.Float64)
-            frame = frame.with_columns(past_n.alias(f"__n_{f.source}"),
-                                       past_p.alias(f"__p_{f.source}"))
+            frame = frame.with_columns(
+                past_n.alias(f"__n_{f.source}"), past_p.alias(f"__p_{f.source}")
+            )
             exprs.append(pl.col(f"__n_{f.source}").alias(f.name))
         elif f.kind == "entity_rate":
             n, p = pl.col(f"__n_{f.source}"), pl.col(f"__p_{f.source}")
@@ -213,14 +265,19 @@ def _scoring_expr(f: Feature, plan: FeaturePlan) -> pl.Expr:
         return pl.when(den > 0).then(num / den).otherwise(None).alias(f.name)
     key = _category_text(pl.col(f.source), f.extra.get("prefix"))
     if f.kind == "categorical":
-        return key.replace_strict(f.extra["codes"], default=None,
-                                  return_dtype=pl.Int32).alias(f.name)
+        return key.replace_strict(f.extra["codes"], default=None, return_dtype=pl.Int32).alias(
+            f.name
+        )
     if f.kind == "entity_count":
-        return key.replace_strict(f.extra["counts"], default=0,
-                                  return_dtype=pl.Float64).alias(f.name)
+        return key.replace_strict(f.extra["counts"], default=0, return_dtype=pl.Float64).alias(
+            f.name
+        )
     if f.kind == "entity_rate":
-        counts = next(g.extra["counts"] for g in plan.features
-                      if g.kind == "entity_count" and g.source == f.source)
+        counts = next(
+            g.extra["counts"]
+            for g in plan.features
+            if g.kind == "entity_count" and g.source == f.source
+        )
         n = key.replace_strict(counts, default=0, return_dtype=pl.Float64)
         p = key.replace_strict(f.extra["positives"], default=0, return_dtype=pl.Float64)
         return ((p + plan.strength * plan.prior) / (n + plan.strength)).alias(f.name)

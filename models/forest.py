@@ -92,9 +92,19 @@ class Forest:
             )
         out = np.empty(data.shape[0], dtype=np.float64)
         _predict_kernel(
-            data, self.roots, self.split_feature, self.threshold, self.kind,
-            self.default_left, self.left, self.right, self.cat_start, self.cat_words,
-            self.cat_bits, self.leaf_value, out,
+            data,
+            self.roots,
+            self.split_feature,
+            self.threshold,
+            self.kind,
+            self.default_left,
+            self.left,
+            self.right,
+            self.cat_start,
+            self.cat_words,
+            self.cat_bits,
+            self.leaf_value,
+            out,
         )
         return out
 
@@ -108,10 +118,15 @@ class Forest:
 
 @numba.njit(cache=True, inline="always")
 def _goes_left(
-    value: float, node: int, split_feature: npt.NDArray[np.int32],
-    threshold: npt.NDArray[np.float64], kind: npt.NDArray[np.uint8],
-    default_left: npt.NDArray[np.bool_], cat_start: npt.NDArray[np.int32],
-    cat_words: npt.NDArray[np.int32], cat_bits: npt.NDArray[np.uint32],
+    value: float,
+    node: int,
+    split_feature: npt.NDArray[np.int32],
+    threshold: npt.NDArray[np.float64],
+    kind: npt.NDArray[np.uint8],
+    default_left: npt.NDArray[np.bool_],
+    cat_start: npt.NDArray[np.int32],
+    cat_words: npt.NDArray[np.int32],
+    cat_bits: npt.NDArray[np.uint32],
 ) -> bool:
     k = kind[node]
     if k == _KIND_CATEGORICAL:
@@ -134,12 +149,18 @@ def _goes_left(
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _predict_kernel(
-    data: npt.NDArray[np.float64], roots: npt.NDArray[np.int32],
-    split_feature: npt.NDArray[np.int32], threshold: npt.NDArray[np.float64],
-    kind: npt.NDArray[np.uint8], default_left: npt.NDArray[np.bool_],
-    left: npt.NDArray[np.int32], right: npt.NDArray[np.int32],
-    cat_start: npt.NDArray[np.int32], cat_words: npt.NDArray[np.int32],
-    cat_bits: npt.NDArray[np.uint32], leaf_value: npt.NDArray[np.float64],
+    data: npt.NDArray[np.float64],
+    roots: npt.NDArray[np.int32],
+    split_feature: npt.NDArray[np.int32],
+    threshold: npt.NDArray[np.float64],
+    kind: npt.NDArray[np.uint8],
+    default_left: npt.NDArray[np.bool_],
+    left: npt.NDArray[np.int32],
+    right: npt.NDArray[np.int32],
+    cat_start: npt.NDArray[np.int32],
+    cat_words: npt.NDArray[np.int32],
+    cat_bits: npt.NDArray[np.uint32],
+    leaf_value: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
 ) -> None:
     n_rows = data.shape[0]
@@ -158,8 +179,17 @@ def _predict_kernel(
                     # LightGBM's dense predictor treats |x| <= kZeroThreshold as 0.
                     if -_ZERO_THRESHOLD <= value <= _ZERO_THRESHOLD:
                         value = 0.0
-                    if _goes_left(value, node, split_feature, threshold, kind, default_left,
-                                  cat_start, cat_words, cat_bits):
+                    if _goes_left(
+                        value,
+                        node,
+                        split_feature,
+                        threshold,
+                        kind,
+                        default_left,
+                        cat_start,
+                        cat_words,
+                        cat_bits,
+                    ):
                         node = left[node]
                     else:
                         node = right[node]
@@ -220,8 +250,9 @@ class _ForestBuilder:
 
     def add_tree(self, kv: dict[str, str]) -> None:
         if kv.get("is_linear", "0") != "0":
-            raise ArtifactError("linear-tree LightGBM models are not supported",
-                                hint="train with linear_tree=false")
+            raise ArtifactError(
+                "linear-tree LightGBM models are not supported", hint="train with linear_tree=false"
+            )
         num_leaves = int(kv["num_leaves"])
         leaves = np.array(kv["leaf_value"].split(), dtype=np.float64)
         shrink_ok = leaves.shape[0] == num_leaves

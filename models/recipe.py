@@ -59,9 +59,24 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
 }
 
-_KEYS = {"label", "positive", "labelled_only", "time", "numeric", "categorical", "entities",
-         "ratios", "prefixes", "validation", "params", "seed", "min_category_count",
-         "max_categories", "prior_strength", "refit"}
+_KEYS = {
+    "label",
+    "positive",
+    "labelled_only",
+    "time",
+    "numeric",
+    "categorical",
+    "entities",
+    "ratios",
+    "prefixes",
+    "validation",
+    "params",
+    "seed",
+    "min_category_count",
+    "max_categories",
+    "prior_strength",
+    "refit",
+}
 _DEFAULT_POSITIVE: tuple[Any, ...] = (1, True, "1", "true", "seizure", "irregularity")
 
 
@@ -103,65 +118,90 @@ class ModelRecipe:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored in the model card."""
         return {
-            "label": self.label, "time": self.time, "positive": list(self.positive),
-            "labelled_only": self.labelled_only, "numeric": list(self.numeric),
-            "categorical": list(self.categorical), "entities": list(self.entities),
+            "label": self.label,
+            "time": self.time,
+            "positive": list(self.positive),
+            "labelled_only": self.labelled_only,
+            "numeric": list(self.numeric),
+            "categorical": list(self.categorical),
+            "entities": list(self.entities),
             "ratios": {k: list(v) for k, v in self.ratios.items()},
             "prefixes": {k: list(v) for k, v in self.prefixes.items()},
-            "validation": self.validation, "params": self.params, "seed": self.seed,
+            "validation": self.validation,
+            "params": self.params,
+            "seed": self.seed,
             "min_category_count": self.min_category_count,
-            "max_categories": self.max_categories, "prior_strength": self.prior_strength,
+            "max_categories": self.max_categories,
+            "prior_strength": self.prior_strength,
             "refit": self.refit,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, default_time: str | None = None,
-                  file: str | None = None) -> ModelRecipe:
+    def from_dict(
+        cls, data: dict[str, Any], *, default_time: str | None = None, file: str | None = None
+    ) -> ModelRecipe:
         """Check and build a recipe; errors name the key and the file."""
 
         def err(msg: str, hint: str | None = None) -> RecipeError:
-            return RecipeError(msg, location=Location(file=file, field="model") if file else None,
-                               hint=hint)
+            return RecipeError(
+                msg, location=Location(file=file, field="model") if file else None, hint=hint
+            )
 
         if not isinstance(data, dict) or not data:
-            raise err("the dataset spec has no 'model:' section",
-                      "add model: {label: ..., numeric: [...], categorical: [...]} to the spec")
+            raise err(
+                "the dataset spec has no 'model:' section",
+                "add model: {label: ..., numeric: [...], categorical: [...]} to the spec",
+            )
         for key in data:
             if key not in _KEYS:
                 close = difflib.get_close_matches(str(key), list(_KEYS), n=1)
-                raise err(f"unknown model key '{key}'",
-                          f"did you mean '{close[0]}'?" if close else f"known: {sorted(_KEYS)}")
+                raise err(
+                    f"unknown model key '{key}'",
+                    f"did you mean '{close[0]}'?" if close else f"known: {sorted(_KEYS)}",
+                )
         if "label" not in data:
-            raise err("the model section needs 'label:' (the column saying an inspection "
-                      "found something)")
+            raise err(
+                "the model section needs 'label:' (the column saying an inspection found something)"
+            )
         time = data.get("time", default_time)
         if not time:
-            raise err("the model section needs 'time:' (or the spec a time_field) for the "
-                      "time-based split")
+            raise err(
+                "the model section needs 'time:' (or the spec a time_field) for the "
+                "time-based split"
+            )
         ratios = {str(k): _pair(v, k, err) for k, v in (data.get("ratios") or {}).items()}
-        prefixes = {str(k): tuple(int(n) for n in _as_list(v)) for k, v in
-                    (data.get("prefixes") or {}).items()}
+        prefixes = {
+            str(k): tuple(int(n) for n in _as_list(v))
+            for k, v in (data.get("prefixes") or {}).items()
+        }
         recipe = cls(
-            label=str(data["label"]), time=str(time),
+            label=str(data["label"]),
+            time=str(time),
             positive=tuple(_as_list(data.get("positive", list(_DEFAULT_POSITIVE)))),
             labelled_only=data.get("labelled_only"),
             numeric=tuple(map(str, _as_list(data.get("numeric")))),
             categorical=tuple(map(str, _as_list(data.get("categorical")))),
             entities=tuple(map(str, _as_list(data.get("entities")))),
-            ratios=ratios, prefixes=prefixes,
+            ratios=ratios,
+            prefixes=prefixes,
             validation=dict(data.get("validation") or {"last_fraction": 0.2}),
-            params=dict(data.get("params") or {}), seed=int(data.get("seed", 7)),
+            params=dict(data.get("params") or {}),
+            seed=int(data.get("seed", 7)),
             min_category_count=int(data.get("min_category_count", 10)),
             max_categories=int(data.get("max_categories", 500)),
             prior_strength=float(data.get("prior_strength", 20.0)),
             refit=bool(data.get("refit", True)),
         )
         if not recipe.source_columns():
-            raise err("the model section declares no features",
-                      "list columns under numeric:, categorical: or entities:")
+            raise err(
+                "the model section declares no features",
+                "list columns under numeric:, categorical: or entities:",
+            )
         if recipe.label in recipe.source_columns():
-            raise err(f"the label '{recipe.label}' is also listed as a feature",
-                      "remove it from the feature lists: it would leak the answer")
+            raise err(
+                f"the label '{recipe.label}' is also listed as a feature",
+                "remove it from the feature lists: it would leak the answer",
+            )
         return recipe
 
 
@@ -174,8 +214,9 @@ def load_recipe(spec_path: Path | str) -> ModelRecipe:
         if not path.is_file():
             raise RecipeError(f"dataset spec not found: {path}") from None
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return ModelRecipe.from_dict(data.get("model") or {}, default_time=data.get("time_field"),
-                                     file=str(path))
+        return ModelRecipe.from_dict(
+            data.get("model") or {}, default_time=data.get("time_field"), file=str(path)
+        )
     spec = load_spec(path)
     return ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
 

@@ -72,8 +72,9 @@ class ModelStage:
     def explain(self, frame: pl.DataFrame, *, top: int = 5) -> pl.DataFrame:
         """Return ``frame`` with ``model_reasons``: the ``top`` strongest positive contributions."""
         plan = self.artifact.plan
-        empty = pl.Series("model_reasons", [[] for _ in range(frame.height)],
-                          dtype=pl.List(pl.String))
+        empty = pl.Series(
+            "model_reasons", [[] for _ in range(frame.height)], dtype=pl.List(pl.String)
+        )
         if frame.height == 0 or top <= 0:
             return frame.with_columns(empty)
         if self._booster is None:
@@ -85,26 +86,36 @@ class ModelStage:
         rows = np.repeat(np.arange(frame.height), k)
         feats = best.ravel()
         values = contrib[rows, feats]
-        long = pl.DataFrame({"__row": rows, "__feature": feats, "__contribution": values},
-                            schema={"__row": pl.Int64, "__feature": pl.Int64,
-                                    "__contribution": pl.Float64})
+        long = pl.DataFrame(
+            {"__row": rows, "__feature": feats, "__contribution": values},
+            schema={"__row": pl.Int64, "__feature": pl.Int64, "__contribution": pl.Float64},
+        )
         long = long.filter(pl.col("__contribution") > 0.005)
         text = _display_values(frame, plan)
         rendered = (
             long.join(text, on=["__row", "__feature"], how="left")
             .join(_templates_frame(plan.features), on="__feature", how="left")
             .with_columns(
-                pl.concat_str([
-                    pl.col("__prefix"), pl.col("__value").fill_null("missing"),
-                    pl.col("__suffix"), pl.lit(": +"),
-                    pl.col("__contribution").round(2).cast(pl.String),
-                ]).alias("__reason"))
+                pl.concat_str(
+                    [
+                        pl.col("__prefix"),
+                        pl.col("__value").fill_null("missing"),
+                        pl.col("__suffix"),
+                        pl.lit(": +"),
+                        pl.col("__contribution").round(2).cast(pl.String),
+                    ]
+                ).alias("__reason")
+            )
             .sort(["__row", "__contribution"], descending=[False, True])
-            .group_by("__row", maintain_order=True).agg(pl.col("__reason"))
+            .group_by("__row", maintain_order=True)
+            .agg(pl.col("__reason"))
         )
-        reasons = (pl.DataFrame({"__row": np.arange(frame.height)}, schema={"__row": pl.Int64})
-                   .join(rendered, on="__row", how="left", maintain_order="left")
-                   .get_column("__reason").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        reasons = (
+            pl.DataFrame({"__row": np.arange(frame.height)}, schema={"__row": pl.Int64})
+            .join(rendered, on="__row", how="left", maintain_order="left")
+            .get_column("__reason")
+            .fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        )
         return frame.with_columns(reasons.alias("model_reasons"))
 
 
@@ -127,10 +138,10 @@ def _templates_frame(features: tuple[Feature, ...]) -> pl.DataFrame:
         head, _, tail = template.partition("{value}")
         prefixes.append(head)
         suffixes.append(tail)
-    return pl.DataFrame({"__feature": list(range(len(features))), "__prefix": prefixes,
-                         "__suffix": suffixes},
-                        schema={"__feature": pl.Int64, "__prefix": pl.String,
-                                "__suffix": pl.String})
+    return pl.DataFrame(
+        {"__feature": list(range(len(features))), "__prefix": prefixes, "__suffix": suffixes},
+        schema={"__feature": pl.Int64, "__prefix": pl.String, "__suffix": pl.String},
+    )
 
 
 def _display_values(frame: pl.DataFrame, plan: FeaturePlan) -> pl.DataFrame:
@@ -149,13 +160,14 @@ def _display_values(frame: pl.DataFrame, plan: FeaturePlan) -> pl.DataFrame:
             expr = _number_text(encoded[i])
         exprs.append(expr.alias(str(i)))
     wide = frame.select(exprs).with_row_index("__row")
-    return (wide.with_columns(pl.col("__row").cast(pl.Int64))
-            .unpivot(index="__row", variable_name="__feature", value_name="__value")
-            .with_columns(pl.col("__feature").cast(pl.Int64)))
+    return (
+        wide.with_columns(pl.col("__row").cast(pl.Int64))
+        .unpivot(index="__row", variable_name="__feature", value_name="__value")
+        .with_columns(pl.col("__feature").cast(pl.Int64))
+    )
 
 
 def _number_text(expr: pl.Expr) -> pl.Expr:
     rounded = pl.when(expr.abs() >= 100).then(expr.round(0)).otherwise(expr.round(2))
     text = rounded.cast(pl.String)
     return text.str.replace(r"\.0$", "")
-

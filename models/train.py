@@ -42,8 +42,9 @@ class TrainingSplit:
     cutoff: datetime
 
 
-def labelled_rows(frame: pl.DataFrame, recipe: ModelRecipe, *, what: str = "training data"
-                  ) -> pl.DataFrame:
+def labelled_rows(
+    frame: pl.DataFrame, recipe: ModelRecipe, *, what: str = "training data"
+) -> pl.DataFrame:
     """Rows with a label, with ``__label`` (0/1) and ``__time`` added, sorted by time."""
     needed = [recipe.label, recipe.time, *recipe.source_columns()]
     if recipe.labelled_only:
@@ -51,8 +52,9 @@ def labelled_rows(frame: pl.DataFrame, recipe: ModelRecipe, *, what: str = "trai
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if missing:
         raise MissingFeaturesError(missing, available=frame.columns, source=what)
-    rows = frame.with_columns(label_expr(recipe).alias("__label"),
-                              parse_time(frame, recipe.time).alias("__time"))
+    rows = frame.with_columns(
+        label_expr(recipe).alias("__label"), parse_time(frame, recipe.time).alias("__time")
+    )
     if recipe.labelled_only:
         rows = rows.filter(pl.col(recipe.labelled_only).cast(pl.Boolean, strict=False))
     rows = rows.filter(pl.col("__label").is_not_null())
@@ -67,7 +69,7 @@ def labelled_rows(frame: pl.DataFrame, recipe: ModelRecipe, *, what: str = "trai
             f"{what} has a single class in '{recipe.label}' (all {classes[0]}): "
             "nothing to learn from",
             hint=f"positive values are {list(recipe.positive)}; set model.positive in the "
-                 "spec if your data spells them differently",
+            "spec if your data spells them differently",
         )
     return rows.with_row_index("__order").sort(["__time", "__order"]).drop("__order")
 
@@ -91,9 +93,13 @@ def split_by_time(rows: pl.DataFrame, recipe: ModelRecipe) -> TrainingSplit:
     return TrainingSplit(train, valid, cutoff)
 
 
-def train_model(frame: pl.DataFrame, recipe: ModelRecipe, *,
-                valid_frame: pl.DataFrame | None = None,
-                data_hash: str | None = None) -> ModelArtifact:
+def train_model(
+    frame: pl.DataFrame,
+    recipe: ModelRecipe,
+    *,
+    valid_frame: pl.DataFrame | None = None,
+    data_hash: str | None = None,
+) -> ModelArtifact:
     """Train on ``frame`` (later part early-stops) or on ``frame`` with ``valid_frame``.
 
     Without ``valid_frame`` the later part of ``frame`` (``recipe.validation``) early-stops
@@ -118,8 +124,9 @@ def train_model(frame: pl.DataFrame, recipe: ModelRecipe, *,
     _check_classes(split.train, "the training period")
     label = split.train.get_column("__label")
     plan = fit_plan(split.train, recipe, label)
-    x_train = to_matrix(training_features(split.train, plan, label,
-                                          split.train.get_column("__time")))
+    x_train = to_matrix(
+        training_features(split.train, plan, label, split.train.get_column("__time"))
+    )
     x_valid = plan.matrix(split.valid)
     y_train = label.to_numpy()
     y_valid = split.valid.get_column("__label").to_numpy()
@@ -129,9 +136,14 @@ def train_model(frame: pl.DataFrame, recipe: ModelRecipe, *,
     metrics = evaluate_scores(y_valid, valid_scores)
     best = booster.current_iteration()
     card = build_card(
-        recipe=recipe, plan=plan, params=params, best_iteration=best,
-        train=split.train, valid=split.valid,
-        data_hash=data_hash or _frame_hash(frame), metrics=metrics,
+        recipe=recipe,
+        plan=plan,
+        params=params,
+        best_iteration=best,
+        train=split.train,
+        valid=split.valid,
+        data_hash=data_hash or _frame_hash(frame),
+        metrics=metrics,
     )
     if valid_frame is None and recipe.refit:
         label = rows.get_column("__label")
@@ -141,24 +153,39 @@ def train_model(frame: pl.DataFrame, recipe: ModelRecipe, *,
         forest = Forest.from_model_string(booster.model_to_string())
         card["feature_plan"] = plan.to_dict()
         card["features"] = plan.names
-        card["refit"] = {"rows": rows.height, "trees": best,
-                         "to": str(rows.get_column("__time").max()),
-                         "note": "metrics are those of the fit evaluated on the later period"}
+        card["refit"] = {
+            "rows": rows.height,
+            "trees": best,
+            "to": str(rows.get_column("__time").max()),
+            "note": "metrics are those of the fit evaluated on the later period",
+        }
     return ModelArtifact(booster.model_to_string(), card, plan, forest)
 
 
-def _refit(plan: FeaturePlan, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
-           trees: int) -> lgb.Booster:
-    fit_params = {k: v for k, v in params.items()
-                  if k not in ("num_boost_round", "early_stopping_rounds")}
-    data = lgb.Dataset(x, y, feature_name=plan.names,
-                       categorical_feature=plan.categorical_names or "auto",
-                       params={"verbose": -1})
+def _refit(
+    plan: FeaturePlan, params: dict[str, Any], x: np.ndarray, y: np.ndarray, trees: int
+) -> lgb.Booster:
+    fit_params = {
+        k: v for k, v in params.items() if k not in ("num_boost_round", "early_stopping_rounds")
+    }
+    data = lgb.Dataset(
+        x,
+        y,
+        feature_name=plan.names,
+        categorical_feature=plan.categorical_names or "auto",
+        params={"verbose": -1},
+    )
     return lgb.train(fit_params, data, num_boost_round=max(trees, 1))
 
 
-def _fit(plan: FeaturePlan, recipe: ModelRecipe, x_train: np.ndarray, y_train: np.ndarray,
-         x_valid: np.ndarray, y_valid: np.ndarray) -> tuple[lgb.Booster, dict[str, Any]]:
+def _fit(
+    plan: FeaturePlan,
+    recipe: ModelRecipe,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    y_valid: np.ndarray,
+) -> tuple[lgb.Booster, dict[str, Any]]:
     params = recipe.lightgbm_params()
     rounds = int(params.pop("num_boost_round"))
     patience = int(params.pop("early_stopping_rounds"))
@@ -166,12 +193,22 @@ def _fit(plan: FeaturePlan, recipe: ModelRecipe, x_train: np.ndarray, y_train: n
     # what an inspection quota uses; log loss keeps the probabilities honest as a second check.
     params.setdefault("metric", ["average_precision", "binary_logloss"])
     params.setdefault("first_metric_only", True)
-    dtrain = lgb.Dataset(x_train, y_train, feature_name=plan.names,
-                         categorical_feature=plan.categorical_names or "auto",
-                         params={"verbose": -1}, free_raw_data=True)
+    dtrain = lgb.Dataset(
+        x_train,
+        y_train,
+        feature_name=plan.names,
+        categorical_feature=plan.categorical_names or "auto",
+        params={"verbose": -1},
+        free_raw_data=True,
+    )
     dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
-    booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=[dvalid],
-                        callbacks=[lgb.early_stopping(patience, verbose=False)])
+    booster = lgb.train(
+        params,
+        dtrain,
+        num_boost_round=rounds,
+        valid_sets=[dvalid],
+        callbacks=[lgb.early_stopping(patience, verbose=False)],
+    )
     best = booster.best_iteration or booster.current_iteration()
     # Keep only the trees up to the best iteration so model.txt is exactly what scores.
     trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
@@ -180,8 +217,10 @@ def _fit(plan: FeaturePlan, recipe: ModelRecipe, x_train: np.ndarray, y_train: n
 
 def _check_classes(rows: pl.DataFrame, what: str) -> None:
     if rows.get_column("__label").n_unique() < 2:
-        raise TrainingDataError(f"{what} has a single class: nothing to learn from",
-                                hint="use a longer history or move model.validation later")
+        raise TrainingDataError(
+            f"{what} has a single class: nothing to learn from",
+            hint="use a longer history or move model.validation later",
+        )
 
 
 def _frame_hash(frame: pl.DataFrame) -> str:

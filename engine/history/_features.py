@@ -137,7 +137,11 @@ def _asof(q: pl.DataFrame, table: pl.DataFrame, at: str, by: str, cols: list[str
     left = q.select(pl.col(at).alias(T), pl.col(by))
     right = table.select(pl.col(T), pl.col(by), *cols)
     joined = left.join_asof(
-        right, on=T, by=by, strategy="backward", allow_exact_matches=False,
+        right,
+        on=T,
+        by=by,
+        strategy="backward",
+        allow_exact_matches=False,
         check_sortedness=False,
     )
     return joined.select(cols)
@@ -154,8 +158,10 @@ def _cumulative(
         .group_by(by)
         .agg(pl.col(T).max(), *[e.alias(n) for n, e in sums.items()])
     )
-    recent = rows.filter(pl.col(T) >= horizon).group_by(by, T).agg(
-        *[e.alias(n) for n, e in sums.items()]
+    recent = (
+        rows.filter(pl.col(T) >= horizon)
+        .group_by(by, T)
+        .agg(*[e.alias(n) for n, e in sums.items()])
     )
     table = pl.concat([old.select(by, T, *sums), recent.select(by, T, *sums)]).sort(by, T)
     # Cumulative sums per entity without a window: a global running sum minus the running
@@ -185,14 +191,17 @@ def _party_block(
     now = _asof(q, table, T, by, ["n", "insp", "pos"])
     first = q.select(by).join(
         mine.group_by(by).agg(pl.col(T).min().alias("first")).collect(engine="streaming"),
-        on=by, how="left",
+        on=by,
+        how="left",
     )["first"]
     known = q[by].is_not_null()
     n_now = now["n"].fill_null(0)
     is_new = (n_now == 0).to_frame("x").select(pl.when(known).then(pl.col("x")))["x"]
-    days = pl.DataFrame({"n": n_now, "d": (q[T] - first) / DAY_US}).select(
-        pl.when(pl.col("n") > 0).then(pl.col("d")).otherwise(0.0)
-    ).to_series()
+    days = (
+        pl.DataFrame({"n": n_now, "d": (q[T] - first) / DAY_US})
+        .select(pl.when(pl.col("n") > 0).then(pl.col("d")).otherwise(0.0))
+        .to_series()
+    )
     cols: dict[str, pl.Series] = {
         f"{role}_is_new": is_new,
         f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
@@ -212,9 +221,11 @@ def _party_block(
 
 def _only(mask: pl.Series, values: pl.Series) -> pl.Series:
     """``values`` where ``mask`` else null."""
-    return pl.DataFrame({"m": mask, "v": values}).select(
-        pl.when(pl.col("m")).then(pl.col("v"))
-    ).to_series()
+    return (
+        pl.DataFrame({"m": mask, "v": values})
+        .select(pl.when(pl.col("m")).then(pl.col("v")))
+        .to_series()
+    )
 
 
 def _distinct_block(
@@ -260,8 +271,10 @@ def _chapter_block(
     q: pl.DataFrame, hist: pl.LazyFrame, by: str, name: str, horizon: int, total: pl.Series
 ) -> pl.DataFrame:
     pair = pl.struct(pl.col(by), pl.col("chapter")).hash(3)
-    qk = q.select(pl.when(pl.col(by).is_not_null() & pl.col("chapter").is_not_null()).then(pair)
-                  .alias("pc"), T)
+    qk = q.select(
+        pl.when(pl.col(by).is_not_null() & pl.col("chapter").is_not_null()).then(pair).alias("pc"),
+        T,
+    )
     keys = qk.select(pl.col("pc").drop_nulls().unique())
     rows = (
         hist.filter(pl.col(by).is_not_null() & pl.col("chapter").is_not_null())
@@ -312,10 +325,12 @@ def _container_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.Da
     known = q["box"].is_not_null()
     appearances = (now["n"].fill_null(0) - earlier).cast(pl.Int32)
     seized = now["seized"].fill_null(0).cast(pl.Int32)
-    return pl.DataFrame([
-        _only(known, appearances).alias(f"container_past_appearances_{CONTAINER_WINDOW_DAYS}d"),
-        _only(known, seized).alias("container_prior_seizures"),
-    ])
+    return pl.DataFrame(
+        [
+            _only(known, appearances).alias(f"container_past_appearances_{CONTAINER_WINDOW_DAYS}d"),
+            _only(known, seized).alias("container_prior_seizures"),
+        ]
+    )
 
 
 def _amendment_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.DataFrame:

@@ -61,15 +61,28 @@ def reference_imo_valid(imo: str) -> bool:
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> GeneratedData:
     """Default typology rates, with enough history for rates to be measurable."""
-    return generate(days=2, rows_per_day=1200, seed=14, history_days=30,
-                    out_dir=tmp_path_factory.mktemp("default"), formats=("csv", "parquet"))
+    return generate(
+        days=2,
+        rows_per_day=1200,
+        seed=14,
+        history_days=30,
+        out_dir=tmp_path_factory.mktemp("default"),
+        formats=("csv", "parquet"),
+    )
 
 
 @pytest.fixture(scope="module")
 def planted_run(tmp_path_factory: pytest.TempPathFactory) -> GeneratedData:
     """Every typology at 1 % so each shows up in a small manifest."""
-    return generate(days=2, rows_per_day=1200, seed=5, history_days=3, rates=HIGH_RATES,
-                    out_dir=tmp_path_factory.mktemp("planted"), formats=("csv", "parquet"))
+    return generate(
+        days=2,
+        rows_per_day=1200,
+        seed=5,
+        history_days=3,
+        rates=HIGH_RATES,
+        out_dir=tmp_path_factory.mktemp("planted"),
+        formats=("csv", "parquet"),
+    )
 
 
 def _manifest(run: GeneratedData, day: int = 0) -> pl.DataFrame:
@@ -80,16 +93,21 @@ def _manifest(run: GeneratedData, day: int = 0) -> pl.DataFrame:
 # ------------------------------------------------------------------ reference kernels
 def test_check_digit_kernel_matches_published_vectors(shared_data: Path) -> None:
     rows = list(csv.DictReader((shared_data / "check-digits/container_test_vectors.csv").open()))
-    valid = [r["container_number"] for r in rows if r["expected_valid"] == "True"
-             and re.fullmatch(r"[A-Z]{4}\d{7}", r["container_number"])]
+    valid = [
+        r["container_number"]
+        for r in rows
+        if r["expected_valid"] == "True" and re.fullmatch(r"[A-Z]{4}\d{7}", r["container_number"])
+    ]
     owners = np.asarray([v[:4] for v in valid])
     serials = np.asarray([int(v[4:10]) for v in valid])
     assert iso6346_check_digits(owners, serials).tolist() == [int(v[10]) for v in valid]
 
 
 @settings(max_examples=200, deadline=None)
-@given(owner=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
-       serial=st.integers(0, 999_999))
+@given(
+    owner=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
+    serial=st.integers(0, 999_999),
+)
 def test_check_digit_kernel_matches_reference(owner: str, serial: int) -> None:
     got = iso6346_check_digits(np.asarray([owner + "U"]), np.asarray([serial]))[0]
     assert got == reference_check_digit(f"{owner}U{serial:06d}")
@@ -113,8 +131,14 @@ def _files(root: Path) -> list[Path]:
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
-    args = dict(days=2, rows_per_day=300, seed=42, history_days=2, rates=HIGH_RATES,
-                formats=("csv", "parquet"))
+    args = dict(
+        days=2,
+        rows_per_day=300,
+        seed=42,
+        history_days=2,
+        rates=HIGH_RATES,
+        formats=("csv", "parquet"),
+    )
     a = generate(out_dir=tmp_path / "a", **args)  # type: ignore[arg-type]
     b = generate(out_dir=tmp_path / "b", **args)  # type: ignore[arg-type]
     files_a = _files(tmp_path / "a")
@@ -122,8 +146,17 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     assert files_a == files_b and len(files_a) == 2 * 2 + 2 + 2
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
-    assert replace(a, out_dir=b.out_dir, manifests=b.manifests, truth=b.truth,
-                   history=b.history, history_truth=b.history_truth) == b
+    assert (
+        replace(
+            a,
+            out_dir=b.out_dir,
+            manifests=b.manifests,
+            truth=b.truth,
+            history=b.history,
+            history_truth=b.history_truth,
+        )
+        == b
+    )
 
 
 def test_other_seed_and_other_day_differ(tmp_path: Path) -> None:
@@ -136,24 +169,38 @@ def test_other_seed_and_other_day_differ(tmp_path: Path) -> None:
 
 
 @settings(max_examples=6, deadline=None)
-@given(seed=st.integers(0, 2**31), rows=st.integers(1, 60), days=st.integers(1, 2),
-       history=st.integers(0, 2), rate=st.sampled_from([0.0, 0.05, 0.2]))
-def test_any_small_request_gives_consistent_files(seed: int, rows: int, days: int, history: int,
-                                                   rate: float) -> None:
+@given(
+    seed=st.integers(0, 2**31),
+    rows=st.integers(1, 60),
+    days=st.integers(1, 2),
+    history=st.integers(0, 2),
+    rate=st.sampled_from([0.0, 0.05, 0.2]),
+)
+def test_any_small_request_gives_consistent_files(
+    seed: int, rows: int, days: int, history: int, rate: float
+) -> None:
     import tempfile
 
     rates = TypologyRates(**{name: rate for name in TYPOLOGIES})
     with tempfile.TemporaryDirectory() as tmp:
-        run = generate(days=days, rows_per_day=rows, seed=seed, history_days=history,
-                       out_dir=Path(tmp), formats=("parquet",), rates=rates)
+        run = generate(
+            days=days,
+            rows_per_day=rows,
+            seed=seed,
+            history_days=history,
+            out_dir=Path(tmp),
+            formats=("parquet",),
+            rates=rates,
+        )
         frames = [pl.read_parquet(p) for p in run.manifests]
         truths = [pl.read_parquet(p) for p in run.truth]
         assert [f.height for f in frames] == [rows] * days
         assert all(f.columns == MANIFEST_COLUMNS for f in frames)
         for frame, truth in zip(frames, truths, strict=True):
             assert truth["row_index"].is_between(0, rows - 1).all()
-            assert_series_equal(frame[truth["row_index"].to_numpy()]["bl_number"],
-                                truth["bl_number"])
+            assert_series_equal(
+                frame[truth["row_index"].to_numpy()]["bl_number"], truth["bl_number"]
+            )
         if rate == 0.0:
             assert run.manifest_planted_rows == 0
         if history:
@@ -163,8 +210,11 @@ def test_any_small_request_gives_consistent_files(seed: int, rows: int, days: in
 # ------------------------------------------------------------------ columns and encoding
 def test_manifest_columns_are_canonical_without_labels(default_run: GeneratedData) -> None:
     for path in default_run.manifests:
-        columns = (pl.read_parquet_schema(path).names() if path.suffix == ".parquet"
-                   else path.open().readline().strip().split(","))
+        columns = (
+            pl.read_parquet_schema(path).names()
+            if path.suffix == ".parquet"
+            else path.open().readline().strip().split(",")
+        )
         assert columns == MANIFEST_COLUMNS
         assert not set(columns) & set(LABEL_FIELDS)
         assert not {"typology", "truth", "planted"} & set(columns)
@@ -187,8 +237,12 @@ def test_csv_lists_and_times_round_trip(planted_run: GeneratedData) -> None:
     frame = _manifest(planted_run)
     for column in ("seals", "transshipment_ports"):
         assert text[column].str.contains(";").any(), column
-        split = text[column].fill_null("").str.split(";").list.eval(
-            pl.element().filter(pl.element() != ""))
+        split = (
+            text[column]
+            .fill_null("")
+            .str.split(";")
+            .list.eval(pl.element().filter(pl.element() != ""))
+        )
         assert_series_equal(split, frame[column], check_dtypes=False)
     for column in ("filed_at", "departed_at", "arrival_eta"):
         assert text[column].str.contains(ISO_UTC.pattern).all(), column
@@ -205,10 +259,14 @@ def test_csv_ingests_like_the_parquet_twin(planted_run: GeneratedData) -> None:
     from_csv, quarantine = read_frame(csv_path)
     from_pq, _ = read_frame(pq_path)
     assert quarantine.height == 0 and from_csv.height == 1200
-    empty_to_null = [pl.when(pl.col(c).list.len() > 0).then(pl.col(c)).alias(c)
-                     for c in ("seals", "transshipment_ports")]
-    assert_frame_equal(from_csv.select(MANIFEST_COLUMNS).with_columns(empty_to_null),
-                       from_pq.select(MANIFEST_COLUMNS).with_columns(empty_to_null))
+    empty_to_null = [
+        pl.when(pl.col(c).list.len() > 0).then(pl.col(c)).alias(c)
+        for c in ("seals", "transshipment_ports")
+    ]
+    assert_frame_equal(
+        from_csv.select(MANIFEST_COLUMNS).with_columns(empty_to_null),
+        from_pq.select(MANIFEST_COLUMNS).with_columns(empty_to_null),
+    )
 
 
 # ------------------------------------------------------------------ realistic content
@@ -251,20 +309,36 @@ def test_rows_are_one_container_on_one_bill(default_run: GeneratedData) -> None:
     fcl = frame.filter(pl.col("fcl_lcl") == "FCL")
     assert fcl["container_number"].is_unique().all()
     lcl = frame.filter(pl.col("fcl_lcl") == "LCL")
-    houses = lcl.group_by("container_number").agg(pl.col("house_bl_number").n_unique(),
-                                                   pl.col("bl_number").n_unique().alias("bl"),
-                                                   pl.col("iso_type").n_unique().alias("iso"))
+    houses = lcl.group_by("container_number").agg(
+        pl.col("house_bl_number").n_unique(),
+        pl.col("bl_number").n_unique().alias("bl"),
+        pl.col("iso_type").n_unique().alias("iso"),
+    )
     assert (houses["house_bl_number"] > 1).mean() > 0.8  # type: ignore[operator]
     assert (houses["bl"] == 1).all() and (houses["iso"] == 1).all()
 
 
 def test_bill_level_fields_agree_across_its_containers(default_run: GeneratedData) -> None:
     history = pl.read_parquet(default_run.history)  # type: ignore[arg-type]
-    bill_fields = ["shipper_name", "consignee_name", "notify_name", "hs_code", "origin_country",
-                   "port_of_loading", "transshipment_ports", "port_of_discharge", "vessel_imo",
-                   "departed_at", "bl_type", "freight_payment", "is_empty", "place_of_receipt"]
+    bill_fields = [
+        "shipper_name",
+        "consignee_name",
+        "notify_name",
+        "hs_code",
+        "origin_country",
+        "port_of_loading",
+        "transshipment_ports",
+        "port_of_discharge",
+        "vessel_imo",
+        "departed_at",
+        "bl_type",
+        "freight_payment",
+        "is_empty",
+        "place_of_receipt",
+    ]
     fcl = history.filter(pl.col("fcl_lcl") == "FCL").with_columns(
-        pl.col("transshipment_ports").list.join(";"))
+        pl.col("transshipment_ports").list.join(";")
+    )
     spread = fcl.group_by("bl_number").agg([pl.col(c).n_unique() for c in bill_fields])
     assert (spread.select(pl.max_horizontal(bill_fields)).to_series() == 1).all()
     assert (fcl.group_by("bl_number").len()["len"] > 1).any()
@@ -311,8 +385,15 @@ def test_inspection_and_positive_rates(default_run: GeneratedData) -> None:
     assert negative["finding_type"].is_null().all()
     found = history.filter(pl.col("inspection_result").is_in(["seizure", "irregularity"]))
     assert found["finding_type"].is_not_null().all()
-    assert set(found["finding_type"].unique()) <= {"drugs", "precursors", "weapons", "counterfeit",
-                                                   "wildlife", "tobacco", "revenue"}
+    assert set(found["finding_type"].unique()) <= {
+        "drugs",
+        "precursors",
+        "weapons",
+        "counterfeit",
+        "wildlife",
+        "tobacco",
+        "revenue",
+    }
 
 
 def test_planted_rows_are_targeted_and_often_positive(default_run: GeneratedData) -> None:
@@ -340,9 +421,14 @@ def test_truth_names_every_typology_and_points_at_its_rows(planted_run: Generate
 def test_typologies_look_like_their_description(planted_run: GeneratedData) -> None:
     frames = [_manifest(planted_run, i) for i in range(2)]
     truths = [pl.read_parquet(p) for p in planted_run.truth]
-    rows = pl.concat([f.with_row_index("row_index").with_columns(pl.col("row_index").cast(pl.Int64))
-                      .join(t.select("row_index", "typology"), on="row_index", how="left")
-                      for f, t in zip(frames, truths, strict=True)])
+    rows = pl.concat(
+        [
+            f.with_row_index("row_index")
+            .with_columns(pl.col("row_index").cast(pl.Int64))
+            .join(t.select("row_index", "typology"), on="row_index", how="left")
+            for f, t in zip(frames, truths, strict=True)
+        ]
+    )
 
     def of(name: str) -> pl.DataFrame:
         return rows.filter(pl.col("typology") == name)
@@ -364,18 +450,28 @@ def test_typologies_look_like_their_description(planted_run: GeneratedData) -> N
     assert chem["hs_code"].str.slice(0, 2).is_in(["28", "29", "32", "34", "38"]).all()
     # weight anomalies: kg per package far from what the HS chapter packs (either way)
     typical = {chapter: profile[0] for chapter, profile in CHAPTER_PROFILE.items()}
-    ratio = (pl.col("gross_weight_kg") / pl.col("packages")
-             / pl.col("hs_code").str.slice(0, 2).replace_strict(typical, default=50.0))
+    ratio = (
+        pl.col("gross_weight_kg")
+        / pl.col("packages")
+        / pl.col("hs_code").str.slice(0, 2).replace_strict(typical, default=50.0)
+    )
     odd = ratio.is_between(0.3, 3.5).not_()
     assert of("weight_anomaly").select(odd.mean()).item() > 0.9
-    clean_fcl = rows.filter(pl.col("typology").is_null() & (pl.col("fcl_lcl") == "FCL")
-                            & ~pl.col("is_empty") & (pl.col("gross_weight_kg") > 0))
+    clean_fcl = rows.filter(
+        pl.col("typology").is_null()
+        & (pl.col("fcl_lcl") == "FCL")
+        & ~pl.col("is_empty")
+        & (pl.col("gross_weight_kg") > 0)
+    )
     assert clean_fcl.select(odd.mean()).item() < 0.05
     # undervaluation: USD per kg far below what the goods are worth
     usd_per_kg = {chapter: profile[1] for chapter, profile in CHAPTER_PROFILE.items()}
-    worth = (pl.col("declared_value") / pl.col("currency").replace_strict(CURRENCY_RATES)
-             / pl.col("gross_weight_kg")
-             / pl.col("hs_code").str.slice(0, 2).replace_strict(usd_per_kg, default=2.0))
+    worth = (
+        pl.col("declared_value")
+        / pl.col("currency").replace_strict(CURRENCY_RATES)
+        / pl.col("gross_weight_kg")
+        / pl.col("hs_code").str.slice(0, 2).replace_strict(usd_per_kg, default=2.0)
+    )
     assert of("undervaluation").select((worth < 0.2).mean()).item() > 0.9
     assert clean_fcl.select((worth < 0.2).mean()).item() < 0.02
     # vague descriptions with a high value
@@ -389,13 +485,15 @@ def test_watchlist_hook_plants_lookalikes_of_given_names(tmp_path: Path) -> None
 
     name = "ACME ROCKET WORKS INTERNATIONAL LLC"
     rates = TypologyRates(sanctioned_lookalike=0.02)
-    run = generate(days=1, rows_per_day=800, seed=9, out_dir=tmp_path, rates=rates,
-                   watchlist_names=[name])
+    run = generate(
+        days=1, rows_per_day=800, seed=9, out_dir=tmp_path, rates=rates, watchlist_names=[name]
+    )
     truth = pl.read_parquet(run.truth[0]).filter(pl.col("typology") == "sanctioned_lookalike")
     assert truth.height > 0
     frame = pl.read_csv(run.manifests[0], infer_schema=False)[truth["row_index"].to_numpy()]
-    parties = frame.select(pl.concat_list("shipper_name", "consignee_name", "notify_name")
-                           .alias("p"))["p"].to_list()
+    parties = frame.select(
+        pl.concat_list("shipper_name", "consignee_name", "notify_name").alias("p")
+    )["p"].to_list()
 
     def normal(text: str | None) -> str:  # what a screening step would compare
         return re.sub(r"[^A-Z0-9]+", " ", (text or "").upper()).strip()
@@ -410,8 +508,10 @@ def test_default_lookalikes_come_from_the_shipped_un_list(tmp_path: Path) -> Non
     names = default_watchlist_names()
     assert len(names) >= 10
     xml = re.sub(r"\s+", " ", re.sub(r"\s*\(.*?\)", "", UN_LIST.read_text(encoding="utf-8")))
-    entities = {html.unescape(e).strip(" ,")
-                for e in re.findall(r"<FIRST_NAME>(.*?)</FIRST_NAME>", xml.upper())}
+    entities = {
+        html.unescape(e).strip(" ,")
+        for e in re.findall(r"<FIRST_NAME>(.*?)</FIRST_NAME>", xml.upper())
+    }
     assert all(name in entities for name in names)
     trading = r"TRADING|CORPORATION|COMPANY|SHIPPING|BANK|INDUSTR|LIMITED|LTD|LLC|IMPEX|MARITIME"
     assert all(re.search(trading, name) for name in names)
@@ -419,16 +519,20 @@ def test_default_lookalikes_come_from_the_shipped_un_list(tmp_path: Path) -> Non
 
 
 # ------------------------------------------------------------------ errors
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"formats": ("xlsx",)}, "formats"),
-    ({"rows_per_day": 0}, "rows_per_day"),
-    ({"days": -1}, "days"),
-    ({"days": 0, "history_days": 0}, "days"),
-    ({"watchlist_names": ["  "]}, "watchlist_names"),
-    ({"seed": -3}, "seed"),
-])
-def test_bad_arguments_raise_clear_errors(tmp_path: Path, kwargs: dict[str, object],
-                                          field: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"formats": ("xlsx",)}, "formats"),
+        ({"rows_per_day": 0}, "rows_per_day"),
+        ({"days": -1}, "days"),
+        ({"days": 0, "history_days": 0}, "days"),
+        ({"watchlist_names": ["  "]}, "watchlist_names"),
+        ({"seed": -3}, "seed"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(
+    tmp_path: Path, kwargs: dict[str, object], field: str
+) -> None:
     args: dict[str, object] = {"days": 1, "rows_per_day": 10, "seed": 1, "out_dir": tmp_path}
     args.update(kwargs)
     with pytest.raises(GeneratorError) as info:

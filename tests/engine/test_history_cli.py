@@ -15,14 +15,16 @@ runner = CliRunner()
 
 
 def _manifest(path: Path) -> Path:
-    pl.DataFrame({
-        "container_number": ["MSCU1234565", "TGHU0000001"],
-        "bl_number": ["BL1", "BL2"],
-        "filed_at": [datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)],
-        "shipper_name": ["Al-Qaida Trading", "Acme Ltd"],
-        "consignee_name": ["Kappa LLC", "Kappa"],
-        "vessel_imo": ["9074729", None],
-    }).write_parquet(path)
+    pl.DataFrame(
+        {
+            "container_number": ["MSCU1234565", "TGHU0000001"],
+            "bl_number": ["BL1", "BL2"],
+            "filed_at": [datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)],
+            "shipper_name": ["Al-Qaida Trading", "Acme Ltd"],
+            "consignee_name": ["Kappa LLC", "Kappa"],
+            "vessel_imo": ["9074729", None],
+        }
+    ).write_parquet(path)
     return path
 
 
@@ -36,8 +38,9 @@ def test_history_add_is_idempotent_and_outcomes_recorded(tmp_path: Path) -> None
     assert again.exit_code == 0 and "already in the store" in again.output
     assert HistoryStore(store).fingerprint()["rows"] == 2
     outcomes = tmp_path / "o.csv"
-    outcomes.write_text("container_number,bl_number,inspected,inspection_result\n"
-                        "MSCU1234565,BL1,true,seizure\n")
+    outcomes.write_text(
+        "container_number,bl_number,inspected,inspection_result\nMSCU1234565,BL1,true,seizure\n"
+    )
     done = runner.invoke(app, ["history", "outcomes", str(outcomes), "--store", str(store)])
     assert done.exit_code == 0, done.output
     assert "1 stored row(s) matched" in done.output

@@ -33,7 +33,10 @@ def _days(a: datetime, b: datetime) -> float:
 
 
 def reference_features(
-    query: list[dict[str, Any]], history: list[dict[str, Any]], *, rate: float = 0.05,
+    query: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+    *,
+    rate: float = 0.05,
     strength: float = 10.0,
 ) -> list[dict[str, Any]]:
     """Features of each query row against the history rows filed strictly before it.
@@ -49,9 +52,17 @@ def reference_features(
             k = q[key]
             mine = [h for h in past if k is not None and h[key] == k]
             if k is None:
-                for name in ("is_new", "first_seen_days", "shipments_30d", "shipments_90d",
-                             "shipments_365d", "past_inspections", "past_positives",
-                             "positive_rate", "hs_chapter_share"):
+                for name in (
+                    "is_new",
+                    "first_seen_days",
+                    "shipments_30d",
+                    "shipments_90d",
+                    "shipments_365d",
+                    "past_inspections",
+                    "past_positives",
+                    "positive_rate",
+                    "hs_chapter_share",
+                ):
                     row[f"{role}_{name}"] = None
                 row[f"{role}_distinct_365d"] = None
                 continue
@@ -98,6 +109,7 @@ def reference_features(
         out.append(row)
     return out
 
+
 # ---- tests ----
 
 
@@ -105,8 +117,22 @@ def _row_strategy() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
             # Few distinct times (hours spread over ~2 years) so same-time ties are common.
-            "hours": st.sampled_from([0, 1, 1, 24, 24 * 29, 24 * 30, 24 * 31, 24 * 90,
-                                      24 * 364, 24 * 365, 24 * 366, 24 * 700]),
+            "hours": st.sampled_from(
+                [
+                    0,
+                    1,
+                    1,
+                    24,
+                    24 * 29,
+                    24 * 30,
+                    24 * 31,
+                    24 * 90,
+                    24 * 364,
+                    24 * 365,
+                    24 * 366,
+                    24 * 700,
+                ]
+            ),
             "shipper_name": st.sampled_from(PARTIES),
             "consignee_name": st.sampled_from(PARTIES),
             "hs_code": st.sampled_from(CHAPTERS),
@@ -121,9 +147,14 @@ def _row_strategy() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    data = [{**{k: v for k, v in r.items() if k != "hours"},
-             "filed_at": T0 + timedelta(hours=r["hours"]),
-             "bl_number": f"BL{i}"} for i, r in enumerate(rows)]
+    data = [
+        {
+            **{k: v for k, v in r.items() if k != "hours"},
+            "filed_at": T0 + timedelta(hours=r["hours"]),
+            "bl_number": f"BL{i}",
+        }
+        for i, r in enumerate(rows)
+    ]
     return pl.DataFrame(
         data,
         schema_overrides={"filed_at": pl.Datetime("us", "UTC"), "amendments": pl.Int32},
@@ -133,11 +164,16 @@ def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 def _reference_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return [
         {
-            "t": r["filed_at"], "s": r["shipper_name"], "c": r["consignee_name"],
+            "t": r["filed_at"],
+            "s": r["shipper_name"],
+            "c": r["consignee_name"],
             "chapter": r["hs_code"][:2] if r["hs_code"] else None,
-            "pol": r["port_of_loading"], "pod": r["port_of_discharge"],
-            "box": r["container_number"], "inspected": r["inspected"],
-            "result": r["inspection_result"], "amendments": r["amendments"],
+            "pol": r["port_of_loading"],
+            "pod": r["port_of_discharge"],
+            "box": r["container_number"],
+            "inspected": r["inspected"],
+            "result": r["inspection_result"],
+            "amendments": r["amendments"],
         }
         for r in frame.iter_rows(named=True)  # reference only: plain loops on purpose
     ]
@@ -163,10 +199,22 @@ def test_point_in_time_features_match_brute_force(rows: list[dict[str, Any]]) ->
 
 
 def test_columns_and_dtypes_are_the_schema_history_fields() -> None:
-    frame = _frame([{"hours": 0, "shipper_name": "A", "consignee_name": "B", "hs_code": "0901",
-                     "port_of_loading": "ECGYE", "port_of_discharge": "GEPTI",
-                     "container_number": "MSCU1234565", "inspected": None,
-                     "inspection_result": None, "amendments": 0}])
+    frame = _frame(
+        [
+            {
+                "hours": 0,
+                "shipper_name": "A",
+                "consignee_name": "B",
+                "hs_code": "0901",
+                "port_of_loading": "ECGYE",
+                "port_of_discharge": "GEPTI",
+                "container_number": "MSCU1234565",
+                "inspected": None,
+                "inspection_result": None,
+                "amendments": 0,
+            }
+        ]
+    )
     out = point_in_time_features(frame)
     added = [c for c in out.columns if c not in frame.columns]
     assert set(added) == set(HISTORY_COLUMNS)
@@ -180,11 +228,18 @@ def test_columns_and_dtypes_are_the_schema_history_fields() -> None:
 def test_no_leakage_future_and_same_time_rows_cannot_change_features() -> None:
     rng = random.Random(7)
     rows = [
-        {"hours": rng.randrange(0, 24 * 400, 6), "shipper_name": rng.choice(PARTIES),
-         "consignee_name": rng.choice(PARTIES), "hs_code": rng.choice(CHAPTERS),
-         "port_of_loading": rng.choice(PORTS), "port_of_discharge": "GEPTI",
-         "container_number": rng.choice(BOXES), "inspected": rng.choice([True, None]),
-         "inspection_result": rng.choice(RESULTS), "amendments": rng.choice([0, 1])}
+        {
+            "hours": rng.randrange(0, 24 * 400, 6),
+            "shipper_name": rng.choice(PARTIES),
+            "consignee_name": rng.choice(PARTIES),
+            "hs_code": rng.choice(CHAPTERS),
+            "port_of_loading": rng.choice(PORTS),
+            "port_of_discharge": "GEPTI",
+            "container_number": rng.choice(BOXES),
+            "inspected": rng.choice([True, None]),
+            "inspection_result": rng.choice(RESULTS),
+            "amendments": rng.choice([0, 1]),
+        }
         for _ in range(300)
     ]
     frame = _frame(rows).sort("filed_at")
@@ -229,10 +284,17 @@ def test_no_leakage_future_and_same_time_rows_cannot_change_features() -> None:
 
 
 def test_row_sees_earlier_rows_but_never_itself_or_same_instant() -> None:
-    base = {"shipper_name": "Acme Ltd", "consignee_name": "Kappa LLC", "hs_code": "0901",
-            "port_of_loading": "ECGYE", "port_of_discharge": "GEPTI",
-            "container_number": "MSCU1234565", "inspected": True,
-            "inspection_result": "seizure", "amendments": 1}
+    base = {
+        "shipper_name": "Acme Ltd",
+        "consignee_name": "Kappa LLC",
+        "hs_code": "0901",
+        "port_of_loading": "ECGYE",
+        "port_of_discharge": "GEPTI",
+        "container_number": "MSCU1234565",
+        "inspected": True,
+        "inspection_result": "seizure",
+        "amendments": 1,
+    }
     frame = _frame([{**base, "hours": 0}, {**base, "hours": 0}, {**base, "hours": 48}])
     out = point_in_time_features(frame)
     assert out["consignee_is_new"].to_list() == [True, True, False]
@@ -245,9 +307,7 @@ def test_row_sees_earlier_rows_but_never_itself_or_same_instant() -> None:
 
 
 def test_empty_frame_gives_empty_typed_columns() -> None:
-    frame = pl.DataFrame(
-        schema={"filed_at": pl.Datetime("us", "UTC"), "bl_number": pl.String}
-    )
+    frame = pl.DataFrame(schema={"filed_at": pl.Datetime("us", "UTC"), "bl_number": pl.String})
     out = point_in_time_features(frame)
     assert out.height == 0
     assert set(HISTORY_COLUMNS) <= set(out.columns)

@@ -11,19 +11,24 @@ from engine.parties import normalise_name, party_key, resolve_near_duplicates
 
 
 def _keys(names: list[str | None]) -> list[str | None]:
-    return pl.DataFrame({"n": names}, schema={"n": pl.String}).select(
-        party_key(pl.col("n"))
-    ).to_series().to_list()
+    return (
+        pl.DataFrame({"n": names}, schema={"n": pl.String})
+        .select(party_key(pl.col("n")))
+        .to_series()
+        .to_list()
+    )
 
 
 def test_spellings_of_one_company_share_a_key() -> None:
-    keys = _keys([
-        "Acme Trading Co., Ltd.",
-        "ACME TRADING LIMITED",
-        "acme  trading company",
-        "Trading Acme L.L.C.",
-        "The Acme Trading Corp",
-    ])
+    keys = _keys(
+        [
+            "Acme Trading Co., Ltd.",
+            "ACME TRADING LIMITED",
+            "acme  trading company",
+            "Trading Acme L.L.C.",
+            "The Acme Trading Corp",
+        ]
+    )
     assert set(keys) == {"ACME TRADING"}
 
 
@@ -43,8 +48,12 @@ def test_normalise_name_keeps_order() -> None:
     assert out == "ACME TRADING HK CO LTD"
 
 
-@given(st.lists(st.sampled_from(["ACME", "TRADING", "GLOBAL", "LTD", "KAPPA", "CO"]),
-                min_size=1, max_size=6), st.randoms())
+@given(
+    st.lists(
+        st.sampled_from(["ACME", "TRADING", "GLOBAL", "LTD", "KAPPA", "CO"]), min_size=1, max_size=6
+    ),
+    st.randoms(),
+)
 def test_key_is_token_order_insensitive(tokens: list[str], rnd: object) -> None:
     shuffled = list(tokens)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]

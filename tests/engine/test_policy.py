@@ -15,12 +15,19 @@ from engine.policy import Capacity, PolicyError, ScoringPolicy, combine, select,
 
 @pytest.fixture
 def policy() -> ScoringPolicy:
-    return ScoringPolicy.from_dict({
-        "risk": {"rules_weight": 1.0, "model_weight": 1.0, "rule_scale": 50, "model_scale": 0.5},
-        "lanes": {"red": 60, "yellow": 30},
-        "force_red": ["sanctioned-party"],
-        "selection": {"control_fraction": 0.1, "min_control": 1},
-    })
+    return ScoringPolicy.from_dict(
+        {
+            "risk": {
+                "rules_weight": 1.0,
+                "model_weight": 1.0,
+                "rule_scale": 50,
+                "model_scale": 0.5,
+            },
+            "lanes": {"red": 60, "yellow": 30},
+            "force_red": ["sanctioned-party"],
+            "selection": {"control_fraction": 0.1, "min_control": 1},
+        }
+    )
 
 
 def test_default_policy_loads_with_hash() -> None:
@@ -31,11 +38,14 @@ def test_default_policy_loads_with_hash() -> None:
 
 
 def test_combine_rules_and_model(policy: ScoringPolicy) -> None:
-    frame = pl.DataFrame({
-        "rule_score": [0.0, 50.0, 0.0, None],
-        "model_probability": [0.0, 0.5, 0.25, 0.5],
-        "rule_hits": [[], ["x"], ["sanctioned-party"], None],
-    }, schema_overrides={"rule_hits": pl.List(pl.String)})
+    frame = pl.DataFrame(
+        {
+            "rule_score": [0.0, 50.0, 0.0, None],
+            "model_probability": [0.0, 0.5, 0.25, 0.5],
+            "rule_hits": [[], ["x"], ["sanctioned-party"], None],
+        },
+        schema_overrides={"rule_hits": pl.List(pl.String)},
+    )
     out = combine(frame, policy)
     part = 1 - math.exp(-1)  # rule_score 50 at scale 50; probability 0.5 at scale 0.5
     both = 1 - (1 - part) ** 2  # noisy-or of two equal parts
@@ -54,7 +64,8 @@ def test_combine_keeps_the_model_ranking(policy: ScoringPolicy) -> None:
 def test_combine_without_model_or_rules(policy: ScoringPolicy) -> None:
     only_model = combine(pl.DataFrame({"model_probability": [0.1, 0.6]}), policy)
     assert only_model["risk_score"].to_list() == pytest.approx(
-        [100 * (1 - math.exp(-0.2)), 100 * (1 - math.exp(-1.2))])
+        [100 * (1 - math.exp(-0.2)), 100 * (1 - math.exp(-1.2))]
+    )
     neither = combine(pl.DataFrame({"x": [1, 2]}), policy)
     assert neither["risk_score"].to_list() == [0.0, 0.0]
     assert neither["lane"].to_list() == ["green", "green"]
@@ -73,8 +84,10 @@ def test_capacity_parse() -> None:
 
 
 def _risk(scores: list[float], forced: list[bool]) -> pl.DataFrame:
-    return pl.DataFrame({"row_index": list(range(len(scores))), "risk_score": scores,
-                         "forced_red": forced}, schema_overrides={"row_index": pl.Int64})
+    return pl.DataFrame(
+        {"row_index": list(range(len(scores))), "risk_score": scores, "forced_red": forced},
+        schema_overrides={"row_index": pl.Int64},
+    )
 
 
 def test_select_forced_then_risk_then_control(policy: ScoringPolicy) -> None:
@@ -96,9 +109,14 @@ def test_select_is_reproducible_and_seed_changes_control(policy: ScoringPolicy) 
     a = select(frame, Capacity.parse("10%"), policy, seed=1)
     b = select(frame, Capacity.parse("10%"), policy, seed=1)
     assert_frame_equal(a, b)
-    controls = {s: set(select(frame, Capacity.parse("10%"), policy, seed=s)
-                       .filter(pl.col("selection_reason") == "control")["row_index"])
-                for s in range(4)}
+    controls = {
+        s: set(
+            select(frame, Capacity.parse("10%"), policy, seed=s).filter(
+                pl.col("selection_reason") == "control"
+            )["row_index"]
+        )
+        for s in range(4)
+    }
     assert len({frozenset(c) for c in controls.values()}) > 1
 
 
@@ -109,8 +127,12 @@ def test_forced_reds_exceed_capacity(policy: ScoringPolicy) -> None:
 
 def test_select_needs_columns(policy: ScoringPolicy) -> None:
     with pytest.raises(PolicyError, match="forced_red"):
-        select(pl.DataFrame({"row_index": [0], "risk_score": [1.0]}), Capacity.parse("1"),
-               policy, seed=0)
+        select(
+            pl.DataFrame({"row_index": [0], "risk_score": [1.0]}),
+            Capacity.parse("1"),
+            policy,
+            seed=0,
+        )
 
 
 def test_bad_policy_names_the_problem(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -124,10 +146,15 @@ def test_bad_policy_names_the_problem(tmp_path) -> None:  # type: ignore[no-unty
 
 
 @settings(max_examples=60, deadline=None)
-@given(scores=st.lists(st.integers(0, 5).map(float), min_size=1, max_size=60),
-       forced_every=st.integers(0, 7), cap=st.integers(0, 70), seed=st.integers(0, 3))
-def test_select_matches_reference(scores: list[float], forced_every: int, cap: int,
-                                  seed: int) -> None:
+@given(
+    scores=st.lists(st.integers(0, 5).map(float), min_size=1, max_size=60),
+    forced_every=st.integers(0, 7),
+    cap=st.integers(0, 70),
+    seed=st.integers(0, 3),
+)
+def test_select_matches_reference(
+    scores: list[float], forced_every: int, cap: int, seed: int
+) -> None:
     policy = ScoringPolicy.from_dict({"selection": {"control_fraction": 0.2, "min_control": 1}})
     forced = [forced_every > 0 and i % forced_every == 0 for i in range(len(scores))]
     out = select(_risk(scores, forced), Capacity.parse(str(cap)), policy, seed=seed)
@@ -141,6 +168,7 @@ def test_select_matches_reference(scores: list[float], forced_every: int, cap: i
     got = out["selection_reason"].to_list()
     assert [i for i, r in enumerate(got) if r == "forced"] == [i for i, f in enumerate(forced) if f]
     assert sorted(i for i, r in enumerate(got) if r == "risk") == sorted(expected_risk)
-    assert sum(r == "control" for r in got) == min(control_n, len(scores) - n_forced
-                                                  - len(expected_risk))
+    assert sum(r == "control" for r in got) == min(
+        control_n, len(scores) - n_forced - len(expected_risk)
+    )
     assert out["selected"].sum() == n_forced + len(expected_risk) + sum(r == "control" for r in got)

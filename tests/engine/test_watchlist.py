@@ -54,8 +54,9 @@ def test_un_list_parsed_by_its_schema(un_list: Watchlist, shared_data: Path) -> 
     # "Low" quality aliases are skipped unless asked for.
     anwari = parties.filter(pl.col("reference") == "TAi.005")["alias"].to_list()
     assert "Haji Mudir" not in anwari and "Muhammad Tahir Anwari" in anwari
-    with_low = Watchlist.load([shared_data / "sanctions" / "un-consolidated.xml"],
-                              low_quality_aliases=True)
+    with_low = Watchlist.load(
+        [shared_data / "sanctions" / "un-consolidated.xml"], low_quality_aliases=True
+    )
     assert "Haji Mudir" in with_low.parties["alias"].to_list()
 
 
@@ -117,15 +118,18 @@ def test_stage_columns_roles_and_exact_hits(un_list: Watchlist, tmp_path: Path) 
     national = Watchlist.load([_national(tmp_path)])
     both = Watchlist(
         parties=pl.concat([un_list.parties, national.parties]),
-        vessels=national.vessels, containers=national.containers,
+        vessels=national.vessels,
+        containers=national.containers,
     )
-    frame = pl.DataFrame({
-        "shipper_name": ["Acme Foods Ltd", "Al-Qaida Co.", None, "Acme Foods Ltd"],
-        "consignee_name": ["KAPPA TRADNG", "Beta", None, "Trading Kappa Limited"],
-        "notify_name": [None, "Al Qaida", None, None],
-        "vessel_imo": ["9074729", "IMO 9074729", None, "9321483"],
-        "container_number": ["MSCU1234565", "mscu 1234565", None, "TGHU1234560"],
-    })
+    frame = pl.DataFrame(
+        {
+            "shipper_name": ["Acme Foods Ltd", "Al-Qaida Co.", None, "Acme Foods Ltd"],
+            "consignee_name": ["KAPPA TRADNG", "Beta", None, "Trading Kappa Limited"],
+            "notify_name": [None, "Al Qaida", None, None],
+            "vessel_imo": ["9074729", "IMO 9074729", None, "9321483"],
+            "container_number": ["MSCU1234565", "mscu 1234565", None, "TGHU1234560"],
+        }
+    )
     stage = WatchlistStage(both)
     assert isinstance(stage, Stage)
     out = stage.apply(frame)
@@ -134,7 +138,9 @@ def test_stage_columns_roles_and_exact_hits(un_list: Watchlist, tmp_path: Path) 
         assert out.schema[name] == DERIVED[name].dtype, name
     assert out["watchlist_party_role"].to_list() == ["consignee", "shipper", None, "consignee"]
     assert out["watchlist_entry"].to_list() == [
-        "National sanctions: NS-1 Kappa Trading LLC", "UN SC: QDe.004 AL-QAIDA", None,
+        "National sanctions: NS-1 Kappa Trading LLC",
+        "UN SC: QDe.004 AL-QAIDA",
+        None,
         "National sanctions: NS-1 Kappa Trading LLC",
     ]
     scores = out["watchlist_party_score"].to_list()
@@ -157,10 +163,12 @@ def test_names_are_matched_once_per_distinct_key(
         return original(keys)
 
     monkeypatch.setattr(stage, "match_names", counting)
-    frame = pl.DataFrame({
-        "shipper_name": ["Acme Ltd", "ACME LIMITED", "acme"] * 100,
-        "consignee_name": ["Beta", "Acme", None] * 100,
-    })
+    frame = pl.DataFrame(
+        {
+            "shipper_name": ["Acme Ltd", "ACME LIMITED", "acme"] * 100,
+            "consignee_name": ["Beta", "Acme", None] * 100,
+        }
+    )
     out = stage.apply(frame)
     assert seen == [2]
     assert out.height == 300
@@ -168,8 +176,9 @@ def test_names_are_matched_once_per_distinct_key(
 
 def test_missing_columns_and_threshold_validation(un_list: Watchlist) -> None:
     out = WatchlistStage(un_list).apply(pl.DataFrame({"bl_number": ["B1", "B2"]}))
-    no_parties = Watchlist(parties=un_list.parties.clear(), vessels=un_list.vessels,
-                           containers=un_list.containers)
+    no_parties = Watchlist(
+        parties=un_list.parties.clear(), vessels=un_list.vessels, containers=un_list.containers
+    )
     screened = WatchlistStage(no_parties).apply(pl.DataFrame({"shipper_name": ["Acme"]}))
     assert screened["watchlist_party_score"].to_list() == [0.0]
     expected = pl.Series("watchlist_party_score", [0.0, 0.0])
@@ -189,10 +198,14 @@ def test_screening_quality_at_default_threshold(un_list: Watchlist) -> None:
     assert result.false_positive_rate <= 0.01, result
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(min_value=0, max_value=10_000), st.randoms(use_true_random=False),
-       st.sampled_from(["", " LLC", " Co., Ltd.", " GmbH", " ТОО"]))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.integers(min_value=0, max_value=10_000),
+    st.randoms(use_true_random=False),
+    st.sampled_from(["", " LLC", " Co., Ltd.", " GmbH", " ТОО"]),
+)
 def test_score_ignores_word_order_case_and_legal_form(
     un_list: Watchlist, pick: int, rnd: random.Random, suffix: str
 ) -> None:

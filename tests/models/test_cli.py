@@ -35,8 +35,11 @@ model:
 
 
 def _write(tmp_path: Path) -> tuple[Path, Path, Path]:
-    frame = (history(1500).rename({"record_id": "Declaration ID", "gross_weight_kg": "weight"})
-             .select("Declaration ID", "when", "weight", "office", "importer", "fraud"))
+    frame = (
+        history(1500)
+        .rename({"record_id": "Declaration ID", "gross_weight_kg": "weight"})
+        .select("Declaration ID", "when", "weight", "office", "importer", "fraud")
+    )
     early = frame.filter(pl.col("when") < "2024-03-01")
     late = frame.filter(pl.col("when") >= "2024-03-01")
     early.write_csv(tmp_path / "train.csv")
@@ -50,8 +53,20 @@ def test_train_evaluate_card(tmp_path: Path) -> None:
     train, valid, spec = _write(tmp_path)
     runner = CliRunner()
     out = tmp_path / "model"
-    result = runner.invoke(app, ["train", "--data", str(train), "--valid", str(valid),
-                                 "--spec", str(spec), "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(train),
+            "--valid",
+            str(valid),
+            "--spec",
+            str(spec),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "precision" in result.output
     assert (out / "model.txt").is_file() and (out / "precision_at_capacity.png").is_file()
@@ -64,8 +79,10 @@ def test_train_evaluate_card(tmp_path: Path) -> None:
     table = pl.read_csv(out / "evaluation_precision_at_capacity.csv")
     assert table.columns == ["rate", "inspected", "precision", "recall"]
     card = json.loads((out / "card.json").read_text())
-    assert card["evaluations"][0]["metrics"]["precision_at_5pct"] == table.filter(
-        pl.col("rate") == "5%")["precision"][0]
+    assert (
+        card["evaluations"][0]["metrics"]["precision_at_5pct"]
+        == table.filter(pl.col("rate") == "5%")["precision"][0]
+    )
 
     result = runner.invoke(app, ["card", str(out)])
     assert result.exit_code == 0 and "count_importer" in result.output
@@ -75,8 +92,20 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     train, valid, spec = _write(tmp_path)
     runner = CliRunner()
     # validation period earlier than training
-    result = runner.invoke(app, ["train", "--data", str(valid), "--valid", str(train),
-                                 "--spec", str(spec), "--out", str(tmp_path / "m")])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(valid),
+            "--valid",
+            str(train),
+            "--spec",
+            str(spec),
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
     assert result.exit_code == 2
     assert "later than the training period" in result.output
     assert "Traceback" not in result.output

@@ -15,8 +15,9 @@ N_FEATURES = 5
 N_CATS = 40  # wide enough for multi-word categorical bitsets
 
 
-def _train(seed: int, zero_as_missing: bool, use_missing: bool, n_trees: int,
-           num_leaves: int) -> lgb.Booster:
+def _train(
+    seed: int, zero_as_missing: bool, use_missing: bool, n_trees: int, num_leaves: int
+) -> lgb.Booster:
     rng = np.random.default_rng(seed)
     n = 400
     x = rng.normal(size=(n, N_FEATURES))
@@ -26,10 +27,18 @@ def _train(seed: int, zero_as_missing: bool, use_missing: bool, n_trees: int,
     logit = np.nan_to_num(x[:, 0]) + (np.nan_to_num(x[:, 3]) % 7 == 0) - np.isnan(x[:, 1])
     y = (logit + rng.normal(scale=0.5, size=n) > 0).astype(int)
     params = {
-        "objective": "binary", "num_leaves": num_leaves, "min_data_in_leaf": 5,
-        "min_data_per_group": 5, "cat_smooth": 1, "max_cat_to_onehot": 2, "verbose": -1,
-        "zero_as_missing": zero_as_missing, "use_missing": use_missing, "seed": seed,
-        "num_threads": 1, "deterministic": True,
+        "objective": "binary",
+        "num_leaves": num_leaves,
+        "min_data_in_leaf": 5,
+        "min_data_per_group": 5,
+        "cat_smooth": 1,
+        "max_cat_to_onehot": 2,
+        "verbose": -1,
+        "zero_as_missing": zero_as_missing,
+        "use_missing": use_missing,
+        "seed": seed,
+        "num_threads": 1,
+        "deterministic": True,
     }
     data = lgb.Dataset(x, y, categorical_feature=[3], params={"verbose": -1})
     return lgb.train(params, data, num_boost_round=n_trees)
@@ -46,7 +55,10 @@ def _model(key: tuple[int, bool, bool, int, int]) -> tuple[lgb.Booster, Forest]:
 
 
 _value = st.one_of(
-    st.just(np.nan), st.just(0.0), st.just(-0.0), st.just(1e-40),
+    st.just(np.nan),
+    st.just(0.0),
+    st.just(-0.0),
+    st.just(1e-40),
     st.integers(-3, N_CATS + 40).map(float),
     st.floats(-4, 4, allow_nan=False),
     st.floats(allow_nan=False, allow_infinity=True, width=64),
@@ -60,12 +72,18 @@ _value = st.one_of(
     use_missing=st.booleans(),
     n_trees=st.sampled_from([1, 3, 12]),
     num_leaves=st.sampled_from([2, 7, 31]),
-    rows=st.lists(st.lists(_value, min_size=N_FEATURES, max_size=N_FEATURES),
-                  min_size=1, max_size=30),
+    rows=st.lists(
+        st.lists(_value, min_size=N_FEATURES, max_size=N_FEATURES), min_size=1, max_size=30
+    ),
 )
-def test_raw_scores_match_lightgbm(seed: int, zero_as_missing: bool, use_missing: bool,
-                                   n_trees: int, num_leaves: int,
-                                   rows: list[list[float]]) -> None:
+def test_raw_scores_match_lightgbm(
+    seed: int,
+    zero_as_missing: bool,
+    use_missing: bool,
+    n_trees: int,
+    num_leaves: int,
+    rows: list[list[float]],
+) -> None:
     booster, forest = _model((seed, zero_as_missing, use_missing, n_trees, num_leaves))
     x = np.array(rows, dtype=np.float64)
     expected = booster.predict(x, raw_score=True)
@@ -91,11 +109,15 @@ def test_model_has_categorical_and_missing_splits() -> None:
 
 def test_single_leaf_tree() -> None:
     x = np.zeros((50, 2))
-    booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(x, np.r_[np.zeros(25),
-                        np.ones(25)]), num_boost_round=2)
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1},
+        lgb.Dataset(x, np.r_[np.zeros(25), np.ones(25)]),
+        num_boost_round=2,
+    )
     forest = Forest.from_model_string(booster.model_to_string())
-    np.testing.assert_allclose(forest.predict_raw(x[:3]), booster.predict(x[:3], raw_score=True),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        forest.predict_raw(x[:3]), booster.predict(x[:3], raw_score=True), atol=1e-12
+    )
 
 
 def test_wrong_width_is_a_clear_error() -> None:

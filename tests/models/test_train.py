@@ -38,10 +38,14 @@ def test_split_is_by_time() -> None:
 
 
 def test_entity_encoding_uses_only_the_past() -> None:
-    frame = pl.DataFrame({
-        "when": ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03"],
-        "importer": ["X", "X", "X", "X"], "fraud": [1, 0, 1, 0], "w": [1.0, 2.0, 3.0, 4.0],
-    })
+    frame = pl.DataFrame(
+        {
+            "when": ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03"],
+            "importer": ["X", "X", "X", "X"],
+            "fraud": [1, 0, 1, 0],
+            "w": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     r = recipe(numeric=["w"], categorical=[], ratios={}, prefixes={}, entities=["importer"])
     rows = labelled_rows(frame, r)
     label = rows["__label"]
@@ -78,8 +82,15 @@ def test_artifact_roundtrip_scores_identically(trained, tmp_path: Path) -> None:
     expected = booster.predict(loaded.plan.matrix(frame))
     np.testing.assert_allclose(b.to_numpy(), expected, atol=1e-12)
     card = json.loads((folder / "card.json").read_text())
-    assert {"features", "feature_plan", "training_window", "data_hash", "params", "metrics",
-            "versions"} <= set(card)
+    assert {
+        "features",
+        "feature_plan",
+        "training_window",
+        "data_hash",
+        "params",
+        "metrics",
+        "versions",
+    } <= set(card)
 
 
 def test_stage_explains_in_plain_language(trained) -> None:  # type: ignore[no-untyped-def]
@@ -116,8 +127,12 @@ def test_single_class() -> None:
 
 
 def test_time_that_does_not_parse() -> None:
-    frame = history().with_columns(pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("31/31/2024"))
-                                   .otherwise(pl.col("when")).alias("when"))
+    frame = history().with_columns(
+        pl.when(pl.int_range(pl.len()) == 7)
+        .then(pl.lit("31/31/2024"))
+        .otherwise(pl.col("when"))
+        .alias("when")
+    )
     with pytest.raises(TrainingDataError, match=r"'when' does not parse.*31/31/2024"):
         train_model(frame, recipe())
 
