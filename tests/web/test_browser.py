@@ -4,11 +4,12 @@ An analyst at UZ signs in with an API key, uploads a generated manifest, opens a
 container, records an inspection and opens an urgent query to KZ; an analyst at KZ (in a
 browser with JavaScript switched off, so the plain forms are what is tested) sees it arrive
 in the inbox, acknowledges and answers; UZ sees the answer and closes the query. Every page
-is saved to docs/screenshots/.
+is saved to tests/_artifacts/screenshots/ (docs/screenshots/ with LOOKOUT_UPDATE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,13 @@ from tests.federation._live import LiveUnit, free_port, run_cli
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
+# Screenshots go to tests/_artifacts/ (ignored by git) on every run, and refresh the ones
+# the README shows only when asked: LOOKOUT_UPDATE_SCREENSHOTS=1 make test.
+SHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("LOOKOUT_UPDATE_SCREENSHOTS")
+    else REPO / "tests" / "_artifacts" / "screenshots"
+)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
