@@ -14,6 +14,7 @@ from api.problems import ProblemException
 from api.schemas.containers import Appearance
 from api.schemas.inspections import CONTAINER_PATTERN, InspectionCreate
 from api.services.containers import container_detail
+from api.services.indexing import DISPLAY_FIELDS
 from api.services.inspections import normalise_container, record_inspection
 from api.state import State
 from api.web import _lookups
@@ -34,34 +35,9 @@ FINDINGS = (
     "revenue",
     "other",
 )
-MANIFEST_FIELDS = (
-    "shipper_name",
-    "shipper_country",
-    "consignee_name",
-    "consignee_country",
-    "notify_name",
-    "hs_code",
-    "hs_chapter",
-    "goods_description",
-    "packages",
-    "package_type",
-    "gross_weight_kg",
-    "declared_value",
-    "currency",
-    "origin_country",
-    "place_of_receipt",
-    "port_of_loading",
-    "transshipment_ports",
-    "port_of_discharge",
-    "place_of_delivery",
-    "vessel_name",
-    "vessel_imo",
-    "voyage",
-    "carrier_scac",
-    "iso_type",
-    "filed_at",
-    "departed_at",
-    "arrival_eta",
+# The manifest part of the fields the index keeps (watchlist matches have their own section).
+MANIFEST_FIELDS = tuple(
+    f for f in DISPLAY_FIELDS if not f.startswith("watchlist_") and f != "house_bl_number"
 )
 
 
