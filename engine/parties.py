@@ -23,7 +23,7 @@ key for life.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -240,17 +240,9 @@ def resolve_near_duplicates(
     for letter, block in by_letter_fresh.items():
         targets = by_letter_canon.get(letter, []) + block
         n_canon = len(targets) - len(block)
-        step = max(1, 16_000_000 // len(targets))  # bound the score matrix to ~16 MB
-        for start in range(0, len(block), step):
-            chunk = block[start : start + step]
-            scores = process.cdist(
-                chunk,
-                targets,
-                scorer=fuzz.ratio,
-                score_cutoff=threshold,
-                dtype=np.uint8,
-                workers=workers,
-            )
+        for start, chunk, scores in ratio_blocks(
+            block, targets, threshold=threshold, workers=workers, budget=16_000_000
+        ):
             _pick_targets(result, chunk, start, targets, n_canon, scores)
     return _mapping_frame(_compress(result))
 
@@ -329,3 +321,22 @@ def _mapping_frame(mapping: dict[str, str]) -> pl.DataFrame:
         {"party_key": list(mapping), "canonical_key": list(mapping.values())},
         schema={"party_key": pl.String, "canonical_key": pl.String},
     )
+
+
+def ratio_blocks(
+    queries: list[str], choices: list[str], *, threshold: float, workers: int, budget: int
+) -> Iterator[tuple[int, list[str], np.ndarray]]:
+    """``fuzz.ratio`` of every query against every choice, in blocks of queries whose uint8
+    score matrix stays under ``budget`` bytes: yields (first query index, queries, scores)."""
+    step = max(1, budget // max(1, len(choices)))
+    for start in range(0, len(queries), step):
+        chunk = queries[start : start + step]
+        scores = process.cdist(
+            chunk,
+            choices,
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            dtype=np.uint8,
+            workers=workers,
+        )
+        yield start, chunk, scores

@@ -42,7 +42,7 @@ from lxml import etree
 from rapidfuzz import fuzz, process
 
 from engine.errors import Location, ReferenceDataError
-from engine.parties import party_key, party_keys, spelling_variant
+from engine.parties import party_key, party_keys, ratio_blocks, spelling_variant
 
 __all__ = [
     "CSV_COLUMNS",
@@ -525,17 +525,9 @@ def _whole_name_scores(
     out_keys: list[np.ndarray] = []
     out_cols: list[np.ndarray] = []
     out_scores: list[np.ndarray] = []
-    step = max(1, 32_000_000 // max(1, len(choices)))  # ≤ 32 MB score matrix per chunk
-    for start in range(0, len(queries), step):
-        chunk = queries[start : start + step]
-        scores = process.cdist(
-            chunk,
-            choices,
-            scorer=fuzz.ratio,
-            score_cutoff=threshold,
-            dtype=np.uint8,
-            workers=workers,
-        )
+    for start, chunk, scores in ratio_blocks(
+        queries, choices, threshold=threshold, workers=workers, budget=32_000_000
+    ):
         best = scores.argmax(axis=1)
         top = scores[np.arange(len(chunk)), best]
         hit = np.flatnonzero(top)
