@@ -39,10 +39,11 @@ import polars as pl
 from engine.errors import Location, LookoutError
 from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
 from engine.pipeline import (
-    BatchAware,
     PartialBatch,
     Progress,
     Scorer,
+    begin_batch,
+    end_batch,
     finalise_batch,
     prepare_parts,
     score_into_parts,
@@ -167,10 +168,7 @@ def run_batch_ray(
         )
         # As in run_batch: the history stage leaves this batch out of its own history. Set
         # before the scorer is pickled, so every worker's copy knows the batch too.
-        batch_id = str(record.input["sha256"])
-        aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
-        for stage in aware:
-            stage.begin_batch(batch_id)
+        begin_batch(scorer, record)
         with timings.stage("distribute"):
             outcomes = _score_on_ray(ray, paths, scorer, spec, parts, chunk_rows, workers, progress)
         partial, compiled = _merge(outcomes, paths)
@@ -187,15 +185,8 @@ def run_batch_ray(
             timings=timings,
             offsets=offsets,
         )
-        if aware:
-            # The batch becomes history only once scored (on the driver: one append).
-            with timings.stage("history_append"):
-                scored = pl.scan_parquet(out_dir / "scored.parquet")
-                record.counts["history_rows_appended"] = sum(
-                    stage.end_batch(scored, batch_id) for stage in aware
-                )
-            record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
-            record.write(out_dir / "run.json")
+        # The batch becomes history once scored: on the driver, one append.
+        end_batch(scorer, record, out_dir, timings)
     finally:
         if started_here:
             ray.shutdown()

@@ -280,10 +280,7 @@ def run_batch(
     parts = prepare_parts(out_dir)
     timings = Timings()
     record = start_record(source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings)
-    batch_id = str(record.input["sha256"])
-    aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
-    for stage in aware:
-        stage.begin_batch(batch_id)
+    begin_batch(scorer, record)
     partial = score_into_parts(
         source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows, progress=progress
     )
@@ -297,18 +294,35 @@ def run_batch(
         seed=seed,
         timings=timings,
     )
-    if aware and scorer.append_history:
-        # The batch becomes history only after it was scored against the history before it.
-        with timings.stage("history_append"):
-            scored = pl.scan_parquet(out_dir / "scored.parquet")
-            record.counts["history_rows_appended"] = sum(
-                stage.end_batch(scored, batch_id) for stage in aware
-            )
-        record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
-        record.write(out_dir / "run.json")
+    end_batch(scorer, record, out_dir, timings)
     if progress:
         progress("done", record.rows_scored)
     return record
+
+
+def begin_batch(scorer: Scorer, record: RunRecord) -> None:
+    """Tell batch-aware stages (history) which batch is scored: its input hash."""
+    for stage in scorer.enrichers:
+        if isinstance(stage, BatchAware):
+            stage.begin_batch(str(record.input["sha256"]))
+
+
+def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings) -> None:
+    """Append the scored batch to the history (unless turned off) and rewrite run.json.
+
+    The batch becomes history only after it was scored against the history before it.
+    """
+    aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
+    if not aware or not scorer.append_history:
+        return
+    batch_id = str(record.input["sha256"])
+    with timings.stage("history_append"):
+        scored = pl.scan_parquet(out_dir / "scored.parquet")
+        record.counts["history_rows_appended"] = sum(
+            stage.end_batch(scored, batch_id) for stage in aware
+        )
+    record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
+    record.write(out_dir / "run.json")
 
 
 def prepare_parts(out_dir: Path) -> Path:
@@ -497,6 +511,8 @@ __all__ = [
     "PartialBatch",
     "RulePack",
     "Scorer",
+    "begin_batch",
+    "end_batch",
     "finalise_batch",
     "prepare",
     "prepare_parts",
