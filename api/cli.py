@@ -180,6 +180,16 @@ def generate(
         int, typer.Option(help="Days of labelled history before the manifests.")
     ] = 0,
     parquet: Annotated[bool, typer.Option(help="Also write Parquet manifests.")] = False,
+    history_rows_per_day: Annotated[
+        int | None, typer.Option(help="History lines per day (default: --rows-per-day).")
+    ] = None,
+    universe_rows: Annotated[
+        int | None,
+        typer.Option(
+            help="Size the party pools and fleet for this many lines a day "
+            "(default: --rows-per-day); smaller = traders repeat more."
+        ),
+    ] = None,
 ) -> None:
     """Generate realistic demo manifests and a labelled history with planted typologies."""
     from engine.generate import generate as run_generate
@@ -192,6 +202,8 @@ def generate(
         out_dir=out,
         history_days=history_days,
         formats=formats,
+        history_rows_per_day=history_rows_per_day,
+        universe_rows=universe_rows,
     )
     console.print(f"generated into [bold]{out}[/bold]: {result}")
 

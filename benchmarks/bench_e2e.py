@@ -2,8 +2,10 @@
 
 Each size runs in a fresh child process (so its peak memory is its own). The full
 configuration uses the shipped rules, model, policy and UN watchlist, and history features
-against a 1M-row history store (generated traffic, not appended to, so every size sees the
-same history); `--rules-only` drops the history store and the model. Prints wall time per
+against a 1M-row history store (20 days × 50k rows generated from the same party universe as
+the batch — a 50k-lines-a-day universe, so a large batch repeats its traders as a national
+feed does; not appended to, so every size sees the same history); `--rules-only` drops the
+history store and the model. Prints wall time per
 stage, rows per second and peak RSS, and writes the table to benchmarks/results/e2e.json.
 
     python -m benchmarks.bench_e2e --rows 100000 1000000
@@ -23,7 +25,14 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+# One party universe for the batch and its history: the batch's traders are the history's
+# traders (plus that day's newcomers and near-duplicate spellings), as in a real feed.
+UNIVERSE_ROWS = 50_000
+HISTORY_DAYS = 20
+
+
 def _generate(rows: int, seed: int, csv: bool) -> Path:
+    """A day of ``rows`` manifest lines after 20 days × 50k rows of history, one universe."""
     from engine.generate import generate
 
     folder = RESULTS / f"data-{rows}"
@@ -33,7 +42,16 @@ def _generate(rows: int, seed: int, csv: bool) -> Path:
         # Parquet input by default: the benchmark measures scoring, not the parsing of a
         # multi-gigabyte text file; `--csv` measures the text path.
         formats = ("csv", "parquet") if csv else ("parquet",)
-        generate(days=1, rows_per_day=rows, seed=seed, out_dir=folder, formats=formats)
+        generate(
+            days=1,
+            rows_per_day=rows,
+            seed=seed,
+            out_dir=folder,
+            formats=formats,
+            history_days=HISTORY_DAYS,
+            history_rows_per_day=UNIVERSE_ROWS,
+            universe_rows=UNIVERSE_ROWS,
+        )
     return folder
 
 
@@ -48,26 +66,16 @@ finally:
 """
 
 
-def _history_store(seed: int) -> Path:
-    """A 1M-row history store (20 days × 50k rows of generated traffic), built once."""
+def _history_store(folder: Path) -> Path:
+    """The 1M-row history store of a generated folder (exact keys at load), built once."""
     import polars as pl
 
-    from engine.generate import generate
     from engine.history import HistoryStore
 
-    store = RESULTS / "history-store"
+    store = folder / "history-store"
     if not (store / "batches.jsonl").exists():
-        made = generate(
-            days=1,
-            rows_per_day=50_000,
-            seed=seed,
-            out_dir=RESULTS / "history-gen",
-            history_days=20,
-            formats=("parquet",),
-        )
-        assert made.history is not None
         HistoryStore(store, fuzzy_threshold=None).append(
-            pl.read_parquet(made.history), batch_id="bench-history"
+            pl.read_parquet(folder / "history.parquet"), batch_id="bench-history"
         )
     return store
 
@@ -122,12 +130,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    history = None if args.rules_only else _history_store(args.seed)
     table = []
     for rows in args.rows:
         t0 = time.perf_counter()
         folder = _generate(rows, args.seed, args.csv)
         gen_s = time.perf_counter() - t0
+        history = None if args.rules_only else _history_store(folder)
         pattern = "*.csv" if args.csv else "*.parquet"
         source: Path | str = next((folder / "manifests").glob(pattern))
         if args.copies > 1:

@@ -1,8 +1,9 @@
 """Scale-out benchmark: single-process `run_batch` vs Ray (`run_batch_ray`) with 1 and 2 workers.
 
 Input: FILES generated Parquet manifests of ROWS rows each (reused from benchmarks/results/
-when present). Scorer: the shipped rules, UN watchlist, policy and, with ``--model``, the
-shipped model with history features from a small generated history store. Each mode runs in
+when present), drawn from the same party universe as a 1M-row history (20 days × 50k rows).
+Scorer: the shipped rules, UN watchlist, policy and, with ``--model``, the shipped model with
+history features from that history. Each mode runs in
 a fresh child process; a sampler sums the RSS of that child and all its descendants (the Ray
 raylet, GCS and worker processes) every 0.5 s, so "peak tree RSS" is the whole footprint and
 "peak process RSS" the largest single process (the driver or one worker); "CPU" sums the
@@ -30,37 +31,46 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+# One party universe for the manifests and the history (as in bench_e2e): a universe sized
+# for 50k lines a day, so a 1M-row day repeats its traders the way a national feed does.
+UNIVERSE_ROWS = 50_000
+HISTORY_DAYS = 20
+
+
 def _generate(files: int, rows: int, seed: int) -> Path:
-    """FILES Parquet days of ROWS rows each, under results/ (generated once, then reused)."""
+    """FILES Parquet days of ROWS rows each after 20 days × 50k rows of history, one universe.
+
+    Generated once under results/, then reused.
+    """
     from engine.generate import generate
 
     folder = RESULTS / f"ray-{files}x{rows}"
     manifests = folder / "manifests"
     if not manifests.is_dir() or len(list(manifests.glob("*.parquet"))) < files:
-        generate(days=files, rows_per_day=rows, seed=seed, out_dir=folder, formats=("parquet",))
-    return manifests
-
-
-def _history(seed: int) -> Path:
-    """A small labelled history store, for the model's history features."""
-    import polars as pl
-
-    from engine.generate import generate
-    from engine.history import HistoryStore
-
-    folder = RESULTS / "ray-history"
-    store_dir = folder / "store"
-    if not store_dir.is_dir():
-        data = generate(
-            days=1,
-            rows_per_day=1_000,
+        generate(
+            days=files,
+            rows_per_day=rows,
             seed=seed,
             out_dir=folder,
-            history_days=30,
-            formats=("csv",),
+            formats=("parquet",),
+            history_days=HISTORY_DAYS,
+            history_rows_per_day=UNIVERSE_ROWS,
+            universe_rows=UNIVERSE_ROWS,
         )
-        assert data.history is not None
-        HistoryStore(store_dir).append(pl.read_parquet(data.history), batch_id="bench-ray")
+    return folder
+
+
+def _history(folder: Path) -> Path:
+    """The generated folder's 1M-row history as a store (exact keys at load), built once."""
+    import polars as pl
+
+    from engine.history import HistoryStore
+
+    store_dir = folder / "history-store"
+    if not (store_dir / "batches.jsonl").exists():
+        HistoryStore(store_dir, fuzzy_threshold=None).append(
+            pl.read_parquet(folder / "history.parquet"), batch_id="bench-ray-history"
+        )
     return store_dir
 
 
@@ -186,8 +196,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    source = _generate(args.files, args.rows, args.seed)
-    history = _history(args.seed) if args.model else None
+    folder = _generate(args.files, args.rows, args.seed)
+    source = folder / "manifests"
+    history = _history(folder) if args.model else None
     log = RESULTS / "ray.json"
     entries = json.loads(log.read_text()) if log.is_file() else []
     for mode in args.modes:

@@ -83,6 +83,15 @@ class GeneratedData:
     typology_counts: dict[str, int] = field(default_factory=dict)
 
 
+def _check_rows(name: str, value: int) -> None:
+    if value < 1:
+        raise GeneratorError(
+            f"{name}={value} must be at least 1",
+            location=Location(field=name),
+            hint=f"e.g. {name}=2000",
+        )
+
+
 def _check(
     days: int,
     rows_per_day: int,
@@ -108,12 +117,7 @@ def _check(
         )
     if not isinstance(seed, int) or seed < 0:
         raise bad("seed", f"seed={seed!r} must be a non-negative integer", "e.g. seed=42")
-    if rows_per_day < 1:
-        raise bad(
-            "rows_per_day",
-            f"rows_per_day={rows_per_day} must be at least 1",
-            "e.g. rows_per_day=2000",
-        )
+    _check_rows("rows_per_day", rows_per_day)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise bad(
@@ -140,8 +144,15 @@ def generate(
     start: date = DEFAULT_START,
     rates: TypologyRates | None = None,
     watchlist_names: Sequence[str] | None = None,
+    history_rows_per_day: int | None = None,
+    universe_rows: int | None = None,
 ) -> GeneratedData:
     """Write ``days`` daily manifests from ``start`` and ``history_days`` days of history.
+
+    ``history_rows_per_day`` (default ``rows_per_day``) sizes each history day;
+    ``universe_rows`` (default ``rows_per_day``) sizes the party pools and fleet as for a
+    feed of that many lines a day — a large batch drawn from a smaller universe repeats its
+    traders the way a real national feed does.
 
     ``rates`` sets how often each smuggling typology is planted (share of rows);
     ``watchlist_names`` are the names sanctioned-party look-alikes are perturbed from
@@ -154,7 +165,11 @@ def generate(
     >>> out.manifest_rows, out.manifests[0].name
     (50, 'manifest_2026-11-27.csv')
     """
+    history_rows = rows_per_day if history_rows_per_day is None else history_rows_per_day
+    universe = rows_per_day if universe_rows is None else universe_rows
     _check(days, rows_per_day, history_days, formats, watchlist_names, seed)
+    _check_rows("history_rows_per_day", history_rows)
+    _check_rows("universe_rows", universe)
     rates = rates or TypologyRates()
     out_dir = Path(out_dir)
     world = load_world()
@@ -162,7 +177,7 @@ def generate(
     names = [n.strip().upper() for n in source if n.strip()]
     uni = build_universe(
         world,
-        rows_per_day=rows_per_day,
+        rows_per_day=universe,
         timeline_days=history_days + days,
         seed=seed,
         watchlist_names=names,
@@ -182,7 +197,7 @@ def generate(
     history_truth: list[pl.DataFrame] = []
     for t in range(history_days):
         day = start - timedelta(days=history_days - t)
-        frame, truth = _day(world, uni, rates, seed, t, day, rows_per_day, labelled=True)
+        frame, truth = _day(world, uni, rates, seed, t, day, history_rows, labelled=True)
         history_frames.append(frame)
         history_truth.append(truth)
     history_path = truth_path = None
@@ -230,7 +245,7 @@ def generate(
         history_truth=truth_path,
         manifest_rows=days * rows_per_day,
         manifest_planted_rows=planted,
-        history_rows=history_days * rows_per_day,
+        history_rows=history_days * history_rows,
         history_planted_rows=planted_history,
         history_inspected=inspected,
         history_positive=positive,

@@ -364,6 +364,33 @@ def test_parties_recur_and_few_are_new(default_run: GeneratedData) -> None:
     assert history["consignee_name"].n_unique() < history.height / 5
 
 
+def test_history_size_and_universe_can_differ_from_the_batch(tmp_path: Path) -> None:
+    small = generate(
+        days=1,
+        rows_per_day=3_000,
+        seed=5,
+        out_dir=tmp_path / "a",
+        history_days=4,
+        history_rows_per_day=500,
+        universe_rows=300,
+        formats=("parquet",),
+    )
+    assert small.history_rows == 2_000 and small.manifest_rows == 3_000
+    history = pl.read_parquet(small.history)  # type: ignore[arg-type]
+    manifest = _manifest(small)
+    assert history.height == 2_000 and manifest.height == 3_000
+    # A 3,000-line day from a 300-lines-a-day universe repeats its traders...
+    assert manifest["shipper_name"].n_unique() < 400
+    seen = manifest["shipper_name"].is_in(history["shipper_name"].implode()).mean()
+    assert seen > 0.9, seen
+    # ...where the same day from its own (default) universe mostly does not.
+    own_run = generate(
+        days=1, rows_per_day=3_000, seed=5, out_dir=tmp_path / "b", formats=("parquet",)
+    )
+    own = _manifest(own_run)
+    assert own["shipper_name"].n_unique() > 2 * manifest["shipper_name"].n_unique()
+
+
 def test_natural_dirt_is_present(default_run: GeneratedData) -> None:
     frame = pl.read_parquet(default_run.history)  # type: ignore[arg-type]
     assert (frame["gross_weight_kg"] <= 0).sum() > 0
@@ -528,6 +555,8 @@ def test_default_lookalikes_come_from_the_shipped_un_list(tmp_path: Path) -> Non
         ({"days": 0, "history_days": 0}, "days"),
         ({"watchlist_names": ["  "]}, "watchlist_names"),
         ({"seed": -3}, "seed"),
+        ({"history_days": 2, "history_rows_per_day": 0}, "history_rows_per_day"),
+        ({"universe_rows": 0}, "universe_rows"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(
