@@ -1,6 +1,7 @@
 """`lookout demo`: the whole daily loop on embedded defaults, in one command.
 
-1. generate a deterministic demo world: 60 days of labelled history and one day's manifest;
+1. generate a deterministic demo world: 150 days of labelled history (4,000 lines a day: the
+   first 90 give party ages a baseline, see FIRST_SEEN_LOOKBACK_DAYS) and one day's manifest;
 2. load the history into a history store (idempotent: a second run adds nothing);
 3. score the manifest with the shipped rules, model and policy, history features and the
    shipped UN Security Council list;
@@ -20,7 +21,8 @@ from engine.pipeline import run_batch
 from engine.policy import Capacity
 
 DEMO_SEED = 7
-HISTORY_DAYS = 60
+HISTORY_DAYS = 150
+HISTORY_ROWS_PER_DAY = 4_000
 
 
 def run_demo(console: Console, *, out: Path, rows: int) -> None:
@@ -36,6 +38,8 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
             seed=DEMO_SEED,
             out_dir=data,
             history_days=HISTORY_DAYS,
+            history_rows_per_day=HISTORY_ROWS_PER_DAY,
+            universe_rows=rows,
             formats=("csv",),
         )
     assert generated.history is not None  # history_days > 0

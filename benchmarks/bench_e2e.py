@@ -2,7 +2,7 @@
 
 Each size runs in a fresh child process (so its peak memory is its own). The full
 configuration uses the shipped rules, model, policy and UN watchlist, and history features
-against a 1M-row history store (20 days × 50k rows generated from the same party universe as
+against a 1M-row history store (120 days × 8,334 rows generated from the same party universe as
 the batch — a 50k-lines-a-day universe, so a large batch repeats its traders as a national
 feed does; not appended to, so every size sees the same history); `--rules-only` drops the
 history store and the model. Prints wall time per
@@ -28,11 +28,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # One party universe for the batch and its history: the batch's traders are the history's
 # traders (plus that day's newcomers and near-duplicate spellings), as in a real feed.
 UNIVERSE_ROWS = 50_000
-HISTORY_DAYS = 20
+HISTORY_DAYS = 120
+HISTORY_ROWS_PER_DAY = 8_334  # 120 days × 8,334 ≈ 1M history rows
 
 
 def _generate(rows: int, seed: int, csv: bool) -> Path:
-    """A day of ``rows`` manifest lines after 20 days × 50k rows of history, one universe."""
+    """A day of ``rows`` manifest lines after 120 days × 8,334 rows of history, one universe."""
     from engine.generate import generate
 
     folder = RESULTS / f"data-{rows}"
@@ -49,7 +50,7 @@ def _generate(rows: int, seed: int, csv: bool) -> Path:
             out_dir=folder,
             formats=formats,
             history_days=HISTORY_DAYS,
-            history_rows_per_day=UNIVERSE_ROWS,
+            history_rows_per_day=HISTORY_ROWS_PER_DAY,
             universe_rows=UNIVERSE_ROWS,
         )
     return folder

@@ -1,7 +1,7 @@
 """Scale-out benchmark: single-process `run_batch` vs Ray (`run_batch_ray`) with 1 and 2 workers.
 
 Input: FILES generated Parquet manifests of ROWS rows each (reused from benchmarks/results/
-when present), drawn from the same party universe as a 1M-row history (20 days × 50k rows).
+when present), drawn from the same party universe as a 1M-row history (120 days × 8,334 rows).
 Scorer: the shipped rules, UN watchlist, policy and, with ``--model``, the shipped model with
 history features from that history. Each mode runs in
 a fresh child process; a sampler sums the RSS of that child and all its descendants (the Ray
@@ -34,11 +34,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # One party universe for the manifests and the history (as in bench_e2e): a universe sized
 # for 50k lines a day, so a 1M-row day repeats its traders the way a national feed does.
 UNIVERSE_ROWS = 50_000
-HISTORY_DAYS = 20
+HISTORY_DAYS = 120
+HISTORY_ROWS_PER_DAY = 8_334  # 120 days × 8,334 ≈ 1M history rows
 
 
 def _generate(files: int, rows: int, seed: int) -> Path:
-    """FILES Parquet days of ROWS rows each after 20 days × 50k rows of history, one universe.
+    """FILES Parquet days of ROWS rows each after 120 days × 8,334 rows of history, one universe.
 
     Generated once under results/, then reused.
     """
@@ -54,7 +55,7 @@ def _generate(files: int, rows: int, seed: int) -> Path:
             out_dir=folder,
             formats=("parquet",),
             history_days=HISTORY_DAYS,
-            history_rows_per_day=UNIVERSE_ROWS,
+            history_rows_per_day=HISTORY_ROWS_PER_DAY,
             universe_rows=UNIVERSE_ROWS,
         )
     return folder

@@ -218,7 +218,14 @@ def score_into_parts(
             scored.write_parquet(parts / f"{part_prefix}-{part_no:05d}.parquet")
         part_no += 1
         partial.risk.append(
-            scored.select(SOURCE_FILE, ROW_INDEX, "risk_score", "forced_red", "lane")
+            scored.select(
+                # One dictionary entry per file instead of the path on every row.
+                pl.col(SOURCE_FILE).cast(pl.Categorical),
+                ROW_INDEX,
+                "risk_score",
+                "forced_red",
+                "lane",
+            )
         )
         for name, total in zip(DQ_FLAGS, scored.select(pl.col(DQ_FLAGS).sum()).row(0), strict=True):
             partial.dq_totals[name] += int(total)
@@ -403,8 +410,9 @@ def finalise_batch(
 def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame | None) -> pl.LazyFrame:
     if offsets is None:
         return frame
+    key = offsets.lazy().with_columns(pl.col(SOURCE_FILE).cast(frame.collect_schema()[SOURCE_FILE]))
     return (
-        frame.join(offsets.lazy(), on=SOURCE_FILE, how="left", maintain_order="left")
+        frame.join(key, on=SOURCE_FILE, how="left", maintain_order="left")
         .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
         .drop("offset")
     )
@@ -447,8 +455,10 @@ def _explain(
 def _write_outputs(
     parts: pl.LazyFrame, selection: pl.DataFrame, explanations: pl.DataFrame, out_dir: Path
 ) -> None:
+    # Only the selected rows carry a reason: a small right side instead of every row.
+    chosen = selection.filter(pl.col("selected")).lazy()
     scored = (
-        parts.join(selection.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
+        parts.join(chosen, on=ROW_INDEX, how="left", maintain_order="left")
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .with_columns(
             pl.col("selected").fill_null(False),

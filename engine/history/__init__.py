@@ -2,11 +2,17 @@
 features (first seen, shipment counts, counterparties, commodity and route novelty, past
 inspection results) computed strictly from rows filed before each row."""
 
-from engine.history._features import HISTORY_FEATURES, POSITIVE_RESULTS, Smoothing
+from engine.history._features import (
+    FIRST_SEEN_LOOKBACK_DAYS,
+    HISTORY_FEATURES,
+    POSITIVE_RESULTS,
+    Smoothing,
+)
 from engine.history._stage import HISTORY_COLUMNS, HistoryFeatures, point_in_time_features
 from engine.history._store import HistoryError, HistoryStore, history_schema
 
 __all__ = [
+    "FIRST_SEEN_LOOKBACK_DAYS",
     "HISTORY_COLUMNS",
     "HISTORY_FEATURES",
     "POSITIVE_RESULTS",

@@ -29,6 +29,10 @@ import polars as pl
 from engine.schema import DATETIME, DERIVED
 
 DAY_US = 86_400_000_000
+FIRST_SEEN_LOOKBACK_DAYS = 90
+"""A party's age is known only when the history covers this many days before its first
+sighting (before the row itself, for a party never seen): a store holding 20 days cannot
+tell a newcomer from an old trader that happened not to ship in those days."""
 WINDOWS_DAYS: tuple[int, ...] = (30, 90, 365)
 DISTINCT_WINDOW_DAYS = 365
 CONTAINER_WINDOW_DAYS = 365
@@ -113,8 +117,11 @@ def compute_features(
         hist = hist.collect(engine="streaming").lazy()
     for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
         q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
-    consignee = _party_block(q, hist, "c", "consignee", horizon, smoothing)
-    shipper = _party_block(q, hist, "s", "shipper", horizon, smoothing)
+    origin = hist.select(pl.col(T).min()).collect().item()
+    # Ages earlier than this are censored (null): see FIRST_SEEN_LOOKBACK_DAYS.
+    known_from = None if origin is None else origin + FIRST_SEEN_LOOKBACK_DAYS * DAY_US
+    consignee = _party_block(q, hist, "c", "consignee", horizon, smoothing, known_from)
+    shipper = _party_block(q, hist, "s", "shipper", horizon, smoothing, known_from)
     parts = [
         consignee.drop("__n"),
         shipper.drop("__n"),
@@ -178,7 +185,13 @@ def _cumulative(
 
 
 def _party_block(
-    q: pl.DataFrame, hist: pl.LazyFrame, by: str, role: str, horizon: int, smoothing: Smoothing
+    q: pl.DataFrame,
+    hist: pl.LazyFrame,
+    by: str,
+    role: str,
+    horizon: int,
+    smoothing: Smoothing,
+    known_from: int | None,
 ) -> pl.DataFrame:
     keys = q.select(pl.col(by).drop_nulls().unique())
     mine = hist.join(keys.lazy(), on=by, how="semi")
@@ -197,9 +210,16 @@ def _party_block(
     known = q[by].is_not_null()
     n_now = now["n"].fill_null(0)
     is_new = (n_now == 0).to_frame("x").select(pl.when(known).then(pl.col("x")))["x"]
+    # First sighting before the row (the row itself for a party never seen); its age is
+    # only known when the history reaches far enough back before that sighting.
     days = (
-        pl.DataFrame({"n": n_now, "d": (q[T] - first) / DAY_US})
-        .select(pl.when(pl.col("n") > 0).then(pl.col("d")).otherwise(0.0))
+        pl.DataFrame({"n": n_now, "first": first, "t": q[T]})
+        .with_columns(pl.when(pl.col("n") > 0).then(pl.col("first")).otherwise(pl.col("t")))
+        .select(
+            pl.when(pl.lit(known_from is not None) & (pl.col("first") >= (known_from or 0)))
+            .then((pl.col("t") - pl.col("first")) / DAY_US)
+            .otherwise(None)
+        )
         .to_series()
     )
     cols: dict[str, pl.Series] = {

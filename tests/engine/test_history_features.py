@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from engine.history import HISTORY_COLUMNS, HISTORY_FEATURES, point_in_time_features
+from engine.history import (
+    FIRST_SEEN_LOOKBACK_DAYS,
+    HISTORY_COLUMNS,
+    HISTORY_FEATURES,
+    point_in_time_features,
+)
 from engine.schema import DERIVED
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -44,6 +49,9 @@ def reference_features(
     Rows carry: t, s, c (party keys), chapter, pol, pod, box, inspected, result, amendments.
     """
     out = []
+    times = [h["t"] for h in history if h["t"] is not None]
+    # Ages are known only for sightings at least LOOKBACK days after the history begins.
+    known_from = min(times) + timedelta(days=FIRST_SEEN_LOOKBACK_DAYS) if times else None
     for q in query:
         t = q["t"]
         past = [h for h in history if h["t"] is not None and h["t"] < t]
@@ -67,7 +75,10 @@ def reference_features(
                 row[f"{role}_distinct_365d"] = None
                 continue
             row[f"{role}_is_new"] = not mine
-            row[f"{role}_first_seen_days"] = _days(t, min(h["t"] for h in mine)) if mine else 0.0
+            first = min(h["t"] for h in mine) if mine else t
+            row[f"{role}_first_seen_days"] = (
+                _days(t, first) if known_from is not None and first >= known_from else None
+            )
             for w in (30, 90, 365):
                 row[f"{role}_shipments_{w}d"] = sum(1 for h in mine if _days(t, h["t"]) <= w)
             insp = [h for h in mine if h["inspected"] or h["result"] is not None]
@@ -295,8 +306,10 @@ def test_row_sees_earlier_rows_but_never_itself_or_same_instant() -> None:
         "inspection_result": "seizure",
         "amendments": 1,
     }
-    frame = _frame([{**base, "hours": 0}, {**base, "hours": 0}, {**base, "hours": 48}])
-    out = point_in_time_features(frame)
+    # An unrelated row 100 days earlier: the history reaches back far enough for ages.
+    early = {**base, "consignee_name": "Other Co", "container_number": None, "hours": -2400}
+    rows = [early, {**base, "hours": 0}, {**base, "hours": 0}, {**base, "hours": 48}]
+    out = point_in_time_features(_frame(rows))[1:]
     assert out["consignee_is_new"].to_list() == [True, True, False]
     assert out["consignee_shipments_30d"].to_list() == [0, 0, 2]
     assert out["container_prior_seizures"].to_list() == [0, 0, 2]
@@ -304,6 +317,27 @@ def test_row_sees_earlier_rows_but_never_itself_or_same_instant() -> None:
     assert out["consignee_first_seen_days"].to_list() == [0.0, 0.0, 2.0]
     assert out["consignee_positive_rate"][2] == pytest.approx((2 + 0.5) / (2 + 10))
     assert out["consignee_route_is_new"].to_list() == [True, True, False]
+
+
+def test_party_age_is_unknown_until_the_history_reaches_back_far_enough() -> None:
+    base = {"shipper_name": "Acme Ltd", "hs_code": "0901", "container_number": None}
+    lookback = FIRST_SEEN_LOOKBACK_DAYS * 24
+    rows = [
+        {**base, "consignee_name": "Old Trader", "hours": 0},  # the history's first day
+        {**base, "consignee_name": "Old Trader", "hours": lookback + 240},
+        {**base, "consignee_name": "Newcomer", "hours": lookback - 24},  # too early to tell
+        {**base, "consignee_name": "Newcomer", "hours": lookback + 240},
+        {**base, "consignee_name": "Later", "hours": lookback + 24},  # after the lookback
+        {**base, "consignee_name": "Later", "hours": lookback + 240},
+    ]
+    out = point_in_time_features(_frame(rows))
+    # Seen on the history's first day: could be years old, so its age is unknown.
+    assert out["consignee_first_seen_days"].to_list()[:2] == [None, None]
+    assert out["consignee_first_seen_days"].to_list()[2:4] == [None, None]
+    # First seen 90+ days into the history: a real first sighting (0 days, then 9 days).
+    assert out["consignee_first_seen_days"].to_list()[4:] == [0.0, 9.0]
+    # Being new to the store is a fact either way.
+    assert out["consignee_is_new"].to_list() == [True, False, True, False, True, False]
 
 
 def test_empty_frame_gives_empty_typed_columns() -> None:
