@@ -4,6 +4,8 @@ Both run in the same process on the same rows and the same number of threads. Th
 realistic for risk targeting: >= 300 trees, 63 leaves, 40 features of which 4 categorical,
 with missing values. Compile time is measured in fresh processes: once with an empty numba
 cache (cold: what the first run after installation pays) and once with the cache filled.
+Single-thread CPU time per row is measured too (less sensitive to other load on the
+machine), and the load average is printed beside every measurement.
 
     .venv/bin/python -m benchmarks.bench_inference            # 1M rows, 2 threads
     .venv/bin/python -m benchmarks.bench_inference --rows 200000 --repeats 3
@@ -83,13 +85,17 @@ def compile_seconds(cache_dir: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def best_of(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def best_of(fn, repeats: int, clock=time.perf_counter) -> float:  # type: ignore[no-untyped-def]
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     return min(times)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> None:
@@ -99,6 +105,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cpu-rows", type=int, default=100_000, help="Rows for the single-thread CPU time."
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -125,29 +134,48 @@ def main() -> None:
         warm = compile_seconds(cache)
     print(
         f"compile: cold cache {cold:.2f} s, warm cache {warm:.2f} s "
-        "(fresh process, after imports: parse + first call)"
+        f"(fresh process, after imports: parse + first call; {load()})"
     )
 
     forest = Forest.from_model_string(text)
-    numba.set_num_threads(args.threads)
+    kernel = "bitvector" if forest.bitvectors is not None else "tree walk"
     x = make_rows(args.rows, args.seed + 1)
     forest.predict_raw(x[:10])  # load the compiled kernel before timing
 
+    numba.set_num_threads(1)
+    sub = x[: args.cpu_rows]
+    cpu_lgb = best_of(
+        lambda: booster.predict(sub, raw_score=True, num_threads=1), 2, time.process_time
+    )
+    cpu_ours = best_of(lambda: forest.predict_raw(sub), 2, time.process_time)
+    print(
+        f"single thread, {sub.shape[0]:,} rows, CPU time per row: lightgbm "
+        f"{cpu_lgb / sub.shape[0] * 1e6:.2f} us, models.forest {cpu_ours / sub.shape[0] * 1e6:.2f}"
+        f" us ({cpu_lgb / cpu_ours:.2f}x; {load()})"
+    )
+
+    numba.set_num_threads(args.threads)
     ours = forest.predict_raw(x)
     theirs = booster.predict(x, raw_score=True, num_threads=args.threads)
     max_diff = float(np.max(np.abs(ours - theirs)))
+    n_differ = int(np.count_nonzero(ours != theirs))
     t_lgb = best_of(
         lambda: booster.predict(x, raw_score=True, num_threads=args.threads), args.repeats
     )
+    load_lgb = load()
     t_ours = best_of(lambda: forest.predict_raw(x), args.repeats)
+    load_ours = load()
     print(f"\nrows {args.rows:,}, threads {args.threads}, best of {args.repeats}")
-    print(f"{'engine':<28}{'wall s':>10}{'rows/s':>14}{'ratio':>8}")
-    print(f"{'lightgbm.Booster.predict':<28}{t_lgb:>10.3f}{args.rows / t_lgb:>14,.0f}{1.0:>8.2f}")
+    print(f"{'engine':<28}{'wall s':>10}{'rows/s':>14}{'ratio':>8}   {'after the runs'}")
     print(
-        f"{'models.forest (numba)':<28}{t_ours:>10.3f}{args.rows / t_ours:>14,.0f}"
-        f"{t_lgb / t_ours:>8.2f}"
+        f"{'lightgbm.Booster.predict':<28}{t_lgb:>10.3f}{args.rows / t_lgb:>14,.0f}{1.0:>8.2f}"
+        f"   {load_lgb}"
     )
-    print(f"max |raw difference| = {max_diff:.3g}")
+    print(
+        f"{'models.forest (' + kernel + ')':<28}{t_ours:>10.3f}{args.rows / t_ours:>14,.0f}"
+        f"{t_lgb / t_ours:>8.2f}   {load_ours}"
+    )
+    print(f"max |raw difference| = {max_diff:.3g} ({n_differ} rows differ)")
 
 
 if __name__ == "__main__":
