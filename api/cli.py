@@ -101,6 +101,13 @@ def score(
     workers: Annotated[
         int | None, typer.Option(help="Ray actors (with --engine ray; default: the CPUs).")
     ] = None,
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            help="Scored output: 'file' (one scored.parquet) or 'partitioned' (scored/, one "
+            "Parquet file per part). Default: file locally, partitioned on Ray."
+        ),
+    ] = None,
 ) -> None:
     """Score a manifest: load → validate → enrich → rules → model → combine → select → record.
 
@@ -130,6 +137,8 @@ def score(
         "seed": seed,
         "chunk_rows": chunk_rows,
     }
+    if layout is not None:
+        options["layout"] = layout
     if engine != "ray" and (address or workers):
         raise LookoutError(
             "--address and --workers apply to --engine ray only",

@@ -14,9 +14,15 @@ once, on the driver) and the per-file function :func:`engine.pipeline.score_into
    GLOBAL selection (top-k by capacity across every partition plus the seeded control
    sample), explanations, outputs and the single merged run record.
 
-``scored.parquet`` is therefore identical, row for row, to what ``run_batch`` writes for the
-same glob. Parallelism is across files: the chunks of one file are scored in sequence by
-one worker, so a single huge file should be split into several files first.
+5. writes the output partitions — each scored part with the selection and explanations
+   joined — as Ray tasks, in parallel (``layout="partitioned"``, the default: ``scored/``
+   holds one Parquet file per part), or merges them into one ``scored.parquet`` on the
+   driver (``layout="file"``).
+
+Read as ``scored/*.parquet``, the output is identical, row for row, to the ``scored.parquet``
+``run_batch`` writes for the same glob. Parallelism is across files: the chunks of one file
+are scored in sequence by one worker, so a single huge file should be split into several
+files first.
 
 The parts folder lives under ``out_dir``; on a multi-node cluster ``out_dir`` must be on a
 filesystem every node mounts (NFS, a cluster filesystem), as the workers write the parts.
@@ -40,11 +46,14 @@ from engine.errors import Location, LookoutError
 from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
 from engine.pipeline import (
     PartialBatch,
+    PartitionWriter,
     Progress,
     Scorer,
     begin_batch,
+    check_layout,
     end_batch,
     finalise_batch,
+    finish_partition,
     prepare_parts,
     score_into_parts,
     start_record,
@@ -141,6 +150,7 @@ def run_batch_ray(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     address: str | None = None,
     workers: int | None = None,
+    layout: str = "partitioned",
 ) -> RunRecord:
     """Score a directory, glob or file on Ray and write the same outputs as ``run_batch``.
 
@@ -153,6 +163,7 @@ def run_batch_ray(
     Ray must run the same Lookout code on the driver and every worker (the scorer is pickled).
     """
     ray = import_ray()
+    check_layout(layout)
     spec = spec or default_spec()
     capacity = capacity or scorer.policy.default_capacity
     paths = expand_batch_inputs(source)
@@ -164,7 +175,16 @@ def run_batch_ray(
         parts = prepare_parts(out_dir)
         timings = Timings()
         record = start_record(
-            source, paths, spec, capacity, seed, chunk_rows, timings, engine="ray", workers=workers
+            source,
+            paths,
+            spec,
+            capacity,
+            seed,
+            chunk_rows,
+            timings,
+            engine="ray",
+            workers=workers,
+            layout=layout,
         )
         # As in run_batch: the history stage leaves this batch out of its own history. Set
         # before the scorer is pickled, so every worker's copy knows the batch too.
@@ -184,6 +204,8 @@ def run_batch_ray(
             seed=seed,
             timings=timings,
             offsets=offsets,
+            layout=layout,
+            write_partitions=_ray_partition_writer(ray),
         )
         # The batch becomes history once scored: on the driver, one append.
         end_batch(scorer, record, out_dir, timings)
@@ -193,6 +215,23 @@ def run_batch_ray(
     if progress:
         progress("done", record.rows_scored)
     return record
+
+
+def _ray_partition_writer(ray: ModuleType) -> PartitionWriter:
+    """Finish the output partitions as Ray tasks, in parallel across the cluster."""
+    finish = ray.remote(num_cpus=1)(finish_partition)
+
+    def write(
+        jobs: list[tuple[Path, Path]],
+        chosen: pl.DataFrame,
+        explanations: pl.DataFrame,
+        offsets: pl.DataFrame | None,
+    ) -> None:
+        # The selection and explanations are small (selected and red rows): put once, shared.
+        shared = [ray.put(chosen), ray.put(explanations), ray.put(offsets)]
+        ray.get([finish.remote(src, dst, *shared) for src, dst in jobs])
+
+    return write
 
 
 def _connect(ray: ModuleType, address: str | None) -> bool:

@@ -273,20 +273,25 @@ def run_batch(
     seed: int = 0,
     progress: Progress | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    layout: str = "file",
 ) -> RunRecord:
     """Score one input (file or glob) end to end and write the outputs to ``out_dir``.
 
-    Outputs: ``scored.parquet`` (every row, every column), ``flagged.csv`` (selected and
+    Outputs: ``scored.parquet`` (every row, every column; with ``layout="partitioned"`` a
+    ``scored/`` folder of Parquet files instead), ``flagged.csv`` (selected and
     red/yellow rows, with reasons), ``quarantine.parquet`` (records that could not be read,
     with file, line and reason) and ``run.json`` (this function's return value).
     Raises PipelineError, after writing the quarantine and run record, when no row could
     be scored.
     """
+    check_layout(layout)
     spec = spec or default_spec()
     capacity = capacity or scorer.policy.default_capacity
     parts = prepare_parts(out_dir)
     timings = Timings()
-    record = start_record(source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings)
+    record = start_record(
+        source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings, layout=layout
+    )
     begin_batch(scorer, record)
     partial = score_into_parts(
         source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows, progress=progress
@@ -300,6 +305,7 @@ def run_batch(
         capacity=capacity,
         seed=seed,
         timings=timings,
+        layout=layout,
     )
     end_batch(scorer, record, out_dir, timings)
     if progress:
@@ -324,12 +330,20 @@ def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings
         return
     batch_id = str(record.input["sha256"])
     with timings.stage("history_append"):
-        scored = pl.scan_parquet(out_dir / "scored.parquet")
+        scored = scan_scored(out_dir)
         record.counts["history_rows_appended"] = sum(
             stage.end_batch(scored, batch_id) for stage in aware
         )
     record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
     record.write(out_dir / "run.json")
+
+
+def scan_scored(out_dir: Path) -> pl.LazyFrame:
+    """The scored rows of a finished run, whichever the layout (file or partitioned)."""
+    folder = out_dir / "scored"
+    if folder.is_dir() and not (out_dir / "scored.parquet").is_file():
+        return pl.scan_parquet(folder / "*.parquet")
+    return pl.scan_parquet(out_dir / "scored.parquet")
 
 
 def prepare_parts(out_dir: Path) -> Path:
@@ -352,12 +366,19 @@ def finalise_batch(
     seed: int,
     timings: Timings,
     offsets: pl.DataFrame | None = None,
+    layout: str = "file",
+    write_partitions: PartitionWriter | None = None,
 ) -> RunRecord:
     """Global selection, explanations, outputs and the run record, from scored parts.
 
     ``offsets`` (source_file, offset) shifts each source's row_index when the sources were
     scored separately, so that row_index is the row's position in the whole batch.
+    ``layout``: ``"file"`` writes one ``scored.parquet``; ``"partitioned"`` writes
+    ``scored/`` with one Parquet file per part (the same rows, in the same order, when read
+    as ``scored/*.parquet``), each finished by ``write_partitions`` (default: in this
+    process, one after the other; a distributed driver passes its own).
     """
+    check_layout(layout)
     for name, seconds in partial.timings.items():
         timings.add(name, seconds)
     quarantine = (
@@ -393,14 +414,23 @@ def finalise_batch(
     scored = _shift(pl.scan_parquet(parts / "*.parquet"), offsets)
     with timings.stage("explain"):
         explanations = _explain(scored, selection, risk, scorer)
+    # Only the selected rows carry a reason: a small right side instead of every row.
+    chosen = selection.filter(pl.col("selected"))
     with timings.stage("write"):
-        _write_outputs(scored, selection, explanations, out_dir)
+        if layout == "file":
+            target = out_dir / "scored.parquet"
+            finish_scored(scored, chosen, explanations).sink_parquet(target)
+            written = pl.scan_parquet(target)
+        else:
+            target = _fresh_dir(out_dir / "scored")
+            jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
+            (write_partitions or write_partitions_here)(jobs, chosen, explanations, offsets)
+            written = pl.scan_parquet(target / "*.parquet")
+        _write_flagged(written, out_dir)
     _clear(parts)
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
-    record.outputs.update(
-        {"scored": str(out_dir / "scored.parquet"), "flagged": str(out_dir / "flagged.csv")}
-    )
+    record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
     _finish(record, timings, scorer, out_dir, status="succeeded")
@@ -452,28 +482,75 @@ def _explain(
     return scorer.model.explain(rows).select(ROW_INDEX, "model_reasons")
 
 
-def _write_outputs(
-    parts: pl.LazyFrame, selection: pl.DataFrame, explanations: pl.DataFrame, out_dir: Path
-) -> None:
-    # Only the selected rows carry a reason: a small right side instead of every row.
-    chosen = selection.filter(pl.col("selected")).lazy()
-    scored = (
-        parts.join(chosen, on=ROW_INDEX, how="left", maintain_order="left")
+def finish_scored(
+    scored: pl.LazyFrame, chosen: pl.DataFrame, explanations: pl.DataFrame
+) -> pl.LazyFrame:
+    """Scored rows with their selection (``chosen``: the selected rows) and explanations."""
+    return (
+        scored.join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .with_columns(
             pl.col("selected").fill_null(False),
             pl.col("model_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String()))),
         )
     )
-    scored.sink_parquet(out_dir / "scored.parquet")
+
+
+def finish_partition(
+    src: Path,
+    dst: Path,
+    chosen: pl.DataFrame,
+    explanations: pl.DataFrame,
+    offsets: pl.DataFrame | None,
+) -> None:
+    """Write one output partition: the scored part ``src`` finished, to ``dst``."""
+    finish_scored(_shift(pl.scan_parquet(src), offsets), chosen, explanations).sink_parquet(dst)
+
+
+PartitionWriter = Callable[
+    [list[tuple[Path, Path]], pl.DataFrame, pl.DataFrame, pl.DataFrame | None], None
+]
+"""Finishes (src part, dst partition) pairs; see :func:`write_partitions_here`."""
+
+LAYOUTS: tuple[str, ...] = ("file", "partitioned")
+
+
+def check_layout(layout: str) -> None:
+    """Refuse an unknown output layout before any row is scored."""
+    if layout not in LAYOUTS:
+        raise PipelineError(
+            f"unknown output layout '{layout}'",
+            location=Location(field="layout"),
+            hint=f"use one of: {', '.join(LAYOUTS)}",
+        )
+
+
+def write_partitions_here(
+    jobs: list[tuple[Path, Path]],
+    chosen: pl.DataFrame,
+    explanations: pl.DataFrame,
+    offsets: pl.DataFrame | None,
+) -> None:
+    """The default :data:`PartitionWriter`: every partition in this process, in order."""
+    for src, dst in jobs:
+        finish_partition(src, dst, chosen, explanations, offsets)
+
+
+def _fresh_dir(folder: Path) -> Path:
+    if folder.is_dir():
+        for old in folder.glob("*.parquet"):
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_flagged(scored: pl.LazyFrame, out_dir: Path) -> None:
+    columns = scored.collect_schema().names()
     flagged = (
-        pl.scan_parquet(out_dir / "scored.parquet")
-        .filter(pl.col("selected") | (pl.col("lane") != "green"))
+        scored.filter(pl.col("selected") | (pl.col("lane") != "green"))
         .with_columns(
-            pl.col("rule_hits").list.join("; ")
-            if "rule_hits" in scored.collect_schema()
-            else pl.lit(None),
-            _reasons_expr(scored.collect_schema().names()).alias("reasons"),
+            pl.col("rule_hits").list.join("; ") if "rule_hits" in columns else pl.lit(None),
+            _reasons_expr(columns).alias("reasons"),
         )
         .sort(["selected", "risk_score", ROW_INDEX], descending=[True, True, False])
     )
@@ -522,11 +599,16 @@ __all__ = [
     "RulePack",
     "Scorer",
     "begin_batch",
+    "check_layout",
     "end_batch",
     "finalise_batch",
+    "finish_partition",
+    "finish_scored",
     "prepare",
     "prepare_parts",
     "run_batch",
+    "scan_scored",
     "score_into_parts",
     "start_record",
+    "write_partitions_here",
 ]

@@ -120,7 +120,11 @@ def test_ray_output_equals_single_process_row_for_row(
         workers=2,
         progress=lambda _stage, rows: seen.append(rows),
     )
-    ours = pl.read_parquet(tmp_path / "ray" / "scored.parquet")
+    # Ray writes partitioned output by default: one finished Parquet file per scored part.
+    partitions = sorted((tmp_path / "ray" / "scored").glob("*.parquet"))
+    assert len(partitions) >= 5  # 5 input files, each in chunks of CHUNK_ROWS
+    assert not (tmp_path / "ray" / "scored.parquet").exists()
+    ours = pl.read_parquet(tmp_path / "ray" / "scored" / "*.parquet")
     theirs = pl.read_parquet(tmp_path / "single" / "scored.parquet")
     assert ours.height == 4 * 1_500 + 80 - 3
     assert ours.get_column("row_index").to_list() == list(range(ours.height))
@@ -149,6 +153,8 @@ def test_ray_output_equals_single_process_row_for_row(
     assert record["stages"]["rules"] == single.stages["rules"]  # compiled on the workers
     assert record["parameters"]["engine"] == "ray"
     assert record["parameters"]["workers"] == 2
+    assert record["parameters"]["layout"] == "partitioned"
+    assert record["outputs"]["scored"] == str(tmp_path / "ray" / "scored")
     assert distributed.status == "succeeded"
     assert seen[-1] == ours.height  # progress reached every scored row
     flagged_ours = pl.read_csv(tmp_path / "ray" / "flagged.csv")

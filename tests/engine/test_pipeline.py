@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from engine.errors import PipelineError
 from engine.pipeline import Scorer, prepare, run_batch
@@ -87,6 +88,36 @@ def test_same_input_same_selection(tmp_path: Path, scorer: Scorer) -> None:
             )
         )
     assert picks[0].equals(picks[1])
+
+
+def test_partitioned_layout_holds_the_same_rows_as_one_file(tmp_path: Path, scorer: Scorer) -> None:
+    path = _manifest(tmp_path, broken=True)
+    options = {"scorer": scorer, "capacity": Capacity.parse("10%"), "chunk_rows": 7}
+    single = run_batch(path, out_dir=tmp_path / "file", **options)  # type: ignore[arg-type]
+    parted = run_batch(path, out_dir=tmp_path / "parts", layout="partitioned", **options)  # type: ignore[arg-type]
+    files = sorted((tmp_path / "parts" / "scored").glob("*.parquet"))
+    assert len(files) == 6  # 37 rows in chunks of 7
+    assert not (tmp_path / "parts" / "scored.parquet").exists()
+    assert_frame_equal(
+        pl.read_parquet(tmp_path / "parts" / "scored" / "*.parquet"),
+        pl.read_parquet(tmp_path / "file" / "scored.parquet"),
+    )
+    assert_frame_equal(
+        pl.read_csv(tmp_path / "parts" / "flagged.csv"),
+        pl.read_csv(tmp_path / "file" / "flagged.csv"),
+    )
+    assert parted.counts == single.counts
+    assert parted.parameters["layout"] == "partitioned"
+    assert parted.outputs["scored"] == str(tmp_path / "parts" / "scored")
+
+
+def test_unknown_layout_is_refused_before_scoring(tmp_path: Path, scorer: Scorer) -> None:
+    with pytest.raises(PipelineError, match="unknown output layout 'parquet'") as info:
+        run_batch(
+            _manifest(tmp_path, False), scorer=scorer, out_dir=tmp_path / "o", layout="parquet"
+        )
+    assert info.value.location is not None and info.value.location.field == "layout"
+    assert not (tmp_path / "o").exists()
 
 
 def test_nothing_scoreable_fails_after_writing_the_quarantine(
