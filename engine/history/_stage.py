@@ -47,7 +47,7 @@ class HistoryFeatures:
         """Append the scored batch to the store (idempotent per ``batch_id``)."""
         self.batch_id = None
         names = [c for c in history_schema().names() if c in scored.collect_schema().names()]
-        return self.store.append(scored.select(names).collect(), batch_id=batch_id)
+        return self.store.append(scored.select(names), batch_id=batch_id)
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with every history column added (same rows, same order)."""

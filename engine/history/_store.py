@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import Location, LookoutError
-from engine.parties import party_keys, resolve_near_duplicates
+from engine.parties import party_key, party_keys, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
 BATCH_ID = "history_batch_id"
@@ -37,6 +37,7 @@ ROW = "history_row"
 OUTCOME_KEY: tuple[str, ...] = ("container_number", "bl_number")
 OUTCOME_COLUMNS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type")
 RECORDED_AT = "recorded_at"
+ROLES: tuple[str, ...] = ("shipper", "consignee")
 
 
 class HistoryError(LookoutError):
@@ -80,6 +81,28 @@ def conform(frame: pl.DataFrame, *, source: str | None = None) -> pl.DataFrame:
     return pl.DataFrame([*columns, record_id])
 
 
+def conform_lazy(frame: pl.LazyFrame, *, source: str | None = None) -> pl.LazyFrame:
+    """:func:`conform` for a lazy frame: same columns and dtypes, nothing read yet.
+
+    A column whose dtype differs is cast strictly when the frame is collected; a value that
+    does not fit then fails the write (see :meth:`HistoryStore.append`).
+    """
+    schema = frame.collect_schema()
+    exprs: list[pl.Expr] = []
+    for name, field in CANONICAL.items():
+        if name not in schema:
+            exprs.append(pl.lit(None, dtype=field.dtype).alias(name))
+        elif schema[name] == field.dtype:
+            exprs.append(pl.col(name))
+        else:
+            exprs.append(pl.col(name).cast(field.dtype, strict=True))
+    if RECORD_ID in schema:
+        exprs.append(pl.col(RECORD_ID).cast(pl.String))
+    else:
+        exprs.append(pl.lit(None, dtype=pl.String).alias(RECORD_ID))
+    return frame.select(exprs)
+
+
 class HistoryStore:
     """Append-only history of scored batches and their inspection outcomes.
 
@@ -119,12 +142,14 @@ class HistoryStore:
         return pl.read_parquet(self._parties_file)
 
     # ------------------------------------------------------------------ writing
-    def append(self, frame: pl.DataFrame, *, batch_id: str) -> int:
+    def append(self, frame: pl.DataFrame | pl.LazyFrame, *, batch_id: str) -> int:
         """Store a canonical batch; return rows appended (0 if ``batch_id`` is already in).
 
         Rows with a null ``filed_at`` are stored but never count in features (they have no
         place in time). Writers of one store are serialised by a lock file, so two processes
-        appending at once neither lose a batch nor store one twice.
+        appending at once neither lose a batch nor store one twice. A lazy ``frame`` (e.g. a
+        scan of a run's scored output) is streamed to the store: only its distinct party
+        names are held in memory, whatever the batch's size.
         """
         if not batch_id or not batch_id.strip():
             raise HistoryError("batch_id is empty", hint="pass the batch's input hash or name")
@@ -141,28 +166,55 @@ class HistoryStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _append(self, frame: pl.DataFrame, batch_id: str) -> int:
+    def _append(self, frame: pl.DataFrame | pl.LazyFrame, batch_id: str) -> int:
         if any(b["batch_id"] == batch_id for b in self.batches()):
             return 0
-        rows = conform(frame, source=batch_id)
-        keyed = self.assign_keys(rows, persist=True)
-        keyed = keyed.with_columns(
-            pl.lit(batch_id, dtype=pl.String).alias(BATCH_ID),
-            pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW),
-        ).select(list(history_schema()))
+        if isinstance(frame, pl.DataFrame):
+            rows = conform(frame, source=batch_id).lazy()
+        else:
+            rows = conform_lazy(frame, source=batch_id)
+        # Party keys are resolved over the distinct names; the rows stream past them.
+        names = (
+            pl.concat([rows.select(pl.col(f"{role}_name").alias("name")) for role in ROLES])
+            .unique()
+            .collect()
+            .with_columns(party_key(pl.col("name")).alias("party_key"))
+        )
+        known = self.resolve_keys(names["party_key"], persist=True)
+        by_name = (
+            names.join(known, on="party_key", how="left")
+            .select("name", "canonical_key")
+            .drop_nulls("name")
+        )
+        # Streaming joins against the small name table; row order is kept.
+        keyed = rows
+        for role in ROLES:
+            keyed = keyed.join(
+                by_name.lazy().rename({"name": f"{role}_name", "canonical_key": f"{role}_key"}),
+                on=f"{role}_name",
+                how="left",
+                maintain_order="left",
+            )
+        keyed = (
+            keyed.with_row_index(ROW)
+            .with_columns(
+                pl.lit(batch_id, dtype=pl.String).alias(BATCH_ID), pl.col(ROW).cast(pl.Int64)
+            )
+            .select(list(history_schema()))
+        )
         path = self._rows_dir / f"{_digest(batch_id)}.parquet"
-        content_hash = _write_atomic(keyed, path)
+        content_hash, height = _sink_atomic(keyed, path, source=batch_id)
         _append_manifest(
             self.root / "batches.jsonl",
             {
                 "batch_id": batch_id,
                 "file": path.name,
-                "rows": keyed.height,
+                "rows": height,
                 "sha256": content_hash,
                 "appended_at": _now(),
             },
         )
-        return keyed.height
+        return height
 
     def append_outcomes(self, frame: pl.DataFrame) -> int:
         """Record inspection outcomes for stored rows, keyed by container and B/L number.
@@ -289,8 +341,26 @@ class HistoryStore:
             party_keys(frame["shipper_name"]).alias("shipper_key"),
             party_keys(frame["consignee_name"]).alias("consignee_key"),
         )
+        known = self.resolve_keys(
+            pl.concat([raw["shipper_key"], raw["consignee_key"]]), persist=persist
+        )
+        mapping = known.rename({"party_key": "__k", "canonical_key": "__c"})
+        for col in ("shipper_key", "consignee_key"):
+            raw = (
+                raw.join(mapping, left_on=col, right_on="__k", how="left", maintain_order="left")
+                .with_columns(pl.col("__c").alias(col))
+                .drop("__c")
+            )
+        return raw
+
+    def resolve_keys(self, keys: pl.Series, *, persist: bool = False) -> pl.DataFrame:
+        """The party table (``party_key, canonical_key``) extended with every key of ``keys``.
+
+        Known keys keep their canonical key; unknown ones are matched fuzzily (if enabled)
+        against the canonical keys. With ``persist`` the extended table is saved.
+        """
         known = self.parties()
-        seen = pl.concat([raw["shipper_key"], raw["consignee_key"]]).drop_nulls().unique()
+        seen = keys.drop_nulls().unique()
         unknown = seen.filter(~seen.is_in(known["party_key"].implode()))
         if unknown.len():
             canonical = known["canonical_key"].unique()
@@ -303,14 +373,7 @@ class HistoryStore:
             known = pl.concat([known, fresh])
             if persist:
                 _write_atomic(known, self._parties_file)
-        mapping = known.rename({"party_key": "__k", "canonical_key": "__c"})
-        for col in ("shipper_key", "consignee_key"):
-            raw = (
-                raw.join(mapping, left_on=col, right_on="__k", how="left", maintain_order="left")
-                .with_columns(pl.col("__c").alias(col))
-                .drop("__c")
-            )
-        return raw
+        return known
 
 
 def _outcome_schema() -> pl.Schema:
@@ -375,6 +438,27 @@ def _write_atomic(frame: pl.DataFrame, path: Path) -> str:
         content_hash = hashlib.file_digest(fh, "sha256").hexdigest()
     tmp.replace(path)
     return content_hash
+
+
+def _sink_atomic(frame: pl.LazyFrame, path: Path, *, source: str) -> tuple[str, int]:
+    """Stream ``frame`` to Parquet via a temp file, fsync, rename; return (sha256, rows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        frame.sink_parquet(tmp, statistics=True)
+    except pl.exceptions.PolarsError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HistoryError(
+            f"the batch cannot be stored: {str(exc).splitlines()[0]}",
+            location=Location(file=source),
+            hint="load the file through a dataset spec so it arrives in canonical types",
+        ) from exc
+    rows = int(pl.scan_parquet(tmp).select(pl.len()).collect().item())
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+        content_hash = hashlib.file_digest(fh, "sha256").hexdigest()
+    tmp.replace(path)
+    return content_hash, rows
 
 
 def _append_manifest(path: Path, entry: dict[str, Any]) -> None:

@@ -151,6 +151,36 @@ def test_bad_input_names_the_field(tmp_path: Path) -> None:
         HistoryFeatures(store).apply(pl.DataFrame({"bl_number": ["B"]}))
 
 
+def test_a_lazy_batch_is_stored_exactly_like_the_same_frame(tmp_path: Path) -> None:
+    first = _batch(0, [("Acme Trading Co., Ltd.", "Kappa Imports LLC")], prefix="A")
+    later = _batch(
+        5,
+        [("TRADING ACME LIMITED", "Kappa Imprts"), (None, "Zeta"), ("Acme Tradin", None)],
+        prefix="B",
+    )
+    eager, lazy = HistoryStore(tmp_path / "eager"), HistoryStore(tmp_path / "lazy")
+    for store, as_lazy in ((eager, False), (lazy, True)):
+        for frame, batch in ((first, "b1"), (later, "b2")):
+            source = frame.lazy() if as_lazy else frame
+            assert store.append(source, batch_id=batch) == frame.height
+        assert store.append(later.lazy(), batch_id="b2") == 0  # idempotent either way
+    assert_frame_equal(lazy.scan().collect(), eager.scan().collect())
+    assert_frame_equal(lazy.parties(), eager.parties())
+    keys = lazy.scan().select("shipper_key", "consignee_key").collect()
+    assert keys["shipper_key"].to_list() == ["ACME TRADING", "ACME TRADING", None, "ACME TRADING"]
+    assert keys["consignee_key"].to_list() == ["IMPORTS KAPPA", "IMPORTS KAPPA", "ZETA", None]
+
+
+def test_a_lazy_batch_that_cannot_be_cast_stores_nothing(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    bad = _batch(0, [("A", "B")], prefix="A").with_columns(pl.lit("12 boxes").alias("packages"))
+    with pytest.raises(HistoryError, match="cannot be stored") as err:
+        store.append(bad.lazy(), batch_id="x")
+    assert err.value.location is not None and err.value.location.file == "x"
+    assert store.batches() == []
+    assert not list((tmp_path / "rows").glob("*"))
+
+
 def test_damaged_manifest_reports_file_and_line(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
     store.append(_batch(0, [("A", "B")], prefix="A"), batch_id="b1")
