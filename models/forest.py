@@ -131,6 +131,9 @@ class Forest:
     objective: str
     sigmoid: float
     bitvectors: _Bitvectors | None = None
+    average_output: bool = False
+    """Random-forest mode (``boosting=rf``): the model output is the mean of the trees (the
+    raw score stays their sum, as ``Booster.predict(raw_score=True)`` returns it)."""
 
     @property
     def num_trees(self) -> int:
@@ -196,8 +199,14 @@ class Forest:
         return out
 
     def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Model output: probability for binary models, raw score otherwise."""
+        """Model output: probability for binary models, raw score otherwise.
+
+        Random-forest models (``average_output``) give the mean of their trees, as LightGBM's
+        own ``predict`` does.
+        """
         raw = self.predict_raw(x)
+        if self.average_output and self.num_trees:
+            raw = raw / self.num_trees
         if self.objective == "binary":
             return 1.0 / (1.0 + np.exp(-self.sigmoid * raw))
         return raw
@@ -480,7 +489,11 @@ def _parse(text: str) -> Forest:
     builder = _ForestBuilder()
     for block in blocks:
         builder.add_tree(_key_values(block))
-    return builder.build(feature_names, objective, sigmoid)
+    forest = builder.build(feature_names, objective, sigmoid)
+    # A bare "average_output" line (no "=") marks a random-forest model.
+    if "average_output" in (line.strip() for line in header.splitlines()):
+        forest = replace(forest, average_output=True)
+    return forest
 
 
 def _key_values(block: str) -> dict[str, str]:

@@ -280,6 +280,33 @@ def test_single_leaf_trees() -> None:
         _assert_exact(forest, booster, x[:50])
 
 
+def test_random_forest_mode_averages_the_trees() -> None:
+    rng = np.random.default_rng(3)
+    x = _features(rng, 600)
+    y = (np.nan_to_num(x[:, 0]) + (x[:, CAT_NARROW] == 1) > 0.3).astype(int)
+    params = {
+        "objective": "binary",
+        "boosting": "rf",
+        "bagging_fraction": 0.6,
+        "bagging_freq": 1,
+        "num_leaves": 31,
+        "verbose": -1,
+        "seed": 3,
+    }
+    data = lgb.Dataset(x, y, categorical_feature=[CAT_WIDE, CAT_NARROW], params={"verbose": -1})
+    forest_mode = lgb.train(params, data, num_boost_round=7)
+    forest = Forest.from_model_string(forest_mode.model_to_string())
+    assert forest.average_output and forest.num_trees == 7
+    _assert_exact(forest, forest_mode, x)  # raw: the sum of the trees, as LightGBM's raw_score
+    # The output is their mean (before the sigmoid), as LightGBM's predict.
+    np.testing.assert_allclose(forest.predict(x), forest_mode.predict(x), rtol=0, atol=1e-12)
+    summed = replace(forest, average_output=False).predict(x)
+    assert np.abs(summed - forest_mode.predict(x)).max() > 0.01  # the mean matters here
+    # A boosted model of the same data is summed, not averaged.
+    boosted = _model((0, False, True, 3, 7))[1]
+    assert not boosted.average_output
+
+
 def test_input_layout_and_empty_input() -> None:
     booster, forest = _model((0, False, True, 3, 7))
     x = _features(np.random.default_rng(1), 100)
