@@ -291,6 +291,13 @@ def _day(
                 pl.Series(np.asarray((*FINDINGS, ""))[found])
             ),
         )
+        # The result is known after the box arrived and was examined: 2-72 h after arrival.
+        lag = pl.Series(rng.integers(2, 73, size=rows), dtype=pl.Int64)
+        frame = frame.with_columns(
+            inspected_at=pl.when(pl.col("inspected")).then(
+                pl.coalesce("arrival_eta", "filed_at") + pl.duration(hours=pl.lit(lag))
+            )
+        )
         truth = truth.with_columns(
             inspected=frame["inspected"], inspection_result=frame["inspection_result"]
         )

@@ -93,6 +93,13 @@ _CANONICAL: list[Field] = [
     _f("inspected", pl.Boolean(), "label", "the container was physically inspected"),
     _f("inspection_result", pl.String(), "label", "seizure, irregularity or clean"),
     _f("finding_type", pl.String(), "label", "drugs, precursors, weapons, counterfeit, ..."),
+    _f(
+        "inspected_at",
+        DATETIME,
+        "time",
+        "when the inspection result became known (history features count a result only "
+        "after it; default: filed_at)",
+    ),
 ]
 
 CANONICAL: dict[str, Field] = {f.name: f for f in _CANONICAL}
@@ -101,7 +108,7 @@ CANONICAL: dict[str, Field] = {f.name: f for f in _CANONICAL}
 REQUIRED_MANIFEST_FIELDS: tuple[str, ...] = ("container_number", "bl_number")
 """Fields a manifest must have; other data sets declare their own record id instead."""
 
-LABEL_FIELDS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type")
+LABEL_FIELDS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type", "inspected_at")
 
 # Columns every batch carries for traceability, added by ingest.
 RECORD_ID = "record_id"

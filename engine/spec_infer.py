@@ -117,6 +117,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "inspected": ("inspected", "examined", "inspection"),
     "inspection_result": ("inspection result", "result", "outcome", "finding"),
     "finding_type": ("finding type", "seizure type", "offence type"),
+    "inspected_at": ("inspected at", "inspection date", "date of inspection", "result date",
+                     "examination date"),
 }
 # fmt: on
 """Canonical field → column names seen in the wild (normalised: lower case, words)."""

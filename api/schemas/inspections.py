@@ -33,7 +33,11 @@ class InspectionCreate(BaseModel):
         description="drugs, precursors, weapons, counterfeit, wildlife, tobacco, revenue, ...",
     )
     notes: str = Field(default="", max_length=10_000, pattern=NO_NUL)
-    inspected_at: datetime | None = Field(default=None, description="default: now")
+    inspected_at: datetime | None = Field(
+        default=None,
+        description="when the result was known (default: now); batches filed after it count "
+        "it in their history features",
+    )
 
 
 class InspectionPublic(BaseModel):

@@ -39,6 +39,7 @@ CONTAINER_WINDOW_DAYS = 365
 POSITIVE_RESULTS: tuple[str, ...] = ("seizure", "irregularity")
 
 T = "__t"  # query / history time in microseconds since the epoch
+TL = "__tl"  # when a history row's inspection result became known (>= its filing time)
 I = "__i"  # query row position, to restore the caller's order  # noqa: E741
 
 
@@ -63,8 +64,16 @@ def entity_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
     result = pl.col("inspection_result").cast(pl.String).str.strip_chars().str.to_lowercase()
     inspected = pl.col("inspected").fill_null(False) | result.is_not_null()
     has_route = pl.col("port_of_loading").is_not_null() & pl.col("port_of_discharge").is_not_null()
+    filed = pl.col("filed_at").cast(DATETIME).dt.epoch("us")
+    known = (
+        pl.col("inspected_at").cast(DATETIME).dt.epoch("us")
+        if "inspected_at" in frame.collect_schema().names()
+        else pl.lit(None, dtype=pl.Int64)
+    )
     return frame.select(
-        pl.col("filed_at").cast(DATETIME).dt.epoch("us").alias(T),
+        filed.alias(T),
+        # When the row's inspection result became known: never before its filing.
+        pl.max_horizontal(filed, known).alias(TL),
         _hash(pl.col("shipper_key")).alias("s"),
         _hash(pl.col("consignee_key")).alias("c"),
         pl.when(chapter.str.len_bytes() == 2)
@@ -195,13 +204,14 @@ def _party_block(
 ) -> pl.DataFrame:
     keys = q.select(pl.col(by).drop_nulls().unique())
     mine = hist.join(keys.lazy(), on=by, how="semi")
-    sums = {
-        "n": pl.len().cast(pl.UInt32),
+    table = _cumulative(mine, by, {"n": pl.len().cast(pl.UInt32)}, horizon)
+    # Inspection results count from the time they became known, not from the filing.
+    results = {
         "insp": pl.col("insp").cast(pl.UInt32).sum(),
         "pos": pl.col("pos").cast(pl.UInt32).sum(),
     }
-    table = _cumulative(mine, by, sums, horizon)
-    now = _asof(q, table, T, by, ["n", "insp", "pos"])
+    labels = _cumulative(_by_result_time(mine.filter(pl.col("insp"))), by, results, horizon)
+    now = _asof(q, table, T, by, ["n"]).hstack(_asof(q, labels, T, by, ["insp", "pos"]))
     first = q.select(by).join(
         mine.group_by(by).agg(pl.col(T).min().alias("first")).collect(engine="streaming"),
         on=by,
@@ -237,6 +247,11 @@ def _party_block(
     cols[f"{role}_positive_rate"] = _only(known, rate.cast(pl.Float64))
     cols["__n"] = n_now  # all-time count before t, reused by the chapter share
     return pl.DataFrame([s.alias(n) for n, s in cols.items()])
+
+
+def _by_result_time(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """History rows placed at the time their inspection result became known."""
+    return rows.with_columns(pl.col(TL).alias(T))
 
 
 def _only(mask: pl.Series, values: pl.Series) -> pl.Series:
@@ -334,13 +349,14 @@ def _route_block(q: pl.DataFrame, hist: pl.LazyFrame) -> pl.DataFrame:
 def _container_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.DataFrame:
     keys = q.select(pl.col("box").drop_nulls().unique())
     mine = hist.join(keys.lazy(), on="box", how="semi")
-    table = _cumulative(
-        mine,
+    table = _cumulative(mine, "box", {"n": pl.len().cast(pl.UInt32)}, horizon)
+    seizures = _cumulative(
+        _by_result_time(mine.filter(pl.col("seized"))),
         "box",
-        {"n": pl.len().cast(pl.UInt32), "seized": pl.col("seized").cast(pl.UInt32).sum()},
+        {"seized": pl.len().cast(pl.UInt32)},
         horizon,
     )
-    now = _asof(q, table, T, "box", ["n", "seized"])
+    now = _asof(q, table, T, "box", ["n"]).hstack(_asof(q, seizures, T, "box", ["seized"]))
     earlier = _asof(q, table, f"__t{CONTAINER_WINDOW_DAYS}", "box", ["n"])["n"].fill_null(0)
     known = q["box"].is_not_null()
     appearances = (now["n"].fill_null(0) - earlier).cast(pl.Int32)

@@ -282,7 +282,8 @@ class HistoryStore:
         ]
         if not files:
             return pl.LazyFrame(schema=history_schema())
-        return pl.scan_parquet(files, schema=history_schema())
+        # Files written before a canonical field existed read it as null.
+        return pl.scan_parquet(files, schema=history_schema(), missing_columns="insert")
 
     def latest_outcomes(self) -> pl.LazyFrame:
         """One row per (container_number, bl_number): the most recently recorded outcome."""
@@ -306,9 +307,15 @@ class HistoryStore:
         if not self.outcome_files():
             return rows
         outcomes = self.latest_outcomes().rename({c: f"__o_{c}" for c in OUTCOME_COLUMNS})
-        joined = rows.join(outcomes.drop(RECORDED_AT), on=list(OUTCOME_KEY), how="left")
+        joined = rows.join(outcomes, on=list(OUTCOME_KEY), how="left")
+        # A recorded outcome replaces the row's labels and was known when it was recorded.
+        overridden = pl.col(RECORDED_AT).is_not_null()
         return joined.with_columns(
-            pl.coalesce(f"__o_{c}", c).alias(c) for c in OUTCOME_COLUMNS
+            *(pl.coalesce(f"__o_{c}", c).alias(c) for c in OUTCOME_COLUMNS),
+            pl.when(overridden)
+            .then(pl.col(RECORDED_AT))
+            .otherwise(pl.col("inspected_at"))
+            .alias("inspected_at"),
         ).select(list(history_schema()))
 
     def fingerprint(self) -> dict[str, Any]:

@@ -26,6 +26,8 @@ def test_inspection_results_reach_later_batches(server: LiveServer, unit: str) -
                 "container_number": first[0]["container_number"],
                 "outcome": "seizure",
                 "finding_type": "drugs",
+                # examined on arrival, weeks before the later batch was filed
+                "inspected_at": "2026-10-20T10:00:00Z",
             },
         )
         assert seized.status_code == 201

@@ -81,7 +81,11 @@ def reference_features(
             )
             for w in (30, 90, 365):
                 row[f"{role}_shipments_{w}d"] = sum(1 for h in mine if _days(t, h["t"]) <= w)
-            insp = [h for h in mine if h["inspected"] or h["result"] is not None]
+            insp = [
+                h
+                for h in mine
+                if (h["inspected"] or h["result"] is not None) and h.get("known", h["t"]) < t
+            ]
             pos = [h for h in insp if h["result"] in POSITIVE]
             row[f"{role}_past_inspections"] = len(insp)
             row[f"{role}_past_positives"] = len(pos)
@@ -110,7 +114,9 @@ def reference_features(
             row["container_past_appearances_365d"] = sum(
                 1 for h in same_box if _days(t, h["t"]) <= 365
             )
-            row["container_prior_seizures"] = sum(1 for h in same_box if h["result"] == "seizure")
+            row["container_prior_seizures"] = sum(
+                1 for h in same_box if h["result"] == "seizure" and h.get("known", h["t"]) < t
+            )
         amended = [
             h["t"] for h in past if c is not None and h["c"] == c and (h["amendments"] or 0) > 0
         ]
@@ -153,6 +159,9 @@ def _row_strategy() -> st.SearchStrategy[dict[str, Any]]:
             "inspected": st.sampled_from([True, False, None]),
             "inspection_result": st.sampled_from(RESULTS),
             "amendments": st.sampled_from([0, 0, 1, None]),
+            # Hours after filing that the result became known (None: at filing; negative:
+            # bad data, which must not count before the filing).
+            "result_lag": st.sampled_from([None, None, 0, 1, 24 * 3, 24 * 40, -24]),
         }
     )
 
@@ -160,15 +169,24 @@ def _row_strategy() -> st.SearchStrategy[dict[str, Any]]:
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     data = [
         {
-            **{k: v for k, v in r.items() if k != "hours"},
+            **{k: v for k, v in r.items() if k not in ("hours", "result_lag")},
             "filed_at": T0 + timedelta(hours=r["hours"]),
+            "inspected_at": (
+                None
+                if r.get("result_lag") is None
+                else T0 + timedelta(hours=r["hours"] + r["result_lag"])
+            ),
             "bl_number": f"BL{i}",
         }
         for i, r in enumerate(rows)
     ]
     return pl.DataFrame(
         data,
-        schema_overrides={"filed_at": pl.Datetime("us", "UTC"), "amendments": pl.Int32},
+        schema_overrides={
+            "filed_at": pl.Datetime("us", "UTC"),
+            "inspected_at": pl.Datetime("us", "UTC"),
+            "amendments": pl.Int32,
+        },
     )
 
 
@@ -184,6 +202,8 @@ def _reference_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
             "box": r["container_number"],
             "inspected": r["inspected"],
             "result": r["inspection_result"],
+            # the result counts once known, and never before the row's filing
+            "known": max(r["filed_at"], r["inspected_at"] or r["filed_at"]),
             "amendments": r["amendments"],
         }
         for r in frame.iter_rows(named=True)  # reference only: plain loops on purpose

@@ -81,6 +81,7 @@ def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
         bl_number="A0",
         inspection_result="seizure",
         finding_type="drugs",
+        recorded_at=T0 + timedelta(days=3),
     )
     assert matched == 1
     store.append_outcomes(
@@ -90,6 +91,7 @@ def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
                 "bl_number": ["A1"],
                 "inspected": [True],
                 "inspection_result": ["clean"],
+                "recorded_at": [T0 + timedelta(days=4)],
             }
         )
     )
@@ -99,9 +101,17 @@ def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
     assert out["consignee_past_positives"].to_list() == [1]
     assert out["consignee_positive_rate"][0] == pytest.approx((1 + 0.5) / (2 + 10))
     assert out["container_prior_seizures"].to_list() == [1]
-    # A later outcome for the same row replaces the earlier one.
+    # A row filed between the filing and the recording of the results sees neither.
+    between = stage.apply(_batch(2, [("ACME", "KAPPA")], prefix="Q"))
+    assert between["consignee_past_inspections"].to_list() == [0]
+    assert between["container_prior_seizures"].to_list() == [0]
+    assert between["consignee_shipments_30d"].to_list() == [2]  # the shipments it does see
+    # A later outcome for the same row replaces the earlier one, from when it was recorded.
     store.record_inspection(
-        container_number="MSCU0000000", bl_number="A0", inspection_result="clean"
+        container_number="MSCU0000000",
+        bl_number="A0",
+        inspection_result="clean",
+        recorded_at=T0 + timedelta(days=5),
     )
     again = stage.apply(_batch(10, [("ACME", "KAPPA")], prefix="Q"))
     assert again["consignee_past_positives"].to_list() == [0]
