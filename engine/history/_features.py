@@ -1,7 +1,8 @@
 """Point-in-time entity-history features, computed with sorted cumulative counts.
 
 Every feature of a query row at time ``t`` uses only history rows with ``filed_at < t``
-(strictly: rows at the same instant never see each other). All of them reduce to two
+(strictly: rows at the same instant never see each other), and an inspection result only
+once it was known (``max(filed_at, inspected_at) < t``). All of them reduce to two
 primitives over compact per-entity tables, both vectorised in polars:
 
 * *count before*: a table ``(entity, time, cumulative counts)`` sorted by time, looked up
