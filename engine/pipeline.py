@@ -330,7 +330,7 @@ def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings
         return
     batch_id = str(record.input["sha256"])
     with timings.stage("history_append"):
-        scored = scan_scored(out_dir)
+        scored = scan_scored(Path(record.outputs["scored"]))
         record.counts["history_rows_appended"] = sum(
             stage.end_batch(scored, batch_id) for stage in aware
         )
@@ -338,12 +338,9 @@ def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings
     record.write(out_dir / "run.json")
 
 
-def scan_scored(out_dir: Path) -> pl.LazyFrame:
-    """The scored rows of a finished run, whichever the layout (file or partitioned)."""
-    folder = out_dir / "scored"
-    if folder.is_dir() and not (out_dir / "scored.parquet").is_file():
-        return pl.scan_parquet(folder / "*.parquet")
-    return pl.scan_parquet(out_dir / "scored.parquet")
+def scan_scored(scored: Path) -> pl.LazyFrame:
+    """The scored rows of a run: its ``scored.parquet`` file or ``scored/`` partitions."""
+    return pl.scan_parquet(scored / "*.parquet" if scored.is_dir() else scored)
 
 
 def prepare_parts(out_dir: Path) -> Path:
@@ -417,16 +414,17 @@ def finalise_batch(
     # Only the selected rows carry a reason: a small right side instead of every row.
     chosen = selection.filter(pl.col("selected"))
     with timings.stage("write"):
+        # A rerun into the same folder replaces the other layout's output too.
         if layout == "file":
             target = out_dir / "scored.parquet"
+            _clear(out_dir / "scored")
             finish_scored(scored, chosen, explanations).sink_parquet(target)
-            written = pl.scan_parquet(target)
         else:
             target = _fresh_dir(out_dir / "scored")
+            (out_dir / "scored.parquet").unlink(missing_ok=True)
             jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
             (write_partitions or write_partitions_here)(jobs, chosen, explanations, offsets)
-            written = pl.scan_parquet(target / "*.parquet")
-        _write_flagged(written, out_dir)
+        _write_flagged(scan_scored(target), out_dir)
     _clear(parts)
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
@@ -459,10 +457,12 @@ def _finish(
 
 
 def _clear(folder: Path) -> None:
+    """Remove our Parquet files from ``folder``, and the folder once nothing else is in it."""
     if folder.is_dir():
         for part in folder.glob("*.parquet"):
             part.unlink()
-        folder.rmdir()
+        if not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _explain(

@@ -109,6 +109,13 @@ def test_partitioned_layout_holds_the_same_rows_as_one_file(tmp_path: Path, scor
     assert parted.counts == single.counts
     assert parted.parameters["layout"] == "partitioned"
     assert parted.outputs["scored"] == str(tmp_path / "parts" / "scored")
+    # A rerun into the same folder with the other layout leaves no stale output behind.
+    run_batch(path, out_dir=tmp_path / "parts", **options)  # type: ignore[arg-type]
+    assert (tmp_path / "parts" / "scored.parquet").is_file()
+    assert not (tmp_path / "parts" / "scored").exists()
+    run_batch(path, out_dir=tmp_path / "parts", layout="partitioned", **options)  # type: ignore[arg-type]
+    assert not (tmp_path / "parts" / "scored.parquet").exists()
+    assert len(list((tmp_path / "parts" / "scored").glob("*.parquet"))) == 6
 
 
 def test_unknown_layout_is_refused_before_scoring(tmp_path: Path, scorer: Scorer) -> None:
@@ -155,11 +162,22 @@ def test_scored_batch_becomes_history_once_and_rescoring_is_stable(tmp_path: Pat
         rules=load_pack(),
         enrichers=[HistoryFeatures(store)],
     )
-    first = run_batch(data.manifests[0], scorer=scorer, out_dir=tmp_path / "a")
+    # The first run writes partitions into a folder holding an older run's scored.parquet:
+    # what becomes history is this run's output, not the stale file.
+    (tmp_path / "a").mkdir()
+    pl.DataFrame({"bl_number": ["STALE"]}).write_parquet(tmp_path / "a" / "scored.parquet")
+    first = run_batch(
+        data.manifests[0],
+        scorer=scorer,
+        out_dir=tmp_path / "a",
+        layout="partitioned",
+        chunk_rows=100,
+    )
     again = run_batch(data.manifests[0], scorer=scorer, out_dir=tmp_path / "b")
     assert first.counts["history_rows_appended"] == first.rows_scored
     assert again.counts["history_rows_appended"] == 0
-    a = pl.read_parquet(tmp_path / "a" / "scored.parquet")
+    assert "STALE" not in store.scan().select("bl_number").collect().to_series().to_list()
+    a = pl.read_parquet(tmp_path / "a" / "scored" / "*.parquet")
     b = pl.read_parquet(tmp_path / "b" / "scored.parquet")
     assert a.drop("source_file").equals(b.drop("source_file"))
     assert a.get_column("consignee_shipments_30d").sum() > 0
