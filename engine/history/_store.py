@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import Location, LookoutError
-from engine.parties import party_key, party_keys, resolve_near_duplicates
+from engine.parties import party_key, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
 BATCH_ID = "history_batch_id"
@@ -38,6 +38,7 @@ OUTCOME_KEY: tuple[str, ...] = ("container_number", "bl_number")
 OUTCOME_COLUMNS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type")
 RECORDED_AT = "recorded_at"
 ROLES: tuple[str, ...] = ("shipper", "consignee")
+KEY_COLUMNS: tuple[str, ...] = ("shipper_key", "consignee_key")
 
 
 class HistoryError(LookoutError):
@@ -174,27 +175,7 @@ class HistoryStore:
         else:
             rows = conform_lazy(frame, source=batch_id)
         # Party keys are resolved over the distinct names; the rows stream past them.
-        names = (
-            pl.concat([rows.select(pl.col(f"{role}_name").alias("name")) for role in ROLES])
-            .unique()
-            .collect()
-            .with_columns(party_key(pl.col("name")).alias("party_key"))
-        )
-        known = self.resolve_keys(names["party_key"], persist=True)
-        by_name = (
-            names.join(known, on="party_key", how="left")
-            .select("name", "canonical_key")
-            .drop_nulls("name")
-        )
-        # Streaming joins against the small name table; row order is kept.
-        keyed = rows
-        for role in ROLES:
-            keyed = keyed.join(
-                by_name.lazy().rename({"name": f"{role}_name", "canonical_key": f"{role}_key"}),
-                on=f"{role}_name",
-                how="left",
-                maintain_order="left",
-            )
+        keyed = _with_keys(rows, self._keys_by_name(rows, persist=True))
         keyed = (
             keyed.with_row_index(ROW)
             .with_columns(
@@ -344,21 +325,23 @@ class HistoryStore:
         fuzzily (if enabled) against the canonical keys. With ``persist`` the new mappings
         are saved, so later batches resolve the same way.
         """
-        raw = frame.with_columns(
-            party_keys(frame["shipper_name"]).alias("shipper_key"),
-            party_keys(frame["consignee_name"]).alias("consignee_key"),
+        rows = frame.lazy().drop(KEY_COLUMNS, strict=False)
+        return _with_keys(rows, self._keys_by_name(rows, persist=persist)).collect()
+
+    def _keys_by_name(self, rows: pl.LazyFrame, *, persist: bool) -> pl.DataFrame:
+        """``name, canonical_key`` for every distinct shipper and consignee name of ``rows``."""
+        names = (
+            pl.concat([rows.select(pl.col(f"{role}_name").alias("name")) for role in ROLES])
+            .unique()
+            .collect()
+            .with_columns(party_key(pl.col("name")).alias("party_key"))
         )
-        known = self.resolve_keys(
-            pl.concat([raw["shipper_key"], raw["consignee_key"]]), persist=persist
+        known = self.resolve_keys(names["party_key"], persist=persist)
+        return (
+            names.join(known, on="party_key", how="left")
+            .select("name", "canonical_key")
+            .drop_nulls("name")
         )
-        mapping = known.rename({"party_key": "__k", "canonical_key": "__c"})
-        for col in ("shipper_key", "consignee_key"):
-            raw = (
-                raw.join(mapping, left_on=col, right_on="__k", how="left", maintain_order="left")
-                .with_columns(pl.col("__c").alias(col))
-                .drop("__c")
-            )
-        return raw
 
     def resolve_keys(self, keys: pl.Series, *, persist: bool = False) -> pl.DataFrame:
         """The party table (``party_key, canonical_key``) extended with every key of ``keys``.
@@ -381,6 +364,18 @@ class HistoryStore:
             if persist:
                 _write_atomic(known, self._parties_file)
         return known
+
+
+def _with_keys(rows: pl.LazyFrame, by_name: pl.DataFrame) -> pl.LazyFrame:
+    """``rows`` with ``shipper_key``/``consignee_key`` looked up by name; row order kept."""
+    for role in ROLES:
+        rows = rows.join(
+            by_name.lazy().rename({"name": f"{role}_name", "canonical_key": f"{role}_key"}),
+            on=f"{role}_name",
+            how="left",
+            maintain_order="left",
+        )
+    return rows
 
 
 def _outcome_schema() -> pl.Schema:
