@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +36,7 @@ from typing import Any, Literal
 import yaml
 
 from engine.errors import Location, SpecError
-from engine.schema import CANONICAL, REQUIRED_MANIFEST_FIELDS, Role
+from engine.schema import CANONICAL, LABEL_FIELDS, REQUIRED_MANIFEST_FIELDS, Role
 
 Format = Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar")
@@ -117,10 +118,29 @@ class DatasetSpec:
         return self.record_id == REQUIRED_MANIFEST_FIELDS
 
     def required_sources(self) -> list[str]:
-        """Source columns that must be present for this spec to apply."""
+        """Source columns that must be present for this spec to apply (all but labels)."""
+        label = set(self.label_sources())
         wanted = [m.source for m in self.columns.values()]
         wanted += [m.source for m in self.extra.values()]
+        return [s for s in dict.fromkeys(wanted) if s not in label]
+
+    def label_sources(self) -> list[str]:
+        """Source columns of labels (inspection outcomes): a file to score has none of them."""
+        wanted = [m.source for name, m in self.columns.items() if name in LABEL_FIELDS]
+        wanted += [m.source for m in self.extra.values() if m.role == "label"]
         return list(dict.fromkeys(wanted))
+
+    def without_sources(self, absent: Collection[str]) -> DatasetSpec:
+        """This spec with the fields read from ``absent`` columns left out."""
+        if not absent:
+            return self
+        return DatasetSpec(
+            **{
+                **self.__dict__,
+                "columns": {k: m for k, m in self.columns.items() if m.source not in absent},
+                "extra": {k: m for k, m in self.extra.items() if m.source not in absent},
+            }
+        )
 
 
 def default_spec() -> DatasetSpec:
@@ -137,7 +157,8 @@ def resolve_columns(spec: DatasetSpec, source_columns: list[str], file: str) -> 
     """Bind a spec to an actual file's columns, or explain which columns are missing.
 
     With the default spec, canonical names are matched loosely and unmatched columns become
-    extras. With a declared spec, every named source column must exist.
+    extras. With a declared spec, every named source column must exist, except the labels'
+    (inspection outcomes), which a batch to score does not have.
     """
     if spec.infer_unmapped:
         by_norm = {normalise_name(c): c for c in source_columns}
@@ -148,6 +169,8 @@ def resolve_columns(spec: DatasetSpec, source_columns: list[str], file: str) -> 
     else:
         bound = spec
     missing = [s for s in bound.required_sources() if s not in source_columns]
+    # Labels are optional: training data has them, a batch to score does not.
+    bound = bound.without_sources([s for s in bound.label_sources() if s not in source_columns])
     if bound.is_manifest:
         missing_required = [f for f in REQUIRED_MANIFEST_FIELDS if f not in bound.columns]
     else:

@@ -82,6 +82,38 @@ extra:
     assert quarantine.get_column("field").to_list() == ["Declaration ID"]
 
 
+def test_labels_are_optional_so_a_batch_to_score_needs_none(tmp_path: Path) -> None:
+    spec = load_spec(
+        _spec(
+            tmp_path,
+            """
+record_id: Declaration ID
+columns:
+  hs_code: HS6 Code
+  inspection_result: Outcome
+extra:
+  Declaration ID: {role: id}
+  Fraud: {role: label}
+""",
+        )
+    )
+    labelled = tmp_path / "train.csv"
+    labelled.write_text("Declaration ID,HS6 Code,Fraud,Outcome\n1,440890,1,seizure\n")
+    rows, _ = read_frame(labelled, spec)
+    assert rows.get_column("Fraud").to_list() == [1]
+    assert rows.get_column("inspection_result").to_list() == ["seizure"]
+    batch = tmp_path / "batch.csv"
+    batch.write_text("Declaration ID,HS6 Code\n2,690722\n")
+    rows, quarantine = read_frame(batch, spec)
+    assert rows.get_column("record_id").to_list() == ["2"] and quarantine.height == 0
+    assert "Fraud" not in rows.columns
+    assert rows.get_column("inspection_result").null_count() == 1
+    # A feature column is still required.
+    (tmp_path / "bad.csv").write_text("Declaration ID,Fraud\n3,0\n")
+    with pytest.raises(SpecError, match="'HS6 Code'"):
+        read_frame(tmp_path / "bad.csv", spec)
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message", "hint"),
     [
