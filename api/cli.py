@@ -234,7 +234,10 @@ def main() -> None:
     """Entry point: run the CLI, turning LookoutErrors into clear messages."""
     _mount()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except LookoutError as err:
         err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, markup=True)
         sys.exit(2)
@@ -244,11 +247,11 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(130)
     except Exception as err:
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
+        # Usage errors (unknown command or option) of click, or of typer's vendored copy.
+        show, exit_code = getattr(err, "show", None), getattr(err, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
         if os.environ.get("LOOKOUT_DEBUG"):
             traceback.print_exc()
         err_console.print(

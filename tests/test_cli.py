@@ -104,3 +104,21 @@ def test_help_lists_every_command_group() -> None:
     assert done.returncode == 0
     for command in ("score", "demo", "generate", "rules", "model", "history", "watchlist"):
         assert command in done.stdout
+
+
+def test_a_failing_sub_command_exits_non_zero(tmp_path: Path) -> None:
+    # The model group reports its own errors; the process must still fail.
+    data = tmp_path / "unlabelled.csv"
+    data.write_text(HEADER + "MSCU1234560,B1,45R1,ECGYE,080390,1000,10\n")
+    done = lookout("model", "evaluate", "--model", str(tmp_path / "none"), "--data", str(data))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "error" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("args", [("rules", "no-such-command"), ("score", "--no-such-option")])
+def test_usage_errors_are_usage_messages(args: tuple[str, ...]) -> None:
+    done = lookout(*args)
+    assert done.returncode == 2
+    assert "Usage:" in done.stderr and "No such" in done.stderr
+    assert "internal error" not in done.stderr
