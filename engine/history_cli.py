@@ -114,10 +114,9 @@ def history_outcomes(
             frame = frame.with_columns(
                 pl.col("inspected").str.to_lowercase().is_in(["true", "1", "yes"])
             )
-        if "recorded_at" in frame.columns:
-            frame = frame.with_columns(
-                pl.col("recorded_at").str.to_datetime(time_zone="UTC", strict=False)
-            )
+        for name in ("recorded_at", "inspected_at"):
+            if name in frame.columns:
+                frame = _parse_time(frame, name, source)
     elif suffix == ".parquet":
         frame = pl.read_parquet(source)
     else:
@@ -129,6 +128,20 @@ def history_outcomes(
     history = HistoryStore(store)
     matched = history.append_outcomes(frame)
     console.print(f"recorded {frame.height:,} outcome(s); {matched:,} stored row(s) matched")
+
+
+def _parse_time(frame: pl.DataFrame, name: str, source: Path) -> pl.DataFrame:
+    """``name`` parsed as a UTC timestamp; a value that does not parse is an error, not null."""
+    parsed = pl.col(name).str.to_datetime(time_zone="UTC", strict=False)
+    bad = frame.select((pl.col(name).is_not_null() & parsed.is_null()).arg_true()).to_series()
+    if bad.len():
+        row = int(bad[0])
+        raise LookoutError(
+            f"{bad.len()} value(s) of '{name}' are not timestamps, e.g. {frame[name][row]!r}",
+            location=Location(file=str(source), line=row + 2, field=name),
+            hint="write times as ISO 8601, e.g. 2026-10-20T10:00:00Z",
+        )
+    return frame.with_columns(parsed)
 
 
 @history_app.command("info")

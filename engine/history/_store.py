@@ -201,9 +201,11 @@ class HistoryStore:
         """Record inspection outcomes for stored rows, keyed by container and B/L number.
 
         ``frame`` needs ``container_number``, ``bl_number`` and at least one of
-        ``inspected``/``inspection_result``/``finding_type``; ``recorded_at`` is optional
-        (default: now). The latest outcome per key wins. Returns how many stored rows the
-        outcomes matched (outcomes for rows not yet stored are kept for when they arrive).
+        ``inspected``/``inspection_result``/``finding_type``; ``recorded_at`` — when the
+        result became known, from which history features count it — is optional (an
+        ``inspected_at`` column serves as it; default: now). The latest outcome per key wins.
+        Returns how many stored rows the outcomes matched (outcomes for rows not yet stored
+        are kept for when they arrive).
         """
         missing = [c for c in OUTCOME_KEY if c not in frame.columns]
         if missing or not any(c in frame.columns for c in OUTCOME_COLUMNS):
@@ -392,6 +394,8 @@ def _outcome_schema() -> pl.Schema:
 
 
 def _conform_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
+    if RECORDED_AT not in frame.columns and "inspected_at" in frame.columns:
+        frame = frame.rename({"inspected_at": RECORDED_AT})
     schema = _outcome_schema()
     out = []
     for name, dtype in schema.items():

@@ -50,6 +50,35 @@ def test_history_add_is_idempotent_and_outcomes_recorded(tmp_path: Path) -> None
     assert "2 rows in 1 batch(es)" in info.output
 
 
+def test_outcomes_carry_when_they_were_known_and_bad_times_are_refused(tmp_path: Path) -> None:
+    from engine.errors import LookoutError
+
+    source = _manifest(tmp_path / "m.parquet")
+    store = tmp_path / "store"
+    runner.invoke(app, ["history", "add", str(source), "--store", str(store)])
+    outcomes = tmp_path / "o.csv"
+    outcomes.write_text(
+        "container_number,bl_number,inspection_result,inspected_at\n"
+        "MSCU1234565,BL1,seizure,2025-01-09T10:00:00Z\n"
+    )
+    done = runner.invoke(app, ["history", "outcomes", str(outcomes), "--store", str(store)])
+    assert done.exit_code == 0, done.output
+    stored = HistoryStore(store).scan().collect().sort("bl_number")
+    assert stored["inspected_at"].to_list()[0] == datetime(2025, 1, 9, 10, tzinfo=UTC)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "container_number,bl_number,inspection_result,recorded_at\n"
+        "MSCU1234565,BL1,clean,2025-01-10T00:00:00Z\n"
+        "TGHU0000001,BL2,clean,last tuesday\n"
+    )
+    failed = runner.invoke(app, ["history", "outcomes", str(bad), "--store", str(store)])
+    assert isinstance(failed.exception, LookoutError)
+    assert failed.exception.location is not None
+    assert (failed.exception.location.line, failed.exception.location.field) == (3, "recorded_at")
+    assert "last tuesday" in str(failed.exception)
+    assert len(HistoryStore(store).outcome_files()) == 1  # nothing of the bad file stored
+
+
 def test_watchlist_info_and_screen(tmp_path: Path) -> None:
     national = tmp_path / "n.csv"
     national.write_text("kind,name,imo,list,reference\nvessel,OCEAN STAR,9074729,NAT,V1\n")
