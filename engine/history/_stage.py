@@ -46,7 +46,8 @@ class HistoryFeatures:
     def end_batch(self, scored: pl.LazyFrame, batch_id: str) -> int:
         """Append the scored batch to the store (idempotent per ``batch_id``)."""
         self.batch_id = None
-        names = [c for c in history_schema().names() if c in scored.collect_schema().names()]
+        have = set(scored.collect_schema().names())
+        names = [c for c in history_schema().names() if c in have]
         return self.store.append(scored.select(names), batch_id=batch_id)
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
