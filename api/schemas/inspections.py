@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.batches import BATCH_ID_PATTERN
+
 CONTAINER_PATTERN = r"^[A-Za-z0-9 -]+$"
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Outcome = Literal["seizure", "irregularity", "clean"]
@@ -17,7 +19,7 @@ class InspectionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    batch_id: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")
+    batch_id: str = Field(min_length=1, max_length=40, pattern=BATCH_ID_PATTERN)
     container_number: str = Field(min_length=1, max_length=40, pattern=CONTAINER_PATTERN)
     record_id: str | None = Field(
         default=None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.batches import BATCH_ID_PATTERN
+
 FileName = str
+BatchIdItem = Annotated[str, Field(min_length=1, max_length=40, pattern=BATCH_ID_PATTERN)]
 
 
 class RulePackFiles(BaseModel):
@@ -95,7 +98,7 @@ class BacktestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pack: RulePackFiles | None = None
-    batch_ids: list[str] | None = Field(
+    batch_ids: list[BatchIdItem] | None = Field(
         None, max_length=1000, description="default: every scored batch of the unit"
     )
 

@@ -102,6 +102,10 @@ def test_upload_activate_score_and_backtest(server: LiveServer, unit: str) -> No
         assert shipped.status_code == 422
         missing = client.post("/v1/rules/backtest", json={"batch_ids": ["nope"]})
         assert missing.status_code == 404
+        # Not a batch id at all (PostgreSQL text cannot even hold the NUL): refused up front.
+        for bad in ("a\u0000b", "", "../x"):
+            refused = client.post("/v1/rules/backtest", json={"batch_ids": [bad]})
+            assert refused.status_code == 422, (bad, refused.text)
 
     engine = create_engine(server.database_url)
     try:
