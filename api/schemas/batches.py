@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 BATCH_ID_PATTERN = r"^[0-9A-Za-z-]+$"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Scalar = str | int | float | bool | None
 Value = Scalar
 FieldName = Annotated[
@@ -35,7 +36,9 @@ class BatchRowsCreate(BaseModel):
     seed: int | None = Field(
         default=None, ge=0, le=2**31 - 1, description="seed of the control sample"
     )
-    name: str | None = Field(default=None, max_length=200, description="a label for the batch")
+    name: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL, description="a label for the batch"
+    )
 
 
 class BatchCounts(BaseModel):

@@ -7,10 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.batches import BATCH_ID_PATTERN
+from api.schemas.batches import BATCH_ID_PATTERN, NO_NUL
 
 CONTAINER_PATTERN = r"^[A-Za-z0-9 -]+$"
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Outcome = Literal["seizure", "irregularity", "clean"]
 
 

@@ -179,6 +179,14 @@ def test_request_errors_are_problems(server: LiveServer, unit: str) -> None:
             "body",
             "rows",
         ]
+        nul_name = client.post(
+            "/v1/batches",
+            json={"rows": [{"container_number": "MSCU1234565"}], "name": "day\u00001"},
+        )
+        assert nul_name.status_code == 422 and nul_name.json()["errors"][0]["loc"][:2] == [
+            "body",
+            "name",
+        ]
         missing = client.get("/v1/batches/nope")
         assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
         not_allowed = client.delete("/v1/batches")
