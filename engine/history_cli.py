@@ -8,7 +8,6 @@ prints them as ``where: what`` plus a hint.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import Location, LookoutError
+from engine.identity import short_id
 
 if TYPE_CHECKING:  # imported lazily at run time so `lookout --help` stays fast
     from engine.history import HistoryStore
@@ -59,35 +59,44 @@ def _read_manifest(source: str, spec: str | None) -> pl.DataFrame:
     return rows
 
 
-def _content_id(source: str) -> str:
-    from engine.ingest import expand_inputs
-
-    digest = hashlib.sha256()
-    for path in expand_inputs(source):
-        with path.open("rb") as fh:
-            digest.update(hashlib.file_digest(fh, "sha256").digest())
-    return "sha256:" + digest.hexdigest()
-
-
 @history_app.command("add")
 def history_add(
     source: Annotated[str, typer.Argument(help="Manifest file, or a quoted glob.")],
     store: StoreOption = DEFAULT_STORE,
     spec: SpecOption = None,
     batch_id: Annotated[
-        str | None, typer.Option(help="Batch id (default: hash of the file contents).")
+        str | None,
+        typer.Option(
+            help="Name the batch (default: its content id, as `lookout score` computes it)."
+        ),
     ] = None,
 ) -> None:
-    """Append a manifest to the history store (the same batch twice is added once)."""
-    from engine.history import HistoryStore
+    """Append a manifest to the history store (the same files twice are added once).
+
+    The batch is known by its content id whatever name it is given, so `lookout score` of
+    the same files later leaves these rows out of its history and does not add them again.
+    """
+    from engine.history import HistoryStore, describe_batch
+    from engine.identity import batch_identity
+    from engine.ingest import expand_inputs
 
     history = HistoryStore(store)
-    chosen = batch_id or _content_id(source)
-    added = history.append(_read_manifest(source, spec), batch_id=chosen)
-    if added:
-        console.print(f"added {added:,} rows as batch {chosen}")
-    else:
-        console.print(f"batch {chosen} is already in the store; nothing added")
+    identity = batch_identity(expand_inputs(source))
+    chosen = batch_id or identity.id
+    known = {chosen, *identity.ids}
+    stored = history.stored_batch(known)
+    if stored is None:
+        rows = _read_manifest(source, spec)
+        added = history.append(rows, batch_id=chosen, identity=identity)
+        if added or not rows.height:
+            console.print(f"added {added:,} rows as batch {chosen}")
+        else:  # another writer stored the same batch meanwhile
+            stored = history.stored_batch(known)
+    if stored is not None:
+        known_as = describe_batch(stored, asked=chosen)
+        console.print(
+            f"batch {short_id(chosen)} is already in the store ({known_as}); nothing added"
+        )
     _print_store(history)
 
 
@@ -156,7 +165,7 @@ def _print_store(history: HistoryStore) -> None:
     fp = history.fingerprint()
     console.print(
         f"store {history.root}: {fp['rows']:,} rows in {fp['batches']} batch(es), "
-        f"{fp['outcome_files']} outcome file(s), snapshot {fp['snapshot'][:16]}"
+        f"{fp['outcome_files']} outcome file(s), snapshot {short_id(fp['snapshot'])}"
     )
 
 
@@ -175,7 +184,7 @@ def watchlist_info(lists: ListOption = None) -> None:
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     console.print(table)
     for source in watchlist.sources:
-        console.print(f"{source['format']}: {source['path']} sha256 {source['sha256'][:16]}")
+        console.print(f"{source['format']}: {source['path']} sha256 {short_id(source['sha256'])}")
 
 
 @watchlist_app.command("screen")

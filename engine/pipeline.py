@@ -21,9 +21,10 @@ import polars as pl
 from engine._canonical import QUARANTINE_SCHEMA
 from engine.enrich import enrich
 from engine.errors import Location, PipelineError
+from engine.identity import BatchIdentity, batch_identity
 from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
 from engine.policy import Capacity, ScoringPolicy, combine, select
-from engine.record import RunRecord, Timings, hash_files
+from engine.record import RunRecord, Timings
 from engine.reference import ReferenceData
 from engine.schema import CANONICAL, DQ_FLAGS, ROW_INDEX, SOURCE_FILE
 from engine.spec import DatasetSpec, default_spec
@@ -36,11 +37,14 @@ Progress = Callable[[str, int], None]
 @runtime_checkable
 class BatchAware(Protocol):
     """A stage that wants to know which batch it scores, and to see it once scored
-    (the history stage: leave the batch out of its own history, then append it)."""
+    (the history stage: leave the batch out of its own history, then append it).
 
-    def begin_batch(self, batch_id: str) -> None: ...
+    ``begin_batch`` may return a note for the run record; ``end_batch`` returns the rows it
+    appended."""
 
-    def end_batch(self, scored: pl.LazyFrame, batch_id: str) -> int: ...
+    def begin_batch(self, batch: BatchIdentity) -> str | None: ...
+
+    def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int: ...
 
 
 class RulePack(Protocol):
@@ -247,7 +251,7 @@ def start_record(
     timings: Timings,
     **parameters: object,
 ) -> RunRecord:
-    """A run record with the input hash and parameters, before any row is scored."""
+    """A run record with the batch identity and parameters, before any row is scored."""
     record = RunRecord(
         parameters={
             "capacity": str(capacity),
@@ -259,7 +263,7 @@ def start_record(
     )
     record.spec = {"name": spec.name, "hash": spec.content_hash, "path": spec.path}
     with timings.stage("hash_input"):
-        record.input = {"files": [str(p) for p in paths], "sha256": hash_files(paths)}
+        record.input = {"files": [str(p) for p in paths], **batch_identity(paths).to_record()}
     return record
 
 
@@ -314,10 +318,11 @@ def run_batch(
 
 
 def begin_batch(scorer: Scorer, record: RunRecord) -> None:
-    """Tell batch-aware stages (history) which batch is scored: its input hash."""
+    """Tell batch-aware stages (history) which batch is scored; keep their notes."""
+    batch = BatchIdentity.from_record(record.input)
     for stage in scorer.enrichers:
-        if isinstance(stage, BatchAware):
-            stage.begin_batch(str(record.input["sha256"]))
+        if isinstance(stage, BatchAware) and (note := stage.begin_batch(batch)):
+            record.messages.append(note)
 
 
 def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings) -> None:
@@ -328,11 +333,11 @@ def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings
     aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
     if not aware or not scorer.append_history:
         return
-    batch_id = str(record.input["sha256"])
+    batch = BatchIdentity.from_record(record.input)
     with timings.stage("history_append"):
         scored = scan_scored(Path(record.outputs["scored"]))
         record.counts["history_rows_appended"] = sum(
-            stage.end_batch(scored, batch_id) for stage in aware
+            stage.end_batch(scored, batch) for stage in aware
         )
     record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
     record.write(out_dir / "run.json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -20,16 +19,6 @@ def lookout_version() -> str:
         return metadata.version("lookout")
     except metadata.PackageNotFoundError:  # running from a source tree
         return "0+source"
-
-
-def hash_files(paths: list[Path]) -> str:
-    """sha256 over the files' bytes, in order, streamed (constant memory)."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 class Timings:

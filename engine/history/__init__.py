@@ -9,7 +9,7 @@ from engine.history._features import (
     Smoothing,
 )
 from engine.history._stage import HISTORY_COLUMNS, HistoryFeatures, point_in_time_features
-from engine.history._store import HistoryError, HistoryStore, history_schema
+from engine.history._store import HistoryError, HistoryStore, describe_batch, history_schema
 
 __all__ = [
     "FIRST_SEEN_LOOKBACK_DAYS",
@@ -20,6 +20,7 @@ __all__ = [
     "HistoryFeatures",
     "HistoryStore",
     "Smoothing",
+    "describe_batch",
     "history_schema",
     "point_in_time_features",
 ]

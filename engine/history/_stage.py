@@ -13,7 +13,14 @@ from engine.history._features import (
     compute_features,
     entity_columns,
 )
-from engine.history._store import HistoryError, HistoryStore, conform, history_schema
+from engine.history._store import (
+    HistoryError,
+    HistoryStore,
+    conform,
+    describe_batch,
+    history_schema,
+)
+from engine.identity import BatchIdentity
 from engine.parties import party_keys
 from engine.schema import DERIVED
 
@@ -37,25 +44,37 @@ class HistoryFeatures:
         self.store = store
         self.smoothing = smoothing or Smoothing()
         self.low_memory = low_memory
-        self.batch_id: str | None = None
+        self.batch: BatchIdentity | None = None
 
-    def begin_batch(self, batch_id: str) -> None:
-        """The batch about to be scored: if the store already holds it, it is not history."""
-        self.batch_id = batch_id
+    def begin_batch(self, batch: BatchIdentity) -> str | None:
+        """The batch about to be scored: if the store already holds it, it is not history.
 
-    def end_batch(self, scored: pl.LazyFrame, batch_id: str) -> int:
-        """Append the scored batch to the store (idempotent per ``batch_id``)."""
-        self.batch_id = None
+        Returns a note for the run record when the store already holds the batch.
+        """
+        self.batch = batch
+        stored = self.store.stored_batch(batch.ids)
+        if stored is None:
+            return None
+        return (
+            f"batch {batch.short()} is already in the history store {self.store.root} "
+            f"({describe_batch(stored, asked=batch.id)}): its own rows are left out of its "
+            "history features and it is not appended again"
+        )
+
+    def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int:
+        """Append the scored batch to the store; 0 when it is already there."""
+        self.batch = None
         have = set(scored.collect_schema().names())
         names = [c for c in history_schema().names() if c in have]
-        return self.store.append(scored.select(names), batch_id=batch_id)
+        return self.store.append(scored.select(names), batch_id=batch.id, identity=batch)
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with every history column added (same rows, same order)."""
         _require_time(frame)
         keyed = self.store.assign_keys(conform(frame), persist=False)
         query = entity_columns(keyed.lazy()).collect()
-        history = entity_columns(self.store.scan(exclude_batch=self.batch_id))
+        exclude = self.batch.ids if self.batch is not None else ()
+        history = entity_columns(self.store.scan(exclude=exclude))
         features = compute_features(
             query, history, smoothing=self.smoothing, low_memory=self.low_memory
         )

@@ -5,22 +5,23 @@ Layout under ``root``::
     rows/<digest>.parquet      one file per appended batch (canonical columns + party keys)
     outcomes/<digest>.parquet  one file per recorded set of inspection outcomes
     parties.parquet            party_key -> canonical_key (near-duplicate resolution)
-    batches.jsonl              manifest: one line per batch (id, file, rows, content hash)
+    batches.jsonl              manifest: one line per batch (id, content id, file, rows, hash)
     outcomes.jsonl             manifest: one line per outcome file
 
 The manifests are the source of truth: a file is visible only once its manifest line is
 written (after the file itself), so a crash mid-append leaves no half batch, and appending
-the same ``batch_id`` again is a no-op. One writer at a time per store.
+the same batch again is a no-op. A batch is the same when its id or its content id (see
+:mod:`engine.identity`) is already in the manifest, legacy ids of older versions included.
+One writer at a time per store.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import Location, LookoutError
+from engine.identity import BatchIdentity, file_id, fingerprint, short_id
 from engine.parties import party_key, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
@@ -136,6 +138,14 @@ class HistoryStore:
         """Manifest entries of the recorded outcome files, oldest first."""
         return list(_read_manifest(self.root / "outcomes.jsonl"))
 
+    def stored_batch(self, ids: Collection[str]) -> dict[str, Any] | None:
+        """The manifest entry of the stored batch known by any of ``ids``, or None.
+
+        An entry is known by its ``batch_id`` and, when it was added from files, by its
+        ``content_id`` — so a batch added under a name is still recognised by its content.
+        """
+        return next((b for b in self.batches() if _known_as(b, ids)), None)
+
     def parties(self) -> pl.DataFrame:
         """The party key → canonical key mapping built by near-duplicate resolution."""
         if not self._parties_file.exists():
@@ -143,8 +153,18 @@ class HistoryStore:
         return pl.read_parquet(self._parties_file)
 
     # ------------------------------------------------------------------ writing
-    def append(self, frame: pl.DataFrame | pl.LazyFrame, *, batch_id: str) -> int:
-        """Store a canonical batch; return rows appended (0 if ``batch_id`` is already in).
+    def append(
+        self,
+        frame: pl.DataFrame | pl.LazyFrame,
+        *,
+        batch_id: str,
+        identity: BatchIdentity | None = None,
+    ) -> int:
+        """Store a canonical batch; return rows appended (0 if the batch is already in).
+
+        ``identity`` is the content identity of the files the batch was read from: stored as
+        the entry's ``content_id``, and the batch is already in when its id, or any id of
+        ``identity`` (legacy ones too), names a stored batch.
 
         Rows with a null ``filed_at`` are stored but never count in features (they have no
         place in time). Writers of one store are serialised by a lock file, so two processes
@@ -155,7 +175,7 @@ class HistoryStore:
         if not batch_id or not batch_id.strip():
             raise HistoryError("batch_id is empty", hint="pass the batch's input hash or name")
         with self._locked():
-            return self._append(frame, batch_id)
+            return self._append(frame, batch_id, identity)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -167,8 +187,11 @@ class HistoryStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _append(self, frame: pl.DataFrame | pl.LazyFrame, batch_id: str) -> int:
-        if any(b["batch_id"] == batch_id for b in self.batches()):
+    def _append(
+        self, frame: pl.DataFrame | pl.LazyFrame, batch_id: str, identity: BatchIdentity | None
+    ) -> int:
+        known = {batch_id} | (identity.ids if identity is not None else set())
+        if self.stored_batch(known) is not None:
             return 0
         if isinstance(frame, pl.DataFrame):
             rows = conform(frame, source=batch_id).lazy()
@@ -183,12 +206,14 @@ class HistoryStore:
             )
             .select(list(history_schema()))
         )
-        path = self._rows_dir / f"{_digest(batch_id)}.parquet"
+        # The file name only has to be path-safe and the same on a retry after a crash.
+        path = self._rows_dir / f"{fingerprint(batch_id)}.parquet"
         content_hash, height = _sink_atomic(keyed, path, source=batch_id)
         _append_manifest(
             self.root / "batches.jsonl",
             {
                 "batch_id": batch_id,
+                **({"content_id": identity.id} if identity is not None else {}),
                 "file": path.name,
                 "rows": height,
                 "sha256": content_hash,
@@ -217,8 +242,7 @@ class HistoryStore:
         if frame.height == 0:
             return 0
         outcomes = _conform_outcomes(frame)
-        name = _digest(_now() + os.urandom(8).hex())
-        path = self._outcomes_dir / f"{name}.parquet"
+        path = self._outcomes_dir / f"{uuid.uuid4().hex}.parquet"
         with self._locked():
             content_hash = _write_atomic(outcomes, path)
             _append_manifest(
@@ -259,10 +283,8 @@ class HistoryStore:
         return self.append_outcomes(frame)
 
     # ------------------------------------------------------------------ reading
-    def _raw_rows(self, exclude_batch: str | None = None) -> pl.LazyFrame:
-        files = [
-            self._rows_dir / b["file"] for b in self.batches() if b["batch_id"] != exclude_batch
-        ]
+    def _raw_rows(self, exclude: Collection[str] = ()) -> pl.LazyFrame:
+        files = [self._rows_dir / b["file"] for b in self.batches() if not _known_as(b, exclude)]
         if not files:
             return pl.LazyFrame(schema=history_schema())
         # Files written before a canonical field existed read it as null.
@@ -280,13 +302,14 @@ class HistoryStore:
             .agg(pl.all().last())
         )
 
-    def scan(self, *, exclude_batch: str | None = None) -> pl.LazyFrame:
+    def scan(self, *, exclude: Collection[str] = ()) -> pl.LazyFrame:
         """All stored rows, with recorded outcomes overriding the rows' own labels.
 
-        ``exclude_batch`` leaves one stored batch out: re-scoring a batch that is already in
-        the store then sees exactly the history it saw the first time.
+        ``exclude`` leaves out the stored batch known by any of these ids (its id, content id
+        or a legacy id, see :meth:`stored_batch`): scoring a batch that is already in the
+        store then sees exactly the history it would have seen before it was added.
         """
-        rows = self._raw_rows(exclude_batch)
+        rows = self._raw_rows(exclude)
         if not self.outcome_files():
             return rows
         outcomes = self.latest_outcomes().rename({c: f"__o_{c}" for c in OUTCOME_COLUMNS})
@@ -303,20 +326,16 @@ class HistoryStore:
 
     def fingerprint(self) -> dict[str, Any]:
         """Rows, batches and a hash that changes whenever the stored content changes."""
-        digest = hashlib.sha256()
-        batches = self.batches()
-        for entry in batches:
-            digest.update(f"b:{entry['batch_id']}:{entry['sha256']}\n".encode())
-        outcome_files = self.outcome_files()
-        for entry in outcome_files:
-            digest.update(f"o:{entry['sha256']}\n".encode())
+        batches, outcome_files = self.batches(), self.outcome_files()
+        parts = [f"b:{entry['batch_id']}:{entry['sha256']}\n" for entry in batches]
+        parts += [f"o:{entry['sha256']}\n" for entry in outcome_files]
         if self._parties_file.exists():
-            digest.update(hashlib.sha256(self._parties_file.read_bytes()).hexdigest().encode())
+            parts.append(file_id(self._parties_file))
         return {
             "rows": sum(int(b["rows"]) for b in batches),
             "batches": len(batches),
             "outcome_files": len(outcome_files),
-            "snapshot": digest.hexdigest(),
+            "snapshot": fingerprint(*parts),
         }
 
     # ------------------------------------------------------------------ party keys
@@ -426,8 +445,20 @@ def _conform_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
     return result
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+def describe_batch(entry: dict[str, Any], *, asked: str) -> str:
+    """A stored batch in a few words, e.g. ``3 rows, added 2025-03-01 08:00:00``.
+
+    Its stored id is named when it differs from the id ``asked`` about (a batch added under
+    a name, or by an older version)."""
+    added = str(entry.get("appended_at", "?"))[:19].replace("T", " ")
+    stored = str(entry["batch_id"])
+    name = "" if stored == asked else f"as {short_id(stored)}, "
+    return f"{name}{int(entry['rows']):,} rows, added {added}"
+
+
+def _known_as(entry: dict[str, Any], ids: Collection[str]) -> bool:
+    """Whether a manifest entry is the batch known by any of ``ids``."""
+    return entry["batch_id"] in ids or entry.get("content_id") in ids
 
 
 def _now() -> str:
@@ -439,9 +470,8 @@ def _write_atomic(frame: pl.DataFrame, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
     frame.write_parquet(tmp, statistics=True)
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-        content_hash = hashlib.file_digest(fh, "sha256").hexdigest()
+    _fsync(tmp)
+    content_hash = file_id(tmp)
     tmp.replace(path)
     return content_hash
 
@@ -460,11 +490,15 @@ def _sink_atomic(frame: pl.LazyFrame, path: Path, *, source: str) -> tuple[str, 
             hint="load the file through a dataset spec so it arrives in canonical types",
         ) from exc
     rows = int(pl.scan_parquet(tmp).select(pl.len()).collect().item())
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-        content_hash = hashlib.file_digest(fh, "sha256").hexdigest()
+    _fsync(tmp)
+    content_hash = file_id(tmp)
     tmp.replace(path)
     return content_hash, rows
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _append_manifest(path: Path, entry: dict[str, Any]) -> None:
