@@ -17,6 +17,7 @@ from rich.console import Console
 
 from api._summary import print_summary
 from api.wiring import build_scorer
+from engine.identity import batch_identity
 from engine.pipeline import run_batch
 from engine.policy import Capacity
 
@@ -47,7 +48,9 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
     store = HistoryStore(history_dir)
     with console.status("loading the history store"):
         added = store.append(
-            pl.read_parquet(generated.history), batch_id=f"demo-history-seed{DEMO_SEED}"
+            pl.read_parquet(generated.history),
+            batch_id=f"demo-history-seed{DEMO_SEED}",
+            identity=batch_identity([generated.history]),
         )
     console.print(
         f"history: {added:,} rows added to {history_dir}"

@@ -8,6 +8,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from engine.identity import short_id
 from engine.record import RunRecord
 
 
@@ -39,12 +40,12 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
     if rules:
         table.add_row(
             "rule pack",
-            f"{rules.get('pack_hash', '')[:12]} ({len(rules.get('rules', {}))} rules, "
+            f"{short_id(str(rules.get('pack_hash', '')))} ({len(rules.get('rules', {}))} rules, "
             f"{len(rules.get('skipped', []))} not applicable)",
         )
     model = record.stages.get("model", {})
     if model:
-        table.add_row("model", str(model.get("model_hash", ""))[:12])
+        table.add_row("model", short_id(str(model.get("model_hash", ""))))
     total = sum(record.timings.values())
     table.add_row("wall time", f"{total:.2f} s")
     console.print(table)

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import polars as pl
 import yaml
 
 from engine.errors import Location, LookoutError
+from engine.identity import fingerprint
 from engine.schema import ROW_INDEX
 
 __all__ = [
@@ -125,8 +125,7 @@ class ScoringPolicy:
                     column=mark.column + 1 if mark else None,
                 ),
             ) from None
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        return cls.from_dict(data, file=str(file), content_hash=digest)
+        return cls.from_dict(data, file=str(file), content_hash=fingerprint(text))
 
     @classmethod
     def from_dict(

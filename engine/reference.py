@@ -13,7 +13,6 @@ uses and is cached per directory, so every stage of a run shares one copy.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import Location, ReferenceDataError
+from engine.identity import file_id
 
 SHIPPED_DIRECTORY = Path(__file__).resolve().parent / "reference_data"
 """The reference tables shipped with Lookout."""
@@ -183,7 +183,7 @@ def _load_cached(directory: Path) -> ReferenceData:
 
 def _sha256(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_id(path)
     except OSError as exc:
         raise ReferenceDataError(
             f"reference table cannot be read ({exc.strerror or exc})",

@@ -26,7 +26,6 @@ nothing the sender provided is lost.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any, Literal
 import yaml
 
 from engine.errors import Location, SpecError
+from engine.identity import fingerprint
 from engine.schema import CANONICAL, LABEL_FIELDS, REQUIRED_MANIFEST_FIELDS, Role
 
 Format = Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar"]
@@ -243,7 +243,7 @@ def load_spec(path: Path | str) -> DatasetSpec:
             "a dataset spec must be a YAML mapping", location=Location(file=str(path), line=1)
         )
     data = yaml.safe_load(text)
-    return _parse(data, node, str(path), hashlib.sha256(text.encode()).hexdigest()[:16])
+    return _parse(data, node, str(path), fingerprint(text))
 
 
 def shipped_specs() -> dict[str, Path]:

@@ -45,12 +45,12 @@ descriptions than rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import polars as pl
 
+from engine.identity import fingerprint
 from engine.kernels import container_number_verdict, imo_number_verdict
 from engine.reference import (
     ReferenceData,
@@ -166,7 +166,9 @@ Check = Callable[[pl.Expr], pl.Expr]
 
 
 def _words(words: Iterable[str]) -> str:
-    return "|".join(sorted(set(words), key=len, reverse=True))
+    # Longest first so a phrase wins over its prefix; ties alphabetical, so the pattern (and
+    # rules_digest) is the same in every process, whatever the set's hash order.
+    return "|".join(sorted(set(words), key=lambda w: (-len(w), w)))
 
 
 _VAGUE_RE = rf"\b(?:{_words(VAGUE_GOODS_PHRASES)})\b"
@@ -416,7 +418,7 @@ def rules_digest() -> str:
     text = "\n".join(
         [_VAGUE_RE, _FILLER_RE, _PLACEHOLDER_RE, _PO_BOX_RE, _STREET_RE, str(_MAX_PLACE_WORDS)]
     )
-    return hashlib.sha256(text.encode()).hexdigest()
+    return fingerprint(text)
 
 
 class ValidationStage:

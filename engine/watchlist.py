@@ -29,7 +29,6 @@ their entry so rules can also flag weaker "possible" matches. Below the floor th
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from lxml import etree
 from rapidfuzz import fuzz, process
 
 from engine.errors import Location, ReferenceDataError
+from engine.identity import file_id
 from engine.parties import party_key, party_keys, ratio_blocks, spelling_variant
 
 __all__ = [
@@ -139,8 +139,7 @@ class Watchlist:
                     location=Location(str(path)),
                     hint="use the UN SC consolidated XML (.xml) or the national CSV (.csv)",
                 )
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            sources.append({"path": str(path), "format": kind, "sha256": digest})
+            sources.append({"path": str(path), "format": kind, "sha256": file_id(path)})
         return cls(
             parties=_stack(parties, _PARTY_SCHEMA),
             vessels=_stack(vessels, _VESSEL_SCHEMA).unique(maintain_order=True),

@@ -7,7 +7,6 @@ wrote it and that the model's features are the card's features.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from engine.errors import Location
+from engine.identity import fingerprint, same_fingerprint
 from models.errors import ArtifactError
 from models.features import FeaturePlan
 from models.forest import Forest
@@ -44,9 +44,7 @@ class ModelArtifact:
     @property
     def model_hash(self) -> str:
         """Content hash of the model text and its feature preparation."""
-        digest = hashlib.sha256(self.model_text.encode())
-        digest.update(json.dumps(self.plan.to_dict(), sort_keys=True).encode())
-        return digest.hexdigest()[:16]
+        return fingerprint(self.model_text, json.dumps(self.plan.to_dict(), sort_keys=True))
 
     def booster(self) -> lgb.Booster:
         """A LightGBM booster for the same model (used for explanations)."""
@@ -178,7 +176,7 @@ def load_model(folder: Path | str) -> ModelArtifact:
         )
     artifact = ModelArtifact(text, card, plan, forest)
     stored = card.get("model_hash")
-    if stored and stored != artifact.model_hash:
+    if stored and not same_fingerprint(str(stored), artifact.model_hash):
         raise ArtifactError(
             "model hash in card.json does not match model.txt",
             location=Location(file=str(card_file), field="model_hash"),

@@ -6,7 +6,6 @@ Mounted by the top-level CLI as ``lookout model``; runnable alone as
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import LookoutError
+from engine.identity import BatchIdentity, batch_identity
 from models.artifact import CARD_FILE, load_model
 from models.evaluate import evaluate_scores, plot_precision_curve, precision_table
 from models.recipe import ModelRecipe
@@ -50,8 +50,9 @@ PrepareOpt = Annotated[
 
 def read_history(
     paths: list[Path], spec_path: Path, *, prepare: bool = False
-) -> tuple[pl.DataFrame, ModelRecipe, str]:
-    """Read files through the spec; return the frame, the recipe and a hash of the inputs.
+) -> tuple[pl.DataFrame, ModelRecipe, BatchIdentity]:
+    """Read files through the spec; return the frame, the recipe and the files' identity
+    (the same batch id `lookout score` gives these files: the card's data hash).
 
     A spec with only a ``model:`` section (no ``columns:``/``extra:``) reads canonical files
     as they are. With ``prepare`` the rows go through validate → enrich and get their
@@ -73,7 +74,7 @@ def read_history(
             time_field=spec.time_field,
         )
     recipe = ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
-    frames, digest = [], hashlib.sha256()
+    frames = []
     for path in paths:
         frame, quarantine = read_frame(path, spec)
         if quarantine.height:
@@ -82,11 +83,10 @@ def read_history(
                 f"{path} could not be read and were left out"
             )
         frames.append(frame)
-        digest.update(_file_hash(path).encode())
     frame = pl.concat(frames, how="vertical_relaxed")
     if prepare:
         frame = prepare_history(frame)
-    return frame, recipe, digest.hexdigest()[:16]
+    return frame, recipe, batch_identity(paths)
 
 
 def prepare_history(frame: pl.DataFrame) -> pl.DataFrame:
@@ -101,14 +101,6 @@ def _spec_name(path: Path) -> str:
     from engine.spec import load_spec
 
     return load_spec(path).name
-
-
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @app.command()
@@ -129,7 +121,7 @@ def train(
 ) -> None:
     """Train a model on labelled history with a time-based split; write the artifact."""
     try:
-        frame, recipe, data_hash = read_history(data, spec, prepare=prepare and valid is None)
+        frame, recipe, inputs = read_history(data, spec, prepare=prepare and valid is None)
         if seed is not None:
             recipe = ModelRecipe(**{**recipe.__dict__, "seed": seed})
         valid_frame = read_history([valid], spec)[0] if valid is not None else None
@@ -146,7 +138,7 @@ def train(
             )
             frame = both.filter(pl.col("__part") == 0).drop("__part")
             valid_frame = both.filter(pl.col("__part") == 1).drop("__part")
-        artifact = train_model(frame, recipe, valid_frame=valid_frame, data_hash=data_hash)
+        artifact = train_model(frame, recipe, valid_frame=valid_frame, data_hash=inputs.id)
         artifact.card["name"] = _spec_name(spec)
         artifact.card["spec"] = str(spec)
         artifact.card["prepared"] = prepare
@@ -191,7 +183,7 @@ def evaluate(
         artifact = load_model(model)
         spec_path = spec or Path(str(artifact.card.get("spec", "")))
         prep = bool(artifact.card.get("prepared")) if prepare is None else prepare
-        frame, recipe, data_hash = read_history(data, spec_path, prepare=prep)
+        frame, recipe, inputs = read_history(data, spec_path, prepare=prep)
         rows = labelled_rows(frame, recipe, what="evaluation data")
         scores = artifact.forest.predict(artifact.plan.matrix(rows))
         metrics = evaluate_scores(rows.get_column("__label").to_numpy(), scores)
@@ -208,7 +200,7 @@ def evaluate(
             orient="row",
         )
         table.write_csv(folder / "evaluation_precision_at_capacity.csv")
-        _record_evaluation(model, data, data_hash, metrics)
+        _record_evaluation(model, data, inputs, metrics)
     except LookoutError as err:
         raise _fail(err) from None
     _print_metrics(metrics, f"evaluation on {', '.join(str(p) for p in data)}")
@@ -237,12 +229,14 @@ def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
 
 
 def _record_evaluation(
-    model: Path, data: list[Path], data_hash: str, metrics: dict[str, Any]
+    model: Path, data: list[Path], inputs: BatchIdentity, metrics: dict[str, Any]
 ) -> None:
+    """Add an evaluation to the card, replacing an earlier one on the same data (whichever
+    version recorded it)."""
     path = model / CARD_FILE
     card_data = json.loads(path.read_text(encoding="utf-8"))
-    runs = [e for e in card_data.get("evaluations", []) if e.get("data_hash") != data_hash]
-    runs.append({"data": [str(p) for p in data], "data_hash": data_hash, "metrics": metrics})
+    runs = [e for e in card_data.get("evaluations", []) if e.get("data_hash") not in inputs.ids]
+    runs.append({"data": [str(p) for p in data], "data_hash": inputs.id, "metrics": metrics})
     card_data["evaluations"] = runs
     path.write_text(json.dumps(card_data, indent=1, default=str) + "\n", encoding="utf-8")
 

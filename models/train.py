@@ -7,7 +7,6 @@ not null and, when the recipe names one, ``labelled_only`` is true).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from engine.identity import frame_fingerprint
 from models.artifact import ModelArtifact, build_card
 from models.errors import MissingFeaturesError, TrainingDataError
 from models.evaluate import evaluate_scores
@@ -142,7 +142,7 @@ def train_model(
         best_iteration=best,
         train=split.train,
         valid=split.valid,
-        data_hash=data_hash or _frame_hash(frame),
+        data_hash=data_hash or frame_fingerprint(frame),
         metrics=metrics,
     )
     if valid_frame is None and recipe.refit:
@@ -221,10 +221,3 @@ def _check_classes(rows: pl.DataFrame, what: str) -> None:
             f"{what} has a single class: nothing to learn from",
             hint="use a longer history or move model.validation later",
         )
-
-
-def _frame_hash(frame: pl.DataFrame) -> str:
-    digest = hashlib.sha256()
-    digest.update(",".join(frame.columns).encode())
-    digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
-    return digest.hexdigest()[:16]

@@ -8,8 +8,6 @@ at a time, so an author sees all of them in one `lookout rules check`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from typing import Any, Literal, cast
 
 import polars as pl
 
+from engine.identity import canonical_json, json_fingerprint
 from rules import _yaml as y
 from rules._diagnostics import Collector, did_you_mean
 from rules._ir import (
@@ -74,16 +73,6 @@ STATUSES = ("experimental", "active", "retired")
 _ID = re.compile(r"[a-z0-9][a-z0-9_.\-]*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-
-
-def canonical_json(obj: Any) -> str:
-    """Stable JSON for hashing (sorted keys, dates as ISO text)."""
-    return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
-
-
-def sha256(text: str) -> str:
-    """Hex sha256 of UTF-8 text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -170,14 +159,10 @@ def load_sources(
             resolver.read_list(raw)
     result.lists = resolver.lists
     result.macros = {
-        name: sha256(canonical_json(raw.content)) for name, raw in resolver.raw_macros.items()
+        name: json_fingerprint(raw.content) for name, raw in resolver.raw_macros.items()
     }
-    result.pack_hash = sha256(
-        canonical_json(
-            sorted(
-                canonical_json({"kind": r.kind, "content": r.content}) for r in first_seen.values()
-            )
-        )
+    result.pack_hash = json_fingerprint(
+        sorted(canonical_json({"kind": r.kind, "content": r.content}) for r in first_seen.values())
     )
     return result
 
@@ -401,14 +386,12 @@ class _Resolver(MatchResolver):
         tests = self.tests(raw, ctx)
         if len(self.out.errors) > before or condition is None:
             return None
-        version = sha256(
-            canonical_json(
-                {
-                    "rule": raw.content,
-                    "lists": {n: list(self.lists[n].items) for n in sorted(ctx.lists_used)},
-                    "macros": {n: self.raw_macros[n].content for n in sorted(ctx.macros_used)},
-                }
-            )
+        version = json_fingerprint(
+            {
+                "rule": raw.content,
+                "lists": {n: list(self.lists[n].items) for n in sorted(ctx.lists_used)},
+                "macros": {n: self.raw_macros[n].content for n in sorted(ctx.macros_used)},
+            }
         )
         return Rule(
             id=raw.name,

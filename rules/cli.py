@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import LookoutError
+from engine.identity import short_id
 from rules._backtest import backtest, dataset_fields, read_history
 from rules._diagnostics import Diagnostic, RulePackError
 from rules._diff import diff_packs
@@ -312,7 +313,7 @@ def diff_cmd(
     result = diff_packs(
         _load(old), _load(new), read_history(history) if history is not None else None
     )
-    out.print(f"old {result.old_hash[:16]}  new {result.new_hash[:16]}")
+    out.print(f"old {short_id(result.old_hash)}  new {short_id(result.new_hash)}")
     for rule_id in result.added:
         out.print(f"[green]+ {rule_id}[/green]")
     for rule_id in result.removed:

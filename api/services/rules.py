@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from datetime import timedelta
@@ -30,6 +29,7 @@ from api.schemas.rules import (
 from api.services.batches import batch_dir
 from api.state import AppState
 from api.tables import Batch, Inspection, RuleHit, RulePack, ScoredContainer
+from engine.identity import fingerprint
 
 POSITIVE = ("seizure", "irregularity")
 MAX_BACKTEST_BATCHES = 1000
@@ -84,10 +84,7 @@ def validate_files(body: RulePackFiles) -> ValidationReport:
 
 def content_hash(files: dict[str, str]) -> str:
     """A hash of the pack's file names and texts (the storage key of an upload)."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(_safe_name(name).encode() + b"\0" + files[name].encode() + b"\0")
-    return digest.hexdigest()
+    return fingerprint(*(f"{_safe_name(name)}\0{files[name]}\0" for name in sorted(files)))
 
 
 def upload_pack(

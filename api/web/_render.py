@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.web import _charts
+from engine.identity import short_id
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _CONTRIBUTION = re.compile(r"^(?P<label>.*): \+(?P<value>-?[0-9.]+)$")
@@ -88,7 +89,9 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, number=number, percent=percent, duration=duration)
+    env.filters.update(
+        when=when, number=number, percent=percent, duration=duration, short_id=short_id
+    )
     env.globals.update(
         countdown=countdown,
         contributions=contributions,

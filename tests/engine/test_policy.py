@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -33,7 +35,8 @@ def policy() -> ScoringPolicy:
 def test_default_policy_loads_with_hash() -> None:
     policy = ScoringPolicy.load(None)
     assert policy.name == "default"
-    assert len(policy.content_hash) == 16
+    shipped = Path(policy.path or "").read_bytes()
+    assert policy.content_hash == hashlib.sha256(shipped).hexdigest()  # whole, not truncated
     assert policy.fingerprint()["hash"] == policy.content_hash
 
 

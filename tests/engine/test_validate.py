@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import polars as pl
@@ -353,6 +356,23 @@ def test_stage_protocol(refs: ReferenceData) -> None:
     fingerprint = stage.fingerprint()
     assert fingerprint["present"] == ["container_number"]
     assert len(fingerprint["rules_sha256"]) == 64
+
+
+def test_the_phrase_digest_is_the_same_in_every_process() -> None:
+    # The phrase lists are sets; their pattern, and the digest a run record keeps, must not
+    # follow the process's string-hash seed.
+    code = "from engine.validate import rules_digest; print(rules_digest())"
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
 
 
 def test_canonical_catalogue_is_what_validate_reads() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import polars as pl
 from typer.testing import CliRunner
 
+from engine.identity import batch_identity
 from models.cli import app
 from tests.models._history import FAST_PARAMS, history
 
@@ -83,6 +85,17 @@ def test_train_evaluate_card(tmp_path: Path) -> None:
         card["evaluations"][0]["metrics"]["precision_at_5pct"]
         == table.filter(pl.col("rate") == "5%")["precision"][0]
     )
+
+    # The data hash is the files' batch id; an evaluation of before (16-digit hash of the
+    # hex file digests) on the same data is replaced, not kept beside the new one.
+    assert card["data_hash"] == batch_identity([train]).id
+    digest = hashlib.sha256(valid.read_bytes()).hexdigest()
+    card["evaluations"][0]["data_hash"] = hashlib.sha256(digest.encode()).hexdigest()[:16]
+    (out / "card.json").write_text(json.dumps(card))
+    result = runner.invoke(app, ["evaluate", "--model", str(out), "--data", str(valid)])
+    assert result.exit_code == 0, result.output
+    evaluations = json.loads((out / "card.json").read_text())["evaluations"]
+    assert [e["data_hash"] for e in evaluations] == [digest]
 
     result = runner.invoke(app, ["card", str(out)])
     assert result.exit_code == 0 and "count_importer" in result.output

@@ -165,6 +165,19 @@ def test_tampered_artifact(trained, tmp_path: Path) -> None:  # type: ignore[no-
         load_model(tmp_path)
 
 
+def test_a_card_of_before_with_a_16_digit_model_hash_loads(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = trained.save(tmp_path / "m")
+    card = json.loads((folder / "card.json").read_text())
+    assert card["model_hash"] == trained.model_hash and len(trained.model_hash) == 64
+    card["model_hash"] = trained.model_hash[:16]  # as cards were written before
+    (folder / "card.json").write_text(json.dumps(card))
+    assert load_model(folder).model_hash == trained.model_hash
+    card["model_hash"] = "0" * 16
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ArtifactError, match="does not match"):
+        load_model(folder)
+
+
 def test_refit_uses_all_rows_with_the_trees_found(trained) -> None:  # type: ignore[no-untyped-def]
     refit = trained.card["refit"]
     rows = labelled_rows(history(), recipe())
