@@ -453,7 +453,8 @@ def describe_batch(entry: dict[str, Any], *, asked: str) -> str:
     added = str(entry.get("appended_at", "?"))[:19].replace("T", " ")
     stored = str(entry["batch_id"])
     name = "" if stored == asked else f"as {short_id(stored)}, "
-    return f"{name}{int(entry['rows']):,} rows, added {added}"
+    rows = int(entry["rows"])
+    return f"{name}{rows:,} row{'' if rows == 1 else 's'}, added {added}"
 
 
 def _known_as(entry: dict[str, Any], ids: Collection[str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.api._manifests import rows
+from tests.api._manifests import rows, to_csv
 from tests.api.conftest import LiveServer
 
 pytestmark = pytest.mark.xdist_group("api")
@@ -47,3 +47,26 @@ def test_inspection_results_reach_later_batches(server: LiveServer, unit: str) -
         three = other.post("/v1/batches", json={"rows": later}).json()
     own = pl.read_parquet(server.data_dir / "batches" / three["id"] / "out" / "scored.parquet")
     assert own["consignee_is_new"].to_list() == [True, True, True]
+
+
+def test_the_same_upload_twice_joins_the_history_once(server: LiveServer, unit: str) -> None:
+    manifest = to_csv(rows(10, owner="DUPU", tag="D"))  # consignees repeat days apart
+    with server.client(server.key(unit)) as client:
+        ids = [
+            client.post(
+                "/v1/batches", files={"file": ("manifest.csv", manifest, "text/csv")}
+            ).json()["id"]
+            for _ in range(2)
+        ]
+        first, again = (client.get(f"/v1/batches/{b}").json()["run_record"] for b in ids)
+    assert first["input"]["batch_id"] == again["input"]["batch_id"]  # one content, one id
+    assert first["counts"]["history_rows_appended"] == 10 and not first["messages"]
+    assert again["counts"]["history_rows_appended"] == 0
+    assert any("already in the history store" in m for m in again["messages"])
+    scored = [
+        pl.read_parquet(server.data_dir / "batches" / b / "out" / "scored.parquet")
+        .sort("row_index")["consignee_shipments_30d"]
+        .to_list()
+        for b in ids
+    ]
+    assert scored[0] == scored[1] == [0] * 10  # its own rows are not its past

@@ -14,8 +14,10 @@ from engine.history import (
     HistoryError,
     HistoryFeatures,
     HistoryStore,
+    describe_batch,
     point_in_time_features,
 )
+from engine.identity import batch_identity
 from engine.stages import Stage
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -35,6 +37,24 @@ def _batch(day: int, names: list[tuple[str, str]], *, prefix: str) -> pl.DataFra
         },
         schema_overrides={"filed_at": pl.Datetime("us", "UTC")},
     )
+
+
+def test_a_batch_is_known_by_its_id_and_its_content_id(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    source = tmp_path / "day1.parquet"
+    _batch(0, [("Acme Ltd", "Kappa LLC")], prefix="A").write_parquet(source)
+    identity = batch_identity([source])
+    other = _batch(1, [("Beta SA", "Kappa LLC")], prefix="B")
+    store.append(other, batch_id="older")  # a store entry of before: no content id
+    assert store.append(pl.read_parquet(source), batch_id="day1", identity=identity) == 1
+    entry = store.stored_batch({identity.id})
+    assert entry is not None and entry["batch_id"] == "day1" and entry["content_id"] == identity.id
+    assert store.stored_batch({"day1"}) == entry and store.stored_batch({"older"}) is not None
+    assert store.stored_batch({"nothing"}) is None
+    assert store.scan(exclude=identity.ids).collect()["bl_number"].to_list() == ["B0"]
+    assert store.scan(exclude={"older"}).collect()["bl_number"].to_list() == ["A0"]
+    assert "as day1, 1 row, added " in describe_batch(entry, asked=identity.id)
+    assert describe_batch(entry, asked="day1").startswith("1 row, added ")
 
 
 def test_append_is_idempotent_per_batch_id(tmp_path: Path) -> None:
