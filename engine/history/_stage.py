@@ -56,7 +56,7 @@ class HistoryFeatures:
         if stored is None:
             return None
         return (
-            f"batch {batch.short()} is already in the history store {self.store.root} "
+            f"batch {batch.short()} is already in the history store "
             f"({describe_batch(stored, asked=batch.id)}): its own rows are left out of its "
             "history features and it is not appended again"
         )

@@ -18,6 +18,7 @@ from api.settings import Settings
 from api.tables import Batch, RuleHit, ScoredContainer
 
 A, B = "UZ-TAS-PCU", "KZ-ALA-PCU"
+NOTE = "batch 387bccbc9704 is already in the history store (3 rows, added 2026-11-28 09:00:00)"
 CARD = {
     "name": "demo model",
     "trained_at": "2026-11-01T10:00:00+00:00",
@@ -122,6 +123,7 @@ def store_batch(session: Any, unit: str) -> str:
             rows_quarantined=0,
             rows_flagged=3,
             rows_selected=1,
+            run_record={"messages": [NOTE]},
         )
     )
     rows = [

@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 
 from api.auth import revoke_key
 from api.web import STATIC_DIR
-from tests.web._site import A, B, Browserless
+from tests.web._site import NOTE, A, B, Browserless
 
 
 def test_pages_redirect_to_sign_in(site: dict[str, Any]) -> None:
@@ -184,6 +184,15 @@ def test_model_page_charts_precision_at_capacity(site: dict[str, Any]) -> None:
         == "Precision and recall by inspection rate"
     )
     assert "40.0%" in page.text and "demo model" in page.text
+
+
+def test_batch_page_shows_the_run_notes(site: dict[str, Any]) -> None:
+    client = Browserless(site["app"])
+    client.sign_in(site["keys"][(A, "viewer")])
+    page = client.get(f"/web/batches/{site['batch_id']}")
+    assert page.status_code == 200
+    notes = lxml_html.fromstring(page.text).xpath("//div[@role='status']/p/text()")
+    assert notes == [NOTE]
 
 
 def test_rules_page_and_pack_validation(site: dict[str, Any]) -> None:
