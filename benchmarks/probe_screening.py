@@ -439,7 +439,9 @@ def render(rep: ProbeReport, *, show: int = 5) -> str:
         "",
         f"skipped (class does not apply or variant is another entry's name): {rep.skipped}",
     ]
-    lines.append(f"ordinary names set aside (near-identical) or grouped apart: {rep.excluded_negatives}")
+    lines.append(
+        f"ordinary names set aside (near-identical) or grouped apart: {rep.excluded_negatives}"
+    )
     lines.append(f"(the '{CONTAINS}' group is reported but not in the false-positive rate)")
     for kind, rows in rep.misses.items():
         for name, original in rows[:show]:

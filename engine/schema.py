@@ -418,9 +418,22 @@ _WATCHLIST: list[Field] = [
         "text",
         "the matched watchlist entry (list, reference, name)",
     ),
+    _f(
+        "watchlist_party_match",
+        pl.String(),
+        "text",
+        "why the party name matched: the listed name, words matched, differing, missing, extra",
+    ),
     _f("watchlist_vessel_hit", pl.Boolean(), "flag", "vessel IMO number is on a watchlist"),
+    _f(
+        "watchlist_vessel_name_hit",
+        pl.Boolean(),
+        "flag",
+        "vessel name is a listed vessel's name but its IMO number is not listed",
+    ),
     _f("watchlist_vessel_entry", pl.String(), "text", "the matched vessel entry"),
     _f("watchlist_container_hit", pl.Boolean(), "flag", "container number is on a watchlist"),
+    _f("watchlist_container_entry", pl.String(), "text", "the matched container entry"),
 ]
 
 _OUTPUTS: list[Field] = [

@@ -1,48 +1,59 @@
-"""Watchlist screening: sanctioned parties (fuzzy), vessels (IMO) and containers (exact).
+"""Watchlist screening: sanctioned parties (fuzzy), vessels (IMO number and name) and
+containers (number).
 
-Two list formats are read:
+Two list formats are read (``engine/_watchlist_read.py``; both described in
+``engine/watchlists/README.md``):
 
-* the UN Security Council consolidated list XML (``CONSOLIDATED_LIST`` with ``INDIVIDUAL``
-  and ``ENTITY`` records), by its own schema: names (FIRST_NAME .. FOURTH_NAME), aliases
-  (``INDIVIDUAL_ALIAS``/``ENTITY_ALIAS``; "Low" quality aliases skipped by default, as the
-  UN itself says they are insufficient to identify anyone), names in original script, and
-  addresses. Parsed with lxml without DTDs, entity expansion or network access.
-* a national CSV list (see :data:`CSV_COLUMNS` and ``engine/watchlists/README.md``) for
-  parties, vessels by IMO number and container numbers.
+* the UN Security Council consolidated list XML, by its own schema: names, aliases (an
+  alias field holding several names is split; "Low" quality aliases skipped by default, as
+  the UN itself says they are insufficient to identify anyone), names in original script.
+  Parsed with lxml without DTDs, entity expansion or network access.
+* a national CSV list (:data:`CSV_COLUMNS`) for parties (rows sharing a reference are one
+  entry: the later rows are its aliases), vessels by IMO number and/or name, and container
+  numbers.
 
-Party names are screened in two passes, both on :func:`engine.parties.party_key` keys
-(normalised, legal forms dropped, tokens sorted), both over the *distinct* names of a batch:
+Party names are screened on words (legal forms dropped, order kept) against every name and
+alias of every entry (``engine/_screen_match.py`` explains the score): typos within a
+length-aware edit budget, other transliterations, merged or split words, word order, a
+dropped or changed legal form and extra generic words ("(HK)", "TRADING") are tolerated;
+short names need a closer match; the most specific listed name wins; each hit says which
+words matched and which differed (``watchlist_party_match``). Each distinct name is
+screened once per list version and the result cached (``engine/_screen_cache.py``), on disk
+when a cache directory is given.
 
-1. **whole name**: rapidfuzz ``process.cdist`` with ``ratio`` on the sorted-token keys (a
-   token-sort ratio), which catches typos, word order and missing legal suffixes;
-2. **list name contained**: for list names of two or more tokens, every list token must find
-   a similar token (ratio ≥ 80) in the batch name; the score is the length-weighted mean of
-   those token scores. Extra words in the batch name ("AL RASHID TRUST FOOD STUFF") do not
-   lower it. Candidates are found through each list name's rarest token, with polars joins.
-
-A name's score is the better of the two. ``threshold`` (default :data:`DEFAULT_THRESHOLD`)
-is what counts as a hit (the quality figures in benchmarks/README_history.md are measured
-there); scores from ``report_floor`` (default :data:`REPORT_FLOOR`) up are reported with
-their entry so rules can also flag weaker "possible" matches. Below the floor the score is
-0 and no entry is named.
+``threshold`` (default :data:`DEFAULT_THRESHOLD`) is what ``lookout watchlist screen``
+counts as a hit; the shipped rules use 90 (strong) and 80 (possible). Scores from
+``report_floor`` (default :data:`REPORT_FLOOR`) up are reported with their entry; below it
+the score is 0 and no entry is named. The figures behind these defaults are in
+``engine/watchlists/README.md`` (``python -m benchmarks.probe_screening``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
-from lxml import etree
-from rapidfuzz import fuzz, process
 
-from engine.errors import Location, ReferenceDataError
+from engine._screen_cache import ScreeningCache
+from engine._screen_list import ListIndex
+from engine._screen_match import screen_keys
+from engine._screen_text import screen_key
+from engine._watchlist_read import (
+    CONTAINER_SCHEMA,
+    CSV_COLUMNS,
+    PARTY_SCHEMA,
+    VESSEL_SCHEMA,
+    WatchlistError,
+    read_csv,
+    read_un_xml,
+)
+from engine.errors import Location
 from engine.identity import file_id
-from engine.parties import party_key, party_keys, ratio_blocks, spelling_variant
+from engine.identity import fingerprint as content_id
+from engine.parties import normalise_name
 
 __all__ = [
     "CSV_COLUMNS",
@@ -56,51 +67,27 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 90.0
-"""Default party-match threshold (0-100); see benchmarks/README_history.md for the trade-off."""
+"""Default party-match threshold (0-100); see engine/watchlists/README.md for the trade-off."""
 
 REPORT_FLOOR = 80.0
 """Lowest party score reported (with its entry); lower scores are reported as 0."""
 
-TOKEN_CUTOFF = 80.0
 PARTY_ROLES: tuple[str, ...] = ("shipper", "consignee", "notify")
-CSV_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "name",
-    "imo",
-    "container_number",
-    "list",
-    "reference",
-    "note",
-)
 WATCHLIST_COLUMNS: tuple[str, ...] = (
     "watchlist_party_score",
     "watchlist_party_role",
     "watchlist_entry",
+    "watchlist_party_match",
     "watchlist_vessel_hit",
+    "watchlist_vessel_name_hit",
     "watchlist_vessel_entry",
     "watchlist_container_hit",
+    "watchlist_container_entry",
 )
 UN_LIST_PATH = Path(__file__).resolve().parent / "watchlists" / "un-consolidated.xml"
 """The UN SC consolidated list shipped with the engine (see watchlists/README.md)."""
 
-_PARTY_SCHEMA = {
-    "entry": pl.String,
-    "list": pl.String,
-    "reference": pl.String,
-    "name": pl.String,
-    "alias": pl.String,
-    "party_type": pl.String,
-    "address": pl.String,
-}
-_VESSEL_SCHEMA = {"entry": pl.String, "imo": pl.String}
-_CONTAINER_SCHEMA = {"entry": pl.String, "container_number": pl.String}
-
-
-_PARENTHESES = re.compile(r"\s*\([^)]*\)\s*")
-
-
-class WatchlistError(ReferenceDataError):
-    """A watchlist file cannot be read or holds an invalid entry."""
+_VESSEL_PREFIX = r"^(?:M ?V|M ?T|M ?S|S ?S|MY|RV) "
 
 
 @dataclass(frozen=True)
@@ -125,10 +112,10 @@ class Watchlist:
                 )
             suffix = path.suffix.lower()
             if suffix == ".xml":
-                parties.append(_read_un_xml(path, low_quality_aliases=low_quality_aliases))
+                parties.append(read_un_xml(path, low_quality_aliases=low_quality_aliases))
                 kind = "un-sc-xml"
             elif suffix == ".csv":
-                p, v, c = _read_csv(path)
+                p, v, c = read_csv(path)
                 parties.append(p)
                 vessels.append(v)
                 containers.append(c)
@@ -141,9 +128,9 @@ class Watchlist:
                 )
             sources.append({"path": str(path), "format": kind, "sha256": file_id(path)})
         return cls(
-            parties=_stack(parties, _PARTY_SCHEMA),
-            vessels=_stack(vessels, _VESSEL_SCHEMA).unique(maintain_order=True),
-            containers=_stack(containers, _CONTAINER_SCHEMA).unique(maintain_order=True),
+            parties=_stack(parties, PARTY_SCHEMA),
+            vessels=_stack(vessels, VESSEL_SCHEMA).unique(maintain_order=True),
+            containers=_stack(containers, CONTAINER_SCHEMA).unique(maintain_order=True),
             sources=tuple(sources),
         )
 
@@ -180,189 +167,6 @@ class Watchlist:
         }
 
 
-# ------------------------------------------------------------------------- UN SC XML
-def _read_un_xml(path: Path, *, low_quality_aliases: bool) -> pl.DataFrame:
-    # No DTD, no entity expansion, no network: the list is data, never instructions.
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        tree = etree.parse(str(path), parser)
-    except etree.XMLSyntaxError as exc:
-        line, col = exc.position if exc.position else (None, None)
-        raise WatchlistError(
-            f"not well-formed XML: {exc.msg}",
-            location=Location(str(path), line, col),
-            hint="download the list again from the UN Security Council site",
-        ) from exc
-    if tree.docinfo.doctype:
-        raise WatchlistError(
-            "watchlist XML declares a DOCTYPE; refusing to read it",
-            location=Location(str(path), 1),
-            hint="the UN SC list has no DOCTYPE; use an unmodified copy",
-        )
-    root = tree.getroot()
-    if root.tag != "CONSOLIDATED_LIST":
-        raise WatchlistError(
-            f"root element is <{root.tag}>, expected <CONSOLIDATED_LIST>",
-            location=Location(str(path), root.sourceline),
-            hint="this loader reads the UN SC consolidated list XML format",
-        )
-    rows: list[dict[str, str | None]] = []
-    # Load time only (~900 records): a plain walk over the XML tree is the clear way.
-    for record in root.iter("INDIVIDUAL", "ENTITY"):
-        rows.extend(_un_record_names(path, record, low_quality_aliases))
-    return pl.DataFrame(rows, schema=_PARTY_SCHEMA)
-
-
-def _text(node: Any, tag: str) -> str | None:
-    value = node.findtext(tag)
-    return " ".join(value.split()) if value and value.strip() else None
-
-
-def _un_record_names(
-    path: Path, record: Any, low_quality_aliases: bool
-) -> list[dict[str, str | None]]:
-    kind = "individual" if record.tag == "INDIVIDUAL" else "entity"
-    reference = _text(record, "REFERENCE_NUMBER")
-    parts = [_text(record, t) for t in ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")]
-    name = " ".join(p for p in parts if p)
-    if not reference or not name:
-        raise WatchlistError(
-            f"UN SC {kind} record without a reference number or name",
-            location=Location(str(path), record.sourceline),
-            hint="the file does not follow the UN SC consolidated list schema",
-        )
-    names = [name]
-    original = _text(record, "NAME_ORIGINAL_SCRIPT")
-    if original:
-        names.append(original)
-    for alias in record.iter(f"{record.tag}_ALIAS"):
-        alias_name = _text(alias, "ALIAS_NAME")
-        if alias_name and (low_quality_aliases or _text(alias, "QUALITY") != "Low"):
-            names.append(alias_name)
-    addresses = []
-    for address in record.iter(f"{record.tag}_ADDRESS"):
-        fields = [
-            _text(address, t) for t in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")
-        ]
-        if any(fields):
-            addresses.append(", ".join(f for f in fields if f))
-    # "AFGHAN SUPPORT COMMITTEE (ASC)": manifests write the name without the bracket.
-    names += [_PARENTHESES.sub(" ", n).strip() for n in names if "(" in n]
-    entry = f"UN SC: {reference} {name}"
-    address_text = " | ".join(addresses) or None
-    return [
-        {
-            "entry": entry,
-            "list": "UN SC",
-            "reference": reference,
-            "name": name,
-            "alias": alias,
-            "party_type": kind,
-            "address": address_text,
-        }
-        for alias in dict.fromkeys(names)
-    ]
-
-
-# ------------------------------------------------------------------------- national CSV
-def _read_csv(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise WatchlistError(
-            f"cannot read CSV: {exc}",
-            location=Location(str(path)),
-            hint="UTF-8 CSV with the header " + ",".join(CSV_COLUMNS),
-        ) from exc
-    unknown = [c for c in raw.columns if c not in CSV_COLUMNS]
-    missing = [c for c in ("kind", "list") if c not in raw.columns]
-    if unknown or missing:
-        bad = (unknown or missing)[0]
-        col = raw.columns.index(bad) + 1 if bad in raw.columns else None
-        raise WatchlistError(
-            f"unexpected column '{bad}'" if unknown else f"missing column '{bad}'",
-            location=Location(str(path), 1, col, field=bad),
-            hint="columns are " + ", ".join(CSV_COLUMNS),
-        )
-    frame = (
-        raw.with_columns(
-            [pl.lit(None, dtype=pl.String).alias(c) for c in CSV_COLUMNS if c not in raw.columns]
-        )
-        .with_columns(pl.col(c).str.strip_chars().replace("", None) for c in CSV_COLUMNS)
-        .with_columns(
-            pl.col("kind").str.to_lowercase(),
-            pl.col("imo").str.to_uppercase().str.replace_all(r"IMO|\s", ""),
-            pl.col("container_number").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", ""),
-            pl.int_range(2, pl.len() + 2).alias("__line"),
-        )
-    )
-    _check_csv(path, raw.columns, frame)
-    entry = pl.concat_str(
-        pl.col("list"),
-        pl.lit(": "),
-        pl.concat_str(pl.col("reference"), pl.lit(" "), ignore_nulls=False).fill_null(""),
-        pl.coalesce("name", "imo", "container_number"),
-    ).alias("entry")
-    framed = frame.with_columns(entry)
-    parties = framed.filter(pl.col("kind") == "party").select(
-        "entry",
-        "list",
-        "reference",
-        "name",
-        pl.col("name").alias("alias"),
-        pl.lit("party").alias("party_type"),
-        pl.lit(None, dtype=pl.String).alias("address"),
-    )
-    vessels = framed.filter(pl.col("kind") == "vessel").select("entry", "imo")
-    containers = framed.filter(pl.col("kind") == "container").select("entry", "container_number")
-    return parties, vessels, containers
-
-
-def _imo_check_ok(imo: pl.Expr) -> pl.Expr:
-    digits = [imo.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(7)]
-    total = pl.sum_horizontal(d * w for d, w in zip(digits[:6], range(7, 1, -1), strict=True))
-    return (total % 10) == digits[6]
-
-
-def _check_csv(path: Path, header: list[str], frame: pl.DataFrame) -> None:
-    problems = {
-        "kind": (~pl.col("kind").is_in(["party", "vessel", "container"])).fill_null(True),
-        "list": pl.col("list").is_null(),
-        "name": (pl.col("kind") == "party") & pl.col("name").is_null(),
-        "imo": (pl.col("kind") == "vessel")
-        & ~(pl.col("imo").str.contains(r"^\d{7}$") & _imo_check_ok(pl.col("imo"))).fill_null(False),
-        "container_number": (pl.col("kind") == "container")
-        & ~pl.col("container_number").str.contains(r"^[A-Z]{4}\d{7}$").fill_null(False),
-    }
-    hints = {
-        "kind": "kind is party, vessel or container",
-        "list": "name the list the entry comes from, e.g. 'National sanctions'",
-        "name": "a party entry needs a name",
-        "imo": "a vessel entry needs a 7-digit IMO ship number with a valid check digit",
-        "container_number": "a container entry needs an ISO 6346 number like MSCU1234565",
-    }
-    flagged = frame.select(
-        pl.col("__line"), *[e.fill_null(False).alias(n) for n, e in problems.items()]
-    )
-    for name in problems:
-        bad = flagged.filter(pl.col(name))["__line"]
-        if bad.len():
-            column = header.index(name) + 1 if name in header else None
-            raise WatchlistError(
-                f"invalid '{name}' in {bad.len()} row(s)",
-                location=Location(str(path), int(bad[0]), column, field=name),
-                hint=hints[name],
-            )
-
-
 def _stack(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=schema)
@@ -371,7 +175,11 @@ def _stack(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
 
 # ------------------------------------------------------------------------- screening
 class WatchlistStage:
-    """Pipeline stage adding the watchlist columns (see :data:`WATCHLIST_COLUMNS`)."""
+    """Pipeline stage adding the watchlist columns (see :data:`WATCHLIST_COLUMNS`).
+
+    ``cache_dir`` keeps the per-name screening results on disk (one folder per list
+    version); the API and the CLI put it in the history store when one is given.
+    """
 
     name = "watchlist"
 
@@ -382,6 +190,7 @@ class WatchlistStage:
         threshold: float = DEFAULT_THRESHOLD,
         report_floor: float | None = None,
         workers: int = 2,
+        cache_dir: Path | None = None,
     ) -> None:
         if not 0 < threshold <= 100:
             raise WatchlistError(
@@ -398,244 +207,156 @@ class WatchlistStage:
         self.threshold = threshold
         self.report_floor = floor
         self.workers = workers
-        self._names = _list_names(watchlist.parties)
+        self.index = ListIndex.build(watchlist.parties)
+        version = content_id(self.index.version, f":{floor}")
+        self.cache = ScreeningCache(cache_dir, version)
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with the watchlist columns added (same rows, same order)."""
-        keys = pl.DataFrame(
-            [
-                party_keys(frame[f"{role}_name"]).alias(role)
-                if f"{role}_name" in frame.columns
-                else pl.Series(role, [None] * frame.height, dtype=pl.String)
-                for role in PARTY_ROLES
-            ]
+        roles = [r for r in PARTY_ROLES if f"{r}_name" in frame.columns]
+        hits = self.hits_by_name([frame[f"{r}_name"] for r in roles])
+        added = pl.concat(
+            [self._best_role(frame, roles, hits), self._vessels(frame), self._containers(frame)],
+            how="horizontal",
         )
-        distinct = pl.concat([keys[r] for r in PARTY_ROLES]).drop_nulls().unique().sort()
-        matches = self.match_names(distinct)
-        best = self._best_role(keys, matches)
-        vessel = self._vessels(frame)
-        box = self._containers(frame)
-        added = pl.concat([best, vessel, box], how="horizontal")
         return frame.drop([c for c in WATCHLIST_COLUMNS if c in frame.columns]).hstack(added)
 
-    def match_names(self, keys: pl.Series) -> pl.DataFrame:
-        """Best list match of each distinct party key: ``key, score, entry``.
-
-        Keys with no list name scoring at least ``report_floor`` are absent from the result.
-        """
-        whole = _whole_name_scores(
-            keys, self._names, self.report_floor, self.threshold, self.workers
+    def hits_by_name(self, columns: Sequence[pl.Series]) -> pl.DataFrame:
+        """``name, score, entry, match`` of the distinct names in ``columns`` that score
+        above 0 (each name normalised once, each key screened once per list version)."""
+        names = pl.concat(
+            [c.cast(pl.String).drop_nulls().unique() for c in columns]
+            or [pl.Series([], dtype=pl.String)]
+        ).unique()
+        # lazy: polars then evaluates the normalisation's shared parts once
+        keyed = (
+            names.to_frame("name")
+            .lazy()
+            .with_columns(screen_key(pl.col("name")).alias("key"))
+            .collect()
         )
-        contained = _contained_scores(keys, self._names, self.report_floor, self.workers)
-        scored = pl.concat([whole, contained])
+        results = self.screen_keys(keyed["key"].drop_nulls().unique())
+        return keyed.join(results.filter(pl.col("score") > 0), on="key").drop("key")
+
+    def screen_keys(self, keys: pl.Series) -> pl.DataFrame:
+        """``key, score, entry, match`` of distinct screening keys: cached results, and the
+        matcher for keys not seen before with this list version (then cached)."""
+        known, missing = self.cache.lookup(keys.drop_nulls().unique())
+        if missing.len() == 0:
+            return known
+        found = screen_keys(missing, self.index, floor=self.report_floor, workers=self.workers)
+        return pl.concat([known, self.cache.add(missing, found)])
+
+    def screen(self, names: pl.Series) -> pl.DataFrame:
+        """``name, score, entry, match`` for each name (a convenience over the stage)."""
+        hits = self.hits_by_name([names])
         return (
-            scored.sort(["key", "score", "entry"], descending=[False, True, False])
-            .group_by("key", maintain_order=True)
-            .first()
+            names.cast(pl.String)
+            .to_frame("name")
+            .join(hits, on="name", how="left", maintain_order="left")
+            .select("name", pl.col("score").fill_null(0.0), "entry", "match")
         )
 
-    def _best_role(self, keys: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
-        scored = keys.with_row_index("__i")
-        for role in PARTY_ROLES:
-            scored = scored.join(
-                matches.rename({"score": f"{role}_s", "entry": f"{role}_e"}),
-                left_on=role,
-                right_on="key",
-                how="left",
-                maintain_order="left",
-            )
-        score = pl.max_horizontal([pl.col(f"{r}_s").fill_null(0.0) for r in PARTY_ROLES])
+    def _best_role(self, frame: pl.DataFrame, roles: list[str], hits: pl.DataFrame) -> pl.DataFrame:
+        columns = {"score": "s", "entry": "e", "match": "m"}
+        parts = [
+            frame.select(pl.col(f"{role}_name").cast(pl.String).alias("name"))
+            .join(hits, on="name", how="left", maintain_order="left")
+            .select(pl.col(c).alias(f"{role}_{short}") for c, short in columns.items())
+            for role in roles
+        ]
+        scored = pl.concat(parts, how="horizontal") if parts else pl.DataFrame(height=frame.height)
+        score = pl.max_horizontal(
+            [pl.col(f"{r}_s").fill_null(0.0) for r in roles] or [pl.repeat(0.0, pl.len())]
+        )
+
         # Ties go to the first role in shipper, consignee, notify order.
-        best_role = pl.coalesce(
-            [pl.when(pl.col(f"{r}_s") == score).then(pl.lit(r)) for r in PARTY_ROLES]
-        )
-        entry = pl.coalesce(
-            [pl.when(pl.col(f"{r}_s") == score).then(pl.col(f"{r}_e")) for r in PARTY_ROLES]
-        )
-        return scored.sort("__i").select(
+        def pick(value: str | None) -> pl.Expr:
+            picked: list[pl.Expr] = [
+                pl.when(pl.col(f"{r}_s") == score).then(
+                    pl.lit(r) if value is None else pl.col(f"{r}_{value}")
+                )
+                for r in roles
+            ]
+            return pl.coalesce(picked or [pl.lit(None, dtype=pl.String)])
+
+        return scored.select(
             score.cast(pl.Float64).alias("watchlist_party_score"),
-            pl.when(score > 0).then(best_role).alias("watchlist_party_role"),
-            pl.when(score > 0).then(entry).alias("watchlist_entry"),
+            pl.when(score > 0).then(pick(None)).alias("watchlist_party_role"),
+            pl.when(score > 0).then(pick("e")).alias("watchlist_entry"),
+            pl.when(score > 0).then(pick("m")).alias("watchlist_party_match"),
         )
 
     def _vessels(self, frame: pl.DataFrame) -> pl.DataFrame:
-        imo = (
-            _column(frame, "vessel_imo")
-            .cast(pl.String)
-            .str.to_uppercase()
-            .str.replace_all(r"IMO|\s", "")
+        """IMO number hits, else vessel-name hits, looked up once per distinct value."""
+        listed = self.watchlist.vessels
+        imo_entry = _lookup(
+            frame,
+            "vessel_imo",
+            pl.col("value").str.to_uppercase().str.replace_all(r"IMO|[\s:.\-]", ""),
+            listed.drop_nulls("imo").rename({"imo": "normal"}),
         )
-        table = self.watchlist.vessels.group_by("imo", maintain_order=True).agg(
-            pl.col("entry").str.join("; ")
+        name_entry = _lookup(
+            frame,
+            "vessel_name",
+            _vessel_name(pl.col("value")),
+            listed.with_columns(_vessel_name(pl.col("name")).alias("normal")).drop_nulls("normal"),
         )
-        joined = frame.select(imo.alias("imo")).join(
-            table, on="imo", how="left", maintain_order="left"
-        )
-        return joined.select(
-            pl.col("entry").is_not_null().alias("watchlist_vessel_hit"),
-            pl.col("entry").alias("watchlist_vessel_entry"),
+        imo_hit = imo_entry.is_not_null()
+        return pl.DataFrame(
+            {
+                "watchlist_vessel_hit": imo_hit,
+                "watchlist_vessel_name_hit": ~imo_hit & name_entry.is_not_null(),
+                "watchlist_vessel_entry": imo_entry.fill_null(name_entry),
+            }
         )
 
     def _containers(self, frame: pl.DataFrame) -> pl.DataFrame:
-        number = _column(frame, "container_number").cast(pl.String).str.to_uppercase()
-        number = number.str.replace_all(r"[^A-Z0-9]", "")
-        listed = self.watchlist.containers["container_number"].implode()
-        return frame.select(number.is_in(listed).fill_null(False).alias("watchlist_container_hit"))
+        entry = _lookup(
+            frame,
+            "container_number",
+            pl.col("value").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", ""),
+            self.watchlist.containers.rename({"container_number": "normal"}),
+        )
+        return pl.DataFrame(
+            {"watchlist_container_hit": entry.is_not_null(), "watchlist_container_entry": entry}
+        )
 
     def fingerprint(self) -> dict[str, Any]:
-        """Lists screened against (files and hashes), threshold and scorer."""
+        """Lists screened against (files and hashes), threshold, scorer and cache."""
         return {
             **self.watchlist.fingerprint(),
             "threshold": self.threshold,
             "report_floor": self.report_floor,
-            "scorer": "rapidfuzz ratio on sorted-token keys + token containment",
+            "scorer": "word alignment with length-aware edit budget, spelling folds and "
+            "spacing view (engine/_screen_match.py)",
+            "list_version": self.cache.version,
+            "cache": str(self.cache.directory) if self.cache.directory else None,
         }
 
 
-def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
-    return pl.col(name) if name in frame.columns else pl.repeat(None, pl.len(), dtype=pl.String)
-
-
-def _list_names(parties: pl.DataFrame) -> pl.DataFrame:
-    """Distinct normalised list names with their entry, token list and anchor token."""
-    names = (
-        parties.select(party_key(pl.col("alias")).alias("lkey"), "entry")
-        .drop_nulls("lkey")
-        .unique(["lkey", "entry"])
-        .sort(["lkey", "entry"])
-        .with_row_index("lid")
+def _lookup(frame: pl.DataFrame, column: str, normal: pl.Expr, listed: pl.DataFrame) -> pl.Series:
+    """The listed entries (``; ``-joined) of each row's ``column`` value, compared after
+    ``normal`` (an expression on ``value``), computed once per distinct value; null when
+    not listed."""
+    if column not in frame.columns or listed.height == 0:
+        return pl.Series("entry", [None] * frame.height, dtype=pl.String)
+    entries = listed.group_by("normal", maintain_order=True).agg(
+        pl.col("entry").unique(maintain_order=True).str.join("; ")
     )
-    return names.with_columns(pl.col("lkey").str.split(" ").alias("tokens"))
-
-
-def _whole_name_scores(
-    keys: pl.Series, names: pl.DataFrame, threshold: float, hit_threshold: float, workers: int
-) -> pl.DataFrame:
-    """Best whole-name match per key scoring at least ``threshold`` (the report floor).
-
-    Below ``hit_threshold`` a string score alone is weak evidence ("KHAZAR INTERNATIONAL"
-    is 80 against "KOREA INTERNATIONAL"), so such a match is kept only if the differing
-    words are misspellings of each other (:func:`engine.parties.spelling_variant`).
-    """
-    queries = keys.to_list()
-    choices = names["lkey"].to_list()
-    if not queries or not choices:
-        return pl.DataFrame(schema={"key": pl.String, "score": pl.Float64, "entry": pl.String})
-    out_keys: list[np.ndarray] = []
-    out_cols: list[np.ndarray] = []
-    out_scores: list[np.ndarray] = []
-    for start, chunk, scores in ratio_blocks(
-        queries, choices, threshold=threshold, workers=workers, budget=32_000_000
-    ):
-        best = scores.argmax(axis=1)
-        top = scores[np.arange(len(chunk)), best]
-        hit = np.flatnonzero(top)
-        out_keys.append(hit + start)
-        out_cols.append(best[hit])
-        out_scores.append(top[hit])
-    # uint8 scores are the ratio rounded down; recompute exact scores for the few hits.
-    rows = np.concatenate(out_keys) if out_keys else np.zeros(0, dtype=np.int64)
-    cols = np.concatenate(out_cols) if out_cols else np.zeros(0, dtype=np.int64)
-    hit_keys = keys.gather(rows)
-    hit_names = names["lkey"].gather(cols)
-    exact = (
-        process.cpdist(hit_keys.to_list(), hit_names.to_list(), scorer=fuzz.ratio, workers=workers)
-        if len(rows)
-        else np.zeros(0)
-    )
-    scores = np.asarray(exact, dtype=np.float64)
-    # Runs over the few matched (distinct name, list name) pairs in the weak band only.
-    plausible = [
-        score >= hit_threshold or spelling_variant(key, name)
-        for key, name, score in zip(hit_keys, hit_names, scores, strict=True)
-    ]
-    return pl.DataFrame(
-        {
-            "key": hit_keys,
-            "score": pl.Series(scores),
-            "entry": names["entry"].gather(cols),
-        }
-    ).filter((pl.col("score") >= threshold) & pl.Series(plausible, dtype=pl.Boolean))
-
-
-def _contained_scores(
-    keys: pl.Series, names: pl.DataFrame, threshold: float, workers: int
-) -> pl.DataFrame:
-    empty = pl.DataFrame(schema={"key": pl.String, "score": pl.Float64, "entry": pl.String})
-    multi = names.filter(pl.col("tokens").list.len() >= 2)
-    if multi.height == 0 or keys.len() == 0:
-        return empty
-    list_tokens = multi.select("lid", "tokens").explode("tokens").rename({"tokens": "ltok"})
-    list_tokens = list_tokens.unique()
-    batch_tokens = (
-        keys.to_frame("key")
-        .with_columns(pl.col("key").str.split(" ").alias("btok"))
-        .explode("btok")
+    values = frame[column].cast(pl.String).rename("value")
+    found = (
+        values.drop_nulls()
         .unique()
+        .to_frame()
+        .with_columns(normal.alias("normal"))
+        .join(entries, on="normal")
+        .select("value", "entry")
     )
-    similar = _similar_tokens(batch_tokens["btok"].unique(), list_tokens["ltok"].unique(), workers)
-    if similar.height == 0:
-        return empty
-    # Anchor = the list token found in the fewest list names: candidates stay few.
-    freq = list_tokens.group_by("ltok").agg(pl.len().alias("freq"))
-    anchors = (
-        list_tokens.join(freq, on="ltok")
-        .sort(["lid", "freq", pl.col("ltok").str.len_chars()], descending=[False, False, True])
-        .group_by("lid", maintain_order=True)
-        .first()
-        .select("lid", "ltok")
-    )
-    key_to_ltok = (
-        batch_tokens.join(similar, on="btok").group_by("key", "ltok").agg(pl.col("tscore").max())
-    )
-    candidates = key_to_ltok.join(anchors, on="ltok").select("key", "lid").unique()
-    weights = list_tokens.with_columns(pl.col("ltok").str.len_chars().alias("w"))
-    scored = (
-        candidates.join(weights, on="lid")
-        .join(key_to_ltok, on=["key", "ltok"], how="left")
-        .group_by("key", "lid")
-        .agg(
-            ((pl.col("tscore").fill_null(0.0) * pl.col("w")).sum() / pl.col("w").sum()).alias(
-                "score"
-            ),
-            pl.col("tscore").is_null().any().alias("missing"),
-        )
-        # Every list word must be present (possibly misspelt): no partial containment.
-        .filter(~pl.col("missing") & (pl.col("score") >= threshold))
-    )
-    return scored.join(multi.select("lid", "entry"), on="lid").select(
-        "key", pl.col("score").cast(pl.Float64), "entry"
-    )
+    return values.to_frame().join(found, on="value", how="left", maintain_order="left")["entry"]
 
 
-def _similar_tokens(btok: pl.Series, ltok: pl.Series, workers: int) -> pl.DataFrame:
-    """Pairs of (batch token, list token) with ratio ≥ TOKEN_CUTOFF, and that ratio."""
-    choices = ltok.to_list()
-    queries = btok.to_list()
-    parts = []
-    step = max(1, 8_000_000 // max(1, len(choices)))  # ≤ 32 MB of float32 per chunk
-    for start in range(0, len(queries), step):
-        chunk = queries[start : start + step]
-        scores = process.cdist(
-            chunk,
-            choices,
-            scorer=fuzz.ratio,
-            score_cutoff=TOKEN_CUTOFF,
-            dtype=np.float32,
-            workers=workers,
-        )
-        rows, cols = np.nonzero(scores)
-        parts.append(
-            pl.DataFrame(
-                {
-                    "btok": btok.gather(rows + start),
-                    "ltok": ltok.gather(cols),
-                    "tscore": pl.Series(scores[rows, cols].astype(np.float64)),
-                }
-            )
-        )
-    return (
-        pl.concat(parts)
-        if parts
-        else pl.DataFrame(schema={"btok": pl.String, "ltok": pl.String, "tscore": pl.Float64})
-    )
+def _vessel_name(names: pl.Expr) -> pl.Expr:
+    """Vessel names compared as words, without an ``MV``/``M/T``-style prefix."""
+    text = normalise_name(names).str.replace(_VESSEL_PREFIX, "")
+    return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None)
