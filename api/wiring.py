@@ -31,6 +31,7 @@ def build_scorer(
 ) -> Scorer:
     """A scorer from paths; ``None`` means the shipped default for rules, model, policy and
     watchlists (the UN Security Council consolidated list); ``watchlists=()`` screens nothing.
+    With a history store, party screening results are cached in it (``watchlist-cache/``).
 
     ``use_rules=False`` / ``use_model=False`` leave that stage out entirely (e.g. a data set
     for which only a model exists).
@@ -43,11 +44,13 @@ def build_scorer(
         from engine.history import HistoryFeatures, HistoryStore
 
         enrichers.append(HistoryFeatures(HistoryStore(history_dir)))
-    from engine.watchlist import UN_LIST_PATH, Watchlist, WatchlistStage
+    from engine.watchlist import UN_LIST_PATH, WATCHLIST_CACHE, Watchlist, WatchlistStage
 
     lists = [UN_LIST_PATH] if watchlists is None else list(watchlists)
     if lists:
-        enrichers.append(WatchlistStage(Watchlist.load(lists)))
+        # screening results are cached per list version beside the history they serve
+        cache = history_dir / WATCHLIST_CACHE if history_dir is not None else None
+        enrichers.append(WatchlistStage(Watchlist.load(lists), cache_dir=cache))
     pack = (load_pack(rules_dir) if rules_dir else load_pack()) if use_rules else None
     model = None
     if use_model:

@@ -17,6 +17,7 @@ import os
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -36,6 +37,14 @@ class ScreeningCache:
         self.misses = 0
         self._lock = threading.Lock()
         self._frame = self._load()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a lock cannot cross to another process (Ray workers get a pickled copy)
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._frame.height

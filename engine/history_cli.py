@@ -196,35 +196,51 @@ def watchlist_screen(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write every row's result (.csv/.parquet).")
     ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Keep screening results here (per list version) for the next run."),
+    ] = None,
     show: Annotated[int, typer.Option(help="Hits to print.")] = 20,
 ) -> None:
     """Screen a manifest's parties, vessels and containers against watchlists."""
     from engine.watchlist import DEFAULT_THRESHOLD, WATCHLIST_COLUMNS, WatchlistStage
 
     watchlist = _load_lists(lists)
-    stage = WatchlistStage(watchlist, threshold=threshold or DEFAULT_THRESHOLD)
+    stage = WatchlistStage(watchlist, threshold=threshold or DEFAULT_THRESHOLD, cache_dir=cache)
     rows = _read_manifest(source, spec)
     result = stage.apply(rows)
     hits = result.filter(
         (pl.col("watchlist_party_score") >= stage.threshold)
         | pl.col("watchlist_vessel_hit")
+        | pl.col("watchlist_vessel_name_hit")
         | pl.col("watchlist_container_hit")
     )
     console.print(
         f"{rows.height:,} rows screened; {hits.height:,} with a watchlist hit "
-        f"(threshold {stage.threshold:g})"
+        f"(threshold {stage.threshold:g}); {stage.cache.misses:,} new name(s) screened, "
+        f"{stage.cache.hits:,} from the cache"
     )
     ids = [c for c in ("container_number", "bl_number") if c in result.columns]
-    table = Table(*ids, "score", "role", "entry", "vessel", "container")
+    table = Table(*ids, "score", "role", "entry and why")
     shown = hits.sort("watchlist_party_score", descending=True).head(show)
     for row in shown.select(*ids, *WATCHLIST_COLUMNS).iter_rows(named=True):  # display only
+        lines = [
+            f"{row['watchlist_entry']}\n  {row['watchlist_party_match']}"
+            if row["watchlist_entry"]
+            else "",
+            f"vessel{' (by name)' if row['watchlist_vessel_name_hit'] else ''}: "
+            f"{row['watchlist_vessel_entry']}"
+            if row["watchlist_vessel_entry"]
+            else "",
+            f"container: {row['watchlist_container_entry']}"
+            if row["watchlist_container_entry"]
+            else "",
+        ]
         table.add_row(
             *(str(row[c]) for c in ids),
             f"{row['watchlist_party_score']:.0f}",
             str(row["watchlist_party_role"] or ""),
-            str(row["watchlist_entry"] or ""),
-            str(row["watchlist_vessel_entry"] or ""),
-            "yes" if row["watchlist_container_hit"] else "",
+            "\n".join(line for line in lines if line),
         )
     if shown.height:
         console.print(table)

@@ -30,6 +30,7 @@ the score is 0 and no entry is named. The figures behind these defaults are in
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "REPORT_FLOOR",
     "UN_LIST_PATH",
+    "WATCHLIST_CACHE",
     "WATCHLIST_COLUMNS",
     "Watchlist",
     "WatchlistError",
@@ -87,6 +89,13 @@ WATCHLIST_COLUMNS: tuple[str, ...] = (
 UN_LIST_PATH = Path(__file__).resolve().parent / "watchlists" / "un-consolidated.xml"
 """The UN SC consolidated list shipped with the engine (see watchlists/README.md)."""
 
+WATCHLIST_CACHE = "watchlist-cache"
+"""Folder of a history store where screening results are cached, one folder per list
+version (see ``engine/_screen_cache.py``)."""
+
+NAME_MEMO_MAX = 2_000_000
+"""Raw names a stage remembers the screening key of (then it starts afresh)."""
+_NO_NAMES = pl.Series("name", [], dtype=pl.String)
 _VESSEL_PREFIX = r"^(?:M ?V|M ?T|M ?S|S ?S|MY|RV) "
 
 
@@ -208,8 +217,18 @@ class WatchlistStage:
         self.report_floor = floor
         self.workers = workers
         self.index = ListIndex.build(watchlist.parties)
+        self._names = pl.DataFrame(schema={"name": pl.String, "key": pl.String})
+        self._lock = threading.Lock()
         version = content_id(self.index.version, f":{floor}")
         self.cache = ScreeningCache(cache_dir, version)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a lock cannot cross to another process (Ray workers get a pickled copy)
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with the watchlist columns added (same rows, same order)."""
@@ -223,20 +242,31 @@ class WatchlistStage:
 
     def hits_by_name(self, columns: Sequence[pl.Series]) -> pl.DataFrame:
         """``name, score, entry, match`` of the distinct names in ``columns`` that score
-        above 0 (each name normalised once, each key screened once per list version)."""
-        names = pl.concat(
-            [c.cast(pl.String).drop_nulls().unique() for c in columns]
-            or [pl.Series([], dtype=pl.String)]
-        ).unique()
-        # lazy: polars then evaluates the normalisation's shared parts once
-        keyed = (
-            names.to_frame("name")
+        above 0 (each name normalised once per stage, each key screened once per list
+        version)."""
+        names = (
+            pl.concat([c.cast(pl.String).rename("name") for c in columns] or [_NO_NAMES])
+            .to_frame()
             .lazy()
-            .with_columns(screen_key(pl.col("name")).alias("key"))
+            .drop_nulls()
+            .unique()
             .collect()
         )
+        keyed = self._keys_of(names)
         results = self.screen_keys(keyed["key"].drop_nulls().unique())
         return keyed.join(results.filter(pl.col("score") > 0), on="key").drop("key")
+
+    def _keys_of(self, names: pl.DataFrame) -> pl.DataFrame:
+        """``name, key`` of distinct raw names, normalising only names this stage has not
+        seen (a batch is scored in chunks, and a service scores batch after batch)."""
+        new = names.join(self._names, on="name", how="anti")
+        if new.height:
+            # lazy: polars then evaluates the normalisation's shared parts once
+            keyed = new.lazy().with_columns(screen_key(pl.col("name")).alias("key")).collect()
+            with self._lock:
+                memo = self._names if self._names.height < NAME_MEMO_MAX else self._names.clear()
+                self._names = pl.concat([memo, keyed])
+        return names.join(self._names, on="name", how="left")
 
     def screen_keys(self, keys: pl.Series) -> pl.DataFrame:
         """``key, score, entry, match`` of distinct screening keys: cached results, and the
@@ -258,33 +288,49 @@ class WatchlistStage:
         )
 
     def _best_role(self, frame: pl.DataFrame, roles: list[str], hits: pl.DataFrame) -> pl.DataFrame:
-        columns = {"score": "s", "entry": "e", "match": "m"}
-        parts = [
+        """Per row the best-scoring role (ties: shipper, consignee, notify) and its match.
+
+        Most rows match nothing: scores are joined for every row, the entry and the
+        explanation are gathered only for the rows that score."""
+        hits = hits.with_row_index("hit")
+        found = [
             frame.select(pl.col(f"{role}_name").cast(pl.String).alias("name"))
-            .join(hits, on="name", how="left", maintain_order="left")
-            .select(pl.col(c).alias(f"{role}_{short}") for c, short in columns.items())
+            .join(hits.select("name", "score", "hit"), on="name", how="left", maintain_order="left")
+            .select(pl.col("score").alias(f"{role}_s"), pl.col("hit").alias(f"{role}_h"))
             for role in roles
         ]
-        scored = pl.concat(parts, how="horizontal") if parts else pl.DataFrame(height=frame.height)
-        score = pl.max_horizontal(
-            [pl.col(f"{r}_s").fill_null(0.0) for r in roles] or [pl.repeat(0.0, pl.len())]
+        scored = pl.concat(found, how="horizontal") if found else pl.DataFrame()
+        score = (
+            scored.select(pl.max_horizontal(pl.all().exclude("^.*_h$")).fill_null(0.0))
+            .to_series()
+            .alias("watchlist_party_score")
+            if found
+            else pl.Series("watchlist_party_score", [0.0] * frame.height)
         )
+        rows = (score > 0).arg_true()
+        best = scored[rows].with_columns(score.gather(rows).alias("best"))
+        chosen = best.select(
+            pl.coalesce(
+                [pl.when(pl.col(f"{r}_s") == pl.col("best")).then(pl.lit(r)) for r in roles]
+                or [pl.lit(None, pl.String)]
+            ).alias("role"),
+            pl.coalesce(
+                [pl.when(pl.col(f"{r}_s") == pl.col("best")).then(f"{r}_h") for r in roles]
+                or [pl.lit(None, pl.UInt32)]
+            ).alias("hit"),
+        ).join(hits.select("hit", "entry", "match"), on="hit", how="left", maintain_order="left")
 
-        # Ties go to the first role in shipper, consignee, notify order.
-        def pick(value: str | None) -> pl.Expr:
-            picked: list[pl.Expr] = [
-                pl.when(pl.col(f"{r}_s") == score).then(
-                    pl.lit(r) if value is None else pl.col(f"{r}_{value}")
-                )
-                for r in roles
+        def spread(values: pl.Series, name: str) -> pl.Series:
+            empty = pl.Series(name, [None] * frame.height, dtype=pl.String)
+            return empty.scatter(rows, values) if rows.len() else empty
+
+        return pl.DataFrame(
+            [
+                score.cast(pl.Float64),
+                spread(chosen["role"], "watchlist_party_role"),
+                spread(chosen["entry"], "watchlist_entry"),
+                spread(chosen["match"], "watchlist_party_match"),
             ]
-            return pl.coalesce(picked or [pl.lit(None, dtype=pl.String)])
-
-        return scored.select(
-            score.cast(pl.Float64).alias("watchlist_party_score"),
-            pl.when(score > 0).then(pick(None)).alias("watchlist_party_role"),
-            pl.when(score > 0).then(pick("e")).alias("watchlist_entry"),
-            pl.when(score > 0).then(pick("m")).alias("watchlist_party_match"),
         )
 
     def _vessels(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -293,12 +339,15 @@ class WatchlistStage:
         imo_entry = _lookup(
             frame,
             "vessel_imo",
+            pl.col("value").str.contains(r"^\d{7}$"),
             pl.col("value").str.to_uppercase().str.replace_all(r"IMO|[\s:.\-]", ""),
             listed.drop_nulls("imo").rename({"imo": "normal"}),
         )
         name_entry = _lookup(
             frame,
             "vessel_name",
+            pl.col("value").str.contains(r"^[A-Z0-9]+(?: [A-Z0-9]+)*$")
+            & ~pl.col("value").str.contains(_VESSEL_PREFIX),
             _vessel_name(pl.col("value")),
             listed.with_columns(_vessel_name(pl.col("name")).alias("normal")).drop_nulls("normal"),
         )
@@ -315,6 +364,7 @@ class WatchlistStage:
         entry = _lookup(
             frame,
             "container_number",
+            pl.col("value").str.contains(r"^[A-Z0-9]+$"),
             pl.col("value").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", ""),
             self.watchlist.containers.rename({"container_number": "normal"}),
         )
@@ -335,25 +385,28 @@ class WatchlistStage:
         }
 
 
-def _lookup(frame: pl.DataFrame, column: str, normal: pl.Expr, listed: pl.DataFrame) -> pl.Series:
+def _lookup(
+    frame: pl.DataFrame, column: str, clean: pl.Expr, normal: pl.Expr, listed: pl.DataFrame
+) -> pl.Series:
     """The listed entries (``; ``-joined) of each row's ``column`` value, compared after
-    ``normal`` (an expression on ``value``), computed once per distinct value; null when
-    not listed."""
+    ``normal`` (an expression on ``value``); null when not listed. Values already in
+    normal form (``clean``, the usual case after ingest) are looked up as they are; only
+    the distinct others are normalised."""
     if column not in frame.columns or listed.height == 0:
         return pl.Series("entry", [None] * frame.height, dtype=pl.String)
     entries = listed.group_by("normal", maintain_order=True).agg(
         pl.col("entry").unique(maintain_order=True).str.join("; ")
     )
-    values = frame[column].cast(pl.String).rename("value")
-    found = (
-        values.drop_nulls()
-        .unique()
-        .to_frame()
-        .with_columns(normal.alias("normal"))
-        .join(entries, on="normal")
-        .select("value", "entry")
-    )
-    return values.to_frame().join(found, on="value", how="left", maintain_order="left")["entry"]
+    values = frame.select(pl.col(column).cast(pl.String).alias("value"))
+    dirty = values.filter(~clean.fill_null(True)).drop_nulls().unique()
+    if dirty.height:
+        fixed = dirty.with_columns(normal.alias("normal"))
+        values = values.with_columns(
+            pl.col("value").replace(fixed["value"], fixed["normal"]).alias("value")
+        )
+    return values.join(
+        entries.rename({"normal": "value"}), on="value", how="left", maintain_order="left"
+    )["entry"]
 
 
 def _vessel_name(names: pl.Expr) -> pl.Expr:

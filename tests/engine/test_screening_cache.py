@@ -1,0 +1,106 @@
+"""Screening results cached per (list version, name key), in memory and on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine.watchlist import WATCHLIST_CACHE, Watchlist, WatchlistStage
+
+LIST = "kind,name,list,reference\nparty,OOO EKOGRUPP,National sanctions,NS-1\n"
+DAY_ONE = ["EKOGRUPP (HK)", "ACME FOODS", "Acme Foods Ltd", None]
+DAY_TWO = ["ACME FOODS", "EKOGRUPP (HK)", "BETA TRADING"]
+
+
+def _list(tmp_path: Path, text: str = LIST) -> Watchlist:
+    path = tmp_path / "national.csv"
+    path.write_text(text, encoding="utf-8")
+    return Watchlist.load([path])
+
+
+def _screen(stage: WatchlistStage, names: list[str | None]) -> pl.DataFrame:
+    return stage.apply(pl.DataFrame({"shipper_name": names}, schema={"shipper_name": pl.String}))
+
+
+def test_each_distinct_key_reaches_the_matcher_once(tmp_path: Path) -> None:
+    stage = WatchlistStage(_list(tmp_path))
+    first = _screen(stage, DAY_ONE)
+    assert (stage.cache.misses, stage.cache.hits) == (2, 0)  # EKOGRUPP HK, ACME FOODS
+    second = _screen(stage, DAY_TWO)
+    assert (stage.cache.misses, stage.cache.hits) == (3, 2)  # only BETA TRADING is new
+    assert second["watchlist_entry"].to_list()[1] == first["watchlist_entry"].to_list()[0]
+    assert second["watchlist_party_match"].to_list()[1] == first["watchlist_party_match"][0]
+    assert len(stage.cache) == 3  # clean names are cached too
+
+
+def test_results_persist_across_processes_and_equal_fresh_ones(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fresh = _screen(WatchlistStage(_list(tmp_path), cache_dir=cache), DAY_ONE)
+    later = WatchlistStage(_list(tmp_path), cache_dir=cache)  # a new run, same list
+    assert len(later.cache) == 2
+    again = _screen(later, DAY_ONE)
+    assert (later.cache.misses, later.cache.hits) == (0, 2)
+    assert again.equals(fresh)
+    parts = list(cache.glob("*/part-*.parquet"))
+    assert parts and all(p.parent.name == later.cache.version[:24] for p in parts)
+
+
+def test_a_changed_list_is_a_new_version_never_a_stale_hit(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    before = WatchlistStage(_list(tmp_path), cache_dir=cache)
+    assert _screen(before, ["ACME FOODS"])["watchlist_party_score"].to_list() == [0.0]
+    changed = _list(tmp_path, LIST + "party,ACME FOODS LLC,National sanctions,NS-2\n")
+    after = WatchlistStage(changed, cache_dir=cache)
+    assert after.cache.version != before.cache.version and len(after.cache) == 0
+    out = _screen(after, ["ACME FOODS"])
+    assert out["watchlist_party_score"].to_list() == [100.0]
+    assert after.cache.misses == 1
+    assert len(list(cache.iterdir())) == 2  # one folder per list version
+
+
+def test_report_floor_is_part_of_the_version(tmp_path: Path) -> None:
+    wl = _list(tmp_path)
+    assert (
+        WatchlistStage(wl, report_floor=70).cache.version
+        != WatchlistStage(wl, report_floor=80).cache.version
+    )
+
+
+def test_many_parts_are_merged_on_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine._screen_cache as screen_cache
+
+    monkeypatch.setattr(screen_cache, "MAX_PARTS", 2)
+    cache = tmp_path / "cache"
+    for name in ("A ONE", "B TWO", "C THREE"):
+        _screen(WatchlistStage(_list(tmp_path), cache_dir=cache), [name])
+    folder = next(cache.iterdir())
+    assert len(list(folder.glob("part-*.parquet"))) == 3
+    merged = WatchlistStage(_list(tmp_path), cache_dir=cache)
+    assert len(merged.cache) == 3
+    assert len(list(folder.glob("part-*.parquet"))) == 1
+
+
+def test_the_scorer_keeps_the_cache_in_the_history_store(tmp_path: Path) -> None:
+    from api.wiring import build_scorer
+    from engine.watchlist import UN_LIST_PATH
+
+    store = tmp_path / "history"
+    scorer = build_scorer(history_dir=store, watchlists=[UN_LIST_PATH], use_model=False)
+    stage = next(s for s in scorer.enrichers if isinstance(s, WatchlistStage))
+    assert stage.cache.directory is not None
+    assert stage.cache.directory.parent == store / WATCHLIST_CACHE
+    _screen(stage, ["AL-QAIDA"])
+    assert list((store / WATCHLIST_CACHE).glob("*/part-*.parquet"))
+
+
+def test_a_stage_crosses_to_another_process_with_its_cache(tmp_path: Path) -> None:
+    import pickle
+
+    stage = WatchlistStage(_list(tmp_path))
+    _screen(stage, DAY_ONE)
+    copy = pickle.loads(pickle.dumps(stage))  # what a Ray worker receives
+    out = _screen(copy, DAY_ONE)
+    assert copy.cache.misses == 2 and copy.cache.hits == 2
+    assert out["watchlist_entry"][0] == "National sanctions: NS-1 OOO EKOGRUPP"
