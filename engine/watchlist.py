@@ -31,7 +31,7 @@ the score is 0 and no entry is named. The figures behind these defaults are in
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,14 +310,8 @@ class WatchlistStage:
         rows = (score > 0).arg_true()
         best = scored[rows].with_columns(score.gather(rows).alias("best"))
         chosen = best.select(
-            pl.coalesce(
-                [pl.when(pl.col(f"{r}_s") == pl.col("best")).then(pl.lit(r)) for r in roles]
-                or [pl.lit(None, pl.String)]
-            ).alias("role"),
-            pl.coalesce(
-                [pl.when(pl.col(f"{r}_s") == pl.col("best")).then(f"{r}_h") for r in roles]
-                or [pl.lit(None, pl.UInt32)]
-            ).alias("hit"),
+            _first_best(roles, lambda r: pl.lit(r), pl.String).alias("role"),
+            _first_best(roles, lambda r: pl.col(f"{r}_h"), pl.UInt32).alias("hit"),
         ).join(hits.select("hit", "entry", "match"), on="hit", how="left", maintain_order="left")
 
         def spread(values: pl.Series, name: str) -> pl.Series:
@@ -383,6 +377,16 @@ class WatchlistStage:
             "list_version": self.cache.version,
             "cache": str(self.cache.directory) if self.cache.directory else None,
         }
+
+
+def _first_best(
+    roles: list[str], value: Callable[[str], pl.Expr], dtype: type[pl.DataType]
+) -> pl.Expr:
+    """``value`` of the first role (shipper, consignee, notify) scoring the row's best."""
+    picked: list[pl.Expr] = [
+        pl.when(pl.col(f"{r}_s") == pl.col("best")).then(value(r)) for r in roles
+    ]
+    return pl.coalesce(picked or [pl.lit(None, dtype)])
 
 
 def _lookup(
