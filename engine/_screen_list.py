@@ -73,6 +73,7 @@ class ListIndex:
             pl.col("words").list.join(" ").alias("key"),
             pl.col("words").list.join("").alias("compact"),
             pl.col("spelt").list.join("").alias("compact_articles"),
+            (pl.col("spelt").list.len().cast(pl.Int64) - 1).alias("spelt_words"),
             _gate().alias("gate"),
         )
         compounds = _anchored(

@@ -408,9 +408,11 @@ def _spacing_text(best: pl.DataFrame, index: ListIndex) -> pl.DataFrame:
     spaced = best.filter(pl.col("view") == "spacing")
     if spaced.height == 0:
         return pl.DataFrame(schema={"key": pl.String, "spacing": pl.String})
-    gap = pl.col("key").str.count_matches(" ") - pl.col("lkey").str.count_matches(" ")
+    # words on the manifest vs in the listed name, articles included on both sides
+    gap = pl.col("key").str.count_matches(" ").cast(pl.Int64) - pl.col("spelt_words")
     edits = pl.col("edits").cast(pl.Int64)
-    return spaced.join(index.names.select("lid", pl.col("key").alias("lkey")), on="lid").select(
+    listed = index.names.select("lid", pl.col("key").alias("lkey"), "spelt_words")
+    return spaced.join(listed, on="lid").select(
         "key",
         (
             pl.col("key")

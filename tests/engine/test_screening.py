@@ -142,8 +142,13 @@ def test_each_hit_says_which_words_matched_and_which_differed(stage: WatchlistSt
     assert detail[0] is not None and detail[1] is not None
     assert "EKOGRUPR~EKOGRUPP" in detail[0] and "HK" in detail[0]
     assert "'OOO EKOGRUPP'" in detail[0]  # the listed name as written
-    assert "VABOESYSTEMS~VABO SYSTEMS" in detail[1]
+    assert "VABOESYSTEMS~VABO SYSTEMS (written together, 1 edit)" in detail[1]
     assert detail[2:] == [None, None]
+    split = stage.screen(pl.Series(["RADIOTEKH SNAB", "RADIOTECHSNAB"]))["match"].to_list()
+    assert split == [
+        "'AO RADIOTEKHSNAB': RADIOTEKH SNAB~RADIOTEKHSNAB (written apart)",
+        "'AO RADIOTEKHSNAB': RADIOTECHSNAB~RADIOTEKHSNAB (spelling)",
+    ]
 
 
 def test_shipped_rule_reasons_carry_the_explanation(stage: WatchlistStage) -> None:
