@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from benchmarks._probe_list import synthetic_entries, synthetic_parties
+from benchmarks._probe_list import LIST_NAME, synthetic_entries, synthetic_parties
 from benchmarks._probe_perturb import CLASSES, transliteration
 from engine.parties import party_key
 from engine.watchlist import DEFAULT_THRESHOLD, UN_LIST_PATH, Watchlist, WatchlistStage
@@ -89,11 +89,6 @@ def _origin(reference: str, style: str | None) -> str:
     return "arabic" if reference.startswith(_ARABIC_PROGRAMMES) else "other"
 
 
-def _is_latin(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and all("A" <= c.upper() <= "Z" for c in letters)
-
-
 def _sources(un: Watchlist, n_synthetic: int, seed: int) -> tuple[pl.DataFrame, Watchlist]:
     """List names to perturb (primary names and aliases, by source) and the whole list."""
     entries = synthetic_entries(n_synthetic, seed=seed)
@@ -103,15 +98,24 @@ def _sources(un: Watchlist, n_synthetic: int, seed: int) -> tuple[pl.DataFrame, 
     watchlist = Watchlist(
         parties=parties, vessels=un.vessels, containers=un.containers, sources=un.sources
     )
+    # names written in Latin letters only (A-Z): the perturbations are defined on those
+    latin = pl.col("alias").str.contains(r"[A-Za-z]") & ~pl.col("alias").str.contains(
+        r"[^\P{L}A-Za-z]"
+    )
+    synthetic = pl.col("list") == LIST_NAME
     names = (
-        parties.filter(pl.col("alias").map_elements(_is_latin, return_dtype=pl.Boolean))
+        parties.filter(latin)
         .with_columns(
-            pl.when(pl.col("list") != "UN SC")
+            pl.when(synthetic)
             .then(pl.lit("synthetic"))
-            .otherwise(pl.concat_str(pl.lit("un-"), pl.col("party_type")))
+            .when(pl.col("list") == "UN SC")
+            .then(pl.concat_str(pl.lit("un-"), pl.col("party_type")))
+            .otherwise(pl.lit("own list"))
             .alias("source"),
             (pl.col("alias") == pl.col("name")).alias("primary"),
-            pl.col("reference").replace_strict(style, default=None).alias("style"),
+            pl.when(synthetic)
+            .then(pl.col("reference").replace_strict(style, default=None))
+            .alias("style"),
         )
         .with_columns(pl.col("alias").str.to_uppercase())
         .unique(["entry", "alias"], maintain_order=True)
@@ -147,7 +151,14 @@ def _positives(
     key_entries = (
         keyed.drop_nulls("source_key").group_by("source_key").agg(pl.col("entry").unique())
     )
-    quotas = {"un-entity": per_class * 3 // 10, "un-individual": per_class // 5}
+    if (names["source"] == "own list").any():  # a unit probing its own list: half of it
+        quotas = {
+            "own list": per_class // 2,
+            "un-entity": per_class * 3 // 20,
+            "un-individual": per_class // 10,
+        }
+    else:
+        quotas = {"un-entity": per_class * 3 // 10, "un-individual": per_class // 5}
     quotas["synthetic"] = per_class - sum(quotas.values())
     tried = []
     for kind in PERTURBATIONS:
@@ -279,7 +290,8 @@ def build_probe(
     positives, skipped = _positives(names, per_class, rng)
     ordinary = _ordinary_names(n_negatives, seed)
     if negatives_file is not None:
-        own = pl.read_csv(negatives_file, has_header=False, new_columns=["name"])["name"]
+        lines = negatives_file.read_text(encoding="utf-8").splitlines()
+        own = pl.Series("name", [line.strip() for line in lines if line.strip()])
         ordinary = pl.concat(
             [ordinary, pl.DataFrame({"name": own, "source": ["own names"] * own.len()})]
         )
