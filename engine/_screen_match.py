@@ -4,16 +4,18 @@ For a manifest name and a listed name the words are aligned one to one: each lis
 with its best manifest word, identical, misspelt (edit distance within a budget that grows
 with the word's length) or spelt by another transliteration (same spelling fold). Then
 
-    score = 100 × (matched weight − 0.6 × weighted edits) / (listed weight + extra weight)
-            − 1 per ignored generic extra word (at most 3)
+    score = 100 × matched weight / (listed weight + extra weight)
+            − 60 × weighted edits / weight of the listed name's distinctive words
+            − 1 per ignored generic extra word, at most 3 (4 for a 3-4 letter name)
 
-where a listed word weighs its length in letters (half for a generic word), a missing
-listed word simply is not matched, and an extra manifest word weighs its length unless it
-is generic and the listed name is distinctive enough to ignore it. An edit costs
-``0.6 × 100 / letters``: one typo keeps a word of six letters at 90, a five-letter name
-falls to 88 (short names need a closer match). A second view compares the names with spaces
-removed (generic extra words dropped), which finds merged and split words; a spacing
-difference counts as half an edit. The better view is the score.
+where a word weighs its letters (half for a generic word), a missing listed word simply is
+not matched, and an extra manifest word weighs its letters unless it is generic and the
+listed name is distinctive enough to ignore it (``_screen_list.DISTINCT_LETTERS``). Edits
+are priced against the distinctive words (never less than half the name), so one typo
+keeps a six-letter name at 90 and leaves a five-letter one at 88: a short name needs a
+closer match. A second view compares the names with spaces removed (generic extra words
+dropped when they may be ignored), within two edits, at ``60 × (edits + ½) / letters``:
+merged and split words. The better view is the score.
 
 Candidates come from joins, not all-pairs comparison: manifest words are matched to list
 words through a symmetric-deletion index and spelling folds, and a manifest name is scored
@@ -272,7 +274,8 @@ def _extras(
 def _compact_view(
     candidates: pl.DataFrame, batch: pl.DataFrame, index: ListIndex, workers: int
 ) -> pl.DataFrame:
-    """Names compared with spaces removed: merged and split words, one spacing edit."""
+    """Names compared with spaces removed (merged and split words), within two edits;
+    a spacing difference costs half an edit."""
     spelled = batch.group_by("key").agg(
         pl.col("spelt").first().alias("spelt"),
         pl.col("btok").str.join("").alias("all"),
@@ -355,7 +358,7 @@ def _explain(
         .otherwise(differed + edits)
     )
     by_word = words.group_by("key", maintain_order=True).agg(
-        _joined(pl.col("ltok").filter(pl.col("how") == "same"), "matched ", ", "),
+        _joined(pl.col("ltok").filter(pl.col("how") == "same"), "matched ", ", ").alias("matched"),
         _joined(differed.filter(pl.col("how") != "same"), "", "; ").alias("differed"),
     )
     missing = (
@@ -376,7 +379,7 @@ def _explain(
     )
     spacing = _spacing_text(best, index)
     listed = pl.lit("'") + pl.col("listed") + pl.lit("': ")
-    parts = ["ltok", "differed", "missing", "xc", "xi"]
+    parts = ["matched", "differed", "missing", "xc", "xi"]
     text = (
         pl.when(pl.col("view") == "spacing")
         .then(pl.col("spacing"))
@@ -400,8 +403,9 @@ def _explain(
 
 
 def _joined(values: pl.Expr, prefix: str, separator: str, suffix: str = "") -> pl.Expr:
+    """``prefix`` + the values joined + ``suffix``, or null when there are none."""
     text = values.str.join(separator)
-    return pl.when(text != "").then(pl.lit(prefix) + text + pl.lit(suffix)).alias("ltok")
+    return pl.when(text != "").then(pl.lit(prefix) + text + pl.lit(suffix))
 
 
 def _spacing_text(best: pl.DataFrame, index: ListIndex) -> pl.DataFrame:
