@@ -51,8 +51,12 @@ DISPLAY_FIELDS: tuple[str, ...] = (
     "watchlist_party_score",
     "watchlist_party_role",
     "watchlist_entry",
+    "watchlist_party_match",
     "watchlist_vessel_hit",
+    "watchlist_vessel_name_hit",
+    "watchlist_vessel_entry",
     "watchlist_container_hit",
+    "watchlist_container_entry",
 )
 _LISTS = ("rule_hits", "rule_reasons", "rule_shadow_hits", "model_reasons")
 _SCALARS: dict[str, pl.DataType] = {
