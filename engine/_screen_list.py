@@ -79,8 +79,15 @@ class ListIndex:
         compounds = _anchored(
             pl.concat([_pairs(names, "words"), _pairs(names, "spelt")]).unique(), tokens
         )
-        vocabulary = pl.concat([tokens["ltok"], compounds["ltok"]]).unique()
-        variants = deletions(vocabulary, edit_budget(pl.col("word").str.len_chars()))
+        # words within their edit budget; words run together within one edit (enough for
+        # VABOESYSTEMS, and it keeps the index of a large list small)
+        budget = edit_budget(pl.col("word").str.len_chars())
+        variants = pl.concat(
+            [
+                deletions(tokens["ltok"].unique(), budget),
+                deletions(compounds["ltok"].unique(), pl.min_horizontal(budget, 1)),
+            ]
+        ).unique()
         return cls(
             names=names.drop("words", "spelt"),
             tokens=tokens,

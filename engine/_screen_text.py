@@ -166,7 +166,9 @@ def edit_budget(length: pl.Expr) -> pl.Expr:
 
 
 def deletions(words: pl.Series, depth: pl.Expr) -> pl.DataFrame:
-    """``word, variant``: each word with up to ``depth`` letters deleted (itself included).
+    """``word, variant``: each word with up to ``depth`` letters deleted (itself included),
+    the variant kept as a 64-bit hash (a list's index stays small; a hash collision only
+    proposes a pair, which is then measured).
 
     Two words within ``k`` edits share a variant when both sides are expanded to depth
     ``k`` (a symmetric-deletion index), so similar words are found with joins instead of
@@ -174,7 +176,7 @@ def deletions(words: pl.Series, depth: pl.Expr) -> pl.DataFrame:
     """
     frame = words.to_frame("word").unique().with_columns(depth.alias("depth"))
     level = frame.select("word", pl.col("word").alias("variant"), "depth")
-    parts = [level]
+    parts = [level.select("word", pl.col("variant").hash(seed=_SEED))]
     for step in (1, 2):
         level = (
             level.filter(pl.col("depth") >= step)
@@ -190,5 +192,8 @@ def deletions(words: pl.Series, depth: pl.Expr) -> pl.DataFrame:
             )
             .unique()
         )
-        parts.append(level)
-    return pl.concat(parts).select("word", "variant").unique()
+        parts.append(level.select("word", pl.col("variant").hash(seed=_SEED)))
+    return pl.concat(parts).unique()
+
+
+_SEED = 17
