@@ -66,9 +66,13 @@ def screen_keys(keys: pl.Series, index: ListIndex, *, floor: float, workers: int
     if candidates.height == 0:
         return pl.DataFrame(schema=RESULT_SCHEMA)
     aligned = _align(candidates, batch, similar, index)
+    # most candidates share one common word and can never reach the floor: drop them
+    # before the per-word work (the whole-name view keeps every candidate)
+    promising = _promising(aligned, index, floor)
+    aligned = aligned.join(promising, on=["key", "lid"], how="semi")
     scored = pl.concat(
         [
-            _token_view(candidates, aligned, batch, index),
+            _token_view(promising, aligned, batch, index),
             _compact_view(candidates, batch, index, workers),
         ],
         how="diagonal_relaxed",
@@ -220,6 +224,18 @@ def _align(
         .unique(["key", "lid", "bpos"], keep="first", maintain_order=True)
         .sort([*order, pl.col("bpos")])
         .unique(["key", "lid", "pos"], keep="first", maintain_order=True)
+    )
+
+
+def _promising(aligned: pl.DataFrame, index: ListIndex, floor: float) -> pl.DataFrame:
+    """``key, lid`` whose matched weight alone (no edits, no extra words: an upper bound
+    of the word view's score) reaches ``floor``."""
+    return (
+        aligned.group_by("key", "lid")
+        .agg(pl.col("w").sum().alias("mw"))
+        .join(index.names.select("lid", "lw"), on="lid")
+        .filter(100 * pl.col("mw") / pl.col("lw") >= floor)
+        .select("key", "lid")
     )
 
 
