@@ -25,13 +25,15 @@ def build_scorer(
     policy_path: Path | None = None,
     history_dir: Path | None = None,
     watchlists: Sequence[Path] | None = None,
+    watchlist_cache: Path | None = None,
     reference_dir: Path | None = None,
     use_rules: bool = True,
     use_model: bool = True,
 ) -> Scorer:
     """A scorer from paths; ``None`` means the shipped default for rules, model, policy and
     watchlists (the UN Security Council consolidated list); ``watchlists=()`` screens nothing.
-    With a history store, party screening results are cached in it (``watchlist-cache/``).
+    Party screening results are cached on disk in ``watchlist_cache``, by default in the
+    history store (``watchlist-cache/``) when one is given.
 
     ``use_rules=False`` / ``use_model=False`` leave that stage out entirely (e.g. a data set
     for which only a model exists).
@@ -49,7 +51,9 @@ def build_scorer(
     lists = [UN_LIST_PATH] if watchlists is None else list(watchlists)
     if lists:
         # screening results are cached per list version beside the history they serve
-        cache = history_dir / WATCHLIST_CACHE if history_dir is not None else None
+        cache = watchlist_cache
+        if cache is None and history_dir is not None:
+            cache = history_dir / WATCHLIST_CACHE
         enrichers.append(WatchlistStage(Watchlist.load(lists), cache_dir=cache))
     pack = (load_pack(rules_dir) if rules_dir else load_pack()) if use_rules else None
     model = None

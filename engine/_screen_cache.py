@@ -26,6 +26,10 @@ from engine._screen_match import RESULT_SCHEMA
 MAX_PARTS = 32
 """Parts of a version folder merged into one when loading finds more than this."""
 
+MAX_IN_MEMORY = 2_000_000
+"""Results a long-running process keeps in memory; past this it starts afresh (the disk
+copy, when there is one, keeps everything)."""
+
 
 class ScreeningCache:
     """``key -> score, entry, match`` for one list version; see the module docstring."""
@@ -71,7 +75,8 @@ class ScreeningCache:
         if rows.height == 0:
             return rows
         with self._lock:
-            self._frame = pl.concat([self._frame, rows]).unique("key", keep="first")
+            kept = self._frame if self._frame.height < MAX_IN_MEMORY else self._frame.clear()
+            self._frame = pl.concat([kept, rows]).unique("key", keep="first")
         if self.directory is not None:
             _write_part(self.directory, rows)
         return rows

@@ -82,11 +82,17 @@ class ScorerCache:
                 from api.wiring import build_scorer
 
                 s = self._settings
+                from engine.watchlist import WATCHLIST_CACHE
+
                 scorer = build_scorer(
                     rules_dir=key,
                     model_dir=s.model_dir,
                     policy_path=s.policy_path,
-                    watchlists=tuple(s.watchlists),
+                    # none configured: the shipped UN list (as the CLI and the README say)
+                    watchlists=tuple(s.watchlists) or None,
+                    # beside the units' history stores: screening results depend on the
+                    # lists only, so every unit's batches share them
+                    watchlist_cache=s.data_dir / WATCHLIST_CACHE if s.history else None,
                 )
                 # Scorers of concurrent batches share this cache of compiled rule packs;
                 # the engine iterates it (fingerprint) while another batch may add to it.

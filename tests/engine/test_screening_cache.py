@@ -104,3 +104,16 @@ def test_a_stage_crosses_to_another_process_with_its_cache(tmp_path: Path) -> No
     out = _screen(copy, DAY_ONE)
     assert copy.cache.misses == 2 and copy.cache.hits == 2
     assert out["watchlist_entry"][0] == "National sanctions: NS-1 OOO EKOGRUPP"
+
+
+def test_the_service_keeps_one_cache_beside_the_units_history(tmp_path: Path) -> None:
+    from api.services._engine import ScorerCache
+    from api.settings import Settings
+
+    scorer = ScorerCache(Settings(data_dir=tmp_path, model_dir=None)).get()
+    stage = next(s for s in scorer.enrichers if isinstance(s, WatchlistStage))
+    assert stage.cache.directory is not None
+    assert stage.cache.directory.parent == tmp_path / WATCHLIST_CACHE
+    off = ScorerCache(Settings(data_dir=tmp_path / "b", history=False)).get()
+    quiet = next(s for s in off.enrichers if isinstance(s, WatchlistStage))
+    assert quiet.cache.directory is None
