@@ -10,12 +10,12 @@ folds of the list's words are built here too, so a batch only expands its own ne
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import polars as pl
 
 from engine._screen_text import deletions, edit_budget, fold, generic_words, screen_tokens
+from engine.identity import fingerprint
 
 MATCHER_VERSION = "2"
 """Bumped whenever scores or explanations change, so cached results are not reused."""
@@ -215,12 +215,11 @@ def folds(words: pl.Series) -> pl.DataFrame:
 
 
 def _version(names: pl.DataFrame) -> str:
-    """Content hash of what screening reads from the list (entries, names, types) and of
-    the matcher's own version: the cache key of screening results."""
-    digest = hashlib.sha256(MATCHER_VERSION.encode())
+    """Content fingerprint of what screening reads from the list (entries, names, types),
+    of the generic words and of the matcher's own version: the cache key of screening
+    results. Text, not polars row hashes, so it is the same across polars versions."""
     rows = names.select("entry", "listed", pl.col("party_type").fill_null(""))
-    for column in rows.columns:
-        digest.update("\x1f".join(rows[column].to_list()).encode())
-        digest.update(b"\x1e")
-    digest.update("\x1f".join(sorted(generic_words())).encode())
-    return digest.hexdigest()
+    columns = ["\x1f".join(rows[c].to_list()) for c in rows.columns]
+    return fingerprint(
+        MATCHER_VERSION, "\x1e", "\x1e".join(columns), "\x1e", "\x1f".join(sorted(generic_words()))
+    )
