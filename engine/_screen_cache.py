@@ -36,7 +36,7 @@ class ScreeningCache:
 
     def __init__(self, directory: Path | None, version: str) -> None:
         self.version = version
-        self.directory = Path(directory) / version[:24] if directory is not None else None
+        self.directory = Path(directory) / version if directory is not None else None
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()

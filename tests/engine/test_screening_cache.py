@@ -44,7 +44,7 @@ def test_results_persist_across_processes_and_equal_fresh_ones(tmp_path: Path) -
     assert (later.cache.misses, later.cache.hits) == (0, 2)
     assert again.equals(fresh)
     parts = list(cache.glob("*/part-*.parquet"))
-    assert parts and all(p.parent.name == later.cache.version[:24] for p in parts)
+    assert parts and all(p.parent.name == later.cache.version for p in parts)
 
 
 def test_a_changed_list_is_a_new_version_never_a_stale_hit(tmp_path: Path) -> None:
