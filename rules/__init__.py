@@ -6,6 +6,14 @@
 >>> scored = stage.apply(frame)               # doctest: +SKIP
 """
 
+from rules._adopt import (
+    ADOPTED_FILE,
+    Adoption,
+    AdoptionConflict,
+    ProposalCheck,
+    adopt_proposal,
+    check_proposal,
+)
 from rules._backtest import BacktestError, BacktestReport, backtest, read_history
 from rules._diagnostics import Diagnostic, RulePackError
 from rules._diff import PackDiff, diff_packs
@@ -14,7 +22,10 @@ from rules._pack import DEFAULT_PACK, CompiledPack, RulePack, check_pack, load_p
 from rules._schema import json_schema
 
 __all__ = [
+    "ADOPTED_FILE",
     "DEFAULT_PACK",
+    "Adoption",
+    "AdoptionConflict",
     "BacktestError",
     "BacktestReport",
     "CompiledPack",
@@ -22,10 +33,13 @@ __all__ = [
     "ExplainError",
     "Explanation",
     "PackDiff",
+    "ProposalCheck",
     "RulePack",
     "RulePackError",
+    "adopt_proposal",
     "backtest",
     "check_pack",
+    "check_proposal",
     "diff_packs",
     "explain",
     "json_schema",

@@ -165,6 +165,8 @@ class Rule:
     pos: Pos
     lists_used: tuple[str, ...] = ()
     macros_used: tuple[str, ...] = ()
+    provenance: tuple[tuple[str, str], ...] = ()
+    """Where an adopted rule came from (source unit, case note, adopted by, adopted at)."""
 
     def fields(self) -> set[str]:
         """Every field the rule's logic reads (selections, macros, fieldrefs, exceptions)."""

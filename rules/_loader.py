@@ -55,6 +55,14 @@ RULE_KEYS = {
     "match": "named selections and one condition",
     "exceptions": "tuples of field values that suppress a hit",
     "tests": "embedded tests: expect hit / no_hit on a mocked row",
+    "provenance": "where an adopted rule came from: {source_unit, case_note, adopted_by, "
+    "adopted_at}",
+}
+PROVENANCE_KEYS = {
+    "source_unit": "the partner unit that proposed the rule, e.g. KZ-ALA-PCU",
+    "case_note": "id of the case note that carried it",
+    "adopted_by": "API key id of the rule author who adopted it",
+    "adopted_at": "when it was adopted (ISO 8601)",
 }
 REQUIRED_RULE_KEYS = (
     "id",
@@ -384,6 +392,7 @@ class _Resolver(MatchResolver):
         reason = self.reason(raw)
         exceptions = self.exceptions(raw)
         tests = self.tests(raw, ctx)
+        provenance = self.provenance(raw)
         if len(self.out.errors) > before or condition is None:
             return None
         version = json_fingerprint(
@@ -403,6 +412,7 @@ class _Resolver(MatchResolver):
             owner=owner,
             tags=self.text_list(raw, "tags"),
             references=self.text_list(raw, "references"),
+            provenance=provenance,
             valid_from=valid_from,
             valid_until=valid_until,
             reason=reason,
@@ -416,6 +426,32 @@ class _Resolver(MatchResolver):
             lists_used=tuple(sorted(ctx.lists_used)),
             macros_used=tuple(sorted(ctx.macros_used)),
         )
+
+    def provenance(self, raw: _RawDoc) -> tuple[tuple[str, str], ...]:
+        """The ``provenance`` mapping of an adopted rule, as (key, text) pairs in key order."""
+        if "provenance" not in raw.items:
+            return ()
+        node = raw.items["provenance"][1]
+        if not y.is_mapping(node):
+            self.err(node, raw.file, "'provenance' must be a mapping", RULE_KEYS["provenance"])
+            return ()
+        found: dict[str, str] = {}
+        for key, key_node, value_node in y.mapping_items(node, raw.file, self.out):
+            if key not in PROVENANCE_KEYS:
+                self.err(
+                    key_node,
+                    raw.file,
+                    f"unknown provenance key '{key}'",
+                    did_you_mean(key, PROVENANCE_KEYS)
+                    or "allowed keys: " + ", ".join(PROVENANCE_KEYS),
+                )
+                continue
+            text = y.text_value(value_node) if y.is_scalar(value_node) else None
+            if text is None or not str(text).strip():
+                self.err(value_node, raw.file, f"provenance '{key}' must be non-empty text")
+                continue
+            found[key] = str(text)
+        return tuple((k, found[k]) for k in PROVENANCE_KEYS if k in found)
 
     def choice(self, raw: _RawDoc, key: str, options: tuple[str, ...]) -> str | None:
         if key not in raw.items:

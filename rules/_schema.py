@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from engine.schema import known_fields
+from rules._loader import PROVENANCE_KEYS
 from rules._types import FLAGS, LIST_TYPES, OPERATORS, SEVERITY_BANDS, family
 
 SCHEMA_ID = "https://lookout.example/schemas/rule-pack.json"
@@ -120,6 +121,12 @@ def json_schema(fields: Mapping[str, pl.DataType] | None = None) -> dict[str, An
                 },
             },
             "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}},
+            "provenance": {
+                "type": "object",
+                "description": "where an adopted rule came from (written by adoption)",
+                "additionalProperties": False,
+                "properties": {k: {"type": "string"} for k in PROVENANCE_KEYS},
+            },
         },
     }
     list_doc: dict[str, Any] = {

@@ -39,6 +39,8 @@ class Federation:
     ) -> Federation:
         """Read the unit folder and partner directory named by ``settings``."""
         identity = load_unit(settings.resolved_unit_dir(data_dir))
-        directory = PartnerDirectory(settings.resolved_directory(data_dir))
+        directory = PartnerDirectory(
+            settings.resolved_directory(data_dir), self_id=identity.unit_id
+        )
         directory.all()  # fail now, with file:line:col, rather than on the first delivery
         return cls(identity=identity, directory=directory, settings=settings, sessions=sessions)

@@ -9,12 +9,22 @@ A YAML file (read with the safe loader)::
         base_url: https://lookout.kz-ala.example
         public_key: 3q2+7w...=
 
+An optional ``groups:`` mapping names groups of listed units, so an officer can address a
+query or a case note to ``IREN`` instead of naming each unit::
+
+    groups:
+      IREN: [KZ-ALA-PCU, PK-KHI-PCU, UZ-TAS-PCU]
+
+A group may name this unit itself (so one group list can be shared by every member); it is
+skipped when the group is expanded. ``all-trusted`` is built in: every listed partner.
+
 Only listed units may send to or receive from this unit. The file is re-read when it
 changes, so adding a partner needs no restart. Errors name the file, line and column.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +32,16 @@ from pathlib import Path
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from api.federation.errors import UnitConfigError
-from api.federation.keys import check_unit_id, load_public_key
+from api.federation.errors import Forbidden, InvalidAddress, UnitConfigError
+from api.federation.keys import UNIT_ID_RE, check_unit_id, load_public_key
 from engine.errors import Location
 
 _FIELDS = ("unit_id", "country", "name", "base_url", "public_key")
+ALL_TRUSTED = "all-trusted"
+"""The built-in group of every listed partner."""
+GROUP_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,31}$")
+MAX_RECIPIENTS = 20
+"""A query or case note goes to at most this many units (the wire format's limit)."""
 
 
 @dataclass(frozen=True)
@@ -62,27 +77,55 @@ def _scalar_map(path: Path, node: yaml.Node) -> dict[str, tuple[str, yaml.Node]]
     return out
 
 
-def parse_directory(path: Path, text: str) -> dict[str, Partner]:
-    """The partners listed in ``text`` (the content of ``path``), keyed by unit id."""
+def _compose(path: Path, text: str) -> yaml.Node | None:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = (
             Location(file=str(path), line=mark.line + 1, column=mark.column + 1) if mark else None
         )
         raise UnitConfigError(f"not valid YAML: {err}", location=where) from err
+
+
+def _top(root: yaml.Node, key: str) -> yaml.Node | None:
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    return next((v for k, v in root.value if k.value == key), None)
+
+
+def parse_directory(path: Path, text: str) -> dict[str, Partner]:
+    """The partners listed in ``text`` (the content of ``path``), keyed by unit id."""
+    return parse_directory_file(path, text).partners
+
+
+@dataclass(frozen=True)
+class DirectoryFile:
+    """A parsed partner directory: the partners and the named groups."""
+
+    partners: dict[str, Partner]
+    groups: dict[str, tuple[str, ...]]
+
+
+def parse_directory_file(path: Path, text: str, *, self_id: str | None = None) -> DirectoryFile:
+    """Partners and groups of a directory file; ``self_id`` may be named in groups."""
+    root = _compose(path, text)
     if root is None:
-        return {}
-    units_node = None
-    if isinstance(root, yaml.MappingNode):
-        units_node = next((v for k, v in root.value if k.value == "units"), None)
+        return DirectoryFile({}, {})
+    units_node = _top(root, "units")
     if not isinstance(units_node, yaml.SequenceNode):
         raise UnitConfigError(
             "the partner directory needs a top-level `units:` list",
             location=_where(path, root),
             hint="see docs/federation.md for the format",
         )
+    partners = _partners(path, units_node)
+    groups_node = _top(root, "groups")
+    groups = {} if groups_node is None else _groups(path, groups_node, partners, self_id)
+    return DirectoryFile(partners, groups)
+
+
+def _partners(path: Path, units_node: yaml.SequenceNode) -> dict[str, Partner]:
     partners: dict[str, Partner] = {}
     for entry in units_node.value:
         fields = _scalar_map(path, entry)
@@ -116,35 +159,142 @@ def parse_directory(path: Path, text: str) -> dict[str, Partner]:
     return partners
 
 
+def check_group_name(name: str, *, where: Location | None = None) -> str:
+    """``name`` if it can name a group (not a unit id, not ``all-trusted``), else an error."""
+    if not GROUP_NAME_RE.match(name) or UNIT_ID_RE.match(name) or name.lower() == ALL_TRUSTED:
+        raise UnitConfigError(
+            f"{name!r} cannot name a group",
+            location=where,
+            hint="use 2-32 letters, digits, '-' or '_' starting with a letter (e.g. IREN); "
+            f"not a unit id, and not {ALL_TRUSTED!r}, which is built in",
+        )
+    return name
+
+
+def _groups(
+    path: Path, node: yaml.Node, partners: dict[str, Partner], self_id: str | None
+) -> dict[str, tuple[str, ...]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise UnitConfigError(
+            "`groups:` must map group names to lists of unit ids",
+            location=_where(path, node),
+            hint="e.g. groups: {IREN: [KZ-ALA-PCU, PK-KHI-PCU]}",
+        )
+    groups: dict[str, tuple[str, ...]] = {}
+    for key, members in node.value:
+        name = check_group_name(str(key.value), where=_where(path, key, "groups"))
+        if name in groups:
+            raise UnitConfigError(
+                f"group {name} is defined twice", location=_where(path, key, "groups")
+            )
+        if not isinstance(members, yaml.SequenceNode) or not all(
+            isinstance(m, yaml.ScalarNode) for m in members.value
+        ):
+            raise UnitConfigError(
+                f"group {name} must be a list of unit ids",
+                location=_where(path, members, name),
+            )
+        units: list[str] = []
+        for member in members.value:
+            unit_id = str(member.value)
+            if unit_id not in partners and unit_id != self_id:
+                raise UnitConfigError(
+                    f"group {name} names {unit_id}, which is not in the partner directory",
+                    location=_where(path, member, name),
+                    hint="add its entry with `lookout unit trust`, or remove it from the group",
+                )
+            if unit_id not in units:
+                units.append(unit_id)
+        groups[name] = tuple(units)
+    return groups
+
+
 class PartnerDirectory:
     """The partner directory file, re-read whenever its modification time changes."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, self_id: str | None = None):
         self.path = path
+        self.self_id = self_id
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
-        self._partners: dict[str, Partner] = {}
+        self._file = DirectoryFile({}, {})
 
-    def _refresh(self) -> dict[str, Partner]:
+    def _refresh(self) -> DirectoryFile:
         with self._lock:
             try:
                 stat = self.path.stat()
             except FileNotFoundError:
-                self._stamp, self._partners = None, {}
-                return self._partners
+                self._stamp, self._file = None, DirectoryFile({}, {})
+                return self._file
             stamp = (stat.st_mtime_ns, stat.st_size)
             if stamp != self._stamp:
-                self._partners = parse_directory(self.path, self.path.read_text())
+                self._file = parse_directory_file(
+                    self.path, self.path.read_text(), self_id=self.self_id
+                )
                 self._stamp = stamp
-            return self._partners
+            return self._file
 
     def get(self, unit_id: str) -> Partner | None:
         """The partner ``unit_id``, or None if it is not listed."""
-        return self._refresh().get(unit_id)
+        return self._refresh().partners.get(unit_id)
 
     def all(self) -> list[Partner]:
         """Every listed partner, by unit id."""
-        return sorted(self._refresh().values(), key=lambda p: p.unit_id)
+        return sorted(self._refresh().partners.values(), key=lambda p: p.unit_id)
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """The named groups (``all-trusted`` included) and their members other than this unit."""
+        found = self._refresh()
+        out = {ALL_TRUSTED: tuple(sorted(found.partners))}
+        for name, members in sorted(found.groups.items()):
+            out[name] = tuple(m for m in members if m != self.self_id)
+        return out
+
+    def expand(self, addresses: list[str]) -> list[str]:
+        """The recipient units of ``addresses`` (unit ids and group names), in order, once each.
+
+        A unit id must be a listed partner (never this unit); a group expands to its members
+        other than this unit.
+        """
+        groups = self.groups()
+        recipients: list[str] = []
+        for address in addresses:
+            if UNIT_ID_RE.match(address):
+                if address == self.self_id:
+                    raise Forbidden(
+                        "a unit cannot send to itself", hint=f"remove {address} from the recipients"
+                    )
+                self.require_partner(address)
+                members: tuple[str, ...] = (address,)
+            else:
+                key = ALL_TRUSTED if address.lower() == ALL_TRUSTED else address
+                if key not in groups:
+                    raise InvalidAddress(
+                        f"no group {address!r} in the partner directory {self.path}",
+                        hint="groups: "
+                        + ", ".join(groups)
+                        + "; define one under `groups:` (or `lookout unit group`)",
+                    )
+                members = groups[key]
+                if not members:
+                    raise InvalidAddress(f"group {address} has no partner in it")
+            recipients.extend(m for m in members if m not in recipients)
+        if len(recipients) > MAX_RECIPIENTS:
+            raise InvalidAddress(
+                f"{len(recipients)} recipients; a message goes to at most {MAX_RECIPIENTS} units",
+                hint="split the recipients over several messages",
+            )
+        return recipients
+
+    def require_partner(self, unit_id: str) -> Partner:
+        """The partner ``unit_id``; a 403 naming the listed partners if it is not listed."""
+        partner = self.get(unit_id)
+        if partner is None:
+            raise Forbidden(
+                f"{unit_id} is not in the partner directory",
+                hint="listed partners: " + (", ".join(p.unit_id for p in self.all()) or "none"),
+            )
+        return partner
 
     def require(self, unit_id: str) -> Partner:
         """The partner ``unit_id``; an error naming the directory file if it is not listed."""

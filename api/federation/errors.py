@@ -34,6 +34,12 @@ class Forbidden(FederationError):
     status = 403
 
 
+class InvalidAddress(FederationError):
+    """A recipient address names no known group, or expands to nobody or too many units."""
+
+    status = 422
+
+
 class InvalidTransition(FederationError):
     """A state change the state machine does not allow."""
 

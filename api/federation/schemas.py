@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Priority = Literal["urgent", "routine"]
 Box = Literal["inbox", "outbox"]
+Address = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+"""A unit id (``KZ-ALA-PCU``) or a group name of the partner directory (``IREN``)."""
 StateName = Literal[
     "sent", "delivered", "acknowledged", "answered", "closed", "expired", "cancelled"
 ]
@@ -30,7 +32,12 @@ class QueryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: list[str] = Field(min_length=1, max_length=20, description="recipient unit ids")
+    to: list[Address] = Field(
+        min_length=1,
+        max_length=20,
+        description="recipient unit ids and group names (e.g. IREN, or all-trusted for every "
+        "partner); each group expands to its members, each with its own state",
+    )
     question: str = Field(min_length=1, max_length=10_000)
     priority: Priority = "urgent"
     subject: Subject | None = None
@@ -101,6 +108,10 @@ class QuerySummary(BaseModel):
     priority: Priority
     subject: Subject
     status: StateName
+    addressed_to: list[str] = Field(
+        default_factory=list,
+        description="what the sender addressed (unit ids, group names); sending unit only",
+    )
     overdue: bool = Field(description="deadline passed and no answer from some recipient")
     deadline_at: datetime
     created_at: datetime

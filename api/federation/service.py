@@ -257,16 +257,7 @@ def explanation_from_batch(
 
 def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCreate) -> FedQuery:
     """Create a query to ``body.to`` and queue it for delivery; the caller commits."""
-    recipients = list(dict.fromkeys(body.to))
-    for unit in recipients:
-        if unit == fed.unit_id:
-            raise Forbidden("a unit cannot send a query to itself", hint="remove it from `to`")
-        if fed.directory.get(unit) is None:
-            raise Forbidden(
-                f"{unit} is not in the partner directory",
-                hint="listed partners: "
-                + (", ".join(p.unit_id for p in fed.directory.all()) or "none"),
-            )
+    recipients = fed.directory.expand(body.to)
     subject = body.subject or Subject(batch_ref=None)
     explanation = body.explanation or {}
     if body.batch_id or body.container_number:
@@ -298,6 +289,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
         explanation=explanation,
         deadline_at=now + timedelta(seconds=fed.settings.deadline_for(body.priority)),
         status="sent",
+        addressed_to=list(dict.fromkeys(body.to)),
         created_by=actor,
         created_at=now,
         updated_at=now,
@@ -326,6 +318,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
         "query.create",
         query.id,
         to=recipients,
+        addressed_to=query.addressed_to,
         priority=body.priority,
         deadline_at=query.deadline_at.isoformat(),
     )

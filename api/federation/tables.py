@@ -31,6 +31,8 @@ class FedQuery(Base):
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))  # summary of the recipients' states
+    # What the officer addressed (unit ids and group names such as IREN); sending unit only.
+    addressed_to: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -91,6 +93,7 @@ class FedOutbox(Base):
 
     Rows are written in the same transaction as the change they announce, and only the
     worker sends them, so a crash never loses a message nor sends one not committed.
+    ``query_id`` is the thread the message belongs to: a query, or a case note.
     """
 
     __tablename__ = "fed_outbox"

@@ -121,6 +121,7 @@ def summary(session: Session, fed: Federation, query: FedQuery) -> QuerySummary:
             priority=query.priority,
             subject=query.subject,
             status=query.status,
+            addressed_to=query.addressed_to or [],
             overdue=overdue,
             deadline_at=query.deadline_at,
             created_at=query.created_at,

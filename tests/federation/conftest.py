@@ -155,7 +155,7 @@ def units(database_factory: Callable[[str], str], tmp_path: Path) -> Iterator[Un
         )
         feds[unit_id] = Federation(
             identity=identities[unit_id],
-            directory=PartnerDirectory(directory),
+            directory=PartnerDirectory(directory, self_id=unit_id),
             settings=settings,
             sessions=make_sessionmaker(engine),
             clock=clock,
