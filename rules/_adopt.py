@@ -154,6 +154,8 @@ class Adoption:
     rule_ids: list[str]
     reused: list[str]
     """Lists and macros of the proposal the pack already had, identical (its own are used)."""
+    rule_count: int = 0
+    """Rules in the whole new pack."""
 
 
 def adopt_proposal(
@@ -192,10 +194,10 @@ def adopt_proposal(
     previous = pack_files.get(ADOPTED_FILE, "").rstrip("\n")
     files = dict(pack_files)
     files[ADOPTED_FILE] = (previous + "\n---\n" if previous else "") + block.rstrip("\n") + "\n"
-    _, out = _load(sorted(files.items()), fields)
+    result, out = _load(sorted(files.items()), fields)
     if out.errors:
         raise AdoptionConflict([d.render() for d in out.errors])
-    return Adoption(files, [r.id for r in proposed.rules], reused)
+    return Adoption(files, [r.id for r in proposed.rules], reused, len(result.rules))
 
 
 _Edit = tuple[int, int, str]

@@ -1,8 +1,9 @@
-"""Urgent queries between partner units: signed envelopes, outbox delivery, deadlines, audit.
+"""Urgent queries and case notes between partner units: signed envelopes, outbox delivery,
+deadlines, group addresses, audit.
 
-``install(app, state)`` adds the ``/v1/queries`` and ``/v1/federation`` routes to an API app
-and runs the delivery worker for the app's lifetime. The unit identity comes from
-``lookout unit init``; without it the routes answer 503 and nothing is sent.
+``install(app, state)`` adds the ``/v1/queries``, ``/v1/casenotes`` and ``/v1/federation``
+routes to an API app and runs the delivery worker for the app's lifetime. The unit identity
+comes from ``lookout unit init``; without it the routes answer 503 and nothing is sent.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def install(app: FastAPI, state: Any, settings: FederationSettings | None = None
     ``state`` is the API's ``AppState`` (settings, sessions, container sections).
     """
     from api.federation import routers, service
+    from api.federation.casenotes import routers as casenote_routers
 
     settings = settings or FederationSettings()
     fed: Federation | None = None
@@ -94,6 +96,7 @@ def install(app: FastAPI, state: Any, settings: FederationSettings | None = None
         )
     app.include_router(routers.queries)
     app.include_router(routers.federation)
+    app.include_router(casenote_routers.router)
     if fed is None:
         return
     metrics = getattr(state, "metrics", None)

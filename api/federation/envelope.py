@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from api.federation.keys import UnitIdentity, verify
 
 VERSION = 1
-KINDS = ("query", "ack", "reply", "followup", "close", "cancel")
+KINDS = ("query", "ack", "reply", "followup", "close", "cancel", "casenote", "decision")
 ENVELOPE_FIELDS = (
     "version",
     "message_id",

@@ -10,15 +10,17 @@ Each failure is a ``RejectedEnvelope`` with a short reason; the router audits it
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.federation import envelope as env
 from api.federation import service
+from api.federation._payloads import payload_of
+from api.federation.casenotes import service as casenotes
 from api.federation.context import Federation
 from api.federation.errors import RejectedEnvelope
 from api.federation.schemas import Subject, WirePayload
@@ -140,29 +142,14 @@ def receive(session: Session, fed: Federation, envelope: Any) -> dict[str, Any]:
             deliveries=done.deliveries,
         )
         return env.make_receipt(fed.identity, envelope, status="duplicate", now=now)
-    try:
-        payload = WirePayload.model_validate(envelope["payload"])
-    except ValidationError as err:
-        raise RejectedEnvelope(
-            "malformed",
-            f"bad payload: {err.errors()[0]['msg']} at "
-            f"{'.'.join(str(p) for p in err.errors()[0]['loc'])}",
-            status=422,
-        ) from err
-    if payload.message.id != envelope["message_id"] or payload.message.kind != envelope["kind"]:
-        raise RejectedEnvelope(
-            "malformed", "payload message id/kind differ from the envelope", status=422
-        )
-    if payload.message.author_unit != sender:
-        raise RejectedEnvelope("not_allowed", "the message author is not the sender", status=403)
-    _APPLY[envelope["kind"]](session, fed, payload, sender, actor)
+    thread_id = HANDLERS[envelope["kind"]](session, fed, envelope, sender, actor)
     session.add(
         FedInbox(
             unit_id=fed.unit_id,
             message_id=envelope["message_id"],
             sender_unit=sender,
             kind=envelope["kind"],
-            query_id=payload.query_id,
+            query_id=thread_id,
             payload_sha256=envelope["payload_sha256"],
             received_at=now,
             deliveries=1,
@@ -173,7 +160,7 @@ def receive(session: Session, fed: Federation, envelope: Any) -> dict[str, Any]:
         fed,
         actor,
         "federation.inbox.accept",
-        payload.query_id,
+        thread_id,
         message_id=envelope["message_id"],
         kind=envelope["kind"],
         payload_sha256=envelope["payload_sha256"],
@@ -326,3 +313,26 @@ _APPLY = {
     "close": _from_origin("closed"),
     "cancel": _from_origin("cancelled"),
 }
+
+
+def _query_message(
+    session: Session, fed: Federation, envelope: dict[str, Any], sender: str, actor: str
+) -> str:
+    """Apply a message of a query's thread; the query id."""
+    payload = payload_of(WirePayload, envelope["payload"])
+    if payload.message.id != envelope["message_id"] or payload.message.kind != envelope["kind"]:
+        raise RejectedEnvelope(
+            "malformed", "payload message id/kind differ from the envelope", status=422
+        )
+    if payload.message.author_unit != sender:
+        raise RejectedEnvelope("not_allowed", "the message author is not the sender", status=403)
+    _APPLY[envelope["kind"]](session, fed, payload, sender, actor)
+    return payload.query_id
+
+
+Handler = Callable[[Session, Federation, dict[str, Any], str, str], str]
+HANDLERS: dict[str, Handler] = {
+    **{kind: _query_message for kind in _APPLY},
+    **casenotes.HANDLERS,
+}
+"""Every envelope kind and what applies it; each returns the thread (query or case note) id."""

@@ -1,7 +1,8 @@
 """Prometheus gauges of the federation, read from the store at scrape time.
 
 They go on the API's per-app registry, so ``GET /metrics`` shows overdue and expired
-queries, recipients by state, the outbox backlog and inbox rejections by reason.
+queries, recipients by state, case notes and their decisions, the outbox backlog and inbox
+rejections by reason.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Iterable, Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from api.federation.casenotes.tables import FedCaseNote, FedCaseNoteRecipient
 from api.federation.context import Federation
 from api.federation.states import AWAITING_ANSWER
 from api.federation.tables import FedOutbox, FedQuery, FedRecipient
@@ -42,6 +45,16 @@ def _families() -> dict[str, GaugeMetricFamily]:
             "lookout_federation_outbox_pending",
             "Messages not yet receipted, by recipient",
             labels=["recipient"],
+        ),
+        "casenotes": GaugeMetricFamily(
+            "lookout_federation_casenotes",
+            "Case notes by box and summary status",
+            labels=["box", "status"],
+        ),
+        "decisions": GaugeMetricFamily(
+            "lookout_federation_casenote_recipients",
+            "Recipient states of case notes (sent, delivered, adopted, declined), by box",
+            labels=["box", "state"],
         ),
         "rejected": GaugeMetricFamily(
             "lookout_federation_inbox_rejected",
@@ -106,6 +119,7 @@ class FederationCollector(Collector):
                 .group_by(FedOutbox.recipient_unit)
             ):
                 families["pending"].add_metric([recipient], count)
+            self._fill_casenotes(session, families)
             reasons: dict[str, int] = {}
             for (detail,) in session.execute(
                 select(AuditEvent.detail).where(
@@ -116,3 +130,19 @@ class FederationCollector(Collector):
                 reasons[reason] = reasons.get(reason, 0) + 1
             for reason, count in sorted(reasons.items()):
                 families["rejected"].add_metric([reason], count)
+
+    def _fill_casenotes(self, session: Session, families: dict[str, GaugeMetricFamily]) -> None:
+        unit = self.fed.unit_id
+        for box, status, count in session.execute(
+            select(FedCaseNote.box, FedCaseNote.status, func.count())
+            .where(FedCaseNote.unit_id == unit)
+            .group_by(FedCaseNote.box, FedCaseNote.status)
+        ):
+            families["casenotes"].add_metric([box, status], count)
+        for box, state, count in session.execute(
+            select(FedCaseNote.box, FedCaseNoteRecipient.state, func.count())
+            .join(FedCaseNote, FedCaseNote.id == FedCaseNoteRecipient.casenote_id)
+            .where(FedCaseNote.unit_id == unit)
+            .group_by(FedCaseNote.box, FedCaseNoteRecipient.state)
+        ):
+            families["decisions"].add_metric([box, state], count)

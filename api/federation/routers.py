@@ -15,6 +15,7 @@ from api.federation.context import Federation
 from api.federation.errors import FederationError, RejectedEnvelope
 from api.federation.keys import public_key_b64
 from api.federation.schemas import (
+    GroupPublic,
     NoteBody,
     PartnerPublic,
     QueryCreate,
@@ -51,7 +52,7 @@ def _problem(err: FederationError) -> ProblemException:
     return ProblemException(err.status, type(err).__name__, err.message, hint=err.hint)
 
 
-def _own_unit(fed: Federation, principal: Principal) -> None:
+def own_unit(fed: Federation, principal: Principal) -> None:
     if principal.unit_id != fed.unit_id:
         raise ProblemException(
             403,
@@ -60,9 +61,11 @@ def _own_unit(fed: Federation, principal: Principal) -> None:
         )
 
 
-def _run(fed: Federation, session: Session, principal: Principal, action: Callable[[], T]) -> T:
+def run_action(
+    fed: Federation, session: Session, principal: Principal, action: Callable[[], T]
+) -> T:
     """Run a service action, commit it, and wake the worker; federation errors → problems."""
-    _own_unit(fed, principal)
+    own_unit(fed, principal)
     try:
         result = action()
         session.commit()
@@ -95,7 +98,7 @@ def open_query(
     and reasons, model probability and contributions, key manifest fields) are taken from
     that batch's flagged rows.
     """
-    query = _run(
+    query = run_action(
         fed,
         session,
         principal,
@@ -116,7 +119,7 @@ def list_queries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> QueryPage:
     """Newest first; overdue queries are marked ``expired`` before listing."""
-    _own_unit(fed, principal)
+    own_unit(fed, principal)
     if service.sweep_expired(session, fed):
         session.commit()
     rows, total = service.list_queries(
@@ -136,7 +139,7 @@ def get_query(
         service.sweep_expired(session, fed, query_ids=[query.id])
         return query
 
-    query = _run(fed, session, principal, action)
+    query = run_action(fed, session, principal, action)
     return service.detail(session, fed, query)
 
 
@@ -145,7 +148,7 @@ def ack_query(
     query_id: str, body: NoteBody, principal: Analyst, session: SessionDep, fed: FederationDep
 ) -> QueryPublic:
     """The recipient confirms it is working on the query; the sending unit is told."""
-    query = _run(
+    query = run_action(
         fed,
         session,
         principal,
@@ -163,7 +166,7 @@ def reply_query(
     query_id: str, body: ReplyBody, principal: Analyst, session: SessionDep, fed: FederationDep
 ) -> QueryPublic:
     """From a recipient: the answer (state ``answered``). From the sender: a follow-up."""
-    query = _run(
+    query = run_action(
         fed,
         session,
         principal,
@@ -184,7 +187,7 @@ def close_query(
     query_id: str, body: NoteBody, principal: Analyst, session: SessionDep, fed: FederationDep
 ) -> QueryPublic:
     """The sending unit closes the query once every live recipient answered (or expired)."""
-    query = _run(
+    query = run_action(
         fed,
         session,
         principal,
@@ -198,7 +201,7 @@ def cancel_query(
     query_id: str, body: NoteBody, principal: Analyst, session: SessionDep, fed: FederationDep
 ) -> QueryPublic:
     """The sending unit withdraws the query from every recipient that has not answered."""
-    query = _run(
+    query = run_action(
         fed,
         session,
         principal,
@@ -247,11 +250,13 @@ def receive(
     return receipt
 
 
-@federation.get("/unit", response_model=UnitPublic, summary="This unit and its partners")
+@federation.get("/unit", response_model=UnitPublic, summary="This unit, its partners and groups")
 def unit(principal: Viewer, fed: FederationDep) -> UnitPublic:
-    """Public facts only: ids, endpoints and public keys (never the private key)."""
+    """Public facts only: ids, endpoints and public keys (never the private key), and the group
+    addresses (``all-trusted`` and the directory's named groups) with their members."""
     return UnitPublic(
         unit=PartnerPublic(**fed.identity.directory_entry()),
+        groups=[GroupPublic(name=n, members=list(m)) for n, m in fed.directory.groups().items()],
         partners=[
             PartnerPublic(
                 unit_id=p.unit_id,

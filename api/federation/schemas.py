@@ -147,11 +147,19 @@ class PartnerPublic(BaseModel):
     public_key: str
 
 
+class GroupPublic(BaseModel):
+    """A group address and the partner units it expands to."""
+
+    name: str
+    members: list[str]
+
+
 class UnitPublic(BaseModel):
-    """This unit and its partners (public facts only)."""
+    """This unit, its partners (public facts only) and its group addresses."""
 
     unit: PartnerPublic
     partners: list[PartnerPublic]
+    groups: list[GroupPublic] = Field(default_factory=list)
 
 
 class Receipt(BaseModel):

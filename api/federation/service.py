@@ -41,6 +41,7 @@ __all__ = [
     "container_queries",
     "detail",
     "enqueue",
+    "enqueue_payload",
     "explanation_from_batch",
     "get_query",
     "list_queries",
@@ -182,15 +183,38 @@ def enqueue(
 ) -> None:
     """Put ``message`` in the outbox once per recipient (same transaction as the change)."""
     payload = {"query_id": query_id, "message": wire_message(message), **(extra or {})}
+    enqueue_payload(
+        session,
+        fed,
+        thread_id=query_id,
+        message_id=message.id,
+        kind=message.kind,
+        payload=payload,
+        recipients=recipients,
+    )
+
+
+def enqueue_payload(
+    session: Session,
+    fed: Federation,
+    *,
+    thread_id: str,
+    message_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    recipients: list[str],
+) -> None:
+    """Put one envelope payload in the outbox once per recipient; ``thread_id`` is the query
+    or case note it belongs to."""
     now = fed.clock()
     for unit in recipients:
         session.add(
             FedOutbox(
                 unit_id=fed.unit_id,
-                message_id=message.id,
-                query_id=query_id,
+                message_id=message_id,
+                query_id=thread_id,
                 recipient_unit=unit,
-                kind=message.kind,
+                kind=kind,
                 payload=payload,
                 status="pending",
                 attempts=0,

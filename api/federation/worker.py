@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from api.federation import envelope as env
 from api.federation import service
+from api.federation.casenotes import service as casenotes
 from api.federation.context import Federation
 from api.federation.directory import Partner
 from api.federation.errors import DeliveryError
@@ -141,7 +142,9 @@ def _delivered(fed: Federation, row_id: int, receipt: dict[str, Any]) -> None:
             attempts=row.attempts + 1,
             receipt_status=receipt["status"],
         )
-        if row.kind == "query":
+        if row.kind == casenotes.KIND_NOTE:
+            casenotes.delivered(session, fed, row)
+        elif row.kind == "query":
             query = session.get(FedQuery, row.query_id)
             recipient = session.scalar(
                 select(FedRecipient).where(

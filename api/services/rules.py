@@ -101,28 +101,63 @@ def upload_pack(
             else "the pack has errors",
             diagnostics=[d.model_dump() for d in report.diagnostics],
         )
-    digest = content_hash(body.files)
+    pack = store_pack_version(
+        state,
+        session,
+        unit_id=principal.unit_id,
+        uploaded_by=principal.key_id,
+        name=body.name,
+        files=body.files,
+        rule_count=report.rule_count,
+    )
+    audit("rule_pack.upload", str(pack.id), name=body.name, content_hash=pack.content_hash)
+    session.commit()
+    return pack_public(pack)
+
+
+def store_pack_version(
+    state: AppState,
+    session: Session,
+    *,
+    unit_id: str,
+    uploaded_by: str,
+    name: str,
+    files: dict[str, str],
+    rule_count: int,
+) -> RulePack:
+    """Write a (validated) pack under its content hash and add it as an inactive version;
+    the caller audits and commits."""
+    digest = content_hash(files)
     folder = state.settings.packs_dir / digest
     if not folder.exists():
-        tmp = folder.with_name(f".{digest}.{principal.key_id}.tmp")
+        tmp = folder.with_name(f".{digest}.{uploaded_by}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        _write_pack(body.files, tmp)
+        _write_pack(files, tmp)
         tmp.replace(folder)
     pack = RulePack(
-        unit_id=principal.unit_id,
+        unit_id=unit_id,
         content_hash=digest,
-        name=body.name,
-        files=sorted(_safe_name(n) for n in body.files),
-        rule_count=report.rule_count,
+        name=name[:200],
+        files=sorted(_safe_name(n) for n in files),
+        rule_count=rule_count,
         active=False,
-        uploaded_by=principal.key_id,
+        uploaded_by=uploaded_by[:32],
         uploaded_at=utcnow(),
     )
     session.add(pack)
     session.flush()
-    audit("rule_pack.upload", str(pack.id), name=body.name, content_hash=digest)
-    session.commit()
-    return pack_public(pack)
+    return pack
+
+
+def make_active(session: Session, unit_id: str, pack: RulePack) -> int | None:
+    """Make ``pack`` the unit's active version; the previously active pack's id. The caller
+    audits and commits."""
+    previous = session.scalar(
+        select(RulePack.id).where(RulePack.unit_id == unit_id, RulePack.active.is_(True))
+    )
+    session.execute(update(RulePack).where(RulePack.unit_id == unit_id).values(active=False))
+    pack.active, pack.activated_at = True, utcnow()
+    return previous
 
 
 def activate_pack(
@@ -132,13 +167,7 @@ def activate_pack(
     pack = session.get(RulePack, pack_id)
     if pack is None or pack.unit_id != principal.unit_id:
         raise ProblemException(404, "Rule pack not found", f"no rule pack {pack_id} in your unit")
-    previous = session.scalar(
-        select(RulePack.id).where(RulePack.unit_id == principal.unit_id, RulePack.active.is_(True))
-    )
-    session.execute(
-        update(RulePack).where(RulePack.unit_id == principal.unit_id).values(active=False)
-    )
-    pack.active, pack.activated_at = True, utcnow()
+    previous = make_active(session, principal.unit_id, pack)
     audit(
         "rule_pack.activate",
         str(pack.id),

@@ -8,6 +8,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import api.federation.casenotes.tables  # noqa: F401  (registers the case-note tables on Base)
 import api.federation.tables  # noqa: F401  (registers the federation tables on Base)
 from api.db import Base, make_engine, migrate
 
