@@ -34,6 +34,7 @@ def _mount() -> None:
     """Attach each package's command group (kept in that package, next to its code)."""
     from api.commands import keys_app
     from api.commands import serve as serve_command
+    from api.federation.casenotes.cli import casenotes_app
     from api.federation.cli import queries_app, unit_app
     from engine.history_cli import history_app, watchlist_app
     from engine.spec_cli import app as spec_app
@@ -49,6 +50,9 @@ def _mount() -> None:
     app.add_typer(keys_app, name="keys", help="Create, list and revoke unit API keys.")
     app.add_typer(unit_app, name="unit", help="This unit's identity, keys and partner directory.")
     app.add_typer(queries_app, name="queries", help="Urgent queries to and from partner units.")
+    app.add_typer(
+        casenotes_app, name="casenotes", help="Case notes and proposed rules between units."
+    )
 
 
 @app.command()

@@ -11,12 +11,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 import yaml
 
+from api.federation._client import ApiKey, AsJson, Url, call, fail
+from api.federation.casenotes.cli import casenotes_app
 from api.federation.config import FederationSettings
-from api.federation.directory import parse_directory
+from api.federation.directory import check_group_name, parse_directory, parse_directory_file
 from api.federation.errors import FederationError
 from api.federation.keys import init_unit, load_unit
 
@@ -40,11 +41,6 @@ def _unit_dir(explicit: Path | None) -> Path:
     return FederationSettings().resolved_unit_dir(Settings.model_validate({}).data_dir)
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @unit_app.command("init")
 def unit_init(
     unit_id: Annotated[str, typer.Option("--unit-id", help="e.g. UZ-TAS-PCU")],
@@ -61,7 +57,7 @@ def unit_init(
             folder, unit_id=unit_id, country=country, name=name, base_url=base_url, force=force
         )
     except FederationError as err:
-        raise _fail(str(err), 2) from err
+        raise fail(str(err), 2) from err
     typer.echo(f"unit {identity.unit_id} initialised in {folder}", err=True)
     typer.echo(yaml.safe_dump(identity.directory_entry(), sort_keys=False), nl=False)
 
@@ -73,12 +69,34 @@ def unit_show(unit_dir: UnitDir = None) -> None:
     try:
         identity = load_unit(folder)
     except FederationError as err:
-        raise _fail(str(err), 2) from err
+        raise fail(str(err), 2) from err
     typer.echo(yaml.safe_dump(identity.directory_entry(), sort_keys=False), nl=False)
     directory = FederationSettings(unit_dir=folder).resolved_directory(folder.parent)
     if directory.is_file():
-        partners = parse_directory(directory, directory.read_text())
-        typer.echo(f"# partners ({directory}): {', '.join(sorted(partners)) or 'none'}", err=True)
+        found = parse_directory_file(directory, directory.read_text(), self_id=identity.unit_id)
+        partners = ", ".join(sorted(found.partners)) or "none"
+        typer.echo(f"# partners ({directory}): {partners}", err=True)
+        for group, units in sorted(found.groups.items()):
+            typer.echo(f"# group {group}: {', '.join(units)}", err=True)
+
+
+def _self_id(folder: Path) -> str | None:
+    try:
+        return load_unit(folder).unit_id
+    except FederationError:
+        return None
+
+
+def _directory_path(folder: Path, directory: Path | None) -> Path:
+    return directory or FederationSettings(unit_dir=folder).resolved_directory(folder.parent)
+
+
+def _write_directory(target: Path, document: dict[str, Any], self_id: str | None) -> None:
+    """Validate the whole directory document, then write it (nothing is written on error)."""
+    text = yaml.safe_dump(document, sort_keys=False)
+    parse_directory_file(target, text, self_id=self_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
 
 
 @unit_app.command("trust")
@@ -89,52 +107,57 @@ def unit_trust(
 ) -> None:
     """Add (or update) a partner in the directory; the server re-reads it automatically."""
     folder = _unit_dir(unit_dir)
-    target = directory or FederationSettings(unit_dir=folder).resolved_directory(folder.parent)
+    target = _directory_path(folder, directory)
     try:
         new = yaml.safe_load(entry.read_text())
         if not isinstance(new, dict):
-            raise _fail(f"{entry}: expected the mapping printed by `lookout unit show`", 2)
+            raise fail(f"{entry}: expected the mapping printed by `lookout unit show`", 2)
         parse_directory(entry, yaml.safe_dump({"units": [new]}))  # validate before writing
-        current: Any = yaml.safe_load(target.read_text()) if target.is_file() else None
-        units = [u for u in (current or {}).get("units", []) if u.get("unit_id") != new["unit_id"]]
+        current: Any = (yaml.safe_load(target.read_text()) if target.is_file() else None) or {}
+        units = [u for u in current.get("units", []) if u.get("unit_id") != new["unit_id"]]
         units.append(new)
-        text = yaml.safe_dump({"units": units}, sort_keys=False)
-        parse_directory(target, text)
+        _write_directory(target, {**current, "units": units}, _self_id(folder))
     except FederationError as err:
-        raise _fail(str(err), 2) from err
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+        raise fail(str(err), 2) from err
     typer.echo(f"{new['unit_id']} trusted ({target}: {len(units)} partner(s))")
 
 
-# ---------------------------------------------------------------- queries (HTTP client)
-
-Url = Annotated[str, typer.Option("--url", envvar="LOOKOUT_URL", help="the local unit's API")]
-ApiKey = Annotated[str, typer.Option("--api-key", envvar="LOOKOUT_API_KEY", help="API key")]
-AsJson = Annotated[bool, typer.Option("--json", help="print the JSON response")]
-
-
-def _call(url: str, key: str, method: str, path: str, **kwargs: Any) -> Any:
+@unit_app.command("group")
+def unit_group(
+    name: Annotated[str, typer.Argument(help="group name, e.g. IREN")],
+    members: Annotated[
+        list[str] | None, typer.Argument(help="unit ids of the group (this unit may be one)")
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="delete the group")] = False,
+    unit_dir: UnitDir = None,
+    directory: Annotated[Path | None, typer.Option(help="partner directory file")] = None,
+) -> None:
+    """Define (or replace, or --remove) a named group of partners, to address it as one."""
+    folder = _unit_dir(unit_dir)
+    target = _directory_path(folder, directory)
     try:
-        response = httpx.request(
-            method,
-            f"{url.rstrip('/')}{path}",
-            timeout=60,
-            headers={"Authorization": f"Bearer {key}"},
-            **kwargs,
-        )
-    except httpx.HTTPError as err:
-        raise _fail(f"cannot reach {url}: {err}") from err
-    if response.status_code >= 400:
-        try:
-            problem = response.json()
-            text = f"{problem.get('title')}: {problem.get('detail')}"
-            if problem.get("hint"):
-                text += f"\n  hint: {problem['hint']}"
-        except ValueError:
-            text = response.text[:500]
-        raise _fail(f"{response.status_code} {text}")
-    return response.json()
+        check_group_name(name)
+        current: Any = (yaml.safe_load(target.read_text()) if target.is_file() else None) or {}
+        groups = dict(current.get("groups") or {})
+        if remove:
+            groups.pop(name, None)
+        elif not members:
+            raise fail("give the group's members, or --remove", 2)
+        else:
+            groups[name] = list(dict.fromkeys(members))
+        document = {"units": current.get("units", []), **current, "groups": groups}
+        if not groups:
+            document.pop("groups")
+        _write_directory(target, document, _self_id(folder))
+    except FederationError as err:
+        raise fail(str(err), 2) from err
+    if remove:
+        typer.echo(f"group {name} removed ({target})")
+    else:
+        typer.echo(f"group {name}: {', '.join(groups[name])} ({target})")
+
+
+# ---------------------------------------------------------------- queries (HTTP client)
 
 
 def _print_query(query: dict[str, Any], as_json: bool) -> None:
@@ -187,11 +210,11 @@ def queries_open(
     body: dict[str, Any] = {"to": to, "question": question, "priority": priority}
     if batch:
         if len(container or []) != 1:
-            raise _fail("--batch needs exactly one --container", 2)
+            raise fail("--batch needs exactly one --container", 2)
         body.update(batch_id=batch, container_number=(container or [""])[0])
     else:
         body["subject"] = {"containers": container or [], "bl_numbers": bl or []}
-    _print_query(_call(url, api_key, "POST", "/v1/queries", json=body), as_json)
+    _print_query(call(url, api_key, "POST", "/v1/queries", json=body), as_json)
 
 
 @queries_app.command("list")
@@ -205,7 +228,7 @@ def queries_list(
 ) -> None:
     """List queries, newest first (id, box, status, priority, deadline, recipients)."""
     params = {k: v for k, v in {"box": box, "status": status, "container": container}.items() if v}
-    page = _call(url, api_key, "GET", "/v1/queries", params={**params, "limit": 500})
+    page = call(url, api_key, "GET", "/v1/queries", params={**params, "limit": 500})
     if as_json:
         typer.echo(json.dumps(page, indent=2, ensure_ascii=False))
         return
@@ -223,13 +246,13 @@ def queries_show(
     query_id: str, url: Url = "http://127.0.0.1:8000", api_key: ApiKey = "", as_json: AsJson = False
 ) -> None:
     """Show a query, each recipient's state and delivery, and the thread."""
-    _print_query(_call(url, api_key, "GET", f"/v1/queries/{query_id}"), as_json)
+    _print_query(call(url, api_key, "GET", f"/v1/queries/{query_id}"), as_json)
 
 
 def _action(
     query_id: str, action: str, body: dict[str, Any], url: str, key: str, as_json: bool
 ) -> None:
-    _print_query(_call(url, key, "POST", f"/v1/queries/{query_id}/{action}", json=body), as_json)
+    _print_query(call(url, key, "POST", f"/v1/queries/{query_id}/{action}", json=body), as_json)
 
 
 @queries_app.command("ack")
@@ -284,11 +307,13 @@ def queries_cancel(
 
 
 app = typer.Typer(
-    help="Federation commands (mounted as `lookout unit` and `lookout queries`).",
+    help="Federation commands (mounted as `lookout unit`, `lookout queries` and "
+    "`lookout casenotes`).",
     no_args_is_help=True,
 )
 app.add_typer(unit_app, name="unit")
 app.add_typer(queries_app, name="queries")
+app.add_typer(casenotes_app, name="casenotes")
 
 if __name__ == "__main__":
     app()

@@ -26,6 +26,9 @@ from api.federation.errors import DeliveryError, RejectedEnvelope
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 UNIT_IDS = ("UZ-TAS-PCU", "KZ-ALA-PCU", "PK-KHI-PCU")
 RESET_TABLES = (
+    "fed_casenote_backtests",
+    "fed_casenote_recipients",
+    "fed_casenotes",
     "fed_seen_signatures",
     "fed_inbox",
     "fed_outbox",

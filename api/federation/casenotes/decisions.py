@@ -268,5 +268,6 @@ def _decide(
     actor: str,
     note_text: str,
 ) -> None:
+    states.move(row.state, target, what=f"case note {note.id} for {fed.unit_id}")
     service.set_state(session, fed, note, row, target, actor=actor)
     row.decided_at, row.decided_by, row.decision_note = fed.clock(), actor, note_text
