@@ -68,6 +68,11 @@ class RulePublic(BaseModel):
     owner: str
     version: str
     stats: RuleStats
+    provenance: dict[str, str] | None = Field(
+        default=None,
+        description="for a rule adopted from a partner's case note: source_unit, case_note, "
+        "adopted_by, adopted_at",
+    )
 
 
 class RulePackPublic(BaseModel):

@@ -274,6 +274,7 @@ def overview(state: AppState, session: Session, principal: Principal) -> RulesOv
             owner=r.owner,
             version=r.version,
             stats=stats.get(r.id, empty),
+            provenance=dict(r.provenance) or None,
         )
         for r in pack.rules
     ]
