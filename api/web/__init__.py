@@ -39,6 +39,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages and their static assets on ``app`` (an ``api.app.create_app`` app)."""
     from api.web import (
         _pages_batches,
+        _pages_casenotes,
         _pages_containers,
         _pages_queries,
         _pages_rules,
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
         _pages_batches,
         _pages_containers,
         _pages_queries,
+        _pages_casenotes,
         _pages_rules,
     ):
         app.include_router(module.router)

@@ -84,6 +84,7 @@ def require_web_role(role: Role) -> Callable[[Principal], Principal]:
 
 WebViewer = Annotated[Principal, Depends(require_web_role("viewer"))]
 WebAnalyst = Annotated[Principal, Depends(require_web_role("analyst"))]
+WebRuleAuthor = Annotated[Principal, Depends(require_web_role("rule_author"))]
 
 
 def check_csrf(

@@ -1,4 +1,5 @@
-"""Urgent queries: inbox / outbox, thread, open (pre-filled), acknowledge, answer, close."""
+"""Urgent queries: inbox / outbox, thread, open (pre-filled, to units or groups), acknowledge,
+answer, close."""
 
 from __future__ import annotations
 
@@ -147,6 +148,7 @@ def new_query_page(
         "query_new.html",
         {
             "partners": fed.directory.all(),
+            "groups": fed.directory.groups(),
             "suggested": suggested,
             "batch_id": batch_id,
             "container": container,

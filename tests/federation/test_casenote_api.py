@@ -22,7 +22,6 @@ from api.federation.tables import FedOutbox
 from api.settings import Settings
 from api.tables import AuditEvent
 from rules import DEFAULT_PACK
-
 from tests.web._site import Browserless
 
 from ._casenote import PROPOSAL, RULE_ID, note_body
@@ -206,7 +205,5 @@ def test_an_analyst_sends_and_a_broken_rule_is_refused_with_its_place(kz: dict[s
     assert problem["diagnostics"][0]["rendered"].startswith("poti-case.yaml:23:10: error")
     groups = client.get("/v1/federation/unit", headers=as_(kz, "viewer")).json()["groups"]
     assert groups == [{"name": "all-trusted", "members": [UZ]}]
-    bad_group = client.post(
-        "/v1/casenotes", json=note_body(["IREN"]), headers=as_(kz, "analyst")
-    )
+    bad_group = client.post("/v1/casenotes", json=note_body(["IREN"]), headers=as_(kz, "analyst"))
     assert bad_group.status_code == 422 and "no group 'IREN'" in bad_group.json()["detail"]
