@@ -245,7 +245,7 @@ def test_analyst_flow_across_two_units(
     page.get_by_role("link", name="Open urgent query").click()
     page.wait_for_url(re.compile(r"/web/queries/new"))
     expect(page.get_by_label("Question")).to_contain_text(container)
-    page.get_by_label(re.compile(KZ)).check()
+    page.get_by_role("checkbox", name=re.compile(f"^{KZ} ")).check()
     shot(page, "query-new")
     page.get_by_role("button", name="Send query").click()
     page.wait_for_url(re.compile(r"/web/queries/[^/?]+$"))
@@ -314,4 +314,100 @@ def test_analyst_flow_across_two_units(
     page.goto(f"{uz.url}/web/batches")
     assert "/web/signin" in page.url
     uz_context.close()
+    kz_context.close()
+
+
+def test_case_note_with_a_rule_backtested_and_adopted_in_the_browser(
+    units: dict[str, LiveUnit], browser: object
+) -> None:
+    """UZ writes a case note with a proposed rule (a broken one first); a rule author of KZ
+    backtests it on KZ's history in one click and adopts it in shadow; UZ sees the decision."""
+    from playwright.sync_api import expect
+
+    from tests.api._manifests import rows
+    from tests.federation._casenote import BROKEN, PROPOSAL, RULE_ID
+
+    uz, kz = units[UZ], units[KZ]
+    # KZ's history: a scored batch with inspections (the rule hits the reefers 0, 3 and 6).
+    records = rows(9, owner="KZHU", tag="K")
+    with kz.client() as client:
+        batch = client.post("/v1/batches", json={"rows": records}, timeout=600)
+        assert batch.status_code == 201, batch.text
+        for i, outcome in ((0, "seizure"), (3, "clean"), (6, "seizure"), (1, "clean")):
+            client.post(
+                "/v1/inspections",
+                json={
+                    "batch_id": batch.json()["id"],
+                    "container_number": records[i]["container_number"],
+                    "outcome": outcome,
+                },
+            ).raise_for_status()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    sign_in(page, uz, "/web/casenotes/new")
+    page.get_by_label(re.compile("all trusted partners")).check()
+    page.get_by_label("Title").fill("Cocaine in the evaporator housing of banana reefers")
+    page.get_by_label("Found on").fill("2026-11-20")
+    page.get_by_label("What was found").fill("212 kg cocaine hydrochloride in 180 bricks")
+    page.get_by_label("Where: UN/LOCODE or IATA code").fill("UZTAS")
+    page.get_by_label("Route, in order").fill("ECGYE > PAMIT > GEPTI > UZTAS")
+    page.get_by_label("Concealment method").fill("bricks behind the evaporator panel of reefers")
+    page.get_by_label("Name of party 1").fill("Exportadora del Pacifico S.A.")
+    page.get_by_label("Country of party 1").fill("EC")
+    page.get_by_label("Name of party 2").fill("Tropical Fruit Import LLC")
+    page.get_by_label("Country of party 2").fill("UZ")
+    page.get_by_label("mask party 2").check()
+    page.get_by_label("File name (used in error positions)").fill("poti-case.yaml")
+    page.get_by_label("Rule YAML").fill(BROKEN)
+    page.get_by_role("button", name="Send case note").click()
+    expect(page.locator("#send-error")).to_contain_text("poti-case.yaml:23:10")
+    shot(page, "casenote-error")
+    page.get_by_label("Rule YAML").fill(PROPOSAL)
+    page.get_by_role("button", name="Send case note").click()
+    page.wait_for_url(re.compile(r"/web/casenotes/[^/?]+$"))
+    note_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#rule-check")).to_contain_text(RULE_ID)
+
+    # KZ: a rule author sees the note arrive, backtests in one click, adopts in shadow.
+    author = kz.create_key("rule_author")
+    kz_context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    kz_page = kz_context.new_page()
+    kz_page.set_default_timeout(60_000)
+    kz_page.goto(kz.url + "/web/casenotes?box=inbox")
+    kz_page.get_by_label("API key").fill(author)
+    kz_page.get_by_role("button", name="Sign in").click()
+    for _ in range(60):
+        if kz_page.locator(f"a[href='/web/casenotes/{note_id}']").count():
+            break
+        kz_page.wait_for_timeout(500)
+        kz_page.reload()
+    expect(kz_page.locator("table.casenotes")).to_contain_text(UZ)
+    shot(kz_page, "casenotes")
+    kz_page.locator(f"a[href='/web/casenotes/{note_id}']").click()
+    expect(kz_page.locator("body")).to_contain_text("masked by UZ-TAS-PCU")
+    expect(kz_page.locator("body")).not_to_contain_text("Tropical Fruit Import LLC")
+    kz_page.get_by_role("button", name="Backtest on our history").click()
+    backtest = kz_page.locator("table.backtest")
+    expect(backtest).to_contain_text(RULE_ID)
+    cells = backtest.locator("tbody tr").first.locator("td").all_inner_texts()
+    assert cells[1:6] == ["3", "0.33", "3", "2", "66.7%"], cells
+    kz_page.get_by_label(re.compile("Note to UZ-TAS-PCU")).fill("adopted in shadow for a month")
+    kz_page.get_by_role("button", name="Adopt in shadow (experimental)").click()
+    expect(kz_page.locator("#decide-h + p")).to_contain_text("Adopted")
+    shot(kz_page, "casenote-inbox")
+    kz_page.goto(kz.url + "/web/rules")
+    expect(kz_page.locator("body")).to_contain_text(f"adopted from {UZ}")
+
+    # UZ sees the decision come back.
+    for _ in range(60):
+        page.goto(f"{uz.url}/web/casenotes/{note_id}")
+        if "adopted in shadow for a month" in page.locator("table.recipients").inner_text():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator("table.recipients")).to_contain_text("adopted")
+    expect(page.locator("body")).to_contain_text("Tropical Fruit Import LLC")  # its own copy
+    shot(page, "casenote-outbox")
+    context.close()
     kz_context.close()

@@ -49,9 +49,15 @@ def _print_note(note: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"  route: {' > '.join(note['route'])}")
     if note.get("concealment"):
         typer.echo(f"  concealment: {note['concealment']}")
-    for party in note.get("parties", []):
-        masked = "  (masked)" if party["masked"] else ""
-        typer.echo(f"  {party['role']}: {party['name']} {party.get('country') or ''}{masked}")
+    if note.get("containers"):
+        typer.echo(f"  containers: {', '.join(note['containers'])}")
+    local = note.get("parties_local") or [None] * len(note.get("parties", []))
+    for party, own in zip(note.get("parties", []), local, strict=False):
+        shown = own or party
+        masked = ""
+        if party["masked"]:
+            masked = f"  (sent masked as {party['name']})" if own else "  (masked)"
+        typer.echo(f"  {party['role']}: {shown['name']} {party.get('country') or ''}{masked}")
     if note.get("rule_file"):
         verdict = "loads here" if note["rule_valid"] else "DOES NOT LOAD here"
         typer.echo(f"  rule: {note['rule_file']} ({', '.join(note['rule_ids'])}) {verdict}")

@@ -52,11 +52,12 @@ def diagnostics_of(check: ProposalCheck) -> list[dict[str, Any]]:
 
 
 def _invalid_rule(check: ProposalCheck) -> ProblemException:
-    first = check.errors[0].render()
+    first = check.errors[0]
     return ProblemException(
         422,
         "Invalid proposed rule",
-        f"the proposed rule has {len(check.errors)} error(s); nothing was sent. First: {first}",
+        f"the proposed rule has {len(check.errors)} error(s); nothing was sent. First: "
+        f"{first.file}:{first.line}:{first.col}: {first.message}",
         hint="fix the rule (`lookout rules check FILE` shows every problem) and send again",
         diagnostics=diagnostics_of(check),
     )
