@@ -218,6 +218,11 @@ def _plan(
         for k in PROVENANCE_KEYS
         if k in provenance
     )
+    starts = [
+        (t.start_mark.index, t.end_mark.index)
+        for t in yaml.scan(text, Loader=yaml.SafeLoader)
+        if isinstance(t, yaml.DocumentStartToken)
+    ]
     for doc in _documents(text):
         if doc.kind == "rule":
             if doc.name in own_rules:
@@ -235,14 +240,14 @@ def _plan(
                 )
                 continue
             reused.append(f"list {doc.name}")
-            edits.append(_drop(doc, f"list {doc.name}"))
+            edits.extend(_drop(doc, f"list {doc.name}", starts))
         elif doc.kind == "macro" and doc.name in existing.macros:
             if existing.macros[doc.name] != proposed.macros.get(doc.name):
                 problems.append(f"macro '{doc.name}' differs from your pack's macro of that name")
                 continue
             reused.append(f"macro {doc.name}")
-            edits.append(_drop(doc, f"macro {doc.name}"))
-    return edits, reused, problems
+            edits.extend(_drop(doc, f"macro {doc.name}", starts))
+    return list(dict.fromkeys(edits)), reused, problems
 
 
 def _stream_markers(text: str) -> list[_Edit]:
@@ -258,9 +263,17 @@ def _stream_markers(text: str) -> list[_Edit]:
     return edits
 
 
-def _drop(doc: _Document, what: str) -> _Edit:
+def _drop(doc: _Document, what: str, starts: list[tuple[int, int]]) -> list[_Edit]:
+    """Edits replacing a document by a comment, and removing one ``---`` beside it so no
+    empty document is left behind (the comment joins the next document, or the previous)."""
     start, end = doc.root.start_mark.index, doc.root.end_mark.index
-    return (start, end, f"# {what}: identical to this unit's own, which is used\n")
+    after = [s for s in starts if s[0] >= end]
+    before = [s for s in starts if s[1] <= start]
+    marker = after[0] if after else before[-1]
+    return [
+        (start, end, f"# {what}: identical to this unit's own, which is used\n"),
+        (marker[0], marker[1], ""),
+    ]
 
 
 def _rule_edits(doc: _Document, mapping: str, problems: list[str]) -> list[_Edit]:

@@ -11,10 +11,11 @@ import pytest
 import typer
 
 from api.commands import app as service_app
+from api.federation.casenotes.cli import casenotes_app
 from api.federation.cli import queries_app, unit_app
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "federation.md"
-GROUPS = {"unit": unit_app, "queries": queries_app}
+GROUPS = {"unit": unit_app, "queries": queries_app, "casenotes": casenotes_app}
 
 
 def _doc_commands() -> list[list[str]]:
@@ -53,6 +54,13 @@ def test_the_page_shows_the_commands_the_live_tests_run() -> None:
         ("queries", "answer"),
         ("queries", "show"),
         ("queries", "close"),
+        ("unit", "group"),
+        ("casenotes", "send"),
+        ("casenotes", "list"),
+        ("casenotes", "show"),
+        ("casenotes", "backtest"),
+        ("casenotes", "adopt"),
+        ("casenotes", "decline"),
     } <= shown
 
 
