@@ -4,8 +4,7 @@ authors of the receiving unit — backtest the rule in one click, adopt it in sh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi import Path as PathParam
@@ -14,43 +13,20 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import SessionDep
 from api.federation.casenotes import decisions, service, views
-from api.federation.casenotes.schemas import CaseNoteCreate, CaseNoteStatus
+from api.federation.casenotes.schemas import CaseNoteCreate, CaseNoteStatus, FindingType
 from api.federation.context import Federation
 from api.federation.errors import FederationError
 from api.problems import ProblemException
 from api.state import State
 from api.web._auth import Csrf, PageRoute, WebAnalyst, WebRuleAuthor, WebViewer, redirect
-from api.web._pages_queries import federation_of
+from api.web._pages_queries import act_and_wake, federation_of
 from api.web._render import render
 
 router = APIRouter(prefix="/web/casenotes", route_class=PageRoute, include_in_schema=False)
-T = TypeVar("T")
 PAGE_SIZE = 50
 PARTY_ROWS = 4
 NoteId = Annotated[str, PathParam(min_length=1, max_length=80, pattern=r"^[\w.:-]+$")]
-FINDING_TYPES = (
-    "drugs",
-    "precursors",
-    "weapons",
-    "counterfeit",
-    "wildlife",
-    "tobacco",
-    "revenue",
-    "currency",
-    "other",
-)
-
-
-def _act(fed: Federation, session: Any, action: Callable[[], T]) -> T:
-    """Run a case-note action, commit, wake the delivery worker (as the API does)."""
-    try:
-        result = action()
-        session.commit()
-    except (FederationError, ProblemException):
-        session.rollback()
-        raise
-    fed.wake.set()
-    return result
+FINDING_TYPES = get_args(FindingType)
 
 
 @router.get("")
@@ -179,7 +155,7 @@ def send_note(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         return again(422, error=problems)
     try:
-        note = _act(
+        note = act_and_wake(
             fed, session, lambda: service.send(session, fed, actor=principal.key_id, body=body)
         )
     except ProblemException as err:
@@ -223,7 +199,7 @@ async def backtest(
     """One click: the rule as it would be adopted, over this unit's own history."""
     fed = federation_of(request, principal)
     await run_in_threadpool(
-        _act,
+        act_and_wake,
         fed,
         session,
         lambda: decisions.backtest(state, session, fed, principal, note_id),
@@ -242,7 +218,7 @@ def adopt(
 ) -> Response:
     """Adopt in shadow (experimental) into a new version of the unit's pack."""
     fed = federation_of(request, principal)
-    _act(
+    act_and_wake(
         fed,
         session,
         lambda: decisions.adopt(state, session, fed, principal, note_id, note_text=note),
@@ -260,7 +236,7 @@ def decline(
 ) -> Response:
     """Decline the rule; the sending unit is told why."""
     fed = federation_of(request, principal)
-    _act(
+    act_and_wake(
         fed,
         session,
         lambda: decisions.decline(session, fed, principal, note_id, note_text=note),

@@ -56,12 +56,12 @@ def federation_of(request: Request, principal: Principal) -> Federation:
     return fed
 
 
-def _act(fed: Federation, session: Session, action: Callable[[], T]) -> T:
+def act_and_wake(fed: Federation, session: Session, action: Callable[[], T]) -> T:
     """Run a federation service action, commit, wake the delivery worker (as the API)."""
     try:
         result = action()
         session.commit()
-    except FederationError:
+    except (FederationError, ProblemException):
         session.rollback()
         raise
     fed.wake.set()
@@ -183,7 +183,7 @@ def open_query(
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise ProblemException(422, "Invalid query", problems) from err
-    query = _act(
+    query = act_and_wake(
         fed, session, lambda: service.open_query(session, fed, actor=principal.key_id, body=body)
     )
     return redirect(request, f"/web/queries/{query.id}")
@@ -201,7 +201,7 @@ def query_page(
         service.sweep_expired(session, fed, query_ids=[query.id])
         return query
 
-    query = _act(fed, session, load)
+    query = act_and_wake(fed, session, load)
     detail = service.detail(session, fed, query)  # type: ignore[arg-type]
     mine = next((r for r in detail.recipients if r.unit_id == fed.unit_id), None)
     return render(
@@ -238,7 +238,7 @@ def ack(
 ) -> Response:
     """Acknowledge a received query."""
     fed = federation_of(request, principal)
-    _act(
+    act_and_wake(
         fed,
         session,
         lambda: service.acknowledge(session, fed, query_id, actor=principal.key_id, note=note),
@@ -256,7 +256,7 @@ def reply(
 ) -> Response:
     """Answer (recipient) or follow up (sender)."""
     fed = federation_of(request, principal)
-    _act(
+    act_and_wake(
         fed,
         session,
         lambda: service.reply(session, fed, query_id, actor=principal.key_id, body=body),
@@ -274,7 +274,7 @@ def close(
 ) -> Response:
     """Close an answered query (sending unit)."""
     fed = federation_of(request, principal)
-    _act(
+    act_and_wake(
         fed,
         session,
         lambda: service.close(session, fed, query_id, actor=principal.key_id, note=note),
@@ -292,7 +292,7 @@ def cancel(
 ) -> Response:
     """Withdraw a sent query (sending unit)."""
     fed = federation_of(request, principal)
-    _act(
+    act_and_wake(
         fed,
         session,
         lambda: service.cancel(session, fed, query_id, actor=principal.key_id, note=note),

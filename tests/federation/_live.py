@@ -194,6 +194,31 @@ class LiveUnit:
             engine.dispose()
 
 
+def introduce(
+    units: dict[str, LiveUnit],
+    root: Path,
+    *,
+    name: Callable[[str], str] = lambda unit_id: f"{unit_id} Port Control Unit",
+) -> None:
+    """``unit init`` and ``unit show`` on every unit, then ``unit trust`` of every other one's
+    entry: the set-up docs/federation.md shows, with the real commands."""
+    entries: dict[str, Path] = {}
+    for unit in units.values():
+        unit.root.mkdir(parents=True, exist_ok=True)
+        init = ["unit", "init", "--unit-id", unit.unit_id, "--country", unit.unit_id[:2]]
+        done = run_cli([*init, "--name", name(unit.unit_id), "--base-url", unit.url], unit.env)
+        assert done.returncode == 0, done.stderr
+        shown = run_cli(["unit", "show"], unit.env)
+        assert shown.returncode == 0, shown.stderr
+        entries[unit.unit_id] = root / f"{unit.unit_id}.yaml"
+        entries[unit.unit_id].write_text(shown.stdout)
+    for unit in units.values():
+        for other in units.values():
+            if other is not unit:
+                trusted = run_cli(["unit", "trust", str(entries[other.unit_id])], unit.env)
+                assert trusted.returncode == 0, trusted.stderr
+
+
 class HoldingProxy:
     """A loopback TCP proxy that, while ``hold`` is set, swallows the upstream's responses.
 

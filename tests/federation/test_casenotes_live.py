@@ -16,7 +16,7 @@ import pytest
 from tests.api._manifests import rows
 
 from ._casenote import BROKEN, MASKED_NAME, PROPOSAL, RULE_ID
-from ._live import LiveUnit, free_port, run_cli, wait_for
+from ._live import LiveUnit, free_port, introduce, run_cli, wait_for
 
 UZ, KZ, PK = "UZ-TAS-PCU", "KZ-ALA-PCU", "PK-KHI-PCU"
 pytestmark = pytest.mark.xdist_group("federation-live")
@@ -30,29 +30,8 @@ def units(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveUn
     has an analyst key (``key``) and a rule_author key (``AUTHORS``)."""
     root = tmp_path_factory.mktemp("casenotes")
     units = {u: LiveUnit(u, root / u.lower(), free_port()) for u in (UZ, KZ, PK)}
-    entries: dict[str, Path] = {}
+    introduce(units, root)
     for unit in units.values():
-        unit.root.mkdir(parents=True)
-        init = [
-            "unit",
-            "init",
-            "--unit-id",
-            unit.unit_id,
-            "--country",
-            unit.unit_id[:2],
-            "--name",
-            f"{unit.unit_id} Port Control Unit",
-            "--base-url",
-            unit.url,
-        ]
-        assert run_cli(init, unit.env).returncode == 0
-        entries[unit.unit_id] = root / f"{unit.unit_id}.yaml"
-        entries[unit.unit_id].write_text(run_cli(["unit", "show"], unit.env).stdout)
-    for unit in units.values():
-        for other in units.values():
-            if other is not unit:
-                trusted = run_cli(["unit", "trust", str(entries[other.unit_id])], unit.env)
-                assert trusted.returncode == 0, trusted.stderr
         unit.key = unit.create_key("analyst")
         AUTHORS[unit.unit_id] = unit.create_key("rule_author")
     # The group names all three (one list every member can share); UZ skips itself.

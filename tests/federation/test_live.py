@@ -14,7 +14,7 @@ import pytest
 
 from api.federation import init_unit, load_unit, seal
 
-from ._live import HoldingProxy, LiveUnit, free_port, run_cli, wait_for
+from ._live import HoldingProxy, LiveUnit, free_port, introduce, run_cli, wait_for
 
 UZ, KZ, PK = "UZ-TAS-PCU", "KZ-ALA-PCU", "PK-KHI-PCU"
 # One worker runs them all, so the three servers start once (not once per xdist worker).
@@ -28,34 +28,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Live
     units = {u: LiveUnit(u, root / u.lower(), free_port()) for u in (UZ, KZ, PK)}
     # A tiny routine deadline at UZ so a test can watch a query expire.
     units[UZ].extra_env["LOOKOUT_FED_DEADLINE_ROUTINE_SECONDS"] = "3"
-    entries: dict[str, Path] = {}
+    introduce(units, root)
     for unit in units.values():
-        unit.root.mkdir(parents=True)
-        done = run_cli(
-            [
-                "unit",
-                "init",
-                "--unit-id",
-                unit.unit_id,
-                "--country",
-                unit.unit_id[:2],
-                "--name",
-                f"{unit.unit_id} Port Control Unit",
-                "--base-url",
-                unit.url,
-            ],
-            unit.env,
-        )
-        assert done.returncode == 0, done.stderr
-        shown = run_cli(["unit", "show"], unit.env)
-        assert shown.returncode == 0, shown.stderr
-        entries[unit.unit_id] = root / f"{unit.unit_id}.yaml"
-        entries[unit.unit_id].write_text(shown.stdout)
-    for unit in units.values():
-        for other in units.values():
-            if other is not unit:
-                trusted = run_cli(["unit", "trust", str(entries[other.unit_id])], unit.env)
-                assert trusted.returncode == 0, trusted.stderr
         unit.key = unit.create_key("analyst")
     units[UZ].start()
     units[PK].start()

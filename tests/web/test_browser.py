@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.federation._live import LiveUnit, free_port, run_cli
+from tests.federation._live import LiveUnit, free_port, introduce
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -63,35 +63,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
     units = {u: LiveUnit(u, root / u.lower(), free_port()) for u in (UZ, KZ)}
     # Uploads above 1 kB are scored in the background, so the page shows (and polls) progress.
     units[UZ].extra_env["LOOKOUT_INLINE_MAX_BYTES"] = "1000"
-    # UZ builds its scorer while booting (KZ never scores), so the upload does not wait for it.
+    # UZ builds its scorer while booting, so the upload does not wait for it (KZ scores only a
+    # small batch, for the case-note backtest).
     units[UZ].extra_env["LOOKOUT_WARM_SCORER"] = "true"
-    entries = {}
+    introduce(units, root, name=lambda unit_id: f"{unit_id[:2]} Port Control Unit")
     for unit in units.values():
-        unit.root.mkdir(parents=True)
-        done = run_cli(
-            [
-                "unit",
-                "init",
-                "--unit-id",
-                unit.unit_id,
-                "--country",
-                unit.unit_id[:2],
-                "--name",
-                f"{unit.unit_id[:2]} Port Control Unit",
-                "--base-url",
-                unit.url,
-            ],
-            unit.env,
-        )
-        assert done.returncode == 0, done.stderr
-        shown = run_cli(["unit", "show"], unit.env)
-        entries[unit.unit_id] = root / f"{unit.unit_id}.yaml"
-        entries[unit.unit_id].write_text(shown.stdout)
-    for unit in units.values():
-        for other in units.values():
-            if other is not unit:
-                trusted = run_cli(["unit", "trust", str(entries[other.unit_id])], unit.env)
-                assert trusted.returncode == 0, trusted.stderr
         unit.key = unit.create_key("analyst")
     # Both servers boot at once, and the manifest is generated meanwhile (importing the
     # engine is most of a server's start-up).

@@ -7,6 +7,7 @@ Every change commits together with its outbox rows and audit events (the caller 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -145,37 +146,29 @@ def send(session: Session, fed: Federation, *, actor: str, body: CaseNoteCreate)
     sent, local, masking = mask_parties(fed.identity, body.parties)
     now = fed.clock()
     rule = body.rule
-    note = FedCaseNote(
-        id=new_id(fed.unit_id),
-        unit_id=fed.unit_id,
-        box="outbox",
-        origin_unit=fed.unit_id,
-        title=body.title,
-        finding_type=body.finding_type,
-        finding=body.finding,
-        location=body.location,
-        location_name=body.location_name,
-        found_on=body.found_on,
-        mode=body.mode,
-        route=list(body.route),
-        concealment=body.concealment,
-        containers=[normalise_container(c) for c in body.containers],
-        parties=[p.model_dump() for p in sent],
-        parties_local=[p.model_dump() for p in local],
-        masking=masking,
-        narrative=body.narrative,
-        rule_file=rule.file if rule else None,
-        rule_yaml=rule.yaml if rule else None,
-        rule_sha256=hashlib.sha256(rule.yaml.encode()).hexdigest() if rule else None,
-        rule_ids=check.rule_ids if check else [],
-        rule_valid=check.valid if check else None,
-        rule_diagnostics=diagnostics_of(check) if check else [],
-        status="sent",
-        addressed_to=list(dict.fromkeys(body.to)),
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
+    wire = WireCaseNote.model_validate(
+        {
+            **body.model_dump(exclude={"to", "parties", "rule", "containers"}),
+            "id": new_id(fed.unit_id),
+            "origin_unit": fed.unit_id,
+            "recipients": recipients,
+            "containers": [normalise_container(c) for c in body.containers],
+            "parties": sent,
+            "masking": masking,
+            "rule": None
+            if rule is None
+            else {
+                "file": rule.file,
+                "yaml": rule.yaml,
+                "sha256": hashlib.sha256(rule.yaml.encode()).hexdigest(),
+            },
+            "created_at": now,
+            "created_by": actor,
+        }
     )
+    note = _row(fed, wire, check, box="outbox", status="sent", now=now)
+    note.parties_local = [p.model_dump() for p in local]
+    note.addressed_to = list(dict.fromkeys(body.to))
     session.add(note)
     session.flush()  # the note first: recipients reference it
     for unit in recipients:
@@ -214,43 +207,40 @@ def send(session: Session, fed: Federation, *, actor: str, body: CaseNoteCreate)
         thread_id=note.id,
         message_id=note.id,
         kind=KIND_NOTE,
-        payload={"casenote": wire_note(note, recipients)},
+        payload={"casenote": wire.model_dump(mode="json")},
         recipients=recipients,
     )
     session.flush()
     return note
 
 
-def wire_note(note: FedCaseNote, recipients: list[str]) -> dict[str, Any]:
-    """The case note as it travels in its ``casenote`` envelope (parties as masked)."""
-    rule = (
-        {"file": note.rule_file, "yaml": note.rule_yaml, "sha256": note.rule_sha256}
-        if note.rule_yaml is not None
-        else None
+def _row(
+    fed: Federation,
+    wire: WireCaseNote,
+    check: ProposalCheck | None,
+    *,
+    box: str,
+    status: str,
+    now: datetime,
+) -> FedCaseNote:
+    """The stored note of ``wire`` in this unit's ``box``, with this unit's check of its rule."""
+    rule = wire.rule
+    return FedCaseNote(
+        **wire.model_dump(exclude={"recipients", "parties", "rule"}),
+        unit_id=fed.unit_id,
+        box=box,
+        parties=[p.model_dump() for p in wire.parties],
+        parties_local=None,
+        rule_file=rule.file if rule else None,
+        rule_yaml=rule.yaml if rule else None,
+        rule_sha256=rule.sha256 if rule else None,
+        rule_ids=check.rule_ids if check else [],
+        rule_valid=check.valid if check else None,
+        rule_diagnostics=diagnostics_of(check) if check else [],
+        status=status,
+        addressed_to=None,
+        updated_at=now,
     )
-    return WireCaseNote.model_validate(
-        dict(
-            id=note.id,
-            origin_unit=note.origin_unit,
-            recipients=recipients,
-            title=note.title,
-            finding_type=note.finding_type,
-            finding=note.finding,
-            location=note.location,
-            location_name=note.location_name,
-            found_on=note.found_on,
-            mode=note.mode,
-            route=note.route,
-            concealment=note.concealment,
-            containers=note.containers,
-            parties=note.parties,
-            masking=note.masking,
-            narrative=note.narrative,
-            rule=rule,
-            created_at=note.created_at,
-            created_by=note.created_by,
-        )
-    ).model_dump(mode="json")
 
 
 def enqueue_decision(
@@ -315,37 +305,7 @@ def receive_note(
         # Never trusted: loaded here with this unit's loader, never evaluated on receipt.
         check = check_proposal(wire.rule.yaml, file=wire.rule.file)
     now = fed.clock()
-    note = FedCaseNote(
-        id=wire.id,
-        unit_id=fed.unit_id,
-        box="inbox",
-        origin_unit=sender,
-        title=wire.title,
-        finding_type=wire.finding_type,
-        finding=wire.finding,
-        location=wire.location,
-        location_name=wire.location_name,
-        found_on=wire.found_on,
-        mode=wire.mode,
-        route=wire.route,
-        concealment=wire.concealment,
-        containers=wire.containers,
-        parties=[p.model_dump() for p in wire.parties],
-        parties_local=None,
-        masking=wire.masking,
-        narrative=wire.narrative,
-        rule_file=wire.rule.file if wire.rule else None,
-        rule_yaml=wire.rule.yaml if wire.rule else None,
-        rule_sha256=wire.rule.sha256 if wire.rule else None,
-        rule_ids=check.rule_ids if check else [],
-        rule_valid=check.valid if check else None,
-        rule_diagnostics=diagnostics_of(check) if check else [],
-        status="delivered",
-        addressed_to=None,
-        created_by=wire.created_by,
-        created_at=wire.created_at,
-        updated_at=now,
-    )
+    note = _row(fed, wire, check, box="inbox", status="delivered", now=now)
     session.add(note)
     session.flush()
     session.add(
