@@ -6,7 +6,6 @@ Every change commits together with its outbox rows and audit events (the caller 
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from api.federation.service import audit, enqueue_payload
 from api.federation.tables import FedOutbox
 from api.problems import ProblemException
 from api.services.inspections import normalise_container
+from engine.identity import fingerprint
 from rules import ProposalCheck, check_proposal
 
 KIND_NOTE = "casenote"
@@ -160,7 +160,7 @@ def send(session: Session, fed: Federation, *, actor: str, body: CaseNoteCreate)
             else {
                 "file": rule.file,
                 "yaml": rule.yaml,
-                "sha256": hashlib.sha256(rule.yaml.encode()).hexdigest(),
+                "sha256": fingerprint(rule.yaml),
             },
             "created_at": now,
             "created_by": actor,
@@ -300,7 +300,7 @@ def receive_note(
         )
     check = None
     if wire.rule is not None:
-        if hashlib.sha256(wire.rule.yaml.encode()).hexdigest() != wire.rule.sha256:
+        if fingerprint(wire.rule.yaml) != wire.rule.sha256:
             raise RejectedEnvelope("malformed", "the proposed rule's sha256 differs", status=422)
         # Never trusted: loaded here with this unit's loader, never evaluated on receipt.
         check = check_proposal(wire.rule.yaml, file=wire.rule.file)
