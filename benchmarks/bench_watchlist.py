@@ -157,7 +157,7 @@ def _cpu_s() -> float:
 
 def _national_list(folder: Path, rng: np.random.Generator) -> Path:
     """A unit's list beside the UN one: 2,000 vessels (IMO and name) and 5,000 containers."""
-    from engine._gen_codes import imo_numbers
+    from engine.generate._codes import imo_numbers
 
     imo = imo_numbers(rng.choice(np.arange(100_000, 1_000_000), 2_000, replace=False))
     boxes = [f"MSCU{n:07d}" for n in rng.choice(10**7, 5_000, replace=False)]

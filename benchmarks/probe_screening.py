@@ -199,8 +199,8 @@ def _positives(
 def _ordinary_names(n: int, seed: int) -> pl.DataFrame:
     """Generated trader names (the demo generator's machinery) and given-name companies."""
     from benchmarks.bench_watchlist import ordinary_names
-    from engine._gen_parties import consignee_pool, forwarder_pool, shipper_pool
-    from engine._gen_world import load_world
+    from engine.generate._parties import consignee_pool, forwarder_pool, shipper_pool
+    from engine.generate._world import load_world
 
     rng = np.random.default_rng(seed)
     world = load_world()

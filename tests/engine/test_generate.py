@@ -16,11 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal, assert_series_equal
 
-import engine._gen_codes as codes_module
 import engine.generate as generate_module
-from engine._gen_codes import imo_numbers, iso6346_check_digits
-from engine._gen_day import CURRENCY_RATES
-from engine._gen_words import CHAPTER_PROFILE, VAGUE_DESCRIPTIONS
+import engine.generate._codes as codes_module
 from engine.generate import (
     DEMO_WATCHLIST_NAMES,
     TYPOLOGIES,
@@ -29,6 +26,9 @@ from engine.generate import (
     TypologyRates,
     generate,
 )
+from engine.generate._codes import imo_numbers, iso6346_check_digits
+from engine.generate._day import CURRENCY_RATES
+from engine.generate._words import CHAPTER_PROFILE, VAGUE_DESCRIPTIONS
 from engine.schema import CANONICAL, LABEL_FIELDS, canonical_schema
 
 MANIFEST_COLUMNS = [n for n in CANONICAL if n not in LABEL_FIELDS]
@@ -530,7 +530,7 @@ def test_watchlist_hook_plants_lookalikes_of_given_names(tmp_path: Path) -> None
 
 
 def test_default_lookalikes_come_from_the_shipped_un_list(tmp_path: Path) -> None:
-    from engine._gen_watchlist import UN_LIST, default_watchlist_names
+    from engine.generate._watchlist import UN_LIST, default_watchlist_names
 
     names = default_watchlist_names()
     assert len(names) >= 10

@@ -10,11 +10,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engine import _gen_words as words
-from engine._gen_day import CURRENCIES, OWNER_CODES
-from engine._gen_draw import FREIGHT_PAYMENTS, ISO_TYPES, Draw, Universe
-from engine._gen_parties import text
-from engine._gen_world import World
+from engine.generate import _words as words
+from engine.generate._day import CURRENCIES, OWNER_CODES
+from engine.generate._draw import FREIGHT_PAYMENTS, ISO_TYPES, Draw, Universe
+from engine.generate._parties import text
+from engine.generate._world import World
 from engine.schema import CANONICAL, LABEL_FIELDS
 
 UNKNOWN_LOCODE_SHARE = 0.003

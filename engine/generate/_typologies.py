@@ -2,7 +2,7 @@
 record looks the way such loads look in real manifests; the row's typology is kept for the
 truth file and never written to the manifest.
 
-``plant_routes`` runs before ``_gen_day.derive`` (it changes ports, parties, goods, document
+``plant_routes`` runs before ``_day.derive`` (it changes ports, parties, goods, document
 flags); ``plant_numbers`` runs after it (weights, values).
 """
 
@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from engine import _gen_words as words
-from engine._gen_codes import IntArray, weighted_choice
-from engine._gen_draw import (
+from engine.errors import Location
+from engine.generate import _words as words
+from engine.generate._codes import IntArray, weighted_choice
+from engine.generate._draw import (
     FREIGHT_PAYMENTS,
     ISO_TYPES,
     TYPOLOGIES,
@@ -23,10 +24,9 @@ from engine._gen_draw import (
     Universe,
     party_countries,
 )
-from engine._gen_errors import GeneratorError
-from engine._gen_parties import compose_addresses, compose_names
-from engine._gen_world import World
-from engine.errors import Location
+from engine.generate._errors import GeneratorError
+from engine.generate._parties import compose_addresses, compose_names
+from engine.generate._world import World
 
 CASH = FREIGHT_PAYMENTS.index("cash")
 

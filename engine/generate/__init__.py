@@ -27,16 +27,16 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from engine._gen_assemble import MANIFEST_COLUMNS, assemble
-from engine._gen_day import base_draw, build_universe, derive
-from engine._gen_draw import TYPOLOGIES, Universe
-from engine._gen_errors import GeneratorError
-from engine._gen_labels import FINDINGS, RESULTS, inspect, planted_findings
-from engine._gen_typologies import TypologyRates, choose_groups, plant_numbers, plant_routes
-from engine._gen_watchlist import default_watchlist_names
-from engine._gen_words import DEMO_WATCHLIST_NAMES
-from engine._gen_world import World, load_world
 from engine.errors import Location
+from engine.generate._assemble import MANIFEST_COLUMNS, assemble
+from engine.generate._day import base_draw, build_universe, derive
+from engine.generate._draw import TYPOLOGIES, Universe
+from engine.generate._errors import GeneratorError
+from engine.generate._labels import FINDINGS, RESULTS, inspect, planted_findings
+from engine.generate._typologies import TypologyRates, choose_groups, plant_numbers, plant_routes
+from engine.generate._watchlist import default_watchlist_names
+from engine.generate._words import DEMO_WATCHLIST_NAMES
+from engine.generate._world import World, load_world
 from engine.schema import CANONICAL
 
 DEFAULT_START = date(2026, 11, 27)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from engine._gen_words import DEMO_WATCHLIST_NAMES
+from engine.generate._words import DEMO_WATCHLIST_NAMES
 
-UN_LIST = Path(__file__).resolve().parent / "watchlists" / "un-consolidated.xml"
+UN_LIST = Path(__file__).resolve().parents[1] / "watchlists" / "un-consolidated.xml"
 _TRADING = re.compile(
     r"\b(TRADING|CORPORATION|COMPANY|SHIPPING|BANK|BANKING|INDUSTRY|INDUSTRIAL|LIMITED|LTD"
     r"|LLC|ENTERPRISE|IMPEX|IMPORT|EXPORT|MARITIME)\b"

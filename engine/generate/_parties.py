@@ -1,6 +1,6 @@
 """Party pools of the demo generator: shippers, consignees, notify forwarders, vessels.
 
-Names and addresses are composed from the word lists in ``_gen_words`` with per-country
+Names and addresses are composed from the word lists in ``_words`` (``data/``) with per-country
 legal forms and streets, all with numpy gathers and polars string expressions (no per-party
 Python loop). A pool is a polars frame of text columns plus numpy arrays of traits.
 """
@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from engine import _gen_words as words
-from engine._gen_codes import FloatArray, IntArray, imo_numbers, weighted_choice
-from engine._gen_world import World
+from engine.generate import _words as words
+from engine.generate._codes import FloatArray, IntArray, imo_numbers, weighted_choice
+from engine.generate._world import World
 
 StrArray = npt.NDArray[np.str_]
 

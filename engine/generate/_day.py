@@ -13,17 +13,17 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from engine import _gen_words as words
-from engine._gen_codes import IntArray, hash_uniform, iso6346_check_digits, weighted_choice
-from engine._gen_draw import ISO_TYPES, Draw, Universe, party_countries
-from engine._gen_parties import (
+from engine.generate import _words as words
+from engine.generate._codes import IntArray, hash_uniform, iso6346_check_digits, weighted_choice
+from engine.generate._draw import ISO_TYPES, Draw, Universe, party_countries
+from engine.generate._parties import (
     consignee_pool,
     fleet,
     forwarder_pool,
     group_offsets,
     shipper_pool,
 )
-from engine._gen_world import PROFILES, World, great_circle_km
+from engine.generate._world import PROFILES, World, great_circle_km
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR

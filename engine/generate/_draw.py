@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from engine._gen_codes import FloatArray, IntArray
-from engine._gen_parties import Fleet, Pool
+from engine.generate._codes import FloatArray, IntArray
+from engine.generate._parties import Fleet, Pool
 
 BoolArray = np.ndarray
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import _gen_words as words
-from engine._gen_codes import IntArray, weighted_choice
-from engine._gen_draw import FREIGHT_PAYMENTS, ISO_TYPES, TYPOLOGIES, Draw, Universe
-from engine._gen_world import World
+from engine.generate import _words as words
+from engine.generate._codes import IntArray, weighted_choice
+from engine.generate._draw import FREIGHT_PAYMENTS, ISO_TYPES, TYPOLOGIES, Draw, Universe
+from engine.generate._world import World
 
 FINDINGS: tuple[str, ...] = (
     "drugs",

@@ -1,5 +1,5 @@
 """The fixed "world" of the demo generator: ports, goods and their weights, from the
-shipped reference tables (engine/reference_data) and the curated lists in ``_gen_words``.
+shipped reference tables (engine/reference_data) and the curated lists in ``_words``.
 
 Locations are one table (seaports, then the inland places of delivery) and every record
 refers to them by integer index until the final assembly; the same holds for HS codes.
@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from engine import _gen_words as words
-from engine._gen_codes import FloatArray, IntArray
 from engine.errors import Location, ReferenceDataError
+from engine.generate import _words as words
+from engine.generate._codes import FloatArray, IntArray
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference_data"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference_data"
 PROFILES: tuple[str, ...] = tuple(words.EQUIPMENT)
 
 
@@ -69,7 +69,7 @@ def _require(codes: list[str], known: dict[str, int], table: str) -> None:
         raise ReferenceDataError(
             f"demo generator refers to codes absent from {table}: {', '.join(sorted(missing))}",
             location=Location(file=str(REFERENCE_DIR / table)),
-            hint="update engine/_gen_words.py to codes present in the shipped table",
+            hint="update engine/generate/data/*.json to codes present in the shipped table",
         )
 
 
@@ -139,7 +139,7 @@ def load_world() -> World:
             raise ReferenceDataError(
                 f"seaport {code} has no coordinates",
                 location=Location(file="unlocode_seaports.csv"),
-                hint="pick a port with coordinates in _gen_words.py",
+                hint="pick a port with coordinates in engine/generate/data/ports.json",
             )
 
     n_seaports = ports.height
