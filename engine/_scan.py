@@ -18,6 +18,9 @@ import numpy.typing as npt
 BAD_UTF8 = 1
 NUL_BYTE = 2
 OPEN_QUOTE = 4  # the data ended inside a quoted field
+STRAY_QUOTE = 8  # a quote inside an unquoted field, or text after a closing quote: not a
+# defect (RFC 4180 makes it text), but polars needs the field re-quoted (see ``requote``)
+DEFECTS = BAD_UTF8 | NUL_BYTE | OPEN_QUOTE
 
 
 @nb.njit(cache=True, nogil=True)
@@ -45,6 +48,7 @@ def _scan(
     flag = 0
     in_quote = False
     at_field_start = True
+    after_close = False  # just after a closing quote (a CR may sit before the line end)
     pending_cont = 0  # UTF-8 continuation bytes still expected
     consumed = 0
     consumed_line = first_line
@@ -79,13 +83,22 @@ def _scan(
                 if pos + 1 >= n and not is_final:
                     break  # cannot tell an escaped quote from a closing one yet
                 in_quote = False
+                after_close = True
             elif c == 10:
                 line += 1
             pos += 1
             continue
+        if after_close and c != sep and c != 10 and c != 13:
+            flag |= STRAY_QUOTE
+        if after_close and c == 13 and not (pos + 1 < n and buf[pos + 1] == 10):
+            flag |= STRAY_QUOTE
+        if c != 13:
+            after_close = False
         if c == quote and at_field_start:
             in_quote = True
             at_field_start = False
+        elif c == quote:
+            flag |= STRAY_QUOTE
         elif c == sep:
             nfields += 1
             at_field_start = True
@@ -109,6 +122,7 @@ def _scan(
             flag = 0
             pending_cont = 0
             at_field_start = True
+            after_close = False
             consumed = pos + 1
             consumed_line = line
         else:
@@ -212,3 +226,103 @@ def gather(
     if out.shape[0] and out[-1] != 10:
         out = np.concatenate([out, np.array([10], np.uint8)])
     return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _requote(buf: npt.NDArray[np.uint8], sep: int, quote: int, out: npt.NDArray[np.uint8]) -> int:
+    """Copy ``buf`` (complete records) to ``out``, re-quoting the fields RFC 4180 reads as
+    text but polars would take for quoting; return the length written."""
+    n = buf.shape[0]
+    pos = 0
+    w = 0
+    while pos < n:
+        # One field starts at ``pos``.
+        if buf[pos] == quote:
+            j = pos + 1
+            while j < n:
+                if buf[j] == quote:
+                    if j + 1 < n and buf[j + 1] == quote:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            if j >= n:  # never closed (such records are quarantined before this)
+                for k in range(pos, n):
+                    out[w] = buf[k]
+                    w += 1
+                return w
+            t = j + 1  # the tail after the closing quote runs to a separator or line end
+            e = t
+            while e < n and buf[e] != sep and buf[e] != 10:
+                e += 1
+            if e < n and buf[e] == 10 and e > t and buf[e - 1] == 13:
+                e -= 1
+            if e == t:
+                for k in range(pos, t):
+                    out[w] = buf[k]
+                    w += 1
+            else:
+                for k in range(pos, j):  # the opening quote and the escaped inner text
+                    out[w] = buf[k]
+                    w += 1
+                for k in range(t, e):
+                    out[w] = buf[k]
+                    w += 1
+                    if buf[k] == quote:
+                        out[w] = quote
+                        w += 1
+                out[w] = quote
+                w += 1
+            pos = e
+        else:
+            e = pos
+            has_quote = False
+            while e < n and buf[e] != sep and buf[e] != 10:
+                if buf[e] == quote:
+                    has_quote = True
+                e += 1
+            if e < n and buf[e] == 10 and e > pos and buf[e - 1] == 13:
+                e -= 1
+            if has_quote:
+                out[w] = quote
+                w += 1
+                for k in range(pos, e):
+                    out[w] = buf[k]
+                    w += 1
+                    if buf[k] == quote:
+                        out[w] = quote
+                        w += 1
+                out[w] = quote
+                w += 1
+            else:
+                for k in range(pos, e):
+                    out[w] = buf[k]
+                    w += 1
+            pos = e
+        # The separator, or the line end (CR LF or LF), then the next field.
+        if pos < n and buf[pos] == 13:
+            out[w] = 13
+            w += 1
+            pos += 1
+        if pos < n:
+            out[w] = buf[pos]
+            w += 1
+            pos += 1
+    return w
+
+
+def requote(buf: npt.NDArray[np.uint8], *, sep: str, quote: str | None) -> npt.NDArray[np.uint8]:
+    """Records rewritten so that a quote is quoting only at the start of a field.
+
+    RFC 4180 (and the scanner) read ``12" DIA`` as text and ``"12" DIA`` as ``12 DIA``;
+    polars would open a quoted field at any quote. Such fields are written quoted, inner
+    quotes doubled; every other byte is copied as it is.
+
+    >>> bytes(requote(np.frombuffer(b'a,12" x,"b"c\n', dtype=np.uint8), sep=",", quote='"'))
+    b'a,"12"" x","bc"\n'
+    """
+    if not quote:
+        return buf
+    q = ord(quote)
+    out = np.empty(buf.shape[0] + 3 * int(np.count_nonzero(buf == q)) + 1, np.uint8)
+    return out[: _requote(buf, ord(sep), q, out)]

@@ -24,7 +24,16 @@ import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 
 from engine._canonical import QUARANTINE_SCHEMA, empty_quarantine, to_canonical
-from engine._scan import BAD_UTF8, NUL_BYTE, OPEN_QUOTE, gather, scan_records
+from engine._scan import (
+    BAD_UTF8,
+    DEFECTS,
+    NUL_BYTE,
+    OPEN_QUOTE,
+    STRAY_QUOTE,
+    gather,
+    requote,
+    scan_records,
+)
 from engine.errors import IngestError, Location
 from engine.schema import ROW_INDEX
 from engine.spec import DatasetSpec, default_spec, resolve_columns
@@ -113,8 +122,9 @@ def detect_format(path: Path) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------
 # CSV and NDJSON through the record scanner
 # ---------------------------------------------------------------------------------------
-def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
-    """Yield the file as UTF-8 byte blocks (re-encoding other encodings on the fly)."""
+def _blocks(path: Path, encoding: str, cr_lines: bool = False) -> Iterator[bytes]:
+    """Yield the file as UTF-8 byte blocks (re-encoding other encodings on the fly); with
+    ``cr_lines``, lone-CR line ends become LF."""
     normal = codecs.lookup(encoding).name
     decoder = None if normal == "utf-8" else codecs.getincrementaldecoder(normal)(errors="replace")
     first = True
@@ -126,6 +136,8 @@ def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
                 block = decoder.decode(block, final=final).encode("utf-8")
             if first and block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]
+            if cr_lines:
+                block = block.replace(b"\r", b"\n")
             first = False
             if final:
                 if block:
@@ -135,13 +147,13 @@ def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
 
 
 def _records(
-    path: Path, encoding: str, sep: str, quote: str | None
+    path: Path, encoding: str, sep: str, quote: str | None, cr_lines: bool = False
 ) -> Iterator[tuple[np.ndarray, object, bool]]:
     """Yield (buffer, ScanResult, is_last) per block; an oversize record yields an
     ``_OversizeRecord`` instead, and reading resumes after its line break."""
     carry = b""
     line = 1
-    blocks = _blocks(path, encoding)
+    blocks = _blocks(path, encoding, cr_lines)
     pending = next(blocks, None)
     while pending is not None:
         nxt = next(blocks, None)
@@ -211,7 +223,9 @@ def _bad_record_quarantine(
     )
 
 
-def _csv_reasons(fields: np.ndarray, flags: np.ndarray, expected: int) -> np.ndarray:
+def _csv_reasons(
+    fields: np.ndarray, flags: np.ndarray, too_long: np.ndarray, expected: int
+) -> np.ndarray:
     reasons = np.full(fields.shape[0], "", dtype=object)
     wrong = fields != expected
     reasons[wrong] = np.char.add(
@@ -225,51 +239,68 @@ def _csv_reasons(fields: np.ndarray, flags: np.ndarray, expected: int) -> np.nda
     reasons[(flags & BAD_UTF8) != 0] = (
         "bytes that are not valid UTF-8 (set csv.encoding in the spec)"
     )
+    reasons[too_long] = f"record is longer than {MAX_RECORD_BYTES:,} bytes; skipped"
     return reasons
 
 
 def read_csv_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
     """CSV → raw chunks; malformed records are quarantined with their line numbers."""
     opts = spec.csv
+    sep, quote = opts.separator, opts.quote or None
     header: list[str] | None = None
-    for buf, result, _last in _records(path, opts.encoding, opts.separator, opts.quote or None):
+    records = _records(path, opts.encoding, sep, quote, cr_lines=_cr_line_ends(path))
+    for buf, result, _last in records:
         if isinstance(result, _OversizeRecord):
+            if header is None:
+                raise _header_too_long(path)
             yield RawChunk(pl.DataFrame(), np.empty(0, np.int64), _oversize(path, result))
             continue
         lines, starts, nexts = result.lines, result.starts, result.nexts  # type: ignore[attr-defined]
         if header is None:
             if len(lines) == 0:
                 continue
-            header = _header(path, bytes(buf[starts[0] : nexts[0]]), opts.separator, opts.quote)
-            if result.flags[0] != 0:  # type: ignore[attr-defined]
+            if nexts[0] - starts[0] > MAX_RECORD_BYTES:
+                raise _header_too_long(path)
+            if result.flags[0] & DEFECTS:  # type: ignore[attr-defined]
                 raise IngestError(
                     "the header line is not readable text",
                     location=Location(str(path), 1),
                     hint="check the file's encoding (csv.encoding in the spec)",
                 )
+            header = _header(path, bytes(buf[starts[0] : nexts[0]]), sep, quote)
             keep_from = 1
         else:
             keep_from = 0
         fields = result.fields[keep_from:]  # type: ignore[attr-defined]
         flags = result.flags[keep_from:]  # type: ignore[attr-defined]
-        sub_starts, sub_nexts, sub_lines = starts[keep_from:], nexts[keep_from:], lines[keep_from:]
-        good = (fields == len(header)) & (flags == 0)
+        sub = _Sub(starts[keep_from:], nexts[keep_from:], lines[keep_from:])
+        too_long = (sub.nexts - sub.starts) > MAX_RECORD_BYTES
+        good = (fields == len(header)) & ((flags & DEFECTS) == 0) & ~too_long
         quarantine = empty_quarantine()
         if not bool(good.all()):
             bad = ~good
             quarantine = _bad_record_quarantine(
                 path,
                 buf,
-                _Sub(sub_starts, sub_nexts, sub_lines),
+                sub,
                 bad,
-                _csv_reasons(fields[bad], flags[bad], len(header)),
+                _csv_reasons(fields[bad], flags[bad], too_long[bad], len(header)),
             )
         good_idx = np.flatnonzero(good)
         for at in range(0, max(len(good_idx), 1), chunk_rows):
             idx = good_idx[at : at + chunk_rows]
-            data = gather(buf, sub_starts[idx], sub_nexts[idx])
-            frame = _parse_csv_bytes(path, data, header, opts.separator, opts.quote, len(idx))
-            yield RawChunk(frame, sub_lines[idx], quarantine if at == 0 else empty_quarantine())
+            frames, kept, rejected, why = _parse_csv_records(
+                buf, sub, flags, idx, header, sep, quote
+            )
+            q = [quarantine if at == 0 else empty_quarantine()]
+            if len(rejected):
+                q.append(_bad_record_quarantine(path, buf, sub, rejected, np.array(why, object)))
+            frame = (
+                pl.concat(frames)
+                if frames
+                else pl.DataFrame(schema={name: pl.String for name in header})
+            )
+            yield RawChunk(frame, sub.lines[kept], pl.concat(q) if len(q) > 1 else q[0])
     if header is None:
         raise IngestError(
             "the file has no header line and no rows",
@@ -283,6 +314,22 @@ class _Sub:
     starts: np.ndarray
     nexts: np.ndarray
     lines: np.ndarray
+
+
+def _cr_line_ends(path: Path) -> bool:
+    """True for a file whose lines end with a lone CR (classic Mac OS exports)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    return b"\n" not in head and b"\r" in head
+
+
+def _header_too_long(path: Path) -> IngestError:
+    return IngestError(
+        f"the header line is longer than {MAX_RECORD_BYTES:,} bytes",
+        location=Location(str(path), 1),
+        hint="this does not look like a delimited manifest: check that the file is CSV with "
+        "one header line, and that its lines end with LF or CRLF",
+    )
 
 
 def _oversize(path: Path, rec: _OversizeRecord) -> pl.DataFrame:
@@ -301,14 +348,54 @@ def _oversize(path: Path, rec: _OversizeRecord) -> pl.DataFrame:
     )
 
 
-def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
-    import csv
+def split_fields(text: str, sep: str, quote: str | None) -> list[str]:
+    """One record's fields by RFC 4180, the scanner's rule: a quote opens a quoted field only
+    at the start of a field (``""`` inside is one quote); anywhere else it is text, and text
+    after a closing quote joins the field (as Python's csv module reads it)."""
+    fields: list[str] = []
+    at, n = 0, len(text)
+    while True:
+        value = ""
+        if quote and text.startswith(quote, at):
+            at += 1
+            while True:
+                close = text.find(quote, at)
+                if close < 0:
+                    value += text[at:]
+                    at = n
+                    break
+                value += text[at:close]
+                if text.startswith(quote, close + 1):
+                    value += quote
+                    at = close + 2
+                    continue
+                at = close + 1
+                break
+        end = text.find(sep, at)
+        end = n if end < 0 else end
+        fields.append(value + text[at:end])
+        if end >= n:
+            return fields
+        at = end + len(sep)
 
-    text = line.decode("utf-8", "replace").rstrip("\r\n")
-    names = next(csv.reader([text], delimiter=sep, quotechar=quote or '"'))
-    names = [n.strip() for n in names]
+
+def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
+    text = line.decode("utf-8", "replace")
+    text = text[:-1] if text.endswith("\n") else text
+    text = text[:-1] if text.endswith("\r") else text
+    names = [n.strip() for n in split_fields(text, sep, quote)]
     seen: set[str] = set()
     for i, name in enumerate(names):
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        if "\r" in name or "\n" in name:
+            what = "a carriage return (CR)" if "\r" in name else "a line feed (LF)"
+            raise IngestError(
+                f"column {i + 1} of the header ({shown!r}) contains {what}: a line break "
+                "inside a column name",
+                location=Location(str(path), 1, None, field=shown.replace("\r", " ")),
+                hint="re-export the file so that the header is one line; a lone CR often "
+                "means line ends were mixed when the file was edited",
+            )
         if not name:
             raise IngestError(
                 f"column {i + 1} of the header has no name",
@@ -317,7 +404,7 @@ def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
             )
         if name in seen:
             raise IngestError(
-                f"column name '{name}' appears twice in the header",
+                f"column name '{shown}' appears twice in the header",
                 location=Location(str(path), 1),
                 hint="rename one of the columns",
             )
@@ -325,29 +412,55 @@ def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
     return names
 
 
-def _parse_csv_bytes(
-    path: Path, data: np.ndarray, header: list[str], sep: str, quote: str | None, expected: int
-) -> pl.DataFrame:
-    if expected == 0:
-        return pl.DataFrame(schema={name: pl.String for name in header})
-    frame = pl.read_csv(
-        io.BytesIO(data.tobytes()),
-        has_header=False,
-        new_columns=header,
-        separator=sep,
-        quote_char=quote or None,
-        infer_schema=False,
-        empty_string_is_null=False,
-        raise_if_empty=False,
-        truncate_ragged_lines=False,
-    )
-    if frame.height != expected:  # the scanner and polars must agree record for record
-        raise IngestError(
-            f"internal: parsed {frame.height} rows where {expected} records were found",
-            location=Location(file=str(path)),
-            hint="please report this file; meanwhile re-export it with standard quoting",
+def _parse_csv_records(
+    buf: np.ndarray,
+    sub: _Sub,
+    flags: np.ndarray,
+    idx: np.ndarray,
+    header: list[str],
+    sep: str,
+    quote: str | None,
+) -> tuple[list[pl.DataFrame], np.ndarray, np.ndarray, list[str]]:
+    """Parse records ``idx`` with polars: (frames, kept, rejected, reason per rejected).
+
+    The scanner has already checked every record's field count, so polars agrees record
+    for record; should it not (a byte sequence it reads otherwise), the records are
+    bisected so that only the ones it cannot read are quarantined, each with the reason.
+    """
+    if len(idx) == 0:
+        return [], idx, idx, []
+    data = gather(buf, sub.starts[idx], sub.nexts[idx])
+    if quote and bool((flags[idx] & STRAY_QUOTE).any()):
+        data = requote(data, sep=sep, quote=quote)
+    why = ""
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(data.tobytes()),
+            has_header=False,
+            new_columns=header,
+            separator=sep,
+            quote_char=quote,
+            infer_schema=False,
+            empty_string_is_null=False,
+            raise_if_empty=False,
+            truncate_ragged_lines=False,
         )
-    return frame
+        if frame.height == len(idx) and frame.width == len(header):
+            return [frame], idx, idx[:0], []
+        why = f"read as {frame.height} records"
+    except pl.exceptions.PolarsError as err:
+        why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if len(idx) == 1:
+        return (
+            [],
+            idx[:0],
+            idx,
+            [f"the record could not be parsed as CSV ({why}); check its quoting"],
+        )
+    half = len(idx) // 2
+    f1, k1, r1, w1 = _parse_csv_records(buf, sub, flags, idx[:half], header, sep, quote)
+    f2, k2, r2, w2 = _parse_csv_records(buf, sub, flags, idx[half:], header, sep, quote)
+    return f1 + f2, np.concatenate([k1, k2]), np.concatenate([r1, r2]), w1 + w2
 
 
 def read_ndjson_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
