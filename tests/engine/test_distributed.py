@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -69,33 +67,6 @@ def scorer(generated: GeneratedData) -> Scorer:
     store = HistoryStore(generated.out_dir / "history_store")
     store.append(pl.read_parquet(generated.history), batch_id="ray-test-history")
     return build_scorer(history_dir=store.root)
-
-
-@pytest.fixture(scope="module")
-def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    import ray
-
-    # Ray waits a hard-coded 30 s for its raylet; on a loaded 2-core machine the first start
-    # can miss that, so try again on a clean slate (a real failure still fails the third time).
-    for attempt in range(3):
-        try:
-            ray.init(
-                num_cpus=2,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-                _temp_dir=str(tmp_path_factory.mktemp("ray")),
-            )
-            break
-        except Exception as err:
-            ray.shutdown()
-            if attempt == 2 or "timed out during startup" not in str(err):
-                raise
-    try:
-        ray.data.DataContext.get_current().enable_progress_bars = False
-        yield
-    finally:
-        ray.shutdown()
 
 
 def test_ray_output_equals_single_process_row_for_row(

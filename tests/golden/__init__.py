@@ -1,0 +1,1 @@
+"""Before/after comparison of the scoring outputs on a fixed batch (see README.md)."""
