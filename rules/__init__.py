@@ -17,9 +17,9 @@ from rules._adopt import (
 from rules._backtest import BacktestError, BacktestReport, backtest, read_history
 from rules._diagnostics import Diagnostic, RulePackError
 from rules._diff import PackDiff, diff_packs
+from rules._documents import json_schema
 from rules._explain import ExplainError, Explanation, explain
 from rules._pack import DEFAULT_PACK, CompiledPack, RulePack, check_pack, load_pack, load_pack_text
-from rules._schema import json_schema
 
 __all__ = [
     "ADOPTED_FILE",

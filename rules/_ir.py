@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rules._yaml import Pos
+from engine.documents import Pos
 
 Op = Literal[
     "eq",

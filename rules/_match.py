@@ -14,7 +14,8 @@ from typing import Any, cast
 
 import polars as pl
 
-from rules import _yaml as y
+from engine import documents as y
+from engine.documents import Collector, Node, Pos, did_you_mean
 from rules._condition import (
     CAnd,
     CNode,
@@ -24,7 +25,6 @@ from rules._condition import (
     CRef,
     parse_condition,
 )
-from rules._diagnostics import Collector, did_you_mean
 from rules._ir import And, Cond, FieldTest, ListDef, Not, Op, Or, Sel, Selection
 from rules._types import (
     FIELDREF_OPS,
@@ -38,7 +38,6 @@ from rules._types import (
     family,
     regex_problem,
 )
-from rules._yaml import Node, Pos
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -92,7 +91,7 @@ class MatchResolver:
         broken: set[str] = set()
         cond_node: Node | None = None
         ok = True
-        for key, key_node, value_node in y.mapping_items(node, file, self.out):
+        for key, key_node, value_node in y.mapping_items(node):
             if key == "condition":
                 cond_node = value_node
                 continue
@@ -239,7 +238,7 @@ class MatchResolver:
                 ok = False
                 continue
             tests: list[FieldTest] = []
-            for key, key_node, value_node in y.mapping_items(map_node, file, self.out):
+            for key, key_node, value_node in y.mapping_items(map_node):
                 test = self.field_test(key, key_node, value_node, ctx)
                 if test is None:
                     ok = False

@@ -23,9 +23,9 @@ from engine.identity import short_id
 from rules._backtest import backtest, dataset_fields, read_history
 from rules._diagnostics import Diagnostic, RulePackError
 from rules._diff import diff_packs
+from rules._documents import json_schema
 from rules._explain import ExplainError, explain
 from rules._pack import DEFAULT_PACK, RulePack, check_pack, load_pack
-from rules._schema import json_schema
 from rules._selftest import coverage_problem, failure_diagnostic, run_rule_tests
 
 app = typer.Typer(

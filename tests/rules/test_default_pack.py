@@ -9,7 +9,7 @@ import jsonschema
 import yaml
 
 from rules import DEFAULT_PACK, check_pack, load_pack
-from rules._schema import json_schema
+from rules._documents import json_schema
 from rules._selftest import coverage_problem, run_rule_tests
 
 

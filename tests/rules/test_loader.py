@@ -217,3 +217,52 @@ def test_dataset_fields_extend_the_catalogue() -> None:
         load_pack_text(text)
     pack = load_pack_text(text, fields={"declarant_code": pl.String()})
     assert pack.rules[0].fields() == {"declarant_code"}
+
+
+def test_shape_errors_are_located_with_hints(tmp_path: Path) -> None:
+    text = HEADER.replace("title: t", "titel: t").replace("weight: 20", 'weight: "20"') + (
+        "valid: {from: 2026-01-01, untl: 2026-02-01}\n"
+        "tests:\n  - {expect: hti, row: {is_reefer: true}}\n"
+        "match:\n  a: {is_reefer: true}\n  condition: a\n"
+    )
+    diags = [d for d in check_pack(_pack(tmp_path, text)) if d.is_error]
+    found = [(d.line, d.col, d.message, d.hint) for d in diags]
+    assert found == [
+        (1, 1, "rule 'r1' has no 'title'", "add 'title': one-line title"),
+        (3, 1, "unknown key 'titel' in a rule", "did you mean 'title'?"),
+        (7, 9, "'weight' must be a number, got '20'", None),
+        (9, 27, "unknown key 'untl' in 'valid'", "did you mean 'until'?"),
+        (11, 14, "expect 'hti' is not one of: hit, no_hit", "did you mean 'hit'?"),
+    ]
+
+
+def test_pack_identity_is_the_content_of_its_documents() -> None:
+    """pack_hash and rule versions are fingerprints of the YAML content, nothing else."""
+    import yaml
+
+    from engine.identity import canonical_json, json_fingerprint
+    from rules import DEFAULT_PACK
+
+    docs = [
+        doc
+        for file in sorted(Path(DEFAULT_PACK).rglob("*.yaml"))
+        for doc in yaml.safe_load_all(file.read_text(encoding="utf-8"))
+        if doc is not None
+    ]
+    expected = json_fingerprint(
+        sorted(canonical_json({"kind": d["kind"], "content": d}) for d in docs)
+    )
+    pack = load_pack()
+    assert pack.pack_hash == expected
+    lists = {d["name"]: d for d in docs if d["kind"] == "list"}
+    macros = {d["name"]: d for d in docs if d["kind"] == "macro"}
+    for rule in pack.rules:
+        [content] = [d for d in docs if d["kind"] == "rule" and d["id"] == rule.id]
+        version = json_fingerprint(
+            {
+                "rule": content,
+                "lists": {n: [str(i) for i in lists[n]["items"]] for n in rule.lists_used},
+                "macros": {n: macros[n] for n in rule.macros_used},
+            }
+        )
+        assert rule.version == version, rule.id
