@@ -11,6 +11,8 @@ from rich.table import Table
 from engine.identity import short_id
 from engine.record import RunRecord
 
+_SEPARATOR_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
 
 def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 10) -> None:
     """Counts, lanes, selection, the top selected containers with reasons, and the outputs."""
@@ -19,7 +21,13 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     for source in record.input.get("formats", []):
-        table.add_row("input", f"{source['path']} — {source['format']} ({source['detected_by']})")
+        how = str(source["detected_by"])
+        if isinstance(source.get("csv"), dict):
+            csv = source["csv"]
+            sep = _SEPARATOR_NAMES.get(csv["separator"], repr(csv["separator"]))
+            quote = f"quote {csv['quote']}" if csv["quote"] else "no quoting"
+            how += f"; {sep}-separated, {quote}; from the {csv['detected_by']}"
+        table.add_row("input", f"{source['path']} — {source['format']} ({how})")
     table.add_row("records read", f"{record.rows_in:,}")
     table.add_row("rows scored", f"{record.rows_scored:,}")
     table.add_row("rows quarantined", f"{record.rows_quarantined:,}")

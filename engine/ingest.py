@@ -36,7 +36,7 @@ from engine._scan import (
 )
 from engine.errors import IngestError, Location
 from engine.schema import ROW_INDEX
-from engine.spec import DatasetSpec, default_spec, resolve_columns
+from engine.spec import CsvOptions, DatasetSpec, default_spec, resolve_columns
 
 DEFAULT_CHUNK_ROWS = 250_000
 BLOCK_BYTES = 64 << 20
@@ -117,6 +117,58 @@ def detect_format(path: Path) -> tuple[str, str]:
             hint="pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL or CUSCAR file",
         )
     return "csv", "delimited text"
+
+
+SEPARATORS = (",", "\t", ";", "|")
+"""Separators tried when the spec does not name one, in order of preference."""
+QUOTES = ('"', "", "'")
+"""Quote styles tried (``""``: no quoting), in order of preference."""
+SNIFF_BYTES = 1 << 16
+
+
+def sniff_csv(path: Path, opts: CsvOptions) -> tuple[CsvOptions, dict[str, object]]:
+    """The CSV options to read ``path`` with, and what was detected, for the run record.
+
+    A separator other than ``,`` named in the spec is taken as given. Otherwise each
+    separator (comma, tab, semicolon, pipe) and quote style (``"``, none, ``'``) is tried on
+    the first 64 KiB with the record scanner: the one under which most records have as many
+    fields as the header (and at least two) wins; ties go to the more common choice.
+    """
+    if opts.separator != ",":
+        return opts, {"separator": opts.separator, "quote": opts.quote, "detected_by": "spec"}
+    with path.open("rb") as fh:
+        raw = fh.read(SNIFF_BYTES)
+        is_final = not fh.read(1)
+    normal = codecs.lookup(opts.encoding).name
+    if normal != "utf-8":
+        raw = raw.decode(normal, "replace").encode("utf-8")
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    if b"\n" not in raw:
+        raw = raw.replace(b"\r", b"\n")
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    best: tuple[float, int, int] | None = None
+    chosen = (opts.separator, opts.quote)
+    sampled: dict[str, object] = {}
+    for si, sep in enumerate(SEPARATORS):
+        for qi, quote in enumerate(QUOTES):
+            if quote and quote != opts.quote and opts.quote != '"':
+                continue  # a spec that names its quote keeps it
+            result = scan_records(buf, sep=sep, quote=quote or None, is_final=is_final)
+            if len(result) == 0 or result.fields[0] < 2:
+                continue
+            ok = (result.fields == result.fields[0]) & ((result.flags & DEFECTS) == 0)
+            key = (float(ok.mean()), -si, -qi)
+            if best is None or key > best:
+                best, chosen = key, (sep, quote)
+                sampled = {"records_sampled": len(result), "records_fitting": int(ok.sum())}
+    sep, quote = chosen
+    detected = {
+        "separator": sep,
+        "quote": quote,
+        "detected_by": "content" if sampled else "default (one column)",
+        **sampled,
+    }
+    return CsvOptions(**{**opts.__dict__, "separator": sep, "quote": quote}), detected
 
 
 # ---------------------------------------------------------------------------------------
@@ -671,16 +723,24 @@ def read_chunks(
                 location=Location(file=str(path)),
                 hint="supported: " + ", ".join(sorted(READERS)),
             )
-        summary.files.append(
-            {"path": str(path), "format": fmt, "detected_by": why, "bytes": path.stat().st_size}
-        )
+        entry: dict[str, object] = {
+            "path": str(path),
+            "format": fmt,
+            "detected_by": why,
+            "bytes": path.stat().st_size,
+        }
+        file_spec = spec
+        if fmt == "csv":
+            opts, entry["csv"] = sniff_csv(path, spec.csv)
+            file_spec = DatasetSpec(**{**spec.__dict__, "csv": opts})
+        summary.files.append(entry)
         bound: DatasetSpec | None = None
-        for raw in reader(path, spec, chunk_rows):
+        for raw in reader(path, file_spec, chunk_rows):
             if raw.frame.width == 0 and raw.frame.height == 0:
                 yield Chunk(_empty_rows(), raw.quarantine, str(path), raw.quarantine.height)
                 continue
             if bound is None:
-                bound = resolve_columns(spec, raw.frame.columns, str(path))
+                bound = resolve_columns(file_spec, raw.frame.columns, str(path))
             rows, missing = to_canonical(
                 raw.frame, bound, source_file=str(path), source_lines=pl.Series(raw.lines)
             )

@@ -146,3 +146,53 @@ def test_huge_data_line_is_quarantined_with_its_line(tmp_path: Path) -> None:
     _, quarantine = read_frame(path)
     assert quarantine.get_column("source_line").to_list() == [3]
     assert quarantine.get_column("source_file").to_list() == [str(path)]
+
+
+# ---------------------------------------------------------------------------------------
+# Defect 3: the separator and the quote are detected from the content when no spec says
+# ---------------------------------------------------------------------------------------
+ROWS = [
+    ["MSCU1234565", "BL1", 'STEEL PIPES 12" DIA', "1,5"],
+    ["TGHU7654321", "BL2", "a; b | c", "2"],
+]
+
+
+@pytest.mark.parametrize(
+    ("sep", "name"), [(",", "comma"), ("\t", "tab"), (";", "semicolon"), ("|", "pipe")]
+)
+def test_separator_is_detected_and_recorded(tmp_path: Path, sep: str, name: str) -> None:
+    def cell(value: str) -> str:
+        return f'"{value}"' if sep in value else value
+
+    lines = [sep.join(HEADER.strip().split(","))] + [sep.join(map(cell, r)) for r in ROWS]
+    path = _write(tmp_path, f"{name}.txt", "\n".join(lines) + "\n")
+    summary = ingest.IngestSummary()
+    rows = [c.rows for c in read_chunks(path, summary=summary)]
+    assert rows[0].get_column("bl_number").to_list() == ["BL1", "BL2"]
+    assert rows[0].get_column("goods_description").to_list() == [ROWS[0][2], ROWS[1][2]]
+    csv_info = summary.files[0]["csv"]
+    assert csv_info["separator"] == sep  # type: ignore[index]
+    assert csv_info["quote"] == '"'  # type: ignore[index]
+    assert csv_info["detected_by"] == "content"  # type: ignore[index]
+    assert csv_info["records_fitting"] == csv_info["records_sampled"] == 3  # type: ignore[index]
+
+
+def test_single_quote_style_is_detected(tmp_path: Path) -> None:
+    body = "container_number;bl_number;goods_description\n'MSCU1234565';'BL1';'A; B'\n"
+    body += "'TGHU7654321';'BL2';'C'\n"
+    summary = ingest.IngestSummary()
+    rows = [c.rows for c in read_chunks(_write(tmp_path, "sq.csv", body), summary=summary)]
+    assert rows[0].get_column("goods_description").to_list() == ["A; B", "C"]
+    assert summary.files[0]["csv"]["quote"] == "'"  # type: ignore[index]
+
+
+def test_a_spec_separator_other_than_comma_is_taken_as_given(tmp_path: Path) -> None:
+    from engine.spec import CsvOptions, DatasetSpec, default_spec
+
+    spec = default_spec()
+    spec = DatasetSpec(**{**spec.__dict__, "csv": CsvOptions(separator="|")})
+    path = _write(tmp_path, "p.csv", "container_number|bl_number|x,y,z\nMSCU1234565|B|1,2,3\n")
+    summary = ingest.IngestSummary()
+    rows = [c.rows for c in read_chunks(path, spec, summary=summary)]
+    assert rows[0].get_column("x,y,z").to_list() == ["1,2,3"]
+    assert summary.files[0]["csv"]["detected_by"] == "spec"  # type: ignore[index]
