@@ -28,7 +28,7 @@ from engine.record import RunRecord, Timings
 from engine.reference import ReferenceData
 from engine.schema import CANONICAL, DQ_FLAGS, ROW_INDEX, SOURCE_FILE
 from engine.spec import DatasetSpec, default_spec
-from engine.stages import ExplainingStage, Stage
+from engine.stages import ExplainingStage, Stage, merge_drift, report_drift, tally_drift
 from engine.validate import validate
 
 Progress = Callable[[str, int], None]
@@ -173,8 +173,10 @@ class PartialBatch:
     files: list[dict[str, object]] = field(default_factory=list)
     blank_lines: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    drift: Any = None  # additive drift counts of the model (models.drift.DriftTally)
 
     def merge(self, other: PartialBatch) -> None:
+        self.drift = merge_drift(self.drift, other.drift)
         self.risk += other.risk
         self.quarantine += other.quarantine
         for name, total in other.dq_totals.items():
@@ -221,6 +223,8 @@ def score_into_parts(
         with timings.stage("write"):
             scored.write_parquet(parts / f"{part_prefix}-{part_no:05d}.parquet")
         part_no += 1
+        with timings.stage("drift"):
+            partial.drift = tally_drift(scorer.model, scored, partial.drift)
         partial.risk.append(
             scored.select(
                 # One dictionary entry per file instead of the path on every row.
@@ -229,6 +233,7 @@ def score_into_parts(
                 "risk_score",
                 "forced_red",
                 "lane",
+                *(["explore_score"] if "explore_score" in scored.columns else []),
             )
         )
         for name, total in zip(DQ_FLAGS, scored.select(pl.col(DQ_FLAGS).sum()).row(0), strict=True):
@@ -433,6 +438,7 @@ def finalise_batch(
     _clear(parts)
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
+    record.drift = report_drift(scorer.model, partial.drift, scorer.policy.drift)
     record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")

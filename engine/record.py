@@ -56,6 +56,8 @@ class RunRecord:
     timings: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    # the day's traffic against the model's training window (models/drift.py)
+    drift: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows_in(self) -> int:

@@ -35,3 +35,49 @@ class ExplainingStage(Stage, Protocol):
     def explain(self, frame: pl.DataFrame, *, top: int = 5) -> pl.DataFrame:
         """Return ``frame`` with ``model_reasons`` (list of plain-language strings) added."""
         ...
+
+
+@runtime_checkable
+class DriftCounts(Protocol):
+    """Additive drift counts of some scored rows (``models.drift.DriftTally``)."""
+
+    def merge(self, other: Any) -> Any:
+        """The counts of both row sets."""
+        ...
+
+
+@runtime_checkable
+class DriftAware(Protocol):
+    """A model stage that compares the scored rows with its training window."""
+
+    def drift_tally(self, frame: pl.DataFrame) -> DriftCounts | None:
+        """Counts of one scored chunk (None when the model keeps no reference)."""
+        ...
+
+    def drift_report(self, counted: Any, thresholds: Any) -> dict[str, Any] | None:
+        """The run record's ``drift`` section from the merged counts of a batch."""
+        ...
+
+
+def tally_drift(model: object, frame: pl.DataFrame, counted: Any) -> Any:
+    """``counted`` plus the drift counts of ``frame`` (unchanged when the model keeps none)."""
+    if not isinstance(model, DriftAware):
+        return counted
+    new = model.drift_tally(frame)
+    if new is None:
+        return counted
+    return new if counted is None else counted.merge(new)
+
+
+def merge_drift(a: Any, b: Any) -> Any:
+    """Merge two (possibly absent) drift counts."""
+    if a is None:
+        return b
+    return a if b is None else a.merge(b)
+
+
+def report_drift(model: object, counted: Any, thresholds: Any) -> dict[str, Any]:
+    """The drift section of a run record ({} without a drift-aware model)."""
+    if not isinstance(model, DriftAware):
+        return {}
+    return model.drift_report(counted, thresholds) or {}

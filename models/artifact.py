@@ -20,6 +20,7 @@ import polars as pl
 
 from engine.errors import Location
 from engine.identity import fingerprint, same_fingerprint
+from models.drift import DriftReference
 from models.errors import ArtifactError
 from models.features import FeaturePlan
 from models.forest import Forest
@@ -45,6 +46,11 @@ class ModelArtifact:
     def model_hash(self) -> str:
         """Content hash of the model text and its feature preparation."""
         return fingerprint(self.model_text, json.dumps(self.plan.to_dict(), sort_keys=True))
+
+    def drift_reference(self) -> DriftReference | None:
+        """The training window's distributions (None for cards written before they were kept)."""
+        data = self.card.get("drift_reference")
+        return DriftReference.from_dict(data) if data else None
 
     def booster(self) -> lgb.Booster:
         """A LightGBM booster for the same model (used for explanations)."""
@@ -175,6 +181,21 @@ def load_model(folder: Path | str) -> ModelArtifact:
             hint="the folder was edited by hand or mixed from two models; retrain",
         )
     artifact = ModelArtifact(text, card, plan, forest)
+    if card.get("drift_reference"):
+        try:
+            reference = DriftReference.from_dict(card["drift_reference"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ArtifactError(
+                f"card.json has an unreadable drift_reference ({err})",
+                location=Location(file=str(card_file), field="drift_reference"),
+                hint="recompute it with `lookout model reference DIR --data ... --spec ...`",
+            ) from None
+        if [f.name for f in reference.features] != plan.names:
+            raise ArtifactError(
+                "the drift reference and the model disagree on the features",
+                location=Location(file=str(card_file), field="drift_reference"),
+                hint="recompute it with `lookout model reference DIR --data ... --spec ...`",
+            )
     stored = card.get("model_hash")
     if stored and not same_fingerprint(str(stored), artifact.model_hash):
         raise ArtifactError(

@@ -18,6 +18,8 @@ from rich.table import Table
 from engine.errors import LookoutError
 from engine.identity import BatchIdentity, batch_identity
 from models.artifact import CARD_FILE, load_model
+from models.drift import fit_reference
+from models.errors import TrainingDataError
 from models.evaluate import evaluate_scores, plot_precision_curve, precision_table
 from models.recipe import ModelRecipe
 from models.train import labelled_rows, train_model
@@ -226,6 +228,57 @@ def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
     _print_metrics(c["metrics"], "validation")
     for ev in c.get("evaluations", []):
         _print_metrics(ev["metrics"], f"evaluation on {', '.join(ev['data'])}")
+
+
+@app.command()
+def reference(
+    model: Annotated[Path, typer.Argument(help="Model folder.")],
+    data: DataOpt,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Dataset spec (default: the one the model was trained with)."),
+    ] = None,
+    prepare: Annotated[
+        bool | None,
+        typer.Option(
+            "--prepare/--no-prepare", help="As for train (default: as the model was trained)."
+        ),
+    ] = None,
+    any_data: Annotated[
+        bool,
+        typer.Option(
+            "--any-data",
+            help="Accept data whose batch id differs from the card's training data hash.",
+        ),
+    ] = False,
+) -> None:
+    """(Re)compute the drift reference of a model from its training data; only card.json
+    changes (model.txt and the model hash stay as they are)."""
+    try:
+        artifact = load_model(model)
+        spec_path = spec or Path(str(artifact.card.get("spec", "")))
+        prep = bool(artifact.card.get("prepared")) if prepare is None else prepare
+        frame, recipe, inputs = read_history(data, spec_path, prepare=prep)
+        trained_on = str(artifact.card.get("data_hash", ""))
+        if not any_data and trained_on and trained_on not in inputs.ids:
+            raise TrainingDataError(
+                f"these files (batch {inputs.id[:12]}) are not the model's training data "
+                f"(data_hash {trained_on[:12]} in {model / CARD_FILE})",
+                hint="pass the files the model was trained on, or --any-data to use others",
+            )
+        ref = fit_reference(
+            frame, artifact.plan, artifact.forest, artifact.card, recipe.time
+        )
+    except LookoutError as err:
+        raise _fail(err) from None
+    path = model / CARD_FILE
+    card_data = json.loads(path.read_text(encoding="utf-8"))
+    card_data["drift_reference"] = ref.to_dict()
+    path.write_text(json.dumps(card_data, indent=1, default=str) + "\n", encoding="utf-8")
+    console.print(
+        f"drift reference written to [bold]{path}[/bold]: {ref.rows:,} rows filed "
+        f"{ref.window.get('from')} – {ref.window.get('to')}, {len(ref.features)} features"
+    )
 
 
 def _record_evaluation(

@@ -23,7 +23,7 @@ import polars as pl
 from models.errors import MissingFeaturesError, TrainingDataError
 from models.recipe import ModelRecipe
 
-__all__ = ["Feature", "FeaturePlan", "fit_plan", "label_expr", "parse_time"]
+__all__ = ["Feature", "FeaturePlan", "category_text", "fit_plan", "label_expr", "parse_time"]
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def fit_plan(train: pl.DataFrame, recipe: ModelRecipe, label: pl.Series) -> Feat
     cat_sources: list[tuple[str, int | None]] = [(c, None) for c in recipe.categorical]
     cat_sources += [(c, n) for c, lengths in recipe.prefixes.items() for n in lengths]
     for col, prefix in cat_sources:
-        values = _category_text(pl.col(col), prefix)
+        values = category_text(pl.col(col), prefix)
         seen = (
             train.select(values.alias("v"))
             .group_by("v")
@@ -184,7 +184,7 @@ def fit_plan(train: pl.DataFrame, recipe: ModelRecipe, label: pl.Series) -> Feat
     prior = float(label.cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
     for col in recipe.entities:
         hist = (
-            train.select(_category_text(pl.col(col), None).alias("v"), label.alias("y"))
+            train.select(category_text(pl.col(col), None).alias("v"), label.alias("y"))
             .filter(pl.col("v").is_not_null())
             .group_by("v")
             .agg(pl.len().alias("n"), pl.col("y").sum().alias("k"))
@@ -228,7 +228,7 @@ def training_features(
     exprs: list[pl.Expr] = []
     for f in plan.features:
         if f.kind == "entity_count":
-            key = _category_text(pl.col(f.source), None).alias("__k")
+            key = category_text(pl.col(f.source), None).alias("__k")
             stats = (
                 frame.select(key, "__t", "__y")
                 .group_by("__k", "__t")
@@ -263,7 +263,7 @@ def _scoring_expr(f: Feature, plan: FeaturePlan) -> pl.Expr:
         num = pl.col(f.source).cast(pl.Float64, strict=False)
         den = pl.col(f.extra["denominator"]).cast(pl.Float64, strict=False)
         return pl.when(den > 0).then(num / den).otherwise(None).alias(f.name)
-    key = _category_text(pl.col(f.source), f.extra.get("prefix"))
+    key = category_text(pl.col(f.source), f.extra.get("prefix"))
     if f.kind == "categorical":
         return key.replace_strict(f.extra["codes"], default=None, return_dtype=pl.Int32).alias(
             f.name
@@ -284,7 +284,8 @@ def _scoring_expr(f: Feature, plan: FeaturePlan) -> pl.Expr:
     raise ValueError(f"unknown feature kind {f.kind}")
 
 
-def _category_text(expr: pl.Expr, prefix: int | None) -> pl.Expr:
+def category_text(expr: pl.Expr, prefix: int | None) -> pl.Expr:
+    """A categorical value as the model keys it: trimmed text, empty as null, maybe a prefix."""
     text = expr.cast(pl.String).str.strip_chars()
     text = pl.when(text == "").then(None).otherwise(text)
     return text.str.slice(0, prefix) if prefix else text

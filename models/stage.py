@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.policy import DriftThresholds
 from engine.schema import known_fields
 from models.artifact import ModelArtifact
+from models.drift import DriftTally, drift_report, tally
 from models.features import Feature, FeaturePlan
 
 __all__ = ["ModelStage", "reason_templates"]
@@ -58,12 +60,28 @@ class ModelStage:
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
         self._booster: Any = None
+        self._reference = artifact.drift_reference()
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with ``model_probability`` (Float64) added."""
         x = self.artifact.plan.matrix(frame)
         probability = self.artifact.forest.predict(x)
         return frame.with_columns(pl.Series("model_probability", probability, dtype=pl.Float64))
+
+    def drift_tally(self, frame: pl.DataFrame) -> DriftTally | None:
+        """Counts of a scored chunk in the slots of the model's drift reference (None when
+        the card has none); tallies of chunks add up with ``DriftTally.merge``."""
+        if self._reference is None:
+            return None
+        return tally(frame, self._reference, self.artifact.plan)
+
+    def drift_report(
+        self, counted: DriftTally | None, thresholds: DriftThresholds
+    ) -> dict[str, Any] | None:
+        """The run record's ``drift`` section from the merged tally of a batch."""
+        if self._reference is None:
+            return None
+        return drift_report(self._reference, counted, thresholds)
 
     def fingerprint(self) -> dict[str, Any]:
         """Model hash and card summary for the run record."""

@@ -17,6 +17,7 @@ import polars as pl
 
 from engine.identity import frame_fingerprint
 from models.artifact import ModelArtifact, build_card
+from models.drift import fit_reference
 from models.errors import MissingFeaturesError, TrainingDataError
 from models.evaluate import evaluate_scores
 from models.features import (
@@ -159,6 +160,8 @@ def train_model(
             "to": str(rows.get_column("__time").max()),
             "note": "metrics are those of the fit evaluated on the later period",
         }
+    reference = fit_reference(frame, plan, forest, card, recipe.time)
+    card["drift_reference"] = reference.to_dict()
     return ModelArtifact(booster.model_to_string(), card, plan, forest)
 
 
