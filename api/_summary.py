@@ -54,9 +54,19 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
     model = record.stages.get("model", {})
     if model:
         table.add_row("model", short_id(str(model.get("model_hash", ""))))
+    drift = record.drift
+    if drift:
+        table.add_row(
+            "drift vs training",
+            f"{drift.get('status')}: max PSI {drift.get('max_psi', 0):.2f} "
+            f"({drift.get('max_psi_feature') or '-'}), score PSI {drift.get('score_psi', 0):.2f}, "
+            f"unseen {drift.get('unseen_share', 0):.1%}",
+        )
     total = sum(record.timings.values())
     table.add_row("wall time", f"{total:.2f} s")
     console.print(table)
+    for alarm in drift.get("alarms", []):
+        console.print(f"[yellow]drift warning:[/yellow] {alarm}")
 
     flagged_path = out / "flagged.csv"
     if flagged_path.is_file():

@@ -266,9 +266,7 @@ def reference(
                 f"(data_hash {trained_on[:12]} in {model / CARD_FILE})",
                 hint="pass the files the model was trained on, or --any-data to use others",
             )
-        ref = fit_reference(
-            frame, artifact.plan, artifact.forest, artifact.card, recipe.time
-        )
+        ref = fit_reference(frame, artifact.plan, artifact.forest, artifact.card, recipe.time)
     except LookoutError as err:
         raise _fail(err) from None
     path = model / CARD_FILE

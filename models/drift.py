@@ -424,9 +424,7 @@ def _r(x: float) -> float:
 # ---------------------------------------------------------------------------------------
 # The reference of a trained model
 # ---------------------------------------------------------------------------------------
-def training_window(
-    card: dict[str, Any], days: int = REFERENCE_DAYS
-) -> tuple[datetime, datetime]:
+def training_window(card: dict[str, Any], days: int = REFERENCE_DAYS) -> tuple[datetime, datetime]:
     """The reference period: the last ``days`` days of the period the model learnt from (its
     training window, extended to the refit's end when it was refitted on all rows).
 

@@ -175,3 +175,73 @@ def test_select_matches_reference(
         control_n, len(scores) - n_forced - len(expected_risk)
     )
     assert out["selected"].sum() == n_forced + len(expected_risk) + sum(r == "control" for r in got)
+
+
+def _exploring(control: float = 0.1, explore: float = 0.2) -> ScoringPolicy:
+    return ScoringPolicy.from_dict(
+        {"selection": {"control_fraction": control, "explore_fraction": explore}}
+    )
+
+
+def test_explore_score_mixes_novelty_and_risk() -> None:
+    frame = pl.DataFrame(
+        {
+            "row_index": [0, 1, 2, 3],
+            "model_probability": [0.0, 0.0, 0.0, 0.0],
+            "consignee_is_new": [True, False, None, False],
+            "shipper_is_new": [True, False, None, False],
+            "consignee_route_is_new": [True, False, None, False],
+            "consignee_past_inspections": [0, 4, None, 4],
+            "rule_score": [0.0, 0.0, 0.0, 500.0],
+        }
+    )
+    out = combine(frame, _exploring())
+    score = out["explore_score"].to_list()
+    assert score[0] == pytest.approx(0.5)  # all new, no risk
+    assert score[1] == pytest.approx(0.0)  # known, never risky
+    assert score[2] == pytest.approx(0.25)  # unknown counts one half
+    assert score[3] == pytest.approx(0.5 * out["risk_score"][3] / 100)
+    assert "explore_score" not in combine(frame, ScoringPolicy.from_dict({})).columns
+
+
+def test_explore_keeps_the_uniform_control_and_prefers_little_known_rows() -> None:
+    n = 2000
+    novel = [i % 10 == 0 for i in range(n)]  # 10 % of rows are new parties on new routes
+    frame = pl.DataFrame(
+        {
+            "row_index": list(range(n)),
+            "risk_score": [float(i % 97) / 10 for i in range(n)],
+            "forced_red": [False] * n,
+            "explore_score": [0.5 if v else 0.0 for v in novel],
+        },
+        schema_overrides={"row_index": pl.Int64},
+    )
+    policy = _exploring(control=0.1, explore=0.4)
+    out = select(frame, Capacity.parse("200"), policy, seed=5)
+    counts = selection_counts(out)
+    assert counts == {"forced": 0, "risk": 100, "control": 20, "explore": 80, "total": 200}
+    assert_frame_equal(out, select(frame, Capacity.parse("200"), policy, seed=5))
+    chosen = out.join(frame, on="row_index").filter(pl.col("selected"))
+    explored = chosen.filter(pl.col("selection_reason") == "explore")
+    controls = chosen.filter(pl.col("selection_reason") == "control")
+    # weighted: novel rows are 10 % of the rows but most of the explore sample
+    assert (explored["explore_score"] > 0).mean() > 0.5  # type: ignore[operator]
+    # the uniform control sample does not look at explore_score: drawn the same without it
+    blind = select(
+        frame.with_columns(pl.lit(0.0).alias("explore_score")),
+        Capacity.parse("200"),
+        policy,
+        seed=5,
+    )
+    assert set(blind.filter(pl.col("selection_reason") == "control")["row_index"]) == set(
+        controls["row_index"]
+    )
+    assert not set(explored["row_index"]) & set(controls["row_index"])
+
+
+def test_explore_needs_its_column_and_a_sane_fraction() -> None:
+    frame = _risk([1.0, 2.0, 3.0], [False] * 3)
+    with pytest.raises(PolicyError, match="explore_score"):
+        select(frame, Capacity.parse("2"), _exploring(), seed=0)
+    with pytest.raises(PolicyError, match="explore_fraction"):
+        _exploring(control=0.5, explore=0.6)

@@ -1,0 +1,235 @@
+"""Drift: references in the card, additive tallies, PSI, and alarms on planted shifts.
+
+The planted-shift tests score generated days end to end (``run_batch`` with a model trained
+on the generated history) and read ``run.json``: an unchanged day raises no alarm; a new
+loading port, a changed HS mix and a weight unit change (tonnes sent as kilograms ×1000)
+each raise the alarm that names them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.generate import TypologyRates, generate
+from engine.pipeline import Scorer, prepare, run_batch
+from engine.policy import Capacity, DriftThresholds, PolicyError, ScoringPolicy
+from engine.reference import ReferenceData
+from models import ModelStage, load_model, train_model
+from models.artifact import ModelArtifact
+from models.drift import DriftReference, drift_report, psi, tally
+from models.recipe import ModelRecipe
+
+RECIPE: dict[str, Any] = {
+    "label": "inspection_result",
+    "positive": ["seizure", "irregularity"],
+    "labelled_only": "inspected",
+    "time": "filed_at",
+    "numeric": ["gross_weight_kg", "declared_value", "packages", "kg_per_package", "is_reefer"],
+    "categorical": ["port_of_loading", "origin_country", "hs_chapter", "iso_type"],
+    "validation": {"last_fraction": 0.25},
+    "params": {
+        "num_boost_round": 30,
+        "early_stopping_rounds": 10,
+        "num_leaves": 7,
+        "min_data_in_leaf": 20,
+        "num_threads": 1,
+    },
+    "min_category_count": 10,
+    "seed": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A trained model, its folder, and two unchanged generated days (Parquet)."""
+    root = tmp_path_factory.mktemp("drift")
+    rates = TypologyRates(**{k: v * 5 for k, v in asdict(TypologyRates()).items()})
+    data = generate(
+        days=2,
+        rows_per_day=1500,
+        seed=11,
+        out_dir=root / "gen",
+        history_days=35,
+        history_rows_per_day=800,
+        formats=("parquet",),
+        rates=rates,
+    )
+    assert data.history is not None
+    history = prepare(pl.read_parquet(data.history))
+    artifact = train_model(history, ModelRecipe.from_dict(RECIPE))
+    folder = artifact.save(root / "model")
+    return {"root": root, "model": folder, "days": data.manifests, "artifact": artifact}
+
+
+def _score(world: dict[str, Any], manifest: Path, name: str) -> dict[str, Any]:
+    scorer = Scorer(
+        refs=ReferenceData.load(),
+        policy=ScoringPolicy.load(),
+        model=ModelStage(load_model(world["model"])),
+    )
+    out = world["root"] / "runs" / name
+    run_batch(manifest, scorer=scorer, out_dir=out, capacity=Capacity.parse("2%"), chunk_rows=400)
+    drift: dict[str, Any] = json.loads((out / "run.json").read_text())["drift"]
+    return drift
+
+
+def _shifted(world: dict[str, Any], name: str, change: pl.Expr | list[pl.Expr]) -> Path:
+    day = pl.read_parquet(world["days"][1])
+    path = world["root"] / f"{name}.parquet"
+    day.with_columns(change).write_parquet(path)
+    return path
+
+
+def test_card_keeps_the_reference_and_the_model_hash_ignores_it(world: dict[str, Any]) -> None:
+    card = json.loads((world["model"] / "card.json").read_text())
+    ref = DriftReference.from_dict(card["drift_reference"])
+    artifact = load_model(world["model"])
+    assert [f.name for f in ref.features] == artifact.plan.names
+    assert sum(ref.score_counts) == ref.rows == sum(ref.features[0].counts)
+    without = ModelArtifact(artifact.model_text, {}, artifact.plan, artifact.forest)
+    assert without.model_hash == artifact.model_hash
+
+
+def test_an_unchanged_day_raises_no_alarm(world: dict[str, Any]) -> None:
+    drift = _score(world, world["days"][1], "same")
+    assert drift["status"] == "ok", drift["alarms"]
+    assert drift["alarms"] == []
+    assert drift["rows"] == 1500
+    assert drift["max_psi"] < 0.25
+    assert drift["score_psi"] < 0.25
+    assert drift["unseen_share"] < 0.05
+    assert set(drift["features"]) == set(load_model(world["model"]).plan.names)
+
+
+def test_a_new_route_raises_the_unseen_category_alarm(world: dict[str, Any]) -> None:
+    ref = load_model(world["model"]).drift_reference()
+    assert ref is not None
+    ports = next(f for f in ref.features if f.field == "port_of_loading").categories
+    assert "ISREY" not in ports
+    every_tenth = (pl.int_range(pl.len()) % 10) == 0
+    path = _shifted(
+        world,
+        "route",
+        pl.when(every_tenth)
+        .then(pl.lit("ISREY"))
+        .otherwise(pl.col("port_of_loading"))
+        .alias("port_of_loading"),
+    )
+    drift = _score(world, path, "route")
+    assert drift["status"] == "alarm"
+    assert drift["unseen_share"] == pytest.approx(0.1, abs=0.01)
+    assert any("never seen in training" in a and "port_of_loading" in a for a in drift["alarms"])
+
+
+def test_a_changed_hs_mix_raises_the_psi_alarm(world: dict[str, Any]) -> None:
+    half = (pl.int_range(pl.len()) % 2) == 0
+    path = _shifted(
+        world,
+        "hs",
+        pl.when(half).then(pl.lit("271019")).otherwise(pl.col("hs_code")).alias("hs_code"),
+    )
+    drift = _score(world, path, "hs")
+    assert drift["status"] == "alarm"
+    assert drift["features"]["cat_hs_chapter"]["psi"] >= 0.25
+    assert any(a.startswith("hs_chapter: PSI") for a in drift["alarms"])
+
+
+def test_a_weight_unit_change_raises_the_psi_alarm(world: dict[str, Any]) -> None:
+    path = _shifted(world, "weight", pl.col("gross_weight_kg") * 1000)
+    drift = _score(world, path, "weight")
+    assert drift["status"] == "alarm"
+    for field in ("gross_weight_kg", "kg_per_package"):
+        assert any(a.startswith(f"{field}: PSI") for a in drift["alarms"])
+    assert drift["max_psi"] > 1.0
+
+
+def test_small_batches_report_without_alarms(world: dict[str, Any]) -> None:
+    day = pl.read_parquet(world["days"][1]).head(100)
+    path = world["root"] / "small.parquet"
+    day.with_columns(pl.col("gross_weight_kg") * 1000).write_parquet(path)
+    drift = _score(world, path, "small")
+    assert drift["status"] == "too_few_rows"
+    assert drift["alarms"] == []
+    assert drift["features"]["num_gross_weight_kg"]["psi"] > 1.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=1500), min_size=1, max_size=4))
+def test_tallies_of_chunks_add_up_to_the_whole(world: dict[str, Any], cuts: list[int]) -> None:
+    artifact: ModelArtifact = world["artifact"]
+    reference = artifact.drift_reference()
+    assert reference is not None
+    frame = _prepared_day(world)
+    whole = tally(frame, reference, artifact.plan)
+    bounds = [0, *sorted(cuts), frame.height]
+    parts = [
+        tally(frame.slice(a, b - a), reference, artifact.plan)
+        for a, b in itertools.pairwise(bounds)
+    ]
+    merged = parts[0]
+    for part in reversed(parts[1:]):  # any order
+        merged = merged.merge(part)
+    assert merged.rows == whole.rows
+    assert merged.unseen_rows == whole.unseen_rows
+    assert merged.score_above_p90 == whole.score_above_p90
+    np.testing.assert_array_equal(merged.score, whole.score)
+    for name, counts in whole.features.items():
+        np.testing.assert_array_equal(merged.features[name], counts)
+
+
+_PREPARED: dict[str, pl.DataFrame] = {}
+
+
+def _prepared_day(world: dict[str, Any]) -> pl.DataFrame:
+    if "day" not in _PREPARED:
+        day = prepare(pl.read_parquet(world["days"][0]))
+        stage = ModelStage(world["artifact"])
+        _PREPARED["day"] = stage.apply(day)
+    return _PREPARED["day"]
+
+
+def test_psi_is_zero_for_the_same_shares_and_grows_with_the_shift() -> None:
+    ref = [100, 200, 300, 400]
+    assert psi(ref, [10, 20, 30, 40]) == pytest.approx(0.0)
+    small = psi(ref, [110, 190, 300, 400])
+    large = psi(ref, [400, 300, 200, 100])
+    assert 0 < small < 0.01 < large
+    # slots under 1 % of the reference are merged, so their noise does not count
+    assert psi([1000, 3, 2, 1], [1000, 0, 0, 6]) == pytest.approx(0.0)
+
+
+def test_report_without_rows_and_thresholds_from_the_policy(world: dict[str, Any]) -> None:
+    reference = world["artifact"].drift_reference()
+    assert drift_report(reference, None, DriftThresholds())["status"] == "no_rows"
+    policy = ScoringPolicy.from_dict({"drift": {"feature_psi": 0.5, "min_rows": 10}})
+    assert policy.drift.feature_psi == 0.5 and policy.drift.min_rows == 10
+    assert policy.drift.score_psi == 0.25
+    with pytest.raises(PolicyError, match="unknown drift key") as err:
+        ScoringPolicy.from_dict({"drift": {"feature_pis": 0.5}})
+    assert err.value.location is not None and err.value.location.field == "drift"
+    with pytest.raises(PolicyError, match="positive"):
+        ScoringPolicy.from_dict({"drift": {"score_psi": 0}})
+
+
+def test_the_cli_summary_warns(world: dict[str, Any]) -> None:
+    from tests.test_cli import lookout
+
+    path = _shifted(world, "weight-cli", pl.col("gross_weight_kg") * 1000)
+    out = world["root"] / "runs" / "cli"
+    done = lookout(
+        "score", str(path), "--model", str(world["model"]), "--no-rules", "--no-watchlist",
+        "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "drift vs training" in done.stdout
+    assert "drift warning: gross_weight_kg: PSI" in done.stdout
