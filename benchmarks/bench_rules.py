@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import random
 import statistics
@@ -52,13 +53,9 @@ def _vocabulary(field: str, packs: list[RulePack]) -> list[str]:
                         hot.append(f"ITEM {s} LOT")
                     else:
                         hot.append(s)
-    filler = [f"{field[:4].upper()}{i:03d}" for i in range(40)]
-    if field == "hs_code":
-        filler = [
-            f"{c:02d}{h:02d}{s:02d}"
-            for c, h, s in zip(range(1, 41), range(10, 50), range(40), strict=True)
-        ]
-    return list(dict.fromkeys(hot)) + filler
+    filler = _filler(field)
+    common = set(filler)
+    return [v for v in dict.fromkeys(hot) if v not in common] + filler
 
 
 def _numeric_values(
@@ -171,51 +168,105 @@ _SYNTH_LISTS = {
 }
 
 
+def _filler(field: str) -> list[str]:
+    """The 40 common values of a text field in the generated frame (2.4 % of rows each)."""
+    if field == "hs_code":
+        return [
+            f"{c:02d}{h:02d}{s:02d}"
+            for c, h, s in zip(range(1, 41), range(10, 50), range(40), strict=True)
+        ]
+    return [f"{field[:4].upper()}{i:03d}" for i in range(40)]
+
+
+def _threshold(rnd: random.Random, sample: np.ndarray, q: float, integer: bool) -> str:
+    value = float(np.quantile(sample, q))
+    return str(round(value)) if integer else f"{value:.4g}"
+
+
+def _synthetic_test(
+    rnd: random.Random,
+    field: str,
+    samples: dict[str, np.ndarray],
+    dtypes: dict[str, pl.DataType],
+    *,
+    selective: bool,
+) -> str:
+    """One field test. ``selective`` tests keep a few % of rows (a tail, one value, a
+    flag set); the others (``neq``, a flag unset, a wide range) keep most rows and only
+    narrow a selection that already has a selective test."""
+    fam = family(dtypes[field])
+    if fam == "bool":
+        return f"{field}: {'true' if selective else 'false'}"
+    if fam == "numeric":
+        sample, integer = samples[field], dtypes[field].is_integer()
+        if not selective:
+            return f"{field}|gte: {_threshold(rnd, sample, rnd.uniform(0.05, 0.3), integer)}"
+        if integer:  # counts: the upper tail only (a band of a count is one or two values)
+            low = max(1, math.ceil(float(np.quantile(sample, rnd.uniform(0.95, 0.995)))))
+            return f"{field}|gte: {low}"
+        op = rnd.choice(["gt", "gte", "lt", "lte", "between"])
+        if op == "between":  # a band holding 2-5 % of the values
+            lo = rnd.uniform(0.05, 0.9)
+            low = _threshold(rnd, sample, lo, integer)
+            high = _threshold(rnd, sample, lo + rnd.uniform(0.02, 0.05), integer)
+            return f"{field}|between: [{low}, {high}]"
+        q = rnd.uniform(0.95, 0.995) if op in ("gt", "gte") else rnd.uniform(0.005, 0.05)
+        return f"{field}|{op}: {_threshold(rnd, sample, q, integer)}"
+    if field in ("port_of_loading", "port_of_discharge", "transshipment_ports"):
+        return f"{field}|in: ${rnd.choice(list(_SYNTH_LISTS))}"
+    filler = _filler(field)
+    if field == "hs_code":  # one to three headings of the common codes
+        prefixes = [c[:4] for c in rnd.sample(filler, rnd.randint(1, 3))]
+        return f"hs_code|startswith: [{', '.join(repr(p) for p in prefixes)}]"
+    token = rnd.choice(filler)
+    if not selective:
+        return f"{field}|neq: {token}"
+    op = rnd.choice(["", "|contains", "|startswith", "|re", "|in"])
+    if op == "|re":
+        return f"{field}|re: '^{token}$'"
+    if op == "|in":
+        return f"{field}|in: [{', '.join(rnd.sample(filler, rnd.randint(2, 4)))}]"
+    return f"{field}{op}: {token}"
+
+
 def synthetic_pack_text(n_rules: int = 200, seed: int = 11) -> str:
-    """YAML of ``n_rules`` random but meaningful rules over common catalogue fields."""
+    """YAML of ``n_rules`` random rules shaped like real targeting rules.
+
+    Each selection ANDs one selective test (a numeric tail, one or a few text values, a
+    flag that is set) with up to two narrowing ones (two selective ones when the rule has
+    a single selection); a rule ANDs one to three selections,
+    sometimes ORs two or excludes one with ``and not``. Numeric thresholds are quantiles of
+    the distributions :func:`generate_frame` draws from, so a rule hits well under 1 % of
+    rows on the generated data, as rules do on real traffic (see README_rules.md).
+    """
     rnd = random.Random(seed)
     dtypes = catalogue_dtypes()
+    rng = np.random.default_rng(seed)
+    samples = {
+        f: _numeric_values(rng, f, dtypes[f], 20_000)
+        for f in _SYNTH_FIELDS
+        if family(dtypes[f]) == "numeric"
+    }
     docs = [
         f"kind: list\nname: {name}\ntype: locode\nitems: [{', '.join(items)}]"
         for name, items in _SYNTH_LISTS.items()
     ]
     for i in range(n_rules):
         selections = []
-        for s in range(rnd.randint(1, 4)):
-            tests = []
-            for field in rnd.sample(_SYNTH_FIELDS, rnd.randint(1, 3)):
-                fam = family(dtypes[field])
-                if fam == "bool":
-                    tests.append(f"{field}: {rnd.choice(['true', 'false'])}")
-                elif fam == "numeric":
-                    op = rnd.choice(["gt", "gte", "lt", "lte", "between"])
-                    if op == "between":
-                        lo = rnd.randint(0, 30)
-                        tests.append(f"{field}|between: [{lo}, {lo + rnd.randint(1, 50)}]")
-                    else:
-                        tests.append(f"{field}|{op}: {rnd.randint(1, 60)}")
-                elif field in ("port_of_loading", "port_of_discharge", "transshipment_ports"):
-                    tests.append(f"{field}|in: ${rnd.choice(list(_SYNTH_LISTS))}")
-                elif field == "hs_code":
-                    prefixes = [
-                        f"{rnd.randint(1, 97):02d}{rnd.randint(1, 30):02d}"
-                        for _ in range(rnd.randint(1, 5))
-                    ]
-                    tests.append(f"hs_code|startswith: [{', '.join(repr(p) for p in prefixes)}]")
-                else:
-                    op = rnd.choice(["", "|contains", "|startswith", "|re", "|neq"])
-                    token = f"{field[:4].upper()}{rnd.randint(0, 39):03d}"
-                    value = f"'^{token[:5]}'" if op == "|re" else token
-                    tests.append(f"{field}{op}: {value}")
+        n_selections = rnd.choice([1, 2, 2, 3])
+        for s in range(n_selections):
+            # a rule of one selection needs two selective tests to stay narrow
+            n_selective = 2 if n_selections == 1 else 1
+            fields = rnd.sample(_SYNTH_FIELDS, rnd.randint(n_selective, 3))
+            tests = [
+                _synthetic_test(rnd, f, samples, dtypes, selective=(k < n_selective))
+                for k, f in enumerate(fields)
+            ]
             selections.append(f"  s{s}: {{{', '.join(tests)}}}")
         names = [f"s{s}" for s in range(len(selections))]
-        if len(names) == 1:
-            condition = names[0]
-        else:
-            condition = names[0]
-            for name in names[1:]:
-                joiner = rnd.choice(["and", "and", "or", "and not"])
-                condition = f"{condition} {joiner} {name}"
+        condition = names[0]
+        for name in names[1:]:
+            condition += f" {rnd.choice(['and', 'and', 'and', 'and', 'or', 'and not'])} {name}"
         status = "experimental" if rnd.random() < 0.1 else "active"
         docs.append(
             f"kind: rule\nid: synthetic-{i:03d}\ntitle: synthetic rule {i}\n"

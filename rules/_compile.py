@@ -309,7 +309,7 @@ def hit_exprs(rules: Sequence[Rule], schema: Mapping[str, pl.DataType]) -> list[
     return [rule_expr(r, schema).alias(hit_column(r.id)) for r in rules]
 
 
-def _lists_from_offsets(offsets: np.ndarray, values: pl.Series) -> pl.Series:
+def lists_from_offsets(offsets: np.ndarray, values: pl.Series) -> pl.Series:
     """A List column from row offsets and the flat values (Arrow's own list layout)."""
     array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
     series = pl.from_arrow(array)
@@ -317,55 +317,11 @@ def _lists_from_offsets(offsets: np.ndarray, values: pl.Series) -> pl.Series:
     return series.cast(pl.List(pl.String))
 
 
-def hit_lists(
-    frame: pl.DataFrame,
-    rules: Sequence[Rule],
-    schema: Mapping[str, pl.DataType],
-    *,
-    reasons: bool,
-) -> tuple[pl.Series, pl.Series | None]:
-    """Per row, the ids (and rendered reasons) of the rules that hit, in pack order.
-
-    Built from each rule's hit positions (``arg_true``) straight into Arrow list layout:
-    cost grows with the number of hits, not rows x rules, and reasons are rendered only for
-    the rows a rule hit. polars' ``concat_list`` over many columns is far slower.
-    """
-    n = frame.height
-    positions = [
-        frame.get_column(hit_column(r.id)).arg_true().to_numpy().astype(np.int64) for r in rules
-    ]
-    counts = np.zeros(n, dtype=np.int64)
-    for rows in positions:
-        counts[rows] += 1  # rows are unique within a rule, so fancy += is exact
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    fill = offsets[:-1].copy()
-    codes = np.empty(int(offsets[-1]), dtype=np.int64)
-    slots: list[np.ndarray] = []
-    for j, rows in enumerate(positions):
-        slot = fill[rows]
-        codes[slot] = j
-        fill[rows] += 1
-        slots.append(slot)
-    ids = pl.Series("id", [r.id for r in rules], dtype=pl.String).gather(codes)
-    id_lists = _lists_from_offsets(offsets, ids)
-    if not reasons:
-        return id_lists, None
-    rendered = [
-        _render(frame, rule, rows, schema) for rule, rows in zip(rules, positions, strict=True)
-    ]
-    flat = pl.concat(rendered) if rendered else pl.Series("reason", [], dtype=pl.String)
-    order = np.empty(len(codes), dtype=np.int64)
-    if slots:
-        order[np.concatenate(slots)] = np.arange(len(codes), dtype=np.int64)
-    return id_lists, _lists_from_offsets(offsets, flat.gather(order))
-
-
 def _title_or_text(rule: Rule) -> str:
     return "".join(p.text for p in rule.reason) if rule.reason else rule.title
 
 
-def _render(
+def render_rows(
     frame: pl.DataFrame, rule: Rule, rows: np.ndarray, schema: Mapping[str, pl.DataType]
 ) -> pl.Series:
     """The rule's reason for the given rows only."""
@@ -378,48 +334,17 @@ def _render(
     )
 
 
-def evaluate(
-    frame: pl.DataFrame,
-    active: Sequence[Rule],
-    shadow: Sequence[Rule],
-    schema: Mapping[str, pl.DataType],
-    *,
-    keep_rule_columns: bool = False,
+def expression_hits(
+    frame: pl.DataFrame, rules: Sequence[Rule], schema: Mapping[str, pl.DataType]
 ) -> pl.DataFrame:
-    """Add the per-rule hit columns and the four rule outputs to ``frame``.
+    """One ``rule__<id>`` column per rule from :func:`rule_expr` alone, in one lazy pass.
 
-    Hit columns come from one lazy ``with_columns`` (shared lower-cased helpers, common
-    subexpressions eliminated); score is a horizontal sum; the hit and reason lists are
-    assembled from hit positions (see :func:`hit_lists`).
+    The plain expression form of the rules (shared lower-cased helpers, polars' common
+    subexpression elimination); ``rules._evaluate`` computes the same columns faster and is
+    checked against this in the tests.
     """
-    rules = [*active, *shadow]
     lc = lowercase_fields(rules, schema)
     lf = frame.lazy()
     if lc:
         lf = lf.with_columns(lowercase_exprs(lc, schema))
-    lf = lf.with_columns(hit_exprs(rules, schema))
-    score = (
-        pl.sum_horizontal(
-            [
-                pl.when(pl.col(hit_column(r.id))).then(pl.lit(r.weight)).otherwise(pl.lit(0.0))
-                for r in active
-            ]
-        )
-        if active
-        else pl.lit(0.0)
-    )
-    lf = lf.with_columns(score.cast(pl.Float64).alias("rule_score"))
-    if lc:
-        lf = lf.drop([_lc_column(f) for f in lc])
-    scored = lf.collect()
-    hits, reasons = hit_lists(scored, active, schema, reasons=True)
-    shadow_hits, _ = hit_lists(scored, shadow, schema, reasons=False)
-    assert reasons is not None
-    scored = scored.with_columns(
-        hits.alias("rule_hits"),
-        reasons.alias("rule_reasons"),
-        shadow_hits.alias("rule_shadow_hits"),
-    )
-    if not keep_rule_columns:
-        scored = scored.drop([hit_column(r.id) for r in rules])
-    return scored
+    return lf.select(hit_exprs(rules, schema)).collect()

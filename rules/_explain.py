@@ -10,7 +10,6 @@ import polars as pl
 
 from engine.errors import LookoutError
 from rules._compile import (
-    evaluate,
     exception_expr,
     hit_column,
     lowercase_exprs,
@@ -19,6 +18,7 @@ from rules._compile import (
     test_expr,
 )
 from rules._diagnostics import did_you_mean
+from rules._evaluate import evaluate
 from rules._ir import Rule, iter_selections
 from rules._pack import RulePack
 from rules._selftest import frame_for_rows

@@ -12,8 +12,9 @@ from typing import Any
 import polars as pl
 
 from engine.schema import known_fields
-from rules._compile import applicability, evaluate, hit_exprs
+from rules._compile import applicability, hit_exprs
 from rules._diagnostics import Collector, Diagnostic, RulePackError
+from rules._evaluate import Plan, evaluate_plan, render_reasons
 from rules._ir import ListDef, Rule
 from rules._loader import load_sources, pack_files
 
@@ -103,7 +104,9 @@ class CompiledPack:
 
     ``apply(frame)`` adds ``rule_score``, ``rule_hits``, ``rule_reasons`` and
     ``rule_shadow_hits``; ``keep_rule_columns=True`` also keeps one boolean column per
-    evaluated rule (``rule__<id>``) for backtests.
+    evaluated rule (``rule__<id>``) for backtests. ``apply(frame, reasons=False)`` leaves
+    ``rule_reasons`` out, and ``reasons(rows)`` renders it later for any subset of the
+    scored rows (e.g. only the flagged ones): the same strings ``apply`` would give.
     """
 
     name = "rules"
@@ -121,6 +124,7 @@ class CompiledPack:
         self.shadow = [r for r in rules if r.status == "experimental"]
         self.skipped = skipped
         self.schema = dict(schema)
+        self.plan = Plan(rules, self.schema)
 
     @property
     def rule_ids(self) -> list[str]:
@@ -137,11 +141,23 @@ class CompiledPack:
         """Ids of the evaluated experimental (shadow) rules, in pack order."""
         return [r.id for r in self.shadow]
 
-    def apply(self, frame: pl.DataFrame, *, keep_rule_columns: bool = False) -> pl.DataFrame:
+    def apply(
+        self, frame: pl.DataFrame, *, keep_rule_columns: bool = False, reasons: bool = True
+    ) -> pl.DataFrame:
         """Return ``frame`` with the rule outputs added (same rows, same order)."""
-        return evaluate(
-            frame, self.active, self.shadow, self.schema, keep_rule_columns=keep_rule_columns
+        return evaluate_plan(
+            frame,
+            self.plan,
+            self.active,
+            self.shadow,
+            keep_rule_columns=keep_rule_columns,
+            reasons=reasons,
         )
+
+    def reasons(self, rows: pl.DataFrame) -> pl.Series:
+        """``rule_reasons`` for ``rows``: scored rows (their ``rule_hits`` and the fields the
+        reasons show), any subset in any order, as ``apply`` would have rendered them."""
+        return render_reasons(rows, self.active, self.schema)
 
     def hit_expressions(self) -> list[pl.Expr]:
         """One boolean expression per evaluated rule (``rule__<id>``), for fusing elsewhere.

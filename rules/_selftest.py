@@ -9,8 +9,9 @@ from typing import Any
 
 import polars as pl
 
-from rules._compile import evaluate, hit_column
+from rules._compile import hit_column
 from rules._diagnostics import Diagnostic
+from rules._evaluate import evaluate
 from rules._ir import And, Cond, FieldTest, Not, Or, Rule, RuleTest, Sel, Selection
 from rules._types import ValueProblem, coerce, family
 

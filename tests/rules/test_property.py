@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rules._evaluate as evaluation
 from rules import load_pack_text
 from rules._compile import hit_column, lowercase_exprs, lowercase_fields
 from rules._compile import test_expr as leaf_expr
@@ -176,7 +178,11 @@ def test_compiled_rules_match_reference(data: st.DataObject) -> None:
     df = data.draw(frame())
     compiled = pack.compile(df.schema)
     assert compiled.skipped == []
-    out = compiled.apply(df, keep_rule_columns=True)
+    # Text tests on distinct values (dictionary-encoded) or over every row: both routes.
+    share = 1.0 if data.draw(st.booleans(), label="encode text") else -1.0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluation, "ENCODE_MAX_DISTINCT_SHARE", share)
+        out = compiled.apply(df, keep_rule_columns=True)
     rows = df.to_dicts()
     # Every field test on its own, so that a leaf bug cannot hide behind the condition.
     helpers = df.with_columns(lowercase_exprs(lowercase_fields(pack.rules, FIELDS), FIELDS))
