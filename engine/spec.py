@@ -163,8 +163,9 @@ def resolve_columns(spec: DatasetSpec, source_columns: list[str], file: str) -> 
     if spec.infer_unmapped:
         by_norm = {normalise_name(c): c for c in source_columns}
         columns = {name: ColumnMap(name, by_norm[name]) for name in CANONICAL if name in by_norm}
-        used = {m.source for m in columns.values()}
+        used = {m.source for m in columns.values()} | {m.source for m in spec.extra.values()}
         extra = {c: ColumnMap(c, c, role="text") for c in source_columns if c not in used}
+        extra.update(spec.extra)  # extras the spec declares keep their roles
         bound = DatasetSpec(**{**spec.__dict__, "columns": columns, "extra": extra})
     else:
         bound = spec
@@ -333,6 +334,10 @@ def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> Dat
     record_id = tuple([record_id] if isinstance(record_id, str) else record_id)
     known = set(columns) | set(extra)
     for rid in record_id:
+        if rid in columns and str(CANONICAL[rid].dtype).startswith("List"):
+            raise err(
+                f"record_id '{rid}' is a list field", "record_id", "name a single-value field"
+            )
         if rid not in known and not (record_id == REQUIRED_MANIFEST_FIELDS):
             raise err(
                 f"record_id '{rid}' is neither a mapped canonical field nor an extra field",
@@ -358,6 +363,8 @@ def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> Dat
         model=dict(data.get("model") or {}),
         path=file,
         content_hash=digest,
+        # Without 'columns:', source columns named as canonical fields are taken as they are.
+        infer_unmapped=not columns,
     )
 
 

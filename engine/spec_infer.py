@@ -17,7 +17,6 @@ the evidence, for a person to review before use.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -28,10 +27,11 @@ from rapidfuzz import fuzz
 
 from engine._canonical import convert
 from engine.errors import IngestError, Location
+from engine.ingest import read_csv_chunks, sniff_csv
 from engine.kernels import container_number_valid, imo_number_valid
 from engine.reference import ReferenceData
-from engine.schema import CANONICAL, DATETIME, REQUIRED_MANIFEST_FIELDS
-from engine.spec import ColumnMap
+from engine.schema import CANONICAL, DATETIME, LABEL_FIELDS, REQUIRED_MANIFEST_FIELDS
+from engine.spec import ColumnMap, CsvOptions, DatasetSpec
 
 SAMPLE_ROWS = 5_000
 ACCEPT = 85.0  # score needed to map a column to a canonical field
@@ -50,7 +50,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "fcl_lcl": ("fcl lcl", "fcl", "load type", "stuffing"),
     "is_empty": ("empty", "is empty", "empty indicator", "full empty", "empty full"),
     "bl_number": ("bl number", "bl no", "b l no", "b l number", "bill of lading",
-                  "bill of lading number", "bol", "bol number", "mbl", "mbl no", "master bl",
+                  "bill of lading number", "bl", "bol", "bol number", "mbl", "mbl no", "master bl",
                   "master bill", "master bill of lading", "transport document number",
                   "document number", "bill no", "obl", "awb", "master bol", "master bol number",
                   "master bl number", "mbol", "master transport document number"),
@@ -216,6 +216,7 @@ class InferredSpec:
     list_separator: str
     evidence: dict[str, ColumnEvidence]
     yaml: str = ""
+    quote: str = '"'
 
 
 def normalise_words(name: str) -> str:
@@ -236,47 +237,38 @@ def name_score(column: str, target: str) -> float:
 # ---------------------------------------------------------------------------------------
 # Reading a sample
 # ---------------------------------------------------------------------------------------
-def _sniff(path: Path) -> tuple[str, str, str]:
-    raw = path.read_bytes()[: 1 << 20]
-    if not raw.strip():
+def _sample(path: Path, rows: int) -> tuple[pl.DataFrame, CsvOptions]:
+    """The first ``rows`` records as text columns, read as ``lookout score`` reads them
+    (separator and quote detected from the content, RFC 4180 quoting)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    if not head.strip():
         raise IngestError(
             "the file is empty",
             location=Location(file=str(path)),
             hint="pass a CSV with a header line and some rows",
         )
     try:
-        text, encoding = raw.decode("utf-8-sig"), "utf8"
-    except UnicodeDecodeError:
-        text, encoding = raw.decode("latin-1"), "latin-1"
-    header = text.splitlines()[0]
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    separator = max(counts, key=lambda s: counts[s])
-    if counts[separator] == 0:
+        head.decode("utf-8")
+        encoding = "utf8"
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        encoding = "utf8" if err.start >= len(head) - 3 else "latin-1"
+    opts, detected = sniff_csv(path, CsvOptions(encoding=encoding))
+    if detected["detected_by"] != "content":
         raise IngestError(
             "cannot tell the column separator from the header line",
             location=Location(file=str(path), line=1),
-            hint="spec infer reads delimited text with a header line",
+            hint="spec infer reads delimited text (comma, tab, semicolon or pipe) with a "
+            "header line of at least two columns",
         )
-    return text, encoding, separator
-
-
-def _sample(path: Path, rows: int) -> tuple[pl.DataFrame, str, str]:
-    text, encoding, separator = _sniff(path)
-    try:
-        frame = pl.read_csv(
-            io.StringIO(text),
-            separator=separator,
-            infer_schema=False,
-            n_rows=rows,
-            truncate_ragged_lines=True,
-        )
-    except pl.exceptions.PolarsError as err:
-        raise IngestError(
-            f"not readable as delimited text: {err}",
-            location=Location(file=str(path)),
-            hint="check the separator and quoting of the file",
-        ) from None
-    return frame, encoding, separator
+    spec = DatasetSpec(name="sample", columns={}, csv=opts)
+    frames = []
+    for chunk in read_csv_chunks(path, spec, rows):
+        frames.append(chunk.frame)
+        if sum(f.height for f in frames) >= rows:
+            break
+    return pl.concat(frames).head(rows), opts
 
 
 # ---------------------------------------------------------------------------------------
@@ -412,7 +404,7 @@ def infer_spec(
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"no such file: '{path}'", hint="check the path")
-    frame, encoding, separator = _sample(path, rows)
+    frame, opts = _sample(path, rows)
     evidence = _evidence(frame, refs or ReferenceData.load())
     scored = sorted(
         (
@@ -427,6 +419,12 @@ def infer_spec(
     decisions: list[Decision] = []
     used_cols: set[str] = set()
     used_targets: set[str] = set()
+    for col, target, why in _named(list(evidence)):
+        if col in used_cols or target in used_targets:
+            continue
+        used_cols.add(col)
+        used_targets.add(target)
+        decisions.append(_decision(evidence[col], target, why))
     for score, col, target, why in scored:
         if col in used_cols or target in used_targets:
             continue
@@ -447,10 +445,35 @@ def infer_spec(
     record_id, time_field = _keys(decisions, evidence, frame)
     list_sep = _list_separator(frame, decisions)
     spec = InferredSpec(
-        path.stem, separator, encoding, decisions, record_id, time_field, list_sep, evidence
+        path.stem,
+        opts.separator,
+        opts.encoding,
+        decisions,
+        record_id,
+        time_field,
+        list_sep,
+        evidence,
+        quote=opts.quote,
     )
     spec.yaml = to_yaml(spec)
     return spec
+
+
+def _named(columns: list[str]) -> list[tuple[str, str, str]]:
+    """(column, field, why) for columns named exactly as a canonical field, then those named
+    as one of its known aliases: these map to the field whatever their values (a unit's
+    inland codes or free text are still its port of discharge or its goods)."""
+    exact, alias = [], []
+    for col in columns:
+        words = normalise_words(col)
+        for target in CANONICAL:
+            if words == target.replace("_", " "):
+                exact.append((col, target, "named as the canonical field"))
+            elif words in SYNONYMS.get(target, ()):
+                alias.append((col, target, f"'{col}' is a known name of {target}"))
+    # The literal field name first (it is also the key the loader reserves for that field).
+    exact.sort(key=lambda t: t[0] != t[1])
+    return exact + alias
 
 
 def _decision(ev: ColumnEvidence, target: str, why: str) -> Decision:
@@ -487,7 +510,23 @@ def _keys(
         ids[0].role = "id"
         ids[0].why = "unique in the sample: the record id"
         return ids[0].target, time_field
-    return None, time_field
+    # No key in the sample: the most distinct column, so that the spec still loads and
+    # binds; the comment asks for a review.
+    keys = [
+        d
+        for d in decisions
+        if d.role != "label"
+        and not (d.canonical and (d.target in LABEL_FIELDS or _is_list(d.target)))
+    ]
+    if not keys:
+        return None, time_field
+    best = max(keys, key=lambda d: evidence[d.column].distinct_share)
+    best.why += "; REVIEW: chosen as record_id (most distinct column, not unique in the sample)"
+    return best.target, time_field
+
+
+def _is_list(target: str) -> bool:
+    return isinstance(CANONICAL[target].dtype, pl.List)
 
 
 def _list_separator(frame: pl.DataFrame, decisions: list[Decision]) -> str:
@@ -529,7 +568,10 @@ def to_yaml(spec: InferredSpec) -> str:
         "kind: dataset_spec",
         f"name: {_q(spec.name)}",
         "format: csv",
-        f"csv: {{separator: {_q(spec.separator)}, encoding: {_q(spec.encoding)}}}",
+        "csv: {"
+        + f"separator: {_q(spec.separator)}, "
+        + (f"quote: {_q(spec.quote)}, " if spec.quote != '"' else "")
+        + f"encoding: {_q(spec.encoding)}}}",
     ]
     if spec.record_id is None:
         lines.append(
