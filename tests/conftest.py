@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+FIXTURE_DATA = REPO / "tests" / "fixtures" / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The public reference and test data beside the checkout (read-only)."""
-    if not SHARED_DATA.is_dir():
-        raise RuntimeError(f"expected the shared data folder at {SHARED_DATA}")
-    return SHARED_DATA
+def fixture_data() -> Path:
+    """Public test inputs copied into the repository (see tests/fixtures/data/README.md)."""
+    return FIXTURE_DATA
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""DCSA eBL 3.0 reader: every shared sample scores end to end; bad documents are quarantined."""
+"""DCSA eBL 3.0 reader: every sample scores end to end; bad documents are quarantined."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from engine.schema import SOURCE_LINE
 from engine.spec import default_spec
 
 
-def _samples(shared_data: Path) -> list[Path]:
-    paths = sorted((shared_data / "dcsa" / "ebl").glob("*.json"))
-    assert len(paths) == 11, "the shared DCSA samples changed"
+def _samples(fixture_data: Path) -> list[Path]:
+    paths = sorted((fixture_data / "dcsa" / "ebl").glob("*.json"))
+    assert len(paths) == 11, "the DCSA samples changed"
     return paths
 
 
@@ -59,8 +59,8 @@ def _load(path: Path) -> dict[str, Any]:
     return doc
 
 
-def test_every_sample_reads_one_row_per_container(shared_data: Path) -> None:
-    for path in _samples(shared_data):
+def test_every_sample_reads_one_row_per_container(fixture_data: Path) -> None:
+    for path in _samples(fixture_data):
         doc = _load(path)
         expected = _reference(doc)
         rows, quarantine = read_frame(path)
@@ -75,8 +75,8 @@ def test_every_sample_reads_one_row_per_container(shared_data: Path) -> None:
         assert rows.get_column("bl_number").null_count() == 0
 
 
-def test_several_consignment_items_in_one_container_are_all_kept(shared_data: Path) -> None:
-    rows, _ = read_frame(shared_data / "dcsa" / "ebl" / "ebl-api-3.0.0-2c2u.json")
+def test_several_consignment_items_in_one_container_are_all_kept(fixture_data: Path) -> None:
+    rows, _ = read_frame(fixture_data / "dcsa" / "ebl" / "ebl-api-3.0.0-2c2u.json")
     by_container = {r["container_number"]: r for r in rows.iter_rows(named=True)}
     abcu = by_container["ABCU1234567"]
     assert abcu["hs_code"] == "87089900"
@@ -88,8 +88,8 @@ def test_several_consignment_items_in_one_container_are_all_kept(shared_data: Pa
     assert by_container["XYZU9876543"]["seals"] == ["NSL13387"]
 
 
-def test_transport_document_fields(shared_data: Path) -> None:
-    rows, _ = read_frame(shared_data / "dcsa" / "ebl" / "pint-3.0.0-transport-document.json")
+def test_transport_document_fields(fixture_data: Path) -> None:
+    rows, _ = read_frame(fixture_data / "dcsa" / "ebl" / "pint-3.0.0-transport-document.json")
     row = rows.row(0, named=True)
     assert row["bl_number"] == "TRANSPORT_DOCUMENT_REFERENCE_PLACEHOLDER"
     assert row["bl_number_source"] == "transportDocumentReference"
@@ -102,8 +102,8 @@ def test_transport_document_fields(shared_data: Path) -> None:
     assert row["carrier_code"] == "SMDG:HMM" and row["carrier_scac"] is None
 
 
-def test_to_order_and_house_bills(shared_data: Path) -> None:
-    ebl = shared_data / "dcsa" / "ebl"
+def test_to_order_and_house_bills(fixture_data: Path) -> None:
+    ebl = fixture_data / "dcsa" / "ebl"
     negotiable, _ = read_frame(ebl / "ebl-api-3.0.0-negotiable-bl.json")
     assert negotiable.get_column("bl_type").to_list() == ["to_order"]
     assert negotiable.get_column("notify_name").to_list() == ["DCSA CTK"]
@@ -115,13 +115,13 @@ def test_to_order_and_house_bills(shared_data: Path) -> None:
     assert row["iso_type"] == "42G0"  # known only from the house B/L's equipment
 
 
-def _array(shared_data: Path, names: list[str]) -> list[dict[str, Any]]:
-    return [_load(shared_data / "dcsa" / "ebl" / n) for n in names]
+def _array(fixture_data: Path, names: list[str]) -> list[dict[str, Any]]:
+    return [_load(fixture_data / "dcsa" / "ebl" / n) for n in names]
 
 
-def test_malformed_document_is_quarantined_rest_read(shared_data: Path, tmp_path: Path) -> None:
+def test_malformed_document_is_quarantined_rest_read(fixture_data: Path, tmp_path: Path) -> None:
     docs = _array(
-        shared_data,
+        fixture_data,
         ["ebl-api-3.0.0-amf.json", "ebl-api-3.0.0-clad.json", "ebl-api-3.0.0-2c2u.json"],
     )
     texts = [json.dumps(d, indent=1) for d in docs]
@@ -144,8 +144,8 @@ def test_malformed_document_is_quarantined_rest_read(shared_data: Path, tmp_path
     assert f"(line {bad_line})" in reason
 
 
-def test_truncated_array_and_non_objects(shared_data: Path, tmp_path: Path) -> None:
-    doc = json.dumps(_array(shared_data, ["ebl-api-3.0.0-dg.json"])[0])
+def test_truncated_array_and_non_objects(fixture_data: Path, tmp_path: Path) -> None:
+    doc = json.dumps(_array(fixture_data, ["ebl-api-3.0.0-dg.json"])[0])
     path = tmp_path / "cut.json"
     path.write_text(f"[{doc}, 42, {doc[: len(doc) // 2]}", encoding="utf-8")
     read = kept = quarantined = 0
@@ -160,8 +160,8 @@ def test_truncated_array_and_non_objects(shared_data: Path, tmp_path: Path) -> N
     assert "not a JSON object" in reasons[0] and "cut off" in reasons[1]
 
 
-def test_units_converted_and_unknown_unit_quarantined(shared_data: Path, tmp_path: Path) -> None:
-    doc = _array(shared_data, ["ebl-api-3.0.0-2c2u.json"])[0]
+def test_units_converted_and_unknown_unit_quarantined(fixture_data: Path, tmp_path: Path) -> None:
+    doc = _array(fixture_data, ["ebl-api-3.0.0-2c2u.json"])[0]
     doc["consignmentItems"][0]["cargoItems"][0]["cargoGrossWeight"] = {"value": 1000, "unit": "LBR"}
     doc["consignmentItems"][1]["cargoItems"][1]["cargoGrossWeight"] = {"value": 5, "unit": "STONE"}
     path = tmp_path / "units.json"
@@ -174,8 +174,8 @@ def test_units_converted_and_unknown_unit_quarantined(shared_data: Path, tmp_pat
     assert "'STONE'" in quarantine.get_column("reason")[0]
 
 
-def test_pint_envelope_and_json_lines(shared_data: Path, tmp_path: Path) -> None:
-    doc = _array(shared_data, ["pint-3.0.0-transport-document.json"])[0]
+def test_pint_envelope_and_json_lines(fixture_data: Path, tmp_path: Path) -> None:
+    doc = _array(fixture_data, ["pint-3.0.0-transport-document.json"])[0]
     path = tmp_path / "envelope.json"
     path.write_text(
         json.dumps({"transportDocument": doc, "envelopeManifestSignedContent": "x"}),
@@ -193,8 +193,8 @@ def test_pint_envelope_and_json_lines(shared_data: Path, tmp_path: Path) -> None
     assert chunks[0].lines.tolist() == [1, 2] and chunks[0].quarantine.height == 0
 
 
-def test_looks_like_dcsa(shared_data: Path) -> None:
-    for path in _samples(shared_data):
+def test_looks_like_dcsa(fixture_data: Path) -> None:
+    for path in _samples(fixture_data):
         assert looks_like_dcsa(_load(path)), path.name
     assert looks_like_dcsa({"transportDocument": {}})
     assert not looks_like_dcsa({"container_number": "MSCU1234565", "bl_number": "B1"})
@@ -236,10 +236,10 @@ def scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
     return build_scorer(history_dir=tmp_path_factory.mktemp("history"))
 
 
-def test_samples_score_end_to_end(shared_data: Path, scorer: Scorer, tmp_path: Path) -> None:
-    expected = [c for p in _samples(shared_data) for c in _reference(_load(p))]
+def test_samples_score_end_to_end(fixture_data: Path, scorer: Scorer, tmp_path: Path) -> None:
+    expected = [c for p in _samples(fixture_data) for c in _reference(_load(p))]
     record = run_batch(
-        str(shared_data / "dcsa" / "ebl" / "*.json"), scorer=scorer, out_dir=tmp_path
+        str(fixture_data / "dcsa" / "ebl" / "*.json"), scorer=scorer, out_dir=tmp_path
     )
     assert record.counts["rows_in"] == len(expected) == 12
     assert record.counts["rows_scored"] == 12 and record.counts["rows_quarantined"] == 0
@@ -249,8 +249,8 @@ def test_samples_score_end_to_end(shared_data: Path, scorer: Scorer, tmp_path: P
     assert scored.get_column("risk_score").null_count() == 0
 
 
-def test_equipment_level_weight_unit_is_checked_too(shared_data: Path, tmp_path: Path) -> None:
-    doc = _array(shared_data, ["pint-3.0.0-transport-document.json"])[0]
+def test_equipment_level_weight_unit_is_checked_too(fixture_data: Path, tmp_path: Path) -> None:
+    doc = _array(fixture_data, ["pint-3.0.0-transport-document.json"])[0]
     doc["consignmentItems"][0]["cargoItems"][0].pop("cargoGrossWeight")
     path = tmp_path / "ute.json"
     path.write_text(
@@ -278,8 +278,8 @@ def test_equipment_level_weight_unit_is_checked_too(shared_data: Path, tmp_path:
     assert "'BAGS'" in quarantine.get_column("reason")[0]
 
 
-def test_weight_that_is_not_a_number_is_quarantined(shared_data: Path, tmp_path: Path) -> None:
-    doc = _array(shared_data, ["ebl-api-3.0.0-2c2u.json"])[0]
+def test_weight_that_is_not_a_number_is_quarantined(fixture_data: Path, tmp_path: Path) -> None:
+    doc = _array(fixture_data, ["ebl-api-3.0.0-2c2u.json"])[0]
     doc["consignmentItems"][0]["cargoItems"][1]["cargoGrossWeight"]["value"] = "5 tonnes"
     doc["consignmentItems"][0]["cargoItems"][0]["outerPackaging"]["numberOfPackages"] = "100"
     path = tmp_path / "value.json"

@@ -91,8 +91,8 @@ def _manifest(run: GeneratedData, day: int = 0) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------ reference kernels
-def test_check_digit_kernel_matches_published_vectors(shared_data: Path) -> None:
-    rows = list(csv.DictReader((shared_data / "check-digits/container_test_vectors.csv").open()))
+def test_check_digit_kernel_matches_published_vectors(fixture_data: Path) -> None:
+    rows = list(csv.DictReader((fixture_data / "check-digits/container_test_vectors.csv").open()))
     valid = [
         r["container_number"]
         for r in rows

@@ -20,8 +20,8 @@ def _vectors(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_container_vectors(shared_data: Path) -> None:
-    rows = _vectors(shared_data / "check-digits" / "container_test_vectors.csv")
+def test_container_vectors(fixture_data: Path) -> None:
+    rows = _vectors(fixture_data / "check-digits" / "container_test_vectors.csv")
     # An empty verdict marks the one number the sources disagree on (10 characters, no check
     # digit): Lookout requires the check digit, so it is invalid.
     expected = [row["expected_valid"] == "True" for row in rows]
@@ -31,15 +31,15 @@ def test_container_vectors(shared_data: Path) -> None:
     assert [_ref_iso6346(n) for n in numbers] == expected
 
 
-def test_container_vectors_remainder_ten_gives_zero(shared_data: Path) -> None:
-    rows = _vectors(shared_data / "check-digits" / "container_test_vectors.csv")
+def test_container_vectors_remainder_ten_gives_zero(fixture_data: Path) -> None:
+    rows = _vectors(fixture_data / "check-digits" / "container_test_vectors.csv")
     zero = [r["container_number"] for r in rows if "== 10" in r["note"]]
     assert len(zero) == 10
     assert container_number_valid(pl.Series(zero)).all()
 
 
-def test_imo_ship_vectors(shared_data: Path) -> None:
-    rows = _vectors(shared_data / "check-digits" / "imo_test_vectors.csv")
+def test_imo_ship_vectors(fixture_data: Path) -> None:
+    rows = _vectors(fixture_data / "check-digits" / "imo_test_vectors.csv")
     ships = [row for row in rows if row["kind"] == "ship"]  # company numbers use another scheme
     assert len(ships) == 3
     expected = [row["ship_checksum_valid"] == "True" for row in ships]

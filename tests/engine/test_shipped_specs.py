@@ -156,8 +156,8 @@ def test_ics2_spec_reads_an_ens_export(tmp_path: Path) -> None:
     assert rows.get_column("dq_unparseable_fields").list.len().sum() == 0
 
 
-def test_korea_spec_reads_the_shared_declarations(shared_data: Path) -> None:
-    path = shared_data / "korea-customs" / "valid.csv"
+def test_korea_spec_reads_the_declarations(fixture_data: Path) -> None:
+    path = fixture_data / "korea-customs" / "valid-2000.csv"
     spec = load_spec("korea-customs")
     rows, quarantine = read_frame(path, spec)
     with path.open(encoding="utf-8") as fh:

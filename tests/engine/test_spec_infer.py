@@ -94,8 +94,8 @@ def test_weight_units_from_the_column_name(tmp_path: Path) -> None:
     assert rows.get_column("gross_weight_kg").to_list() == [pytest.approx(453.59237)]
 
 
-def test_declarations_get_their_own_record_id(shared_data: Path, tmp_path: Path) -> None:
-    source = shared_data / "korea-customs" / "valid.csv"
+def test_declarations_get_their_own_record_id(fixture_data: Path, tmp_path: Path) -> None:
+    source = fixture_data / "korea-customs" / "valid-2000.csv"
     proposal = infer_spec(source, rows=2000)
     assert proposal.record_id == "Declaration ID"
     roles = {d.column: d.role for d in proposal.decisions if not d.canonical}

@@ -41,7 +41,7 @@ def _national(tmp_path: Path, text: str = NATIONAL) -> Path:
     return path
 
 
-def test_un_list_parsed_by_its_schema(un_list: Watchlist, shared_data: Path) -> None:
+def test_un_list_parsed_by_its_schema(un_list: Watchlist) -> None:
     parties = un_list.parties
     assert parties.filter(pl.col("party_type") == "individual")["entry"].n_unique() == 682
     assert parties.filter(pl.col("party_type") == "entity")["entry"].n_unique() == 193
@@ -54,9 +54,7 @@ def test_un_list_parsed_by_its_schema(un_list: Watchlist, shared_data: Path) -> 
     # "Low" quality aliases are skipped unless asked for.
     anwari = parties.filter(pl.col("reference") == "TAi.005")["alias"].to_list()
     assert "Haji Mudir" not in anwari and "Muhammad Tahir Anwari" in anwari
-    with_low = Watchlist.load(
-        [shared_data / "sanctions" / "un-consolidated.xml"], low_quality_aliases=True
-    )
+    with_low = Watchlist.load([UN_LIST_PATH], low_quality_aliases=True)
     assert "Haji Mudir" in with_low.parties["alias"].to_list()
 
 
