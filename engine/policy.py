@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
-import yaml
+from pydantic import AfterValidator, Field, model_validator
 
+from engine.documents import DocumentModel, ScalarText, read_document, validate_data
 from engine.errors import Location, LookoutError
 from engine.identity import fingerprint
 from engine.schema import ROW_INDEX
@@ -34,6 +35,7 @@ __all__ = [
     "EXPLORE_SIGNALS",
     "Capacity",
     "DriftThresholds",
+    "PolicyDocument",
     "PolicyError",
     "ScoringPolicy",
     "combine",
@@ -98,6 +100,101 @@ class Capacity:
         return f"{self.percent:g}%" if self.percent is not None else str(self.rows)
 
 
+def _capacity(value: str | int | float) -> str | int | float:
+    try:
+        Capacity.parse(value)
+    except PolicyError as exc:
+        raise ValueError(
+            f"'{value}' is neither a row count nor a percentage ({exc.hint})"
+        ) from None
+    return value
+
+
+class RiskSection(DocumentModel):
+    """How rule score and model probability combine into the risk score."""
+
+    rules_weight: float = Field(default=1.0, ge=0, description="weight of the rule part")
+    model_weight: float = Field(default=1.0, ge=0, description="weight of the model part")
+    rule_scale: float = Field(
+        default=50.0, gt=0, description="rule_score giving 63 % of the rule part"
+    )
+    model_scale: float = Field(
+        default=0.5, gt=0, description="probability giving 63 % of the model part"
+    )
+
+
+class LaneSection(DocumentModel):
+    """Risk-score thresholds of the red and yellow lanes (0 <= yellow <= red <= 100)."""
+
+    red: float = Field(default=60.0, ge=0, le=100, description="risk score from which a row is red")
+    yellow: float = Field(
+        default=30.0, ge=0, le=100, description="risk score from which a row is yellow"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LaneSection:
+        if self.yellow > self.red:
+            raise ValueError("thresholds must satisfy 0 <= yellow <= red <= 100")
+        return self
+
+
+class SelectionSection(DocumentModel):
+    """What is selected for inspection within the capacity."""
+
+    default_capacity: Annotated[str | int | float, AfterValidator(_capacity)] = Field(
+        default="2%", description="rows (50) or a share of the batch (2%) when none is given"
+    )
+    control_fraction: float = Field(
+        default=0.05, ge=0, le=1, description="share of the capacity drawn at random as control"
+    )
+    min_control: int = Field(default=1, ge=0, description="control rows at least (when room)")
+    min_risk_score: float = Field(default=0.0, description="risk rows need at least this score")
+    explore_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of the capacity for exploration (rows the model knows least)",
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> SelectionSection:
+        if self.explore_fraction > 1 - self.control_fraction:
+            raise ValueError("explore_fraction must lie between 0 and 1 - control_fraction")
+        return self
+
+
+class DriftSection(DocumentModel):
+    """When the drift figures of a run raise a warning (see :class:`DriftThresholds`)."""
+
+    label: ClassVar[str] = "'drift'"
+    feature_psi: float = Field(default=0.25, gt=0, description="PSI of any model feature")
+    score_psi: float = Field(default=0.25, gt=0, description="PSI of the model score")
+    unseen_share: float = Field(
+        default=0.05, gt=0, description="share of rows with a category unseen in training"
+    )
+    missing_increase: float = Field(
+        default=0.10, gt=0, description="rise of a feature's missing share over training's"
+    )
+    min_rows: int = Field(default=500, ge=0, description="smaller batches raise no alarm")
+
+
+class PolicyDocument(DocumentModel):
+    """A scoring policy file (``engine/policies/default.yaml``)."""
+
+    label: ClassVar[str] = "a scoring policy"
+    kind: Literal["scoring_policy"] = Field(default="scoring_policy", description="scoring_policy")
+    name: ScalarText = Field(default="policy", description="the policy's name, in run records")
+    description: str | None = Field(default=None, description="what the policy is for")
+    risk: RiskSection | None = None
+    lanes: LaneSection | None = None
+    force_red: list[ScalarText] | None = Field(
+        default=None,
+        description="rule ids whose hit makes a row red and selected, whatever its score",
+    )
+    selection: SelectionSection | None = None
+    drift: DriftSection | None = None
+
+
 @dataclass(frozen=True)
 class DriftThresholds:
     """When the drift figures of a run (``models.drift``) raise a warning.
@@ -113,25 +210,6 @@ class DriftThresholds:
     unseen_share: float = 0.05
     missing_increase: float = 0.10
     min_rows: int = 500
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DriftThresholds:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = [k for k in data if k not in known]
-        if unknown:
-            raise ValueError(f"unknown drift key(s) {unknown}; known: {sorted(known)}")
-        out = cls(
-            feature_psi=float(data.get("feature_psi", cls.feature_psi)),
-            score_psi=float(data.get("score_psi", cls.score_psi)),
-            unseen_share=float(data.get("unseen_share", cls.unseen_share)),
-            missing_increase=float(data.get("missing_increase", cls.missing_increase)),
-            min_rows=int(data.get("min_rows", cls.min_rows)),
-        )
-        if min(out.feature_psi, out.score_psi, out.unseen_share, out.missing_increase) <= 0:
-            raise ValueError("drift thresholds must be positive")
-        if out.min_rows < 0:
-            raise ValueError("drift min_rows must not be negative")
-        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,95 +251,46 @@ class ScoringPolicy:
                 f"scoring policy not found: {file}",
                 hint=f"the shipped policy is {DEFAULT_POLICY_PATH}",
             )
-        text = file.read_text(encoding="utf-8")
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            raise PolicyError(
-                f"not valid YAML: {getattr(err, 'problem', err)}",
-                location=Location(
-                    file=str(file),
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
-                ),
-            ) from None
-        return cls.from_dict(data, file=str(file), content_hash=fingerprint(text))
+        doc, _, text = read_document(file, PolicyDocument, PolicyError, empty_ok=True)
+        return cls.from_document(doc, file=str(file), content_hash=fingerprint(text))
 
     @classmethod
     def from_dict(
         cls, data: dict[str, Any], *, file: str | None = None, content_hash: str = ""
     ) -> ScoringPolicy:
-        """Build and check a policy from its YAML mapping."""
-
-        def err(msg: str, key: str, hint: str | None = None) -> PolicyError:
-            return PolicyError(msg, location=Location(file=file, field=key), hint=hint)
-
-        allowed = {
-            "kind",
-            "name",
-            "description",
-            "risk",
-            "lanes",
-            "force_red",
-            "selection",
-            "drift",
-        }
+        """Build and check a policy from its YAML mapping (errors name the key's path)."""
         if not isinstance(data, dict):
-            raise err("a scoring policy must be a YAML mapping", "policy")
-        for key in data:
-            if key not in allowed:
-                raise err(
-                    f"unknown policy key '{key}'", key, "known: " + ", ".join(sorted(allowed))
-                )
-        if data.get("kind", "scoring_policy") != "scoring_policy":
-            raise err("kind must be 'scoring_policy'", "kind")
-        risk, lanes, sel = (dict(data.get(k) or {}) for k in ("risk", "lanes", "selection"))
-        try:
-            drift = DriftThresholds.from_dict(dict(data.get("drift") or {}))
-        except (TypeError, ValueError) as exc:
-            raise err(
-                f"drift thresholds: {exc}",
-                "drift",
-                "feature_psi, score_psi, unseen_share and missing_increase are positive "
-                "numbers, min_rows a whole number",
-            ) from None
-        try:
-            policy = cls(
-                name=str(data.get("name", "policy")),
-                rules_weight=float(risk.get("rules_weight", 1.0)),
-                model_weight=float(risk.get("model_weight", 1.0)),
-                rule_scale=float(risk.get("rule_scale", 50.0)),
-                model_scale=float(risk.get("model_scale", 0.5)),
-                red=float(lanes.get("red", 60.0)),
-                yellow=float(lanes.get("yellow", 30.0)),
-                force_red=tuple(str(r) for r in (data.get("force_red") or [])),
-                default_capacity=Capacity.parse(sel.get("default_capacity", "2%")),
-                control_fraction=float(sel.get("control_fraction", 0.05)),
-                min_control=int(sel.get("min_control", 1)),
-                min_risk_score=float(sel.get("min_risk_score", 0.0)),
-                explore_fraction=float(sel.get("explore_fraction", 0.0)),
-                drift=drift,
-                path=file,
-                content_hash=content_hash,
+            raise PolicyError(
+                "a scoring policy must be a YAML mapping", location=Location(file=file)
             )
-        except (TypeError, ValueError) as exc:
-            raise err(
-                f"a policy value has the wrong type ({exc})",
-                "policy",
-                "weights, scales and thresholds are numbers",
-            ) from None
-        if policy.rules_weight < 0 or policy.model_weight < 0:
-            raise err("weights must not be negative", "risk")
-        if policy.rule_scale <= 0 or policy.model_scale <= 0:
-            raise err("rule_scale and model_scale must be positive", "risk")
-        if not 0 <= policy.yellow <= policy.red <= 100:
-            raise err("lane thresholds must satisfy 0 <= yellow <= red <= 100", "lanes")
-        if not 0 <= policy.control_fraction <= 1:
-            raise err("control_fraction must lie between 0 and 1", "selection")
-        if not 0 <= policy.explore_fraction <= 1 - policy.control_fraction:
-            raise err("explore_fraction must lie between 0 and 1 - control_fraction", "selection")
-        return policy
+        doc = validate_data(PolicyDocument, data, PolicyError, file=file)
+        return cls.from_document(doc, file=file, content_hash=content_hash)
+
+    @classmethod
+    def from_document(
+        cls, doc: PolicyDocument, *, file: str | None = None, content_hash: str = ""
+    ) -> ScoringPolicy:
+        """The policy a checked document declares."""
+        risk, lanes = doc.risk or RiskSection(), doc.lanes or LaneSection()
+        sel = doc.selection or SelectionSection()
+        return cls(
+            name=doc.name,
+            rules_weight=risk.rules_weight,
+            model_weight=risk.model_weight,
+            rule_scale=risk.rule_scale,
+            model_scale=risk.model_scale,
+            red=lanes.red,
+            yellow=lanes.yellow,
+            force_red=tuple(doc.force_red or ()),
+            default_capacity=Capacity.parse(sel.default_capacity),
+            control_fraction=sel.control_fraction,
+            min_control=sel.min_control,
+            min_risk_score=sel.min_risk_score,
+            explore_fraction=sel.explore_fraction,
+            drift=DriftThresholds(**(doc.drift or DriftSection()).model_dump()),
+            path=file,
+            content_hash=content_hash,
+        )
 
     def fingerprint(self) -> dict[str, Any]:
         """What the run record stores about the policy."""

@@ -27,13 +27,25 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-import yaml
+from pydantic import Field
 
+from engine.documents import (
+    DocumentModel,
+    Node,
+    ScalarText,
+    child,
+    defined_elsewhere,
+    is_mapping,
+    mapping_items,
+    pos,
+    read_document,
+)
 from engine.errors import Location, SpecError
 from engine.identity import fingerprint
 from engine.schema import CANONICAL, LABEL_FIELDS, REQUIRED_MANIFEST_FIELDS, Role
@@ -52,23 +64,6 @@ UNITS_TO_KG: dict[str, float] = {
     "lb": 0.45359237,
     "lbr": 0.45359237,
 }
-
-_SPEC_KEYS = {
-    "kind",
-    "name",
-    "description",
-    "format",
-    "csv",
-    "record_id",
-    "time_field",
-    "list_separator",
-    "columns",
-    "extra",
-    "model",
-}
-_COLUMN_KEYS = {"source", "format", "decimal", "unit", "true_values", "false_values"}
-_EXTRA_KEYS = {"role", "source", "format", "decimal"}
-_CSV_KEYS = {"separator", "quote", "encoding", "header"}
 
 SHIPPED_SPECS_DIR = Path(__file__).parent / "specs"
 
@@ -213,13 +208,90 @@ def _missing_hint(names: list[str], have: list[str], spec: DatasetSpec) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Loading from YAML, with every error located at file:line:col.
+# The document model, and loading from YAML with every error located at file:line:col.
 # ---------------------------------------------------------------------------------------
+class CsvSection(DocumentModel):
+    """How a CSV source is read."""
+
+    separator: str = Field(default=",", description="field separator")
+    quote: str = Field(default='"', description="quote character")
+    encoding: str = Field(default="utf8", description="text encoding (utf8, utf8-lossy)")
+    header: bool = Field(default=True, description="the first line names the columns")
+
+
+class ColumnSection(DocumentModel):
+    """How one canonical field is read from the source."""
+
+    source: ScalarText | None = Field(
+        default=None, description="the source column (default: the field)"
+    )
+    format: str | None = Field(default=None, description="strptime format of a time, e.g. %d/%m/%Y")
+    decimal: Literal[".", ","] = Field(default=".", description="decimal mark of numbers")
+    unit: str | None = Field(
+        default=None, description="weight unit: " + ", ".join(UNITS_TO_KG) + " (weights only)"
+    )
+    true_values: list[str | int | float | bool] | None = Field(
+        default=None, description="values read as true (flags)"
+    )
+    false_values: list[str | int | float | bool] | None = Field(
+        default=None, description="values read as false (flags)"
+    )
+
+
+class ExtraSection(DocumentModel):
+    """A source column kept beside the canonical fields."""
+
+    role: Literal["id", "categorical", "numeric", "text", "time", "flag", "list", "label"] = Field(
+        description="one of " + ", ".join(ROLES)
+    )
+    source: ScalarText | None = Field(
+        default=None, description="the source column (default: the name)"
+    )
+    format: str | None = Field(default=None, description="strptime format of a time")
+    decimal: Literal[".", ","] = Field(default=".", description="decimal mark of numbers")
+
+
+class SpecDocument(DocumentModel):
+    """A dataset spec file (see the module docstring)."""
+
+    label: ClassVar[str] = "a dataset spec"
+    kind: Literal["dataset_spec"] = Field(default="dataset_spec", description="dataset_spec")
+    name: ScalarText | None = Field(
+        default=None, description="the spec's name (default: file stem)"
+    )
+    description: str | None = Field(default=None, description="what the source is")
+    format: Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar"] | None = Field(
+        default=None, description="the source format (default: detected from the content)"
+    )
+    csv: CsvSection | None = None
+    record_id: list[str] | str | None = Field(
+        default=None,
+        description="field(s) identifying a record (default: bl_number, container_number)",
+    )
+    time_field: str = Field(default="filed_at", description="the field that orders records in time")
+    list_separator: ScalarText = Field(default=";", description="separator inside list fields")
+    columns: dict[str, str | ColumnSection] | None = Field(
+        default=None, description="canonical field: source column, or {source: ..., options}"
+    )
+    extra: dict[str, ExtraSection] | None = Field(
+        default=None, description="other source columns to keep: name: {role: ...}"
+    )
+    model: Annotated[dict[str, Any], defined_elsewhere("ModelRecipe")] | None = Field(
+        default=None, description="the training recipe (models/recipe.py)"
+    )
+
+
+assert set(FORMATS) == set(
+    typing.get_args(typing.get_args(SpecDocument.model_fields["format"].annotation)[0])
+)
+assert set(ROLES) == set(typing.get_args(ExtraSection.model_fields["role"].annotation))
+
+
 def load_spec(path: Path | str) -> DatasetSpec:
     """Load and check a dataset spec YAML file.
 
-    Raises SpecError at the first structural problem, located at ``file:line:col`` with a
-    hint (unknown canonical field → the closest known names).
+    Raises SpecError at the first problem, located at ``file:line:col`` with a hint
+    (unknown key or canonical field → the closest known names).
     """
     path = Path(path)
     if not path.is_file():
@@ -231,20 +303,9 @@ def load_spec(path: Path | str) -> DatasetSpec:
                 f"dataset spec not found: {path}",
                 hint="shipped specs: " + ", ".join(sorted(shipped)) if shipped else None,
             )
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise SpecError(
-            f"not valid YAML: {getattr(err, 'problem', err)}", location=_loc(str(path), mark)
-        ) from None
-    if node is None or not isinstance(node, yaml.MappingNode):
-        raise SpecError(
-            "a dataset spec must be a YAML mapping", location=Location(file=str(path), line=1)
-        )
-    data = yaml.safe_load(text)
-    return _parse(data, node, str(path), fingerprint(text))
+    doc, node, text = read_document(path, SpecDocument, SpecError)
+    assert node is not None
+    return _parse(doc, node, str(path), fingerprint(text))
 
 
 def shipped_specs() -> dict[str, Path]:
@@ -254,84 +315,42 @@ def shipped_specs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SHIPPED_SPECS_DIR.glob("*.yaml"))}
 
 
-def _loc(file: str, mark: Any) -> Location:
-    if mark is None:
-        return Location(file=file)
-    return Location(file=file, line=mark.line + 1, column=mark.column + 1)
+def _key_node(node: Node | None, key: str) -> Node | None:
+    if node is None or not is_mapping(node):
+        return None
+    return next((kn for k, kn, _ in mapping_items(node) if k == key), None)
 
 
-def _key_marks(node: yaml.Node) -> dict[str, Any]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {k.value: (k.start_mark, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+def _parse(doc: SpecDocument, node: Node, file: str, digest: str) -> DatasetSpec:
+    def err(msg: str, at: Node | None, hint: str | None = None) -> SpecError:
+        p = pos(at if at is not None else node, file)
+        return SpecError(msg, location=Location(file=file, line=p.line, column=p.col), hint=hint)
 
-
-def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> DatasetSpec:
-    marks = _key_marks(node)
-
-    def err(
-        msg: str,
-        key: str,
-        hint: str | None = None,
-        sub: yaml.Node | None = None,
-        subkey: str | None = None,
-    ) -> SpecError:
-        mark = marks.get(key, (None, None))[0]
-        if sub is not None and subkey is not None:
-            mark = _key_marks(sub).get(subkey, (mark, None))[0]
-        return SpecError(msg, location=_loc(file, mark), hint=hint)
-
-    for key in data:
-        if key not in _SPEC_KEYS:
-            raise err(f"unknown spec key '{key}'", key, _did_you_mean(key, _SPEC_KEYS))
-    if data.get("kind", "dataset_spec") != "dataset_spec":
-        raise err("kind must be 'dataset_spec'", "kind")
-    fmt = data.get("format")
-    if fmt is not None and fmt not in FORMATS:
-        raise err(f"unknown format '{fmt}'", "format", "one of: " + ", ".join(FORMATS))
     columns: dict[str, ColumnMap] = {}
-    col_node = marks.get("columns", (None, None))[1]
-    for target, value in (data.get("columns") or {}).items():
+    col_node = child(node, "columns")
+    for target, value in (doc.columns or {}).items():
         if target not in CANONICAL:
             raise err(
                 f"unknown canonical field '{target}'",
-                "columns",
+                _key_node(col_node, target),
                 _did_you_mean(target, CANONICAL) + "; declare other columns under 'extra:'",
-                col_node,
-                target,
             )
-        columns[target] = _column(
-            target, value, None, lambda m, h=None, t=target: err(m, "columns", h, col_node, t)
-        )
+        where = child(col_node, target) if col_node is not None else None
+        columns[target] = _column(target, value, None, lambda m, h=None, w=where: err(m, w, h))
     extra: dict[str, ColumnMap] = {}
-    extra_node = marks.get("extra", (None, None))[1]
-    for target, value in (data.get("extra") or {}).items():
-        target = str(target)
+    extra_node = child(node, "extra")
+    for target, options in (doc.extra or {}).items():
         if target in CANONICAL:
             raise err(
                 f"'{target}' is a canonical field; map it under 'columns:'",
-                "extra",
-                None,
-                extra_node,
-                target,
+                _key_node(extra_node, target),
             )
-        value = value or {}
-        if not isinstance(value, dict) or value.get("role") not in ROLES:
-            raise err(
-                f"extra field '{target}' needs a role",
-                "extra",
-                "role: one of " + ", ".join(ROLES),
-                extra_node,
-                target,
-            )
+        where = child(extra_node, target) if extra_node is not None else None
         extra[target] = _column(
-            target,
-            value,
-            value["role"],
-            lambda m, h=None, t=target: err(m, "extra", h, extra_node, t),
+            target, options, options.role, lambda m, h=None, w=where: err(m, w, h)
         )
-    record_id = data.get("record_id", list(REQUIRED_MANIFEST_FIELDS))
-    record_id = tuple([record_id] if isinstance(record_id, str) else record_id)
+    raw_id = doc.record_id if doc.record_id is not None else list(REQUIRED_MANIFEST_FIELDS)
+    record_id = tuple([raw_id] if isinstance(raw_id, str) else raw_id)
     known = set(columns) | set(extra)
     for rid in record_id:
         if rid in columns and str(CANONICAL[rid].dtype).startswith("List"):
@@ -341,26 +360,23 @@ def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> Dat
         if rid not in known and not (record_id == REQUIRED_MANIFEST_FIELDS):
             raise err(
                 f"record_id '{rid}' is neither a mapped canonical field nor an extra field",
-                "record_id",
+                child(node, "record_id"),
                 "declare it under 'extra:' with role: id",
             )
-    csv_opts = data.get("csv") or {}
-    for key in csv_opts:
-        if key not in _CSV_KEYS:
-            raise err(f"unknown csv option '{key}'", "csv", _did_you_mean(key, _CSV_KEYS))
-    time_field = data.get("time_field", "filed_at")
+    time_field = doc.time_field
     if time_field not in CANONICAL and time_field not in extra:
-        raise err(f"time_field '{time_field}' is not a known field", "time_field")
+        raise err(f"time_field '{time_field}' is not a known field", child(node, "time_field"))
+    csv = doc.csv or CsvSection()
     return DatasetSpec(
-        name=str(data.get("name") or Path(file).stem),
+        name=str(doc.name or Path(file).stem),
         columns=columns,
         extra=extra,
-        format=fmt,
-        csv=CsvOptions(**csv_opts),
+        format=doc.format,
+        csv=CsvOptions(csv.separator, csv.quote, csv.encoding, csv.header),
         record_id=record_id,
         time_field=time_field,
-        list_separator=str(data.get("list_separator", ";")),
-        model=dict(data.get("model") or {}),
+        list_separator=doc.list_separator,
+        model=dict(doc.model or {}),
         path=file,
         content_hash=digest,
         # Without 'columns:', source columns named as canonical fields are taken as they are.
@@ -368,34 +384,29 @@ def _parse(data: dict[str, Any], node: yaml.Node, file: str, digest: str) -> Dat
     )
 
 
-def _column(target: str, value: Any, role: Role | None, err: Any) -> ColumnMap:
+def _column(
+    target: str, value: str | ColumnSection | ExtraSection, role: Role | None, err: Any
+) -> ColumnMap:
     if isinstance(value, str):
         return ColumnMap(target, value, role=role)
-    if not isinstance(value, dict):
-        raise err(f"'{target}' must map to a source column name or a mapping with 'source:'")
-    allowed = _EXTRA_KEYS if role else _COLUMN_KEYS
-    for key in value:
-        if key not in allowed:
-            raise err(f"unknown option '{key}' for '{target}'", _did_you_mean(key, allowed))
-    unit = value.get("unit")
-    if unit is not None and str(unit).lower() not in UNITS_TO_KG:
+    unit = value.unit if isinstance(value, ColumnSection) else None
+    if unit is not None and unit.lower() not in UNITS_TO_KG:
         raise err(f"unknown unit '{unit}' for '{target}'", "known units: " + ", ".join(UNITS_TO_KG))
     if unit is not None and target != "gross_weight_kg":
         raise err(f"a unit only applies to weights, not to '{target}'")
-    decimal = str(value.get("decimal", "."))
-    if decimal not in (".", ","):
-        raise err(f"decimal must be '.' or ',' for '{target}'")
     kwargs: dict[str, Any] = {}
-    for name in ("true_values", "false_values"):
-        if name in value:
-            kwargs[name] = tuple(str(v).lower() for v in value[name])
+    if isinstance(value, ColumnSection):
+        for name in ("true_values", "false_values"):
+            given = getattr(value, name)
+            if given is not None:
+                kwargs[name] = tuple(str(v).lower() for v in given)
     return ColumnMap(
         target,
-        str(value.get("source", target)),
+        value.source if value.source is not None else target,
         role=role,
-        format=value.get("format"),
-        decimal=decimal,
-        unit=str(unit).lower() if unit else None,
+        format=value.format,
+        decimal=value.decimal,
+        unit=unit.lower() if unit else None,
         **kwargs,
     )
 

@@ -75,7 +75,7 @@ def read_history(
             content_hash=spec.content_hash,
             time_field=spec.time_field,
         )
-    recipe = ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
+    recipe = ModelRecipe.from_spec(spec)
     frames = []
     for path in paths:
         frame, quarantine = read_frame(path, spec)

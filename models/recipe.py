@@ -26,17 +26,29 @@ extra fields).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import yaml
+from pydantic import Field
 
+from engine.documents import (
+    Collector,
+    DocumentModel,
+    ScalarText,
+    child,
+    compose_single,
+    raise_first,
+    validate_data,
+    validate_node,
+)
 from engine.errors import Location
 from models.errors import RecipeError
 
-__all__ = ["DEFAULT_PARAMS", "ModelRecipe", "load_recipe"]
+if TYPE_CHECKING:
+    from engine.spec import DatasetSpec
+
+__all__ = ["DEFAULT_PARAMS", "ModelRecipe", "RecipeDocument", "load_recipe"]
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -59,25 +71,50 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
 }
 
-_KEYS = {
-    "label",
-    "positive",
-    "labelled_only",
-    "time",
-    "numeric",
-    "categorical",
-    "entities",
-    "ratios",
-    "prefixes",
-    "validation",
-    "params",
-    "seed",
-    "min_category_count",
-    "max_categories",
-    "prior_strength",
-    "refit",
-}
 _DEFAULT_POSITIVE: tuple[Any, ...] = (1, True, "1", "true", "seizure", "irregularity")
+
+
+Scalar = str | int | float | bool
+Names = list[ScalarText] | ScalarText
+
+
+class RecipeDocument(DocumentModel):
+    """The ``model:`` section of a dataset spec (see the module docstring)."""
+
+    label: ClassVar[str] = "the model section"
+    label_: ScalarText = Field(
+        alias="label", description="the column saying an inspection found something"
+    )
+    positive: list[Scalar] | Scalar | None = Field(
+        default=None,
+        description="label values that count as positive (default: 1, true, seizure, ...)",
+    )
+    labelled_only: ScalarText | None = Field(
+        default=None, description="optional boolean column: train only where it is true"
+    )
+    time: ScalarText | None = Field(
+        default=None, description="time column (default: the time_field)"
+    )
+    numeric: Names | None = Field(default=None, description="numeric feature columns")
+    categorical: Names | None = Field(default=None, description="categorical feature columns")
+    entities: Names | None = Field(
+        default=None, description="high-cardinality ids: past-only frequency and positive rate"
+    )
+    ratios: dict[str, list[ScalarText]] | None = Field(
+        default=None, description="name: [numerator, denominator]"
+    )
+    prefixes: dict[str, list[int] | int] | None = Field(
+        default=None, description="column: leading character counts, as extra categoricals"
+    )
+    validation: dict[str, Any] | None = Field(
+        default=None, description="{last_fraction: 0.2} or {from: date}"
+    )
+    params: dict[str, Any] | None = Field(default=None, description="LightGBM parameter overrides")
+    seed: int = Field(default=7, description="random seed")
+    min_category_count: int = Field(default=10, description="rarer categories are grouped")
+    max_categories: int = Field(default=500, description="categories kept per column at most")
+    prior_strength: float = Field(default=20.0, description="smoothing of the positive rate")
+    refit: bool = Field(default=True, description="refit on all rows after early stopping")
 
 
 @dataclass(frozen=True)
@@ -140,57 +177,49 @@ class ModelRecipe:
     def from_dict(
         cls, data: dict[str, Any], *, default_time: str | None = None, file: str | None = None
     ) -> ModelRecipe:
-        """Check and build a recipe; errors name the key and the file."""
+        """Check and build a recipe from a plain mapping; errors name the key's path."""
+        if not isinstance(data, dict) or not data:
+            raise _no_section(file)
+        doc = validate_data(RecipeDocument, data, RecipeError, file=file, title="the model section")
+        return cls.from_document(doc, default_time=default_time, file=file)
+
+    @classmethod
+    def from_document(
+        cls, doc: RecipeDocument, *, default_time: str | None = None, file: str | None = None
+    ) -> ModelRecipe:
+        """The recipe a checked ``model:`` section declares."""
 
         def err(msg: str, hint: str | None = None) -> RecipeError:
             return RecipeError(
                 msg, location=Location(file=file, field="model") if file else None, hint=hint
             )
 
-        if not isinstance(data, dict) or not data:
-            raise err(
-                "the dataset spec has no 'model:' section",
-                "add model: {label: ..., numeric: [...], categorical: [...]} to the spec",
-            )
-        for key in data:
-            if key not in _KEYS:
-                close = difflib.get_close_matches(str(key), list(_KEYS), n=1)
-                raise err(
-                    f"unknown model key '{key}'",
-                    f"did you mean '{close[0]}'?" if close else f"known: {sorted(_KEYS)}",
-                )
-        if "label" not in data:
-            raise err(
-                "the model section needs 'label:' (the column saying an inspection found something)"
-            )
-        time = data.get("time", default_time)
+        time = doc.time if doc.time is not None else default_time
         if not time:
             raise err(
                 "the model section needs 'time:' (or the spec a time_field) for the "
                 "time-based split"
             )
-        ratios = {str(k): _pair(v, k, err) for k, v in (data.get("ratios") or {}).items()}
-        prefixes = {
-            str(k): tuple(int(n) for n in _as_list(v))
-            for k, v in (data.get("prefixes") or {}).items()
-        }
+        ratios = {k: _pair(v, k, err) for k, v in (doc.ratios or {}).items()}
+        prefixes = {k: tuple(_as_list(v)) for k, v in (doc.prefixes or {}).items()}
+        positive = _DEFAULT_POSITIVE if doc.positive is None else tuple(_as_list(doc.positive))
         recipe = cls(
-            label=str(data["label"]),
+            label=doc.label_,
             time=str(time),
-            positive=tuple(_as_list(data.get("positive", list(_DEFAULT_POSITIVE)))),
-            labelled_only=data.get("labelled_only"),
-            numeric=tuple(map(str, _as_list(data.get("numeric")))),
-            categorical=tuple(map(str, _as_list(data.get("categorical")))),
-            entities=tuple(map(str, _as_list(data.get("entities")))),
+            positive=positive,
+            labelled_only=doc.labelled_only,
+            numeric=tuple(_as_list(doc.numeric)),
+            categorical=tuple(_as_list(doc.categorical)),
+            entities=tuple(_as_list(doc.entities)),
             ratios=ratios,
             prefixes=prefixes,
-            validation=dict(data.get("validation") or {"last_fraction": 0.2}),
-            params=dict(data.get("params") or {}),
-            seed=int(data.get("seed", 7)),
-            min_category_count=int(data.get("min_category_count", 10)),
-            max_categories=int(data.get("max_categories", 500)),
-            prior_strength=float(data.get("prior_strength", 20.0)),
-            refit=bool(data.get("refit", True)),
+            validation=dict(doc.validation or {"last_fraction": 0.2}),
+            params=dict(doc.params or {}),
+            seed=doc.seed,
+            min_category_count=doc.min_category_count,
+            max_categories=doc.max_categories,
+            prior_strength=doc.prior_strength,
+            refit=doc.refit,
         )
         if not recipe.source_columns():
             raise err(
@@ -204,21 +233,39 @@ class ModelRecipe:
             )
         return recipe
 
+    @classmethod
+    def from_spec(cls, spec: DatasetSpec) -> ModelRecipe:
+        """The recipe of a loaded spec, its errors at ``file:line:col`` when it has a file."""
+        if not spec.model:
+            raise _no_section(spec.path)
+        if spec.path is None or not Path(spec.path).is_file():
+            return cls.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
+        out = Collector()
+        text = Path(spec.path).read_text(encoding="utf-8")
+        out.add_source(spec.path, text)
+        root = compose_single(text, spec.path, out)
+        node = child(root, "model") if root is not None else None
+        if node is None:  # pragma: no cover - load_spec read the same file
+            return cls.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
+        doc, _ = validate_node(RecipeDocument, node, spec.path, out, title="the model section")
+        raise_first(out, RecipeError)
+        assert doc is not None
+        return cls.from_document(doc, default_time=spec.time_field, file=spec.path)
+
+
+def _no_section(file: str | None) -> RecipeError:
+    return RecipeError(
+        "the dataset spec has no 'model:' section",
+        location=Location(file=file, field="model") if file else None,
+        hint="add model: {label: ..., numeric: [...], categorical: [...]} to the spec",
+    )
+
 
 def load_recipe(spec_path: Path | str) -> ModelRecipe:
-    """Read the ``model:`` section of a dataset spec file (via ``engine.spec`` when present)."""
-    path = Path(spec_path)
-    try:
-        from engine.spec import load_spec
-    except ImportError:  # pragma: no cover - engine.spec ships with the engine
-        if not path.is_file():
-            raise RecipeError(f"dataset spec not found: {path}") from None
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return ModelRecipe.from_dict(
-            data.get("model") or {}, default_time=data.get("time_field"), file=str(path)
-        )
-    spec = load_spec(path)
-    return ModelRecipe.from_dict(spec.model, default_time=spec.time_field, file=spec.path)
+    """Read and check the ``model:`` section of a dataset spec file."""
+    from engine.spec import load_spec
+
+    return ModelRecipe.from_spec(load_spec(spec_path))
 
 
 def _as_list(value: Any) -> list[Any]:

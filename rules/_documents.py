@@ -8,14 +8,23 @@ The JSON Schema (``rules/schema.json``) is generated from these models.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import polars as pl
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
-from engine.documents import DocumentModel, OptionalKey, defined_elsewhere, document_schema
+from engine.documents import (
+    Date,
+    DocumentModel,
+    NonEmptyScalar,
+    NonEmptyText,
+    OptionalKey,
+    ScalarText,
+    TextList,
+    defined_elsewhere,
+    document_schema,
+)
 from engine.schema import known_fields
 from rules._types import FLAGS, LIST_TYPES, OPERATORS, SEVERITY_BANDS, family
 
@@ -30,34 +39,6 @@ assert set(ListType.__args__) == set(LIST_TYPES), "ListType must list LIST_TYPES
 
 _SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 
-
-def _non_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("must be non-empty text")
-    return text
-
-
-def _scalar_text(value: Any) -> Any:
-    """A YAML scalar as text (a date or a number written where text is expected)."""
-    if isinstance(value, int | float | dt.date) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _as_date(value: Any) -> Any:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-NonEmptyText = Annotated[str, AfterValidator(_non_blank)]
-ScalarText = Annotated[str, BeforeValidator(_scalar_text)]
-NonEmptyScalar = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_non_blank)]
-TextList = tuple[str, ...] | str
-Date = Annotated[
-    dt.date,
-    BeforeValidator(_as_date),
-    Field(strict=True),
-    WithJsonSchema({"type": "string", "format": "date"}),
-]
 Scalar = Annotated[Any, WithJsonSchema(_SCALAR)]
 MatchBlock = Annotated[
     dict[str, Any],
@@ -71,24 +52,26 @@ class Validity(DocumentModel):
     """When a rule applies."""
 
     label: ClassVar[str] = "'valid'"
-    from_: OptionalKey[Date] = Field(None, alias="from", description="first day the rule applies")
-    until: OptionalKey[Date] = Field(None, description="last day the rule applies")
+    from_: OptionalKey[Date] = Field(
+        default=None, alias="from", description="first day the rule applies"
+    )
+    until: OptionalKey[Date] = Field(default=None, description="last day the rule applies")
 
 
 class Provenance(DocumentModel):
     """Where an adopted rule came from (written by adoption)."""
 
     source_unit: OptionalKey[NonEmptyScalar] = Field(
-        None, description="the partner unit that proposed the rule, e.g. KZ-ALA-PCU"
+        default=None, description="the partner unit that proposed the rule, e.g. KZ-ALA-PCU"
     )
     case_note: OptionalKey[NonEmptyScalar] = Field(
-        None, description="id of the case note that carried it"
+        default=None, description="id of the case note that carried it"
     )
     adopted_by: OptionalKey[NonEmptyScalar] = Field(
-        None, description="API key id of the rule author who adopted it"
+        default=None, description="API key id of the rule author who adopted it"
     )
     adopted_at: OptionalKey[NonEmptyScalar] = Field(
-        None, description="when it was adopted (ISO 8601)"
+        default=None, description="when it was adopted (ISO 8601)"
     )
 
 
@@ -96,7 +79,7 @@ class RuleException(DocumentModel):
     """Tuples of field values that suppress a hit."""
 
     label: ClassVar[str] = "an exception"
-    name: OptionalKey[ScalarText] = Field(None, description="what the exception is for")
+    name: OptionalKey[ScalarText] = Field(default=None, description="what the exception is for")
     fields: list[FieldName] = Field(min_length=1, description="the fields compared, in order")
     values: list[list[Scalar]] = Field(description="value tuples, one item per field")
 
@@ -110,9 +93,9 @@ class RuleTest(DocumentModel):
         description="the mocked row: field: value"
     )
     lists: OptionalKey[dict[str, list[Scalar]]] = Field(
-        None, description="mocked list contents: list name -> items"
+        default=None, description="mocked list contents: list name -> items"
     )
-    name: OptionalKey[ScalarText] = Field(None, description="what the test shows")
+    name: OptionalKey[ScalarText] = Field(default=None, description="what the test shows")
 
 
 class RuleDocument(DocumentModel):
@@ -134,21 +117,25 @@ class RuleDocument(DocumentModel):
         strict=True, ge=0, description="points added to rule_score when the rule hits"
     )
     owner: NonEmptyText = Field(description="team that maintains the rule")
-    tags: OptionalKey[TextList] = Field(None, description="free labels")
-    references: OptionalKey[TextList] = Field(None, description="public sources of the indicator")
-    valid: OptionalKey[Validity] = Field(
-        None, description="validity window {from: date, until: date}"
+    tags: OptionalKey[TextList] = Field(default=None, description="free labels")
+    references: OptionalKey[TextList] = Field(
+        default=None, description="public sources of the indicator"
     )
-    reason: OptionalKey[str] = Field(None, description="reason template with {field} placeholders")
+    valid: OptionalKey[Validity] = Field(
+        default=None, description="validity window {from: date, until: date}"
+    )
+    reason: OptionalKey[str] = Field(
+        default=None, description="reason template with {field} placeholders"
+    )
     match: MatchBlock
     exceptions: OptionalKey[list[RuleException]] = Field(
-        None, description="tuples of field values that suppress a hit"
+        default=None, description="tuples of field values that suppress a hit"
     )
     tests: OptionalKey[list[RuleTest]] = Field(
-        None, description="embedded tests: expect hit / no_hit on a mocked row"
+        default=None, description="embedded tests: expect hit / no_hit on a mocked row"
     )
     provenance: OptionalKey[Provenance] = Field(
-        None,
+        default=None,
         description="where an adopted rule came from: {source_unit, case_note, adopted_by, "
         "adopted_at}",
     )
@@ -161,9 +148,11 @@ class ListDocument(DocumentModel):
     kind: Literal["list"] = Field(description="document kind: list")
     name: str = Field(pattern=NAME_PATTERN, description="the list's name, used as $name")
     type: ListType = Field(
-        "string", description="; ".join(f"{k}: {v}" for k, v in LIST_TYPES.items())
+        default="string", description="; ".join(f"{k}: {v}" for k, v in LIST_TYPES.items())
     )
-    description: OptionalKey[str] = Field(None, description="what the list holds and its source")
+    description: OptionalKey[str] = Field(
+        default=None, description="what the list holds and its source"
+    )
     items: list[Annotated[Any, WithJsonSchema({"type": ["string", "number"]})]] = Field(
         description="the values"
     )
@@ -175,7 +164,7 @@ class MacroDocument(DocumentModel):
     label: ClassVar[str] = "a macro"
     kind: Literal["macro"] = Field(description="document kind: macro")
     name: str = Field(pattern=NAME_PATTERN, description="the macro's name, used in conditions")
-    description: OptionalKey[str] = Field(None, description="what the macro means")
+    description: OptionalKey[str] = Field(default=None, description="what the macro means")
     match: MatchBlock
 
 

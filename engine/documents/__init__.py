@@ -20,9 +20,11 @@ from engine.documents._models import (
     compose_single,
     raise_first,
     read_document,
+    validate_data,
     validate_node,
 )
 from engine.documents._schema import defined_elsewhere, document_schema
+from engine.documents._types import Date, NonEmptyScalar, NonEmptyText, ScalarText, TextList
 from engine.documents._yaml import (
     LIMITS,
     Limits,
@@ -43,13 +45,18 @@ from engine.documents._yaml import (
 __all__ = [
     "LIMITS",
     "Collector",
+    "Date",
     "Diagnostic",
     "DocumentModel",
     "Limits",
     "Node",
+    "NonEmptyScalar",
+    "NonEmptyText",
     "OptionalKey",
     "Pos",
+    "ScalarText",
     "Severity",
+    "TextList",
     "child",
     "compose_documents",
     "compose_single",
@@ -65,6 +72,7 @@ __all__ = [
     "read_document",
     "scalar_col_offset",
     "text_value",
+    "validate_data",
     "validate_node",
     "value",
 ]

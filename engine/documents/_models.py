@@ -7,6 +7,7 @@ with a "did you mean" hint for a misspelt key and the key's description for a mi
 
 from __future__ import annotations
 
+import json
 import re
 import types
 import typing
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar, Union
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
@@ -30,7 +32,7 @@ from engine.documents._yaml import (
     pos,
     value,
 )
-from engine.errors import LookoutError
+from engine.errors import Location, LookoutError
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -248,6 +250,14 @@ def _message(
     return f"{_name(where.path)} {text[:1].lower()}{text[1:]}", None
 
 
+def _describe(
+    err: Any, where: _Where, model: type[BaseModel], title: str | None
+) -> tuple[str, str | None]:
+    if err["type"] == "union":
+        return f"{_name(where.path)} {err['msg']}", None
+    return _message(err, where, model, title)
+
+
 def _located(errors: list[Any], root: Node, model: type[BaseModel]) -> Iterator[tuple[Any, _Where]]:
     """Each error with where it leads; of a union's alternatives, only the telling ones."""
     # An optional key refuses null before the union is tried, so "should be None" is noise.
@@ -298,10 +308,7 @@ def validate_node(
     for err, where in _located(errors, node, model):
         if where.path:
             bad.add(str(where.path[0]))
-        if err["type"] == "union":
-            message, hint = f"{_name(where.path)} {err['msg']}", None
-        else:
-            message, hint = _message(err, where, model, title)
+        message, hint = _describe(err, where, model, title)
         at = where.key_node if err["type"] == "extra_forbidden" and where.key_node else where.node
         if err["type"] == "extra_forbidden" and where.key_node is None:
             at = where.node
@@ -372,3 +379,44 @@ def read_document(
     raise_first(out, error)
     assert doc is not None
     return doc, node, text
+
+
+def validate_data(
+    model: type[M],
+    data: Any,
+    error: type[LookoutError],
+    *,
+    file: str | None = None,
+    title: str | None = None,
+) -> M:
+    """``model`` validated against plain ``data`` (no YAML text); ``error`` names the key.
+
+    For documents built in code: the messages are the same as for a file, located by the
+    key's path (``field``) instead of a line and column.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        pass
+    # A node tree of the data only to walk the error locations (tuples, dates: plain JSON).
+    plain = json.loads(json.dumps(data, default=str))
+    node = yaml.compose(yaml.safe_dump(plain, sort_keys=False), Loader=yaml.SafeLoader)
+    assert node is not None  # data is a value that failed validation, so not empty
+    located: list[tuple[str, str | None, str | None]] = []
+    for err, where in _located(_errors(model, data), node, model):
+        message, hint = _describe(err, where, model, title)
+        path = ".".join(str(p) for p in where.path) or None
+        located.append((message, hint, path))
+    message, hint, path = located[0]
+    more = [m for m, _, _ in located[1:]]
+    if more:
+        hint = "; ".join([*([hint] if hint else []), "also: " + "; ".join(more)])
+    raise error(message, location=Location(file=file, field=path), hint=hint)
+
+
+def _errors(model: type[BaseModel], data: Any) -> list[Any]:
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return list(exc.errors(include_url=False))
+    return []

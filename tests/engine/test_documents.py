@@ -21,14 +21,14 @@ from engine.errors import LookoutError
 class Options(DocumentModel):
     label: ClassVar[str] = "a column"
     source: str = Field(description="the source column")
-    unit: str = Field(None, description="a unit")
+    unit: str = Field(default=None, description="a unit")
 
 
 class Doc(DocumentModel):
     label: ClassVar[str] = "a test document"
     kind: Literal["thing"] = Field(description="document kind: thing")
     name: str = Field(description="its name")
-    count: int = Field(0, ge=0)
+    count: int = Field(default=0, ge=0)
     columns: dict[str, str | Options] = Field(default_factory=dict)
 
 

@@ -144,8 +144,17 @@ def test_bad_policy_names_the_problem(tmp_path) -> None:  # type: ignore[no-unty
     with pytest.raises(PolicyError, match="yellow <= red"):
         ScoringPolicy.load(path)
     path.write_text("lanez: {}\n")
-    with pytest.raises(PolicyError, match="unknown policy key 'lanez'"):
+    with pytest.raises(PolicyError, match="unknown key 'lanez' in a scoring policy") as err:
         ScoringPolicy.load(path)
+    assert str(err.value.location) == f"{path}:1:1" and err.value.hint == "did you mean 'lanes'?"
+    path.write_text("selection:\n  default_capacity: lots\n  control_fraction: 2\n")
+    with pytest.raises(PolicyError, match="'default_capacity' 'lots' is neither") as err:
+        ScoringPolicy.load(path)
+    assert str(err.value.location) == f"{path}:2:21"
+    assert "'control_fraction' must be at most 1" in (err.value.hint or "")
+    with pytest.raises(PolicyError, match="'rule_scale' must be more than 0") as err:
+        ScoringPolicy.from_dict({"risk": {"rule_scale": 0}})
+    assert err.value.location is not None and err.value.location.field == "risk.rule_scale"
 
 
 @settings(max_examples=60, deadline=None)

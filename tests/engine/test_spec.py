@@ -123,16 +123,18 @@ extra:
             "unknown canonical field 'consigne_name'",
             "consignee_name",
         ),
-        ("colums: {}\n", 1, "unknown spec key 'colums'", "columns"),
+        ("colums: {}\n", 1, "unknown key 'colums' in a dataset spec", "did you mean 'columns'"),
         (
             "columns:\n  gross_weight_kg: {source: W, unit: stone}\n",
             2,
             "unknown unit 'stone'",
             "kg",
         ),
-        ("extra:\n  Foo: {}\n", 2, "needs a role", "role"),
-        ("format: xlsx\n", 1, "unknown format 'xlsx'", "csv"),
-        ("columns: [\n", 2, "not valid YAML", None),
+        ("extra:\n  Foo: {}\n", 2, "'Foo' has no 'role'", "one of id, categorical"),
+        ("format: xlsx\n", 1, "format 'xlsx' is not one of: csv, parquet", None),
+        ("columns: [\n", 2, "YAML syntax", "indentation"),
+        ("columns:\n  bl_number: {source: B, decimal: ';'}\n", 2, "decimal ';'", None),
+        ("kind: dataset_spec\nkind: x\n", 2, "duplicate key 'kind'", None),
     ],
 )
 def test_spec_errors_are_located(

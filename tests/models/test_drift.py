@@ -214,10 +214,11 @@ def test_report_without_rows_and_thresholds_from_the_policy(world: dict[str, Any
     policy = ScoringPolicy.from_dict({"drift": {"feature_psi": 0.5, "min_rows": 10}})
     assert policy.drift.feature_psi == 0.5 and policy.drift.min_rows == 10
     assert policy.drift.score_psi == 0.25
-    with pytest.raises(PolicyError, match="unknown drift key") as err:
+    with pytest.raises(PolicyError, match="unknown key 'feature_pis' in 'drift'") as err:
         ScoringPolicy.from_dict({"drift": {"feature_pis": 0.5}})
-    assert err.value.location is not None and err.value.location.field == "drift"
-    with pytest.raises(PolicyError, match="positive"):
+    assert err.value.location is not None and err.value.location.field == "drift.feature_pis"
+    assert err.value.hint == "did you mean 'feature_psi'?"
+    with pytest.raises(PolicyError, match="'score_psi' must be more than 0"):
         ScoringPolicy.from_dict({"drift": {"score_psi": 0}})
 
 

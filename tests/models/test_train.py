@@ -143,7 +143,7 @@ def test_recipe_naming_missing_columns() -> None:
 
 
 def test_recipe_errors() -> None:
-    with pytest.raises(RecipeError, match="unknown model key 'labels'"):
+    with pytest.raises(RecipeError, match="unknown key 'labels' in the model section"):
         recipe(labels="x")
     with pytest.raises(RecipeError, match="leak"):
         recipe(numeric=["fraud"])
@@ -187,3 +187,20 @@ def test_refit_uses_all_rows_with_the_trees_found(trained) -> None:  # type: ign
     assert sum(counts.values()) == rows.height  # the plan was refitted on every row
     no_refit = train_model(history(), recipe(refit=False))
     assert "refit" not in no_refit.card
+
+
+def test_recipe_errors_in_a_spec_file_are_located(tmp_path: Path) -> None:
+    from models.recipe import load_recipe
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "kind: dataset_spec\nrecord_id: ID\nextra:\n  ID: {role: id}\n  Fraud: {role: label}\n"
+        "  Mass: {role: numeric}\nmodel:\n  label: Fraud\n  numeric: [Mass]\n  sed: 3\n"
+    )
+    with pytest.raises(RecipeError) as err:
+        load_recipe(spec)
+    assert str(err.value.location) == f"{spec}:10:3"
+    assert err.value.message == "unknown key 'sed' in the model section"
+    assert err.value.hint == "did you mean 'seed'?"
+    spec.write_text(spec.read_text().replace("  sed: 3\n", ""))
+    assert load_recipe(spec).numeric == ("Mass",)
