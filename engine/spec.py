@@ -355,7 +355,9 @@ def _parse(doc: SpecDocument, node: Node, file: str, digest: str) -> DatasetSpec
     for rid in record_id:
         if rid in columns and str(CANONICAL[rid].dtype).startswith("List"):
             raise err(
-                f"record_id '{rid}' is a list field", "record_id", "name a single-value field"
+                f"record_id '{rid}' is a list field",
+                child(node, "record_id"),
+                "name a single-value field",
             )
         if rid not in known and not (record_id == REQUIRED_MANIFEST_FIELDS):
             raise err(
