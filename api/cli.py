@@ -128,8 +128,8 @@ def score(
         watchlists=() if no_watchlist else (watchlist or None),
         use_rules=not no_rules,
         use_model=not no_model,
+        append_history=history_append,
     )
-    scorer.append_history = history_append
     require_history_if_model_needs_it(scorer)
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None

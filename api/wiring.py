@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.pipeline import Scorer
 from engine.policy import ScoringPolicy
 from engine.reference import ReferenceData
+from engine.scorer import Scorer
 from engine.stages import Stage
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -29,6 +29,7 @@ def build_scorer(
     reference_dir: Path | None = None,
     use_rules: bool = True,
     use_model: bool = True,
+    append_history: bool = True,
 ) -> Scorer:
     """A scorer from paths; ``None`` means the shipped default for rules, model, policy and
     watchlists (the UN Security Council consolidated list); ``watchlists=()`` screens nothing.
@@ -36,7 +37,8 @@ def build_scorer(
     history store (``watchlist-cache/``) when one is given.
 
     ``use_rules=False`` / ``use_model=False`` leave that stage out entirely (e.g. a data set
-    for which only a model exists).
+    for which only a model exists); ``append_history=False`` scores without adding the batch
+    to the history store (re-scoring).
     """
     from rules import load_pack
 
@@ -70,7 +72,8 @@ def build_scorer(
         policy=ScoringPolicy.load(policy_path),
         rules=pack,
         model=model,
-        enrichers=enrichers,
+        enrichers=tuple(enrichers),
+        append_history=append_history,
     )
 
 

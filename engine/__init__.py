@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     "SpecError": "engine.errors",
     "read_chunks": "engine.ingest",
     "read_frame": "engine.ingest",
-    "Scorer": "engine.pipeline",
+    "Scorer": "engine.scorer",
     "prepare": "engine.pipeline",
     "run_batch": "engine.pipeline",
     "Capacity": "engine.policy",

@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import logging
 import pickle
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -48,7 +47,6 @@ from engine.pipeline import (
     PartialBatch,
     PartitionWriter,
     Progress,
-    Scorer,
     begin_batch,
     check_layout,
     end_batch,
@@ -61,6 +59,7 @@ from engine.pipeline import (
 from engine.policy import Capacity
 from engine.record import RunRecord, Timings
 from engine.schema import SOURCE_FILE
+from engine.scorer import Scorer
 from engine.spec import DatasetSpec, default_spec
 
 if TYPE_CHECKING:
@@ -127,11 +126,9 @@ class _ScoreFiles:
                     chunk_rows=self.chunk_rows,
                     part_prefix=f"{int(index):06d}-part",
                 )
-                # The compiled rule stages go back too, so the run record's fingerprint names
-                # the rule pack exactly as the single-process record does.
-                results.append(pickle.dumps(("ok", partial, self.scorer._compiled)))
+                results.append(pickle.dumps(("ok", partial)))
             except LookoutError as err:  # reported on the driver as the user's error
-                results.append(pickle.dumps(("error", err, None)))
+                results.append(pickle.dumps(("error", err)))
         return {
             "index": batch["index"],
             "result": np.array(results, dtype=object),
@@ -191,13 +188,12 @@ def run_batch_ray(
         begin_batch(scorer, record)
         with timings.stage("distribute"):
             outcomes = _score_on_ray(ray, paths, scorer, spec, parts, chunk_rows, workers, progress)
-        partial, compiled = _merge(outcomes, paths)
+        partial = _merge(outcomes, paths)
         offsets = _offsets(paths, outcomes)
-        driver_scorer = replace(scorer, _compiled={**scorer._compiled, **compiled})
         record = finalise_batch(
             partial,
             record=record,
-            scorer=driver_scorer,
+            scorer=scorer,
             parts=parts,
             out_dir=out_dir,
             capacity=capacity,
@@ -254,9 +250,6 @@ def _connect(ray: ModuleType, address: str | None) -> bool:
     return True
 
 
-_Outcome = tuple[PartialBatch, dict[Any, Any]]
-
-
 def _score_on_ray(
     ray: ModuleType,
     paths: list[Path],
@@ -266,7 +259,7 @@ def _score_on_ray(
     chunk_rows: int,
     workers: int,
     progress: Progress | None,
-) -> dict[int, _Outcome]:
+) -> dict[int, PartialBatch]:
     items = [{"index": i, "path": str(p)} for i, p in enumerate(paths)]
     # One block per file, so files spread over the actors instead of queuing on one.
     dataset = ray.data.from_items(items, override_num_blocks=len(items))
@@ -283,17 +276,17 @@ def _score_on_ray(
         batch_format="numpy",
         num_cpus=1,
     )
-    outcomes: dict[int, _Outcome] = {}
+    outcomes: dict[int, PartialBatch] = {}
     rows = 0
     context = ray.data.DataContext.get_current()
     bars, context.enable_progress_bars = context.enable_progress_bars, False  # ours: `progress`
     try:
         for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
             for index, blob in zip(batch["index"].tolist(), batch["result"].tolist(), strict=True):
-                status, value, compiled = pickle.loads(blob)  # trusted: our own workers pickled it
+                status, value = pickle.loads(blob)  # trusted: our own workers pickled it
                 if status == "error":
                     raise value
-                outcomes[int(index)] = (value, compiled)
+                outcomes[int(index)] = value
                 rows += value.rows_scored
                 if progress:
                     progress("score", rows)
@@ -315,20 +308,17 @@ def _score_on_ray(
     return outcomes
 
 
-def _merge(outcomes: dict[int, _Outcome], paths: list[Path]) -> tuple[PartialBatch, dict[Any, Any]]:
+def _merge(outcomes: dict[int, PartialBatch], paths: list[Path]) -> PartialBatch:
     """Merge in file order, so quarantine, risk and formats are in single-process order."""
     merged = PartialBatch()
-    compiled: dict[Any, Any] = {}
     for index in range(len(paths)):
-        partial, stages = outcomes[index]
-        merged.merge(partial)
-        compiled.update(stages)
-    return merged, compiled
+        merged.merge(outcomes[index])
+    return merged
 
 
-def _offsets(paths: list[Path], outcomes: dict[int, _Outcome]) -> pl.DataFrame:
+def _offsets(paths: list[Path], outcomes: dict[int, PartialBatch]) -> pl.DataFrame:
     """Rows scored in the files before each file: its row_index shift within the batch."""
-    scored = pl.Series([outcomes[i][0].rows_scored for i in range(len(paths))], dtype=pl.Int64)
+    scored = pl.Series([outcomes[i].rows_scored for i in range(len(paths))], dtype=pl.Int64)
     return pl.DataFrame(
         {
             SOURCE_FILE: [str(p) for p in paths],

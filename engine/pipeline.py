@@ -1,8 +1,8 @@
 """The scoring pipeline: load → validate → enrich → rules → model → combine → select → record.
 
-``Scorer`` is the compiled, reusable part (reference tables, enrichers, rule pack, model,
-policy): build it once, then score any number of chunks with ``Scorer.score_chunk`` — a
-pure function of one frame, which is what a distributed worker runs too. ``run_batch`` is
+``engine.scorer.Scorer`` is the immutable, reusable part (reference tables, enrichers, rule
+pack, model, policy): build it once, then score any number of chunks with ``Scorer.score`` —
+a pure function of one frame, which is what a distributed worker runs too. ``run_batch`` is
 the single-process driver over a whole input: it streams chunks through the scorer into
 Parquet parts, then selects globally by capacity, explains the selected rows and writes the
 outputs and the run record.
@@ -10,7 +10,7 @@ outputs and the run record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,17 +19,16 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 
 from engine._canonical import QUARANTINE_SCHEMA
-from engine.enrich import enrich
 from engine.errors import Location, PipelineError
 from engine.identity import BatchIdentity, batch_identity
 from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
-from engine.policy import Capacity, ScoringPolicy, combine, select
+from engine.policy import Capacity, ScoringPolicy, select
 from engine.record import RunRecord, Timings
 from engine.reference import ReferenceData
-from engine.schema import CANONICAL, DQ_FLAGS, ROW_INDEX, SOURCE_FILE
+from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
+from engine.scorer import Scorer
 from engine.spec import DatasetSpec, default_spec
-from engine.stages import ExplainingStage, Stage, merge_drift, report_drift, tally_drift
-from engine.validate import validate
+from engine.stages import Stage, merge_drift, report_drift, tally_drift
 
 Progress = Callable[[str, int], None]
 
@@ -45,90 +44,6 @@ class BatchAware(Protocol):
     def begin_batch(self, batch: BatchIdentity) -> str | None: ...
 
     def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int: ...
-
-
-class RulePack(Protocol):
-    """A rule pack that compiles, once per frame schema, into a scoring stage."""
-
-    def compile(self, schema: Mapping[str, pl.DataType]) -> Stage: ...
-
-
-@dataclass
-class Scorer:
-    """Everything a chunk needs to be scored; built once, reused for every chunk."""
-
-    refs: ReferenceData
-    policy: ScoringPolicy
-    rules: RulePack | None = None
-    model: ExplainingStage | None = None
-    enrichers: Sequence[Stage] = ()
-    append_history: bool = True  # a scored batch joins the history store (off for backtests)
-    _compiled: dict[tuple[tuple[str, str], ...], Stage] = field(default_factory=dict, repr=False)
-
-    def prepare(
-        self,
-        frame: pl.DataFrame,
-        present: Collection[str] | None = None,
-        timings: Timings | None = None,
-    ) -> pl.DataFrame:
-        """validate → enrich (reference joins, history, watchlists) on a canonical frame."""
-        timings = timings or Timings()
-        present = _present_fields(frame) if present is None else present
-        with timings.stage("validate"):
-            frame = validate(frame, self.refs, present=present)
-        with timings.stage("enrich"):
-            frame = enrich(frame, self.refs)
-        for stage in self.enrichers:
-            with timings.stage(stage.name):
-                frame = stage.apply(frame)
-        return frame
-
-    def score_chunk(
-        self,
-        frame: pl.DataFrame,
-        present: Collection[str] | None = None,
-        timings: Timings | None = None,
-    ) -> pl.DataFrame:
-        """One chunk through validate → enrich → rules → model → combine."""
-        timings = timings or Timings()
-        frame = self.prepare(frame, present, timings)
-        if self.rules is not None:
-            with timings.stage("rules"):
-                frame = self.compiled_rules(frame.schema).apply(frame)
-        if self.model is not None:
-            with timings.stage("model"):
-                frame = self.model.apply(frame)
-        with timings.stage("combine"):
-            return combine(frame, self.policy)
-
-    def compiled_rules(self, schema: Mapping[str, pl.DataType]) -> Stage:
-        assert self.rules is not None
-        key = tuple((name, str(dtype)) for name, dtype in schema.items())
-        if key not in self._compiled:
-            self._compiled[key] = self.rules.compile(schema)
-        return self._compiled[key]
-
-    def fingerprint(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "reference": self.refs.fingerprint(),
-            "policy": self.policy.fingerprint(),
-        }
-        for stage in self._compiled.values():
-            out["rules"] = stage.fingerprint()
-        if self.model is not None:
-            out["model"] = self.model.fingerprint()
-        for stage in self.enrichers:
-            out[stage.name] = stage.fingerprint()
-        return out
-
-
-def _present_fields(frame: pl.DataFrame) -> set[str]:
-    """Canonical fields with at least one value (for frames not read through a spec)."""
-    names = [n for n in CANONICAL if n in frame.columns]
-    if not names or frame.height == 0:
-        return set(names)
-    counts = frame.select(pl.col(names).is_not_null().any()).row(0)
-    return {n for n, seen in zip(names, counts, strict=True) if seen}
 
 
 # ---------------------------------------------------------------------------------------
@@ -174,6 +89,9 @@ class PartialBatch:
     blank_lines: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     drift: Any = None  # additive drift counts of the model (models.drift.DriftTally)
+    # Fingerprints of the compiled rules stages used, in first-use order (the run record
+    # names the last one, as a batch of one schema has one).
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: PartialBatch) -> None:
         self.drift = merge_drift(self.drift, other.drift)
@@ -187,6 +105,7 @@ class PartialBatch:
         self.blank_lines += other.blank_lines
         for name, seconds in other.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
+        self.rules += [fp for fp in other.rules if fp not in self.rules]
 
 
 def score_into_parts(
@@ -210,6 +129,7 @@ def score_into_parts(
     partial = PartialBatch()
     chunks = read_chunks(source, spec, chunk_rows=chunk_rows, summary=summary)
     part_no = 0
+    stages: list[Stage] = []
     while True:
         with timings.stage("load"):
             chunk = next(chunks, None)
@@ -219,7 +139,9 @@ def score_into_parts(
         partial.quarantine.append(chunk.quarantine)
         if chunk.rows.height == 0:
             continue
-        scored = scorer.score_chunk(chunk.rows, chunk.present, timings)
+        scored, rules = scorer.score(chunk.rows, chunk.present, timings)
+        if rules is not None and not any(rules is seen for seen in stages):
+            stages.append(rules)
         with timings.stage("write"):
             scored.write_parquet(parts / f"{part_prefix}-{part_no:05d}.parquet")
         part_no += 1
@@ -243,6 +165,7 @@ def score_into_parts(
     partial.files = summary.files
     partial.blank_lines = summary.blank_lines
     partial.timings = timings.seconds
+    partial.merge(PartialBatch(rules=[stage.fingerprint() for stage in stages]))
     return partial
 
 
@@ -406,7 +329,7 @@ def finalise_batch(
         "run": str(out_dir / "run.json"),
     }
     if partial.rows_scored == 0:
-        _finish(record, timings, scorer, out_dir, status="failed")
+        _finish(record, timings, scorer, partial, out_dir, status="failed")
         _clear(parts)
         raise PipelineError(
             f"no row could be scored: {partial.rows_in} record(s) read, "
@@ -442,7 +365,7 @@ def finalise_batch(
     record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
-    _finish(record, timings, scorer, out_dir, status="succeeded")
+    _finish(record, timings, scorer, partial, out_dir, status="succeeded")
     return record
 
 
@@ -458,10 +381,16 @@ def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame | None) -> pl.LazyFrame:
 
 
 def _finish(
-    record: RunRecord, timings: Timings, scorer: Scorer, out_dir: Path, *, status: str
+    record: RunRecord,
+    timings: Timings,
+    scorer: Scorer,
+    partial: PartialBatch,
+    out_dir: Path,
+    *,
+    status: str,
 ) -> None:
     record.status = status
-    record.stages = scorer.fingerprint()
+    record.stages = scorer.fingerprint(partial.rules[-1] if partial.rules else None)
     record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
     record.finished_at = datetime.now(UTC).isoformat()
     record.write(out_dir / "run.json")
@@ -598,7 +527,9 @@ def prepare(
 ) -> pl.DataFrame:
     """validate → enrich a canonical frame (e.g. a history for backtests or training)."""
     scorer = Scorer(
-        refs=refs or ReferenceData.load(), policy=ScoringPolicy.load(None), enrichers=enrichers
+        refs=refs or ReferenceData.load(),
+        policy=ScoringPolicy.load(None),
+        enrichers=tuple(enrichers),
     )
     return scorer.prepare(frame, present)
 
@@ -607,8 +538,6 @@ __all__ = [
     "FLAGGED_COLUMNS",
     "BatchAware",
     "PartialBatch",
-    "RulePack",
-    "Scorer",
     "begin_batch",
     "check_layout",
     "end_batch",

@@ -8,6 +8,7 @@ objects serve the single-process path and a distributed one (one per worker).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
@@ -81,3 +82,14 @@ def report_drift(model: object, counted: Any, thresholds: Any) -> dict[str, Any]
     if not isinstance(model, DriftAware):
         return {}
     return model.drift_report(counted, thresholds) or {}
+
+
+class RuleSource(Protocol):
+    """A rule pack: compiles, once per frame schema, into a scoring stage.
+
+    ``stage_for`` is called from every chunk of every batch, possibly from several threads
+    at once; the pack caches the compiled stage per schema (under a lock)."""
+
+    def stage_for(self, schema: Mapping[str, pl.DataType]) -> Stage:
+        """The rules stage for frames with ``schema`` (compiled on first use)."""
+        ...

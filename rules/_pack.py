@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,34 @@ class RulePack:
     files: list[str]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     fields: dict[str, pl.DataType] = field(default_factory=dict)
+    # Compiled stages per (schema, day), shared by every batch and thread scoring with
+    # this pack; see stage_for. Not pickled: a copy compiles its own.
+    _stages: dict[tuple[object, ...], CompiledPack] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_stages"] = {}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def stage_for(self, schema: Mapping[str, pl.DataType]) -> CompiledPack:
+        """The rules stage for frames with ``schema``, compiled once per schema and day
+        (validity windows are judged on the day) and cached; safe from several threads."""
+        key = (dt.date.today(), *((name, str(dtype)) for name, dtype in schema.items()))
+        with self._lock:
+            stage = self._stages.get(key)
+            if stage is None:
+                stage = self._stages[key] = self.compile(schema)
+            return stage
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError when the pack has none)."""

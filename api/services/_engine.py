@@ -94,9 +94,6 @@ class ScorerCache:
                     # lists only, so every unit's batches share them
                     watchlist_cache=s.data_dir / WATCHLIST_CACHE if s.history else None,
                 )
-                # Scorers of concurrent batches share this cache of compiled rule packs;
-                # the engine iterates it (fingerprint) while another batch may add to it.
-                scorer._compiled = _SnapshotDict(scorer._compiled)
                 self._scorers[key] = scorer
             base = self._scorers[key]
         if history_dir is None:
@@ -109,20 +106,6 @@ class ScorerCache:
             self._scorers.clear()
 
 
-class _SnapshotDict(dict[Any, Any]):
-    """A dict whose views are snapshots, so iterating never races with insertions from
-    other threads (list() of a dict runs under the GIL without interruption)."""
-
-    def values(self) -> list[Any]:  # type: ignore[override]
-        return list(super().values())
-
-    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
-        return list(super().items())
-
-    def keys(self) -> list[Any]:  # type: ignore[override]
-        return list(super().keys())
-
-
 def _with_history(base: Any, history_dir: Path) -> Any:
     """``base`` with the unit's history features first among its enrichers (as
     ``api.wiring.build_scorer`` orders them); compiled rules stay shared.
@@ -130,13 +113,10 @@ def _with_history(base: Any, history_dir: Path) -> Any:
     The history stage is per batch: the engine leaves the batch out of its own history and
     appends it to the store once scored.
     """
-    import dataclasses
-
     from engine.history import HistoryFeatures, HistoryStore
 
     history_dir.mkdir(parents=True, exist_ok=True)
-    history = HistoryFeatures(HistoryStore(history_dir))
-    return dataclasses.replace(base, enrichers=[history, *base.enrichers], _compiled=base._compiled)
+    return base.with_enrichers_first(HistoryFeatures(HistoryStore(history_dir)))
 
 
 def run(

@@ -15,8 +15,9 @@ from engine.distributed import DistributedError, expand_batch_inputs, run_batch_
 from engine.errors import SpecError
 from engine.generate import GeneratedData, generate
 from engine.history import HistoryStore
-from engine.pipeline import Scorer, run_batch
+from engine.pipeline import run_batch
 from engine.policy import Capacity
+from engine.scorer import Scorer
 
 pytestmark = [
     pytest.mark.xdist_group("ray"),

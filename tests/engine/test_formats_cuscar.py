@@ -13,8 +13,9 @@ from pydifact.segmentcollection import RawSegmentCollection
 
 from engine.formats._edifact import parse_segments
 from engine.ingest import detect_format, read_chunks, read_frame
-from engine.pipeline import Scorer, run_batch
+from engine.pipeline import run_batch
 from engine.schema import SOURCE_LINE
+from engine.scorer import Scorer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cuscar"
 MANIFEST = FIXTURES / "manifest.edi"

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from engine.formats._jsonsplit import split_documents
 from engine.formats.dcsa import looks_like_dcsa, read_dcsa_chunks
 from engine.ingest import detect_format, read_chunks, read_frame
-from engine.pipeline import Scorer, run_batch
+from engine.pipeline import run_batch
 from engine.schema import SOURCE_LINE
+from engine.scorer import Scorer
 from engine.spec import default_spec
 
 

@@ -14,10 +14,11 @@ import polars as pl
 from engine.history import HistoryFeatures, HistoryStore
 from engine.identity import BatchIdentity, batch_identity
 from engine.ingest import read_frame
-from engine.pipeline import Scorer, run_batch
+from engine.pipeline import run_batch
 from engine.policy import ScoringPolicy
 from engine.record import RunRecord
 from engine.reference import ReferenceData
+from engine.scorer import Scorer
 
 HEADER = "container_number,bl_number,port_of_loading,hs_code,filed_at,shipper_name,consignee_name\n"
 LINE = "{c},B{i},ECGYE,080390,2025-03-0{d}T08:00:00Z,Acme Trading,Kappa Imports\n"
@@ -32,7 +33,7 @@ def _manifest(path: Path, days: range) -> Path:
 
 def _score(source: Path | str, store: HistoryStore, out: Path) -> tuple[RunRecord, list[int]]:
     scorer = Scorer(
-        refs=ReferenceData.load(), policy=ScoringPolicy.load(), enrichers=[HistoryFeatures(store)]
+        refs=ReferenceData.load(), policy=ScoringPolicy.load(), enrichers=(HistoryFeatures(store),)
     )
     record = run_batch(source, scorer=scorer, out_dir=out)
     scored = pl.read_parquet(out / "scored.parquet").sort("row_index")

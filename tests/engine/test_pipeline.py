@@ -10,9 +10,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from engine.errors import PipelineError
-from engine.pipeline import Scorer, prepare, run_batch
+from engine.pipeline import prepare, run_batch
 from engine.policy import Capacity, ScoringPolicy
 from engine.reference import ReferenceData
+from engine.scorer import Scorer
 from rules import load_pack
 
 HEADER = (
@@ -160,7 +161,7 @@ def test_scored_batch_becomes_history_once_and_rescoring_is_stable(tmp_path: Pat
         refs=ReferenceData.load(),
         policy=ScoringPolicy.load(),
         rules=load_pack(),
-        enrichers=[HistoryFeatures(store)],
+        enrichers=(HistoryFeatures(store),),
     )
     # The first run writes partitions into a folder holding an older run's scored.parquet:
     # what becomes history is this run's output, not the stale file.
@@ -181,3 +182,18 @@ def test_scored_batch_becomes_history_once_and_rescoring_is_stable(tmp_path: Pat
     b = pl.read_parquet(tmp_path / "b" / "scored.parquet")
     assert a.drop("source_file").equals(b.drop("source_file"))
     assert a.get_column("consignee_shipments_30d").sum() > 0
+
+
+def test_the_scorer_is_immutable_and_shares_its_rules_when_extended(scorer: Scorer) -> None:
+    import dataclasses
+
+    from engine.history import HistoryFeatures, HistoryStore
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scorer.append_history = False  # type: ignore[misc]
+    assert isinstance(scorer.enrichers, tuple)
+    history = HistoryFeatures(HistoryStore(Path("unused-store")))
+    extended = scorer.with_enrichers_first(history)
+    assert extended.enrichers == (history, *scorer.enrichers)
+    assert extended.rules is scorer.rules  # one cache of compiled stages
+    assert scorer.enrichers == ()

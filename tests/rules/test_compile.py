@@ -280,3 +280,23 @@ def test_rows_keep_order_and_other_columns() -> None:
 def test_categorical_text_columns(dtype: pl.DataType) -> None:
     frame = pl.DataFrame({"bl_type": ["TO_ORDER", "straight"]}, schema={"bl_type": dtype})
     assert hits("match: {a: {bl_type: to_order}, condition: a}", frame) == [True, False]
+
+
+def test_stage_for_compiles_once_per_schema_for_every_thread() -> None:
+    """The pack's cache of compiled stages: one stage per schema, shared by concurrent
+    callers; a pickled pack (a distributed worker's copy) compiles its own."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    pack = load_pack_text(rule("match: {a: {gross_weight_kg|gt: 10}, condition: a}", id="heavy"))
+    frame = pl.DataFrame({"gross_weight_kg": [5.0, 50.0]})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        stages = list(pool.map(lambda _: pack.stage_for(frame.schema), range(32)))
+    assert all(stage is stages[0] for stage in stages)
+    other = pack.stage_for(pl.Schema({"gross_weight_kg": pl.Int64()}))
+    assert other is not stages[0]
+    copy = pickle.loads(pickle.dumps(pack))
+    theirs = copy.stage_for(frame.schema)
+    assert theirs is not stages[0]
+    assert theirs.fingerprint() == stages[0].fingerprint()
+    assert theirs.apply(frame)["rule_hits"].to_list() == [[], ["heavy"]]
