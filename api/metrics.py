@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import HTTPException
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PROBLEM_MEDIA_TYPE
@@ -55,6 +55,31 @@ class Metrics:
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
             registry=self.registry,
         )
+        # Drift of each unit's latest scored batch against the model's training window.
+        self.drift = {
+            name: Gauge(
+                f"lookout_drift_{name}",
+                f"Latest scored batch per unit: {text}",
+                ["unit"],
+                registry=self.registry,
+            )
+            for name, text in (
+                ("max_psi", "largest population stability index of a model feature"),
+                ("score_psi", "population stability index of the model score"),
+                ("unseen_share", "share of rows with a category never seen in training"),
+                ("max_missing_increase", "largest rise of a feature's missing share"),
+                ("alarms", "number of drift warnings the scoring policy's thresholds raised"),
+            )
+        }
+
+    def record_drift(self, unit_id: str, drift: dict[str, Any] | None) -> None:
+        """Set the unit's drift gauges from a run record's ``drift`` section."""
+        if not drift or drift.get("status") == "no_rows":
+            return
+        for name, gauge in self.drift.items():
+            value = len(drift.get("alarms") or []) if name == "alarms" else drift.get(name)
+            if isinstance(value, int | float):
+                gauge.labels(unit_id).set(float(value))
 
 
 class ServiceMiddleware:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.schemas.drift import DriftSummary, drift_of
+
 BATCH_ID_PATTERN = r"^[0-9A-Za-z-]+$"
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Scalar = str | int | float | bool | None
@@ -89,9 +91,11 @@ class BatchPublic(BaseModel):
 
 
 class BatchDetail(BatchPublic):
-    """A batch with its engine run record (input hash, rule-pack and model hashes, timings)."""
+    """A batch with its engine run record (input hash, rule-pack and model hashes, timings)
+    and its drift against the model's training window, with the warnings it raised."""
 
     run_record: dict[str, Any] | None
+    drift: DriftSummary | None = None
 
 
 class FlaggedContainer(BaseModel):
@@ -150,7 +154,7 @@ def batch_public(batch: Any, *, detail: bool = False) -> BatchPublic:
         "finished_at": batch.finished_at,
     }
     if detail:
-        return BatchDetail(**data, run_record=batch.run_record)
+        return BatchDetail(**data, run_record=batch.run_record, drift=drift_of(batch.run_record))
     return BatchPublic(**data)
 
 

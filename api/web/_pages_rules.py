@@ -1,4 +1,5 @@
-"""Rules (active pack, per-rule hits and hit rates, pack validation) and the model card."""
+"""Rules (active pack, per-rule hits and hit rates, pack validation) and the model card
+(with drift over the last 30/90 days)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pydantic import ValidationError
 from api.auth import SessionDep
 from api.problems import ProblemException
 from api.routers.model import get_model
+from api.schemas.drift import ModelDrift
 from api.schemas.rules import RulePackFiles
 from api.services import rules as rules_service
+from api.services.drift import drift_since
 from api.state import State
 from api.web import _lookups
 from api.web._auth import Csrf, PageRoute, WebViewer
@@ -91,8 +94,12 @@ async def validate_pack(
 
 
 @router.get("/web/model")
-def model_page(request: Request, state: State, principal: WebViewer) -> Response:
-    """The model card: data, windows, features and the precision-at-capacity curve."""
+def model_page(request: Request, state: State, principal: WebViewer, days: int = 30) -> Response:
+    """The model card: data, windows, features, the precision-at-capacity curve, and drift
+    over the last 30 or 90 days."""
+    days = 90 if days == 90 else 30
+    with state.read_sessions() as session:
+        drift = drift_since(session, principal.unit_id, days)
     try:
         card: dict[str, Any] | None = get_model(state, principal)
         missing = None
@@ -110,6 +117,7 @@ def model_page(request: Request, state: State, principal: WebViewer) -> Response
             "missing": missing,
             "metrics": metrics,
             "curve": curve,
+            **_drift_chart(drift),
             "rates": [100 * float(p["rate"]) for p in curve],
             "precision": [float(p["precision"]) for p in curve],
             "recall": [float(p["recall"]) for p in curve],
@@ -129,3 +137,22 @@ def model_page(request: Request, state: State, principal: WebViewer) -> Response
             ],
         },
     )
+
+
+def _drift_chart(drift: ModelDrift) -> dict[str, Any]:
+    """The model page's drift series: one point per finished batch, oldest first."""
+    points = drift.points
+    feature = [p.drift.max_psi or 0.0 for p in points]
+    score = [p.drift.score_psi or 0.0 for p in points]
+    unseen = [p.drift.unseen_share or 0.0 for p in points]
+    top = max([*feature, *score, *unseen, 0.5])
+    return {
+        "drift": drift,
+        "drift_x": [float(i + 1) for i in range(len(points))],
+        "drift_series": [
+            ("largest feature PSI", feature),
+            ("score PSI", score),
+            ("unseen share", unseen),
+        ],
+        "drift_y_max": float(min(top * 1.1, 10.0)),
+    }

@@ -22,6 +22,7 @@ SELECTION_LABELS = {
     "forced": "forced (mandatory rule)",
     "risk": "top risk within capacity",
     "control": "random control",
+    "explore": "exploration (little-known data)",
 }
 
 
@@ -111,14 +112,28 @@ def render(
     request: Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> HTMLResponse:
     """Render ``template`` with the signed-in user, CSRF token and nav in the context."""
+    principal = getattr(request.state, "web_principal", None)
     base = {
         "request": request,
-        "principal": getattr(request.state, "web_principal", None),
+        "principal": principal,
         "csrf": getattr(request.state, "web_csrf", ""),
         "path": request.url.path,
+        "drift_banner": _drift_banner(request, principal),
     }
     html = ENV.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _drift_banner(request: Request, principal: Any) -> Any:
+    """The unit's latest batch's drift, when it raised a warning (shown on every page)."""
+    state = getattr(request.app.state, "lookout", None)
+    if principal is None or state is None:
+        return None
+    from api.services.drift import latest_drift
+
+    with state.read_sessions() as session:
+        latest = latest_drift(session, principal.unit_id)
+    return latest if latest is not None and latest.drift.alarms else None
 
 
 SECURITY_HEADERS = {

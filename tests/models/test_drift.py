@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +19,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.generate import TypologyRates, generate
 from engine.pipeline import Scorer, prepare, run_batch
 from engine.policy import Capacity, DriftThresholds, PolicyError, ScoringPolicy
 from engine.reference import ReferenceData
-from models import ModelStage, load_model, train_model
+from models import ModelStage, load_model
 from models.artifact import ModelArtifact
 from models.drift import DriftReference, drift_report, psi, tally
-from models.recipe import ModelRecipe
-
-RECIPE: dict[str, Any] = {
-    "label": "inspection_result",
-    "positive": ["seizure", "irregularity"],
-    "labelled_only": "inspected",
-    "time": "filed_at",
-    "numeric": ["gross_weight_kg", "declared_value", "packages", "kg_per_package", "is_reefer"],
-    "categorical": ["port_of_loading", "origin_country", "hs_chapter", "iso_type"],
-    "validation": {"last_fraction": 0.25},
-    "params": {
-        "num_boost_round": 30,
-        "early_stopping_rounds": 10,
-        "num_leaves": 7,
-        "min_data_in_leaf": 20,
-        "num_threads": 1,
-    },
-    "min_category_count": 10,
-    "seed": 3,
-}
+from tests.models._drift_world import drift_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A trained model, its folder, and two unchanged generated days (Parquet)."""
-    root = tmp_path_factory.mktemp("drift")
-    rates = TypologyRates(**{k: v * 5 for k, v in asdict(TypologyRates()).items()})
-    data = generate(
-        days=2,
-        rows_per_day=1500,
-        seed=11,
-        out_dir=root / "gen",
-        history_days=35,
-        history_rows_per_day=800,
-        formats=("parquet",),
-        rates=rates,
-    )
-    assert data.history is not None
-    history = prepare(pl.read_parquet(data.history))
-    artifact = train_model(history, ModelRecipe.from_dict(RECIPE))
-    folder = artifact.save(root / "model")
-    return {"root": root, "model": folder, "days": data.manifests, "artifact": artifact}
+    return drift_world(tmp_path_factory.mktemp("drift"))
 
 
 def _score(world: dict[str, Any], manifest: Path, name: str) -> dict[str, Any]:
