@@ -131,9 +131,7 @@ def make_world(cfg: SimConfig, seed: int, folder: Path) -> tuple[pl.DataFrame, p
     ``__planted``."""
     from models.cli import prepare_history
 
-    rates = TypologyRates(
-        **{k: v * cfg.rate_factor for k, v in asdict(TypologyRates()).items()}
-    )
+    rates = TypologyRates(**{k: v * cfg.rate_factor for k, v in asdict(TypologyRates()).items()})
     data = generate(
         days=cfg.days + cfg.eval_days,
         rows_per_day=cfg.rows_per_day,
@@ -146,8 +144,8 @@ def make_world(cfg: SimConfig, seed: int, folder: Path) -> tuple[pl.DataFrame, p
     assert data.history is not None
     days = []
     for k, (manifest, truth) in enumerate(zip(data.manifests, data.truth, strict=True)):
-        planted = pl.read_parquet(truth).select(ROW_INDEX).with_columns(
-            pl.lit(True).alias("__planted")
+        planted = (
+            pl.read_parquet(truth).select(ROW_INDEX).with_columns(pl.lit(True).alias("__planted"))
         )
         day = (
             pl.read_parquet(manifest)
