@@ -19,9 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.pipeline import Scorer, prepare, run_batch
+from engine.pipeline import prepare, run_batch
 from engine.policy import Capacity, DriftThresholds, PolicyError, ScoringPolicy
 from engine.reference import ReferenceData
+from engine.scorer import Scorer
 from models import ModelStage, load_model
 from models.artifact import ModelArtifact
 from models.drift import DriftReference, drift_report, psi, tally
