@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean chromium schemas
 
 $(UV):
 	$(PY_BOOT) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check engine rules models api benchmarks tests
 	$(VENV)/bin/ruff format --check engine rules models api benchmarks tests
 	$(VENV)/bin/mypy
+
+schemas: $(STAMP)  ## write the JSON Schema of every YAML document kind (from the models)
+	$(VENV)/bin/python -m api.document_schemas
 
 bench: $(STAMP)  ## run every benchmark (long; see benchmarks/README.md)
 	$(VENV)/bin/python -m benchmarks.bench_e2e --rows 100000 1000000

@@ -19,7 +19,8 @@ A group may name this unit itself (so one group list can be shared by every memb
 skipped when the group is expanded. ``all-trusted`` is built in: every listed partner.
 
 Only listed units may send to or receive from this unit. The file is re-read when it
-changes, so adding a partner needs no restart. Errors name the file, line and column.
+changes, so adding a partner needs no restart. Errors name the file, line and column. The
+file's shape is :class:`DirectoryDocument` (JSON Schema: ``make schemas``).
 """
 
 from __future__ import annotations
@@ -28,15 +29,27 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import Field
 
 from api.federation.errors import Forbidden, InvalidAddress, UnitConfigError
 from api.federation.keys import UNIT_ID_RE, check_unit_id, load_public_key
+from engine.documents import (
+    Collector,
+    DocumentModel,
+    Node,
+    child,
+    compose_single,
+    is_sequence,
+    mapping_items,
+    raise_first,
+    texts,
+    validate_node,
+)
 from engine.errors import Location
 
-_FIELDS = ("unit_id", "country", "name", "base_url", "public_key")
 ALL_TRUSTED = "all-trusted"
 """The built-in group of every listed partner."""
 GROUP_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,31}$")
@@ -55,43 +68,34 @@ class Partner:
     public_key: Ed25519PublicKey
 
 
-def _where(path: Path, node: yaml.Node, field: str | None = None) -> Location:
+class PartnerEntry(DocumentModel):
+    """One trusted unit, as printed by its ``lookout unit show``."""
+
+    label: ClassVar[str] = "a partner entry"
+    unit_id: str = Field(description="the unit's id, e.g. KZ-ALA-PCU")
+    country: str = Field(description="ISO 3166 alpha-2 country code")
+    name: str = Field(description="the unit's name")
+    base_url: str = Field(description="where the unit's API is reached (http or https)")
+    public_key: str = Field(description="the unit's Ed25519 public key (base64)")
+
+
+class DirectoryDocument(DocumentModel):
+    """The partner directory file."""
+
+    label: ClassVar[str] = "the partner directory"
+    units: list[PartnerEntry] = Field(description="the trusted units")
+    groups: dict[str, list[str]] | None = Field(
+        default=None, description="named groups of listed units (this unit may be one)"
+    )
+
+
+def _where(path: Path, node: Node, field: str | None = None) -> Location:
     return Location(
         file=str(path),
         line=node.start_mark.line + 1,
         column=node.start_mark.column + 1,
         field=field,
     )
-
-
-def _scalar_map(path: Path, node: yaml.Node) -> dict[str, tuple[str, yaml.Node]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise UnitConfigError("a partner entry must be a mapping", location=_where(path, node))
-    out: dict[str, tuple[str, yaml.Node]] = {}
-    for key, value in node.value:
-        if not isinstance(value, yaml.ScalarNode):
-            raise UnitConfigError(
-                f"{key.value} must be a single value", location=_where(path, value, key.value)
-            )
-        out[str(key.value)] = (str(value.value), value)
-    return out
-
-
-def _compose(path: Path, text: str) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = (
-            Location(file=str(path), line=mark.line + 1, column=mark.column + 1) if mark else None
-        )
-        raise UnitConfigError(f"not valid YAML: {err}", location=where) from err
-
-
-def _top(root: yaml.Node, key: str) -> yaml.Node | None:
-    if not isinstance(root, yaml.MappingNode):
-        return None
-    return next((v for k, v in root.value if k.value == key), None)
 
 
 def parse_directory(path: Path, text: str) -> dict[str, Partner]:
@@ -109,33 +113,33 @@ class DirectoryFile:
 
 def parse_directory_file(path: Path, text: str, *, self_id: str | None = None) -> DirectoryFile:
     """Partners and groups of a directory file; ``self_id`` may be named in groups."""
-    root = _compose(path, text)
+    file = str(path)
+    out = Collector()
+    out.add_source(file, text)
+    root = compose_single(text, file, out)
+    raise_first(out, UnitConfigError)
     if root is None:
         return DirectoryFile({}, {})
-    units_node = _top(root, "units")
-    if not isinstance(units_node, yaml.SequenceNode):
+    units = child(root, "units")
+    if units is None or not is_sequence(units):
         raise UnitConfigError(
             "the partner directory needs a top-level `units:` list",
             location=_where(path, root),
             hint="see docs/federation.md for the format",
         )
-    partners = _partners(path, units_node)
-    groups_node = _top(root, "groups")
+    # Every value is text as written (a country code NO stays 'NO').
+    validate_node(DirectoryDocument, root, file, out, data=texts(root))
+    raise_first(out, UnitConfigError)
+    partners = _partners(path, units)
+    groups_node = child(root, "groups")
     groups = {} if groups_node is None else _groups(path, groups_node, partners, self_id)
     return DirectoryFile(partners, groups)
 
 
-def _partners(path: Path, units_node: yaml.SequenceNode) -> dict[str, Partner]:
+def _partners(path: Path, units_node: Node) -> dict[str, Partner]:
     partners: dict[str, Partner] = {}
     for entry in units_node.value:
-        fields = _scalar_map(path, entry)
-        missing = [f for f in _FIELDS if f not in fields]
-        if missing:
-            raise UnitConfigError(
-                f"partner entry lacks {', '.join(missing)}",
-                location=_where(path, entry),
-                hint="paste the output of `lookout unit show` from that unit",
-            )
+        fields = {key: (str(v.value), v) for key, _, v in mapping_items(entry)}
         unit_id, node = fields["unit_id"]
         check_unit_id(unit_id, where=_where(path, node, "unit_id"))
         if unit_id in partners:
@@ -172,28 +176,11 @@ def check_group_name(name: str, *, where: Location | None = None) -> str:
 
 
 def _groups(
-    path: Path, node: yaml.Node, partners: dict[str, Partner], self_id: str | None
+    path: Path, node: Node, partners: dict[str, Partner], self_id: str | None
 ) -> dict[str, tuple[str, ...]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise UnitConfigError(
-            "`groups:` must map group names to lists of unit ids",
-            location=_where(path, node),
-            hint="e.g. groups: {IREN: [KZ-ALA-PCU, PK-KHI-PCU]}",
-        )
     groups: dict[str, tuple[str, ...]] = {}
-    for key, members in node.value:
+    for _, key, members in mapping_items(node):
         name = check_group_name(str(key.value), where=_where(path, key, "groups"))
-        if name in groups:
-            raise UnitConfigError(
-                f"group {name} is defined twice", location=_where(path, key, "groups")
-            )
-        if not isinstance(members, yaml.SequenceNode) or not all(
-            isinstance(m, yaml.ScalarNode) for m in members.value
-        ):
-            raise UnitConfigError(
-                f"group {name} must be a list of unit ids",
-                location=_where(path, members, name),
-            )
         units: list[str] = []
         for member in members.value:
             unit_id = str(member.value)

@@ -12,14 +12,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import yaml
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import Field
 
 from api.federation.errors import UnitConfigError
+from engine.documents import DocumentModel, NonEmptyText, read_document
 from engine.errors import Location
 
 UNIT_FILE = "unit.yaml"
@@ -140,6 +142,17 @@ def init_unit(
     return identity
 
 
+class UnitFile(DocumentModel):
+    """``unit.yaml``: this unit's public facts (written by ``lookout unit init``)."""
+
+    label: ClassVar[str] = UNIT_FILE
+    unit_id: NonEmptyText = Field(description="this unit's id, e.g. KZ-ALA-PCU")
+    country: NonEmptyText = Field(description="ISO 3166 alpha-2 country code")
+    name: NonEmptyText = Field(description="the unit's name")
+    base_url: NonEmptyText = Field(description="where partners reach this unit's API")
+    public_key: str | None = Field(default=None, description="the Ed25519 public key (base64)")
+
+
 def load_unit(unit_dir: Path) -> UnitIdentity:
     """Read ``unit.yaml`` and ``unit.key``; errors say which file and what to do."""
     unit_path, key_path = unit_dir / UNIT_FILE, unit_dir / KEY_FILE
@@ -154,17 +167,8 @@ def load_unit(unit_dir: Path) -> UnitIdentity:
             location=Location(file=str(key_path)),
             hint=f"chmod 600 {key_path}",
         )
-    data: Any = yaml.safe_load(unit_path.read_text())
+    data, _, _ = read_document(unit_path, UnitFile, UnitConfigError, as_text=True, title=UNIT_FILE)
     where = Location(file=str(unit_path))
-    if not isinstance(data, dict):
-        raise UnitConfigError("unit.yaml must be a mapping", location=where)
-    missing = [k for k in ("unit_id", "country", "name", "base_url") if not data.get(k)]
-    if missing:
-        raise UnitConfigError(
-            f"unit.yaml lacks {', '.join(missing)}",
-            location=where,
-            hint="rerun `lookout unit init`",
-        )
     try:
         private = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except ValueError as err:
@@ -176,13 +180,13 @@ def load_unit(unit_dir: Path) -> UnitIdentity:
             "the private key is not Ed25519", location=Location(file=str(key_path))
         )
     identity = UnitIdentity(
-        check_unit_id(str(data["unit_id"]), where=where),
-        str(data["country"]),
-        str(data["name"]),
-        str(data["base_url"]).rstrip("/"),
+        check_unit_id(data.unit_id, where=where),
+        data.country,
+        data.name,
+        data.base_url.rstrip("/"),
         private,
     )
-    if data.get("public_key") and data["public_key"] != public_key_b64(identity.public_key):
+    if data.public_key and data.public_key != public_key_b64(identity.public_key):
         raise UnitConfigError(
             "unit.yaml public_key does not match unit.key",
             location=where,

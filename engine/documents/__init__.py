@@ -39,6 +39,7 @@ from engine.documents._yaml import (
     pos,
     scalar_col_offset,
     text_value,
+    texts,
     value,
 )
 
@@ -72,6 +73,7 @@ __all__ = [
     "read_document",
     "scalar_col_offset",
     "text_value",
+    "texts",
     "validate_data",
     "validate_node",
     "value",

@@ -30,6 +30,7 @@ from engine.documents._yaml import (
     is_sequence,
     mapping_items,
     pos,
+    texts,
     value,
 )
 from engine.errors import Location, LookoutError
@@ -262,6 +263,9 @@ def _located(errors: list[Any], root: Node, model: type[BaseModel]) -> Iterator[
     """Each error with where it leads; of a union's alternatives, only the telling ones."""
     # An optional key refuses null before the union is tried, so "should be None" is noise.
     errors = [err for err in errors if err["type"] != "none_required"]
+    # A misspelt key also makes the right one missing: the unknown key, with its
+    # "did you mean", comes first.
+    errors.sort(key=lambda err: err["type"] != "extra_forbidden")
     walked = [(err, _walk(root, model, tuple(err["loc"]))) for err in errors]
     by_site: dict[tuple[str | int, ...], list[tuple[Any, _Where]]] = {}
     for err, where in walked:
@@ -348,12 +352,14 @@ def read_document(
     text: str | None = None,
     title: str | None = None,
     empty_ok: bool = False,
+    as_text: bool = False,
     limits: Limits = LIMITS,
 ) -> tuple[M, Node | None, str]:
     """Read and validate a one-document YAML file; raise ``error`` at its first problem.
 
     Returns the model, the document's node (None for an empty file when ``empty_ok``) and
-    the text read. ``text`` stands for the file's content when it is already read.
+    the text read. ``text`` stands for the file's content when it is already read;
+    ``as_text`` validates every scalar as its source text (see :func:`texts`).
     """
     file = str(path)
     if text is None:
@@ -375,7 +381,8 @@ def read_document(
         p = pos(node, file)
         out.error(p.file, p.line, p.col, "the document must be a YAML mapping (key: value)")
         raise_first(out, error)
-    doc, _ = validate_node(model, node, file, out, title=title)
+    data = texts(node) if as_text else None
+    doc, _ = validate_node(model, node, file, out, title=title, data=data)
     raise_first(out, error)
     assert doc is not None
     return doc, node, text

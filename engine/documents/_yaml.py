@@ -212,6 +212,18 @@ def child(node: Node, key: str) -> Node | None:
     return next((v for k, kn, v in mapping_items(node) if k == key), None)
 
 
+def texts(node: Node) -> Any:
+    """Like :func:`value`, but every scalar is its source text (``NO`` stays 'NO', not False).
+
+    For documents whose values are all text (unit ids, country codes, keys, URLs).
+    """
+    if isinstance(node, yaml.MappingNode):
+        return {k: texts(v) for k, _, v in mapping_items(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return [texts(v) for v in node.value]
+    return str(node.value)
+
+
 def scalar_col_offset(node: Node) -> int:
     """Columns between the node start and its text (1 for quoted scalars, else 0)."""
     style = getattr(node, "style", None)

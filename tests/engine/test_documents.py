@@ -46,9 +46,9 @@ def test_valid_document_has_no_diagnostics() -> None:
 
 def test_unknown_key_is_located_with_did_you_mean() -> None:
     found = _check("kind: thing\nname: x\ncolumns:\n  b: {sorce: B}\n")
-    assert found == [
-        (4, 6, "a column has no 'source'", "add 'source': the source column"),
+    assert found == [  # the misspelling first: it explains the missing key
         (4, 7, "unknown key 'sorce' in a column", "did you mean 'source'?"),
+        (4, 6, "a column has no 'source'", "add 'source': the source column"),
     ]
 
 

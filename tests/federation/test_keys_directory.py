@@ -72,17 +72,25 @@ def test_directory_parses_and_locates_errors(tmp_path: Path) -> None:
         "public_key",
     )
 
-    with pytest.raises(UnitConfigError, match="lacks country, name") as err:
+    with pytest.raises(UnitConfigError, match="a partner entry has no 'country'") as err:
         parse_directory(
             path, "units:\n  - unit_id: KZ-ALA-PCU\n    base_url: http://kz\n    public_key: x\n"
         )
     assert err.value.location is not None and err.value.location.line == 2
+    assert "has no 'name'" in (err.value.hint or "")
+
+    with pytest.raises(UnitConfigError, match="unknown key 'base_ulr' in a partner entry") as err:
+        parse_directory(path, good.replace("base_url", "base_ulr"))
+    assert str(err.value.location) == f"{path}:5:5"
+    assert (err.value.hint or "").startswith("did you mean 'base_url'?")
+    norway = parse_directory(path, good.replace("country: KZ", "country: NO"))
+    assert norway["KZ-ALA-PCU"].country == "NO"  # text as written, not YAML's boolean
 
     with pytest.raises(UnitConfigError, match="listed twice"):
         parse_directory(path, good + good.replace("units:\n", ""))
     with pytest.raises(UnitConfigError, match="top-level `units:`"):
         parse_directory(path, "- a\n")
-    with pytest.raises(UnitConfigError, match="not valid YAML") as err:
+    with pytest.raises(UnitConfigError, match="YAML syntax") as err:
         parse_directory(path, "units: [\n")
     assert err.value.location is not None and err.value.location.line is not None
 
