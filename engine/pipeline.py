@@ -20,6 +20,7 @@ import polars as pl
 
 from engine._canonical import QUARANTINE_SCHEMA
 from engine.errors import Location, PipelineError
+from engine.history import FIRST_SEEN_LOOKBACK_DAYS
 from engine.identity import BatchIdentity, batch_identity
 from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
 from engine.policy import Capacity, ScoringPolicy, select
@@ -362,6 +363,7 @@ def finalise_batch(
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
     record.drift = report_drift(scorer.model, partial.drift, scorer.policy.drift)
+    _note_short_history(scan_scored(target), record)
     record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
@@ -482,6 +484,30 @@ def _fresh_dir(folder: Path) -> Path:
             old.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _note_short_history(scored: pl.LazyFrame, record: RunRecord) -> None:
+    """Count rows whose party features the history store was too short to tell, and say so.
+
+    A party's age and its ``*_is_new`` flag are unknown (null) for a row filed less than
+    ``FIRST_SEEN_LOOKBACK_DAYS`` after the store's first row; rules on them do not fire.
+    """
+    names = set(scored.collect_schema().names())
+    roles = [r for r in ("consignee", "shipper") if {f"{r}_key", f"{r}_is_new"} <= names]
+    if not roles or "filed_at" not in names:
+        return
+    unknown = pl.any_horizontal(
+        pl.col(f"{r}_key").is_not_null() & pl.col(f"{r}_is_new").is_null() for r in roles
+    )
+    rows = scored.select((unknown & pl.col("filed_at").is_not_null()).sum()).collect().item()
+    record.counts["rows_party_history_unknown"] = int(rows or 0)
+    if rows:
+        record.messages.append(
+            f"history too short for party features: {rows:,} of {record.rows_scored:,} rows "
+            f"were filed less than {FIRST_SEEN_LOOKBACK_DAYS} days after the history store "
+            "begins, so their traders' ages and new-trader flags are unknown and the rules "
+            "on them do not fire"
+        )
 
 
 def _write_flagged(scored: pl.LazyFrame, out_dir: Path) -> None:

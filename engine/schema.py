@@ -286,8 +286,18 @@ _DATA_QUALITY: list[Field] = [
 _HISTORY: list[Field] = [
     _f("shipper_key", pl.String(), "id", "normalised shipper identity"),
     _f("consignee_key", pl.String(), "id", "normalised consignee identity"),
-    _f("consignee_is_new", pl.Boolean(), "flag", "consignee never seen before this row"),
-    _f("shipper_is_new", pl.Boolean(), "flag", "shipper never seen before this row"),
+    _f(
+        "consignee_is_new",
+        pl.Boolean(),
+        "flag",
+        "consignee never seen before this row (null: history too short to tell)",
+    ),
+    _f(
+        "shipper_is_new",
+        pl.Boolean(),
+        "flag",
+        "shipper never seen before this row (null: history too short to tell)",
+    ),
     _f(
         "consignee_first_seen_days",
         pl.Float64(),
@@ -354,7 +364,7 @@ _HISTORY: list[Field] = [
         "consignee_route_is_new",
         pl.Boolean(),
         "flag",
-        "loading→discharge port pair never seen for this consignee",
+        "loading→discharge port pair never seen for this consignee (null: history too short)",
     ),
     _f(
         "consignee_past_inspections",

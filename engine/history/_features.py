@@ -33,7 +33,9 @@ DAY_US = 86_400_000_000
 FIRST_SEEN_LOOKBACK_DAYS = 90
 """A party's age is known only when the history covers this many days before its first
 sighting (before the row itself, for a party never seen): a store holding 20 days cannot
-tell a newcomer from an old trader that happened not to ship in those days."""
+tell a newcomer from an old trader that happened not to ship in those days. The ``*_is_new``
+flags follow the same rule: never seen before a row is "new" only when the history covers
+this many days before the row; a party (or route) seen before is never new."""
 WINDOWS_DAYS: tuple[int, ...] = (30, 90, 365)
 DISTINCT_WINDOW_DAYS = 365
 CONTAINER_WINDOW_DAYS = 365
@@ -139,7 +141,7 @@ def compute_features(
         _distinct_block(q, hist, "s", "c", "shipper_distinct_consignees_365d", t_min),
         _chapter_block(q, hist, "s", "shipper_hs_chapter_share", horizon, shipper["__n"]),
         _chapter_block(q, hist, "c", "consignee_hs_chapter_share", horizon, consignee["__n"]),
-        _route_block(q, hist),
+        _route_block(q, hist, known_from),
         _container_block(q, hist, horizon),
         _amendment_block(q, hist, horizon),
     ]
@@ -220,7 +222,9 @@ def _party_block(
     )["first"]
     known = q[by].is_not_null()
     n_now = now["n"].fill_null(0)
-    is_new = (n_now == 0).to_frame("x").select(pl.when(known).then(pl.col("x")))["x"]
+    # "New" follows the same rule as the age: never seen before the row *and* the history
+    # reaches far enough back before the row to tell; a party seen before is never new.
+    is_new = _is_new(n_now > 0, q[T], known_from)
     # First sighting before the row (the row itself for a party never seen); its age is
     # only known when the history reaches far enough back before that sighting.
     days = (
@@ -234,7 +238,7 @@ def _party_block(
         .to_series()
     )
     cols: dict[str, pl.Series] = {
-        f"{role}_is_new": is_new,
+        f"{role}_is_new": _only(known, is_new),
         f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
     }
     for w in WINDOWS_DAYS:
@@ -248,6 +252,16 @@ def _party_block(
     cols[f"{role}_positive_rate"] = _only(known, rate.cast(pl.Float64))
     cols["__n"] = n_now  # all-time count before t, reused by the chapter share
     return pl.DataFrame([s.alias(n) for n, s in cols.items()])
+
+
+def _is_new(seen: pl.Series, t: pl.Series, known_from: int | None) -> pl.Series:
+    """False when seen before; True when unseen and the history covers the lookback before
+    ``t``; null otherwise (a fresh or short store cannot call anyone new)."""
+    frame = pl.DataFrame({"seen": seen, "t": t})
+    tellable = pl.lit(known_from is not None) & (pl.col("t") >= (known_from or 0))
+    return frame.select(
+        pl.when(pl.col("seen")).then(False).when(tellable).then(True).otherwise(None)
+    ).to_series()
 
 
 def _by_result_time(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -327,7 +341,7 @@ def _chapter_block(
     return share
 
 
-def _route_block(q: pl.DataFrame, hist: pl.LazyFrame) -> pl.DataFrame:
+def _route_block(q: pl.DataFrame, hist: pl.LazyFrame, known_from: int | None) -> pl.DataFrame:
     pair = pl.struct(pl.col("c"), pl.col("route")).hash(5)
     valid = pl.col("c").is_not_null() & pl.col("route").is_not_null()
     qk = q.select(pl.when(valid).then(pair).alias("cr"), T)
@@ -340,11 +354,9 @@ def _route_block(q: pl.DataFrame, hist: pl.LazyFrame) -> pl.DataFrame:
         .collect(engine="streaming")
     )
     joined = qk.join(first, on="cr", how="left", maintain_order="left")
-    return joined.select(
-        pl.when(pl.col("cr").is_not_null())
-        .then(pl.col("first").is_null() | (pl.col("first") >= pl.col(T)))
-        .alias("consignee_route_is_new")
-    )
+    seen = joined.select((pl.col("first") < pl.col(T)).fill_null(False)).to_series()
+    is_new = _is_new(seen, joined[T], known_from)
+    return _only(joined["cr"].is_not_null(), is_new).alias("consignee_route_is_new").to_frame()
 
 
 def _container_block(q: pl.DataFrame, hist: pl.LazyFrame, horizon: int) -> pl.DataFrame:

@@ -74,8 +74,10 @@ def reference_features(
                     row[f"{role}_{name}"] = None
                 row[f"{role}_distinct_365d"] = None
                 continue
-            row[f"{role}_is_new"] = not mine
             first = min(h["t"] for h in mine) if mine else t
+            # Unseen is "new" only when the history reaches back far enough before the row.
+            tellable = known_from is not None and t >= known_from
+            row[f"{role}_is_new"] = False if mine else (True if tellable else None)
             row[f"{role}_first_seen_days"] = (
                 _days(t, first) if known_from is not None and first >= known_from else None
             )
@@ -102,9 +104,9 @@ def reference_features(
         if c is None or q["pol"] is None or q["pod"] is None:
             row["consignee_route_is_new"] = None
         else:
-            row["consignee_route_is_new"] = not any(
-                h["c"] == c and h["pol"] == q["pol"] and h["pod"] == q["pod"] for h in past
-            )
+            seen = any(h["c"] == c and h["pol"] == q["pol"] and h["pod"] == q["pod"] for h in past)
+            tellable = known_from is not None and t >= known_from
+            row["consignee_route_is_new"] = False if seen else (True if tellable else None)
         box = q["box"]
         if box is None:
             row["container_past_appearances_365d"] = None
@@ -356,8 +358,9 @@ def test_party_age_is_unknown_until_the_history_reaches_back_far_enough() -> Non
     assert out["consignee_first_seen_days"].to_list()[2:4] == [None, None]
     # First seen 90+ days into the history: a real first sighting (0 days, then 9 days).
     assert out["consignee_first_seen_days"].to_list()[4:] == [0.0, 9.0]
-    # Being new to the store is a fact either way.
-    assert out["consignee_is_new"].to_list() == [True, False, True, False, True, False]
+    # "New" follows the same rule: unknown before the lookback, never new once seen.
+    assert out["consignee_is_new"].to_list() == [None, False, None, False, True, False]
+    assert out["shipper_is_new"].to_list() == [None, False, False, False, False, False]
 
 
 def test_empty_frame_gives_empty_typed_columns() -> None:
@@ -377,7 +380,8 @@ def test_row_without_filing_time_gets_null_features() -> None:
         schema_overrides={"filed_at": pl.Datetime("us", "UTC")},
     )
     out = point_in_time_features(frame)
-    assert out["consignee_is_new"].to_list() == [True, None, False]
+    # A one-day history cannot call the first row new; the third has been seen before.
+    assert out["consignee_is_new"].to_list() == [None, None, False]
     assert out["consignee_shipments_30d"].to_list() == [0, None, 1]
     assert out["container_past_appearances_365d"].to_list() == [0, None, 1]
 

@@ -140,13 +140,13 @@ def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
 def test_stage_equals_point_in_time_over_history_plus_batch(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path, fuzzy_threshold=None)
     h1 = _batch(0, [("Acme", "Kappa"), ("Beta", "Kappa"), ("Acme", "Lambda")], prefix="A")
-    h2 = _batch(40, [("Acme", "Kappa"), ("Gamma", "Mu")], prefix="B")
+    h2 = _batch(100, [("Acme", "Kappa"), ("Gamma", "Mu")], prefix="B")
     store.append(h1, batch_id="h1")
     store.append(h2, batch_id="h2")
-    batch = _batch(41, [("Acme", "Kappa"), ("Beta", "Mu"), ("New Co", "Kappa")], prefix="Q")
+    batch = _batch(101, [("Acme", "Kappa"), ("Beta", "Mu"), ("New Co", "Kappa")], prefix="Q")
     # The batch is not history for itself: give its rows one instant so that, in the
     # combined frame, they cannot see each other either.
-    batch = batch.with_columns(pl.lit(T0 + timedelta(days=41)).alias("filed_at"))
+    batch = batch.with_columns(pl.lit(T0 + timedelta(days=101)).alias("filed_at"))
     stage = HistoryFeatures(store)
     assert isinstance(stage, Stage)
     got = stage.apply(batch)
@@ -161,9 +161,11 @@ def test_stage_equals_point_in_time_over_history_plus_batch(tmp_path: Path) -> N
     assert stage.fingerprint()["rows"] == 5
 
 
-def test_empty_store_marks_everyone_new(tmp_path: Path) -> None:
+def test_empty_store_calls_nobody_new(tmp_path: Path) -> None:
     out = HistoryFeatures(HistoryStore(tmp_path)).apply(_batch(0, [("Acme", "Kappa")], prefix="Q"))
-    assert out["consignee_is_new"].to_list() == [True]
+    # An empty store cannot tell a newcomer from an old trader: unknown, as the age is.
+    assert out["consignee_is_new"].to_list() == [None]
+    assert out["consignee_first_seen_days"].to_list() == [None]
     assert out["consignee_shipments_365d"].to_list() == [0]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -197,3 +198,52 @@ def test_the_scorer_is_immutable_and_shares_its_rules_when_extended(scorer: Scor
     assert extended.enrichers == (history, *scorer.enrichers)
     assert extended.rules is scorer.rules  # one cache of compiled stages
     assert scorer.enrichers == ()
+
+
+def test_short_history_calls_nobody_new_and_says_so(tmp_path: Path) -> None:
+    from engine.generate import generate
+    from engine.history import FIRST_SEEN_LOOKBACK_DAYS, HistoryFeatures, HistoryStore
+
+    data = generate(
+        days=1,
+        rows_per_day=200,
+        seed=7,
+        out_dir=tmp_path / "gen",
+        history_days=5,
+        history_rows_per_day=50,
+    )
+    assert data.history is not None
+
+    def score(history_days: int, name: str) -> tuple[Any, pl.DataFrame]:
+        store = HistoryStore(tmp_path / name)
+        past = pl.read_parquet(data.history)
+        if history_days > 5:  # one old row stretches the store back far enough
+            first = past.head(1).with_columns(
+                pl.col("filed_at") - pl.duration(days=history_days),
+                pl.lit("OLD-1").alias("bl_number"),
+            )
+            past = pl.concat([first, past], how="vertical_relaxed")
+        store.append(past, batch_id="past")
+        scorer = Scorer(
+            refs=ReferenceData.load(),
+            policy=ScoringPolicy.load(),
+            rules=load_pack(),
+            enrichers=[HistoryFeatures(store)],
+        )
+        record = run_batch(data.manifests[0], scorer=scorer, out_dir=tmp_path / f"out-{name}")
+        return record, pl.read_parquet(tmp_path / f"out-{name}" / "scored.parquet")
+
+    record, scored = score(5, "fresh")
+    # Five days of history cannot tell a newcomer from a trader who did not ship those days.
+    assert scored["consignee_is_new"].to_list().count(True) == 0
+    assert scored["shipper_is_new"].to_list().count(True) == 0
+    assert scored["consignee_route_is_new"].to_list().count(True) == 0
+    hits = scored["rule_hits"].explode().drop_nulls().to_list()
+    assert "new-shipper-and-new-consignee" not in hits
+    assert record.counts["rows_party_history_unknown"] > 0
+    assert any(m.startswith("history too short for party features") for m in record.messages)
+
+    record, scored = score(FIRST_SEEN_LOOKBACK_DAYS + 10, "long")
+    assert scored["consignee_is_new"].to_list().count(True) > 0
+    assert record.counts["rows_party_history_unknown"] == 0
+    assert not any("history too short" in m for m in record.messages)
