@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 HIT_PREFIX = "rule__"
 _LC_PREFIX = "__lc__"
 OUTPUT_COLUMNS = ("rule_score", "rule_hits", "rule_reasons", "rule_shadow_hits")
-NULL_TEXT = "n/a"
+REASON_TEXT_CHARS = 60
+"""A text field longer than this (an HS heading, a goods description) is shortened in a
+reason, at a word boundary, with an ellipsis; the container page shows it whole."""
 
 
 def hit_column(rule_id: str) -> str:
@@ -253,35 +255,53 @@ def rule_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
 
 
 def render_field(name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """A field as readable text for a reason (integral floats without '.0', lists joined)."""
-    if name not in schema:
-        return pl.lit(NULL_TEXT)
+    """A field as readable text for a reason: integral floats without '.0', ``*_days`` as
+    whole days, other floats to two decimals, lists joined, long texts shortened.
+
+    Null stays null: :func:`reason_expr` never renders a template whose field is unknown.
+    """
     dtype = schema[name]
     col = pl.col(name)
     fam = family(dtype)
-    if dtype.is_float():
+    if dtype.is_float() and name.endswith("_days"):
+        # "first seen 52 days ago": whole days elapsed, never "52.73 days".
+        text = col.floor().cast(pl.Int64, strict=False).cast(pl.String)
+    elif dtype.is_float():
         text = (
             pl.when((col == col.floor()) & (col.abs() < 1e15))
             .then(col.cast(pl.Int64, strict=False).cast(pl.String))
             .otherwise(col.round(2).cast(pl.String))
         )
     elif fam == "text_list":
-        text = col.list.join(", ")
+        text = pl.when(col.list.len() > 0).then(col.list.join(", "))
     elif fam == "bool":
-        text = pl.when(col).then(pl.lit("yes")).otherwise(pl.lit("no"))
+        text = pl.when(col).then(pl.lit("yes")).when(col.not_()).then(pl.lit("no"))
     elif isinstance(dtype, pl.Datetime):
         text = col.dt.strftime("%Y-%m-%d %H:%M")
     else:
-        text = col.cast(pl.String)
-    return text.fill_null(NULL_TEXT)
+        text = shorten(col.cast(pl.String))
+    return text
+
+
+def shorten(text: pl.Expr, limit: int = REASON_TEXT_CHARS) -> pl.Expr:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    cut = text.str.slice(0, limit).str.replace(r"[\s,;:.(\-]+\S*$", "")
+    return (
+        pl.when(text.str.len_chars() > limit).then(pl.concat_str(cut, pl.lit("…"))).otherwise(text)
+    )
 
 
 def reason_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """The rule's rendered reason template (the title when it has none)."""
+    """The rule's rendered reason template; its title where a field of the template is
+    unknown (null, an empty list, or not in the data), so no reason ever reads "n/a"."""
     if not rule.reason:
         return pl.lit(rule.title)
+    fields = list(dict.fromkeys(rule.reason_fields()))
+    if any(f not in schema for f in fields):
+        return pl.lit(rule.title)
     pieces = [render_field(p.text, schema) if p.is_field else pl.lit(p.text) for p in rule.reason]
-    return pl.concat_str(pieces)
+    # concat_str is null as soon as one piece is null: then the title stands instead.
+    return pl.concat_str(pieces).fill_null(pl.lit(rule.title))
 
 
 def applicability(rule: Rule, schema: Mapping[str, pl.DataType]) -> tuple[list[str], str | None]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from rules._compile import NULL_TEXT, hit_column
+from rules._compile import hit_column
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Or, Rule, Sel, Selection
 from rules._pack import CompiledPack
 from rules._types import family
@@ -148,12 +148,10 @@ def _reason_sql(rule: Rule) -> str:
     if not rule.reason:
         return literal(rule.title)
     parts = [
-        f"COALESCE(CAST({ident(p.text)} AS VARCHAR), {literal(NULL_TEXT)})"
-        if p.is_field
-        else literal(p.text)
-        for p in rule.reason
+        f"CAST({ident(p.text)} AS VARCHAR)" if p.is_field else literal(p.text) for p in rule.reason
     ]
-    return "concat(" + ", ".join(parts) + ")"
+    # As the polars renderer: an unknown field gives the title, never a "n/a" in a sentence.
+    return f"COALESCE({' || '.join(parts)}, {literal(rule.title)})"
 
 
 def _list(items: Sequence[str]) -> str:

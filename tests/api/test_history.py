@@ -36,17 +36,19 @@ def test_inspection_results_reach_later_batches(server: LiveServer, unit: str) -
         b: pl.read_parquet(server.data_dir / "batches" / b / "out" / "scored.parquet")
         for b in (one["id"], two["id"])
     }
-    assert scored[one["id"]]["consignee_is_new"].to_list() == [True, True, True]
+    # A fresh store cannot tell newcomers from old traders: unknown, not "new".
+    assert scored[one["id"]]["consignee_is_new"].to_list() == [None, None, None]
     second = scored[two["id"]].sort("row_index")
     # Same consignees as the first batch: known now, and the seized one has a positive.
     assert second["consignee_is_new"].to_list() == [False, False, False]
     assert second["consignee_past_positives"].to_list()[0] == 1
     assert second["consignee_past_positives"].to_list()[1:] == [0, 0]
-    # Another unit's history is its own: the same consignees are new there.
+    # Another unit's history is its own: the same consignees are unseen there.
     with server.client(server.key(unit + "-B")) as other:
         three = other.post("/v1/batches", json={"rows": later}).json()
     own = pl.read_parquet(server.data_dir / "batches" / three["id"] / "out" / "scored.parquet")
-    assert own["consignee_is_new"].to_list() == [True, True, True]
+    assert own["consignee_shipments_365d"].to_list() == [0, 0, 0]
+    assert own["consignee_past_positives"].to_list() == [0, 0, 0]
 
 
 def test_the_same_upload_twice_joins_the_history_once(server: LiveServer, unit: str) -> None:
@@ -60,7 +62,9 @@ def test_the_same_upload_twice_joins_the_history_once(server: LiveServer, unit: 
         ]
         first, again = (client.get(f"/v1/batches/{b}").json()["run_record"] for b in ids)
     assert first["input"]["batch_id"] == again["input"]["batch_id"]  # one content, one id
-    assert first["counts"]["history_rows_appended"] == 10 and not first["messages"]
+    assert first["counts"]["history_rows_appended"] == 10
+    # A fresh store says only that it is too short for party features.
+    assert [m.split(":")[0] for m in first["messages"]] == ["history too short for party features"]
     assert again["counts"]["history_rows_appended"] == 0
     assert any("already in the history store" in m for m in again["messages"])
     scored = [

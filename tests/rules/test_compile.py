@@ -182,23 +182,53 @@ def test_outputs_scores_reasons_shadow_and_no_helper_columns() -> None:
     assert_frame_equal(out, expected)
 
 
-def test_reasons_render_floats_lists_and_nulls() -> None:
+def test_reasons_render_floats_lists_and_unknown_fields_give_the_title() -> None:
     text = rule(
         "reason: '{kg_per_package} kg via {transshipment_ports}; {consignee_name}'\n"
-        "match: {a: {kg_per_package|gt: 0}, condition: a}"
+        "match: {a: {kg_per_package|gt: 0}, condition: a}",
+        title="Heavy packages",
     )
     frame = pl.DataFrame(
         {
-            "kg_per_package": [61.256, 40.0],
-            "transshipment_ports": [["PAMIT", "ESALG"], None],
-            "consignee_name": [None, "ACME"],
+            "kg_per_package": [61.256, 40.0, 12.5, 3.0],
+            "transshipment_ports": [["PAMIT", "ESALG"], None, [], ["PAMIT"]],
+            "consignee_name": [None, "ACME", "ACME", "ACME"],
         }
     )
     out = load_pack_text(text).compile(frame.schema).apply(frame)
+    # A template never renders with an unknown field (null or an empty list): the title.
     assert out["rule_reasons"].to_list() == [
-        ["61.26 kg via PAMIT, ESALG; n/a"],
-        ["40 kg via n/a; ACME"],
+        ["Heavy packages"],
+        ["Heavy packages"],
+        ["Heavy packages"],
+        ["3 kg via PAMIT; ACME"],
     ]
+
+
+def test_reasons_read_whole_days_and_short_texts() -> None:
+    text = rule(
+        "reason: 'first seen {consignee_first_seen_days} days ago; {hs_heading_description}; "
+        "reefer {is_reefer}'\n"
+        "match: {a: {consignee_first_seen_days|lt: 100}, condition: a}"
+    )
+    heading = (
+        "Electric accumulators, including separators therefor, whether or not rectangular "
+        "(including square)"
+    )
+    frame = pl.DataFrame(
+        {
+            "consignee_first_seen_days": [52.73, 0.2],
+            "hs_heading_description": [heading, "Bananas"],
+            "is_reefer": [False, True],
+        }
+    )
+    reasons = load_pack_text(text).compile(frame.schema).apply(frame)["rule_reasons"].to_list()
+    assert reasons[1] == ["first seen 0 days ago; Bananas; reefer yes"]
+    first = reasons[0][0]
+    assert first.startswith("first seen 52 days ago; Electric accumulators, including")
+    shown = first.split("; ")[1]
+    assert shown.endswith("…") and len(shown) <= 61 and heading.startswith(shown[:-1])
+    assert first.endswith("; reefer no")
 
 
 def test_missing_fields_skip_the_rule_once_and_fingerprint_lists_it() -> None:
