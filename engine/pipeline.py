@@ -21,6 +21,7 @@ import polars as pl
 from engine._canonical import QUARANTINE_SCHEMA
 from engine.errors import Location, PipelineError
 from engine.history import FIRST_SEEN_LOOKBACK_DAYS
+from engine.i18n import LOCALES, localised_column
 from engine.identity import BatchIdentity, batch_identity
 from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
 from engine.policy import Capacity, ScoringPolicy, select
@@ -32,6 +33,8 @@ from engine.spec import DatasetSpec, default_spec
 from engine.stages import Stage, merge_drift, report_drift, tally_drift
 
 Progress = Callable[[str, int], None]
+MODEL_REASON_COLUMNS = tuple(localised_column("model_reasons", loc) for loc in LOCALES)
+"""``model_reasons`` in every locale (``model_reasons``, ``model_reasons_ru``)."""
 
 
 @runtime_checkable
@@ -417,11 +420,21 @@ def _explain(
         .vstack(risk.filter(pl.col("lane") == "red").select(ROW_INDEX))
         .unique()
     )
-    empty = pl.DataFrame(schema={ROW_INDEX: pl.Int64(), "model_reasons": pl.List(pl.String())})
+    empty = pl.DataFrame(
+        schema={ROW_INDEX: pl.Int64(), **{c: pl.List(pl.String()) for c in MODEL_REASON_COLUMNS}}
+    )
     if scorer.model is None or wanted.height == 0:
         return empty
     rows = scored.join(wanted.lazy(), on=ROW_INDEX, how="semi").collect()
-    return scorer.model.explain(rows).select(ROW_INDEX, "model_reasons")
+    explained = scorer.model.explain(rows)
+    # A model stage that explains in one language only fills the others with its reasons.
+    return explained.select(
+        ROW_INDEX,
+        *[
+            (pl.col(c) if c in explained.columns else pl.col("model_reasons")).alias(c)
+            for c in MODEL_REASON_COLUMNS
+        ],
+    )
 
 
 def finish_scored(
@@ -433,7 +446,10 @@ def finish_scored(
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .with_columns(
             pl.col("selected").fill_null(False),
-            pl.col("model_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String()))),
+            *[
+                pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String())))
+                for c in MODEL_REASON_COLUMNS
+            ],
         )
     )
 

@@ -465,6 +465,13 @@ _OUTPUTS: list[Field] = [
         "output",
     ),
     _f("model_reasons", STR_LIST, "list", "top model contributions in plain language", "output"),
+    _f(
+        "model_reasons_ru",
+        STR_LIST,
+        "list",
+        "the model contributions in Russian",
+        "output",
+    ),
     _f("risk_score", pl.Float64(), "numeric", "combined risk 0-100", "output"),
     _f("lane", pl.String(), "categorical", "red, yellow or green", "output"),
     _f("forced_red", pl.Boolean(), "flag", "a policy rule forced the red lane", "output"),

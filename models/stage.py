@@ -2,8 +2,10 @@
 
 ``apply`` prepares the features with polars expressions and runs the compiled forest;
 ``explain`` asks LightGBM for its own per-feature contributions (``pred_contrib``) on the
-rows an officer will look at and renders the strongest positive ones in plain language,
-e.g. ``"consignee first seen 3 days ago: +0.21"`` (contributions are in log-odds).
+rows an officer will look at and renders the strongest positive ones in plain language in
+every locale through the phrase table (``models.phrases``), e.g. ``"consignee first seen 3
+days ago: +0.21"`` and ``"грузополучатель впервые замечен 3 дн. назад: +0,21"``
+(contributions are in log-odds).
 """
 
 from __future__ import annotations
@@ -13,43 +15,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.i18n import DEFAULT_LOCALE, LOCALES, decimal_text, localised_column
 from engine.policy import DriftThresholds
-from engine.schema import known_fields
 from models.artifact import ModelArtifact
 from models.drift import DriftTally, drift_report, tally
-from models.features import Feature, FeaturePlan
+from models.features import FeaturePlan
+from models.phrases import PHRASES, phrase_expr
 
 __all__ = ["ModelStage", "reason_templates"]
 
-# How a feature's value reads in a sentence; "{value}" is replaced by the row's value.
-_TEMPLATES: dict[str, str] = {
-    "consignee_first_seen_days": "consignee first seen {value} days ago",
-    "shipper_first_seen_days": "shipper first seen {value} days ago",
-    "consignee_shipments_30d": "consignee had {value} shipments in 30 days",
-    "consignee_shipments_365d": "consignee had {value} shipments in a year",
-    "shipper_shipments_365d": "shipper had {value} shipments in a year",
-    "consignee_positive_rate": "consignee past positive rate {value}",
-    "shipper_positive_rate": "shipper past positive rate {value}",
-    "kg_per_package": "{value} kg per package",
-    "value_per_kg": "declared value {value} per kg",
-    "transshipment_count": "{value} transshipment ports",
-    "port_of_loading": "loaded at {value}",
-    "port_of_loading_country": "loaded in {value}",
-    "origin_country": "origin {value}",
-    "hs_chapter": "HS chapter {value}",
-    "hs_heading": "HS heading {value}",
-    "iso_type": "container type {value}",
-    "freight_payment": "freight paid by {value}",
-    "bl_type": "{value} bill of lading",
-    "amended_after_departure_hours": "amended {value} h after departure",
-    "watchlist_party_score": "party name matches a watchlist ({value}/100)",
-    "dq_count": "{value} data-quality problems",
-}
+CONTRIBUTION_MARK = {"en": ": +", "ru": " — +"}
+"""Between a phrase and its contribution: Russian phrases end in ": 3" themselves."""
 
 
-def reason_templates() -> dict[str, str]:
-    """The sentence templates used for known fields (others read ``"<field> = <value>"``)."""
-    return dict(_TEMPLATES)
+def reason_templates(locale: str = DEFAULT_LOCALE) -> dict[str, str]:
+    """The phrase template of every field the phrase table knows, in ``locale``."""
+    return {name: p.text.get(locale) or p.text[DEFAULT_LOCALE] for name, p in PHRASES.items()}
 
 
 class ModelStage:
@@ -94,7 +75,9 @@ class ModelStage:
             "model_reasons", [[] for _ in range(frame.height)], dtype=pl.List(pl.String)
         )
         if frame.height == 0 or top <= 0:
-            return frame.with_columns(empty)
+            return frame.with_columns(
+                empty.alias(localised_column("model_reasons", locale)) for locale in LOCALES
+            )
         if self._booster is None:
             self._booster = self.artifact.booster()
         contrib = np.asarray(self._booster.predict(plan.matrix(frame), pred_contrib=True))
@@ -109,83 +92,51 @@ class ModelStage:
             schema={"__row": pl.Int64, "__feature": pl.Int64, "__contribution": pl.Float64},
         )
         long = long.filter(pl.col("__contribution") > 0.005)
-        text = _display_values(frame, plan)
-        rendered = (
-            long.join(text, on=["__row", "__feature"], how="left")
-            .join(_templates_frame(plan.features), on="__feature", how="left")
-            .with_columns(
-                pl.concat_str(
-                    [
-                        pl.col("__prefix"),
-                        pl.col("__value").fill_null("missing"),
-                        pl.col("__suffix"),
-                        pl.lit(": +"),
-                        pl.col("__contribution").round(2).cast(pl.String),
-                    ]
-                ).alias("__reason")
+        ordered = long.sort(["__row", "__contribution"], descending=[False, True])
+        added: list[pl.Series] = []
+        for locale in LOCALES:
+            phrases = _phrases(frame, plan, locale)
+            rendered = (
+                ordered.join(phrases, on=["__row", "__feature"], how="left", maintain_order="left")
+                .with_columns(
+                    pl.concat_str(
+                        [
+                            pl.col("__phrase"),
+                            pl.lit(CONTRIBUTION_MARK.get(locale, ": +")),
+                            decimal_text(pl.col("__contribution").round(2), locale),
+                        ]
+                    ).alias("__reason")
+                )
+                .group_by("__row", maintain_order=True)
+                .agg(pl.col("__reason"))
             )
-            .sort(["__row", "__contribution"], descending=[False, True])
-            .group_by("__row", maintain_order=True)
-            .agg(pl.col("__reason"))
-        )
-        reasons = (
-            pl.DataFrame({"__row": np.arange(frame.height)}, schema={"__row": pl.Int64})
-            .join(rendered, on="__row", how="left", maintain_order="left")
-            .get_column("__reason")
-            .fill_null(pl.lit([], dtype=pl.List(pl.String)))
-        )
-        return frame.with_columns(reasons.alias("model_reasons"))
+            reasons = (
+                pl.DataFrame({"__row": np.arange(frame.height)}, schema={"__row": pl.Int64})
+                .join(rendered, on="__row", how="left", maintain_order="left")
+                .get_column("__reason")
+                .fill_null(pl.lit([], dtype=pl.List(pl.String)))
+            )
+            added.append(reasons.alias(localised_column("model_reasons", locale)))
+        return frame.with_columns(added)
 
 
-def _flag_description(f: Feature) -> str | None:
-    """The catalogue's description of a Boolean field used as a numeric feature."""
-    field = known_fields().get(f.source)
-    if f.kind == "numeric" and field is not None and field.dtype == pl.Boolean():
-        return field.description
-    return None
-
-
-def _templates_frame(features: tuple[Feature, ...]) -> pl.DataFrame:
-    prefixes, suffixes = [], []
-    for f in features:
-        template = _TEMPLATES.get(f.source) if f.kind in ("numeric", "categorical") else None
-        if _flag_description(f) is not None:
-            template = "{value}"
-        if template is None:
-            template = f"{f.label} = {{value}}"
-        head, _, tail = template.partition("{value}")
-        prefixes.append(head)
-        suffixes.append(tail)
-    return pl.DataFrame(
-        {"__feature": list(range(len(features))), "__prefix": prefixes, "__suffix": suffixes},
-        schema={"__feature": pl.Int64, "__prefix": pl.String, "__suffix": pl.String},
-    )
-
-
-def _display_values(frame: pl.DataFrame, plan: FeaturePlan) -> pl.DataFrame:
-    """Long frame (row, feature, value text): the source value a person recognises."""
+def _phrases(frame: pl.DataFrame, plan: FeaturePlan, locale: str) -> pl.DataFrame:
+    """Long frame (row, feature, phrase): each feature's value as a sentence in ``locale``."""
     encoded = plan.expressions()
     exprs: list[pl.Expr] = []
     for i, f in enumerate(plan.features):
         if f.kind == "categorical":
-            expr = pl.col(f.source).cast(pl.String)
+            code = pl.col(f.source).cast(pl.String)
             prefix = f.extra.get("prefix")
-            expr = expr.str.slice(0, prefix) if prefix else expr
-        elif (description := _flag_description(f)) is not None:
-            flag = pl.col(f.source).cast(pl.Boolean, strict=False)
-            expr = pl.when(flag).then(pl.lit(description)).otherwise(pl.lit("not: " + description))
-        else:  # numbers, ratios and entity history: the value the model saw
-            expr = _number_text(encoded[i])
+            code = code.str.slice(0, prefix) if prefix else code
+            expr = phrase_expr(f.source, code, locale, code=True)
+        else:  # numbers, flags, ratios and entity history: the value the model saw
+            known = f.kind == "numeric" and f.source in PHRASES
+            expr = phrase_expr(f.source if known else f.label, encoded[i], locale)
         exprs.append(expr.alias(str(i)))
     wide = frame.select(exprs).with_row_index("__row")
     return (
         wide.with_columns(pl.col("__row").cast(pl.Int64))
-        .unpivot(index="__row", variable_name="__feature", value_name="__value")
+        .unpivot(index="__row", variable_name="__feature", value_name="__phrase")
         .with_columns(pl.col("__feature").cast(pl.Int64))
     )
-
-
-def _number_text(expr: pl.Expr) -> pl.Expr:
-    rounded = pl.when(expr.abs() >= 100).then(expr.round(0)).otherwise(expr.round(2))
-    text = rounded.cast(pl.String)
-    return text.str.replace(r"\.0$", "")

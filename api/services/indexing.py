@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.db import utcnow
 from api.tables import RuleHit, ScoredContainer
+from engine.i18n import LOCALES, localised_column
 
 CHUNK_ROWS = 5_000
 
@@ -58,7 +59,14 @@ DISPLAY_FIELDS: tuple[str, ...] = (
     "watchlist_container_hit",
     "watchlist_container_entry",
 )
-_LISTS = ("rule_hits", "rule_reasons", "rule_shadow_hits", "model_reasons")
+_LISTS = (
+    "rule_hits",
+    "rule_reasons",
+    "rule_shadow_hits",
+    "model_reasons",
+    *(localised_column(c, loc) for loc in LOCALES[1:] for c in ("rule_reasons", "model_reasons")),
+)
+"""The lists kept as JSON per row; reasons in every locale (``rule_reasons_ru``, ...)."""
 _SCALARS: dict[str, pl.DataType] = {
     "record_id": pl.String(),
     "row_index": pl.Int64(),

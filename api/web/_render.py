@@ -15,7 +15,8 @@ from api.web import _charts
 from engine.identity import short_id
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_CONTRIBUTION = re.compile(r"^(?P<label>.*): \+(?P<value>-?[0-9.]+)$")
+# "phrase: +0.15" (English) or "phrase — +0,15" (Russian), as models.stage renders them.
+_CONTRIBUTION = re.compile(r"^(?P<label>.*)(?:: | — )\+(?P<value>-?[0-9]+(?:[.,][0-9]+)?)$")
 
 LANE_LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green"}
 SELECTION_LABELS = {
@@ -67,7 +68,7 @@ def contributions(model_reasons: list[str]) -> list[tuple[str, float]]:
     for reason in model_reasons:
         match = _CONTRIBUTION.match(reason)
         if match:
-            out.append((match["label"], float(match["value"])))
+            out.append((match["label"], float(match["value"].replace(",", "."))))
     return out
 
 
