@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.drift import DriftSummary, drift_of
+from engine.i18n import LOCALES
 
 BATCH_ID_PATTERN = r"^[0-9A-Za-z-]+$"
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
@@ -115,7 +116,21 @@ class FlaggedContainer(BaseModel):
     rule_hits: list[str]
     rule_reasons: list[str]
     model_reasons: list[str]
+    localised: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="the rule and model reasons in other languages, by column "
+        "(rule_reasons_ru, model_reasons_ru)",
+    )
     fields: dict[str, Any] = Field(description="manifest fields and data-quality flags")
+
+
+def localised_reasons(reasons: dict[str, Any]) -> dict[str, list[str]]:
+    """The ``*_reasons_<locale>`` lists of an index row's reasons."""
+    return {
+        name: list(value or [])
+        for name, value in reasons.items()
+        if name.endswith(tuple(f"_reasons_{loc}" for loc in LOCALES[1:]))
+    }
 
 
 class QuarantinePage(BaseModel):
@@ -176,5 +191,6 @@ def flagged_public(row: Any) -> FlaggedContainer:
         rule_hits=reasons.get("rule_hits") or [],
         rule_reasons=reasons.get("rule_reasons") or [],
         model_reasons=reasons.get("model_reasons") or [],
+        localised=localised_reasons(reasons),
         fields=json.loads(row.fields),
     )

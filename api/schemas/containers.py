@@ -27,6 +27,11 @@ class Appearance(BaseModel):
     rule_hits: list[str]
     rule_reasons: list[str]
     model_reasons: list[str] = Field(description="top model contributions in plain language")
+    localised: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="the rule and model reasons in other languages, by column "
+        "(rule_reasons_ru, model_reasons_ru)",
+    )
     fields: dict[str, Any]
     inspections: list[InspectionPublic]
 

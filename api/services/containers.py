@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.problems import ProblemException
+from api.schemas.batches import localised_reasons
 from api.schemas.containers import Appearance, ContainerDetail
 from api.schemas.inspections import InspectionPublic
 from api.services.inspections import inspection_public, normalise_container
@@ -66,6 +67,7 @@ def container_detail(
                 rule_hits=reasons.get("rule_hits") or [],
                 rule_reasons=reasons.get("rule_reasons") or [],
                 model_reasons=reasons.get("model_reasons") or [],
+                localised=localised_reasons(reasons),
                 fields=json.loads(scored.fields),
                 inspections=by_row.get(scored.id, []),
             )

@@ -7,16 +7,20 @@ exactly what the API would return to the same key; no scoring or query logic liv
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.i18n import DEFAULT_LOCALE, LOCALES, negotiate, set_locale
 from api.web._auth import PageRoute, WebUser, get_web_principal
 from api.web._charts import grouped_hbar_chart, hbar_chart, line_chart
 from api.web._session import WebSession, csrf_token, csrf_valid, sign, unsign
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+LOCALE_COOKIE = "lookout_lang"
 
 __all__ = [
     "STATIC_DIR",
@@ -56,3 +60,30 @@ def install(app: FastAPI) -> None:
     ):
         app.include_router(module.router)
     app.mount("/web/static", StaticFiles(directory=STATIC_DIR), name="web-static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """The browser's tab icon (an SVG shipped with the pages)."""
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    @app.middleware("http")
+    async def web_locale(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """The reader's language for the pages: ``?lang=`` (kept in a cookie), the cookie,
+        then the browser's ``Accept-Language``; English otherwise."""
+        asked = request.query_params.get("lang")
+        chosen = (
+            asked
+            if asked in LOCALES
+            else request.cookies.get(LOCALE_COOKIE)
+            or negotiate(request.headers.get("accept-language"))
+            or DEFAULT_LOCALE
+        )
+        set_locale(chosen)
+        response = await call_next(request)
+        if asked in LOCALES:
+            response.set_cookie(
+                LOCALE_COOKIE, asked, max_age=365 * 86400, samesite="lax", httponly=True
+            )
+        return response

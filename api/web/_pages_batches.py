@@ -27,12 +27,13 @@ PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
 BatchId = Annotated[str, PathParam(min_length=1, max_length=40, pattern=BATCH_ID_PATTERN)]
 Sort = Literal["-risk_score", "risk_score", "row_index", "container_number", "lane"]
+_N = str  # marks a message for extraction; the template translates it
 SORT_LABELS = {
-    "-risk_score": "risk score, highest first",
-    "risk_score": "risk score, lowest first",
-    "container_number": "container number",
-    "lane": "lane",
-    "row_index": "manifest order",
+    "-risk_score": _N("risk score, highest first"),
+    "risk_score": _N("risk score, lowest first"),
+    "container_number": _N("container number"),
+    "lane": _N("lane"),
+    "row_index": _N("manifest order"),
 }
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from api.audit import Auditor
 from api.auth import SessionDep
+from api.i18n import gettext as _
 from api.problems import ProblemException
 from api.schemas.containers import Appearance
 from api.schemas.inspections import CONTAINER_PATTERN, InspectionCreate
@@ -62,6 +63,19 @@ def container_page(
     batch: str | None = None,
 ) -> Response:
     """The container's appearances (the chosen batch's first), with everything known."""
+    return _container_response(request, state, session, principal, container_number, batch)
+
+
+def _container_response(
+    request: Request,
+    state: State,
+    session: SessionDep,
+    principal: WebViewer,
+    container_number: str,
+    batch: str | None,
+    *,
+    form_error: str | None = None,
+) -> Response:
     detail = container_detail(state, session, principal, container_number)
     appearances = detail.appearances
     current = next((a for a in appearances if a.batch_id == batch), appearances[0])
@@ -84,7 +98,9 @@ def container_page(
             "outcomes": OUTCOMES,
             "findings": FINDINGS,
             "federation": getattr(request.app.state, "federation", None),
+            "form_error": form_error,
         },
+        status=422 if form_error else 200,
     )
 
 
@@ -96,12 +112,28 @@ def record(
     principal: WebAnalyst,
     batch_id: Annotated[str, Form(max_length=40)],
     container_number: Annotated[str, Form(max_length=40)],
-    outcome: Annotated[str, Form(max_length=20)],
+    outcome: Annotated[str, Form(max_length=20)] = "",
     record_id: Annotated[str, Form(max_length=200)] = "",
     finding_type: Annotated[str, Form(max_length=40)] = "",
     notes: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    """Record an inspection through the same service as ``POST /v1/inspections``."""
+    """Record an inspection through the same service as ``POST /v1/inspections``.
+
+    No result is preselected on the form: a submission without one is refused and the page
+    shown again with the reason, so one careless click cannot record "clean"."""
+    if outcome not in OUTCOMES:
+        return _container_response(
+            request,
+            state,
+            session,
+            principal,
+            normalise_container(container_number),
+            batch_id,
+            form_error=_(
+                "Choose the inspection result (seizure, irregularity or clean) "
+                "before recording it: nothing was recorded."
+            ),
+        )
     try:
         body = InspectionCreate(
             batch_id=batch_id,

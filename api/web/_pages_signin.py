@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from api.audit import record_audit
 from api.auth import SessionDep, authenticate
+from api.i18n import gettext as _
 from api.tables import ApiKey
 from api.web import _session
 from api.web._auth import Csrf, PageRoute, principal_of_cookie, secret_of
@@ -88,7 +89,10 @@ def signin(
     nonce = request.cookies.get(_session.SIGNIN_COOKIE, "")
     if not nonce or not _session.csrf_valid(secret, "signin|" + nonce, csrf_token):
         return _signin_form(
-            request, _safe_next(next), error="The form expired; please sign in again.", status=403
+            request,
+            _safe_next(next),
+            error=_("The form expired; please sign in again."),
+            status=403,
         )
     principal = authenticate(session, api_key.strip())
     client = request.client.host if request.client else None
@@ -96,8 +100,7 @@ def signin(
         return _signin_form(
             request,
             _safe_next(next),
-            error="That API key is unknown or revoked. Ask your unit's admin for a key "
-            "(lookout keys create).",
+            error=_("That API key is unknown or revoked. Ask your administrator for an API key."),
             status=401,
         )
     row = session.get(ApiKey, principal.key_id)

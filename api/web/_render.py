@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +12,135 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.i18n import (
+    LOCALE_NAMES,
+    current_locale,
+    format_number,
+    format_percentage,
+    format_when,
+    gettext,
+    ngettext,
+)
 from api.web import _charts
+from engine.i18n import localised_column
 from engine.identity import short_id
+from engine.reference import ReferenceData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # "phrase: +0.15" (English) or "phrase — +0,15" (Russian), as models.stage renders them.
 _CONTRIBUTION = re.compile(r"^(?P<label>.*)(?:: | — )\+(?P<value>-?[0-9]+(?:[.,][0-9]+)?)$")
 
-LANE_LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green"}
+_N = str  # marks a message for extraction; translated where it is shown
+
+LANE_LABELS = {"red": _N("Red"), "yellow": _N("Yellow"), "green": _N("Green")}
 SELECTION_LABELS = {
-    "forced": "forced (mandatory rule)",
-    "risk": "top risk within capacity",
-    "control": "random control",
-    "explore": "exploration (little-known data)",
+    "forced": _N("forced (mandatory rule)"),
+    "risk": _N("top risk within capacity"),
+    "control": _N("random control"),
+    "explore": _N("exploration (little-known data)"),
 }
+OUTCOME_LABELS = {
+    "seizure": _N("seizure"),
+    "irregularity": _N("irregularity"),
+    "clean": _N("clean (nothing found)"),
+}
+FIELD_LABELS: dict[str, str] = {
+    "house_bl_number": _N("House B/L"),
+    "shipper_name": _N("Shipper"),
+    "shipper_country": _N("Shipper's country"),
+    "consignee_name": _N("Consignee"),
+    "consignee_country": _N("Consignee's country"),
+    "notify_name": _N("Notify party"),
+    "hs_code": _N("HS code"),
+    "hs_chapter": _N("HS chapter"),
+    "goods_description": _N("Goods description"),
+    "packages": _N("Packages"),
+    "package_type": _N("Package type"),
+    "gross_weight_kg": _N("Gross weight (kg)"),
+    "declared_value": _N("Declared value"),
+    "currency": _N("Currency"),
+    "origin_country": _N("Country of origin"),
+    "place_of_receipt": _N("Place of receipt"),
+    "port_of_loading": _N("Port of loading"),
+    "transshipment_ports": _N("Transshipment ports"),
+    "port_of_discharge": _N("Port of discharge"),
+    "place_of_delivery": _N("Place of delivery"),
+    "vessel_imo": _N("Vessel IMO number"),
+    "vessel_name": _N("Vessel"),
+    "voyage": _N("Voyage"),
+    "carrier_scac": _N("Carrier SCAC"),
+    "iso_type": _N("ISO type"),
+    "filed_at": _N("Filed"),
+    "departed_at": _N("Departed"),
+    "arrival_eta": _N("Expected arrival"),
+    "watchlist_party_score": _N("Party match score"),
+    "watchlist_party_role": _N("Matched party"),
+    "watchlist_entry": _N("Watchlist entry"),
+    "watchlist_party_match": _N("How the name matched"),
+    "watchlist_vessel_hit": _N("Vessel on a watchlist"),
+    "watchlist_vessel_name_hit": _N("Vessel name on a watchlist"),
+    "watchlist_vessel_entry": _N("Vessel entry"),
+    "watchlist_container_hit": _N("Container on a watchlist"),
+    "watchlist_container_entry": _N("Container entry"),
+}
+"""Manifest field labels as an officer reads them (never the raw field name)."""
+PORT_FIELDS = ("place_of_receipt", "port_of_loading", "port_of_discharge", "place_of_delivery")
+
+
+@cache
+def _ports() -> dict[str, str]:
+    """UN/LOCODE → ``"Poti, GE"`` from the shipped reference table."""
+    ports = ReferenceData.load().seaports
+    return {
+        code: f"{name}, {country}"
+        for code, name, country in ports.select("locode", "name", "country").iter_rows()
+    }
+
+
+def port(code: str | None) -> str:
+    """A UN/LOCODE with its place: ``GEPTI Poti, GE`` (the code alone when unknown)."""
+    if not code:
+        return "—"
+    place = _ports().get(str(code).upper())
+    return f"{code} {place}" if place else str(code)
+
+
+def field_label(name: str) -> str:
+    """The officer's label of a manifest field, translated."""
+    return gettext(FIELD_LABELS.get(name, name.replace("_", " ").capitalize()))
+
+
+def field_value(name: str, value: Any) -> str:
+    """A manifest value as shown: ports with their place, lists joined, times, flags."""
+    if value is None or value == "":
+        return "—"
+    if name in PORT_FIELDS:
+        return port(str(value))
+    if name == "transshipment_ports" and isinstance(value, list):
+        return ", ".join(port(v) for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if name.endswith("_at") or name == "arrival_eta":
+        return when(value)
+    if isinstance(value, float):
+        return number(value, 0 if value == int(value) else 2)
+    return str(value)
+
+
+def reasons(row: Any, kind: str) -> list[str]:
+    """A row's rule or model reasons in the reader's locale (English where a batch scored
+    before that locale existed has none)."""
+    english = list(getattr(row, kind, None) or [])
+    localised = (getattr(row, "localised", None) or {}).get(
+        localised_column(kind, current_locale())
+    )
+    return list(localised) if localised and len(localised) == len(english) else english
 
 
 def when(value: datetime | str | None) -> str:
-    """A timestamp as ``YYYY-MM-DD HH:MM UTC`` (officers in several countries read it)."""
+    """A timestamp in UTC (officers in several countries read it), in the reader's locale."""
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -39,7 +151,7 @@ def when(value: datetime | str | None) -> str:
     assert isinstance(value, datetime)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_when(value.astimezone(UTC).replace(tzinfo=None))
 
 
 def duration(seconds: float) -> str:
@@ -48,17 +160,21 @@ def duration(seconds: float) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return gettext("{days} d {hours} h").format(days=days, hours=hours)
     if hours:
-        return f"{hours} h {mins:02d} min"
-    return f"{mins} min"
+        return gettext("{hours} h {minutes} min").format(hours=hours, minutes=f"{mins:02d}")
+    return gettext("{minutes} min").format(minutes=mins)
 
 
 def countdown(deadline: datetime, now: datetime | None = None) -> dict[str, Any]:
     """What a deadline cell shows: text, whether it is overdue, and the ISO time for the JS."""
     now = now or datetime.now(UTC)
     left = (deadline - now).total_seconds()
-    text = f"due in {duration(left)}" if left >= 0 else f"overdue by {duration(left)}"
+    text = (
+        gettext("due in {time}").format(time=duration(left))
+        if left >= 0
+        else gettext("overdue by {time}").format(time=duration(left))
+    )
     return {"text": text, "overdue": left < 0, "iso": deadline.astimezone(UTC).isoformat()}
 
 
@@ -73,15 +189,13 @@ def contributions(model_reasons: list[str]) -> list[tuple[str, float]]:
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
-    """A number with thousands separators, or an em dash."""
-    if value is None:
-        return "—"
-    return f"{value:,.{digits}f}"
+    """A number with the locale's thousands separator and decimal mark, or an em dash."""
+    return format_number(value, digits)
 
 
 def percent(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage, or an em dash."""
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
+    """A share as a percentage in the locale's form, or an em dash."""
+    return format_percentage(value, digits)
 
 
 def _env() -> Environment:
@@ -90,7 +204,10 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Translations follow the request's locale (a context variable), not a fixed catalogue.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         when=when, number=number, percent=percent, duration=duration, short_id=short_id
     )
@@ -99,6 +216,13 @@ def _env() -> Environment:
         contributions=contributions,
         lane_labels=LANE_LABELS,
         selection_labels=SELECTION_LABELS,
+        outcome_labels=OUTCOME_LABELS,
+        field_label=field_label,
+        field_value=field_value,
+        port=port,
+        reasons=reasons,
+        locales=LOCALE_NAMES,
+        current_locale=current_locale,
         hbar_chart=_charts.hbar_chart,
         grouped_hbar_chart=_charts.grouped_hbar_chart,
         line_chart=_charts.line_chart,
