@@ -228,7 +228,7 @@ def test_short_history_calls_nobody_new_and_says_so(tmp_path: Path) -> None:
             refs=ReferenceData.load(),
             policy=ScoringPolicy.load(),
             rules=load_pack(),
-            enrichers=[HistoryFeatures(store)],
+            enrichers=(HistoryFeatures(store),),
         )
         record = run_batch(data.manifests[0], scorer=scorer, out_dir=tmp_path / f"out-{name}")
         return record, pl.read_parquet(tmp_path / f"out-{name}" / "scored.parquet")
