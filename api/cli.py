@@ -36,8 +36,8 @@ def _mount() -> None:
     from api.commands import serve as serve_command
     from api.federation.casenotes.cli import casenotes_app
     from api.federation.cli import queries_app, unit_app
-    from engine.history_cli import history_app, watchlist_app
-    from engine.spec_cli import app as spec_app
+    from api.history_cli import history_app, watchlist_app
+    from api.spec_cli import app as spec_app
     from models.cli import app as model_app
     from rules.cli import app as rules_app
 

@@ -8,11 +8,11 @@ import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
+from api.spec_cli import app
 from engine.errors import IngestError
 from engine.ingest import read_frame
 from engine.schema import CANONICAL
 from engine.spec import load_spec
-from engine.spec_cli import app
 from engine.spec_infer import infer_spec, name_score
 
 CANONICAL_CSV = """\

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
+from api.history_cli import app
 from engine.history import HistoryStore
-from engine.history_cli import app
 
 runner = CliRunner()
 

@@ -1,9 +1,9 @@
 """`lookout history …` and `lookout watchlist …`: the history store and screening lists.
 
-Two Typer groups, mounted by the top-level CLI: ``history_app`` (add a manifest to the
-store, record inspection outcomes, show what the store holds) and ``watchlist_app`` (show
-the loaded lists, screen a manifest). LookoutErrors propagate to the entry point, which
-prints them as ``where: what`` plus a hint.
+Two Typer groups, mounted by the top-level CLI (``api/cli.py``): ``history_app`` (add a
+manifest to the store, record inspection outcomes, show what the store holds) and
+``watchlist_app`` (show the loaded lists, screen a manifest). LookoutErrors propagate to
+the entry point, which prints them as ``where: what`` plus a hint.
 """
 
 from __future__ import annotations
