@@ -10,12 +10,19 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from engine.errors import LookoutError
+
+if TYPE_CHECKING:
+    from engine.executor import Executor
+    from engine.policy import Capacity
+    from engine.record import RunRecord
+    from engine.scorer import Scorer
+    from engine.spec import DatasetSpec
 
 app = typer.Typer(
     name="lookout",
@@ -115,7 +122,7 @@ def score(
 ) -> None:
     """Score a manifest: load → validate → enrich → rules → model → combine → select → record.
 
-    SOURCE may be a file, a quoted glob, or (with --engine ray) a folder of files."""
+    SOURCE is a file or a quoted glob (several files: one batch), for either engine."""
     from api.wiring import build_scorer, require_history_if_model_needs_it
     from engine.policy import Capacity
     from engine.spec import load_spec
@@ -133,35 +140,44 @@ def score(
     require_history_if_model_needs_it(scorer)
     dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None
-    options: dict[str, object] = {
-        "scorer": scorer,
-        "out_dir": out,
-        "spec": dataset_spec,
-        "capacity": cap,
-        "seed": seed,
-        "chunk_rows": chunk_rows,
-    }
-    if layout is not None:
-        options["layout"] = layout
     if engine != "ray" and (address or workers):
         raise LookoutError(
             "--address and --workers apply to --engine ray only",
             hint="add --engine ray, or drop them",
         )
-    if engine == "ray":
-        from engine.distributed import run_batch_ray
-
-        record = run_batch_ray(source, address=address, workers=workers, **options)  # type: ignore[arg-type]
-    elif engine == "local":
-        record = _run_with_progress(source, **options)
-    else:
+    if engine not in ("local", "ray"):
         raise LookoutError(f"unknown engine '{engine}'", hint="use --engine local or --engine ray")
+    from engine.distributed import Ray
+    from engine.executor import Local
+
+    record = _run_with_progress(
+        source,
+        scorer=scorer,
+        out_dir=out,
+        spec=dataset_spec,
+        capacity=cap,
+        seed=seed,
+        chunk_rows=chunk_rows,
+        layout=layout,
+        executor=Ray(address=address, workers=workers) if engine == "ray" else Local(),
+    )
     from api._summary import print_summary
 
     print_summary(console, record, out)
 
 
-def _run_with_progress(source: str, **kwargs: object):  # type: ignore[no-untyped-def]
+def _run_with_progress(
+    source: str,
+    *,
+    scorer: Scorer,
+    out_dir: Path,
+    spec: DatasetSpec | None,
+    capacity: Capacity | None,
+    seed: int,
+    chunk_rows: int,
+    layout: str | None,
+    executor: Executor,
+) -> RunRecord:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.pipeline import run_batch
@@ -180,7 +196,18 @@ def _run_with_progress(source: str, **kwargs: object):  # type: ignore[no-untype
         def progress(stage: str, rows: int) -> None:
             bar.update(task, completed=rows, description=stage)
 
-        return run_batch(source, progress=progress, **kwargs)  # type: ignore[arg-type]
+        return run_batch(
+            source,
+            scorer=scorer,
+            out_dir=out_dir,
+            spec=spec,
+            capacity=capacity,
+            seed=seed,
+            progress=progress,
+            chunk_rows=chunk_rows,
+            layout=layout,
+            executor=executor,
+        )
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, select
@@ -20,6 +20,9 @@ from api.metrics import Metrics
 from api.services._engine import ScorerCache
 from api.settings import Settings
 from api.tables import RulePack
+
+if TYPE_CHECKING:
+    from engine.scorer import Scorer
 
 ContainerSection = Callable[[Session, str, str], list[dict[str, Any]]]
 """``(session, unit_id, container_number) -> items`` shown in ``GET /v1/containers/{n}``."""
@@ -47,7 +50,7 @@ class AppState:
         root = self.settings.history_dir or self.settings.data_dir / "history"
         return root / unit_id
 
-    def scorer(self, unit_id: str) -> Any:
+    def scorer(self, unit_id: str) -> Scorer:
         """The scorer for a unit: its active rule pack and its own history."""
         return self.scorers.get(self.active_rules_dir(unit_id), self.history_dir(unit_id))
 

@@ -1,4 +1,4 @@
-"""Scale-out benchmark: single-process `run_batch` vs Ray (`run_batch_ray`) with 1 and 2 workers.
+"""Scale-out benchmark: `run_batch` on the local executor vs the Ray executor with 1 and 2 workers.
 
 Input: FILES generated Parquet manifests of ROWS rows each (reused from benchmarks/results/
 when present), drawn from the same party universe as a 1M-row history (120 days × 8,334 rows).
@@ -98,9 +98,10 @@ else:
              logging_level=logging.ERROR)
     ray.data.DataContext.get_current().enable_progress_bars = False
     ray_start = time.perf_counter() - t1
-    from engine.distributed import run_batch_ray
-    record = run_batch_ray(source, scorer=scorer, out_dir=Path(out),
-                           chunk_rows=int(chunk_rows), workers=workers)
+    from engine.distributed import Ray
+    from engine.pipeline import run_batch
+    record = run_batch(source + "/*.parquet", scorer=scorer, out_dir=Path(out),
+                       chunk_rows=int(chunk_rows), executor=Ray(workers=workers))
 wall = time.perf_counter() - t1
 print(json.dumps({"build_scorer_s": built, "ray_start_s": ray_start, "wall_s": wall,
                   "rows_in": record.rows_in, "rows_scored": record.rows_scored,

@@ -129,7 +129,7 @@ def policies(cfg: SimConfig) -> dict[str, ScoringPolicy]:
 def make_world(cfg: SimConfig, seed: int, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(labelled history, later days) prepared once; later days carry ``__day`` and
     ``__planted``."""
-    from models.cli import prepare_history
+    from engine.prepare import prepare_history
 
     rates = TypologyRates(**{k: v * cfg.rate_factor for k, v in asdict(TypologyRates()).items()})
     data = generate(

@@ -1,176 +1,98 @@
-"""The scoring pipeline: load → validate → enrich → rules → model → combine → select → record.
+"""The batch driver: load → validate → enrich → rules → model → combine → select → record.
 
-``engine.scorer.Scorer`` is the immutable, reusable part (reference tables, enrichers, rule
-pack, model, policy): build it once, then score any number of chunks with ``Scorer.score`` —
-a pure function of one frame, which is what a distributed worker runs too. ``run_batch`` is
-the single-process driver over a whole input: it streams chunks through the scorer into
-Parquet parts, then selects globally by capacity, explains the selected rows and writes the
-outputs and the run record.
+:func:`run_batch` is the one driver for every executor: it expands the input (one file or
+a glob; the same rules everywhere), starts the run record, lets the executor map the pure
+per-file function (:class:`engine._parts.FileScoring`, which runs the immutable
+:class:`engine.scorer.Scorer` chunk by chunk into Parquet parts) over the files — in this
+process (:class:`engine.executor.Local`, the default) or on Ray
+(:class:`engine.distributed.Ray`) — and finalises once (:func:`engine._finalise.finalise`:
+global selection by capacity, explanations, outputs, run record, history append).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
-import polars as pl
-
-from engine._canonical import QUARANTINE_SCHEMA
-from engine.errors import Location, PipelineError
-from engine.history import FIRST_SEEN_LOOKBACK_DAYS
-from engine.i18n import LOCALES, localised_column
-from engine.identity import BatchIdentity, batch_identity
-from engine.ingest import DEFAULT_CHUNK_ROWS, IngestSummary, expand_inputs, read_chunks
-from engine.policy import Capacity, ScoringPolicy, select
+from engine._finalise import FLAGGED_COLUMNS, begin_batch, check_layout, finalise, scan_scored
+from engine._parts import FileScoring, PartialBatch, Progress, prepare_parts
+from engine.executor import Executor, Local
+from engine.identity import batch_identity
+from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
+from engine.policy import Capacity
 from engine.record import RunRecord, Timings
-from engine.reference import ReferenceData
-from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
 from engine.scorer import Scorer
 from engine.spec import DatasetSpec, default_spec
-from engine.stages import Stage, merge_drift, report_drift, tally_drift
-
-Progress = Callable[[str, int], None]
-MODEL_REASON_COLUMNS = tuple(localised_column("model_reasons", loc) for loc in LOCALES)
-"""``model_reasons`` in every locale (``model_reasons``, ``model_reasons_ru``)."""
 
 
-@runtime_checkable
-class BatchAware(Protocol):
-    """A stage that wants to know which batch it scores, and to see it once scored
-    (the history stage: leave the batch out of its own history, then append it).
-
-    ``begin_batch`` may return a note for the run record; ``end_batch`` returns the rows it
-    appended."""
-
-    def begin_batch(self, batch: BatchIdentity) -> str | None: ...
-
-    def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int: ...
-
-
-# ---------------------------------------------------------------------------------------
-# The single-process driver
-# ---------------------------------------------------------------------------------------
-FLAGGED_COLUMNS = (
-    "record_id",
-    "container_number",
-    "bl_number",
-    "lane",
-    "risk_score",
-    "selected",
-    "selection_reason",
-    "rule_score",
-    "model_probability",
-    "rule_hits",
-    "reasons",
-    "shipper_name",
-    "consignee_name",
-    "port_of_loading",
-    "port_of_discharge",
-    "hs_code",
-    "goods_description",
-    "source_file",
-    "source_line",
-)
-
-
-@dataclass
-class PartialBatch:
-    """What scoring some chunks into Parquet parts produced: small, mergeable, picklable.
-
-    A distributed worker returns one per input file; the driver merges them and finalises.
-    ``risk`` holds only what global selection needs (row_index, risk_score, forced_red, lane).
-    """
-
-    risk: list[pl.DataFrame] = field(default_factory=list)
-    quarantine: list[pl.DataFrame] = field(default_factory=list)
-    dq_totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DQ_FLAGS, 0))
-    rows_in: int = 0
-    rows_scored: int = 0
-    files: list[dict[str, object]] = field(default_factory=list)
-    blank_lines: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-    drift: Any = None  # additive drift counts of the model (models.drift.DriftTally)
-    # Fingerprints of the compiled rules stages used, in first-use order (the run record
-    # names the last one, as a batch of one schema has one).
-    rules: list[dict[str, Any]] = field(default_factory=list)
-
-    def merge(self, other: PartialBatch) -> None:
-        self.drift = merge_drift(self.drift, other.drift)
-        self.risk += other.risk
-        self.quarantine += other.quarantine
-        for name, total in other.dq_totals.items():
-            self.dq_totals[name] = self.dq_totals.get(name, 0) + total
-        self.rows_in += other.rows_in
-        self.rows_scored += other.rows_scored
-        self.files += other.files
-        self.blank_lines += other.blank_lines
-        for name, seconds in other.timings.items():
-            self.timings[name] = self.timings.get(name, 0.0) + seconds
-        self.rules += [fp for fp in other.rules if fp not in self.rules]
-
-
-def score_into_parts(
+def run_batch(
     source: Path | str,
     *,
     scorer: Scorer,
-    parts: Path,
-    spec: DatasetSpec,
-    chunk_rows: int,
-    part_prefix: str = "part",
+    out_dir: Path,
+    spec: DatasetSpec | None = None,
+    capacity: Capacity | None = None,
+    seed: int = 0,
     progress: Progress | None = None,
-) -> PartialBatch:
-    """load → validate → enrich → rules → model → combine, chunk by chunk, into Parquet parts.
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    layout: str | None = None,
+    executor: Executor | None = None,
+) -> RunRecord:
+    """Score one input (a file or a glob of files, one batch) and write the outputs to
+    ``out_dir``.
 
-    ``row_index`` numbers rows from 0 within ``source``; a driver that scored several sources
-    separately shifts them with ``offsets`` in :func:`finalise_batch`.
+    ``executor``: :class:`~engine.executor.Local` (default) or
+    :class:`~engine.distributed.Ray`; the outputs are the same, row for row. ``layout``:
+    ``"file"`` writes one ``scored.parquet``, ``"partitioned"`` a ``scored/`` folder of
+    Parquet files (default: the executor's, file locally and partitioned on Ray).
+    Outputs: ``scored``, ``flagged.csv`` (selected and red/yellow rows, with reasons),
+    ``quarantine.parquet`` (records that could not be read, with file, line and reason) and
+    ``run.json`` (this function's return value). Raises PipelineError, after writing the
+    quarantine and run record, when no row could be scored.
     """
-    progress = progress or (lambda _stage, _rows: None)
-    timings = Timings()
-    summary = IngestSummary()
-    partial = PartialBatch()
-    chunks = read_chunks(source, spec, chunk_rows=chunk_rows, summary=summary)
-    part_no = 0
-    stages: list[Stage] = []
-    while True:
-        with timings.stage("load"):
-            chunk = next(chunks, None)
-        if chunk is None:
-            break
-        partial.rows_in += chunk.records_read
-        partial.quarantine.append(chunk.quarantine)
-        if chunk.rows.height == 0:
-            continue
-        scored, rules = scorer.score(chunk.rows, chunk.present, timings)
-        if rules is not None and not any(rules is seen for seen in stages):
-            stages.append(rules)
-        with timings.stage("write"):
-            scored.write_parquet(parts / f"{part_prefix}-{part_no:05d}.parquet")
-        part_no += 1
-        with timings.stage("drift"):
-            partial.drift = tally_drift(scorer.model, scored, partial.drift)
-        partial.risk.append(
-            scored.select(
-                # One dictionary entry per file instead of the path on every row.
-                pl.col(SOURCE_FILE).cast(pl.Categorical),
-                ROW_INDEX,
-                "risk_score",
-                "forced_red",
-                "lane",
-                *(["explore_score"] if "explore_score" in scored.columns else []),
-            )
+    run_on: Executor = executor or Local()
+    layout = layout or run_on.default_layout
+    check_layout(layout)
+    spec = spec or default_spec()
+    capacity = capacity or scorer.policy.default_capacity
+    paths = expand_inputs(source)
+    with run_on.start(len(paths)) as running:
+        parts = prepare_parts(out_dir)
+        timings = Timings()
+        record = start_record(
+            source,
+            paths,
+            spec,
+            capacity,
+            seed,
+            chunk_rows,
+            timings,
+            **running.parameters,
+            layout=layout,
         )
-        for name, total in zip(DQ_FLAGS, scored.select(pl.col(DQ_FLAGS).sum()).row(0), strict=True):
-            partial.dq_totals[name] += int(total)
-        partial.rows_scored += scored.height
-        progress("score", partial.rows_scored)
-    partial.files = summary.files
-    partial.blank_lines = summary.blank_lines
-    partial.timings = timings.seconds
-    partial.merge(PartialBatch(rules=[stage.fingerprint() for stage in stages]))
-    return partial
+        # The history stage leaves this batch out of its own history; told before the
+        # scorer is pickled for a distributed executor, so every copy knows the batch.
+        begin_batch(scorer, record)
+        task = FileScoring(scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows)
+        if running.map_stage is None:
+            partials = running.map(task, paths, progress)
+        else:
+            with timings.stage(running.map_stage):
+                partials = running.map(task, paths, progress)
+        record = finalise(
+            PartialBatch.merged(partials),
+            record=record,
+            scorer=scorer,
+            parts=parts,
+            out_dir=out_dir,
+            capacity=capacity,
+            seed=seed,
+            timings=timings,
+            layout=layout,
+            write_partitions=running.write_partitions,
+        )
+    if progress:
+        progress("done", record.rows_scored)
+    return record
 
 
 def start_record(
@@ -199,398 +121,4 @@ def start_record(
     return record
 
 
-def run_batch(
-    source: Path | str,
-    *,
-    scorer: Scorer,
-    out_dir: Path,
-    spec: DatasetSpec | None = None,
-    capacity: Capacity | None = None,
-    seed: int = 0,
-    progress: Progress | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    layout: str = "file",
-) -> RunRecord:
-    """Score one input (file or glob) end to end and write the outputs to ``out_dir``.
-
-    Outputs: ``scored.parquet`` (every row, every column; with ``layout="partitioned"`` a
-    ``scored/`` folder of Parquet files instead), ``flagged.csv`` (selected and
-    red/yellow rows, with reasons), ``quarantine.parquet`` (records that could not be read,
-    with file, line and reason) and ``run.json`` (this function's return value).
-    Raises PipelineError, after writing the quarantine and run record, when no row could
-    be scored.
-    """
-    check_layout(layout)
-    spec = spec or default_spec()
-    capacity = capacity or scorer.policy.default_capacity
-    parts = prepare_parts(out_dir)
-    timings = Timings()
-    record = start_record(
-        source, expand_inputs(source), spec, capacity, seed, chunk_rows, timings, layout=layout
-    )
-    begin_batch(scorer, record)
-    partial = score_into_parts(
-        source, scorer=scorer, parts=parts, spec=spec, chunk_rows=chunk_rows, progress=progress
-    )
-    record = finalise_batch(
-        partial,
-        record=record,
-        scorer=scorer,
-        parts=parts,
-        out_dir=out_dir,
-        capacity=capacity,
-        seed=seed,
-        timings=timings,
-        layout=layout,
-    )
-    end_batch(scorer, record, out_dir, timings)
-    if progress:
-        progress("done", record.rows_scored)
-    return record
-
-
-def begin_batch(scorer: Scorer, record: RunRecord) -> None:
-    """Tell batch-aware stages (history) which batch is scored; keep their notes."""
-    batch = BatchIdentity.from_record(record.input)
-    for stage in scorer.enrichers:
-        if isinstance(stage, BatchAware) and (note := stage.begin_batch(batch)):
-            record.messages.append(note)
-
-
-def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings) -> None:
-    """Append the scored batch to the history (unless turned off) and rewrite run.json.
-
-    The batch becomes history only after it was scored against the history before it.
-    """
-    aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
-    if not aware or not scorer.append_history:
-        return
-    batch = BatchIdentity.from_record(record.input)
-    with timings.stage("history_append"):
-        scored = scan_scored(Path(record.outputs["scored"]))
-        record.counts["history_rows_appended"] = sum(
-            stage.end_batch(scored, batch) for stage in aware
-        )
-    record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
-    record.write(out_dir / "run.json")
-
-
-def scan_scored(scored: Path) -> pl.LazyFrame:
-    """The scored rows of a run: its ``scored.parquet`` file or ``scored/`` partitions."""
-    return pl.scan_parquet(scored / "*.parquet" if scored.is_dir() else scored)
-
-
-def prepare_parts(out_dir: Path) -> Path:
-    """An empty scratch folder for the Parquet parts of a run."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    parts = out_dir / "_parts"
-    _clear(parts)
-    parts.mkdir()
-    return parts
-
-
-def finalise_batch(
-    partial: PartialBatch,
-    *,
-    record: RunRecord,
-    scorer: Scorer,
-    parts: Path,
-    out_dir: Path,
-    capacity: Capacity,
-    seed: int,
-    timings: Timings,
-    offsets: pl.DataFrame | None = None,
-    layout: str = "file",
-    write_partitions: PartitionWriter | None = None,
-) -> RunRecord:
-    """Global selection, explanations, outputs and the run record, from scored parts.
-
-    ``offsets`` (source_file, offset) shifts each source's row_index when the sources were
-    scored separately, so that row_index is the row's position in the whole batch.
-    ``layout``: ``"file"`` writes one ``scored.parquet``; ``"partitioned"`` writes
-    ``scored/`` with one Parquet file per part (the same rows, in the same order, when read
-    as ``scored/*.parquet``), each finished by ``write_partitions`` (default: in this
-    process, one after the other; a distributed driver passes its own).
-    """
-    check_layout(layout)
-    for name, seconds in partial.timings.items():
-        timings.add(name, seconds)
-    quarantine = (
-        pl.concat(partial.quarantine)
-        if partial.quarantine
-        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    )
-    quarantine.write_parquet(out_dir / "quarantine.parquet")
-    record.counts = {
-        "rows_in": partial.rows_in,
-        "rows_scored": partial.rows_scored,
-        "rows_quarantined": quarantine.height,
-        "blank_lines": partial.blank_lines,
-    }
-    record.input["formats"] = partial.files
-    record.outputs = {
-        "quarantine": str(out_dir / "quarantine.parquet"),
-        "run": str(out_dir / "run.json"),
-    }
-    if partial.rows_scored == 0:
-        _finish(record, timings, scorer, partial, out_dir, status="failed")
-        _clear(parts)
-        raise PipelineError(
-            f"no row could be scored: {partial.rows_in} record(s) read, "
-            f"{quarantine.height} quarantined",
-            location=Location(file=str(record.parameters.get("source"))),
-            hint=f"see {out_dir / 'quarantine.parquet'} for the reason of each rejected record",
-        )
-
-    with timings.stage("select"):
-        risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
-        selection = select(risk, capacity, scorer.policy, seed=seed)
-    scored = _shift(pl.scan_parquet(parts / "*.parquet"), offsets)
-    with timings.stage("explain"):
-        explanations = _explain(scored, selection, risk, scorer)
-    # Only the selected rows carry a reason: a small right side instead of every row.
-    chosen = selection.filter(pl.col("selected"))
-    with timings.stage("write"):
-        # A rerun into the same folder replaces the other layout's output too.
-        if layout == "file":
-            target = out_dir / "scored.parquet"
-            _clear(out_dir / "scored")
-            finish_scored(scored, chosen, explanations).sink_parquet(target)
-        else:
-            target = _fresh_dir(out_dir / "scored")
-            (out_dir / "scored.parquet").unlink(missing_ok=True)
-            jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
-            (write_partitions or write_partitions_here)(jobs, chosen, explanations, offsets)
-        _write_flagged(scan_scored(target), out_dir)
-    _clear(parts)
-    record.counts.update(_selection_counts(selection, risk))
-    record.counts["data_quality"] = partial.dq_totals
-    record.drift = report_drift(scorer.model, partial.drift, scorer.policy.drift)
-    _note_short_history(scan_scored(target), record)
-    record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})
-    if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
-        record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
-    _finish(record, timings, scorer, partial, out_dir, status="succeeded")
-    return record
-
-
-def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame | None) -> pl.LazyFrame:
-    if offsets is None:
-        return frame
-    key = offsets.lazy().with_columns(pl.col(SOURCE_FILE).cast(frame.collect_schema()[SOURCE_FILE]))
-    return (
-        frame.join(key, on=SOURCE_FILE, how="left", maintain_order="left")
-        .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
-        .drop("offset")
-    )
-
-
-def _finish(
-    record: RunRecord,
-    timings: Timings,
-    scorer: Scorer,
-    partial: PartialBatch,
-    out_dir: Path,
-    *,
-    status: str,
-) -> None:
-    record.status = status
-    record.stages = scorer.fingerprint(partial.rules[-1] if partial.rules else None)
-    record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
-    record.finished_at = datetime.now(UTC).isoformat()
-    record.write(out_dir / "run.json")
-
-
-def _clear(folder: Path) -> None:
-    """Remove our Parquet files from ``folder``, and the folder once nothing else is in it."""
-    if folder.is_dir():
-        for part in folder.glob("*.parquet"):
-            part.unlink()
-        if not any(folder.iterdir()):
-            folder.rmdir()
-
-
-def _explain(
-    scored: pl.LazyFrame, selection: pl.DataFrame, risk: pl.DataFrame, scorer: Scorer
-) -> pl.DataFrame:
-    """Model reasons for the rows an officer will look at: selected or red lane."""
-    wanted = (
-        selection.filter(pl.col("selected"))
-        .select(ROW_INDEX)
-        .vstack(risk.filter(pl.col("lane") == "red").select(ROW_INDEX))
-        .unique()
-    )
-    empty = pl.DataFrame(
-        schema={ROW_INDEX: pl.Int64(), **{c: pl.List(pl.String()) for c in MODEL_REASON_COLUMNS}}
-    )
-    if scorer.model is None or wanted.height == 0:
-        return empty
-    rows = scored.join(wanted.lazy(), on=ROW_INDEX, how="semi").collect()
-    explained = scorer.model.explain(rows)
-    # A model stage that explains in one language only fills the others with its reasons.
-    return explained.select(
-        ROW_INDEX,
-        *[
-            (pl.col(c) if c in explained.columns else pl.col("model_reasons")).alias(c)
-            for c in MODEL_REASON_COLUMNS
-        ],
-    )
-
-
-def finish_scored(
-    scored: pl.LazyFrame, chosen: pl.DataFrame, explanations: pl.DataFrame
-) -> pl.LazyFrame:
-    """Scored rows with their selection (``chosen``: the selected rows) and explanations."""
-    return (
-        scored.join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
-        .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
-        .with_columns(
-            pl.col("selected").fill_null(False),
-            *[
-                pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String())))
-                for c in MODEL_REASON_COLUMNS
-            ],
-        )
-    )
-
-
-def finish_partition(
-    src: Path,
-    dst: Path,
-    chosen: pl.DataFrame,
-    explanations: pl.DataFrame,
-    offsets: pl.DataFrame | None,
-) -> None:
-    """Write one output partition: the scored part ``src`` finished, to ``dst``."""
-    finish_scored(_shift(pl.scan_parquet(src), offsets), chosen, explanations).sink_parquet(dst)
-
-
-PartitionWriter = Callable[
-    [list[tuple[Path, Path]], pl.DataFrame, pl.DataFrame, pl.DataFrame | None], None
-]
-"""Finishes (src part, dst partition) pairs; see :func:`write_partitions_here`."""
-
-LAYOUTS: tuple[str, ...] = ("file", "partitioned")
-
-
-def check_layout(layout: str) -> None:
-    """Refuse an unknown output layout before any row is scored."""
-    if layout not in LAYOUTS:
-        raise PipelineError(
-            f"unknown output layout '{layout}'",
-            location=Location(field="layout"),
-            hint=f"use one of: {', '.join(LAYOUTS)}",
-        )
-
-
-def write_partitions_here(
-    jobs: list[tuple[Path, Path]],
-    chosen: pl.DataFrame,
-    explanations: pl.DataFrame,
-    offsets: pl.DataFrame | None,
-) -> None:
-    """The default :data:`PartitionWriter`: every partition in this process, in order."""
-    for src, dst in jobs:
-        finish_partition(src, dst, chosen, explanations, offsets)
-
-
-def _fresh_dir(folder: Path) -> Path:
-    if folder.is_dir():
-        for old in folder.glob("*.parquet"):
-            old.unlink()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _note_short_history(scored: pl.LazyFrame, record: RunRecord) -> None:
-    """Count rows whose party features the history store was too short to tell, and say so.
-
-    A party's age and its ``*_is_new`` flag are unknown (null) for a row filed less than
-    ``FIRST_SEEN_LOOKBACK_DAYS`` after the store's first row; rules on them do not fire.
-    """
-    names = set(scored.collect_schema().names())
-    roles = [r for r in ("consignee", "shipper") if {f"{r}_key", f"{r}_is_new"} <= names]
-    if not roles or "filed_at" not in names:
-        return
-    unknown = pl.any_horizontal(
-        pl.col(f"{r}_key").is_not_null() & pl.col(f"{r}_is_new").is_null() for r in roles
-    )
-    rows = scored.select((unknown & pl.col("filed_at").is_not_null()).sum()).collect().item()
-    record.counts["rows_party_history_unknown"] = int(rows or 0)
-    if rows:
-        record.messages.append(
-            f"history too short for party features: {rows:,} of {record.rows_scored:,} rows "
-            f"were filed less than {FIRST_SEEN_LOOKBACK_DAYS} days after the history store "
-            "begins, so their traders' ages and new-trader flags are unknown and the rules "
-            "on them do not fire"
-        )
-
-
-def _write_flagged(scored: pl.LazyFrame, out_dir: Path) -> None:
-    columns = scored.collect_schema().names()
-    flagged = (
-        scored.filter(pl.col("selected") | (pl.col("lane") != "green"))
-        .with_columns(
-            pl.col("rule_hits").list.join("; ") if "rule_hits" in columns else pl.lit(None),
-            _reasons_expr(columns).alias("reasons"),
-        )
-        .sort(["selected", "risk_score", ROW_INDEX], descending=[True, True, False])
-    )
-    names = flagged.collect_schema().names()
-    keep = [c for c in FLAGGED_COLUMNS if c in names]
-    flagged.select(keep).collect().write_csv(out_dir / "flagged.csv")
-
-
-def _reasons_expr(columns: list[str]) -> pl.Expr:
-    lists = [pl.col(c) for c in ("rule_reasons", "model_reasons") if c in columns]
-    if not lists:
-        return pl.lit("")
-    return pl.concat_list(lists).list.join(" | ")
-
-
-def _selection_counts(selection: pl.DataFrame, risk: pl.DataFrame) -> dict[str, Any]:
-    lanes = dict(risk.group_by("lane").len().iter_rows())
-    reasons = dict(
-        selection.filter(pl.col("selected")).group_by("selection_reason").len().iter_rows()
-    )
-    return {
-        "lanes": {lane: int(lanes.get(lane, 0)) for lane in ("red", "yellow", "green")},
-        "selected": int(selection.get_column("selected").sum()),
-        "selected_by_reason": {str(k): int(v) for k, v in reasons.items()},
-    }
-
-
-def prepare(
-    frame: pl.DataFrame,
-    *,
-    refs: ReferenceData | None = None,
-    enrichers: Sequence[Stage] = (),
-    present: Collection[str] | None = None,
-) -> pl.DataFrame:
-    """validate → enrich a canonical frame (e.g. a history for backtests or training)."""
-    scorer = Scorer(
-        refs=refs or ReferenceData.load(),
-        policy=ScoringPolicy.load(None),
-        enrichers=tuple(enrichers),
-    )
-    return scorer.prepare(frame, present)
-
-
-__all__ = [
-    "FLAGGED_COLUMNS",
-    "BatchAware",
-    "PartialBatch",
-    "begin_batch",
-    "check_layout",
-    "end_batch",
-    "finalise_batch",
-    "finish_partition",
-    "finish_scored",
-    "prepare",
-    "prepare_parts",
-    "run_batch",
-    "scan_scored",
-    "score_into_parts",
-    "start_record",
-    "write_partitions_here",
-]
+__all__ = ["FLAGGED_COLUMNS", "Local", "run_batch", "scan_scored", "start_record"]

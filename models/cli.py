@@ -87,16 +87,10 @@ def read_history(
         frames.append(frame)
     frame = pl.concat(frames, how="vertical_relaxed")
     if prepare:
+        from engine.prepare import prepare_history
+
         frame = prepare_history(frame)
     return frame, recipe, batch_identity(paths)
-
-
-def prepare_history(frame: pl.DataFrame) -> pl.DataFrame:
-    """validate → enrich, then history features of each row from the rows filed before it."""
-    from engine.history import point_in_time_features
-    from engine.pipeline import prepare
-
-    return point_in_time_features(prepare(frame))
 
 
 def _spec_name(path: Path) -> str:
@@ -129,6 +123,8 @@ def train(
         valid_frame = read_history([valid], spec)[0] if valid is not None else None
         if prepare and valid_frame is not None:
             # One pass, so the later rows' history features see the earlier file too.
+            from engine.prepare import prepare_history
+
             both = prepare_history(
                 pl.concat(
                     [

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from engine.errors import Location, LookoutError
+from engine.prepare import prepare_history
 from rules._compile import hit_column
 from rules._pack import CompiledPack, RulePack
 
@@ -86,42 +86,6 @@ def dataset_fields(path: Path | str) -> dict[str, pl.DataType]:
         ) from exc
     known = known_fields()
     return {name: dtype for name, dtype in schema.items() if name not in known}
-
-
-def prepare_history(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Derive the engine's fields on a canonical history when the engine offers it.
-
-    Uses ``engine.pipeline.prepare`` (validate + enrich) and, for history features the frame
-    lacks, ``engine.history.point_in_time_features`` (the frame as its own history). Missing
-    pieces are reported as notes; rules needing them are skipped, never a crash.
-    """
-    notes: list[str] = []
-    steps: list[tuple[str, str, str]] = [
-        ("engine.pipeline", "prepare", "validate + enrich"),
-        ("engine.history", "point_in_time_features", "history features"),
-    ]
-    for module_name, attr, what in steps:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            notes.append(f"{what}: {module_name} not available, using the columns as given")
-            continue
-        func = getattr(module, attr, None)
-        if func is None:
-            notes.append(f"{what}: {module_name}.{attr} not available")
-            continue
-        if attr == "point_in_time_features" and "consignee_is_new" in frame.columns:
-            continue
-        try:
-            frame = cast(pl.DataFrame, func(frame))
-        except LookoutError as exc:
-            notes.append(f"{what} not applied: {exc.message}")
-        except Exception as exc:  # optional step: report it, keep going
-            notes.append(
-                f"{what} failed ({type(exc).__name__}: {exc}); rules that need "
-                "its fields are skipped"
-            )
-    return frame, notes
 
 
 @dataclass
@@ -199,7 +163,7 @@ def backtest(
     """Run every non-retired rule (experimental ones in shadow) on a labelled history."""
     notes: list[str] = []
     if prepare:
-        history, notes = prepare_history(history)
+        history = prepare_history(history, notes=notes)
     history = filter_period(history, start, until)
     compiled: CompiledPack = pack.compile(history.schema, ignore_validity=True)
     scored = compiled.apply(history, keep_rule_columns=True)

@@ -7,7 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from rules._backtest import backtest, prepare_history
+from engine.prepare import prepare_history
+from rules._backtest import backtest
 from rules._ir import Rule
 from rules._pack import RulePack
 
@@ -73,7 +74,8 @@ def diff_packs(old: RulePack, new: RulePack, history: pl.DataFrame | None = None
     }
     result = PackDiff(old.pack_hash, new.pack_hash, added, removed, changed)
     if history is not None:
-        prepared, notes = prepare_history(history)
+        notes: list[str] = []
+        prepared = prepare_history(history, notes=notes)
         before = backtest(old, prepared, prepare=False).rules.select("rule", "hits")
         after = backtest(new, prepared, prepare=False).rules.select("rule", "hits")
         result.hits = (

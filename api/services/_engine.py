@@ -1,4 +1,8 @@
-"""The only place the API touches the scoring engine (so contract changes land in one file)."""
+"""The only place the API touches the scoring engine (so contract changes land in one file).
+
+The engine's types are imported for the type checker only: the API imports the engine's
+modules when it first uses them (start-up stays light).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from api.problems import ProblemException
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.policy import Capacity
+    from engine.scorer import Scorer
+    from engine.spec import DatasetSpec
 
 
 @dataclass(frozen=True)
 class RunOutcome:
     """What the API keeps of one engine run."""
 
-    record: dict[str, Any]
+    record: dict[str, object]
     rows_in: int
     rows_scored: int
     rows_quarantined: int
     selected: int
 
 
-def parse_capacity(text: str | None) -> Any:
+def parse_capacity(text: str | None) -> Capacity | None:
     """``engine.policy.Capacity`` from '50' or '2%' (422 problem if malformed)."""
     if text is None or not text.strip():
         return None
@@ -49,7 +58,7 @@ def spec_names() -> list[str]:
     return sorted(shipped_specs())
 
 
-def resolve_spec(name: str | None) -> Any:
+def resolve_spec(name: str | None) -> DatasetSpec | None:
     """The named shipped ``DatasetSpec``, None for auto-mapping, 422 if unknown."""
     if name is None or not name.strip():
         return None
@@ -71,9 +80,9 @@ class ScorerCache:
     def __init__(self, settings: Settings):
         self._settings = settings
         self._lock = threading.Lock()
-        self._scorers: dict[Path | None, Any] = {}
+        self._scorers: dict[Path | None, Scorer] = {}
 
-    def get(self, rules_dir: Path | None = None, history_dir: Path | None = None) -> Any:
+    def get(self, rules_dir: Path | None = None, history_dir: Path | None = None) -> Scorer:
         """The scorer for ``rules_dir`` (None: the configured or shipped pack), reading the
         history store at ``history_dir`` (None: no history features)."""
         key = rules_dir or self._settings.rules_dir
@@ -106,7 +115,7 @@ class ScorerCache:
             self._scorers.clear()
 
 
-def _with_history(base: Any, history_dir: Path) -> Any:
+def _with_history(base: Scorer, history_dir: Path) -> Scorer:
     """``base`` with the unit's history features first among its enrichers (as
     ``api.wiring.build_scorer`` orders them); compiled rules stay shared.
 
@@ -122,10 +131,10 @@ def _with_history(base: Any, history_dir: Path) -> Any:
 def run(
     source: Path,
     *,
-    scorer: Any,
+    scorer: Scorer,
     out_dir: Path,
-    spec: Any,
-    capacity: Any,
+    spec: DatasetSpec | None,
+    capacity: Capacity | None,
     seed: int,
     progress: Callable[[str, int], None] | None,
 ) -> RunOutcome:
@@ -141,22 +150,13 @@ def run(
         seed=seed,
         progress=progress,
     )
-    data = record.to_dict()
     return RunOutcome(
-        record=data,
-        rows_in=int(_count(record, data, "rows_in")),
-        rows_scored=int(_count(record, data, "rows_scored")),
-        rows_quarantined=int(_count(record, data, "rows_quarantined")),
-        selected=int(_count(record, data, "selected")),
+        record=record.to_dict(),
+        rows_in=record.rows_in,
+        rows_scored=record.rows_scored,
+        rows_quarantined=record.rows_quarantined,
+        selected=record.selected,
     )
-
-
-def _count(record: Any, data: dict[str, Any], name: str) -> Any:
-    if hasattr(record, name):
-        return getattr(record, name)
-    if name in data:
-        return data[name]
-    return data.get("counts", {})[name]
 
 
 _HISTORY_LOCKS: dict[Path, threading.Lock] = {}
@@ -169,7 +169,7 @@ def _history_lock(root: Path) -> threading.Lock:
         return _HISTORY_LOCKS.setdefault(root.resolve(), threading.Lock())
 
 
-def history_guard(history_dir: Path | None) -> contextlib.AbstractContextManager[Any]:
+def history_guard(history_dir: Path | None) -> contextlib.AbstractContextManager[object]:
     """A lock serialising writers of one history store (a no-op without history)."""
     return contextlib.nullcontext() if history_dir is None else _history_lock(history_dir)
 

@@ -215,7 +215,8 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
         ):
             metrics.rows.labels(fate).inc(n)
         metrics.scoring_seconds.observe(time.perf_counter() - started)
-        metrics.record_drift(unit_id, (outcome.record or {}).get("drift"))
+        drift = outcome.record.get("drift")
+        metrics.record_drift(unit_id, drift if isinstance(drift, dict) else None)
     except (LookoutError, ProblemException) as err:
         _fail(state, batch_id, mode, _error_of(err, root))
         if raise_errors:

@@ -11,8 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from api.wiring import SHIPPED_MODEL_DIR, build_scorer
-from engine.distributed import DistributedError, expand_batch_inputs, run_batch_ray
-from engine.errors import SpecError
+from engine.distributed import DistributedError, Ray
+from engine.errors import IngestError, SpecError
+from engine.executor import Local
 from engine.generate import GeneratedData, generate
 from engine.history import HistoryStore
 from engine.pipeline import run_batch
@@ -82,14 +83,14 @@ def test_ray_output_equals_single_process_row_for_row(
         chunk_rows=CHUNK_ROWS,
     )
     seen: list[int] = []
-    distributed = run_batch_ray(
-        batch,  # the directory: same files, same order as the glob above
+    distributed = run_batch(
+        str(batch / "*"),  # the same input rules as the local executor
         scorer=scorer,
         out_dir=tmp_path / "ray",
         capacity=CAPACITY,
         seed=SEED,
         chunk_rows=CHUNK_ROWS,
-        workers=2,
+        executor=Ray(workers=2),
         progress=lambda _stage, rows: seen.append(rows),
     )
     # Ray writes partitioned output by default: one finished Parquet file per scored part.
@@ -142,7 +143,9 @@ def test_a_worker_error_reaches_the_driver_as_the_users_error(
     (inputs / "a.parquet").write_bytes(next(batch.glob("*.parquet")).read_bytes())
     (inputs / "b.csv").write_text("colour,size\nred,3\n")  # no manifest fields at all
     with pytest.raises(SpecError, match="required manifest fields are missing") as err:
-        run_batch_ray(inputs, scorer=scorer, out_dir=tmp_path / "out", workers=1)
+        run_batch(
+            str(inputs / "*"), scorer=scorer, out_dir=tmp_path / "out", executor=Ray(workers=1)
+        )
     assert err.value.location is not None
     assert err.value.location.file == str(inputs / "b.csv")
 
@@ -153,19 +156,22 @@ def test_without_ray_a_clear_message(
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
     monkeypatch.setitem(sys.modules, "ray.data", None)
     with pytest.raises(DistributedError, match="not installed") as err:
-        run_batch_ray(batch, scorer=scorer, out_dir=tmp_path / "out")
+        run_batch(str(batch / "*"), scorer=scorer, out_dir=tmp_path / "out", executor=Ray())
     assert err.value.hint is not None
     assert "pip install 'lookout[ray]'" in err.value.hint
     assert not (tmp_path / "out").exists()  # nothing written before the check
 
 
-def test_inputs_a_directory_is_its_visible_files_in_order(tmp_path: Path) -> None:
-    for name in ("b.csv", "a.parquet", ".hidden", "c.json"):
-        (tmp_path / name).write_text("x")
-    (tmp_path / "sub").mkdir()
-    assert [p.name for p in expand_batch_inputs(tmp_path)] == ["a.parquet", "b.csv", "c.json"]
-    assert [p.name for p in expand_batch_inputs(str(tmp_path / "*.csv"))] == ["b.csv"]
-    empty = tmp_path / "sub"
-    with pytest.raises(DistributedError, match="holds no input files") as err:
-        expand_batch_inputs(empty)
-    assert err.value.location is not None and err.value.location.file == str(empty)
+def test_both_executors_refuse_a_directory_alike(scorer: Scorer, tmp_path: Path) -> None:
+    """One input rule for every executor: a file or a glob; a folder is refused before Ray
+    is even started, with the glob to use instead."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("x")
+    messages = []
+    for executor in (Local(), Ray(workers=1)):
+        with pytest.raises(IngestError, match="is a directory") as err:
+            run_batch(tmp_path / "in", scorer=scorer, out_dir=tmp_path / "out", executor=executor)
+        assert err.value.hint is not None and "/*.csv" in err.value.hint
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert not (tmp_path / "out").exists()

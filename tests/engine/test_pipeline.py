@@ -11,8 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from engine.errors import PipelineError
-from engine.pipeline import prepare, run_batch
+from engine.pipeline import run_batch
 from engine.policy import Capacity, ScoringPolicy
+from engine.prepare import prepare
 from engine.reference import ReferenceData
 from engine.scorer import Scorer
 from rules import load_pack

@@ -83,20 +83,21 @@ def run_local(work: Path) -> Path:
 def run_ray(work: Path) -> Path:
     """Score the batch on the Ray already initialised into ``work/ray``; return that folder."""
     from api.wiring import build_scorer
-    from engine.distributed import run_batch_ray
+    from engine.distributed import Ray
+    from engine.pipeline import run_batch
     from engine.policy import Capacity
     from engine.watchlist import UN_LIST_PATH
 
     scorer = build_scorer(history_dir=history_store(work), watchlists=[UN_LIST_PATH, WATCHLIST])
     out = work / "ray"
-    run_batch_ray(
+    run_batch(
         source(),
         scorer=scorer,
         out_dir=out,
         capacity=Capacity.parse(CAPACITY),
         seed=SEED,
         chunk_rows=CHUNK_ROWS,
-        workers=WORKERS,
+        executor=Ray(workers=WORKERS),
     )
     return out
 

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from engine.generate import TypologyRates, generate
-from engine.pipeline import prepare
+from engine.prepare import prepare
 from models import train_model
 from models.recipe import ModelRecipe
 

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.pipeline import prepare, run_batch
+from engine.pipeline import run_batch
 from engine.policy import Capacity, DriftThresholds, PolicyError, ScoringPolicy
+from engine.prepare import prepare
 from engine.reference import ReferenceData
 from engine.scorer import Scorer
 from models import ModelStage, load_model

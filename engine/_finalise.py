@@ -1,0 +1,404 @@
+"""The finalisation of a batch run, written once for every executor.
+
+After the executor has scored every input file into Parquet parts (:mod:`engine._parts`),
+:func:`finalise` selects globally by capacity, explains the rows an officer will look at,
+writes ``scored`` (one file or partitions), ``flagged.csv``, ``quarantine.parquet`` and
+``run.json``, and then appends the scored batch to the history (batch-aware stages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import polars as pl
+
+from engine._canonical import QUARANTINE_SCHEMA
+from engine._parts import PartialBatch, clear
+from engine.errors import Location, PipelineError
+from engine.history import FIRST_SEEN_LOOKBACK_DAYS
+from engine.i18n import LOCALES, localised_column
+from engine.identity import BatchIdentity
+from engine.policy import Capacity, select
+from engine.record import RunRecord, Timings
+from engine.schema import ROW_INDEX, SOURCE_FILE
+from engine.scorer import Scorer
+from engine.stages import report_drift
+
+MODEL_REASON_COLUMNS = tuple(localised_column("model_reasons", loc) for loc in LOCALES)
+"""``model_reasons`` in every locale (``model_reasons``, ``model_reasons_ru``)."""
+
+
+@runtime_checkable
+class BatchAware(Protocol):
+    """A stage that wants to know which batch it scores, and to see it once scored
+    (the history stage: leave the batch out of its own history, then append it).
+
+    ``begin_batch`` may return a note for the run record; ``end_batch`` returns the rows it
+    appended."""
+
+    def begin_batch(self, batch: BatchIdentity) -> str | None: ...
+
+    def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int: ...
+
+
+FLAGGED_COLUMNS = (
+    "record_id",
+    "container_number",
+    "bl_number",
+    "lane",
+    "risk_score",
+    "selected",
+    "selection_reason",
+    "rule_score",
+    "model_probability",
+    "rule_hits",
+    "reasons",
+    "shipper_name",
+    "consignee_name",
+    "port_of_loading",
+    "port_of_discharge",
+    "hs_code",
+    "goods_description",
+    "source_file",
+    "source_line",
+)
+
+
+def begin_batch(scorer: Scorer, record: RunRecord) -> None:
+    """Tell batch-aware stages (history) which batch is scored; keep their notes."""
+    batch = BatchIdentity.from_record(record.input)
+    for stage in scorer.enrichers:
+        if isinstance(stage, BatchAware) and (note := stage.begin_batch(batch)):
+            record.messages.append(note)
+
+
+def end_batch(scorer: Scorer, record: RunRecord, out_dir: Path, timings: Timings) -> None:
+    """Append the scored batch to the history (unless turned off) and rewrite run.json.
+
+    The batch becomes history only after it was scored against the history before it.
+    """
+    aware = [stage for stage in scorer.enrichers if isinstance(stage, BatchAware)]
+    if not aware or not scorer.append_history:
+        return
+    batch = BatchIdentity.from_record(record.input)
+    with timings.stage("history_append"):
+        scored = scan_scored(Path(record.outputs["scored"]))
+        record.counts["history_rows_appended"] = sum(
+            stage.end_batch(scored, batch) for stage in aware
+        )
+    record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
+    record.write(out_dir / "run.json")
+
+
+def scan_scored(scored: Path) -> pl.LazyFrame:
+    """The scored rows of a run: its ``scored.parquet`` file or ``scored/`` partitions."""
+    return pl.scan_parquet(scored / "*.parquet" if scored.is_dir() else scored)
+
+
+def finalise(
+    partial: PartialBatch,
+    *,
+    record: RunRecord,
+    scorer: Scorer,
+    parts: Path,
+    out_dir: Path,
+    capacity: Capacity,
+    seed: int,
+    timings: Timings,
+    layout: str,
+    write_partitions: PartitionWriter,
+) -> RunRecord:
+    """Global selection, explanations, outputs and the run record, from the scored parts of
+    every file (``partial``: merged in file order); then the history append.
+
+    Each file's ``row_index`` is shifted by the rows of the files before it, so that it is
+    the row's position in the whole batch. ``layout``: ``"file"`` writes one
+    ``scored.parquet``; ``"partitioned"`` writes ``scored/`` with one Parquet file per part
+    (the same rows, in the same order, when read as ``scored/*.parquet``), each finished by
+    ``write_partitions`` (the executor's). Raises PipelineError, after writing the
+    quarantine and run record, when no row could be scored.
+    """
+    record = _outputs(
+        partial,
+        record=record,
+        scorer=scorer,
+        parts=parts,
+        out_dir=out_dir,
+        capacity=capacity,
+        seed=seed,
+        timings=timings,
+        layout=layout,
+        write_partitions=write_partitions,
+    )
+    end_batch(scorer, record, out_dir, timings)
+    return record
+
+
+def _outputs(
+    partial: PartialBatch,
+    *,
+    record: RunRecord,
+    scorer: Scorer,
+    parts: Path,
+    out_dir: Path,
+    capacity: Capacity,
+    seed: int,
+    timings: Timings,
+    layout: str,
+    write_partitions: PartitionWriter,
+) -> RunRecord:
+    offsets = partial.offsets()
+    for name, seconds in partial.timings.items():
+        timings.add(name, seconds)
+    quarantine = (
+        pl.concat(partial.quarantine)
+        if partial.quarantine
+        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    )
+    quarantine.write_parquet(out_dir / "quarantine.parquet")
+    record.counts = {
+        "rows_in": partial.rows_in,
+        "rows_scored": partial.rows_scored,
+        "rows_quarantined": quarantine.height,
+        "blank_lines": partial.blank_lines,
+    }
+    record.input["formats"] = partial.files
+    record.outputs = {
+        "quarantine": str(out_dir / "quarantine.parquet"),
+        "run": str(out_dir / "run.json"),
+    }
+    if partial.rows_scored == 0:
+        _finish(record, timings, scorer, partial, out_dir, status="failed")
+        clear(parts)
+        raise PipelineError(
+            f"no row could be scored: {partial.rows_in} record(s) read, "
+            f"{quarantine.height} quarantined",
+            location=Location(file=str(record.parameters.get("source"))),
+            hint=f"see {out_dir / 'quarantine.parquet'} for the reason of each rejected record",
+        )
+
+    with timings.stage("select"):
+        risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
+        selection = select(risk, capacity, scorer.policy, seed=seed)
+    scored = _shift(pl.scan_parquet(parts / "*.parquet"), offsets)
+    with timings.stage("explain"):
+        explanations = _explain(scored, selection, risk, scorer)
+    # Only the selected rows carry a reason: a small right side instead of every row.
+    chosen = selection.filter(pl.col("selected"))
+    with timings.stage("write"):
+        # A rerun into the same folder replaces the other layout's output too.
+        if layout == "file":
+            target = out_dir / "scored.parquet"
+            clear(out_dir / "scored")
+            finish_scored(scored, chosen, explanations).sink_parquet(target)
+        else:
+            target = _fresh_dir(out_dir / "scored")
+            (out_dir / "scored.parquet").unlink(missing_ok=True)
+            jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
+            write_partitions(jobs, chosen, explanations, offsets)
+        _write_flagged(scan_scored(target), out_dir)
+    clear(parts)
+    record.counts.update(_selection_counts(selection, risk))
+    record.counts["data_quality"] = partial.dq_totals
+    record.drift = report_drift(scorer.model, partial.drift, scorer.policy.drift)
+    _note_short_history(scan_scored(target), record)
+    record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})
+    if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
+        record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
+    _finish(record, timings, scorer, partial, out_dir, status="succeeded")
+    return record
+
+
+def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame) -> pl.LazyFrame:
+    """``row_index`` shifted by each file's offset (rows of the files before it)."""
+    key = offsets.lazy().with_columns(pl.col(SOURCE_FILE).cast(frame.collect_schema()[SOURCE_FILE]))
+    return (
+        frame.join(key, on=SOURCE_FILE, how="left", maintain_order="left")
+        .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
+        .drop("offset")
+    )
+
+
+def _finish(
+    record: RunRecord,
+    timings: Timings,
+    scorer: Scorer,
+    partial: PartialBatch,
+    out_dir: Path,
+    *,
+    status: str,
+) -> None:
+    record.status = status
+    record.stages = scorer.fingerprint(partial.rules[-1] if partial.rules else None)
+    record.timings = {k: round(v, 4) for k, v in timings.seconds.items()}
+    record.finished_at = datetime.now(UTC).isoformat()
+    record.write(out_dir / "run.json")
+
+
+def _explain(
+    scored: pl.LazyFrame, selection: pl.DataFrame, risk: pl.DataFrame, scorer: Scorer
+) -> pl.DataFrame:
+    """Model reasons for the rows an officer will look at: selected or red lane."""
+    wanted = (
+        selection.filter(pl.col("selected"))
+        .select(ROW_INDEX)
+        .vstack(risk.filter(pl.col("lane") == "red").select(ROW_INDEX))
+        .unique()
+    )
+    empty = pl.DataFrame(
+        schema={ROW_INDEX: pl.Int64(), **{c: pl.List(pl.String()) for c in MODEL_REASON_COLUMNS}}
+    )
+    if scorer.model is None or wanted.height == 0:
+        return empty
+    rows = scored.join(wanted.lazy(), on=ROW_INDEX, how="semi").collect()
+    explained = scorer.model.explain(rows)
+    # A model stage that explains in one language only fills the others with its reasons.
+    return explained.select(
+        ROW_INDEX,
+        *[
+            (pl.col(c) if c in explained.columns else pl.col("model_reasons")).alias(c)
+            for c in MODEL_REASON_COLUMNS
+        ],
+    )
+
+
+def finish_scored(
+    scored: pl.LazyFrame, chosen: pl.DataFrame, explanations: pl.DataFrame
+) -> pl.LazyFrame:
+    """Scored rows with their selection (``chosen``: the selected rows) and explanations."""
+    return (
+        scored.join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
+        .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
+        .with_columns(
+            pl.col("selected").fill_null(False),
+            *[
+                pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String())))
+                for c in MODEL_REASON_COLUMNS
+            ],
+        )
+    )
+
+
+def finish_partition(
+    src: Path,
+    dst: Path,
+    chosen: pl.DataFrame,
+    explanations: pl.DataFrame,
+    offsets: pl.DataFrame,
+) -> None:
+    """Write one output partition: the scored part ``src`` finished, to ``dst``."""
+    finish_scored(_shift(pl.scan_parquet(src), offsets), chosen, explanations).sink_parquet(dst)
+
+
+PartitionWriter = Callable[
+    [list[tuple[Path, Path]], pl.DataFrame, pl.DataFrame, pl.DataFrame], None
+]
+"""Finishes (src part, dst partition) pairs; see :func:`write_partitions_here`."""
+
+LAYOUTS: tuple[str, ...] = ("file", "partitioned")
+
+
+def check_layout(layout: str) -> None:
+    """Refuse an unknown output layout before any row is scored."""
+    if layout not in LAYOUTS:
+        raise PipelineError(
+            f"unknown output layout '{layout}'",
+            location=Location(field="layout"),
+            hint=f"use one of: {', '.join(LAYOUTS)}",
+        )
+
+
+def write_partitions_here(
+    jobs: list[tuple[Path, Path]],
+    chosen: pl.DataFrame,
+    explanations: pl.DataFrame,
+    offsets: pl.DataFrame,
+) -> None:
+    """The default :data:`PartitionWriter`: every partition in this process, in order."""
+    for src, dst in jobs:
+        finish_partition(src, dst, chosen, explanations, offsets)
+
+
+def _fresh_dir(folder: Path) -> Path:
+    if folder.is_dir():
+        for old in folder.glob("*.parquet"):
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _note_short_history(scored: pl.LazyFrame, record: RunRecord) -> None:
+    """Count rows whose party features the history store was too short to tell, and say so.
+
+    A party's age and its ``*_is_new`` flag are unknown (null) for a row filed less than
+    ``FIRST_SEEN_LOOKBACK_DAYS`` after the store's first row; rules on them do not fire.
+    """
+    names = set(scored.collect_schema().names())
+    roles = [r for r in ("consignee", "shipper") if {f"{r}_key", f"{r}_is_new"} <= names]
+    if not roles or "filed_at" not in names:
+        return
+    unknown = pl.any_horizontal(
+        pl.col(f"{r}_key").is_not_null() & pl.col(f"{r}_is_new").is_null() for r in roles
+    )
+    rows = scored.select((unknown & pl.col("filed_at").is_not_null()).sum()).collect().item()
+    record.counts["rows_party_history_unknown"] = int(rows or 0)
+    if rows:
+        record.messages.append(
+            f"history too short for party features: {rows:,} of {record.rows_scored:,} rows "
+            f"were filed less than {FIRST_SEEN_LOOKBACK_DAYS} days after the history store "
+            "begins, so their traders' ages and new-trader flags are unknown and the rules "
+            "on them do not fire"
+        )
+
+
+def _write_flagged(scored: pl.LazyFrame, out_dir: Path) -> None:
+    columns = scored.collect_schema().names()
+    flagged = (
+        scored.filter(pl.col("selected") | (pl.col("lane") != "green"))
+        .with_columns(
+            pl.col("rule_hits").list.join("; ") if "rule_hits" in columns else pl.lit(None),
+            _reasons_expr(columns).alias("reasons"),
+        )
+        .sort(["selected", "risk_score", ROW_INDEX], descending=[True, True, False])
+    )
+    names = flagged.collect_schema().names()
+    keep = [c for c in FLAGGED_COLUMNS if c in names]
+    flagged.select(keep).collect().write_csv(out_dir / "flagged.csv")
+
+
+def _reasons_expr(columns: list[str]) -> pl.Expr:
+    lists = [pl.col(c) for c in ("rule_reasons", "model_reasons") if c in columns]
+    if not lists:
+        return pl.lit("")
+    return pl.concat_list(lists).list.join(" | ")
+
+
+def _selection_counts(selection: pl.DataFrame, risk: pl.DataFrame) -> dict[str, Any]:
+    lanes = dict(risk.group_by("lane").len().iter_rows())
+    reasons = dict(
+        selection.filter(pl.col("selected")).group_by("selection_reason").len().iter_rows()
+    )
+    return {
+        "lanes": {lane: int(lanes.get(lane, 0)) for lane in ("red", "yellow", "green")},
+        "selected": int(selection.get_column("selected").sum()),
+        "selected_by_reason": {str(k): int(v) for k, v in reasons.items()},
+    }
+
+
+__all__ = [
+    "FLAGGED_COLUMNS",
+    "LAYOUTS",
+    "MODEL_REASON_COLUMNS",
+    "BatchAware",
+    "PartitionWriter",
+    "begin_batch",
+    "check_layout",
+    "finalise",
+    "finish_partition",
+    "finish_scored",
+    "scan_scored",
+    "write_partitions_here",
+]

@@ -1,0 +1,164 @@
+"""The per-file part of a batch run: one input file, chunk by chunk, into Parquet parts.
+
+:class:`FileScoring` is the pure per-file function every executor maps over the inputs (in
+this process, or pickled once into each Ray worker); it returns a small, mergeable
+:class:`PartialBatch`. Selection, explanations, outputs and the run record come after, once
+per batch (:mod:`engine._finalise`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.ingest import IngestSummary, read_chunks
+from engine.record import Timings
+from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
+from engine.scorer import Scorer
+from engine.spec import DatasetSpec
+from engine.stages import Stage, merge_drift, tally_drift
+
+Progress = Callable[[str, int], None]
+"""``progress(stage, rows)``: rows scored so far ("score"), then "done"."""
+
+
+@dataclass
+class PartialBatch:
+    """What scoring some files into Parquet parts produced: small, mergeable, picklable.
+
+    ``risk`` holds only what global selection needs (row_index, risk_score, forced_red,
+    lane). ``row_index`` numbers the rows from 0 within each file; the finalisation shifts
+    them by the rows of the files before.
+    """
+
+    risk: list[pl.DataFrame] = field(default_factory=list)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    dq_totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DQ_FLAGS, 0))
+    rows_in: int = 0
+    rows_scored: int = 0
+    files: list[dict[str, object]] = field(default_factory=list)
+    blank_lines: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    drift: Any = None  # additive drift counts of the model (models.drift.DriftTally)
+    # Fingerprints of the compiled rules stages used, in first-use order (the run record
+    # names the last one, as a batch of one schema has one).
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    # Rows scored per input file, in file order (the row_index shift of each file).
+    file_rows: list[tuple[str, int]] = field(default_factory=list)
+
+    def merge(self, other: PartialBatch) -> None:
+        """Add ``other`` (the files after this one's) to this batch."""
+        self.drift = merge_drift(self.drift, other.drift)
+        self.risk += other.risk
+        self.quarantine += other.quarantine
+        for name, total in other.dq_totals.items():
+            self.dq_totals[name] = self.dq_totals.get(name, 0) + total
+        self.rows_in += other.rows_in
+        self.rows_scored += other.rows_scored
+        self.files += other.files
+        self.blank_lines += other.blank_lines
+        for name, seconds in other.timings.items():
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+        self.rules += [fp for fp in other.rules if fp not in self.rules]
+        self.file_rows += other.file_rows
+
+    @classmethod
+    def merged(cls, partials: list[PartialBatch]) -> PartialBatch:
+        """One batch from the per-file partials, in file order."""
+        out = cls()
+        for partial in partials:
+            out.merge(partial)
+        return out
+
+    def offsets(self) -> pl.DataFrame:
+        """Rows scored in the files before each file: its row_index shift in the batch."""
+        rows = pl.Series([n for _, n in self.file_rows], dtype=pl.Int64)
+        return pl.DataFrame(
+            {SOURCE_FILE: [path for path, _ in self.file_rows], "offset": rows.cum_sum() - rows}
+        )
+
+
+@dataclass(frozen=True)
+class FileScoring:
+    """The per-file function: load → validate → enrich → rules → model → combine, chunk by
+    chunk, into ``parts/<file no>-part-<chunk no>.parquet``; picklable (the scorer is)."""
+
+    scorer: Scorer
+    spec: DatasetSpec
+    parts: Path
+    chunk_rows: int
+
+    def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
+        """Score file number ``index`` of the batch; ``progress`` sees its rows so far."""
+        scorer = self.scorer
+        timings = Timings()
+        summary = IngestSummary()
+        partial = PartialBatch()
+        chunks = read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
+        part_no = 0
+        stages: list[Stage] = []
+        while True:
+            with timings.stage("load"):
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            partial.rows_in += chunk.records_read
+            partial.quarantine.append(chunk.quarantine)
+            if chunk.rows.height == 0:
+                continue
+            scored, rules = scorer.score(chunk.rows, chunk.present, timings)
+            if rules is not None and not any(rules is seen for seen in stages):
+                stages.append(rules)
+            with timings.stage("write"):
+                scored.write_parquet(self.parts / f"{index:06d}-part-{part_no:05d}.parquet")
+            part_no += 1
+            with timings.stage("drift"):
+                partial.drift = tally_drift(scorer.model, scored, partial.drift)
+            partial.risk.append(
+                scored.select(
+                    # One dictionary entry per file instead of the path on every row.
+                    pl.col(SOURCE_FILE).cast(pl.Categorical),
+                    ROW_INDEX,
+                    "risk_score",
+                    "forced_red",
+                    "lane",
+                    *(["explore_score"] if "explore_score" in scored.columns else []),
+                )
+            )
+            totals = scored.select(pl.col(DQ_FLAGS).sum()).row(0)
+            for name, total in zip(DQ_FLAGS, totals, strict=True):
+                partial.dq_totals[name] += int(total)
+            partial.rows_scored += scored.height
+            if progress:
+                progress("score", partial.rows_scored)
+        partial.files = summary.files
+        partial.blank_lines = summary.blank_lines
+        partial.timings = timings.seconds
+        partial.rules = [stage.fingerprint() for stage in stages]
+        partial.file_rows = [(str(path), partial.rows_scored)]
+        return partial
+
+
+def prepare_parts(out_dir: Path) -> Path:
+    """An empty scratch folder for the Parquet parts of a run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts = out_dir / "_parts"
+    clear(parts)
+    parts.mkdir()
+    return parts
+
+
+def clear(folder: Path) -> None:
+    """Remove our Parquet files from ``folder``, and the folder once nothing else is in it."""
+    if folder.is_dir():
+        for part in folder.glob("*.parquet"):
+            part.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+__all__ = ["FileScoring", "PartialBatch", "Progress", "clear", "prepare_parts"]
