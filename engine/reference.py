@@ -28,6 +28,8 @@ SHIPPED_DIRECTORY = Path(__file__).resolve().parent / "reference_data"
 """The reference tables shipped with Lookout."""
 
 SEAPORTS_FILE = "unlocode_seaports.csv"
+PORT_ALIASES_FILE = "unlocode_aliases.csv"
+"""Optional: codes carriers write for seaports the snapshot lists under another code."""
 HS_FILE = "hs2022.csv"
 COUNTRIES_FILE = "country-codes.csv"
 ISO6346_SIZE_FILE = "iso6346/size.json"
@@ -64,7 +66,9 @@ class ReferenceData:
     """The reference tables, as polars frames (one row per code, codes unique).
 
     - ``seaports``: ``locode`` (country + location, e.g. ``NLRTM``), ``country``, ``name``,
-      ``lat``, ``lon`` (null where UN/LOCODE has no usable coordinates).
+      ``lat``, ``lon`` (null where UN/LOCODE has no usable coordinates), ``alias_of`` (the
+      snapshot's code for a carrier alias such as ``CNSHA``, else null): an alias is a
+      known seaport with its port's name and coordinates.
     - ``hs``: ``code``, ``level`` (2, 4 or 6), ``description``, ``chapter``. The trade
       statistics "not specified" codes (section ``TOTAL``: 99, 9999, 999999) are left out:
       they are not WCO codes and must not validate.
@@ -165,13 +169,17 @@ def _load_cached(directory: Path) -> ReferenceData:
             hint=_HINT,
         )
     digests = {name: _sha256(directory / name) for name in FILES}
+    if (directory / PORT_ALIASES_FILE).is_file():
+        digests[PORT_ALIASES_FILE] = _sha256(directory / PORT_ALIASES_FILE)
     iso_types, iso_groups = (
         _read_json(directory, ISO6346_TYPE_FILE),
         _read_json(directory, ISO6346_GROUP_FILE),
     )
     return ReferenceData(
         directory=directory,
-        seaports=_load_seaports(directory / SEAPORTS_FILE),
+        seaports=_with_aliases(
+            _load_seaports(directory / SEAPORTS_FILE), directory / PORT_ALIASES_FILE
+        ),
         hs=_load_hs(directory / HS_FILE),
         countries=_load_countries(directory / COUNTRIES_FILE),
         iso_lengths=_load_iso_lengths(directory),
@@ -259,6 +267,31 @@ def _load_seaports(path: Path) -> pl.DataFrame:
         # A LOCODE may be listed once per language name (BEBRU: Brussel / Bruxelles).
         .unique("locode", keep="first", maintain_order=True)
     )
+
+
+def _with_aliases(seaports: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """The seaports plus one row per alias (the port's row under the alias code)."""
+    seaports = seaports.with_columns(alias_of=pl.lit(None, pl.String))
+    if not path.is_file():
+        return seaports
+    aliases = _read_csv(path, ["alias", "locode"])
+    _check_codes(aliases, "alias", r"^[A-Z]{2}[A-Z2-9]{3}$", path)
+    known = seaports["locode"].implode()
+    clash = aliases.with_row_index("_row").filter(
+        pl.col("alias").is_in(known) | ~pl.col("locode").is_in(known)
+    )
+    if clash.height:
+        row = clash.row(0, named=True)
+        raise ReferenceDataError(
+            f"alias {row['alias']} → {row['locode']}: an alias must not be a seaport code and "
+            "must name one",
+            location=Location(file=str(path), line=int(row["_row"]) + 2),
+            hint=_HINT,
+        )
+    rows = aliases.join(seaports.drop("alias_of"), on="locode", how="inner").select(
+        locode="alias", country="country", name="name", lat="lat", lon="lon", alias_of="locode"
+    )
+    return pl.concat([seaports, rows]).unique("locode", keep="first", maintain_order=True)
 
 
 def _load_hs(path: Path) -> pl.DataFrame:
