@@ -31,6 +31,15 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
     table.add_row("records read", f"{record.rows_in:,}")
     table.add_row("rows scored", f"{record.rows_scored:,}")
     table.add_row("rows quarantined", f"{record.rows_quarantined:,}")
+    ports = counts.get("unknown_ports") or {}
+    shares = [
+        f"{name.replace('_', ' ')} {ports[name]['rate']:.1%}"
+        for name in ("port_of_loading", "port_of_discharge")
+        if name in ports and ports[name]["rows_with_value"]
+    ]
+    if shares:
+        common = ", ".join(f"{k} ×{v}" for k, v in ports.get("most_common_unknown", {}).items())
+        table.add_row("unknown ports", "; ".join(shares) + (f" (most: {common})" if common else ""))
     lanes = counts.get("lanes", {})
     table.add_row(
         "lanes red / yellow / green",

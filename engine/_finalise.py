@@ -26,6 +26,7 @@ from engine.record import RunRecord, Timings
 from engine.schema import ROW_INDEX, SOURCE_FILE
 from engine.scorer import Scorer
 from engine.stages import report_drift
+from engine.validate import unknown_port_summary
 
 MODEL_REASON_COLUMNS = tuple(localised_column("model_reasons", loc) for loc in LOCALES)
 """``model_reasons`` in every locale (``model_reasons``, ``model_reasons_ru``)."""
@@ -203,6 +204,7 @@ def _outputs(
     clear(parts)
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
+    record.counts["unknown_ports"] = unknown_port_summary(scan_scored(target))
     record.drift = report_drift(scorer.model, partial.drift, scorer.policy.drift)
     _note_short_history(scan_scored(target), record)
     record.outputs.update({"scored": str(target), "flagged": str(out_dir / "flagged.csv")})

@@ -188,7 +188,8 @@ def _missing_message(missing: list[str], required: list[str], have: list[str]) -
         )
     if required:
         parts.append("required manifest fields are missing: " + ", ".join(required))
-    shown = ", ".join(map(repr, have[:30])) + (" …" if len(have) > 30 else "")
+    names = [n if len(n) <= 60 else n[:57] + "..." for n in have[:30]]
+    shown = ", ".join(map(repr, names)) + (" …" if len(have) > 30 else "")
     return "; ".join(parts) + f" (the file's columns are: {shown})"
 
 

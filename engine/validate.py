@@ -441,3 +441,49 @@ class ValidationStage:
             "rules_sha256": rules_digest(),
             "present": None if self.present is None else sorted(self.present),
         }
+
+
+PORT_FLAGS: dict[str, str] = {
+    "port_of_loading": "dq_unknown_port_of_loading",
+    "port_of_discharge": "dq_unknown_port_of_discharge",
+}
+
+
+def unknown_port_summary(scored: pl.LazyFrame, top: int = 5) -> dict[str, Any]:
+    """How often a batch names a port the seaport table does not know, for the run record.
+
+    Per field: rows with a value, rows whose value is unknown, and their share; and the most
+    frequent unknown codes of both fields, so that a unit sees a gap in its table (a code
+    its carriers write that the snapshot lacks) rather than a scattering of typos.
+    """
+    schema = scored.collect_schema()
+    fields = [f for f in PORT_FLAGS if f in schema and PORT_FLAGS[f] in schema]
+    if not fields:
+        return {}
+    counts = scored.select(
+        *[pl.col(f).is_not_null().sum().alias(f"{f}:with") for f in fields],
+        *[pl.col(PORT_FLAGS[f]).sum().alias(f"{f}:unknown") for f in fields],
+    ).collect()
+    out: dict[str, Any] = {}
+    for f in fields:
+        with_value = int(counts[f"{f}:with"].item())
+        unknown = int(counts[f"{f}:unknown"].item())
+        rate = round(unknown / with_value, 6) if with_value else 0.0
+        out[f] = {"rows_with_value": with_value, "unknown": unknown, "rate": rate}
+    codes = pl.concat(
+        [
+            scored.filter(pl.col(PORT_FLAGS[f])).select(
+                normalised_code(pl.col(f).cast(pl.String)).alias("code")
+            )
+            for f in fields
+        ]
+    )
+    common = (
+        codes.group_by("code")
+        .len()
+        .sort(["len", "code"], descending=[True, False])
+        .head(top)
+        .collect()
+    )
+    out["most_common_unknown"] = dict(zip(common["code"], common["len"], strict=True))
+    return out

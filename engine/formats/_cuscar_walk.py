@@ -84,7 +84,7 @@ def _date(seg: RawSegment) -> tuple[str, str | None]:
     spec = _DATE_FORMATS.get(fmt)
     if spec is None:
         raise _Broken(f"date format code '{fmt}' is not supported (use 102, 203 or 204)")
-    if len(value) != spec[1] or not value.isdigit():
+    if len(value) != spec[1] or not (value.isascii() and value.isdigit()):
         raise _Broken(f"date '{value}' does not match format code {fmt}")
     iso = f"{value[0:4]}-{value[4:6]}-{value[6:8]}"
     if len(value) >= 12:
@@ -136,7 +136,7 @@ def _equipment(seg: RawSegment, order: int) -> dict[str, Any]:
 def _integer(text: str, what: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise _Broken(f"{what} '{text}' is not a whole number")
     return int(text)
 
@@ -340,7 +340,7 @@ class _Walker:
             return
         for index in range(1, len(seg.elements)):
             code = seg.component(index, 0)
-            if code.isdigit() and len(code) >= 4:
+            if code.isascii() and code.isdigit() and len(code) >= 4:
                 self.goods["hs_codes"].append(code)
 
     def _seg_dgs(self, seg: RawSegment) -> None:

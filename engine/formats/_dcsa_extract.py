@@ -204,7 +204,7 @@ def _whole(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     text = _text(value)
-    return int(text) if text is not None and text.isdigit() else None
+    return int(text) if text is not None and text.isascii() and text.isdigit() else None
 
 
 def _number(value: Any) -> float | None:

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from engine.errors import ReferenceDataError
 from engine.reference import (
     FILES,
+    PORT_ALIASES_FILE,
     SHIPPED_DIRECTORY,
     ReferenceData,
     hs_code_is_well_formed,
@@ -35,7 +36,7 @@ def copy_dir(tmp_path: Path) -> Path:
 
 
 def test_shipped_tables_have_expected_shape(refs: ReferenceData) -> None:
-    assert refs.seaports.columns == ["locode", "country", "name", "lat", "lon"]
+    assert refs.seaports.columns == ["locode", "country", "name", "lat", "lon", "alias_of"]
     assert refs.hs.columns == ["code", "level", "description", "chapter"]
     assert refs.countries.columns == ["alpha2", "alpha3", "name", "region"]
     assert refs.seaports["locode"].is_unique().all()
@@ -69,7 +70,7 @@ def test_load_is_cached_per_directory(refs: ReferenceData, copy_dir: Path) -> No
     other = ReferenceData.load(copy_dir)
     assert other is not refs
     assert other.digests == refs.digests
-    assert set(refs.fingerprint()["sha256"]) == set(FILES)
+    assert set(refs.fingerprint()["sha256"]) == {*FILES, PORT_ALIASES_FILE}
 
 
 def test_user_copy_with_new_rows_is_used(copy_dir: Path) -> None:
