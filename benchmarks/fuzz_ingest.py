@@ -81,7 +81,7 @@ def _api(work: Path, seconds: float) -> None:
 
     url = f"sqlite:///{work / 'lookout.db'}"
     env = server_env(
-        work / "server", url, LOOKOUT_MAX_UPLOAD_BYTES=str(60 << 20), LOOKOUT_HISTORY="false"
+        work / "server", url, LOOKOUT_MAX_UPLOAD_BYTES=str(60 << 20)
     )
     server = start_server(env, work / "server", url)
     try:
