@@ -80,9 +80,7 @@ def _api(work: Path, seconds: float) -> None:
     from tests.api.test_upload_fuzz import _settled, check_upload
 
     url = f"sqlite:///{work / 'lookout.db'}"
-    env = server_env(
-        work / "server", url, LOOKOUT_MAX_UPLOAD_BYTES=str(60 << 20)
-    )
+    env = server_env(work / "server", url, LOOKOUT_MAX_UPLOAD_BYTES=str(60 << 20))
     server = start_server(env, work / "server", url)
     try:
         with server.client(server.key("FUZZ-PCU")) as client:
