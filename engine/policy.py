@@ -163,8 +163,14 @@ class SelectionSection(DocumentModel):
         return self
 
 
-class DriftSection(DocumentModel):
-    """When the drift figures of a run raise a warning (see :class:`DriftThresholds`)."""
+class DriftThresholds(DocumentModel):
+    """When the drift figures of a run (``models.drift``) raise a warning.
+
+    ``feature_psi``: population stability index of any model feature; ``score_psi``: of the
+    model score; ``unseen_share``: share of rows with a category never seen in training;
+    ``missing_increase``: rise of a feature's missing share over the training window's;
+    ``min_rows``: smaller batches report the figures but raise no alarm (too noisy).
+    """
 
     label: ClassVar[str] = "'drift'"
     feature_psi: float = Field(default=0.25, gt=0, description="PSI of any model feature")
@@ -176,6 +182,10 @@ class DriftSection(DocumentModel):
         default=0.10, gt=0, description="rise of a feature's missing share over training's"
     )
     min_rows: int = Field(default=500, ge=0, description="smaller batches raise no alarm")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The thresholds as plain JSON (run records)."""
+        return self.model_dump()
 
 
 class PolicyDocument(DocumentModel):
@@ -192,33 +202,7 @@ class PolicyDocument(DocumentModel):
         description="rule ids whose hit makes a row red and selected, whatever its score",
     )
     selection: SelectionSection | None = None
-    drift: DriftSection | None = None
-
-
-@dataclass(frozen=True)
-class DriftThresholds:
-    """When the drift figures of a run (``models.drift``) raise a warning.
-
-    ``feature_psi``: population stability index of any model feature; ``score_psi``: of the
-    model score; ``unseen_share``: share of rows with a category never seen in training;
-    ``missing_increase``: rise of a feature's missing share over the training window's;
-    ``min_rows``: smaller batches report the figures but raise no alarm (too noisy).
-    """
-
-    feature_psi: float = 0.25
-    score_psi: float = 0.25
-    unseen_share: float = 0.05
-    missing_increase: float = 0.10
-    min_rows: int = 500
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature_psi": self.feature_psi,
-            "score_psi": self.score_psi,
-            "unseen_share": self.unseen_share,
-            "missing_increase": self.missing_increase,
-            "min_rows": self.min_rows,
-        }
+    drift: DriftThresholds | None = None
 
 
 @dataclass(frozen=True)
@@ -287,7 +271,7 @@ class ScoringPolicy:
             min_control=sel.min_control,
             min_risk_score=sel.min_risk_score,
             explore_fraction=sel.explore_fraction,
-            drift=DriftThresholds(**(doc.drift or DriftSection()).model_dump()),
+            drift=doc.drift or DriftThresholds(),
             path=file,
             content_hash=content_hash,
         )
