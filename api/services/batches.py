@@ -8,11 +8,12 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import JSON, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from api.audit import Auditor
@@ -315,6 +316,17 @@ def list_batches(
     return list(rows), int(total)
 
 
+def indexed_field(session: Session, name: str) -> Any:
+    """A manifest field of the indexed ``fields`` JSON text, as SQL text.
+
+    PostgreSQL needs the text cast to JSON; SQLite's ``CAST(x AS JSON)`` would apply numeric
+    affinity, so there the text is only *treated* as JSON (``json_extract`` reads text).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ScoredContainer.fields, JSON)[name].as_string()
+    return type_coerce(ScoredContainer.fields, JSON)[name].as_string()
+
+
 def flagged(
     session: Session,
     principal: Principal,
@@ -327,8 +339,13 @@ def flagged(
     sort: str,
     offset: int,
     limit: int,
+    port: str | None = None,
+    hs_chapter: str | None = None,
 ) -> tuple[list[ScoredContainer], int]:
-    """The flagged rows of a batch, filtered, sorted and paged in the database."""
+    """The flagged rows of a batch, filtered, sorted and paged in the database.
+
+    ``port`` (of loading) and ``hs_chapter`` filter on the indexed manifest fields.
+    """
     get_batch(session, principal, batch_id)
     where: list[Any] = [ScoredContainer.batch_id == batch_id, ScoredContainer.flagged.is_(True)]
     if lanes:
@@ -345,11 +362,51 @@ def flagged(
                 )
             )
         )
+    if port:
+        where.append(indexed_field(session, "port_of_loading") == port.strip().upper())
+    if hs_chapter:
+        where.append(indexed_field(session, "hs_chapter") == hs_chapter.strip().zfill(2))
     total = session.scalar(select(func.count()).select_from(ScoredContainer).where(*where)) or 0
     rows = session.scalars(
         select(ScoredContainer).where(*where).order_by(*SORTS[sort]).offset(offset).limit(limit)
     )
     return list(rows), int(total)
+
+
+def batch_facets(session: Session, principal: Principal, batch_id: str) -> dict[str, list[str]]:
+    """The rule ids, ports of loading and HS chapters present among a batch's flagged rows."""
+    get_batch(session, principal, batch_id)
+    rules = session.scalars(
+        select(RuleHit.rule_id)
+        .where(RuleHit.batch_id == batch_id, RuleHit.unit_id == principal.unit_id)
+        .distinct()
+        .order_by(RuleHit.rule_id)
+    )
+    flagged = [ScoredContainer.batch_id == batch_id, ScoredContainer.flagged.is_(True)]
+    # Few distinct values: sorted here (PostgreSQL refuses ORDER BY of an unnamed
+    # expression under SELECT DISTINCT).
+    ports = session.scalars(
+        select(indexed_field(session, "port_of_loading")).where(*flagged).distinct()
+    )
+    chapters = session.scalars(
+        select(indexed_field(session, "hs_chapter")).where(*flagged).distinct()
+    )
+    return {
+        "rules": list(rules),
+        "ports": sorted(p for p in ports if p),
+        "chapters": sorted(c for c in chapters if c),
+    }
+
+
+def rows_scored_since(session: Session, principal: Principal, days: int) -> int:
+    """Rows the unit scored in batches created in the last ``days`` days (rate denominators)."""
+    since = utcnow() - timedelta(days=days)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Batch.rows_scored), 0)).where(
+            Batch.unit_id == principal.unit_id, Batch.status == "done", Batch.created_at >= since
+        )
+    )
+    return int(total or 0)
 
 
 def quarantine(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from api.problems import ProblemException
 from api.schemas.batches import localised_reasons
 from api.schemas.containers import Appearance, ContainerDetail
 from api.schemas.inspections import InspectionPublic
+from api.services.batches import indexed_field
 from api.services.inspections import inspection_public, normalise_container
 from api.state import AppState
 from api.tables import Batch, Inspection, ScoredContainer
@@ -75,3 +77,49 @@ def container_detail(
     queries_section = state.container_sections.get("queries")
     queries = queries_section(session, principal.unit_id, number) if queries_section else []
     return ContainerDetail(container_number=number, appearances=appearances, queries=queries)
+
+
+PARTY_FIELDS = ("shipper_name", "consignee_name", "notify_name")
+
+
+def party_history(
+    session: Session,
+    principal: Principal,
+    parties: dict[str, str],
+    *,
+    exclude: str,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Flagged rows of the unit naming the same shipper / consignee / notify party.
+
+    Only flagged rows keep their manifest fields in the index, so this is the flagged
+    history of the parties (what an analyst wants first), not every shipment.
+    """
+    out: list[dict[str, Any]] = []
+    for role, name in parties.items():
+        if not name or role not in PARTY_FIELDS:
+            continue
+        rows = session.execute(
+            select(ScoredContainer, Batch.created_at)
+            .join(Batch, Batch.id == ScoredContainer.batch_id)
+            .where(ScoredContainer.unit_id == principal.unit_id)
+            .where(ScoredContainer.flagged.is_(True))
+            .where(indexed_field(session, role) == name)
+            .where(ScoredContainer.container_number != exclude)
+            .order_by(Batch.created_at.desc(), ScoredContainer.id.desc())
+            .limit(limit)
+        ).all()
+        out.extend(
+            {
+                "role": role.removesuffix("_name"),
+                "party": name,
+                "container_number": row.container_number,
+                "batch_id": row.batch_id,
+                "batch_created_at": created_at,
+                "lane": row.lane,
+                "risk_score": row.risk_score,
+                "bl_number": row.bl_number,
+            }
+            for row, created_at in rows
+        )
+    return out

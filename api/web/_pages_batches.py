@@ -17,7 +17,6 @@ from api.schemas.batches import BATCH_ID_PATTERN, batch_public, flagged_public
 from api.services import _engine
 from api.services import batches as service
 from api.state import State
-from api.web import _lookups
 from api.web._auth import Csrf, PageRoute, WebAnalyst, WebViewer, redirect
 from api.web._render import render
 
@@ -133,6 +132,7 @@ def _filters(lane: list[str], rule: str, selected: str, port: str, chapter: str)
         "selected": {"yes": True, "no": False}.get(selected),
         "port": port.strip() or None,
         "hs_chapter": chapter.strip() or None,
+        "min_score": None,
     }
 
 
@@ -157,7 +157,7 @@ def flagged_page(
     """Flagged containers with lane, score, selection reason and top reasons."""
     batch = batch_public(service.get_batch(session, principal, batch_id))
     filters = _filters(lane, rule, selected, port, chapter)
-    rows, total = _lookups.flagged_rows(
+    rows, total = service.flagged(
         session, principal, batch_id, **filters, sort=sort, offset=offset, limit=PAGE_SIZE
     )
     query = {
@@ -178,7 +178,7 @@ def flagged_page(
             "total": total,
             "offset": offset,
             "page_size": PAGE_SIZE,
-            "facets": _lookups.batch_facets(session, principal, batch_id),
+            "facets": service.batch_facets(session, principal, batch_id),
             "form": {**query, "lanes": filters["lanes"]},
             "sort_labels": SORT_LABELS,
             "query": kept,
@@ -199,7 +199,7 @@ def flagged_csv(
     sort: Sort = "-risk_score",
 ) -> Response:
     """The filtered flagged list as CSV (reasons joined with `` | ``)."""
-    rows, _ = _lookups.flagged_rows(
+    rows, _ = service.flagged(
         session,
         principal,
         batch_id,

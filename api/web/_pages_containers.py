@@ -14,11 +14,10 @@ from api.i18n import gettext as _
 from api.problems import ProblemException
 from api.schemas.containers import Appearance
 from api.schemas.inspections import CONTAINER_PATTERN, InspectionCreate
-from api.services.containers import container_detail
+from api.services.containers import PARTY_FIELDS, container_detail, party_history
 from api.services.indexing import DISPLAY_FIELDS
 from api.services.inspections import normalise_container, record_inspection
 from api.state import State
-from api.web import _lookups
 from api.web._auth import Csrf, PageRoute, WebAnalyst, WebViewer, redirect
 from api.web._render import render
 
@@ -82,7 +81,7 @@ def _container_response(
     parts = _split_fields(current)
     parties = {
         role: str(current.fields.get(role) or "")
-        for role in _lookups.PARTY_FIELDS
+        for role in PARTY_FIELDS
         if current.fields.get(role)
     }
     return render(
@@ -92,7 +91,7 @@ def _container_response(
             "detail": detail,
             "current": current,
             "parts": parts,
-            "party_history": _lookups.party_history(
+            "party_history": party_history(
                 session, principal, parties, exclude=detail.container_number
             ),
             "outcomes": OUTCOMES,

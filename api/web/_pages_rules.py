@@ -14,9 +14,9 @@ from api.routers.model import get_model
 from api.schemas.drift import ModelDrift
 from api.schemas.rules import RulePackFiles
 from api.services import rules as rules_service
+from api.services.batches import rows_scored_since
 from api.services.drift import drift_since
 from api.state import State
-from api.web import _lookups
 from api.web._auth import Csrf, PageRoute, WebViewer
 from api.web._render import render
 
@@ -28,8 +28,8 @@ def _rules_context(
     state: Any, session: Any, principal: Any, report: Any = None, error: str | None = None
 ) -> dict[str, Any]:
     overview = rules_service.overview(state, session, principal)
-    rows_30 = _lookups.rows_scored_since(session, principal, 30)
-    rows_90 = _lookups.rows_scored_since(session, principal, 90)
+    rows_30 = rows_scored_since(session, principal, 30)
+    rows_90 = rows_scored_since(session, principal, 90)
     # Chart the rules that hit in the last 90 days, most hits first; the table lists all.
     rules = sorted(
         (r for r in overview.rules if r.stats.hits_90d > 0),

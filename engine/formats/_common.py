@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 
 from engine._canonical import QUARANTINE_SCHEMA
-from engine.schema import CANONICAL
+from engine.schema import CANONICAL, LABEL_FIELDS
 from engine.spec import UNITS_TO_KG
 
 RAW_SNIPPET = 300
@@ -18,47 +18,18 @@ RAW_SNIPPET = 300
 # KGM, TNE, LBR, GRM and plain names), plus the Rec 20 code for grams and common spellings.
 WEIGHT_UNITS: dict[str, float] = {**UNITS_TO_KG, "grm": 0.001, "kgs": 1.0, "lbs": 0.45359237}
 
-# Canonical fields the readers fill, with the dtype they emit (the canonical dtype, except
-# times, which stay ISO text so the spec's conversion applies as for any other source).
-EMITTED: tuple[str, ...] = (
-    "container_number",
-    "iso_type",
-    "seals",
-    "fcl_lcl",
-    "is_empty",
-    "bl_number",
-    "house_bl_number",
-    "bl_type",
-    "filed_at",
-    "freight_terms",
-    "shipper_name",
-    "shipper_address",
-    "shipper_country",
-    "shipper_id",
-    "consignee_name",
-    "consignee_address",
-    "consignee_country",
-    "consignee_id",
-    "notify_name",
-    "notify_address",
-    "hs_code",
-    "goods_description",
-    "packages",
-    "package_type",
-    "gross_weight_kg",
-    "un_dg_number",
-    "origin_country",
-    "place_of_receipt",
-    "port_of_loading",
-    "transshipment_ports",
-    "port_of_discharge",
-    "place_of_delivery",
-    "vessel_imo",
-    "vessel_name",
-    "voyage",
-    "carrier_scac",
-    "departed_at",
-    "arrival_eta",
+# What DCSA and CUSCAR messages do not carry: the filing's amendment history and the
+# declared value. Readers fill every other canonical field except the labels (inspection
+# outcomes, which come from the history, not from a manifest).
+NOT_IN_MESSAGES: frozenset[str] = frozenset(
+    {"amendments", "last_amended_at", "freight_payment", "declared_value", "currency"}
+)
+
+# Canonical fields the readers fill, in the catalogue's order, with the dtype they emit (the
+# canonical dtype, except times, which stay ISO text so the spec's conversion applies as for
+# any other source).
+EMITTED: tuple[str, ...] = tuple(
+    name for name in CANONICAL if name not in LABEL_FIELDS and name not in NOT_IN_MESSAGES
 )
 
 

@@ -10,19 +10,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from engine.kernels import ISO6346_LETTER_VALUES
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-# ISO 6346 letter values: A=10 and counting up, skipping multiples of 11 (11, 22, 33).
+# Value of each byte of a container number: ISO 6346 letter values (engine.kernels' table)
+# for A-Z, the digit itself for 0-9.
 _LETTER_VALUES = np.zeros(256, dtype=np.int64)
-_value = 10
-for _code in range(ord("A"), ord("Z") + 1):
-    if _value % 11 == 0:
-        _value += 1
-    _LETTER_VALUES[_code] = _value
-    _value += 1
-for _code in range(ord("0"), ord("9") + 1):
-    _LETTER_VALUES[_code] = _code - ord("0")
+_LETTER_VALUES[ord("A") : ord("Z") + 1] = ISO6346_LETTER_VALUES
+_LETTER_VALUES[ord("0") : ord("9") + 1] = np.arange(10)
 _POSITION_WEIGHTS = 2 ** np.arange(10, dtype=np.int64)
 
 
