@@ -48,6 +48,9 @@ def test_readme_walkthrough_runs(server: LiveServer, tmp_path: Path) -> None:
     assert '"status":"done"' in out  # the upload answered with the scored batch
     assert "MSCU1234566 " in out and "reefer" in out  # selected, with its rule reason
     assert "1 appearance(s)" in out
+    assert re.search(
+        r"drift over 30 days: \d+ batch\(es\), 0 with warnings; latest too_few_rows", out
+    )
     assert '"outcome":"seizure"' in out
     assert "'rows_scored': 1" in out
     assert "required manifest fields are missing: bl_number" in out

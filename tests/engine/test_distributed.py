@@ -122,6 +122,11 @@ def test_ray_output_equals_single_process_row_for_row(
     assert counts["lanes"] == single.counts["lanes"]
     assert counts["selected_by_reason"] == single.counts["selected_by_reason"]
     assert counts["data_quality"] == single.counts["data_quality"]
+    # drift counts add up across partitions: the same figures as one process
+    assert record["drift"] == json.loads(json.dumps(single.drift))
+    if (SHIPPED_MODEL_DIR / "card.json").is_file():
+        assert record["drift"]["rows"] == ours.height
+        assert len(record["drift"]["features"]) == 47
     assert record["input"]["sha256"] == single.input["sha256"]
     assert record["stages"]["rules"] == single.stages["rules"]  # compiled on the workers
     assert record["parameters"]["engine"] == "ray"
