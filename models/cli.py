@@ -221,6 +221,13 @@ def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
         console.print(f"{key}: {c.get(key)}")
     console.print(f"features ({len(c['features'])}): {', '.join(c['features'])}")
     console.print(f"versions: {c.get('versions')}")
+    reference = artifact.drift_reference()
+    console.print(
+        f"drift reference: {reference.rows:,} rows filed {reference.window.get('from')} – "
+        f"{reference.window.get('to')}"
+        if reference is not None
+        else "drift reference: none (add one with `lookout model reference DIR --data ...`)"
+    )
     _print_metrics(c["metrics"], "validation")
     for ev in c.get("evaluations", []):
         _print_metrics(ev["metrics"], f"evaluation on {', '.join(ev['data'])}")

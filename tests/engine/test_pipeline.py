@@ -248,3 +248,23 @@ def test_short_history_calls_nobody_new_and_says_so(tmp_path: Path) -> None:
     assert scored["consignee_is_new"].to_list().count(True) > 0
     assert record.counts["rows_party_history_unknown"] == 0
     assert not any("history too short" in m for m in record.messages)
+
+
+def test_an_exploring_policy_labels_explore_rows_end_to_end(tmp_path: Path) -> None:
+    policy = ScoringPolicy.from_dict(
+        {"selection": {"control_fraction": 0.2, "explore_fraction": 0.4}}
+    )
+    scorer = Scorer(refs=ReferenceData.load(), policy=policy, rules=load_pack())
+    record = run_batch(
+        _manifest(tmp_path, broken=False),
+        scorer=scorer,
+        out_dir=tmp_path / "out",
+        capacity=Capacity.parse("10"),
+        chunk_rows=9,
+    )
+    assert record.counts["selected_by_reason"] == {"risk": 4, "control": 2, "explore": 4}
+    scored = pl.read_parquet(tmp_path / "out" / "scored.parquet")
+    explored = scored.filter(pl.col("selection_reason") == "explore")
+    assert explored.height == 4
+    assert explored["explore_score"].is_between(0, 1).all()
+    assert record.stages["policy"]["explore_fraction"] == 0.4
