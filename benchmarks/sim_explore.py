@@ -64,7 +64,10 @@ class SimConfig:
     weeks: int = 8
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
     rows_per_day: int = 1000
-    history_days: int = 42
+    # 91: party and route novelty (``*_is_new``) is unknown until the store covers the 90
+    # days before a row (engine.history.FIRST_SEEN_LOOKBACK_DAYS); from the first simulated
+    # day on it is known, as in a unit whose history store is in its fourth month.
+    history_days: int = 91
     eval_days: int = 7
     capacity: str = "3%"
     budget: float = 0.2  # share of capacity not spent on risk (control, or control + explore)

@@ -73,6 +73,8 @@ def test_the_banner_names_the_latest_batch_warning(site: dict[str, Any]) -> None
     text = banner[0].text_content()
     assert "tuesday.csv" in text and ALARM in text
     assert banner[0].xpath(".//a/@href") == ["/web/model#drift-h"]
+    russian = client.get("/web/batches?lang=ru").text
+    assert "Предупреждение о дрейфе данных" in russian and ALARM in russian
     other = Browserless(site["app"])
     other.sign_in(site["keys"][(B, "viewer")])
     assert "drift-banner" not in other.get("/web/batches").text  # the other unit's pages
