@@ -12,6 +12,7 @@ import polars as pl
 from engine.schema import (
     CANONICAL,
     DATETIME,
+    OPTIONAL_KEY_FIELDS,
     RECORD_ID,
     SOURCE_FILE,
     SOURCE_LINE,
@@ -43,8 +44,11 @@ _CODES_UPPER = {
     "carrier_scac",
     "currency",
     "fcl_lcl",
+    "awb_number",
+    "airport_of_origin",
+    "airport_of_destination",
 }
-_CODE_LISTS = {"transshipment_ports"}
+_CODE_LISTS = {"transshipment_ports", "transfer_airports", "flights", "special_handling_codes"}
 _ROLE_DTYPES: dict[str, pl.DataType] = {
     "id": pl.String(),
     "categorical": pl.String(),
@@ -261,7 +265,13 @@ def to_canonical(
         pl.lit(source_file).alias(SOURCE_FILE),
         source_lines.cast(pl.Int64).alias(SOURCE_LINE),
     )
-    key_parts = [pl.col(f).cast(pl.String) for f in spec.record_id]
+    # an optional part (house AWB) reads as empty, so a master AWB alone is still keyed
+    key_parts = [
+        pl.col(f).cast(pl.String).fill_null("")
+        if f in OPTIONAL_KEY_FIELDS and i
+        else pl.col(f).cast(pl.String)
+        for i, f in enumerate(spec.record_id)
+    ]
     frame = frame.with_columns(
         pl.col("dq_unparseable_fields").list.len().gt(0).alias("dq_unparseable_values"),
         (pl.concat_str(key_parts, separator="/") if len(key_parts) > 1 else key_parts[0]).alias(
@@ -272,7 +282,11 @@ def to_canonical(
     if not bool(missing.any()):
         return frame, empty_quarantine()
     missing_field = pl.coalesce(
-        [pl.when(pl.col(f).is_null()).then(pl.lit(f)) for f in spec.record_id]
+        [
+            pl.when(pl.col(f).is_null()).then(pl.lit(f))
+            for i, f in enumerate(spec.record_id)
+            if not (i and f in OPTIONAL_KEY_FIELDS)
+        ]
     )
     quarantined = frame.filter(missing).select(
         pl.col(SOURCE_FILE).alias("source_file"),

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from engine.air import AIR_ENRICHMENT_FIELDS, air_columns
 from engine.reference import (
     ReferenceData,
     hs_code_is_well_formed,
@@ -52,6 +53,7 @@ ENRICHMENT_FIELDS: tuple[str, ...] = (
     "is_reefer",
     "transit_days",
     "amended_after_departure_hours",
+    *AIR_ENRICHMENT_FIELDS,
 )
 """The columns :func:`enrich` adds, all declared in :mod:`engine.schema`."""
 
@@ -164,6 +166,7 @@ def enrich(frame: pl.DataFrame, refs: ReferenceData) -> pl.DataFrame:
             *_hs_columns(source, refs).get_columns(),
             *arithmetic.get_columns(),
             *_equipment_columns(source).get_columns(),
+            *air_columns(source, refs),
         ]
     )
     typed = added.select(pl.col(name).cast(DERIVED[name].dtype) for name in ENRICHMENT_FIELDS)

@@ -97,6 +97,10 @@ def detect_format(path: Path) -> tuple[str, str]:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:3] in (b"UNA", b"UNB"):
         return "cuscar", "UN/EDIFACT interchange header (UNA/UNB)"
+    from engine.formats.cargoimp import looks_like_cargoimp
+
+    if looks_like_cargoimp(text):
+        return "cargoimp", "IATA Cargo-IMP message identifier (FWB/FHL)"
     if text[:1] == b"{":
         first_line = text.split(b"\n", 1)[0].strip()
         try:
@@ -114,7 +118,7 @@ def detect_format(path: Path) -> tuple[str, str]:
         raise IngestError(
             "the file looks binary (many NUL bytes) and is not Parquet or Arrow",
             location=Location(file=str(path)),
-            hint="pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL or CUSCAR file",
+            hint="pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL, CUSCAR or Cargo-IMP file",
         )
     return "csv", "delimited text"
 
@@ -666,6 +670,12 @@ def read_cuscar_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterat
     return read(path, spec, chunk_rows)
 
 
+def read_cargoimp_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    from engine.formats.cargoimp import read_cargoimp_chunks as read
+
+    return read(path, spec, chunk_rows)
+
+
 READERS: dict[str, Reader] = {
     "csv": read_csv_chunks,
     "ndjson": read_ndjson_chunks,
@@ -673,6 +683,7 @@ READERS: dict[str, Reader] = {
     "ipc": read_ipc_chunks,
     "dcsa": read_dcsa_chunks,
     "cuscar": read_cuscar_chunks,
+    "cargoimp": read_cargoimp_chunks,
 }
 """Format name → chunk reader. Industry formats register here as well."""
 

@@ -1,4 +1,5 @@
-"""Check-digit kernels polars cannot express: ISO 6346 container numbers and IMO ship numbers.
+"""Check-digit kernels polars cannot express: ISO 6346 container numbers, IMO ship numbers
+and IATA air waybill numbers.
 
 Each kernel runs in numba over a whole column's Arrow buffers (offsets + UTF-8 bytes), so a
 million values are checked without a Python loop. Both normalise the same way, inside the
@@ -12,8 +13,8 @@ kernel, byte by byte:
   or full-width letters never turn into a valid-looking number).
 
 A null value gives null (nothing to check); an empty or separator-only string is invalid.
-``_ref_iso6346`` and ``_ref_imo`` are the plain-Python statements of the same rules; the
-tests hold the kernels to them.
+``_ref_iso6346``, ``_ref_imo`` and ``_ref_awb`` are the plain-Python statements of the same
+rules; the tests hold the kernels to them.
 """
 
 from __future__ import annotations
@@ -150,6 +151,38 @@ def _imo_kernel(
         out[row] = VALID if ok and total % 10 == buf[start + 6] - 48 else INVALID
 
 
+@njit(cache=True, nogil=True)
+def _awb_kernel(
+    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], out: npt.NDArray[np.int8]
+) -> None:
+    buf = np.empty(11, dtype=np.int64)
+    for row in range(out.shape[0]):
+        n = 0
+        ok = True
+        blank = True
+        for pos in range(offsets[row], offsets[row + 1]):
+            byte = int(data[pos])
+            if not (byte == 32 or 9 <= byte <= 13):
+                blank = False
+            if _is_separator(byte, False):
+                continue
+            if n == 11 or not 48 <= byte <= 57:  # too long, or not a digit
+                ok = False
+                break
+            buf[n] = byte - 48
+            n += 1
+        if blank:
+            out[row] = BLANK
+            continue
+        if not ok or n != 11:
+            out[row] = INVALID
+            continue
+        serial = 0
+        for i in range(3, 10):
+            serial = serial * 10 + buf[i]
+        out[row] = VALID if serial % 7 == buf[10] else INVALID
+
+
 def _arrow_buffers(s: pl.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     """The value offsets (rebased to the array's own start) and UTF-8 bytes of a column."""
     array = s.rechunk().to_arrow()
@@ -196,6 +229,15 @@ def imo_number_verdict(s: pl.Series) -> pl.Series:
     return _verdict(s, out)
 
 
+def awb_number_verdict(s: pl.Series) -> pl.Series:
+    """Per value: ``VALID`` (1), ``INVALID`` (0), ``BLANK`` (2) or null, as Int8."""
+    s = _as_string(s)
+    offsets, data = _arrow_buffers(s)
+    out = np.zeros(len(s), dtype=np.int8)
+    _awb_kernel(offsets, data, out)
+    return _verdict(s, out)
+
+
 def container_number_valid(s: pl.Series) -> pl.Series:
     """ISO 6346 validity of each container number: format and check digit; null stays null.
 
@@ -218,6 +260,20 @@ def imo_number_valid(s: pl.Series) -> pl.Series:
     [True, True, False, None]
     """
     return imo_number_verdict(s) == VALID
+
+
+def awb_number_valid(s: pl.Series) -> pl.Series:
+    """IATA air waybill number validity: 11 digits, check digit = 7-digit serial mod 7.
+
+    An AWB number is the 3-digit airline prefix, a 7-digit serial number and its check
+    digit, the serial's remainder on division by 7 (so never 7, 8 or 9). Separators
+    (whitespace, ``- . /``) are ignored: ``176-12345675`` reads as ``17612345675``.
+
+    >>> awb = pl.Series(["176-12345675", "020 8114 0743", "17612345674", None])
+    >>> awb_number_valid(awb).to_list()
+    [True, True, False, None]
+    """
+    return awb_number_verdict(s) == VALID
 
 
 # --------------------------------------------------------------------------------------
@@ -262,3 +318,11 @@ def _ref_imo(value: str) -> bool:
     if len(code) != 7 or not code.isascii() or not code.isdigit():
         return False
     return sum(int(d) * (7 - i) for i, d in enumerate(code[:6])) % 10 == int(code[6])
+
+
+def _ref_awb(value: str) -> bool:
+    """Reference IATA air waybill check (see :func:`awb_number_valid`)."""
+    code = _normalise(value, _CONTAINER_SEPARATORS)
+    if len(code) != 11 or not code.isascii() or not code.isdigit():
+        return False
+    return int(code[3:10]) % 7 == int(code[10])

@@ -1,4 +1,5 @@
-"""Reference tables the engine joins against: UN/LOCODE seaports, HS 2022, ISO 3166, ISO 6346.
+"""Reference tables the engine joins against: UN/LOCODE seaports, IATA airports, HS 2022,
+ISO 3166, ISO 6346.
 
 The shipped copies live in ``engine/reference_data`` (provenance in its README). A unit may
 point Lookout at a newer copy of the same files with ``ReferenceData.load(directory)``;
@@ -35,6 +36,7 @@ COUNTRIES_FILE = "country-codes.csv"
 ISO6346_SIZE_FILE = "iso6346/size.json"
 ISO6346_TYPE_FILE = "iso6346/type.json"
 ISO6346_GROUP_FILE = "iso6346/group.json"
+AIRPORTS_FILE = "iata_airports.csv"
 
 FILES: tuple[str, ...] = (
     SEAPORTS_FILE,
@@ -43,6 +45,7 @@ FILES: tuple[str, ...] = (
     ISO6346_SIZE_FILE,
     ISO6346_TYPE_FILE,
     ISO6346_GROUP_FILE,
+    AIRPORTS_FILE,
 )
 """Every file a reference directory must hold, relative to it."""
 
@@ -77,6 +80,8 @@ class ReferenceData:
     - ``iso_heights``: size-code second character (``code``, ``height``, ``width``).
     - ``iso_types``: two-character type codes (``code``, ``group``, ``group_description``,
       ``description``), e.g. ``G1``, ``R1``.
+    - ``airports``: IATA airport codes (``iata``, ``country``, ``name``, ``city``, ``lat``,
+      ``lon``).
     - ``digests``: SHA-256 of every source file, for the run record.
     """
 
@@ -88,6 +93,7 @@ class ReferenceData:
     iso_heights: pl.DataFrame
     iso_types: pl.DataFrame
     digests: dict[str, str]
+    airports: pl.DataFrame
 
     @classmethod
     def load(cls, directory: Path | None = None) -> ReferenceData:
@@ -186,6 +192,7 @@ def _load_cached(directory: Path) -> ReferenceData:
         iso_heights=_load_iso_heights(directory),
         iso_types=_iso_type_frame(directory, iso_types, iso_groups),
         digests=digests,
+        airports=_load_airports(directory / AIRPORTS_FILE),
     )
 
 
@@ -292,6 +299,23 @@ def _with_aliases(seaports: pl.DataFrame, path: Path) -> pl.DataFrame:
         locode="alias", country="country", name="name", lat="lat", lon="lon", alias_of="locode"
     )
     return pl.concat([seaports, rows]).unique("locode", keep="first", maintain_order=True)
+
+
+def _load_airports(path: Path) -> pl.DataFrame:
+    raw = _read_csv(path, ["iata", "name", "city", "country", "lat", "lon"])
+    _check_codes(raw, "iata", r"^[A-Z0-9]{3}$", path)
+    _check_codes(raw, "country", r"^[A-Z]{2}$", path)
+    try:
+        frame = raw.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in ("lat", "lon"))
+    except pl.exceptions.PolarsError as exc:
+        raise ReferenceDataError(
+            "lat/lon must be decimal degrees or empty",
+            location=Location(file=str(path)),
+            hint=_HINT,
+        ) from exc
+    return frame.select("iata", "country", "name", "city", "lat", "lon").unique(
+        "iata", keep="first", maintain_order=True
+    )
 
 
 def _load_hs(path: Path) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""The canonical manifest record: one row = one container on one bill of lading.
+"""The canonical manifest record: one row = one container on one bill of lading, or one
+air waybill (master or house) for air cargo.
 
 Every input format is mapped onto these columns (by a dataset spec) before anything else
 runs, so rules, model features and outputs always speak the same names. ``FIELDS`` is the
@@ -100,6 +101,37 @@ _CANONICAL: list[Field] = [
         "when the inspection result became known (history features count a result only "
         "after it; default: filed_at)",
     ),
+    # air cargo: the air waybill (IATA Cargo-IMP FWB/FHL); one row = one master or house AWB.
+    # Shared fields keep their meaning: packages = pieces, gross_weight_kg, goods, parties,
+    # declared_value/currency, hs_code, filed_at, departed_at/arrival_eta.
+    _f(
+        "awb_number",
+        pl.String(),
+        "id",
+        "master air waybill number: airline prefix + 7-digit serial + mod-7 check digit",
+    ),
+    _f("house_awb_number", pl.String(), "id", "house air waybill number (forwarder's)"),
+    _f("airport_of_origin", pl.String(), "categorical", "IATA code of the airport of departure"),
+    _f(
+        "transfer_airports",
+        STR_LIST,
+        "list",
+        "IATA codes of the airports the consignment is transferred at, in order",
+    ),
+    _f(
+        "airport_of_destination",
+        pl.String(),
+        "categorical",
+        "IATA code of the airport of destination",
+    ),
+    _f("flights", STR_LIST, "list", "flight designators in order, e.g. TK0352"),
+    _f("volume_m3", pl.Float64(), "numeric", "consignment volume in cubic metres"),
+    _f(
+        "special_handling_codes",
+        STR_LIST,
+        "list",
+        "IATA special handling codes, e.g. VAL, PER, DGR, COL",
+    ),
 ]
 
 CANONICAL: dict[str, Field] = {f.name: f for f in _CANONICAL}
@@ -107,6 +139,24 @@ CANONICAL: dict[str, Field] = {f.name: f for f in _CANONICAL}
 
 REQUIRED_MANIFEST_FIELDS: tuple[str, ...] = ("container_number", "bl_number")
 """Fields a manifest must have; other data sets declare their own record id instead."""
+
+AIR_RECORD_ID: tuple[str, ...] = ("awb_number", "house_awb_number")
+"""The key of an air waybill record: the master AWB, and the house AWB when there is one."""
+
+OPTIONAL_KEY_FIELDS: frozenset[str] = frozenset({"house_awb_number"})
+"""Key parts that may be empty (a master AWB without houses is keyed by its number alone)."""
+
+AIR_FIELDS: tuple[str, ...] = (
+    "awb_number",
+    "house_awb_number",
+    "airport_of_origin",
+    "transfer_airports",
+    "airport_of_destination",
+    "flights",
+    "volume_m3",
+    "special_handling_codes",
+)
+"""Canonical fields only an air waybill carries."""
 
 LABEL_FIELDS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type", "inspected_at")
 
@@ -195,6 +245,31 @@ _ENRICHMENT: list[Field] = [
     ),
 ]
 
+_AIR: list[Field] = [
+    _f(
+        "transport_mode",
+        pl.String(),
+        "categorical",
+        "air (the row has an air waybill number) or sea",
+    ),
+    _f("airline_prefix", pl.String(), "categorical", "IATA airline prefix: first 3 AWB digits"),
+    _f(
+        "airport_of_origin_country",
+        pl.String(),
+        "categorical",
+        "country of the airport of origin (IATA airports table)",
+    ),
+    _f(
+        "airport_of_destination_country",
+        pl.String(),
+        "categorical",
+        "country of the airport of destination",
+    ),
+    _f("transfer_airport_countries", STR_LIST, "list", "countries of the transfer airports"),
+    _f("transfer_count", pl.Int32(), "numeric", "number of transfer airports"),
+    _f("kg_per_m3", pl.Float64(), "numeric", "gross_weight_kg / volume_m3 (density)"),
+]
+
 _DATA_QUALITY: list[Field] = [
     _f(
         "dq_invalid_container_number",
@@ -240,6 +315,18 @@ _DATA_QUALITY: list[Field] = [
         "hs_code is not an HS 2022 chapter/heading/subheading",
     ),
     _f("dq_invalid_country", pl.Boolean(), "flag", "a country field is not ISO 3166 alpha-2"),
+    _f(
+        "dq_invalid_awb_number",
+        pl.Boolean(),
+        "flag",
+        "air waybill number fails IATA's format (11 digits) or its mod-7 check digit",
+    ),
+    _f(
+        "dq_unknown_airport",
+        pl.Boolean(),
+        "flag",
+        "an airport of origin, transfer or destination is not an IATA airport code",
+    ),
     _f(
         "dq_vague_goods_description",
         pl.Boolean(),
@@ -479,7 +566,7 @@ _OUTPUTS: list[Field] = [
     _f("selection_reason", pl.String(), "categorical", "forced, risk or control", "output"),
 ]
 
-for _field in (*_ENRICHMENT, *_DATA_QUALITY, *_HISTORY, *_WATCHLIST):
+for _field in (*_ENRICHMENT, *_AIR, *_DATA_QUALITY, *_HISTORY, *_WATCHLIST):
     DERIVED[_field.name] = Field(
         _field.name, _field.dtype, _field.role, _field.description, "derived"
     )

@@ -48,10 +48,16 @@ from engine.documents import (
 )
 from engine.errors import Location, SpecError
 from engine.identity import fingerprint
-from engine.schema import CANONICAL, LABEL_FIELDS, REQUIRED_MANIFEST_FIELDS, Role
+from engine.schema import (
+    AIR_RECORD_ID,
+    CANONICAL,
+    LABEL_FIELDS,
+    REQUIRED_MANIFEST_FIELDS,
+    Role,
+)
 
-Format = Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar"]
-FORMATS: tuple[str, ...] = ("csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar")
+Format = Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar", "cargoimp"]
+FORMATS: tuple[str, ...] = ("csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar", "cargoimp")
 ROLES: tuple[str, ...] = ("id", "categorical", "numeric", "text", "time", "flag", "list", "label")
 
 UNITS_TO_KG: dict[str, float] = {
@@ -162,6 +168,9 @@ def resolve_columns(spec: DatasetSpec, source_columns: list[str], file: str) -> 
         extra = {c: ColumnMap(c, c, role="text") for c in source_columns if c not in used}
         extra.update(spec.extra)  # extras the spec declares keep their roles
         bound = DatasetSpec(**{**spec.__dict__, "columns": columns, "extra": extra})
+        if "awb_number" in columns and "container_number" not in columns:
+            # air waybills without a spec: keyed by master (+ house) AWB, not B/L + container
+            bound = DatasetSpec(**{**bound.__dict__, "record_id": AIR_RECORD_ID})
     else:
         bound = spec
     missing = [s for s in bound.required_sources() if s not in source_columns]

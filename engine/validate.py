@@ -50,6 +50,7 @@ from typing import Any
 
 import polars as pl
 
+from engine.air import air_flags
 from engine.identity import fingerprint
 from engine.kernels import container_number_verdict, imo_number_verdict
 from engine.reference import (
@@ -386,6 +387,7 @@ def validate(
         **_code_flags(source, refs, has),
         **_text_flags(source, has),
         **_amount_flags(source, has),
+        **air_flags(source, refs, has),
     }
     if UNPARSEABLE_VALUES in frame.columns:
         unparseable = pl.col(UNPARSEABLE_VALUES).fill_null(False)
