@@ -5,7 +5,9 @@
 2. load the history into a history store (idempotent: a second run adds nothing);
 3. score the manifest with the shipped rules, model and policy, history features and the
    shipped UN Security Council list;
-4. print the summary and where the outputs went.
+4. print the summary and where the outputs went;
+5. the same for air cargo: an air waybill day (AIR_ROWS_PER_DAY) with its labelled air
+   history in the same store, scored into ``run-air`` with the same rules, model and lists.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engine.policy import Capacity
 DEMO_SEED = 7
 HISTORY_DAYS = 150
 HISTORY_ROWS_PER_DAY = 4_000
+AIR_ROWS_PER_DAY = 400
 
 
 def run_demo(console: Console, *, out: Path, rows: int) -> None:
@@ -42,6 +45,7 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
             history_rows_per_day=HISTORY_ROWS_PER_DAY,
             universe_rows=rows,
             formats=("csv",),
+            air_rows_per_day=AIR_ROWS_PER_DAY,
         )
     assert generated.history is not None  # history_days > 0
     history_dir = out / "history"
@@ -51,6 +55,12 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
             pl.read_parquet(generated.history),
             batch_id=f"demo-history-seed{DEMO_SEED}",
             identity=batch_identity([generated.history]),
+        )
+    if generated.air_history is not None:
+        added += store.append(
+            pl.read_parquet(generated.air_history),
+            batch_id=f"demo-air-history-seed{DEMO_SEED}",
+            identity=batch_identity([generated.air_history]),
         )
     console.print(
         f"history: {added:,} rows added to {history_dir}"
@@ -78,3 +88,11 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
         manifest, scorer=scorer, out_dir=out / "run", capacity=Capacity.parse("2%"), seed=DEMO_SEED
     )
     print_summary(console, record, out / "run")
+    air = generated.air_manifests[0]
+    console.print(
+        f"scoring [bold]{air}[/bold] ({AIR_ROWS_PER_DAY:,} air waybills) with the same rules and model"
+    )
+    air_record = run_batch(
+        air, scorer=scorer, out_dir=out / "run-air", capacity=Capacity.parse("2%"), seed=DEMO_SEED
+    )
+    print_summary(console, air_record, out / "run-air")

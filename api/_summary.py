@@ -85,6 +85,16 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
             .head(top)
         )
         if flagged.height:
+            if "awb_number" in flagged.columns:  # air waybills beside (or instead of) boxes
+                awb = pl.concat_str(
+                    pl.lit("AWB "),
+                    pl.col("awb_number"),
+                    pl.lit(" "),
+                    pl.col("house_awb_number").fill_null(""),
+                ).str.strip_chars()
+                flagged = flagged.with_columns(
+                    container_number=pl.coalesce(pl.col("container_number"), awb)
+                )
             hits = Table(title=f"Top {flagged.height} selected containers", title_justify="left")
             for col, style in (
                 ("container_number", "bold"),

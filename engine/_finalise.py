@@ -45,10 +45,20 @@ class BatchAware(Protocol):
     def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int: ...
 
 
+AIR_FLAGGED_COLUMNS = (
+    "transport_mode",
+    "awb_number",
+    "house_awb_number",
+    "airport_of_origin",
+    "airport_of_destination",
+)
+"""Flagged-file columns of air waybills, written only when the batch has air rows."""
+
 FLAGGED_COLUMNS = (
     "record_id",
     "container_number",
     "bl_number",
+    *AIR_FLAGGED_COLUMNS,
     "lane",
     "risk_score",
     "selected",
@@ -368,7 +378,10 @@ def _write_flagged(scored: pl.LazyFrame, out_dir: Path) -> None:
     )
     names = flagged.collect_schema().names()
     keep = [c for c in FLAGGED_COLUMNS if c in names]
-    flagged.select(keep).collect().write_csv(out_dir / "flagged.csv")
+    rows = flagged.select(keep).collect()
+    if "awb_number" not in rows.columns or rows["awb_number"].null_count() == rows.height:
+        rows = rows.drop(AIR_FLAGGED_COLUMNS, strict=False)  # a sea batch: as before
+    rows.write_csv(out_dir / "flagged.csv")
 
 
 def _reasons_expr(columns: list[str]) -> pl.Expr:
@@ -391,6 +404,7 @@ def _selection_counts(selection: pl.DataFrame, risk: pl.DataFrame) -> dict[str, 
 
 
 __all__ = [
+    "AIR_FLAGGED_COLUMNS",
     "FLAGGED_COLUMNS",
     "LAYOUTS",
     "MODEL_REASON_COLUMNS",

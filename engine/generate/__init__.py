@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from engine.errors import Location
+from engine.generate._air import AIR_TYPOLOGIES, AirRates, air_day, build_air_universe
 from engine.generate._assemble import MANIFEST_COLUMNS, assemble
 from engine.generate._day import base_draw, build_universe, derive
 from engine.generate._draw import TYPOLOGIES, Universe
@@ -46,9 +47,11 @@ LIST_SEPARATOR = ";"
 TRUTH_KEYS = ("row_index", "container_number", "bl_number", "house_bl_number")
 
 __all__ = [
+    "AIR_TYPOLOGIES",
     "DEFAULT_START",
     "DEMO_WATCHLIST_NAMES",
     "TYPOLOGIES",
+    "AirRates",
     "GeneratedData",
     "GeneratorError",
     "TypologyRates",
@@ -81,6 +84,9 @@ class GeneratedData:
     history_inspected: int
     history_positive: int
     typology_counts: dict[str, int] = field(default_factory=dict)
+    air_manifests: list[Path] = field(default_factory=list)
+    air_truth: list[Path] = field(default_factory=list)
+    air_history: Path | None = None
 
 
 def _check_rows(name: str, value: int) -> None:
@@ -146,6 +152,8 @@ def generate(
     watchlist_names: Sequence[str] | None = None,
     history_rows_per_day: int | None = None,
     universe_rows: int | None = None,
+    air_rows_per_day: int = 0,
+    air_rates: AirRates | None = None,
 ) -> GeneratedData:
     """Write ``days`` daily manifests from ``start`` and ``history_days`` days of history.
 
@@ -159,6 +167,11 @@ def generate(
     (default: :func:`default_watchlist_names`, the trading entities of the shipped UN list).
     The same arguments always give byte-identical files.
 
+    ``air_rows_per_day`` > 0 adds an air cargo day per manifest day (``air/awb_DATE.csv``
+    and/or ``.parquet``, truth ``air/truth_DATE.parquet``) and labelled air history
+    (``air_history.parquet``), drawn from streams of their own: the sea files are the same
+    with or without air traffic.
+
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     out = generate(days=1, rows_per_day=50, seed=7, out_dir=Path(tmp))
@@ -170,6 +183,12 @@ def generate(
     _check(days, rows_per_day, history_days, formats, watchlist_names, seed)
     _check_rows("history_rows_per_day", history_rows)
     _check_rows("universe_rows", universe)
+    if air_rows_per_day < 0:
+        raise GeneratorError(
+            f"air_rows_per_day={air_rows_per_day} must not be negative",
+            location=Location(field="air_rows_per_day"),
+            hint="0 (no air cargo) or more",
+        )
     rates = rates or TypologyRates()
     out_dir = Path(out_dir)
     world = load_world()
@@ -236,6 +255,7 @@ def generate(
         for name, n in truth["typology"].value_counts().iter_rows():
             counts[name] += n
 
+    air = _air(out_dir, seed, start, days, history_days, formats, air_rows_per_day, air_rates)
     return GeneratedData(
         out_dir=out_dir,
         dates=dates,
@@ -250,7 +270,52 @@ def generate(
         history_inspected=inspected,
         history_positive=positive,
         typology_counts=counts,
+        air_manifests=air[0],
+        air_truth=air[1],
+        air_history=air[2],
     )
+
+
+def _air(
+    out_dir: Path,
+    seed: int,
+    start: date,
+    days: int,
+    history_days: int,
+    formats: Sequence[str],
+    rows: int,
+    rates: AirRates | None,
+) -> tuple[list[Path], list[Path], Path | None]:
+    """The air cargo days: manifests, truth and labelled history (nothing when rows is 0)."""
+    if rows <= 0:
+        return [], [], None
+    rates = rates or AirRates()
+    uni = build_air_universe(seed, rows, history_days + days)
+    (out_dir / "air").mkdir(parents=True, exist_ok=True)
+    history = None
+    if history_days:
+        frames = [
+            air_day(
+                uni, rates, seed, t, start - timedelta(days=history_days - t), rows, labelled=True
+            )[0]
+            for t in range(history_days)
+        ]
+        history = out_dir / "air_history.parquet"
+        pl.concat(frames).write_parquet(history, compression="zstd", statistics=True)
+    manifests: list[Path] = []
+    truths: list[Path] = []
+    for k in range(days):
+        day = start + timedelta(days=k)
+        frame, truth = air_day(uni, rates, seed, history_days + k, day, rows, labelled=False)
+        if "csv" in formats:
+            manifests.append(out_dir / "air" / f"awb_{day.isoformat()}.csv")
+            to_csv_frame(frame).write_csv(manifests[-1])
+        if "parquet" in formats:
+            manifests.append(out_dir / "air" / f"awb_{day.isoformat()}.parquet")
+            frame.write_parquet(manifests[-1], compression="zstd", statistics=True)
+        truths.append(out_dir / "air" / f"truth_{day.isoformat()}.parquet")
+        truth.write_parquet(truths[-1], compression="zstd")
+    return manifests, truths, history
 
 
 def _day(

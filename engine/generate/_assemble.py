@@ -15,13 +15,16 @@ from engine.generate._day import CURRENCIES, OWNER_CODES
 from engine.generate._draw import FREIGHT_PAYMENTS, ISO_TYPES, Draw, Universe
 from engine.generate._parties import text
 from engine.generate._world import World
-from engine.schema import CANONICAL, LABEL_FIELDS
+from engine.schema import AIR_FIELDS, CANONICAL, LABEL_FIELDS
 
 UNKNOWN_LOCODE_SHARE = 0.003
 NONPOSITIVE_WEIGHT_SHARE = 0.001
 DG_SHARE = 0.3
 
-MANIFEST_COLUMNS: tuple[str, ...] = tuple(n for n in CANONICAL if n not in LABEL_FIELDS)
+MANIFEST_COLUMNS: tuple[str, ...] = tuple(
+    n for n in CANONICAL if n not in LABEL_FIELDS and n not in AIR_FIELDS
+)
+"""The container manifest's columns (air waybill fields are written to the air files)."""
 
 
 def bill_source(draw: Draw) -> np.ndarray:

@@ -29,9 +29,9 @@ from engine.generate import (
 from engine.generate._codes import imo_numbers, iso6346_check_digits
 from engine.generate._day import CURRENCY_RATES
 from engine.generate._words import CHAPTER_PROFILE, VAGUE_DESCRIPTIONS
-from engine.schema import CANONICAL, LABEL_FIELDS, canonical_schema
+from engine.schema import AIR_FIELDS, CANONICAL, LABEL_FIELDS, canonical_schema
 
-MANIFEST_COLUMNS = [n for n in CANONICAL if n not in LABEL_FIELDS]
+MANIFEST_COLUMNS = [n for n in CANONICAL if n not in LABEL_FIELDS and n not in AIR_FIELDS]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 HIGH_RATES = TypologyRates(**{name: 0.01 for name in TYPOLOGIES})
 
