@@ -90,7 +90,8 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
     print_summary(console, record, out / "run")
     air = generated.air_manifests[0]
     console.print(
-        f"scoring [bold]{air}[/bold] ({AIR_ROWS_PER_DAY:,} air waybills) with the same rules and model"
+        f"scoring [bold]{air}[/bold] ({AIR_ROWS_PER_DAY:,} air waybills) with the same rules"
+        " and model"
     )
     air_record = run_batch(
         air, scorer=scorer, out_dir=out / "run-air", capacity=Capacity.parse("2%"), seed=DEMO_SEED

@@ -21,6 +21,16 @@ CHUNK_ROWS = 5_000
 
 # Manifest fields shown with a flagged row, when the batch has them.
 DISPLAY_FIELDS: tuple[str, ...] = (
+    # air waybills (null on container rows)
+    "transport_mode",
+    "awb_number",
+    "house_awb_number",
+    "airport_of_origin",
+    "transfer_airports",
+    "airport_of_destination",
+    "flights",
+    "volume_m3",
+    "special_handling_codes",
     "house_bl_number",
     "shipper_name",
     "shipper_country",

@@ -215,7 +215,7 @@ def air_day(
 
     base = datetime(day.year, day.month, day.day, tzinfo=UTC)
     departed = pl.select(
-        pl.lit(base) - pl.duration(hours=pl.Series(rng.integers(6, 40, rows)))
+        pl.lit(base) - pl.duration(hours=pl.lit(pl.Series(rng.integers(6, 40, rows))))
     ).to_series()
     frame = pl.DataFrame(
         {
