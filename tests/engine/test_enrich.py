@@ -47,7 +47,8 @@ def test_adds_every_enrichment_field_of_the_schema() -> None:
     }
     from engine import schema
 
-    assert {f.name for f in schema._ENRICHMENT} == set(ENRICHMENT_FIELDS) == declared
+    named = {f.name for f in (*schema._ENRICHMENT, *schema._AIR)}
+    assert named == set(ENRICHMENT_FIELDS) == declared
 
 
 def test_dtypes_on_full_and_all_null_frames(refs: ReferenceData) -> None:
@@ -70,7 +71,11 @@ def test_dtypes_on_full_and_all_null_frames(refs: ReferenceData) -> None:
     assert_schema_dtypes(enrich(full, refs), ENRICHMENT_FIELDS)
     empty = enrich(_frame([{}, {}]), refs)
     assert_schema_dtypes(empty, ENRICHMENT_FIELDS)
-    assert all(empty[name].null_count() == 2 for name in ENRICHMENT_FIELDS)
+    # every derived value is unknown, except the mode: a row without an AWB is a sea row
+    assert all(
+        empty[name].null_count() == 2 for name in ENRICHMENT_FIELDS if name != "transport_mode"
+    )
+    assert empty["transport_mode"].to_list() == ["sea", "sea"]
     assert_schema_dtypes(enrich(_frame([]), refs), ENRICHMENT_FIELDS)
 
 
