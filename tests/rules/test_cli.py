@@ -24,7 +24,7 @@ def run(*args: str) -> tuple[int, str]:
 
 def test_check_shipped_pack() -> None:
     code, output = run("check", str(DEFAULT_PACK))
-    assert code == 0 and "38 active" in output and "pack hash" in output
+    assert code == 0 and "44 active" in output and "pack hash" in output
 
 
 def test_check_reports_errors_with_positions_and_exit_1(tmp_path: Path) -> None:
