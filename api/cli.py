@@ -230,6 +230,9 @@ def generate(
             "(default: --rows-per-day); smaller = traders repeat more."
         ),
     ] = None,
+    air_rows_per_day: Annotated[
+        int, typer.Option(help="Air waybills per day (an air cargo day beside the manifests).")
+    ] = 0,
 ) -> None:
     """Generate realistic demo manifests and a labelled history with planted typologies."""
     from engine.generate import generate as run_generate
@@ -244,6 +247,7 @@ def generate(
         formats=formats,
         history_rows_per_day=history_rows_per_day,
         universe_rows=universe_rows,
+        air_rows_per_day=air_rows_per_day,
     )
     console.print(f"generated into [bold]{out}[/bold]: {result}")
 

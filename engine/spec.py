@@ -270,7 +270,7 @@ class SpecDocument(DocumentModel):
         default=None, description="the spec's name (default: file stem)"
     )
     description: str | None = Field(default=None, description="what the source is")
-    format: Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar"] | None = Field(
+    format: Literal["csv", "parquet", "ipc", "ndjson", "dcsa", "cuscar", "cargoimp"] | None = Field(
         default=None, description="the source format (default: detected from the content)"
     )
     csv: CsvSection | None = None
