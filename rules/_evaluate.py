@@ -26,8 +26,11 @@ subset later, from its ``rule_hits``.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,7 @@ from rules._compile import (
     test_expr,
 )
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel
+from rules._kernels import code_dtype, gather_flags
 from rules._types import family
 
 # A text column is dictionary-encoded when a sample of it holds at most this share of
@@ -52,6 +56,8 @@ from rules._types import family
 # lower-casing and testing every row; above, the column is free text).
 ENCODE_MAX_DISTINCT_SHARE = 0.3
 _SAMPLE_ROWS = 4096
+# An ``and`` switches to testing candidate rows once fewer than 1 in SPARSE_BELOW remain.
+SPARSE_BELOW = 16
 
 # Plan nodes: ("p", i) the i-th distinct test; ("and"|"or", (nodes...)); ("not", node).
 Node = tuple[Any, ...]
@@ -62,7 +68,8 @@ _TRUE: Node = ("and", ())
 class _Route:
     """Where the distinct tests are computed."""
 
-    encoded: dict[str, list[int]]  # text field -> tests evaluated on its distinct values
+    encoded: dict[str, list[int]]  # repeating text field -> its tests, on distinct values
+    pairs: list[int]  # text field-to-field tests between repeating fields, on codes
     direct: list[int]  # tests evaluated as polars expressions over all rows
     lowercase: list[str]  # fields lower-cased over all rows for the direct tests
 
@@ -137,20 +144,27 @@ class Plan:
     def route(self, frame: pl.DataFrame) -> _Route:
         """Which tests run on distinct values (per text field) and which over all rows."""
         by_field: dict[str, list[int]] = {}
+        refs: list[int] = []
         direct: list[int] = []
         for i, test in enumerate(self.tests):
             fam = family(self.schema[test.field])
-            element_test = fam == "text_list" and test.op != "exists"
-            if not test.fieldref and (fam == "text" or element_test):
+            if test.fieldref:
+                (refs if fam == "text" else direct).append(i)
+            elif fam == "text" or (fam == "text_list" and test.op != "exists"):
                 by_field.setdefault(test.field, []).append(i)
             else:
                 direct.append(i)
-        encoded: dict[str, list[int]] = {}
+        text_fields = {*by_field, *(t for i in refs for t in self._names(i))}
+        repeating = {
+            name
+            for name in text_fields
+            if _repeats(frame.get_column(name), family(self.schema[name]))
+        }
+        encoded: dict[str, list[int]] = {name: [] for name in text_fields & repeating}
         for name, indices in by_field.items():
-            if _repeats(frame.get_column(name), family(self.schema[name])):
-                encoded[name] = indices
-            else:
-                direct.extend(indices)
+            (encoded[name] if name in repeating else direct).extend(indices)
+        pairs = [i for i in refs if set(self._names(i)) <= repeating]
+        direct.extend(i for i in refs if i not in pairs)
         lowercase: dict[str, None] = {}
         for i in direct:
             test = self.tests[i]
@@ -158,7 +172,11 @@ class Plan:
                 lowercase[test.field] = None
                 if test.fieldref:
                     lowercase.update({str(v): None for v in test.values})
-        return _Route(encoded, sorted(direct), list(lowercase))
+        return _Route(encoded, pairs, sorted(direct), list(lowercase))
+
+    def _names(self, index: int) -> list[str]:
+        test = self.tests[index]
+        return [test.field, *(str(v) for v in test.values)]
 
 
 def _repeats(column: pl.Series, fam: str) -> bool:
@@ -179,33 +197,110 @@ def _encode(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     distinct = pl.Series(values.name, pl.from_arrow(encoded.dictionary), dtype=pl.String)
-    indices = pc.fill_null(encoded.indices, pa.scalar(len(distinct), encoded.indices.type))
-    codes = indices.to_numpy(zero_copy_only=False)
+    indices = pl.Series(pl.from_arrow(encoded.indices)).fill_null(len(distinct))
+    codes = indices.to_numpy().astype(code_dtype(len(distinct) + 1), copy=False)
     return codes, distinct.extend(pl.Series(values.name, [None], dtype=pl.String))
 
 
+@dataclass
+class _Encoded:
+    """A text (or text-list) column as codes into its distinct values."""
+
+    codes: np.ndarray  # per value (per list element for lists); a null's code is the last
+    distinct: pl.Series  # the distinct values, then one null
+    owner: np.ndarray | None = None  # row of each list element (lists only)
+
+
+class _Verdicts:
+    """One distinct test's verdicts, materialised on demand (all rows or some rows)."""
+
+    def density(self) -> float:
+        """Share of rows where the test is true."""
+        raise NotImplementedError
+
+    def all(self) -> np.ndarray:
+        """Verdict of every row."""
+        raise NotImplementedError
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """Verdicts of the given rows."""
+        raise NotImplementedError
+
+
+class _OnCodes(_Verdicts):
+    """A test on an encoded text column: a verdict per distinct value, read by code."""
+
+    def __init__(self, on_values: np.ndarray, codes: np.ndarray, counts: np.ndarray):
+        self.on_values, self.codes = on_values, codes
+        self._density = float(counts @ on_values) / max(len(codes), 1)
+
+    def density(self) -> float:
+        return self._density
+
+    def all(self) -> np.ndarray:
+        return gather_flags(self.on_values, self.codes)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        return np.take(self.on_values, np.take(self.codes, rows))
+
+
+class _Dense(_Verdicts):
+    """Verdicts computed for every row."""
+
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows
+        self._density = float(np.count_nonzero(rows)) / max(len(rows), 1)
+
+    def density(self) -> float:
+        return self._density
+
+    def all(self) -> np.ndarray:
+        return self.rows
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        return np.take(self.rows, rows)
+
+
+class _Column(_Verdicts):
+    """A polars boolean column (bit-packed) of a test evaluated as an expression."""
+
+    def __init__(self, series: pl.Series):
+        self.series = series
+        self._density = float(series.sum()) / max(series.len(), 1)
+
+    def density(self) -> float:
+        return self._density
+
+    def all(self) -> np.ndarray:
+        return self.series.to_numpy()
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.series.gather(rows).to_numpy(), dtype=bool)
+
+
+def _encode_column(column: pl.Series, fam: str) -> _Encoded:
+    if fam != "text_list":
+        return _Encoded(*_encode(column))
+    lengths = column.list.len().fill_null(0).to_numpy().astype(np.int64)
+    elements = column.explode(empty_as_null=False, keep_nulls=False)
+    owner = np.repeat(np.arange(column.len(), dtype=np.int64), lengths)
+    return _Encoded(*_encode(elements), owner)
+
+
 def _encoded_tests(
-    column: pl.Series, tests: list[tuple[int, FieldTest]], fam: str
-) -> dict[int, np.ndarray]:
+    enc: _Encoded, name: str, tests: list[tuple[int, FieldTest]], n: int
+) -> dict[int, _Verdicts]:
     """Row verdicts of every test on one text (or text-list) field via its distinct values."""
-    n = column.len()
-    if fam == "text_list":
-        offsets = column.list.len().fill_null(0).to_numpy().astype(np.int64)
-        values = column.explode(empty_as_null=False, keep_nulls=False) if n else column.explode()
-        owner = np.repeat(np.arange(n, dtype=np.int64), offsets)
-    else:
-        values = column
-    codes, distinct = _encode(values)
-    name = column.name
+    if not tests:
+        return {}
     schema: dict[str, pl.DataType] = {name: pl.String()}
-    small = pl.DataFrame({name: distinct})
-    lc = any(_case_insensitive(t, "text") for _, t in tests)
-    if lc:
+    small = pl.DataFrame({name: enc.distinct})
+    if any(_case_insensitive(t, "text") for _, t in tests):
         small = small.with_columns(lowercase_exprs([name], schema))
     exprs: list[pl.Expr] = []
     keys: list[tuple[int, int]] = []  # (test index, value position or -1 for the whole test)
     for i, test in tests:
-        if fam == "text_list" and test.match_all:
+        if enc.owner is not None and test.match_all:
             # every value must be found in the list: one element test per value
             for k, value in enumerate(test.values):
                 single = FieldTest(name, test.op, (value,), cased=test.cased)
@@ -218,15 +313,44 @@ def _encoded_tests(
             exprs.append(test_expr(as_text, schema).alias(f"t{i}"))
             keys.append((i, -1))
     masks = small.select(exprs)
+    if enc.owner is None:
+        counts = np.bincount(enc.codes, minlength=enc.distinct.len())
+        return {
+            i: _OnCodes(series.to_numpy(), enc.codes, counts)
+            for (i, _), series in zip(keys, masks.get_columns(), strict=True)
+        }
     out: dict[int, np.ndarray] = {}
     for (i, k), series in zip(keys, masks.get_columns(), strict=True):
-        on_values = np.take(series.to_numpy(), codes)
-        if fam == "text_list":
-            row = np.zeros(n, dtype=bool)
-            row[owner[on_values]] = True
-            on_values = row
-        out[i] = on_values if k < 0 else (out[i] & on_values if k > 0 else on_values)
-    return out
+        verdict = gather_flags(series.to_numpy(), enc.codes)
+        rows = np.zeros(n, dtype=bool)  # a list matches when one of its elements does
+        rows[enc.owner[verdict]] = True
+        out[i] = rows if k <= 0 else out[i] & rows
+    return {i: _Dense(rows) for i, rows in out.items()}
+
+
+def _pair_test(test: FieldTest, encodings: Mapping[str, _Encoded]) -> np.ndarray:
+    """A text field-to-field ``eq``/``neq`` on codes: both fields' distinct values (lower-
+    cased unless ``cased``) are numbered in one key space, a null is -1."""
+    names = [test.field, *(str(v) for v in test.values)]
+    keys: dict[str, int] = {}
+    ids: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys(names):
+        enc = encodings[name]
+        distinct = enc.distinct.head(enc.distinct.len() - 1)
+        if not test.cased:
+            distinct = distinct.str.to_lowercase()
+        table = np.array([keys.setdefault(v, len(keys)) for v in distinct.to_list()] + [-1])
+        ids[name] = np.take(table, enc.codes)
+    left = ids[test.field]
+    parts = []
+    for other in names[1:]:
+        right = ids[other]
+        if test.op == "eq":
+            parts.append((left == right) & (left >= 0))
+        else:
+            parts.append((left != right) & (left >= 0) & (right >= 0))
+    combine = np.logical_and if test.match_all else np.logical_or
+    return functools.reduce(combine, parts)
 
 
 # -------------------------------------------------------------------- evaluation
@@ -235,31 +359,63 @@ class _Evaluator:
         self.plan = plan
         self.n = frame.height
         route = plan.route(frame)
-        self.tests: dict[int, np.ndarray] = {}
-        self._direct: pl.DataFrame | None = None
+        self.tests: dict[int, _Verdicts] = {}
         if route.direct:
             lf = frame.lazy()
             if route.lowercase:
                 lf = lf.with_columns(lowercase_exprs(route.lowercase, plan.schema))
             exprs = [test_expr(plan.tests[i], plan.schema).alias(f"t{i}") for i in route.direct]
-            self._direct = lf.select(exprs).collect()
-        for name, indices in route.encoded.items():
-            fam = family(plan.schema[name])
-            tests = [(i, plan.tests[i]) for i in indices]
-            self.tests.update(_encoded_tests(frame.get_column(name), tests, fam))
+            direct = lf.select(exprs).collect()
+            for i in route.direct:
+                self.tests[i] = _Column(direct.get_column(f"t{i}"))
+
+        def field_tests(name: str) -> tuple[str, _Encoded, dict[int, _Verdicts]]:
+            enc = _encode_column(frame.get_column(name), family(plan.schema[name]))
+            tests = [(i, plan.tests[i]) for i in route.encoded[name]]
+            return name, enc, _encoded_tests(enc, name, tests, self.n)
+
+        # One field per thread: Arrow's encoding and numpy's gathers release the GIL.
+        workers = min(len(route.encoded), os.cpu_count() or 1)
+        encodings: dict[str, _Encoded] = {}
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                done = list(pool.map(field_tests, route.encoded))
+        else:
+            done = [field_tests(name) for name in route.encoded]
+        for name, enc, verdicts in done:
+            encodings[name] = enc
+            self.tests.update(verdicts)
+        for i in route.pairs:
+            self.tests[i] = _Dense(_pair_test(plan.tests[i], encodings))
         self.left = Counter(plan.uses)
         self.kept: dict[Node, np.ndarray] = {}
 
-    def test(self, index: int) -> np.ndarray:
-        found = self.tests.get(index)
+        self._density: dict[Node, float] = {}
+
+    def density(self, node: Node) -> float:
+        """Estimated share of rows where the node is true (exact for a single test)."""
+        found = self._density.get(node)
         if found is None:
-            assert self._direct is not None
-            found = self._direct.get_column(f"t{index}").to_numpy()
+            kind = node[0]
+            if kind == "p":
+                found = self.tests[node[1]].density()
+            elif kind == "not":
+                found = 1.0 - self.density(node[1])
+            elif kind == "and":
+                found = min((self.density(p) for p in node[1]), default=1.0)
+            else:
+                found = min(1.0, sum(self.density(p) for p in node[1]))
+            self._density[node] = found
         return found
 
-    def node(self, node: Node) -> np.ndarray:
-        """A node's verdicts; nodes used more than once are computed once and kept."""
-        shared = self.plan.uses[node] > 1
+    def node(self, node: Node, rows: np.ndarray | None = None) -> np.ndarray:
+        """A node's verdicts on every row (``rows`` None) or on the given rows.
+
+        A node used by several rules is computed once on every row and kept until its last
+        use. An ``and`` tests its most selective part first; once few rows remain true, the
+        other parts are tested on those rows only.
+        """
+        shared = rows is None and self.plan.uses[node] > 1
         if shared and node in self.kept:
             self.left[node] -= 1
             value = self.kept[node]
@@ -268,29 +424,53 @@ class _Evaluator:
             return value
         kind = node[0]
         if kind == "p":
-            value = self.test(node[1])
+            test = self.tests[node[1]]
+            value = test.all() if rows is None else test.at(rows)
         elif kind == "not":
-            value = ~self.node(node[1])
+            value = ~self.node(node[1], rows)
+        elif kind == "and":
+            value = self._and(node[1], rows)
         else:
-            parts = node[1]
-            if not parts:
-                value = np.full(self.n, kind == "and")
-            else:
-                value = self.node(parts[0])
-                op = np.logical_and if kind == "and" else np.logical_or
-                owned = False
-                for part in parts[1:]:
-                    other = self.node(part)
-                    if owned:
-                        op(value, other, out=value)
-                    else:
-                        value = op(value, other)
-                        owned = True
+            value = self._or(node[1], rows)
         if shared:
             self.left[node] -= 1
             if self.left[node] > 0:
                 self.kept[node] = value
         return value
+
+    def _or(self, parts: tuple[Node, ...], rows: np.ndarray | None) -> np.ndarray:
+        size = self.n if rows is None else len(rows)
+        if not parts:
+            return np.zeros(size, dtype=bool)
+        value = self.node(parts[0], rows)
+        for i, part in enumerate(parts[1:]):
+            other = self.node(part, rows)
+            value = np.logical_or(value, other, out=value if i else None)
+        return value
+
+    def _and(self, parts: tuple[Node, ...], rows: np.ndarray | None) -> np.ndarray:
+        size = self.n if rows is None else len(rows)
+        if not parts:
+            return np.ones(size, dtype=bool)
+        ordered = sorted(parts, key=self.density)
+        value = self.node(ordered[0], rows)
+        rest = ordered[1:]
+        owned = False
+        while rest and np.count_nonzero(value) * SPARSE_BELOW > size:
+            other = self.node(rest.pop(0), rows)
+            value = np.logical_and(value, other, out=value if owned else None)
+            owned = True
+        if not rest:
+            return value
+        # few rows left: test the other parts on those rows only
+        where = np.flatnonzero(value)
+        for part in rest:
+            if len(where) == 0:
+                break
+            where = where[self.node(part, where if rows is None else rows[where])]
+        out = np.zeros(size, dtype=bool)
+        out[where] = True
+        return out
 
 
 def rule_hits(plan: Plan, frame: pl.DataFrame) -> list[np.ndarray]:
