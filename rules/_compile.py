@@ -346,7 +346,9 @@ def render_rows(
 ) -> pl.Series:
     """The rule's reason for the given rows only."""
     if not rule.reason_fields():
-        return pl.Series("reason", [_title_or_text(rule)] * len(rows), dtype=pl.String)
+        return pl.repeat(_title_or_text(rule), len(rows), dtype=pl.String, eager=True).alias(
+            "reason"
+        )
     fields = [f for f in dict.fromkeys(rule.reason_fields()) if f in frame.columns]
     part = frame.select(fields).gather(rows) if fields else pl.DataFrame({"_": [0] * len(rows)})
     return (
