@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 
 from engine._canonical import convert
 from engine.errors import IngestError, Location
-from engine.ingest import read_csv_chunks, sniff_csv
+from engine.formats.delimited import read_csv_chunks, sniff_csv
 from engine.kernels import container_number_valid, imo_number_valid
 from engine.reference import ReferenceData
 from engine.schema import CANONICAL, DATETIME, LABEL_FIELDS, REQUIRED_MANIFEST_FIELDS

@@ -40,10 +40,10 @@ import polars as pl
 
 from engine._canonical import empty_quarantine
 from engine.errors import IngestError, Location
+from engine.formats._base import RawChunk
 from engine.formats._common import columns_frame, emitted_schema, joined, quarantine_frame
 from engine.formats._cuscar_walk import Tables, walk
 from engine.formats._edifact import parse_segments
-from engine.ingest import RawChunk
 from engine.spec import DatasetSpec
 
 EXTRA_COLUMNS: tuple[str, ...] = ("hs_codes", "goods_items", "manifest_number", "message_reference")

@@ -34,6 +34,7 @@ import polars as pl
 
 from engine._canonical import empty_quarantine
 from engine.errors import IngestError, Location
+from engine.formats._base import RawChunk
 from engine.formats._common import (
     columns_frame,
     emitted_schema,
@@ -44,7 +45,6 @@ from engine.formats._common import (
 )
 from engine.formats._dcsa_extract import Tables, extract
 from engine.formats._jsonsplit import NOT_OBJECT, TRUNCATED, split_documents
-from engine.ingest import RawChunk
 from engine.spec import DatasetSpec
 
 EXTRA_COLUMNS: tuple[str, ...] = (

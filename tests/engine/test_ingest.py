@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine import ingest
 from engine.errors import IngestError, SpecError
+from engine.formats import _text
 from engine.ingest import detect_format, read_chunks, read_frame
 from engine.schema import CANONICAL, RECORD_ID, ROW_INDEX, SOURCE_LINE
 
@@ -94,7 +94,7 @@ def test_chunking_keeps_line_numbers_and_row_index(tmp_path: Path) -> None:
 def test_small_blocks_split_records_correctly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "BLOCK_BYTES", 7)
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 7)
     body = (
         '"MSCU1234565",BL1,1,1,2026-11-27,,"multi\nline note"\nTGHU7654321,BL2,2,2,2026-11-27,,x\n'
     )
@@ -107,8 +107,8 @@ def test_small_blocks_split_records_correctly(
 def test_oversize_record_is_quarantined_and_reading_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "BLOCK_BYTES", 64)
-    monkeypatch.setattr(ingest, "MAX_RECORD_BYTES", 100)
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(_text, "MAX_RECORD_BYTES", 100)
     huge = "MSCU1234565,BL9,1,1,2026-11-27,," + "x" * 1000 + "\n"
     path = _write(tmp_path, "huge.csv", HEADER + GOOD[0] + huge + GOOD[1])
     read, kept, quarantined = _accounting(path)

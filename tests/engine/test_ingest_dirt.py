@@ -10,6 +10,7 @@ import pytest
 from engine import ingest
 from engine._scan import scan_records
 from engine.errors import IngestError
+from engine.formats import _text
 from engine.ingest import read_chunks, read_frame
 from engine.schema import SOURCE_LINE
 
@@ -71,7 +72,7 @@ def test_header_with_a_quote_inside_a_name(tmp_path: Path) -> None:
 
 
 def test_stray_quotes_split_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "BLOCK_BYTES", 9)
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 9)
     body = "".join(f'MSCU1234565,BL{i},PIPE {i}" DIA,{i}\n' for i in range(20))
     rows, quarantine = read_frame(_write(tmp_path, "blocks.csv", HEADER + body))
     assert quarantine.height == 0

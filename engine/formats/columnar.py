@@ -1,0 +1,62 @@
+"""Columnar files: Parquet and Arrow IPC (file or stream), record numbers as positions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.ipc as pa_ipc
+import pyarrow.parquet as pq
+
+from engine._canonical import empty_quarantine
+from engine.errors import IngestError, Location
+from engine.formats._base import RawChunk
+from engine.spec import DatasetSpec
+
+
+def read_parquet_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise IngestError(
+            f"not a readable Parquet file: {err}",
+            location=Location(file=str(path)),
+            hint="the file may be truncated; export it again",
+        ) from None
+    offset = 0
+    for batch in pf.iter_batches(batch_size=chunk_rows):
+        yield _arrow_chunk(batch, offset)
+        offset += batch.num_rows
+
+
+def read_ipc_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Iterator[RawChunk]:
+    try:
+        try:
+            reader = pa_ipc.open_file(path)
+            batches: Iterator[pa.RecordBatch] = (
+                reader.get_batch(i) for i in range(reader.num_record_batches)
+            )
+        except pa.ArrowInvalid:
+            batches = iter(pa_ipc.open_stream(path.open("rb")))
+        offset = 0
+        for batch in batches:
+            for at in range(0, batch.num_rows, chunk_rows):
+                piece = batch.slice(at, chunk_rows)
+                yield _arrow_chunk(piece, offset)
+                offset += piece.num_rows
+    except (pa.ArrowInvalid, OSError) as err:
+        raise IngestError(
+            f"not a readable Arrow IPC file: {err}",
+            location=Location(file=str(path)),
+            hint="the file may be truncated; export it again",
+        ) from None
+
+
+def _arrow_chunk(batch: pa.RecordBatch, offset: int) -> RawChunk:
+    frame = pl.from_arrow(batch)
+    assert isinstance(frame, pl.DataFrame)
+    lines = np.arange(offset + 1, offset + frame.height + 1, dtype=np.int64)
+    return RawChunk(frame, lines, empty_quarantine())

@@ -1,0 +1,33 @@
+"""engine/formats owns the readers and their registry; it never imports engine.ingest."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+FORMATS = Path(__file__).resolve().parents[2] / "engine" / "formats"
+
+
+def test_no_formats_module_imports_ingest() -> None:
+    for path in sorted(FORMATS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n == "engine.ingest" for n in names), f"{path.name} imports ingest"
+            if isinstance(node, ast.ImportFrom) and node.module == "engine":
+                assert "ingest" not in [a.name for a in node.names], path.name
+
+
+def test_importing_every_reader_leaves_ingest_unloaded() -> None:
+    code = (
+        "import sys, engine.formats as f\n"
+        "assert set(f.READERS) == {'csv', 'ndjson', 'parquet', 'ipc', 'dcsa', 'cuscar'}\n"
+        "assert 'engine.ingest' not in sys.modules, sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=FORMATS.parents[1])
