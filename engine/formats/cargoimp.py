@@ -47,8 +47,8 @@ import polars as pl
 
 from engine._canonical import empty_quarantine
 from engine.errors import IngestError, Location
-from engine.formats._common import columns_frame, quarantine_frame
 from engine.formats._base import RawChunk
+from engine.formats._common import columns_frame, quarantine_frame
 from engine.spec import DatasetSpec
 
 LB_TO_KG = 0.45359237
