@@ -105,8 +105,8 @@ def history_outcomes(
     source: Annotated[
         Path,
         typer.Argument(
-            help="CSV or Parquet with container_number, "
-            "bl_number, inspection_result[, finding_type]."
+            help="CSV or Parquet with container_number and bl_number (or, for air "
+            "waybills, awb_number[, house_awb_number]), inspection_result[, finding_type]."
         ),
     ],
     store: StoreOption = DEFAULT_STORE,

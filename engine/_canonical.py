@@ -265,18 +265,23 @@ def to_canonical(
         pl.lit(source_file).alias(SOURCE_FILE),
         source_lines.cast(pl.Int64).alias(SOURCE_LINE),
     )
-    # an optional part (house AWB) reads as empty, so a master AWB alone is still keyed
-    key_parts = [
-        pl.col(f).cast(pl.String).fill_null("")
-        if f in OPTIONAL_KEY_FIELDS and i
-        else pl.col(f).cast(pl.String)
+    # an optional part (house AWB) is left out when empty, so a master AWB alone is keyed
+    # by itself ("17612345675", not "17612345675/")
+    required = [
+        pl.col(f).cast(pl.String)
         for i, f in enumerate(spec.record_id)
+        if not (i and f in OPTIONAL_KEY_FIELDS)
     ]
+    key = pl.concat_str(required, separator="/") if len(required) > 1 else required[0]
+    for i, f in enumerate(spec.record_id):
+        if i and f in OPTIONAL_KEY_FIELDS:
+            part = pl.col(f).cast(pl.String)
+            key = key + pl.when(part.is_not_null() & (part != "")).then(
+                pl.lit("/") + part
+            ).otherwise(pl.lit(""))
     frame = frame.with_columns(
         pl.col("dq_unparseable_fields").list.len().gt(0).alias("dq_unparseable_values"),
-        (pl.concat_str(key_parts, separator="/") if len(key_parts) > 1 else key_parts[0]).alias(
-            RECORD_ID
-        ),
+        key.alias(RECORD_ID),
     )
     missing = frame.get_column(RECORD_ID).is_null()
     if not bool(missing.any()):

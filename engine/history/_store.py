@@ -37,6 +37,8 @@ from engine.schema import CANONICAL, DATETIME, RECORD_ID
 BATCH_ID = "history_batch_id"
 ROW = "history_row"
 OUTCOME_KEY: tuple[str, ...] = ("container_number", "bl_number")
+AIR_OUTCOME_KEY: tuple[str, ...] = ("awb_number", "house_awb_number")
+_KEY = "__outcome_key"
 OUTCOME_COLUMNS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type")
 RECORDED_AT = "recorded_at"
 ROLES: tuple[str, ...] = ("shipper", "consignee")
@@ -223,19 +225,24 @@ class HistoryStore:
         return height
 
     def append_outcomes(self, frame: pl.DataFrame) -> int:
-        """Record inspection outcomes for stored rows, keyed by container and B/L number.
+        """Record inspection outcomes for stored rows, keyed by container and B/L number, or
+        for air waybills by master and house AWB number.
 
-        ``frame`` needs ``container_number``, ``bl_number`` and at least one of
-        ``inspected``/``inspection_result``/``finding_type``; ``recorded_at`` — when the
-        result became known, from which history features count it — is optional (an
-        ``inspected_at`` column serves as it; default: now). The latest outcome per key wins.
+        ``frame`` needs ``container_number`` and ``bl_number``, or ``awb_number`` (with
+        ``house_awb_number`` for a house; a row without one is the master AWB itself), and
+        at least one of ``inspected``/``inspection_result``/``finding_type``; ``recorded_at``
+        — when the result became known, from which history features count it — is optional
+        (an ``inspected_at`` column serves as it; default: now). The latest outcome per key wins.
         Returns how many stored rows the outcomes matched (outcomes for rows not yet stored
         are kept for when they arrive).
         """
         missing = [c for c in OUTCOME_KEY if c not in frame.columns]
+        if "awb_number" in frame.columns:
+            missing = []
         if missing or not any(c in frame.columns for c in OUTCOME_COLUMNS):
             raise HistoryError(
-                f"outcomes need {', '.join(OUTCOME_KEY)} and one of {', '.join(OUTCOME_COLUMNS)}",
+                f"outcomes need {', '.join(OUTCOME_KEY)} (or awb_number) and one of "
+                f"{', '.join(OUTCOME_COLUMNS)}",
                 location=Location(field=missing[0] if missing else None),
                 hint="columns found: " + ", ".join(frame.columns),
             )
@@ -254,31 +261,45 @@ class HistoryStore:
                     "appended_at": _now(),
                 },
             )
-        matched = self._raw_rows().join(
-            outcomes.lazy().select(OUTCOME_KEY).unique(), on=list(OUTCOME_KEY), how="semi"
+        matched = (
+            self._raw_rows()
+            .with_columns(outcome_key())
+            .join(outcomes.lazy().select(outcome_key()).unique(), on=_KEY, how="semi")
         )
         return int(matched.select(pl.len()).collect().item())
 
     def record_inspection(
         self,
         *,
-        container_number: str,
-        bl_number: str,
+        container_number: str | None = None,
+        bl_number: str | None = None,
         inspection_result: str,
         finding_type: str | None = None,
         recorded_at: datetime | None = None,
+        awb_number: str | None = None,
+        house_awb_number: str | None = None,
     ) -> int:
-        """Record one inspection outcome; see :meth:`append_outcomes`."""
+        """Record one inspection outcome of a container on a B/L, or of an air waybill;
+        see :meth:`append_outcomes`."""
         frame = pl.DataFrame(
             {
                 "container_number": [container_number],
                 "bl_number": [bl_number],
+                "awb_number": [awb_number],
+                "house_awb_number": [house_awb_number],
                 "inspected": [True],
                 "inspection_result": [inspection_result],
                 "finding_type": [finding_type],
                 RECORDED_AT: [recorded_at or datetime.now(UTC)],
             },
-            schema_overrides={"finding_type": pl.String, RECORDED_AT: DATETIME},
+            schema_overrides={
+                "container_number": pl.String,
+                "bl_number": pl.String,
+                "awb_number": pl.String,
+                "house_awb_number": pl.String,
+                "finding_type": pl.String,
+                RECORDED_AT: DATETIME,
+            },
         )
         return self.append_outcomes(frame)
 
@@ -291,14 +312,17 @@ class HistoryStore:
         return pl.scan_parquet(files, schema=history_schema(), missing_columns="insert")
 
     def latest_outcomes(self) -> pl.LazyFrame:
-        """One row per (container_number, bl_number): the most recently recorded outcome."""
+        """One row per container on a B/L, or per air waybill (master and house AWB): the
+        most recently recorded outcome. Outcome files written before air waybills were known
+        read their AWB columns as null."""
         files = [self._outcomes_dir / o["file"] for o in self.outcome_files()]
         if not files:
-            return pl.LazyFrame(schema=_outcome_schema())
+            return pl.LazyFrame(schema=_outcome_schema()).with_columns(outcome_key())
         return (
-            pl.scan_parquet(files, schema=_outcome_schema())
+            pl.scan_parquet(files, schema=_outcome_schema(), missing_columns="insert")
+            .with_columns(outcome_key())
             .sort(RECORDED_AT, maintain_order=True)
-            .group_by(list(OUTCOME_KEY))
+            .group_by(_KEY)
             .agg(pl.all().last())
         )
 
@@ -312,8 +336,10 @@ class HistoryStore:
         rows = self._raw_rows(exclude)
         if not self.outcome_files():
             return rows
-        outcomes = self.latest_outcomes().rename({c: f"__o_{c}" for c in OUTCOME_COLUMNS})
-        joined = rows.join(outcomes, on=list(OUTCOME_KEY), how="left")
+        outcomes = self.latest_outcomes().select(
+            _KEY, RECORDED_AT, *(pl.col(c).alias(f"__o_{c}") for c in OUTCOME_COLUMNS)
+        )
+        joined = rows.with_columns(outcome_key()).join(outcomes, on=_KEY, how="left")
         # A recorded outcome replaces the row's labels and was known when it was recorded.
         overridden = pl.col(RECORDED_AT).is_not_null()
         return joined.with_columns(
@@ -399,11 +425,24 @@ def _with_keys(rows: pl.LazyFrame, by_name: pl.DataFrame) -> pl.LazyFrame:
     return rows
 
 
+def outcome_key() -> pl.Expr:
+    """The key an outcome and a stored row meet on: the master and house AWB of an air
+    waybill, otherwise the container and B/L number (null when a part is missing)."""
+    house = pl.col("house_awb_number").fill_null("")
+    air = pl.concat_str([pl.lit("air:"), pl.col("awb_number"), pl.lit("/"), house])
+    sea = pl.concat_str(
+        [pl.lit("sea:"), pl.col("container_number"), pl.lit("/"), pl.col("bl_number")]
+    )
+    return pl.when(pl.col("awb_number").is_not_null()).then(air).otherwise(sea).alias(_KEY)
+
+
 def _outcome_schema() -> pl.Schema:
     return pl.Schema(
         {
             "container_number": pl.String(),
             "bl_number": pl.String(),
+            "awb_number": pl.String(),
+            "house_awb_number": pl.String(),
             "inspected": pl.Boolean(),
             "inspection_result": pl.String(),
             "finding_type": pl.String(),
@@ -431,14 +470,13 @@ def _conform_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
                 hint="inspection_result is one of seizure, irregularity, clean",
             ) from exc
     result = pl.DataFrame(out)
-    null_keys = result.select(
-        pl.any_horizontal(pl.col(c).is_null() for c in OUTCOME_KEY).arg_true()
-    ).to_series()
+    null_keys = result.select(outcome_key().is_null().arg_true()).to_series()
     if null_keys.len():
         raise HistoryError(
-            f"{null_keys.len()} outcome rows lack a container or B/L number",
+            f"{null_keys.len()} outcome rows lack a container or B/L number (or an AWB number)",
             location=Location(record=int(null_keys[0])),
-            hint="every outcome must name the container_number and bl_number it belongs to",
+            hint="every outcome must name the container_number and bl_number it belongs to, "
+            "or the awb_number (and house_awb_number) of an air waybill",
         )
     if RECORDED_AT in frame.columns and result[RECORDED_AT].null_count():
         result = result.with_columns(pl.col(RECORDED_AT).fill_null(datetime.now(UTC)))

@@ -3,6 +3,7 @@ air data flow through validation and enrichment."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from engine.enrich import enrich
 from engine.generate import AIR_TYPOLOGIES, generate
@@ -65,6 +67,7 @@ def test_cargoimp_is_detected_and_read_with_every_position() -> None:
     assert sorted(by_line) == [2, 22, 45, 62]
     master = by_line[2]
     assert master["awb_number"] == "17612345675" and master["house_awb_number"] is None
+    assert master["record_id"] == "17612345675"  # a master without a house: no trailing "/"
     assert (master["airport_of_origin"], master["airport_of_destination"]) == ("DXB", "TAS")
     assert master["packages"] == 2 and master["gross_weight_kg"] == 14.5
     assert master["volume_m3"] == 0.08 and master["declared_value"] == 48000.0
@@ -134,3 +137,91 @@ def test_generator_air_day_plants_typologies_and_keeps_sea_files(tmp_path: Path)
         pl.col("typology") == "air_small_high_value"
     )
     assert (small["gross_weight_kg"] <= 30).all()
+
+
+# Fields only a container on a bill of lading has (equipment, vessel, seaports, B/L) and the
+# ratios whose thresholds only mean something for sea cargo (weight per carton or bag).
+SEA_ONLY_FIELDS = {
+    "container_number",
+    "iso_type",
+    "is_empty",
+    "is_reefer",
+    "equipment_group",
+    "bl_type",
+    "port_of_loading",
+    "port_of_loading_country",
+    "port_of_discharge_country",
+    "place_of_receipt_country",
+    "transshipment_ports",
+    "transshipment_count",
+    "kg_per_package",
+    "dq_invalid_container_number",
+    "dq_invalid_iso_type",
+    "dq_invalid_vessel_imo",
+    "dq_unknown_port_of_loading",
+    "watchlist_vessel_hit",
+    "watchlist_vessel_name_hit",
+    "watchlist_container_hit",
+    "container_prior_seizures",
+}
+
+
+def test_sea_rules_never_hit_an_air_waybill() -> None:
+    from rules import load_pack
+    from rules._pack import catalogue_dtypes
+    from rules._selftest import run_rule_tests
+
+    pack = load_pack()
+    dtypes = catalogue_dtypes()
+    sea_rules = [r for r in pack.rules if r.fields() & SEA_ONLY_FIELDS]
+    assert {"apparel-heavy-cartons", "coffee-implausible-bag-weight"} <= {r.id for r in sea_rules}
+    for rule in sea_rules:
+        hits = [t for t in rule.tests if t.expect == "hit"]
+        assert hits, rule.id
+        for mode, expect in (("sea", "hit"), ("air", "no_hit")):
+            probe = dataclasses.replace(
+                rule,
+                tests=tuple(
+                    dataclasses.replace(t, row={**t.row, "transport_mode": mode}, expect=expect)
+                    for t in hits
+                ),
+            )
+            failed = [o for o in run_rule_tests(probe, dtypes) if not o.passed]
+            assert not failed, (rule.id, mode, failed)
+    # and no air rule reads a sea-only field
+    for rule in pack.rules:
+        if "air" in rule.tags:
+            assert not rule.fields() & SEA_ONLY_FIELDS, rule.id
+
+
+def test_air_outcomes_are_keyed_by_master_and_house_awb(tmp_path: Path) -> None:
+    from api.history_cli import history_app
+    from engine.history import HistoryFeatures, HistoryStore
+
+    rows, _ = read_frame(FIXTURE)
+    store = HistoryStore(tmp_path / "store")
+    store.append(rows, batch_id="air-day")
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text(
+        "awb_number,house_awb_number,inspection_result,finding_type,recorded_at\n"
+        "17612345675,,seizure,drugs,2026-11-28T10:00:00Z\n"
+        "17633333333,HAWB-0001,clean,,2026-11-28T11:00:00Z\n"
+        "17699999999,,clean,,2026-11-28T11:00:00Z\n"  # not stored (yet): kept, not matched
+    )
+    done = CliRunner().invoke(history_app, ["outcomes", str(outcomes), "--store", str(store.root)])
+    assert done.exit_code == 0, done.output
+    assert "recorded 3 outcome(s); 2 stored row(s) matched" in done.output
+    seen = store.scan().collect()
+    result = dict(
+        zip(seen["record_id"].to_list(), seen["inspection_result"].to_list(), strict=True)
+    )
+    assert result["17612345675"] == "seizure"
+    assert result["17633333333/HAWB-0001"] == "clean"
+    assert result["17633333333/HAWB-0003"] is None  # another house of that master
+    # the air history learns from it: the consignee of the seized master has a positive
+    later = rows.filter(pl.col("record_id") == "17612345675").with_columns(
+        pl.col("filed_at") + pl.duration(days=10), record_id=pl.lit("17612345686")
+    )
+    features = HistoryFeatures(store).apply(later)
+    assert features["consignee_past_inspections"].to_list() == [1]
+    assert features["consignee_past_positives"].to_list() == [1]
