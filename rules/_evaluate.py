@@ -13,11 +13,15 @@ than the distinct tests it contains:
   on it is evaluated by the very same polars expression on the distinct values (a few
   hundred rows, lower-cased there), and a row's verdict is read from its value's code. A
   column whose values barely repeat (free text) is lower-cased once and tested directly.
-- **Other tests** (numbers, flags, times, field-to-field comparisons, list presence) are
-  polars expressions evaluated together in one parallel ``select``.
-- **Conditions** combine the tests' boolean arrays (numpy), pack order is kept, and rule
-  hits become row positions; scores add up from those positions, and hit ids and reasons
-  are laid out in Arrow list form with reasons rendered only for the rows a rule hit.
+  Text field-to-field tests compare codes in a key space shared by both fields.
+- **Other tests** (numbers, flags, times, list presence) are polars expressions evaluated
+  together in one parallel ``select``.
+- **Conditions** combine the tests' boolean arrays (numpy). An ``and`` tests its most
+  selective part first (selectivities are exact and cheap: value counts of the codes, bit
+  counts of the polars columns) and, once few rows remain true, the other parts only on
+  those rows. Rule hits become row positions; scores add up from those positions in pack
+  order, and hit ids and reasons are laid out in Arrow list form with reasons rendered only
+  for the rows a rule hit.
 
 Results are identical to evaluating :func:`rules._compile.rule_expr` of every rule (a test
 compares both on generated batches); :func:`render_reasons` renders the reasons of any row
@@ -389,7 +393,6 @@ class _Evaluator:
             self.tests[i] = _Dense(_pair_test(plan.tests[i], encodings))
         self.left = Counter(plan.uses)
         self.kept: dict[Node, np.ndarray] = {}
-
         self._density: dict[Node, float] = {}
 
     def density(self, node: Node) -> float:
