@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.tables import RuleHit, ScoredContainer
 from engine.i18n import LOCALES, localised_column
+from engine.watchlist import WATCHLIST_COLUMNS
 
 CHUNK_ROWS = 5_000
 
@@ -59,15 +60,7 @@ DISPLAY_FIELDS: tuple[str, ...] = (
     "filed_at",
     "departed_at",
     "arrival_eta",
-    "watchlist_party_score",
-    "watchlist_party_role",
-    "watchlist_entry",
-    "watchlist_party_match",
-    "watchlist_vessel_hit",
-    "watchlist_vessel_name_hit",
-    "watchlist_vessel_entry",
-    "watchlist_container_hit",
-    "watchlist_container_entry",
+    *WATCHLIST_COLUMNS,
 )
 _LISTS = (
     "rule_hits",
