@@ -537,6 +537,7 @@ _OUTPUTS: list[Field] = [
     _f("rule_score", pl.Float64(), "numeric", "sum of weights of active rules that hit", "output"),
     _f("rule_hits", STR_LIST, "list", "ids of active rules that hit", "output"),
     _f("rule_reasons", STR_LIST, "list", "rendered reasons of the active rules that hit", "output"),
+    _f("rule_reasons_ru", STR_LIST, "list", "the rule reasons in Russian", "output"),
     _f(
         "rule_shadow_hits",
         STR_LIST,

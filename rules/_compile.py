@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from engine.i18n import LOCALES, localised_column
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel, Selection
 from rules._types import FIELDREF_OPS, OPS_BY_FAMILY, family
 
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 HIT_PREFIX = "rule__"
 _LC_PREFIX = "__lc__"
 OUTPUT_COLUMNS = ("rule_score", "rule_hits", "rule_reasons", "rule_shadow_hits")
+REASON_COLUMNS = tuple(localised_column("rule_reasons", loc) for loc in LOCALES)
+"""``rule_reasons`` in every locale: ``rule_reasons`` (English), ``rule_reasons_ru``."""
+_YES_NO = {"en": ("yes", "no"), "ru": ("да", "нет")}
 REASON_TEXT_CHARS = 60
 """A text field longer than this (an HS heading, a goods description) is shortened in a
 reason, at a word boundary, with an ellipsis; the container page shows it whole."""
@@ -254,9 +258,10 @@ def rule_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     return expr
 
 
-def render_field(name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+def render_field(name: str, schema: Mapping[str, pl.DataType], locale: str = "en") -> pl.Expr:
     """A field as readable text for a reason: integral floats without '.0', ``*_days`` as
-    whole days, other floats to two decimals, lists joined, long texts shortened.
+    whole days, other floats to two decimals (a decimal comma in Russian), lists joined,
+    yes/no in the locale, long texts shortened.
 
     Null stays null: :func:`reason_expr` never renders a template whose field is unknown.
     """
@@ -272,10 +277,13 @@ def render_field(name: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
             .then(col.cast(pl.Int64, strict=False).cast(pl.String))
             .otherwise(col.round(2).cast(pl.String))
         )
+        if locale == "ru":
+            text = text.str.replace(".", ",", literal=True)
     elif fam == "text_list":
         text = pl.when(col.list.len() > 0).then(col.list.join(", "))
     elif fam == "bool":
-        text = pl.when(col).then(pl.lit("yes")).when(col.not_()).then(pl.lit("no"))
+        yes, no = _YES_NO.get(locale, _YES_NO["en"])
+        text = pl.when(col).then(pl.lit(yes)).when(col.not_()).then(pl.lit(no))
     elif isinstance(dtype, pl.Datetime):
         text = col.dt.strftime("%Y-%m-%d %H:%M")
     else:
@@ -291,17 +299,21 @@ def shorten(text: pl.Expr, limit: int = REASON_TEXT_CHARS) -> pl.Expr:
     )
 
 
-def reason_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """The rule's rendered reason template; its title where a field of the template is
-    unknown (null, an empty list, or not in the data), so no reason ever reads "n/a"."""
-    if not rule.reason:
-        return pl.lit(rule.title)
-    fields = list(dict.fromkeys(rule.reason_fields()))
+def reason_expr(rule: Rule, schema: Mapping[str, pl.DataType], locale: str = "en") -> pl.Expr:
+    """The rule's rendered reason template in ``locale``; its title where a field of the
+    template is unknown (null, an empty list, or not in the data), so no reason ever reads
+    "n/a"."""
+    template, title = rule.reason_in(locale), rule.title_in(locale)
+    if not template:
+        return pl.lit(title)
+    fields = list(dict.fromkeys(rule.reason_fields(locale)))
     if any(f not in schema for f in fields):
-        return pl.lit(rule.title)
-    pieces = [render_field(p.text, schema) if p.is_field else pl.lit(p.text) for p in rule.reason]
+        return pl.lit(title)
+    pieces = [
+        render_field(p.text, schema, locale) if p.is_field else pl.lit(p.text) for p in template
+    ]
     # concat_str is null as soon as one piece is null: then the title stands instead.
-    return pl.concat_str(pieces).fill_null(pl.lit(rule.title))
+    return pl.concat_str(pieces).fill_null(pl.lit(title))
 
 
 def applicability(rule: Rule, schema: Mapping[str, pl.DataType]) -> tuple[list[str], str | None]:
@@ -337,22 +349,29 @@ def lists_from_offsets(offsets: np.ndarray, values: pl.Series) -> pl.Series:
     return series.cast(pl.List(pl.String))
 
 
-def _title_or_text(rule: Rule) -> str:
-    return "".join(p.text for p in rule.reason) if rule.reason else rule.title
+def _title_or_text(rule: Rule, locale: str) -> str:
+    template = rule.reason_in(locale)
+    return "".join(p.text for p in template) if template else rule.title_in(locale)
 
 
 def render_rows(
-    frame: pl.DataFrame, rule: Rule, rows: np.ndarray, schema: Mapping[str, pl.DataType]
+    frame: pl.DataFrame,
+    rule: Rule,
+    rows: np.ndarray,
+    schema: Mapping[str, pl.DataType],
+    locale: str = "en",
 ) -> pl.Series:
-    """The rule's reason for the given rows only."""
-    if not rule.reason_fields():
-        return pl.repeat(_title_or_text(rule), len(rows), dtype=pl.String, eager=True).alias(
-            "reason"
-        )
-    fields = [f for f in dict.fromkeys(rule.reason_fields()) if f in frame.columns]
+    """The rule's reason in ``locale`` for the given rows only."""
+    if not rule.reason_fields(locale):
+        return pl.repeat(
+            _title_or_text(rule, locale), len(rows), dtype=pl.String, eager=True
+        ).alias("reason")
+    fields = [f for f in dict.fromkeys(rule.reason_fields(locale)) if f in frame.columns]
     part = frame.select(fields).gather(rows) if fields else pl.DataFrame({"_": [0] * len(rows)})
     return (
-        part.select(reason_expr(rule, schema).alias("reason")).get_column("reason").cast(pl.String)
+        part.select(reason_expr(rule, schema, locale).alias("reason"))
+        .get_column("reason")
+        .cast(pl.String)
     )
 
 

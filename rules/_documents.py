@@ -25,6 +25,7 @@ from engine.documents import (
     defined_elsewhere,
     document_schema,
 )
+from engine.i18n import LOCALES
 from engine.schema import known_fields
 from rules._types import FLAGS, LIST_TYPES, OPERATORS, SEVERITY_BANDS, family
 
@@ -75,6 +76,21 @@ class Provenance(DocumentModel):
     )
 
 
+class LocalisedText(DocumentModel):
+    """A text per language: English required, Russian optional (``{en: ..., ru: ...}``)."""
+
+    en: NonEmptyText = Field(description="the English text (required)")
+    ru: OptionalKey[NonEmptyText] = Field(
+        default=None, description="the Russian text; without it Russian readers see the English"
+    )
+
+
+assert tuple(LocalisedText.model_fields) == LOCALES, "LocalisedText must list engine.i18n.LOCALES"
+
+TextPerLanguage = NonEmptyText | LocalisedText
+"""Plain text (English), or ``{en: ..., ru: ...}``."""
+
+
 class RuleException(DocumentModel):
     """Tuples of field values that suppress a hit."""
 
@@ -106,7 +122,9 @@ class RuleDocument(DocumentModel):
     id: str = Field(
         pattern=RULE_ID_PATTERN, description="unique rule id, lower-case words joined by '-'"
     )
-    title: NonEmptyText = Field(description="one-line title")
+    title: TextPerLanguage = Field(
+        description="one-line title; plain text or per language {en: ..., ru: ...}"
+    )
     description: NonEmptyText = Field(description="plain-language description for analysts")
     status: Status = Field(description="experimental | active | retired")
     severity: Severity = Field(
@@ -124,8 +142,10 @@ class RuleDocument(DocumentModel):
     valid: OptionalKey[Validity] = Field(
         default=None, description="validity window {from: date, until: date}"
     )
-    reason: OptionalKey[str] = Field(
-        default=None, description="reason template with {field} placeholders"
+    reason: OptionalKey[str | LocalisedText] = Field(
+        default=None,
+        description="reason template with {field} placeholders; plain text or per language "
+        "{en: ..., ru: ...}",
     )
     match: MatchBlock
     exceptions: OptionalKey[list[RuleException]] = Field(

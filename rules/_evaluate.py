@@ -43,6 +43,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.i18n import LOCALES, localised_column
 from rules._compile import (
     _case_insensitive,
     hit_column,
@@ -514,11 +515,14 @@ def reason_lists(
     rules: Sequence[Rule],
     positions: Sequence[np.ndarray],
     schema: Mapping[str, pl.DataType],
+    locale: str = "en",
 ) -> pl.Series:
-    """Per row, the rendered reasons of the rules that hit (only those rows are rendered)."""
+    """Per row, the rendered reasons (in ``locale``) of the rules that hit (only those rows
+    are rendered)."""
     offsets, codes, slots = _list_layout(positions, frame.height)
     rendered = [
-        render_rows(frame, rule, rows, schema) for rule, rows in zip(rules, positions, strict=True)
+        render_rows(frame, rule, rows, schema, locale)
+        for rule, rows in zip(rules, positions, strict=True)
     ]
     flat = pl.concat(rendered) if rendered else pl.Series("reason", [], dtype=pl.String)
     order = np.empty(len(codes), dtype=np.int64)
@@ -544,8 +548,9 @@ def evaluate_plan(
     keep_rule_columns: bool = False,
     reasons: bool = True,
 ) -> pl.DataFrame:
-    """``frame`` with ``rule_score``, ``rule_hits``, ``rule_reasons`` (unless ``reasons`` is
-    False) and ``rule_shadow_hits``; ``keep_rule_columns`` adds ``rule__<id>`` columns."""
+    """``frame`` with ``rule_score``, ``rule_hits``, ``rule_reasons`` and ``rule_reasons_ru``
+    (unless ``reasons`` is False) and ``rule_shadow_hits``; ``keep_rule_columns`` adds
+    ``rule__<id>`` columns."""
     hits = rule_hits(plan, frame)
     n = frame.height
     by_id = dict(zip((r.id for r in plan.rules), hits, strict=True))
@@ -557,7 +562,12 @@ def evaluate_plan(
     columns.append(pl.Series("rule_score", score(active, active_rows, n)))
     columns.append(id_lists(active, active_rows, n).alias("rule_hits"))
     if reasons:
-        columns.append(reason_lists(frame, active, active_rows, plan.schema).alias("rule_reasons"))
+        columns.extend(
+            reason_lists(frame, active, active_rows, plan.schema, loc).alias(
+                localised_column("rule_reasons", loc)
+            )
+            for loc in LOCALES
+        )
     columns.append(id_lists(shadow, shadow_rows, n).alias("rule_shadow_hits"))
     return frame.with_columns(columns)
 
@@ -579,10 +589,14 @@ def evaluate(
 
 
 def render_reasons(
-    frame: pl.DataFrame, active: Sequence[Rule], schema: Mapping[str, pl.DataType]
+    frame: pl.DataFrame,
+    active: Sequence[Rule],
+    schema: Mapping[str, pl.DataType],
+    locale: str = "en",
 ) -> pl.Series:
-    """``rule_reasons`` of the rows of ``frame`` from their ``rule_hits`` (any row subset:
-    e.g. only the flagged rows, after scoring with ``reasons=False``)."""
+    """``rule_reasons`` (in ``locale``: ``rule_reasons_ru``) of the rows of ``frame`` from
+    their ``rule_hits`` (any row subset: e.g. only the flagged rows, after scoring with
+    ``reasons=False``)."""
     hit_ids = frame.get_column("rule_hits")
     row = np.repeat(
         np.arange(frame.height, dtype=np.int64),
@@ -590,4 +604,6 @@ def render_reasons(
     )
     flat = hit_ids.explode(empty_as_null=False, keep_nulls=False).to_numpy()
     positions = [row[flat == r.id] for r in active]
-    return reason_lists(frame, active, positions, schema).alias("rule_reasons")
+    return reason_lists(frame, active, positions, schema, locale).alias(
+        localised_column("rule_reasons", locale)
+    )

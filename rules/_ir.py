@@ -167,6 +167,17 @@ class Rule:
     macros_used: tuple[str, ...] = ()
     provenance: tuple[tuple[str, str], ...] = ()
     """Where an adopted rule came from (source unit, case note, adopted by, adopted at)."""
+    translations: tuple[tuple[str, str, tuple[ReasonPart, ...]], ...] = ()
+    """(locale, title, reason) in the languages other than English that the rule gives;
+    ``title`` and ``reason`` above are the English ones."""
+
+    def title_in(self, locale: str) -> str:
+        """The title in ``locale``; English where the rule gives none in that language."""
+        return next((t for loc, t, _ in self.translations if loc == locale), self.title)
+
+    def reason_in(self, locale: str) -> tuple[ReasonPart, ...]:
+        """The reason template in ``locale``; English where the rule gives none in it."""
+        return next((r for loc, _, r in self.translations if loc == locale), self.reason)
 
     def fields(self) -> set[str]:
         """Every field the rule's logic reads (selections, macros, fieldrefs, exceptions)."""
@@ -179,9 +190,9 @@ class Rule:
             names.update(exc.fields)
         return names
 
-    def reason_fields(self) -> list[str]:
-        """Fields the reason template shows."""
-        return [p.text for p in self.reason if p.is_field]
+    def reason_fields(self, locale: str = "en") -> list[str]:
+        """Fields the reason template (in ``locale``) shows."""
+        return [p.text for p in self.reason_in(locale) if p.is_field]
 
 
 def iter_selections(cond: Cond) -> list[Sel]:

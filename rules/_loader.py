@@ -18,6 +18,7 @@ import polars as pl
 
 from engine import documents as y
 from engine.documents import Collector, Node, Pos, did_you_mean, validate_node
+from engine.i18n import DEFAULT_LOCALE, LOCALES
 from engine.identity import canonical_json, json_fingerprint
 from rules._documents import (
     DOCUMENT_MODELS,
@@ -325,6 +326,12 @@ class _Resolver(MatchResolver):
         if len(self.out.errors) > before or condition is None or doc is None:
             return None
         assert isinstance(doc, RuleDocument)
+        titles = (
+            {DEFAULT_LOCALE: doc.title}
+            if isinstance(doc.title, str)
+            else {k: v for k, v in doc.title.model_dump().items() if v is not None}
+        )
+        others = [loc for loc in LOCALES if loc != DEFAULT_LOCALE]
         version = json_fingerprint(
             {
                 "rule": raw.content,
@@ -334,7 +341,7 @@ class _Resolver(MatchResolver):
         )
         return Rule(
             id=raw.name,
-            title=doc.title,
+            title=titles[DEFAULT_LOCALE],
             description=doc.description,
             status=doc.status,
             severity=doc.severity,
@@ -345,7 +352,16 @@ class _Resolver(MatchResolver):
             provenance=provenance,
             valid_from=valid_from,
             valid_until=valid_until,
-            reason=reason,
+            reason=reason.get(DEFAULT_LOCALE, ()),
+            translations=tuple(
+                (
+                    loc,
+                    titles.get(loc, titles[DEFAULT_LOCALE]),
+                    reason.get(loc, reason.get(DEFAULT_LOCALE, ())),
+                )
+                for loc in others
+                if loc in titles or loc in reason
+            ),
             selections=selections,
             condition=condition,
             condition_text=condition_text,
@@ -396,11 +412,24 @@ class _Resolver(MatchResolver):
             )
         return start, end
 
-    def reason(self, raw: _RawDoc) -> tuple[ReasonPart, ...]:
+    def reason(self, raw: _RawDoc) -> dict[str, tuple[ReasonPart, ...]]:
+        """The reason template per language given (plain text is English)."""
         node = raw.part("reason")
         if node is None:
-            return ()
+            return {}
+        if not y.is_mapping(node):
+            return {DEFAULT_LOCALE: self.template(node, raw.file)}
+        return {
+            str(key): self.template(value, raw.file)
+            for key, _, value in y.mapping_items(node)
+            if key in LOCALES and isinstance(y.value(value), str)
+        }
+
+    def template(self, node: Node, file: str) -> tuple[ReasonPart, ...]:
+        """One reason template: literal text and ``{field}`` placeholders."""
         text = y.value(node)
+        if not isinstance(text, str):
+            return ()
         parts: list[ReasonPart] = []
         last = 0
         offset = y.scalar_col_offset(node) if "\n" not in text else 0
@@ -414,7 +443,7 @@ class _Resolver(MatchResolver):
             elif m.group(1) is None:
                 self.err(
                     node,
-                    raw.file,
+                    file,
                     f"unbalanced '{tok}' in reason",
                     "write '{{' or '}}' for a literal brace",
                     offset + m.start(),
@@ -424,7 +453,7 @@ class _Resolver(MatchResolver):
                 if name not in self.fields:
                     self.err(
                         node,
-                        raw.file,
+                        file,
                         f"unknown field '{name}' in reason",
                         did_you_mean(name, self.fields),
                         offset + m.start(),

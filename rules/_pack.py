@@ -131,11 +131,12 @@ class RulePack:
 class CompiledPack:
     """The rules stage: evaluates every applicable rule of a pack in one polars pass.
 
-    ``apply(frame)`` adds ``rule_score``, ``rule_hits``, ``rule_reasons`` and
-    ``rule_shadow_hits``; ``keep_rule_columns=True`` also keeps one boolean column per
-    evaluated rule (``rule__<id>``) for backtests. ``apply(frame, reasons=False)`` leaves
-    ``rule_reasons`` out, and ``reasons(rows)`` renders it later for any subset of the
-    scored rows (e.g. only the flagged ones): the same strings ``apply`` would give.
+    ``apply(frame)`` adds ``rule_score``, ``rule_hits``, ``rule_reasons`` (English),
+    ``rule_reasons_ru`` (Russian) and ``rule_shadow_hits``; ``keep_rule_columns=True`` also
+    keeps one boolean column per evaluated rule (``rule__<id>``) for backtests.
+    ``apply(frame, reasons=False)`` leaves the reasons out, and ``reasons(rows, locale)``
+    renders them later for any subset of the scored rows (e.g. only the flagged ones): the
+    same strings ``apply`` would give.
     """
 
     name = "rules"
@@ -183,10 +184,11 @@ class CompiledPack:
             reasons=reasons,
         )
 
-    def reasons(self, rows: pl.DataFrame) -> pl.Series:
-        """``rule_reasons`` for ``rows``: scored rows (their ``rule_hits`` and the fields the
-        reasons show), any subset in any order, as ``apply`` would have rendered them."""
-        return render_reasons(rows, self.active, self.schema)
+    def reasons(self, rows: pl.DataFrame, locale: str = "en") -> pl.Series:
+        """``rule_reasons`` (``rule_reasons_ru`` for ``locale='ru'``) for ``rows``: scored
+        rows (their ``rule_hits`` and the fields the reasons show), any subset in any order,
+        as ``apply`` would have rendered them."""
+        return render_reasons(rows, self.active, self.schema, locale)
 
     def hit_expressions(self) -> list[pl.Expr]:
         """One boolean expression per evaluated rule (``rule__<id>``), for fusing elsewhere.

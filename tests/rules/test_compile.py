@@ -177,9 +177,66 @@ def test_outputs_scores_reasons_shadow_and_no_helper_columns() -> None:
             [["reefer from ECGYE, 3 days", "from Guayaquil"], ["from Guayaquil"], []],
             dtype=pl.List(pl.String),
         ),
+        # Rules without a Russian text give the English one to Russian readers.
+        pl.Series(
+            "rule_reasons_ru",
+            [["reefer from ECGYE, 3 days", "from Guayaquil"], ["from Guayaquil"], []],
+            dtype=pl.List(pl.String),
+        ),
         pl.Series("rule_shadow_hits", [[], ["r3"], []], dtype=pl.List(pl.String)),
     )
     assert_frame_equal(out, expected)
+
+
+def test_reasons_per_language() -> None:
+    text = "\n---\n".join(
+        [
+            rule(
+                "reason:\n"
+                "  en: '{kg_per_package} kg per package, reefer {is_reefer}, via "
+                "{transshipment_ports}'\n"
+                "  ru: '{kg_per_package} кг на место, рефрижератор: {is_reefer}, через "
+                "{transshipment_ports}'\n"
+                "match: {a: {kg_per_package|gt: 0}, condition: a}",
+                id="r1",
+                title="{en: Heavy packages, ru: Тяжёлые грузовые места}",
+            ),
+            # A Russian title alone: the English reason template, the Russian fallback.
+            rule(
+                "reason: 'first seen {consignee_first_seen_days} days ago'\n"
+                "match: {a: {kg_per_package|gt: 0}, condition: a}",
+                id="r2",
+                title="{en: Young consignee, ru: Новый грузополучатель}",
+            ),
+        ]
+    )
+    frame = pl.DataFrame(
+        {
+            "kg_per_package": [61.256, 12.5],
+            "is_reefer": [True, False],
+            "transshipment_ports": [["PAMIT"], None],
+            "consignee_first_seen_days": [3.5, None],
+        }
+    )
+    pack = load_pack_text(text)
+    assert [r.title_in("ru") for r in pack.rules] == [
+        "Тяжёлые грузовые места",
+        "Новый грузополучатель",
+    ]
+    assert [r.title for r in pack.rules] == ["Heavy packages", "Young consignee"]
+    out = pack.compile(frame.schema).apply(frame)
+    assert out["rule_reasons"].to_list() == [
+        ["61.26 kg per package, reefer yes, via PAMIT", "first seen 3 days ago"],
+        ["Heavy packages", "Young consignee"],
+    ]
+    # Decimal comma, да/нет, and the Russian title where a field is unknown.
+    assert out["rule_reasons_ru"].to_list() == [
+        ["61,26 кг на место, рефрижератор: да, через PAMIT", "first seen 3 days ago"],
+        ["Тяжёлые грузовые места", "Новый грузополучатель"],
+    ]
+    lean = pack.compile(frame.schema).apply(frame, reasons=False)
+    assert "rule_reasons_ru" not in lean.columns
+    assert_series_equal(pack.compile(frame.schema).reasons(lean, "ru"), out["rule_reasons_ru"])
 
 
 def test_reasons_render_floats_lists_and_unknown_fields_give_the_title() -> None:
@@ -302,6 +359,7 @@ def test_rows_keep_order_and_other_columns() -> None:
         "rule_score",
         "rule_hits",
         "rule_reasons",
+        "rule_reasons_ru",
         "rule_shadow_hits",
     ]
 

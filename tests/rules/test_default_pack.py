@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
+import numpy as np
+import polars as pl
 import yaml
 
+from benchmarks.bench_rules import generate_frame
+from engine.schema import known_fields
 from rules import DEFAULT_PACK, check_pack, load_pack
+from rules._compile import render_rows
 from rules._documents import json_schema
 from rules._selftest import coverage_problem, run_rule_tests
 
@@ -56,3 +62,41 @@ def test_versions_are_stable_across_loads() -> None:
     a, b = load_pack(), load_pack()
     assert a.pack_hash == b.pack_hash
     assert [r.version for r in a.rules] == [r.version for r in b.rules]
+
+
+def test_every_rule_speaks_russian_with_the_same_fields() -> None:
+    for rule in load_pack().rules:
+        assert rule.title_in("ru") != rule.title, rule.id
+        assert re.search("[а-яё]", rule.title_in("ru"), re.I), rule.id
+        assert rule.reason_in("ru") != rule.reason, rule.id
+        # Which fields a reason shows is the same in both languages (the one exception
+        # leaves out a role that only has English values).
+        english, russian = set(rule.reason_fields("en")), set(rule.reason_fields("ru"))
+        assert russian <= english and len(english - russian) <= 1, rule.id
+
+
+def test_no_rendered_reason_reads_n_a_a_placeholder_or_a_raw_field_name() -> None:
+    pack = load_pack()
+    frame = generate_frame([pack], 400, seed=9)
+    # Every other row with its values unknown: those reasons fall back to the title.
+    unknown = pl.int_range(pl.len()) % 2 == 0
+    frame = frame.with_columns(
+        pl.when(unknown).then(None).otherwise(pl.col(c)).alias(c)
+        for c in frame.columns
+        if c != "container_number"
+    )
+    compiled = pack.compile(frame.schema, ignore_validity=True)
+    names = set(known_fields())
+    for rule in compiled.active:
+        for locale in ("en", "ru"):
+            rows = np.arange(frame.height)
+            texts = set(render_rows(frame, rule, rows, compiled.schema, locale).to_list())
+            for text in texts:
+                assert text, (rule.id, locale)
+                assert not re.search(r"\bn/a\b|\bNone\b|\bnull\b|[{}]", text), (rule.id, text)
+                assert not names & set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text)), (
+                    rule.id,
+                    text,
+                )
+            if locale == "ru":
+                assert rule.title_in("ru") in texts, rule.id

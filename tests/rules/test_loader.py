@@ -228,7 +228,12 @@ def test_shape_errors_are_located_with_hints(tmp_path: Path) -> None:
     diags = [d for d in check_pack(_pack(tmp_path, text)) if d.is_error]
     found = [(d.line, d.col, d.message, d.hint) for d in diags]
     assert found == [
-        (1, 1, "rule 'r1' has no 'title'", "add 'title': one-line title"),
+        (
+            1,
+            1,
+            "rule 'r1' has no 'title'",
+            "add 'title': one-line title; plain text or per language {en: ..., ru: ...}",
+        ),
         (3, 1, "unknown key 'titel' in a rule", "did you mean 'title'?"),
         (7, 9, "'weight' must be a number, got '20'", None),
         (9, 27, "unknown key 'untl' in 'valid'", "did you mean 'until'?"),
@@ -266,3 +271,33 @@ def test_pack_identity_is_the_content_of_its_documents() -> None:
             }
         )
         assert rule.version == version, rule.id
+
+
+def test_reason_and_title_per_language_only_en_and_ru_with_en_required(tmp_path: Path) -> None:
+    body = "match:\n  a: {is_reefer: true}\n  condition: a\n"
+    head = HEADER.replace("title: t\n", "title: {en: Reefer, ru: Рефрижератор}\n")
+    good = (
+        head
+        + "reason:\n  en: 'reefer at {port_of_loading}'\n  ru: 'рефрижератор, {port_of_loading}'\n"
+    )
+    [rule] = load_pack(_pack(tmp_path, good + body)).rules
+    assert rule.title == "Reefer" and rule.title_in("ru") == "Рефрижератор"
+    assert [p.text for p in rule.reason_in("ru")] == ["рефрижератор, ", "port_of_loading"]
+    assert [p.text for p in rule.reason_in("en")] == ["reefer at ", "port_of_loading"]
+
+    errors = _errors(
+        tmp_path,
+        HEADER + "reason:\n  en: 'at {port_of_loading}'\n  de: 'in {port_of_loading}'\n" + body,
+    )
+    assert [(line, col) for line, col, _ in errors] == [(11, 3)]
+    assert "de" in errors[0][2]
+    errors = _errors(tmp_path, HEADER + "reason:\n  ru: 'в {port_of_loading}'\n" + body)
+    assert len(errors) == 1 and "en" in errors[0][2]
+    # A placeholder in the Russian text is checked where it is.
+    errors = _errors(
+        tmp_path,
+        HEADER + "reason:\n  en: 'at {port_of_loading}'\n  ru: 'в {port_of_lodaing}'\n" + body,
+    )
+    assert [(line, col, m) for line, col, m in errors] == [
+        (11, 10, "unknown field 'port_of_lodaing' in reason")
+    ]
