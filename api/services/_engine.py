@@ -177,19 +177,24 @@ def history_guard(history_dir: Path | None) -> contextlib.AbstractContextManager
 def record_outcome(
     history_dir: Path,
     *,
-    container_number: str,
-    bl_number: str,
+    container_number: str | None,
+    bl_number: str | None,
     inspection_result: str,
     finding_type: str | None,
     recorded_at: datetime,
+    awb_number: str | None = None,
+    house_awb_number: str | None = None,
 ) -> int:
-    """Add one inspection result to the unit's history store."""
+    """Add one inspection result (of a container on a B/L, or of an air waybill) to the
+    unit's history store."""
     from engine.history import HistoryStore
 
     with _history_lock(history_dir):
         return HistoryStore(history_dir).record_inspection(
             container_number=container_number,
             bl_number=bl_number,
+            awb_number=awb_number,
+            house_awb_number=house_awb_number,
             inspection_result=inspection_result,
             finding_type=finding_type,
             recorded_at=recorded_at,

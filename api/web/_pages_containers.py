@@ -147,5 +147,5 @@ def record(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise ProblemException(422, "Invalid inspection", problems) from err
     record_inspection(state, session, principal, Auditor(session, principal, request), body)
-    number = normalise_container(body.container_number)
+    number = normalise_container(body.container_number or "")
     return redirect(request, f"/web/containers/{number}?batch={batch_id}&recorded=1#inspections")
