@@ -45,6 +45,15 @@ OUTCOME_LABELS = {
     "clean": _N("clean (nothing found)"),
 }
 FIELD_LABELS: dict[str, str] = {
+    "transport_mode": _N("Transport mode"),
+    "awb_number": _N("Air waybill (AWB)"),
+    "house_awb_number": _N("House AWB"),
+    "airport_of_origin": _N("Airport of departure"),
+    "transfer_airports": _N("Transfer airports"),
+    "airport_of_destination": _N("Airport of destination"),
+    "flights": _N("Flights"),
+    "volume_m3": _N("Volume (m³)"),
+    "special_handling_codes": _N("Special handling codes"),
     "house_bl_number": _N("House B/L"),
     "shipper_name": _N("Shipper"),
     "shipper_country": _N("Shipper's country"),
@@ -85,6 +94,7 @@ FIELD_LABELS: dict[str, str] = {
 }
 """Manifest field labels as an officer reads them (never the raw field name)."""
 PORT_FIELDS = ("place_of_receipt", "port_of_loading", "port_of_discharge", "place_of_delivery")
+AIRPORT_FIELDS = ("airport_of_origin", "airport_of_destination")
 
 
 @cache
@@ -105,6 +115,25 @@ def port(code: str | None) -> str:
     return f"{code} {place}" if place else str(code)
 
 
+@cache
+def _airports() -> dict[str, str]:
+    """IATA code → ``"Istanbul Airport, TR"`` from the shipped airports table."""
+    airports = ReferenceData.load().airports
+    return {
+        code: f"{name}, {country}"
+        for code, name, country in airports.select("iata", "name", "country").iter_rows()
+    }
+
+
+def airport(code: str | None) -> str:
+    """An IATA airport code with its name: ``IST Istanbul Airport, TR`` (the code alone when
+    unknown)."""
+    if not code:
+        return "—"
+    place = _airports().get(str(code).upper())
+    return f"{code} {place}" if place else str(code)
+
+
 def field_label(name: str) -> str:
     """The officer's label of a manifest field, translated."""
     return gettext(FIELD_LABELS.get(name, name.replace("_", " ").capitalize()))
@@ -118,6 +147,10 @@ def field_value(name: str, value: Any) -> str:
         return port(str(value))
     if name == "transshipment_ports" and isinstance(value, list):
         return ", ".join(port(v) for v in value)
+    if name in AIRPORT_FIELDS:
+        return airport(str(value))
+    if name == "transfer_airports" and isinstance(value, list):
+        return ", ".join(airport(v) for v in value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -220,6 +253,7 @@ def _env() -> Environment:
         field_label=field_label,
         field_value=field_value,
         port=port,
+        airport=airport,
         reasons=reasons,
         locales=LOCALE_NAMES,
         current_locale=current_locale,
