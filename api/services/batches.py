@@ -203,7 +203,7 @@ def run_batch_job(state: AppState, batch_id: str, *, raise_errors: bool = False)
             batch.rows_in, batch.rows_scored = outcome.rows_in, outcome.rows_scored
             batch.rows_quarantined, batch.rows_selected = outcome.rows_quarantined, outcome.selected
             batch.rows_flagged = counts.flagged
-            batch.run_record = json.loads(json.dumps(outcome.record, default=str))
+            batch.run_record = storable(outcome.record)
             session.commit()
         metrics = state.metrics
         metrics.batches.labels("done", mode).inc()
@@ -263,10 +263,16 @@ def _error_of(err: LookoutError | ProblemException, root: Path | None = None) ->
     }
 
 
+def storable(value: Any) -> Any:
+    """``value`` as JSON data a database stores: NUL characters (which an upload may carry
+    into a message or a code, and PostgreSQL refuses in text and JSON) become U+FFFD."""
+    return json.loads(json.dumps(value, default=str).replace("\\u0000", "\\ufffd"))
+
+
 def _fail(state: AppState, batch_id: str, mode: str, error: dict[str, Any]) -> None:
     with state.sessions() as session:
         batch = session.get_one(Batch, batch_id)
-        batch.status, batch.error, batch.finished_at = "failed", error, utcnow()
+        batch.status, batch.error, batch.finished_at = "failed", storable(error), utcnow()
         session.commit()
     state.metrics.batches.labels("failed", mode).inc()
 

@@ -139,7 +139,12 @@ def index_scored(
     """Insert the index rows of one batch (the caller commits)."""
     scored = _complete(pl.read_parquet(scored_path))
     frame = index_frame(scored).with_columns(
-        pl.lit(batch_id).alias("batch_id"), pl.lit(unit_id).alias("unit_id")
+        # PostgreSQL text and JSON refuse NUL, which an upload's values may carry.
+        pl.col(pl.String)
+        .str.replace_all("\x00", "\ufffd", literal=True)
+        .str.replace_all("\\u0000", "\\ufffd", literal=True),
+        pl.lit(batch_id).alias("batch_id"),
+        pl.lit(unit_id).alias("unit_id"),
     )
     for start in range(0, frame.height, CHUNK_ROWS):
         session.execute(insert(ScoredContainer), frame.slice(start, CHUNK_ROWS).to_dicts())

@@ -100,3 +100,22 @@ def test_inch_marks_score_through_the_api(server: LiveServer, unit: str) -> None
         response = client.post("/v1/batches", files={"file": ("inch.csv", data)})
         assert response.status_code == 201, response.text
         assert response.json()["counts"]["rows_scored"] == 2
+
+
+def test_nul_characters_in_values_are_stored_on_every_backend(
+    server: LiveServer, unit: str
+) -> None:
+    """Found by the fuzz test: PostgreSQL refuses NUL in text and JSON (a 500 before)."""
+    rows = [
+        '{"container_number":"MSKU1234565","bl_number":"BL\\u00001",'
+        '"goods_description":"PIPES\\u0000","port_of_loading":"CN\\u0000SHA"}',
+        '{"container_number":"TGHU7654320","bl_number":"BL2","port_of_loading":"CNSHA"}',
+    ]
+    data = ("\n".join(rows) + "\n").encode()
+    with server.client(server.key(unit)) as client:
+        response = client.post("/v1/batches", files={"file": ("nul.ndjson", data)})
+        assert response.status_code == 201, response.text
+        batch = response.json()
+        assert batch["counts"]["rows_scored"] == 2
+        ports = client.get(f"/v1/batches/{batch['id']}").json()
+        assert ports["status"] == "done"
