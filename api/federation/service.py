@@ -31,6 +31,7 @@ from api.federation.views import container_queries, detail, list_queries, recipi
 from api.problems import ProblemException
 from api.services.inspections import normalise_container
 from api.tables import Batch, ScoredContainer
+from engine.i18n import LOCALES, localised_column
 
 __all__ = [
     "acknowledge",
@@ -266,6 +267,12 @@ def explanation_from_batch(
                 "rule_hits": reasons.get("rule_hits") or [],
                 "rule_reasons": reasons.get("rule_reasons") or [],
                 "model_reasons": reasons.get("model_reasons") or [],
+                # The reasons in the other languages too: the recipient may read Russian.
+                **{
+                    localised_column(kind, loc): reasons.get(localised_column(kind, loc)) or []
+                    for loc in LOCALES[1:]
+                    for kind in ("rule_reasons", "model_reasons")
+                },
                 "fields": json.loads(row.fields),
             }
         )

@@ -62,6 +62,10 @@ class RulePublic(BaseModel):
 
     id: str
     title: str
+    titles: dict[str, str] = Field(
+        default_factory=dict,
+        description="the title in the other languages the rule gives: {'ru': ...}",
+    )
     status: str
     severity: str
     weight: float

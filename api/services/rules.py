@@ -268,6 +268,7 @@ def overview(state: AppState, session: Session, principal: Principal) -> RulesOv
         RulePublic(
             id=r.id,
             title=r.title,
+            titles={loc: title for loc, title, _ in r.translations},
             status=r.status,
             severity=r.severity,
             weight=r.weight,

@@ -16,11 +16,12 @@ from api.federation import service
 from api.federation.context import Federation
 from api.federation.errors import FederationError
 from api.federation.schemas import QueryCreate, StateName
+from api.i18n import gettext
 from api.problems import ProblemException
 from api.services.containers import container_detail
 from api.state import State
 from api.web._auth import Csrf, PageRoute, WebAnalyst, WebViewer, redirect
-from api.web._render import render
+from api.web._render import LANE_LABELS, reasons, render
 
 router = APIRouter(prefix="/web/queries", route_class=PageRoute, include_in_schema=False)
 T = TypeVar("T")
@@ -136,12 +137,20 @@ def new_query_page(
         ports += list(row.fields.get("transshipment_ports") or [])
         countries |= {str(p)[:2] for p in ports if p}
         suggested = {p.unit_id for p in fed.directory.all() if p.country in countries}
-        reasons = "; ".join(row.rule_reasons[:3]) or "model score"
-        question = (
-            f"Container {detail.container_number} (B/L {row.bl_number or 'unknown'}) was flagged "
-            f"{row.lane or ''} with risk score {row.risk_score or 0:.0f} ({reasons}). "
-            "Please check what you hold on the shipper, consignee and the loading of this "
-            "container, and tell us whether you have related seizures or open cases."
+        why = "; ".join(reasons(row, "rule_reasons")[:3]) or gettext("model score")
+        lane = gettext(LANE_LABELS[row.lane]).lower() if row.lane in LANE_LABELS else ""
+        # A suggestion in the reader's language; the officer edits it, and it is sent as
+        # written.
+        question = gettext(
+            "Container {container} (B/L {bl}) was flagged {lane} with risk score {risk} "
+            "({reasons}). Please check what you hold on the shipper, consignee and the loading "
+            "of this container, and tell us whether you have related seizures or open cases."
+        ).format(
+            container=detail.container_number,
+            bl=row.bl_number or gettext("unknown"),
+            lane=lane,
+            risk=f"{row.risk_score or 0:.0f}",
+            reasons=why,
         )
     return render(
         request,

@@ -25,6 +25,7 @@ from api.web import _charts
 from engine.i18n import localised_column
 from engine.identity import short_id
 from engine.reference import ReferenceData
+from models.phrases import PHRASES, words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # "phrase: +0.15" (English) or "phrase — +0,15" (Russian), as models.stage renders them.
@@ -44,6 +45,128 @@ OUTCOME_LABELS = {
     "irregularity": _N("irregularity"),
     "clean": _N("clean (nothing found)"),
 }
+STATUS_LABELS = {
+    "queued": _N("queued"),
+    "running": _N("running"),
+    "done": _N("done"),
+    "failed": _N("failed"),
+    "sent": _N("sent"),
+    "delivered": _N("delivered"),
+    "acknowledged": _N("acknowledged"),
+    "answered": _N("answered"),
+    "closed": _N("closed"),
+    "expired": _N("expired"),
+    "cancelled": _N("cancelled"),
+    "decided": _N("decided"),
+    "adopted": _N("adopted"),
+    "declined": _N("declined"),
+    "urgent": _N("urgent"),
+    "routine": _N("routine"),
+    "query": _N("question"),
+    "ack": _N("acknowledgement"),
+    "reply": _N("answer"),
+    "followup": _N("follow-up"),
+    "close": _N("closing"),
+    "cancel": _N("withdrawal"),
+}
+"""Batch, query and case-note statuses, query priorities and thread message kinds as shown
+(the value itself where none is listed)."""
+MODE_LABELS = {"inline": _N("scored on upload"), "background": _N("scored in the background")}
+STAGE_LABELS = {"score": _N("scoring"), "done": _N("finishing")}
+DRIFT_LABELS = {
+    "ok": _N("no drift"),
+    "alarm": _N("drift"),
+    "too_few_rows": _N("too few rows to tell"),
+    "no_rows": _N("no rows"),
+}
+SEVERITY_LABELS = {
+    "low": _N("low"),
+    "medium": _N("medium"),
+    "high": _N("high"),
+    "critical": _N("critical"),
+    "error": _N("error"),
+    "warning": _N("warning"),
+}
+RULE_STATUS_LABELS = {
+    "active": _N("active"),
+    "experimental": _N("experimental"),
+    "retired": _N("retired"),
+}
+
+
+def rule_title(rule: Any) -> str:
+    """A rule's title in the reader's language (English where the rule gives none)."""
+    titles = getattr(rule, "titles", None) or {}
+    return str(titles.get(current_locale(), rule.title))
+
+
+FINDING_LABELS = {
+    "drugs": _N("drugs"),
+    "precursors": _N("precursors"),
+    "weapons": _N("weapons"),
+    "counterfeit": _N("counterfeit goods"),
+    "wildlife": _N("wildlife"),
+    "tobacco": _N("tobacco"),
+    "revenue": _N("revenue (duties)"),
+    "currency": _N("currency"),
+    "other": _N("other"),
+}
+TRANSPORT_LABELS = {"sea": _N("sea"), "air": _N("air"), "rail": _N("rail"), "road": _N("road")}
+ROLE_LABELS = {
+    "shipper": _N("shipper"),
+    "consignee": _N("consignee"),
+    "notify": _N("notify party"),
+    "forwarder": _N("forwarder"),
+    "carrier": _N("carrier"),
+    "declarant": _N("declarant"),
+    "other": _N("other"),
+}
+PRINCIPAL_ROLES = {
+    "viewer": _N("viewer"),
+    "analyst": _N("analyst"),
+    "rule_author": _N("rule author"),
+    "admin": _N("administrator"),
+}
+ERROR_TITLES = {
+    400: _N("The request could not be read"),
+    401: _N("Sign-in required"),
+    403: _N("Not allowed"),
+    404: _N("Not found"),
+    409: _N("Conflict"),
+    413: _N("Too large"),
+    422: _N("Invalid input"),
+    429: _N("Too many requests"),
+    500: _N("Something went wrong"),
+    503: _N("Not available"),
+}
+"""The heading of an error page per HTTP status; the problem's own title and detail (as the
+API sends them) follow it."""
+
+
+def feature_label(name: str | None) -> str:
+    """A model feature's label from the phrase table, in the reader's language."""
+    if not name:
+        return "—"
+    phrase = PHRASES.get(name)
+    if phrase is None:
+        return words(name)
+    return phrase.label.get(current_locale()) or phrase.label.get("en") or words(name)
+
+
+def label(labels: dict[str, str], value: Any) -> str:
+    """``value`` through one of the label tables, translated (the value itself if unlisted)."""
+    if value is None or value == "":
+        return "—"
+    return gettext(labels[value]) if value in labels else str(value)
+
+
+def status_label(value: str | None) -> str:
+    """A status in the reader's language."""
+    if not value:
+        return "—"
+    return gettext(STATUS_LABELS[value]) if value in STATUS_LABELS else value
+
+
 FIELD_LABELS: dict[str, str] = {
     "transport_mode": _N("Transport mode"),
     "awb_number": _N("Air waybill (AWB)"),
@@ -165,10 +288,12 @@ def field_value(name: str, value: Any) -> str:
 def reasons(row: Any, kind: str) -> list[str]:
     """A row's rule or model reasons in the reader's locale (English where a batch scored
     before that locale existed has none)."""
-    english = list(getattr(row, kind, None) or [])
-    localised = (getattr(row, "localised", None) or {}).get(
-        localised_column(kind, current_locale())
-    )
+    column = localised_column(kind, current_locale())
+    if isinstance(row, dict):  # a query's risk explanation, as the sending unit wrote it
+        english, localised = list(row.get(kind) or []), row.get(column)
+    else:
+        english = list(getattr(row, kind, None) or [])
+        localised = (getattr(row, "localised", None) or {}).get(column)
     return list(localised) if localised and len(localised) == len(english) else english
 
 
@@ -250,6 +375,20 @@ def _env() -> Environment:
         lane_labels=LANE_LABELS,
         selection_labels=SELECTION_LABELS,
         outcome_labels=OUTCOME_LABELS,
+        status_label=status_label,
+        principal_roles=PRINCIPAL_ROLES,
+        feature_label=feature_label,
+        finding_labels=FINDING_LABELS,
+        transport_labels=TRANSPORT_LABELS,
+        role_labels=ROLE_LABELS,
+        label=label,
+        error_titles=ERROR_TITLES,
+        severity_labels=SEVERITY_LABELS,
+        rule_status_labels=RULE_STATUS_LABELS,
+        rule_title=rule_title,
+        mode_labels=MODE_LABELS,
+        stage_labels=STAGE_LABELS,
+        drift_labels=DRIFT_LABELS,
         field_label=field_label,
         field_value=field_value,
         port=port,

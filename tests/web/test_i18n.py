@@ -98,3 +98,26 @@ def test_manifest_labels_ports_sign_in_and_favicon(site: dict[str, Any]) -> None
     page = client.get("/web/containers/TEMU7622906").text
     assert "carrier scac" not in page.lower() or "Carrier SCAC" in page
     assert re.search(r"[A-Z]{5} [^<,]+, [A-Z]{2}", page), "ports read as 'GEPTI Poti, GE'"
+
+
+def test_every_page_reads_russian(site: dict[str, Any]) -> None:
+    """The unit's own pages in Russian: their text translated, no English left of it,
+    nothing unrendered; an error page too (the query and case-note pages, which need a
+    federated unit, are read in Russian by the browser test)."""
+    client = Browserless(site["app"])
+    client.sign_in(site["keys"][(A, "analyst")])
+    ru = {"Accept-Language": "ru"}
+    pages = {
+        "/web/batches": ("Партии", "Scored batches"),
+        f"/web/batches/{site['batch_id']}": ("Статус:", "Selected for inspection"),
+        "/web/rules": ("Правила и результаты досмотров", "Rules and inspection results"),
+        "/web/model": ("Модель", "Model card"),
+    }
+    for path, (russian, english) in pages.items():
+        response = client.get(path, headers=ru)
+        assert response.status_code == 200, path
+        text = response.text
+        assert russian in text and english not in text, path
+        assert "n/a" not in text and not UNRENDERED.search(text), path
+    missing = client.get("/web/containers/NOSUCH0000", headers=ru)
+    assert missing.status_code == 404 and "Не найдено" in missing.text
