@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import polars as pl
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
+from sqlalchemy import select
 
 from api.audit import Auditor
 from api.auth import SessionDep
@@ -183,6 +184,40 @@ def flagged_page(
             "sort_labels": SORT_LABELS,
             "query": kept,
         },
+    )
+
+
+@router.get("/{batch_id}/waybills/{row_index}")
+def waybill_page(
+    request: Request,
+    session: SessionDep,
+    principal: WebViewer,
+    batch_id: BatchId,
+    row_index: Annotated[int, PathParam(ge=0, le=10_000_000_000)],
+) -> Response:
+    """One flagged air waybill of a batch: reasons, data-quality flags and its air fields."""
+    from api.tables import ScoredContainer
+    from api.web._pages_containers import MANIFEST_FIELDS
+
+    batch = batch_public(service.get_batch(session, principal, batch_id))
+    scored = session.scalars(
+        select(ScoredContainer).where(
+            ScoredContainer.batch_id == batch_id,
+            ScoredContainer.unit_id == principal.unit_id,
+            ScoredContainer.row_index == row_index,
+        )
+    ).first()
+    row = flagged_public(scored) if scored is not None else None
+    if row is None or not row.fields.get("awb_number"):
+        raise ProblemException(
+            404, "Air waybill not found", f"batch {batch_id} has no flagged air waybill {row_index}"
+        )
+    manifest = [
+        (k, row.fields[k]) for k in MANIFEST_FIELDS if row.fields.get(k) not in (None, "", [])
+    ]
+    dq = sorted(k.removeprefix("dq_") for k, v in row.fields.items() if k.startswith("dq_") and v)
+    return render(
+        request, "waybill.html", {"batch": batch, "row": row, "manifest": manifest, "dq": dq}
     )
 
 
