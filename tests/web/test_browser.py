@@ -3,8 +3,10 @@
 An analyst at UZ signs in with an API key, uploads a generated manifest, opens a flagged
 container, records an inspection and opens an urgent query to KZ; an analyst at KZ (in a
 browser with JavaScript switched off, so the plain forms are what is tested) sees it arrive
-in the inbox, acknowledges and answers; UZ sees the answer and closes the query. Every page
-is saved to tests/_artifacts/screenshots/ (docs/screenshots/ with LOOKOUT_UPDATE_SCREENSHOTS=1).
+in the inbox, acknowledges and answers; UZ sees the answer and closes the query. The officer
+flow runs again in a Russian browser. No page an officer reads may show "n/a", a field's
+internal name or an unrendered placeholder. Every page is saved to tests/_artifacts/screenshots/
+(docs/screenshots/ with LOOKOUT_UPDATE_SCREENSHOTS=1), the Russian ones as ``*-ru.png``.
 """
 
 from __future__ import annotations
@@ -118,12 +120,46 @@ def shot(page: object, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
-def sign_in(page: object, unit: LiveUnit, target: str) -> None:
+# What an officer must never read: a placeholder left by a template or a reason, "n/a", or a
+# field's internal name (rule_reasons, consignee_first_seen_days, ...).
+UNRENDERED = re.compile(r"\{\{|\{%|\{[a-z_]+\}|\bn/a\b")
+
+
+def _raw_names() -> set[str]:
+    from engine.schema import known_fields
+    from models.phrases import PHRASES
+
+    return {n for n in (*known_fields(), *PHRASES) if "_" in n}
+
+
+RAW_NAMES = _raw_names()
+
+
+def readable(page: object) -> str:
+    """The page's text, after checking that it reads as text for an officer."""
+    text = page.locator("main").inner_text()  # type: ignore[attr-defined]
+    found = UNRENDERED.search(text)
+    assert found is None, (
+        f"unrendered or n/a on {page.url}: …{text[max(found.start() - 60, 0) : found.end() + 60]}…"
+    )  # type: ignore[attr-defined]
+    raw = RAW_NAMES & set(re.findall(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", text))
+    assert not raw, f"raw field names on {page.url}: {sorted(raw)}"  # type: ignore[attr-defined]
+    return str(text)
+
+
+def sign_in(
+    page: object,
+    unit: LiveUnit,
+    target: str,
+    *,
+    key_label: str = "API key",
+    button: str = "Sign in",
+) -> None:
     """Open ``target``, get sent to the sign-in form, sign in with the unit's key."""
     page.goto(unit.url + target)  # type: ignore[attr-defined]
     assert "/web/signin" in page.url  # type: ignore[attr-defined]
-    page.get_by_label("API key").fill(unit.key)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.get_by_label(key_label).fill(unit.key)  # type: ignore[attr-defined]
+    page.get_by_role("button", name=button).click()  # type: ignore[attr-defined]
     page.wait_for_url(re.compile(re.escape(unit.url + target.split("?")[0])))  # type: ignore[attr-defined]
 
 
@@ -143,6 +179,7 @@ def test_analyst_flow_across_two_units(
     page.get_by_label("API key").fill("lk_nothere_wrongsecret")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("unknown or revoked")
+    readable(page)
     shot(page, "signin")
     page.get_by_label("API key").fill(uz.key)
     page.get_by_role("button", name="Sign in").click()
@@ -171,11 +208,13 @@ def test_analyst_flow_across_two_units(
     expect(page.locator("#batch-status")).to_contain_text("done", timeout=180_000)
     expect(page.locator("#batch-status")).to_contain_text("background")
     expect(page.locator("#batch-status")).to_contain_text("60")
+    readable(page)
     shot(page, "batch")
     batch_id = page.url.rsplit("/", 1)[1]
 
     page.goto(uz.url + "/web/batches")
     expect(page.locator("table")).to_contain_text(manifest.name)
+    readable(page)
     shot(page, "batches")
 
     # The flagged list: lanes, scores, reasons; filter on the red lane; CSV export.
@@ -187,6 +226,7 @@ def test_analyst_flow_across_two_units(
         t.strip() for t in page.locator("table.flagged tbody tr td:first-child").all_inner_texts()
     ]
     assert set(all_lanes) <= {"Red", "Yellow", "Green"}, all_lanes
+    readable(page)
     shot(page, "flagged")
     top_lane = all_lanes[0]  # highest risk first
     page.get_by_label(top_lane, exact=True).check()
@@ -208,6 +248,7 @@ def test_analyst_flow_across_two_units(
     page.wait_for_url(re.compile(rf"/web/containers/{container}"))
     expect(page.get_by_role("heading", name=f"Container {container}")).to_be_visible()
     expect(page.locator("#rules-h")).to_be_visible()
+    readable(page)
     shot(page, "container")
     page.get_by_label("seizure").check()
     page.get_by_label("Finding type").select_option("drugs")
@@ -216,12 +257,15 @@ def test_analyst_flow_across_two_units(
     expect(page.get_by_role("status")).to_contain_text("Inspection result recorded")
     expect(page.locator("#inspections table")).to_contain_text("seizure")
     expect(page.locator("#inspections table")).to_contain_text("drugs")
+    readable(page)
+    shot(page, "inspection")
 
     # Open an urgent query to KZ, pre-filled from this container.
     page.get_by_role("link", name="Open urgent query").click()
     page.wait_for_url(re.compile(r"/web/queries/new"))
     expect(page.get_by_label("Question")).to_contain_text(container)
     page.get_by_role("checkbox", name=re.compile(f"^{KZ} ")).check()
+    readable(page)
     shot(page, "query-new")
     page.get_by_role("button", name="Send query").click()
     page.wait_for_url(re.compile(r"/web/queries/[^/?]+$"))
@@ -244,6 +288,7 @@ def test_analyst_flow_across_two_units(
     expect(inbox_row).to_contain_text(UZ)
     expect(inbox_row).to_contain_text("urgent")
     expect(inbox_row.locator("time.countdown")).to_contain_text("due in")
+    readable(kz_page)
     shot(kz_page, "inbox")
     kz_page.get_by_role("link", name=query_id).click()
     expect(kz_page.locator("body")).to_contain_text(container)
@@ -252,6 +297,7 @@ def test_analyst_flow_across_two_units(
     kz_page.get_by_label("Answer").fill("Shipper is known to us: two seizures at Almaty in 2025.")
     kz_page.get_by_role("button", name="Send answer").click()
     expect(kz_page.locator("ol.thread")).to_contain_text("two seizures at Almaty")
+    readable(kz_page)
     shot(kz_page, "query-inbox")
 
     # UZ sees the answer arrive and closes the query.
@@ -261,6 +307,7 @@ def test_analyst_flow_across_two_units(
             break
         page.wait_for_timeout(500)
     expect(page.locator("ol.thread")).to_contain_text("two seizures at Almaty")
+    readable(page)
     shot(page, "query-outbox")
     page.get_by_role("button", name="Close query").click()
     expect(page.locator(".card").first).to_contain_text("closed")
@@ -282,6 +329,7 @@ def test_analyst_flow_across_two_units(
 
     page.goto(f"{uz.url}/web/model")
     expect(page.get_by_role("heading", name="Model card")).to_be_visible()
+    readable(page)
     shot(page, "model")
 
     # Signing out ends the session: pages send you back to the sign-in form.
@@ -290,6 +338,117 @@ def test_analyst_flow_across_two_units(
     page.goto(f"{uz.url}/web/batches")
     assert "/web/signin" in page.url
     uz_context.close()
+    kz_context.close()
+
+
+def test_officer_flow_in_russian(
+    units: dict[str, LiveUnit], manifest: Path, browser: object
+) -> None:
+    """The officer flow of the test above in a Russian browser (Accept-Language: ru): every
+    page in Russian, reasons included, nothing unrendered; each page saved as ``*-ru.png``."""
+    from playwright.sync_api import expect
+
+    uz, kz = units[UZ], units[KZ]
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 900}, locale="ru-RU"
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+
+    page.goto(uz.url + "/web/batches")
+    assert "/web/signin" in page.url
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    readable(page)
+    shot(page, "signin-ru")
+    page.get_by_label("API-ключ").fill(uz.key)
+    page.get_by_role("button", name="Вход").click()
+    page.wait_for_url(uz.url + "/web/batches")
+
+    page.get_by_label("Файл манифеста").set_input_files(str(manifest))
+    page.get_by_label("Возможности досмотра").fill("10%")
+    readable(page)
+    page.get_by_role("button", name="Загрузить и оценить").click()
+    page.wait_for_url(re.compile(r"/web/batches/[0-9A-Za-z-]+$"), timeout=180_000)
+    expect(page.locator("#batch-status")).to_contain_text("готово", timeout=180_000)
+    expect(page.locator("#batch-status")).to_contain_text("Отобрано для досмотра")
+    readable(page)
+    shot(page, "batch-ru")
+    batch_id = page.url.rsplit("/", 1)[1]
+    page.goto(uz.url + "/web/batches")
+    expect(page.get_by_role("heading", name="Оценённые партии")).to_be_visible()
+    readable(page)
+    shot(page, "batches-ru")
+
+    page.goto(f"{uz.url}/web/batches/{batch_id}/flagged")
+    expect(page.get_by_role("heading", name=re.compile("Отобранные контейнеры"))).to_be_visible()
+    lanes = page.locator("table.flagged tbody tr td:first-child").all_inner_texts()
+    assert lanes and {t.strip() for t in lanes} <= {"Красный", "Жёлтый", "Зелёный"}, lanes
+    text = readable(page)
+    # The reasons are the Russian ones the pack gives (every shipped rule has one).
+    assert re.search(r"грузо(отправител|получател)|коносамент|контейнер|товар", text)
+    shot(page, "flagged-ru")
+
+    first = page.locator("table.flagged tbody tr").first.locator("td:nth-child(3) a")
+    container = first.inner_text().strip()
+    first.click()
+    page.wait_for_url(re.compile(rf"/web/containers/{container}"))
+    expect(page.get_by_role("heading", name=f"Контейнер {container}")).to_be_visible()
+    readable(page)
+    shot(page, "container-ru")
+    # No result preselected; record a seizure.
+    page.get_by_label("изъятие").check()
+    page.get_by_label("Вид находки").select_option("drugs")
+    page.get_by_label("Примечания").fill("кокаин в корпусе испарителя рефрижератора")
+    page.get_by_role("button", name="Записать результат").click()
+    expect(page.get_by_role("status")).to_contain_text("Результат досмотра записан")
+    expect(page.locator("#inspections table")).to_contain_text("изъятие")
+    readable(page)
+    shot(page, "inspection-ru")
+
+    page.get_by_role("link", name="Направить срочный запрос").click()
+    page.wait_for_url(re.compile(r"/web/queries/new"))
+    expect(page.get_by_label("Вопрос")).to_contain_text(container)
+    expect(page.get_by_label("Вопрос")).to_contain_text("Просим проверить")
+    readable(page)
+    page.get_by_role("checkbox", name=re.compile(f"^{KZ} ")).check()
+    shot(page, "query-new-ru")
+    page.get_by_role("button", name="Отправить запрос").click()
+    page.wait_for_url(re.compile(r"/web/queries/[^/?]+$"))
+    expect(page.get_by_role("heading", name=re.compile("Пояснение риска"))).to_be_visible()
+    # The question stays as written; the interface around it is Russian.
+    expect(page.locator("ol.thread")).to_contain_text(container)
+    readable(page)
+    shot(page, "query-ru")
+
+    # The receiving unit's officer reads the same query in Russian, with Russian reasons.
+    kz_context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 900}, locale="ru-RU"
+    )
+    kz_page = kz_context.new_page()
+    kz_page.set_default_timeout(60_000)
+    query_id = page.url.rsplit("/", 1)[1]
+    sign_in(kz_page, kz, "/web/queries?box=inbox", key_label="API-ключ", button="Вход")
+    for _ in range(60):
+        if kz_page.locator(f"a[href='/web/queries/{query_id}']").count():
+            break
+        kz_page.wait_for_timeout(500)
+        kz_page.reload()
+    expect(kz_page.locator("table.queries")).to_contain_text("срочный")
+    readable(kz_page)
+    shot(kz_page, "inbox-ru")
+    kz_page.get_by_role("link", name=query_id).click()
+    expect(kz_page.locator("body")).to_contain_text(container)
+    readable(kz_page)
+    shot(kz_page, "query-inbox-ru")
+
+    for name, target in (("rules-ru", "/web/rules"), ("model-ru", "/web/model")):
+        page.goto(uz.url + target)
+        readable(page)
+        shot(page, name)
+    page.goto(uz.url + "/web/containers/NOSUCH0000")
+    expect(page.get_by_role("heading", name="Не найдено")).to_be_visible()
+    shot(page, "error-ru")
+    context.close()
     kz_context.close()
 
 
