@@ -3,6 +3,7 @@ unknown-port rate of a batch in its run record."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -44,11 +45,7 @@ def test_every_shipped_alias_names_its_port_and_is_no_seaport_code() -> None:
 
 
 def test_an_alias_that_is_a_seaport_code_is_refused(tmp_path: Path) -> None:
-    for name in ("unlocode_seaports.csv", "hs2022.csv", "country-codes.csv"):
-        (tmp_path / name).write_bytes((SHIPPED_DIRECTORY / name).read_bytes())
-    (tmp_path / "iso6346").mkdir()
-    for f in (SHIPPED_DIRECTORY / "iso6346").iterdir():
-        (tmp_path / "iso6346" / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(SHIPPED_DIRECTORY, tmp_path, dirs_exist_ok=True)  # every shipped table
     (tmp_path / PORT_ALIASES_FILE).write_text("alias,locode,name,source\nNLRTM,CNSGH,x,y\n")
     with pytest.raises(ReferenceDataError) as err:
         ReferenceData.load(tmp_path)

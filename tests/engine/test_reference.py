@@ -160,7 +160,11 @@ def test_hs_code_well_formed() -> None:
     assert result.to_list() == [True, True, True, True, True, False, False, False, False]
 
 
-_CODES = st.one_of(st.none(), st.sampled_from(["nl rtm", "NLRTM", "", " x "]), st.text(max_size=4))
+_CODES = st.one_of(
+    st.none(),
+    st.sampled_from(["nl rtm", "NLRTM", "", " x "]),
+    st.text(st.characters(codec="utf-8"), max_size=4),
+)
 
 
 @settings(max_examples=60, deadline=None)
