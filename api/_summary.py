@@ -15,7 +15,8 @@ _SEPARATOR_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
 
 def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 10) -> None:
-    """Counts, lanes, selection, the top selected containers with reasons, and the outputs."""
+    """Counts, lanes, selection, the top selected containers or air waybills with reasons,
+    and the outputs."""
     counts = record.counts
     table = Table(title="Lookout run", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
@@ -85,7 +86,11 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
             .head(top)
         )
         if flagged.height:
+            what = "containers"
             if "awb_number" in flagged.columns:  # air waybills beside (or instead of) boxes
+                air = flagged["awb_number"].is_not_null().sum()
+                what = "air waybills" if air == flagged.height else "containers and air waybills"
+                what = what if air else "containers"
                 awb = pl.concat_str(
                     pl.lit("AWB "),
                     pl.col("awb_number"),
@@ -95,7 +100,7 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
                 flagged = flagged.with_columns(
                     container_number=pl.coalesce(pl.col("container_number"), awb)
                 )
-            hits = Table(title=f"Top {flagged.height} selected containers", title_justify="left")
+            hits = Table(title=f"Top {flagged.height} selected {what}", title_justify="left")
             for col, style in (
                 ("container_number", "bold"),
                 ("lane", None),

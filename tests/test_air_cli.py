@@ -43,6 +43,7 @@ def test_air_waybills_score_from_csv_and_cargoimp(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "AWB " in done.stdout  # the summary names air waybills, not containers
+    assert "selected air waybills" in done.stdout and "selected containers" not in done.stdout
     run = json.loads((out / "run.json").read_text())
     assert run["counts"]["rows_scored"] == 250 and run["counts"]["rows_quarantined"] == 0
     scored = pl.read_parquet(out / "scored.parquet")
