@@ -33,6 +33,16 @@ DataOpt = Annotated[
     typer.Option("--data", help="Labelled history (repeatable; files are concatenated in order)."),
 ]
 SpecOpt = Annotated[Path, typer.Option("--spec", help="Dataset spec YAML with a model: section.")]
+TrainedSpecOpt = Annotated[
+    Path | None,
+    typer.Option("--spec", help="Dataset spec (default: the one the model was trained with)."),
+]
+TrainedPrepareOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--prepare/--no-prepare", help="As for train (default: as the model was trained)."
+    ),
+]
 
 
 def _fail(err: LookoutError) -> typer.Exit:
@@ -161,20 +171,12 @@ def train(
 def evaluate(
     model: Annotated[Path, typer.Option("--model", help="Model folder.")],
     data: DataOpt,
-    spec: Annotated[
-        Path | None,
-        typer.Option("--spec", help="Dataset spec (default: the one the model was trained with)."),
-    ] = None,
+    spec: TrainedSpecOpt = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for the PNG and the table (default: the model folder)."),
     ] = None,
-    prepare: Annotated[
-        bool | None,
-        typer.Option(
-            "--prepare/--no-prepare", help="As for train (default: as the model was trained)."
-        ),
-    ] = None,
+    prepare: TrainedPrepareOpt = None,
 ) -> None:
     """Precision/recall at 1-10 % inspection rates, AUC-PR, calibration, PNG curve."""
     try:
@@ -237,16 +239,8 @@ def card(model: Annotated[Path, typer.Argument(help="Model folder.")]) -> None:
 def reference(
     model: Annotated[Path, typer.Argument(help="Model folder.")],
     data: DataOpt,
-    spec: Annotated[
-        Path | None,
-        typer.Option("--spec", help="Dataset spec (default: the one the model was trained with)."),
-    ] = None,
-    prepare: Annotated[
-        bool | None,
-        typer.Option(
-            "--prepare/--no-prepare", help="As for train (default: as the model was trained)."
-        ),
-    ] = None,
+    spec: TrainedSpecOpt = None,
+    prepare: TrainedPrepareOpt = None,
     any_data: Annotated[
         bool,
         typer.Option(
