@@ -59,6 +59,34 @@ def _upper(byte: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _gather(
+    data: npt.NDArray[np.uint8],
+    start: int,
+    stop: int,
+    allow_colon: bool,
+    buf: npt.NDArray[np.int64],
+) -> tuple[int, bool, bool]:
+    """One value's bytes, separators left out and letters upper-cased, into ``buf``:
+    ``(count, fits, blank)``; ``fits`` is false when the value has more than ``len(buf)``
+    such bytes, ``blank`` true when it is empty or ASCII whitespace only."""
+    n = 0
+    fits = True
+    blank = True
+    for pos in range(start, stop):
+        byte = int(data[pos])
+        if not (byte == 32 or 9 <= byte <= 13):
+            blank = False
+        if _is_separator(byte, allow_colon):
+            continue
+        if n == buf.shape[0]:
+            fits = False
+            break
+        buf[n] = _upper(byte)
+        n += 1
+    return n, fits, blank
+
+
+@njit(cache=True, nogil=True)
 def _iso6346_kernel(
     offsets: npt.NDArray[np.int64],
     data: npt.NDArray[np.uint8],
@@ -67,20 +95,7 @@ def _iso6346_kernel(
 ) -> None:
     buf = np.empty(11, dtype=np.int64)
     for row in range(out.shape[0]):
-        n = 0
-        ok = True
-        blank = True
-        for pos in range(offsets[row], offsets[row + 1]):
-            byte = int(data[pos])
-            if not (byte == 32 or 9 <= byte <= 13):
-                blank = False
-            if _is_separator(byte, False):
-                continue
-            if n == 11:  # too long
-                ok = False
-                break
-            buf[n] = _upper(byte)
-            n += 1
+        n, ok, blank = _gather(data, offsets[row], offsets[row + 1], False, buf)
         if blank:
             out[row] = BLANK
             continue
@@ -115,20 +130,8 @@ def _imo_kernel(
 ) -> None:
     buf = np.empty(10, dtype=np.int64)
     for row in range(out.shape[0]):
-        n = 0
-        ok = True
-        blank = True
-        for pos in range(offsets[row], offsets[row + 1]):
-            byte = int(data[pos])
-            if not (byte == 32 or 9 <= byte <= 13):
-                blank = False
-            if _is_separator(byte, True):
-                continue
-            if n == 10:  # longer than "IMO" + 7 digits
-                ok = False
-                break
-            buf[n] = _upper(byte)
-            n += 1
+        # more than 10 is longer than "IMO" + 7 digits
+        n, ok, blank = _gather(data, offsets[row], offsets[row + 1], True, buf)
         start = 0
         if ok and n == 10:
             # the only 10-character form is the "IMO" prefix + 7 digits
@@ -157,23 +160,13 @@ def _awb_kernel(
 ) -> None:
     buf = np.empty(11, dtype=np.int64)
     for row in range(out.shape[0]):
-        n = 0
-        ok = True
-        blank = True
-        for pos in range(offsets[row], offsets[row + 1]):
-            byte = int(data[pos])
-            if not (byte == 32 or 9 <= byte <= 13):
-                blank = False
-            if _is_separator(byte, False):
-                continue
-            if n == 11 or not 48 <= byte <= 57:  # too long, or not a digit
-                ok = False
-                break
-            buf[n] = byte - 48
-            n += 1
+        n, ok, blank = _gather(data, offsets[row], offsets[row + 1], False, buf)
         if blank:
             out[row] = BLANK
             continue
+        for i in range(n):
+            ok = ok and 48 <= buf[i] <= 57  # digits only
+            buf[i] -= 48
         if not ok or n != 11:
             out[row] = INVALID
             continue
