@@ -221,40 +221,32 @@ AIRPORT_FIELDS = ("airport_of_origin", "airport_of_destination")
 
 
 @cache
-def _ports() -> dict[str, str]:
-    """UN/LOCODE → ``"Poti, GE"`` from the shipped reference table."""
-    ports = ReferenceData.load().seaports
+def _places(table: str, code_column: str) -> dict[str, str]:
+    """Code → ``"Poti, GE"`` from one shipped reference table (``seaports`` by UN/LOCODE,
+    ``airports`` by IATA code)."""
+    frame = getattr(ReferenceData.load(), table)
     return {
         code: f"{name}, {country}"
-        for code, name, country in ports.select("locode", "name", "country").iter_rows()
+        for code, name, country in frame.select(code_column, "name", "country").iter_rows()
     }
+
+
+def _with_place(code: str | None, places: dict[str, str]) -> str:
+    if not code:
+        return "—"
+    place = places.get(str(code).upper())
+    return f"{code} {place}" if place else str(code)
 
 
 def port(code: str | None) -> str:
     """A UN/LOCODE with its place: ``GEPTI Poti, GE`` (the code alone when unknown)."""
-    if not code:
-        return "—"
-    place = _ports().get(str(code).upper())
-    return f"{code} {place}" if place else str(code)
-
-
-@cache
-def _airports() -> dict[str, str]:
-    """IATA code → ``"Istanbul Airport, TR"`` from the shipped airports table."""
-    airports = ReferenceData.load().airports
-    return {
-        code: f"{name}, {country}"
-        for code, name, country in airports.select("iata", "name", "country").iter_rows()
-    }
+    return _with_place(code, _places("seaports", "locode"))
 
 
 def airport(code: str | None) -> str:
     """An IATA airport code with its name: ``IST Istanbul Airport, TR`` (the code alone when
     unknown)."""
-    if not code:
-        return "—"
-    place = _airports().get(str(code).upper())
-    return f"{code} {place}" if place else str(code)
+    return _with_place(code, _places("airports", "iata"))
 
 
 def field_label(name: str) -> str:
