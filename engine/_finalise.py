@@ -23,7 +23,7 @@ from engine.i18n import LOCALES, localised_column
 from engine.identity import BatchIdentity
 from engine.policy import Capacity, select
 from engine.record import RunRecord, Timings
-from engine.schema import ROW_INDEX, SOURCE_FILE
+from engine.schema import AIR_FLAGGED_COLUMNS, FLAGGED_COLUMNS, ROW_INDEX, SOURCE_FILE
 from engine.scorer import Scorer
 from engine.stages import report_drift
 from engine.validate import unknown_port_summary
@@ -43,39 +43,6 @@ class BatchAware(Protocol):
     def begin_batch(self, batch: BatchIdentity) -> str | None: ...
 
     def end_batch(self, scored: pl.LazyFrame, batch: BatchIdentity) -> int: ...
-
-
-AIR_FLAGGED_COLUMNS = (
-    "transport_mode",
-    "awb_number",
-    "house_awb_number",
-    "airport_of_origin",
-    "airport_of_destination",
-)
-"""Flagged-file columns of air waybills, written only when the batch has air rows."""
-
-FLAGGED_COLUMNS = (
-    "record_id",
-    "container_number",
-    "bl_number",
-    *AIR_FLAGGED_COLUMNS,
-    "lane",
-    "risk_score",
-    "selected",
-    "selection_reason",
-    "rule_score",
-    "model_probability",
-    "rule_hits",
-    "reasons",
-    "shipper_name",
-    "consignee_name",
-    "port_of_loading",
-    "port_of_discharge",
-    "hs_code",
-    "goods_description",
-    "source_file",
-    "source_line",
-)
 
 
 def begin_batch(scorer: Scorer, record: RunRecord) -> None:

@@ -11,7 +11,7 @@ all generated from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import polars as pl
@@ -25,72 +25,183 @@ STR_LIST = pl.List(pl.String)
 
 @dataclass(frozen=True)
 class Field:
-    """One known column: its Arrow/polars type, its role and a one-line description."""
+    """One known column: its Arrow/polars type, its role and a one-line description.
+
+    Where the column goes is said here too, so that every list of fields derives from the
+    catalogue: ``in_messages`` (a canonical field carriers' manifest messages carry; False
+    for the filing's amendment history and the declared value), ``flagged`` (its column in
+    ``flagged.csv``, 1-based) and ``shown`` (its place among the fields an officer is shown
+    with a flagged row).
+    """
 
     name: str
     dtype: pl.DataType
     role: Role
     description: str
     kind: Kind = "canonical"
+    in_messages: bool = True
+    flagged: int | None = None
+    shown: int | None = None
 
 
 def _f(
-    name: str, dtype: pl.DataType, role: Role, description: str, kind: Kind = "canonical"
+    name: str,
+    dtype: pl.DataType,
+    role: Role,
+    description: str,
+    kind: Kind = "canonical",
+    *,
+    in_messages: bool = True,
+    flagged: int | None = None,
+    shown: int | None = None,
 ) -> Field:
-    return Field(name, dtype, role, description, kind)
+    return Field(name, dtype, role, description, kind, in_messages, flagged, shown)
 
 
-_CANONICAL: list[Field] = [
+_MANIFEST: list[Field] = [
     # equipment
-    _f("container_number", pl.String(), "id", "ISO 6346 container number, e.g. MSCU1234565"),
-    _f("iso_type", pl.String(), "categorical", "ISO 6346 size/type code, e.g. 22G1, 45R1"),
+    _f(
+        "container_number",
+        pl.String(),
+        "id",
+        "ISO 6346 container number, e.g. MSCU1234565",
+        flagged=2,
+    ),
+    _f(
+        "iso_type", pl.String(), "categorical", "ISO 6346 size/type code, e.g. 22G1, 45R1", shown=34
+    ),
     _f("seals", STR_LIST, "list", "seal numbers"),
     _f("fcl_lcl", pl.String(), "categorical", "FCL or LCL"),
     _f("is_empty", pl.Boolean(), "flag", "container declared empty"),
     # document
-    _f("bl_number", pl.String(), "id", "bill of lading (transport document) number"),
-    _f("house_bl_number", pl.String(), "id", "house bill of lading number"),
+    _f("bl_number", pl.String(), "id", "bill of lading (transport document) number", flagged=3),
+    _f("house_bl_number", pl.String(), "id", "house bill of lading number", shown=10),
     _f("bl_type", pl.String(), "categorical", "straight or to_order"),
-    _f("filed_at", DATETIME, "time", "when the manifest line was filed"),
-    _f("amendments", pl.Int32(), "numeric", "number of amendments to the filing"),
-    _f("last_amended_at", DATETIME, "time", "when the filing was last amended"),
+    _f("filed_at", DATETIME, "time", "when the manifest line was filed", shown=35),
+    _f(
+        "amendments", pl.Int32(), "numeric", "number of amendments to the filing", in_messages=False
+    ),
+    _f("last_amended_at", DATETIME, "time", "when the filing was last amended", in_messages=False),
     _f("freight_terms", pl.String(), "categorical", "prepaid or collect"),
-    _f("freight_payment", pl.String(), "categorical", "how freight was paid, e.g. cash"),
+    _f(
+        "freight_payment",
+        pl.String(),
+        "categorical",
+        "how freight was paid, e.g. cash",
+        in_messages=False,
+    ),
     # parties
-    _f("shipper_name", pl.String(), "text", "shipper (consignor) name"),
+    _f("shipper_name", pl.String(), "text", "shipper (consignor) name", flagged=17, shown=11),
     _f("shipper_address", pl.String(), "text", "shipper address"),
-    _f("shipper_country", pl.String(), "categorical", "shipper country, ISO 3166 alpha-2"),
+    _f(
+        "shipper_country", pl.String(), "categorical", "shipper country, ISO 3166 alpha-2", shown=12
+    ),
     _f("shipper_id", pl.String(), "id", "shipper identifier (EORI, TIN, ...)"),
-    _f("consignee_name", pl.String(), "text", "consignee name"),
+    _f("consignee_name", pl.String(), "text", "consignee name", flagged=18, shown=13),
     _f("consignee_address", pl.String(), "text", "consignee address"),
-    _f("consignee_country", pl.String(), "categorical", "consignee country, ISO 3166 alpha-2"),
+    _f(
+        "consignee_country",
+        pl.String(),
+        "categorical",
+        "consignee country, ISO 3166 alpha-2",
+        shown=14,
+    ),
     _f("consignee_id", pl.String(), "id", "consignee identifier (EORI, TIN, ...)"),
-    _f("notify_name", pl.String(), "text", "notify party name"),
+    _f("notify_name", pl.String(), "text", "notify party name", shown=15),
     _f("notify_address", pl.String(), "text", "notify party address"),
     # goods
-    _f("hs_code", pl.String(), "categorical", "HS code, 6 to 10 digits, as text"),
-    _f("goods_description", pl.String(), "text", "goods description as declared"),
-    _f("packages", pl.Int64(), "numeric", "number of packages"),
-    _f("package_type", pl.String(), "categorical", "package type code or text"),
-    _f("gross_weight_kg", pl.Float64(), "numeric", "gross weight in kilograms"),
-    _f("declared_value", pl.Float64(), "numeric", "declared value in `currency`"),
-    _f("currency", pl.String(), "categorical", "ISO 4217 currency of declared_value"),
+    _f(
+        "hs_code",
+        pl.String(),
+        "categorical",
+        "HS code, 6 to 10 digits, as text",
+        flagged=21,
+        shown=16,
+    ),
+    _f(
+        "goods_description",
+        pl.String(),
+        "text",
+        "goods description as declared",
+        flagged=22,
+        shown=18,
+    ),
+    _f("packages", pl.Int64(), "numeric", "number of packages", shown=19),
+    _f("package_type", pl.String(), "categorical", "package type code or text", shown=20),
+    _f("gross_weight_kg", pl.Float64(), "numeric", "gross weight in kilograms", shown=21),
+    _f(
+        "declared_value",
+        pl.Float64(),
+        "numeric",
+        "declared value in `currency`",
+        shown=22,
+        in_messages=False,
+    ),
+    _f(
+        "currency",
+        pl.String(),
+        "categorical",
+        "ISO 4217 currency of declared_value",
+        shown=23,
+        in_messages=False,
+    ),
     _f("un_dg_number", pl.String(), "categorical", "UN dangerous-goods number"),
     # route
-    _f("origin_country", pl.String(), "categorical", "country of origin, ISO 3166 alpha-2"),
-    _f("place_of_receipt", pl.String(), "categorical", "UN/LOCODE of the place of receipt"),
-    _f("port_of_loading", pl.String(), "categorical", "UN/LOCODE of the port of loading"),
-    _f("transshipment_ports", STR_LIST, "list", "UN/LOCODEs of transshipment ports, in order"),
-    _f("port_of_discharge", pl.String(), "categorical", "UN/LOCODE of the port of discharge"),
-    _f("place_of_delivery", pl.String(), "categorical", "UN/LOCODE of the place of delivery"),
+    _f(
+        "origin_country",
+        pl.String(),
+        "categorical",
+        "country of origin, ISO 3166 alpha-2",
+        shown=24,
+    ),
+    _f(
+        "place_of_receipt",
+        pl.String(),
+        "categorical",
+        "UN/LOCODE of the place of receipt",
+        shown=25,
+    ),
+    _f(
+        "port_of_loading",
+        pl.String(),
+        "categorical",
+        "UN/LOCODE of the port of loading",
+        flagged=19,
+        shown=26,
+    ),
+    _f(
+        "transshipment_ports",
+        STR_LIST,
+        "list",
+        "UN/LOCODEs of transshipment ports, in order",
+        shown=27,
+    ),
+    _f(
+        "port_of_discharge",
+        pl.String(),
+        "categorical",
+        "UN/LOCODE of the port of discharge",
+        flagged=20,
+        shown=28,
+    ),
+    _f(
+        "place_of_delivery",
+        pl.String(),
+        "categorical",
+        "UN/LOCODE of the place of delivery",
+        shown=29,
+    ),
     # conveyance
-    _f("vessel_imo", pl.String(), "id", "IMO ship number, 7 digits"),
-    _f("vessel_name", pl.String(), "text", "vessel name"),
-    _f("voyage", pl.String(), "id", "voyage number"),
-    _f("carrier_scac", pl.String(), "categorical", "carrier SCAC code"),
-    _f("departed_at", DATETIME, "time", "departure from the port of loading"),
-    _f("arrival_eta", DATETIME, "time", "estimated arrival at the port of discharge"),
-    # history only
+    _f("vessel_imo", pl.String(), "id", "IMO ship number, 7 digits", shown=30),
+    _f("vessel_name", pl.String(), "text", "vessel name", shown=31),
+    _f("voyage", pl.String(), "id", "voyage number", shown=32),
+    _f("carrier_scac", pl.String(), "categorical", "carrier SCAC code", shown=33),
+    _f("departed_at", DATETIME, "time", "departure from the port of loading", shown=36),
+    _f("arrival_eta", DATETIME, "time", "estimated arrival at the port of discharge", shown=37),
+]
+
+_LABELS: list[Field] = [
+    # history only: the outcome of an inspection, never in a manifest
     _f("inspected", pl.Boolean(), "label", "the container was physically inspected"),
     _f("inspection_result", pl.String(), "label", "seizure, irregularity or clean"),
     _f("finding_type", pl.String(), "label", "drugs, precursors, weapons, counterfeit, ..."),
@@ -101,6 +212,9 @@ _CANONICAL: list[Field] = [
         "when the inspection result became known (history features count a result only "
         "after it; default: filed_at)",
     ),
+]
+
+_AIR_WAYBILL: list[Field] = [
     # air cargo: the air waybill (IATA Cargo-IMP FWB/FHL); one row = one master or house AWB.
     # Shared fields keep their meaning: packages = pieces, gross_weight_kg, goods, parties,
     # declared_value/currency, hs_code, filed_at, departed_at/arrival_eta.
@@ -109,30 +223,52 @@ _CANONICAL: list[Field] = [
         pl.String(),
         "id",
         "master air waybill number: airline prefix + 7-digit serial + mod-7 check digit",
+        flagged=5,
+        shown=2,
     ),
-    _f("house_awb_number", pl.String(), "id", "house air waybill number (forwarder's)"),
-    _f("airport_of_origin", pl.String(), "categorical", "IATA code of the airport of departure"),
+    _f(
+        "house_awb_number",
+        pl.String(),
+        "id",
+        "house air waybill number (forwarder's)",
+        flagged=6,
+        shown=3,
+    ),
+    _f(
+        "airport_of_origin",
+        pl.String(),
+        "categorical",
+        "IATA code of the airport of departure",
+        flagged=7,
+        shown=4,
+    ),
     _f(
         "transfer_airports",
         STR_LIST,
         "list",
         "IATA codes of the airports the consignment is transferred at, in order",
+        shown=5,
     ),
     _f(
         "airport_of_destination",
         pl.String(),
         "categorical",
         "IATA code of the airport of destination",
+        flagged=8,
+        shown=6,
     ),
-    _f("flights", STR_LIST, "list", "flight designators in order, e.g. TK0352"),
-    _f("volume_m3", pl.Float64(), "numeric", "consignment volume in cubic metres"),
+    _f("flights", STR_LIST, "list", "flight designators in order, e.g. TK0352", shown=7),
+    _f("volume_m3", pl.Float64(), "numeric", "consignment volume in cubic metres", shown=8),
     _f(
         "special_handling_codes",
         STR_LIST,
         "list",
         "IATA special handling codes, e.g. VAL, PER, DGR, COL",
+        shown=9,
     ),
 ]
+
+_CANONICAL: list[Field] = [*_MANIFEST, *_LABELS, *_AIR_WAYBILL]
 
 CANONICAL: dict[str, Field] = {f.name: f for f in _CANONICAL}
 """Canonical input fields, by name, in declaration order."""
@@ -146,19 +282,15 @@ AIR_RECORD_ID: tuple[str, ...] = ("awb_number", "house_awb_number")
 OPTIONAL_KEY_FIELDS: frozenset[str] = frozenset({"house_awb_number"})
 """Key parts that may be empty (a master AWB without houses is keyed by its number alone)."""
 
-AIR_FIELDS: tuple[str, ...] = (
-    "awb_number",
-    "house_awb_number",
-    "airport_of_origin",
-    "transfer_airports",
-    "airport_of_destination",
-    "flights",
-    "volume_m3",
-    "special_handling_codes",
-)
+AIR_FIELDS: tuple[str, ...] = tuple(f.name for f in _AIR_WAYBILL)
 """Canonical fields only an air waybill carries."""
 
-LABEL_FIELDS: tuple[str, ...] = ("inspected", "inspection_result", "finding_type", "inspected_at")
+LABEL_FIELDS: tuple[str, ...] = tuple(f.name for f in _LABELS)
+"""Canonical fields of an inspection's outcome: history has them, a manifest never."""
+
+NOT_IN_MESSAGES: frozenset[str] = frozenset(f.name for f in _MANIFEST if not f.in_messages)
+"""Canonical fields carriers' manifest messages (DCSA, CUSCAR) do not carry: the filing's
+amendment history and the declared value."""
 
 # Columns every batch carries for traceability, added by ingest.
 RECORD_ID = "record_id"
@@ -167,14 +299,15 @@ SOURCE_LINE = "source_line"
 ROW_INDEX = "row_index"
 
 _TRACE: list[Field] = [
-    _f(RECORD_ID, pl.String(), "id", "the key the pipeline uses for the row", "derived"),
-    _f(SOURCE_FILE, pl.String(), "id", "file the row was read from", "derived"),
+    _f(RECORD_ID, pl.String(), "id", "the key the pipeline uses for the row", "derived", flagged=1),
+    _f(SOURCE_FILE, pl.String(), "id", "file the row was read from", "derived", flagged=23),
     _f(
         SOURCE_LINE,
         pl.Int64(),
         "id",
         "line (text formats) or record number the row came from",
         "derived",
+        flagged=24,
     ),
     _f(ROW_INDEX, pl.Int64(), "id", "0-based position of the row in the batch", "derived"),
 ]
@@ -186,9 +319,7 @@ DERIVED: dict[str, Field] = {f.name: f for f in _TRACE}
 def register_derived(*fields: Field) -> None:
     """Declare fields a stage adds so rule lint and the editor schema know them."""
     for field in fields:
-        DERIVED[field.name] = Field(
-            field.name, field.dtype, field.role, field.description, "derived"
-        )
+        DERIVED[field.name] = replace(field, kind="derived")
 
 
 def known_fields() -> dict[str, Field]:
@@ -222,7 +353,7 @@ _ENRICHMENT: list[Field] = [
     _f("place_of_delivery_country", pl.String(), "categorical", "country of the place of delivery"),
     _f("transshipment_countries", STR_LIST, "list", "countries of the transshipment ports"),
     _f("transshipment_count", pl.Int32(), "numeric", "number of transshipment ports"),
-    _f("hs_chapter", pl.String(), "categorical", "first 2 digits of hs_code"),
+    _f("hs_chapter", pl.String(), "categorical", "first 2 digits of hs_code", shown=17),
     _f("hs_heading", pl.String(), "categorical", "first 4 digits of hs_code"),
     _f("hs_subheading", pl.String(), "categorical", "first 6 digits of hs_code"),
     _f("hs_chapter_description", pl.String(), "text", "HS 2022 chapter text"),
@@ -251,6 +382,8 @@ _AIR: list[Field] = [
         pl.String(),
         "categorical",
         "air (the row has an air waybill number) or sea",
+        flagged=4,
+        shown=1,
     ),
     _f("airline_prefix", pl.String(), "categorical", "IATA airline prefix: first 3 AWB digits"),
     _f(
@@ -502,40 +635,64 @@ _WATCHLIST: list[Field] = [
         pl.Float64(),
         "numeric",
         "best fuzzy match score (0-100) of a party name against watchlists",
+        shown=38,
     ),
     _f(
         "watchlist_party_role",
         pl.String(),
         "categorical",
         "which party matched: shipper, consignee or notify",
+        shown=39,
     ),
     _f(
         "watchlist_entry",
         pl.String(),
         "text",
         "the matched watchlist entry (list, reference, name)",
+        shown=40,
     ),
     _f(
         "watchlist_party_match",
         pl.String(),
         "text",
         "why the party name matched: the listed name, words matched, differing, missing, extra",
+        shown=41,
     ),
-    _f("watchlist_vessel_hit", pl.Boolean(), "flag", "vessel IMO number is on a watchlist"),
+    _f(
+        "watchlist_vessel_hit",
+        pl.Boolean(),
+        "flag",
+        "vessel IMO number is on a watchlist",
+        shown=42,
+    ),
     _f(
         "watchlist_vessel_name_hit",
         pl.Boolean(),
         "flag",
         "vessel name is a listed vessel's name but its IMO number is not listed",
+        shown=43,
     ),
-    _f("watchlist_vessel_entry", pl.String(), "text", "the matched vessel entry"),
-    _f("watchlist_container_hit", pl.Boolean(), "flag", "container number is on a watchlist"),
-    _f("watchlist_container_entry", pl.String(), "text", "the matched container entry"),
+    _f("watchlist_vessel_entry", pl.String(), "text", "the matched vessel entry", shown=44),
+    _f(
+        "watchlist_container_hit",
+        pl.Boolean(),
+        "flag",
+        "container number is on a watchlist",
+        shown=45,
+    ),
+    _f("watchlist_container_entry", pl.String(), "text", "the matched container entry", shown=46),
 ]
 
 _OUTPUTS: list[Field] = [
-    _f("rule_score", pl.Float64(), "numeric", "sum of weights of active rules that hit", "output"),
-    _f("rule_hits", STR_LIST, "list", "ids of active rules that hit", "output"),
+    _f(
+        "rule_score",
+        pl.Float64(),
+        "numeric",
+        "sum of weights of active rules that hit",
+        "output",
+        flagged=13,
+    ),
+    _f("rule_hits", STR_LIST, "list", "ids of active rules that hit", "output", flagged=15),
     _f("rule_reasons", STR_LIST, "list", "rendered reasons of the active rules that hit", "output"),
     _f("rule_reasons_ru", STR_LIST, "list", "the rule reasons in Russian", "output"),
     _f(
@@ -551,6 +708,7 @@ _OUTPUTS: list[Field] = [
         "numeric",
         "model probability of a positive inspection",
         "output",
+        flagged=14,
     ),
     _f("model_reasons", STR_LIST, "list", "top model contributions in plain language", "output"),
     _f(
@@ -560,20 +718,75 @@ _OUTPUTS: list[Field] = [
         "the model contributions in Russian",
         "output",
     ),
-    _f("risk_score", pl.Float64(), "numeric", "combined risk 0-100", "output"),
-    _f("lane", pl.String(), "categorical", "red, yellow or green", "output"),
+    _f("risk_score", pl.Float64(), "numeric", "combined risk 0-100", "output", flagged=10),
+    _f("lane", pl.String(), "categorical", "red, yellow or green", "output", flagged=9),
     _f("forced_red", pl.Boolean(), "flag", "a policy rule forced the red lane", "output"),
-    _f("selected", pl.Boolean(), "flag", "selected for physical inspection", "output"),
-    _f("selection_reason", pl.String(), "categorical", "forced, risk or control", "output"),
+    _f("selected", pl.Boolean(), "flag", "selected for physical inspection", "output", flagged=11),
+    _f(
+        "selection_reason",
+        pl.String(),
+        "categorical",
+        "forced, risk or control",
+        "output",
+        flagged=12,
+    ),
 ]
 
 for _field in (*_ENRICHMENT, *_AIR, *_DATA_QUALITY, *_HISTORY, *_WATCHLIST):
-    DERIVED[_field.name] = Field(
-        _field.name, _field.dtype, _field.role, _field.description, "derived"
-    )
+    DERIVED[_field.name] = replace(_field, kind="derived")
 
 OUTPUTS: dict[str, Field] = {f.name: f for f in _OUTPUTS}
 """Columns the scoring stages write (rules, model, combine, select)."""
+
+_FLAGGED_FILE: list[Field] = [
+    _f(
+        "reasons",
+        pl.String(),
+        "text",
+        "the row's rule and model reasons joined with ' | ' (flagged.csv only)",
+        "output",
+        flagged=16,
+    ),
+]
+
+_CATALOGUE: tuple[Field, ...] = (
+    *_CANONICAL,
+    *_TRACE,
+    *_ENRICHMENT,
+    *_AIR,
+    *_DATA_QUALITY,
+    *_HISTORY,
+    *_WATCHLIST,
+    *_OUTPUTS,
+    *_FLAGGED_FILE,
+)
+
+
+def catalogue() -> tuple[Field, ...]:
+    """Every field declared here: canonical, derived, outputs and the columns only
+    ``flagged.csv`` has."""
+    return _CATALOGUE
+
+
+def _placed(place: Literal["flagged", "shown"]) -> tuple[str, ...]:
+    """The fields that have a ``place`` (``Field.flagged`` or ``Field.shown``), by it."""
+    at = {f.name: getattr(f, place) for f in _CATALOGUE if getattr(f, place) is not None}
+    return tuple(sorted(at, key=at.__getitem__))
+
+
+FLAGGED_COLUMNS: tuple[str, ...] = _placed("flagged")
+"""The columns of ``flagged.csv``, in order (each written when the batch has it)."""
+
+AIR_FLAGGED_COLUMNS: tuple[str, ...] = tuple(
+    name for name in FLAGGED_COLUMNS if name in {*AIR_FIELDS, *(f.name for f in _AIR)}
+)
+"""The ``flagged.csv`` columns of air waybills, written only when the batch has air rows."""
+
+SHOWN_FIELDS: tuple[str, ...] = _placed("shown")
+"""The fields an officer is shown with a flagged row, in order (those the batch has)."""
+
+WATCHLIST_FIELDS: tuple[str, ...] = tuple(f.name for f in _WATCHLIST)
+"""The columns the watchlist stage adds."""
 
 DQ_FLAGS: tuple[str, ...] = tuple(f.name for f in _DATA_QUALITY if f.dtype == pl.Boolean())
 """Every Boolean data-quality flag (the run record counts each)."""

@@ -55,6 +55,7 @@ from engine.errors import Location
 from engine.identity import file_id
 from engine.identity import fingerprint as content_id
 from engine.parties import normalise_name
+from engine.schema import WATCHLIST_FIELDS
 
 __all__ = [
     "CSV_COLUMNS",
@@ -75,17 +76,7 @@ REPORT_FLOOR = 80.0
 """Lowest party score reported (with its entry); lower scores are reported as 0."""
 
 PARTY_ROLES: tuple[str, ...] = ("shipper", "consignee", "notify")
-WATCHLIST_COLUMNS: tuple[str, ...] = (
-    "watchlist_party_score",
-    "watchlist_party_role",
-    "watchlist_entry",
-    "watchlist_party_match",
-    "watchlist_vessel_hit",
-    "watchlist_vessel_name_hit",
-    "watchlist_vessel_entry",
-    "watchlist_container_hit",
-    "watchlist_container_entry",
-)
+WATCHLIST_COLUMNS = WATCHLIST_FIELDS
 UN_LIST_PATH = Path(__file__).resolve().parent / "watchlists" / "un-consolidated.xml"
 """The UN SC consolidated list shipped with the engine (see watchlists/README.md)."""
 

@@ -16,52 +16,12 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.tables import RuleHit, ScoredContainer
 from engine.i18n import LOCALES, localised_column
-from engine.watchlist import WATCHLIST_COLUMNS
+from engine.schema import SHOWN_FIELDS
 
 CHUNK_ROWS = 5_000
 
-# Manifest fields shown with a flagged row, when the batch has them.
-DISPLAY_FIELDS: tuple[str, ...] = (
-    # air waybills (null on container rows)
-    "transport_mode",
-    "awb_number",
-    "house_awb_number",
-    "airport_of_origin",
-    "transfer_airports",
-    "airport_of_destination",
-    "flights",
-    "volume_m3",
-    "special_handling_codes",
-    "house_bl_number",
-    "shipper_name",
-    "shipper_country",
-    "consignee_name",
-    "consignee_country",
-    "notify_name",
-    "hs_code",
-    "hs_chapter",
-    "goods_description",
-    "packages",
-    "package_type",
-    "gross_weight_kg",
-    "declared_value",
-    "currency",
-    "origin_country",
-    "place_of_receipt",
-    "port_of_loading",
-    "transshipment_ports",
-    "port_of_discharge",
-    "place_of_delivery",
-    "vessel_imo",
-    "vessel_name",
-    "voyage",
-    "carrier_scac",
-    "iso_type",
-    "filed_at",
-    "departed_at",
-    "arrival_eta",
-    *WATCHLIST_COLUMNS,
-)
+DISPLAY_FIELDS = SHOWN_FIELDS
+"""Fields shown with a flagged row, when the batch has them (``engine.schema`` places them)."""
 _LISTS = (
     "rule_hits",
     "rule_reasons",

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 
 from engine._canonical import QUARANTINE_SCHEMA
-from engine.schema import CANONICAL, LABEL_FIELDS
+from engine.schema import CANONICAL, LABEL_FIELDS, NOT_IN_MESSAGES
 from engine.spec import UNITS_TO_KG
 
 RAW_SNIPPET = 300
@@ -17,13 +17,6 @@ RAW_SNIPPET = 300
 # Units of measure the readers convert to kilograms: the spec's table (UN/ECE Rec 20 codes
 # KGM, TNE, LBR, GRM and plain names), plus the Rec 20 code for grams and common spellings.
 WEIGHT_UNITS: dict[str, float] = {**UNITS_TO_KG, "grm": 0.001, "kgs": 1.0, "lbs": 0.45359237}
-
-# What DCSA and CUSCAR messages do not carry: the filing's amendment history and the
-# declared value. Readers fill every other canonical field except the labels (inspection
-# outcomes, which come from the history, not from a manifest).
-NOT_IN_MESSAGES: frozenset[str] = frozenset(
-    {"amendments", "last_amended_at", "freight_payment", "declared_value", "currency"}
-)
 
 # Canonical fields the readers fill, in the catalogue's order, with the dtype they emit (the
 # canonical dtype, except times, which stay ISO text so the spec's conversion applies as for

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.formats._common import EMITTED, NOT_IN_MESSAGES, emitted_schema
-from engine.schema import CANONICAL, LABEL_FIELDS
+from engine.formats._common import EMITTED, emitted_schema
+from engine.schema import CANONICAL, LABEL_FIELDS, NOT_IN_MESSAGES
 
 
 def test_emitted_fields_are_the_catalogue_but_labels_and_what_messages_lack() -> None:

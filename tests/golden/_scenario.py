@@ -111,11 +111,20 @@ def outputs(out: Path, work: Path) -> Outputs:
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     return Outputs(
         scored=_names(scored),
-        flagged=_names(pl.read_csv(out / "flagged.csv", infer_schema=False)),
+        flagged=_names(read_flagged(out / "flagged.csv")),
         quarantine=_names(pl.read_parquet(out / "quarantine.parquet")),
         record=normalise_record(record, out, work),
         history_rows=HistoryStore(work / "history").scan().select(pl.len()).collect().item(),
     )
+
+
+def read_flagged(path: Path) -> pl.DataFrame:
+    """``flagged.csv`` as text, but its float columns as floats (compared to 1e-9 like the
+    scored ones, not digit for digit)."""
+    from engine.schema import catalogue
+
+    floats = {f.name: pl.Float64() for f in catalogue() if f.flagged and f.dtype == pl.Float64}
+    return pl.read_csv(path, infer_schema=False, schema_overrides=floats)
 
 
 def _names(frame: pl.DataFrame) -> pl.DataFrame:
@@ -146,7 +155,7 @@ def read_expected(name: str) -> Outputs:
     history = json.loads((EXPECTED / "history.json").read_text(encoding="utf-8"))
     return Outputs(
         scored=pl.read_parquet(EXPECTED / "scored.parquet"),
-        flagged=pl.read_csv(EXPECTED / "flagged.csv", infer_schema=False),
+        flagged=read_flagged(EXPECTED / "flagged.csv"),
         quarantine=pl.read_parquet(EXPECTED / "quarantine.parquet"),
         record=json.loads((EXPECTED / f"run-{name}.json").read_text(encoding="utf-8")),
         history_rows=int(history["rows_after"]),
