@@ -72,7 +72,8 @@ def read_history(
     """
     from dataclasses import replace
 
-    from engine.ingest import read_frame
+    from engine.prepare import prepare_history
+    from engine.prepare import read_history as engine_read_history
     from engine.spec import default_spec, load_spec
 
     spec = load_spec(spec_path)
@@ -86,19 +87,13 @@ def read_history(
             time_field=spec.time_field,
         )
     recipe = ModelRecipe.from_spec(spec)
-    frames = []
-    for path in paths:
-        frame, quarantine = read_frame(path, spec)
-        if quarantine.height:
-            err_console.print(
-                f"[yellow]warning:[/yellow] {quarantine.height} record(s) of "
-                f"{path} could not be read and were left out"
-            )
-        frames.append(frame)
-    frame = pl.concat(frames, how="vertical_relaxed")
+    frame, rejected = engine_read_history(paths, spec)
+    for source, count in rejected.group_by("source_file", maintain_order=True).len().iter_rows():
+        err_console.print(
+            f"[yellow]warning:[/yellow] {count} record(s) of "
+            f"{source} could not be read and were left out"
+        )
     if prepare:
-        from engine.prepare import prepare_history
-
         frame = prepare_history(frame)
     return frame, recipe, batch_identity(paths)
 

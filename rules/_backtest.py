@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,9 @@ import numpy as np
 import polars as pl
 
 from engine.errors import Location, LookoutError
-from engine.prepare import prepare_history
+from engine.prepare import prepare_history, read_columns
+from engine.prepare import read_history as engine_read_history
+from engine.spec import DatasetSpec
 from rules._compile import hit_column
 from rules._pack import CompiledPack, RulePack
 
@@ -24,66 +25,51 @@ class BacktestError(LookoutError):
     """A history cannot be read or lacks what a backtest needs."""
 
 
-def read_history(path: Path | str) -> pl.DataFrame:
-    """A history file (Parquet, CSV, Arrow IPC or NDJSON) as a frame."""
+def read_history(
+    path: Path | str, spec: DatasetSpec | None = None, *, notes: list[str] | None = None
+) -> pl.DataFrame:
+    """A labelled history file read the way a batch is (:func:`engine.prepare.read_history`:
+    the format told by its content, columns mapped by ``spec``, default canonical names).
+
+    Records that cannot be read are left out and counted in ``notes``; a file that cannot
+    be read at all raises :class:`BacktestError` where it failed.
+    """
     p = Path(path)
     if not p.is_file():
         raise BacktestError(
             "history file not found",
             location=Location(file=str(p)),
-            hint="give a Parquet, CSV, Arrow IPC or NDJSON file of past rows",
-        )
-    readers: dict[str, Callable[[Path], pl.DataFrame]] = {
-        ".parquet": pl.read_parquet,
-        ".csv": lambda f: pl.read_csv(f, try_parse_dates=True, infer_schema_length=10000),
-        ".arrow": pl.read_ipc,
-        ".ipc": pl.read_ipc,
-        ".feather": pl.read_ipc,
-        ".ndjson": pl.read_ndjson,
-        ".jsonl": pl.read_ndjson,
-    }
-    reader = readers.get(p.suffix.lower())
-    if reader is None:
-        raise BacktestError(
-            f"unsupported history format '{p.suffix}'",
-            location=Location(file=str(p)),
-            hint="use .parquet, .csv, .arrow/.ipc or .ndjson",
+            hint="give a labelled history file (Parquet, CSV, Arrow IPC, NDJSON, ...)",
         )
     try:
-        return reader(p)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        frame, rejected = engine_read_history([p], spec)
+    except LookoutError as err:
         raise BacktestError(
-            f"cannot read history: {exc}",
-            location=Location(file=str(p)),
-            hint="check the file is complete and in the format its suffix says",
-        ) from exc
+            f"cannot read history: {err.message}", location=err.location, hint=err.hint
+        ) from err
+    if rejected.height and notes is not None:
+        notes.append(f"{rejected.height:,} record(s) of {p} could not be read and were left out")
+    return frame
 
 
-def dataset_fields(path: Path | str) -> dict[str, pl.DataType]:
-    """Columns of a data file that the engine's catalogue does not know (dataset fields)."""
+def dataset_fields(path: Path | str, spec: DatasetSpec | None = None) -> dict[str, pl.DataType]:
+    """Columns of a data file, read through ``spec`` as a batch is, that the engine's
+    catalogue does not know (dataset fields), with the types rules will see."""
     from engine.schema import known_fields
 
     p = Path(path)
-    readers: dict[str, Callable[[Path], Any]] = {
-        ".parquet": pl.read_parquet_schema,
-        ".csv": lambda f: pl.scan_csv(f, try_parse_dates=True).collect_schema(),
-        ".arrow": pl.read_ipc_schema,
-        ".ipc": pl.read_ipc_schema,
-        ".ndjson": lambda f: pl.scan_ndjson(f).collect_schema(),
-    }
-    reader = readers.get(p.suffix.lower())
-    if reader is None or not p.is_file():
+    if not p.is_file():
         raise BacktestError(
             f"cannot read the columns of '{p}'",
             location=Location(file=str(p)),
-            hint="give an existing .parquet, .csv, .arrow/.ipc or .ndjson file",
+            hint="give an existing data file (Parquet, CSV, Arrow IPC, NDJSON, ...)",
         )
     try:
-        schema = dict(reader(p))
-    except (pl.exceptions.PolarsError, OSError) as exc:
+        schema = read_columns(p, spec)
+    except LookoutError as err:
         raise BacktestError(
-            f"cannot read the columns: {exc}", location=Location(file=str(p))
-        ) from exc
+            f"cannot read the columns: {err.message}", location=err.location, hint=err.hint
+        ) from err
     known = known_fields()
     return {name: dtype for name, dtype in schema.items() if name not in known}
 

@@ -14,12 +14,14 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from engine.errors import LookoutError
 from engine.identity import short_id
+from engine.spec import DatasetSpec
 from rules._backtest import backtest, dataset_fields, read_history
 from rules._diagnostics import Diagnostic, RulePackError
 from rules._diff import diff_packs
@@ -34,6 +36,30 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+SpecOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec",
+        help="dataset spec the data file is read with, as a batch is (default: canonical names)",
+    ),
+]
+
+
+def _read_spec(path: Path | None) -> DatasetSpec | None:
+    from engine.spec import load_spec
+
+    return None if path is None else load_spec(path)
+
+
+def _read_history(path: Path, spec: Path | None) -> pl.DataFrame:
+    """The history file as the backtest reads it; records left out are said on stderr."""
+    notes: list[str] = []
+    frame = read_history(path, _read_spec(spec), notes=notes)
+    for note in notes:
+        err.print(f"[yellow]warning:[/yellow] {_escape(note)}")
+    return frame
 
 
 class _Consoles:
@@ -133,9 +159,10 @@ def check(
         Path | None,
         typer.Option(help="a data file whose extra columns rules may use (dataset fields)"),
     ] = None,
+    spec: SpecOpt = None,
 ) -> None:
     """Lint a pack: report every error and warning at once, as file:line:col."""
-    extra = dataset_fields(fields_from) if fields_from is not None else None
+    extra = dataset_fields(fields_from, _read_spec(spec)) if fields_from is not None else None
     diags = check_pack(pack, fields=extra)
     for diag in diags:
         _print_diag(diag)
@@ -217,10 +244,11 @@ def backtest_cmd(
     until: Annotated[str | None, typer.Option(help="last day, YYYY-MM-DD")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the full report")] = None,
     pack: PackArg = DEFAULT_PACK,
+    spec: SpecOpt = None,
 ) -> None:
     """Per-rule hits, hit rate among inspected, precision, lift and overlap on history."""
     loaded = _load(pack)
-    frame = read_history(history)
+    frame = _read_history(history, spec)
     report = backtest(
         loaded, frame, start=_parse_date(date_from, "--from"), until=_parse_date(until, "--until")
     )
@@ -308,10 +336,11 @@ def diff_cmd(
     old: Annotated[Path, typer.Argument(help="the pack before")],
     new: Annotated[Path, typer.Argument(help="the pack after")],
     history: Annotated[Path | None, typer.Option(help="history to compare hits on")] = None,
+    spec: SpecOpt = None,
 ) -> None:
     """Rules added, removed and changed between two packs; hit changes with --history."""
     result = diff_packs(
-        _load(old), _load(new), read_history(history) if history is not None else None
+        _load(old), _load(new), _read_history(history, spec) if history is not None else None
     )
     out.print(f"old {short_id(result.old_hash)}  new {short_id(result.new_hash)}")
     for rule_id in result.added:

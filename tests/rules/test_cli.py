@@ -84,6 +84,8 @@ def test_diff_and_backtest_on_history(tmp_path: Path) -> None:
     )
     hist = pl.DataFrame(
         {
+            "container_number": ["MSCU6639871", "CSQU3054383", "TCNU7200794"],
+            "bl_number": ["BL1", "BL2", "BL3"],
             "filed_at": [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 3,
             "is_reefer": [True, False, True],
             "freight_payment": ["cash", None, None],
@@ -107,6 +109,32 @@ def test_diff_and_backtest_on_history(tmp_path: Path) -> None:
     assert code == 1 and "history file not found" in output
 
 
+def test_backtest_reads_history_as_a_batch_is_read(tmp_path: Path) -> None:
+    """The format is told by the content (a CSV named .txt), records that cannot be keyed
+    are left out and said, and a history without record keys is refused where it is."""
+    text = tmp_path / "history.txt"
+    text.write_text(
+        "container_number,bl_number,filed_at,freight_payment,inspected,inspection_result\n"
+        "MSCU6639871,BL1,2026-03-01T08:00:00Z,cash,true,seizure\n"
+        "CSQU3054383,BL2,2026-03-01T08:00:00Z,,true,clean\n"
+        "TCNU7200794,,2026-03-01T08:00:00Z,cash,false,\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.json"
+    code, output = run("backtest", "--history", str(text), "--json", str(report))
+    assert code == 0, output
+    assert f"1 record(s) of {text} could not be read and were left out" in output
+    cash = next(r for r in json.loads(report.read_text())["rules"] if r["rule"] == "cash-freight")
+    assert cash["hits"] == 1 and cash["precision"] == 1.0
+
+    keyless = tmp_path / "keyless.parquet"
+    pl.DataFrame({"filed_at": ["2026-03-01"], "inspected": [True]}).write_parquet(keyless)
+    code, output = run("backtest", "--history", str(keyless))
+    assert code == 1
+    assert f"{keyless}:1: cannot read history: required manifest fields are missing" in output
+    assert "--spec" in output
+
+
 def test_check_accepts_dataset_fields_from_a_data_file(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     pack.mkdir()
@@ -119,4 +147,12 @@ def test_check_accepts_dataset_fields_from_a_data_file(tmp_path: Path) -> None:
     code, output = run("check", str(pack))
     assert code == 1 and "unknown field 'declarant_code'" in output
     code, output = run("check", str(pack), "--fields-from", str(data))
+    assert code == 1 and "required manifest fields are missing" in output  # not a manifest
+    spec = tmp_path / "declarations.yaml"
+    spec.write_text(
+        "name: declarations\nrecord_id: declarant_code\ncolumns: {hs_code: hs_code}\n"
+        "extra: {declarant_code: {source: declarant_code, role: id}}\n",
+        encoding="utf-8",
+    )
+    code, output = run("check", str(pack), "--fields-from", str(data), "--spec", str(spec))
     assert code == 0 and "1 active" in output
