@@ -30,9 +30,9 @@ AIR_ROWS_PER_DAY = 400
 
 
 def run_demo(console: Console, *, out: Path, rows: int) -> None:
-    from engine.generate import DEMO_WATCHLIST_NAMES, generate
+    from engine.generate import generate, write_national_watchlist
     from engine.history import HistoryStore
-    from engine.watchlist import CSV_COLUMNS, UN_LIST_PATH
+    from engine.watchlist import UN_LIST_PATH
 
     data = out / "data"
     with console.status("generating the demo manifest and history"):
@@ -70,16 +70,7 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
     manifest = generated.manifests[0]
     # The demo's national list: the names the generator perturbs into look-alike parties.
     national = data / "national-watchlist.csv"
-    pl.DataFrame(
-        {
-            "kind": "party",
-            "name": DEMO_WATCHLIST_NAMES,
-            "list": "DEMO-NATIONAL",
-            "reference": [f"DN-{i + 1:03d}" for i in range(len(DEMO_WATCHLIST_NAMES))],
-        }
-    ).with_columns(
-        pl.lit(None, pl.String).alias(c) for c in ("imo", "container_number", "note")
-    ).select(CSV_COLUMNS).write_csv(national)
+    write_national_watchlist(national, list_name="DEMO-NATIONAL", reference_prefix="DN")
     scorer = build_scorer(history_dir=history_dir, watchlists=[UN_LIST_PATH, national])
     console.print(
         f"scoring [bold]{manifest}[/bold] ({rows:,} lines) with the shipped rules and model"

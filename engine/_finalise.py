@@ -99,35 +99,6 @@ def finalise(
     ``write_partitions`` (the executor's). Raises PipelineError, after writing the
     quarantine and run record, when no row could be scored.
     """
-    record = _outputs(
-        partial,
-        record=record,
-        scorer=scorer,
-        parts=parts,
-        out_dir=out_dir,
-        capacity=capacity,
-        seed=seed,
-        timings=timings,
-        layout=layout,
-        write_partitions=write_partitions,
-    )
-    end_batch(scorer, record, out_dir, timings)
-    return record
-
-
-def _outputs(
-    partial: PartialBatch,
-    *,
-    record: RunRecord,
-    scorer: Scorer,
-    parts: Path,
-    out_dir: Path,
-    capacity: Capacity,
-    seed: int,
-    timings: Timings,
-    layout: str,
-    write_partitions: PartitionWriter,
-) -> RunRecord:
     offsets = partial.offsets()
     for name, seconds in partial.timings.items():
         timings.add(name, seconds)
@@ -188,6 +159,7 @@ def _outputs(
     if record.rows_in != record.rows_scored + record.rows_quarantined:  # the accounting must hold
         record.messages.append("row accounting mismatch: rows_in != rows_scored + rows_quarantined")
     _finish(record, timings, scorer, partial, out_dir, status="succeeded")
+    end_batch(scorer, record, out_dir, timings)
     return record
 
 

@@ -35,7 +35,7 @@ from engine.generate._draw import TYPOLOGIES, Universe
 from engine.generate._errors import GeneratorError
 from engine.generate._labels import FINDINGS, RESULTS, inspect, planted_findings
 from engine.generate._typologies import TypologyRates, choose_groups, plant_numbers, plant_routes
-from engine.generate._watchlist import default_watchlist_names
+from engine.generate._watchlist import default_watchlist_names, write_national_watchlist
 from engine.generate._words import DEMO_WATCHLIST_NAMES
 from engine.generate._world import World, load_world
 from engine.schema import CANONICAL
@@ -58,6 +58,7 @@ __all__ = [
     "default_watchlist_names",
     "generate",
     "to_csv_frame",
+    "write_national_watchlist",
 ]
 
 

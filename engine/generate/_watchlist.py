@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import polars as pl
 from lxml import etree
 
 from engine.generate._words import DEMO_WATCHLIST_NAMES
@@ -39,3 +40,23 @@ def default_watchlist_names(path: Path = UN_LIST) -> list[str]:
         if name and ";" not in name and _TRADING.search(name):
             names.append(name)
     return sorted(set(names)) or list(DEMO_WATCHLIST_NAMES)
+
+
+def write_national_watchlist(path: Path, *, list_name: str, reference_prefix: str) -> Path:
+    """A national watchlist CSV (``engine.watchlist.CSV_COLUMNS``) of the names the
+    look-alike parties are drawn from: one party entry each, in list ``list_name``,
+    referenced ``{reference_prefix}-001``, ``-002``, ..."""
+    from engine.watchlist import CSV_COLUMNS
+
+    names = list(DEMO_WATCHLIST_NAMES)
+    pl.DataFrame(
+        {
+            "kind": "party",
+            "name": names,
+            "list": list_name,
+            "reference": [f"{reference_prefix}-{i + 1:03d}" for i in range(len(names))],
+        }
+    ).with_columns(
+        pl.lit(None, pl.String).alias(c) for c in ("imo", "container_number", "note")
+    ).select(CSV_COLUMNS).write_csv(path)
+    return path

@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from engine.executor import Executor
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "golden"
@@ -62,34 +65,25 @@ def history_store(work: Path) -> Path:
 
 def run_local(work: Path) -> Path:
     """Score the batch in this process into ``work/local``; return that folder."""
-    from api.wiring import build_scorer
-    from engine.pipeline import run_batch
-    from engine.policy import Capacity
-    from engine.watchlist import UN_LIST_PATH
-
-    scorer = build_scorer(history_dir=history_store(work), watchlists=[UN_LIST_PATH, WATCHLIST])
-    out = work / "local"
-    run_batch(
-        source(),
-        scorer=scorer,
-        out_dir=out,
-        capacity=Capacity.parse(CAPACITY),
-        seed=SEED,
-        chunk_rows=CHUNK_ROWS,
-    )
-    return out
+    return _run(work / "local", work)
 
 
 def run_ray(work: Path) -> Path:
     """Score the batch on the Ray already initialised into ``work/ray``; return that folder."""
-    from api.wiring import build_scorer
     from engine.distributed import Ray
+
+    return _run(work / "ray", work, Ray(workers=WORKERS))
+
+
+def _run(out: Path, work: Path, executor: Executor | None = None) -> Path:
+    """Score the batch with the scenario's scorer and options into ``out`` (``executor``:
+    the driver's default, this process, when None)."""
+    from api.wiring import build_scorer
     from engine.pipeline import run_batch
     from engine.policy import Capacity
     from engine.watchlist import UN_LIST_PATH
 
     scorer = build_scorer(history_dir=history_store(work), watchlists=[UN_LIST_PATH, WATCHLIST])
-    out = work / "ray"
     run_batch(
         source(),
         scorer=scorer,
@@ -97,7 +91,7 @@ def run_ray(work: Path) -> Path:
         capacity=Capacity.parse(CAPACITY),
         seed=SEED,
         chunk_rows=CHUNK_ROWS,
-        executor=Ray(workers=WORKERS),
+        executor=executor,
     )
     return out
 

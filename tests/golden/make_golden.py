@@ -28,8 +28,7 @@ HISTORY_ROWS_PER_DAY = 600
 def make_inputs() -> None:
     """Two manifest days (CSV and Parquet), a CSV with three unreadable records, a labelled
     history and a national watchlist of the names look-alike parties are drawn from."""
-    from engine.generate import DEMO_WATCHLIST_NAMES, generate
-    from engine.watchlist import CSV_COLUMNS
+    from engine.generate import generate, write_national_watchlist
 
     with tempfile.TemporaryDirectory() as tmp:
         data = generate(
@@ -58,16 +57,7 @@ def make_inputs() -> None:
         # sorts between the two days, so its rows sit in the middle of the batch
         (sc.INPUTS / f"{first.stem}b.csv").write_text("".join(lines), encoding="utf-8")
         pl.read_parquet(data.history).write_parquet(sc.HISTORY, compression="zstd")
-    pl.DataFrame(
-        {
-            "kind": "party",
-            "name": DEMO_WATCHLIST_NAMES,
-            "list": "GOLDEN-NATIONAL",
-            "reference": [f"GN-{i + 1:03d}" for i in range(len(DEMO_WATCHLIST_NAMES))],
-        }
-    ).with_columns(
-        pl.lit(None, pl.String).alias(c) for c in ("imo", "container_number", "note")
-    ).select(CSV_COLUMNS).write_csv(sc.WATCHLIST)
+    write_national_watchlist(sc.WATCHLIST, list_name="GOLDEN-NATIONAL", reference_prefix="GN")
 
 
 def main(argv: list[str] | None = None) -> int:
