@@ -211,6 +211,14 @@ def _present(src: pl.Expr, source_dtype: pl.DataType) -> pl.Expr:
     return src.is_not_null()
 
 
+def _never_unparseable(target: pl.DataType, source_dtype: pl.DataType) -> bool:
+    """Text read from text, numbers or flags is null exactly where the source holds no
+    value (:func:`_present`), so its parse check can never fire and is not computed."""
+    return target == pl.String() and (
+        source_dtype == pl.String() or source_dtype.is_numeric() or source_dtype == pl.Boolean()
+    )
+
+
 def _label_dtype(raw: pl.DataFrame, column: str) -> pl.DataType:
     """Labels keep their nature: integer codes stay integers, words stay words."""
     dtype = raw.schema[column]
@@ -241,7 +249,8 @@ def to_canonical(
         src = pl.col(m.source)
         value = convert(src, src_dtype, name, field.dtype, m, spec.list_separator)
         exprs.append(value.alias(name))
-        bad.append(pl.when(_present(src, src_dtype) & value.is_null()).then(pl.lit(name)))
+        if not _never_unparseable(field.dtype, src_dtype):
+            bad.append(pl.when(_present(src, src_dtype) & value.is_null()).then(pl.lit(name)))
     for name, m in spec.extra.items():
         src_dtype = raw.schema[m.source]
         src = pl.col(m.source)
@@ -259,11 +268,16 @@ def to_canonical(
         if m.role not in ("text", "id", "categorical"):
             bad.append(pl.when(_present(src, src_dtype) & value.is_null()).then(pl.lit(name)))
     unparseable = pl.concat_list(bad).list.drop_nulls() if bad else pl.lit([], dtype=STR_LIST)
-    frame = raw.select(
-        *exprs,
-        unparseable.cast(STR_LIST).alias("dq_unparseable_fields"),
-        pl.lit(source_file).alias(SOURCE_FILE),
-        source_lines.cast(pl.Int64).alias(SOURCE_LINE),
+    # lazy: polars then computes the parts the conversions and presence tests share once
+    frame = (
+        raw.lazy()
+        .select(
+            *exprs,
+            unparseable.cast(STR_LIST).alias("dq_unparseable_fields"),
+            pl.lit(source_file).alias(SOURCE_FILE),
+            pl.lit(source_lines.cast(pl.Int64)).alias(SOURCE_LINE),
+        )
+        .collect()
     )
     # an optional part (house AWB) is left out when empty, so a master AWB alone is keyed
     # by itself ("17612345675", not "17612345675/")

@@ -235,3 +235,53 @@ def test_ndjson_field_changing_type_between_lines(tmp_path: Path) -> None:
     assert quarantine.height == 0
     assert rows.get_column("seals").to_list() == [["S1", "S2"], ["S3"]]
     assert rows.height == 2
+
+
+def test_parquet_chunks_keep_record_numbers_across_row_groups(tmp_path: Path) -> None:
+    """Parquet is read by polars in slices: every row once, in order, numbered from 1."""
+    n = 1_050
+    source = pl.DataFrame(
+        {
+            "container_number": [f"C{i:06d}" for i in range(n)],
+            "bl_number": [f"B{i}" for i in range(n)],
+            "packages": list(range(n)),
+        }
+    )
+    path = tmp_path / "m.parquet"
+    source.write_parquet(path, row_group_size=256)
+    chunks = list(read_chunks(path, chunk_rows=400))
+    assert [c.rows.height for c in chunks] == [400, 400, 250]
+    rows = pl.concat([c.rows for c in chunks])
+    assert rows.get_column("bl_number").to_list() == source.get_column("bl_number").to_list()
+    assert rows.get_column(SOURCE_LINE).to_list() == list(range(1, n + 1))
+    assert rows.get_column(ROW_INDEX).to_list() == list(range(n))
+
+
+def test_truncated_parquet_is_refused_with_the_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "cut.parquet"
+    rows = {"container_number": ["MSCU1234565"] * 100, "bl_number": ["B"] * 100}
+    pl.DataFrame(rows).write_parquet(path)
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(IngestError) as err:
+        read_frame(path)
+    assert "not a readable Parquet file" in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_text_fields_from_text_numbers_and_categories_parse_as_before(tmp_path: Path) -> None:
+    """Text read from text or numbers never counts as unparseable; a blank category value
+    still does (its check is kept for sources that are neither)."""
+    path = tmp_path / "m.parquet"
+    pl.DataFrame(
+        {
+            "container_number": ["MSCU1234565", "TGHU7654321"],
+            "bl_number": ["BL1", "BL2"],
+            "hs_code": [847130, None],
+            "goods_description": ["  ", "shoes"],
+            "carrier_scac": pl.Series(["  ", "MAEU"], dtype=pl.Categorical),
+        }
+    ).write_parquet(path)
+    rows, _ = read_frame(path)
+    assert rows.get_column("hs_code").to_list() == ["847130", None]
+    assert rows.get_column("goods_description").to_list() == [None, "shoes"]
+    assert rows.get_column("dq_unparseable_fields").to_list() == [["carrier_scac"], []]
