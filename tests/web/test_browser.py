@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,84 @@ def sign_in(
     page.wait_for_url(re.compile(re.escape(unit.url + target.split("?")[0])))  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class Words:
+    """What the officer flow reads and clicks on, in one language."""
+
+    container: str
+    seizure: str
+    finding_type: str
+    notes: str
+    record: str
+    recorded: str
+    open_query: str
+    question: str
+
+
+EN = Words(
+    "Container",
+    "seizure",
+    "Finding type",
+    "Notes",
+    "Record result",
+    "Inspection result recorded",
+    "Open urgent query",
+    "Question",
+)
+RU = Words(
+    "Контейнер",
+    "изъятие",
+    "Вид находки",
+    "Примечания",
+    "Записать результат",
+    "Результат досмотра записан",
+    "Направить срочный запрос",
+    "Вопрос",
+)
+
+
+def open_first_flagged(page: object, words: Words) -> str:
+    """From a flagged list, open the first container's page; return its number."""
+    from playwright.sync_api import expect
+
+    first = page.locator("table.flagged tbody tr").first.locator("td:nth-child(3) a")  # type: ignore[attr-defined]
+    container = str(first.inner_text().strip())
+    first.click()
+    page.wait_for_url(re.compile(rf"/web/containers/{container}"))  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", name=f"{words.container} {container}")).to_be_visible()  # type: ignore[attr-defined]
+    return container
+
+
+def record_seizure(page: object, words: Words, notes: str) -> None:
+    """On a container page, record a drugs seizure with ``notes``; see it listed."""
+    from playwright.sync_api import expect
+
+    page.get_by_label(words.seizure).check()  # type: ignore[attr-defined]
+    page.get_by_label(words.finding_type).select_option("drugs")  # type: ignore[attr-defined]
+    page.get_by_label(words.notes).fill(notes)  # type: ignore[attr-defined]
+    page.get_by_role("button", name=words.record).click()  # type: ignore[attr-defined]
+    expect(page.get_by_role("status")).to_contain_text(words.recorded)  # type: ignore[attr-defined]
+    expect(page.locator("#inspections table")).to_contain_text(words.seizure)  # type: ignore[attr-defined]
+
+
+def open_query_form(page: object, words: Words, container: str) -> None:
+    """From a container page, open the urgent-query form pre-filled with the container."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name=words.open_query).click()  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"/web/queries/new"))  # type: ignore[attr-defined]
+    expect(page.get_by_label(words.question)).to_contain_text(container)  # type: ignore[attr-defined]
+
+
+def wait_for_query(page: object, query_id: str) -> None:
+    """Reload the inbox until the query has arrived (up to 30 s)."""
+    for _ in range(60):
+        if page.locator(f"a[href='/web/queries/{query_id}']").count():  # type: ignore[attr-defined]
+            break
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
+        page.reload()  # type: ignore[attr-defined]
+
+
 def test_analyst_flow_across_two_units(
     units: dict[str, LiveUnit], manifest: Path, browser: object
 ) -> None:
@@ -242,28 +321,17 @@ def test_analyst_flow_across_two_units(
     assert len(csv_text.strip().splitlines()) == len(lanes) + 1
 
     # A flagged container: reasons, contributions chart, history; record an inspection.
-    first = page.locator("table.flagged tbody tr").first.locator("td:nth-child(3) a")
-    container = first.inner_text().strip()
-    first.click()
-    page.wait_for_url(re.compile(rf"/web/containers/{container}"))
-    expect(page.get_by_role("heading", name=f"Container {container}")).to_be_visible()
+    container = open_first_flagged(page, EN)
     expect(page.locator("#rules-h")).to_be_visible()
     readable(page)
     shot(page, "container")
-    page.get_by_label("seizure").check()
-    page.get_by_label("Finding type").select_option("drugs")
-    page.get_by_label("Notes").fill("cocaine in the reefer's evaporator housing")
-    page.get_by_role("button", name="Record result").click()
-    expect(page.get_by_role("status")).to_contain_text("Inspection result recorded")
-    expect(page.locator("#inspections table")).to_contain_text("seizure")
+    record_seizure(page, EN, "cocaine in the reefer's evaporator housing")
     expect(page.locator("#inspections table")).to_contain_text("drugs")
     readable(page)
     shot(page, "inspection")
 
     # Open an urgent query to KZ, pre-filled from this container.
-    page.get_by_role("link", name="Open urgent query").click()
-    page.wait_for_url(re.compile(r"/web/queries/new"))
-    expect(page.get_by_label("Question")).to_contain_text(container)
+    open_query_form(page, EN, container)
     page.get_by_role("checkbox", name=re.compile(f"^{KZ} ")).check()
     readable(page)
     shot(page, "query-new")
@@ -279,11 +347,7 @@ def test_analyst_flow_across_two_units(
     kz_page = kz_context.new_page()
     kz_page.set_default_timeout(60_000)
     sign_in(kz_page, kz, "/web/queries?box=inbox")
-    for _ in range(60):
-        if kz_page.locator(f"a[href='/web/queries/{query_id}']").count():
-            break
-        kz_page.wait_for_timeout(500)
-        kz_page.reload()
+    wait_for_query(kz_page, query_id)
     inbox_row = kz_page.locator("table.queries tbody tr", has_text=query_id)
     expect(inbox_row).to_contain_text(UZ)
     expect(inbox_row).to_contain_text("urgent")
@@ -388,27 +452,16 @@ def test_officer_flow_in_russian(
     assert re.search(r"грузо(отправител|получател)|коносамент|контейнер|товар", text)
     shot(page, "flagged-ru")
 
-    first = page.locator("table.flagged tbody tr").first.locator("td:nth-child(3) a")
-    container = first.inner_text().strip()
-    first.click()
-    page.wait_for_url(re.compile(rf"/web/containers/{container}"))
-    expect(page.get_by_role("heading", name=f"Контейнер {container}")).to_be_visible()
+    container = open_first_flagged(page, RU)
     readable(page)
     shot(page, "container-ru")
     # No result preselected; record a seizure.
-    page.get_by_label("изъятие").check()
-    page.get_by_label("Вид находки").select_option("drugs")
-    page.get_by_label("Примечания").fill("кокаин в корпусе испарителя рефрижератора")
-    page.get_by_role("button", name="Записать результат").click()
-    expect(page.get_by_role("status")).to_contain_text("Результат досмотра записан")
-    expect(page.locator("#inspections table")).to_contain_text("изъятие")
+    record_seizure(page, RU, "кокаин в корпусе испарителя рефрижератора")
     readable(page)
     shot(page, "inspection-ru")
 
-    page.get_by_role("link", name="Направить срочный запрос").click()
-    page.wait_for_url(re.compile(r"/web/queries/new"))
-    expect(page.get_by_label("Вопрос")).to_contain_text(container)
-    expect(page.get_by_label("Вопрос")).to_contain_text("Просим проверить")
+    open_query_form(page, RU, container)
+    expect(page.get_by_label(RU.question)).to_contain_text("Просим проверить")
     readable(page)
     page.get_by_role("checkbox", name=re.compile(f"^{KZ} ")).check()
     shot(page, "query-new-ru")
@@ -428,11 +481,7 @@ def test_officer_flow_in_russian(
     kz_page.set_default_timeout(60_000)
     query_id = page.url.rsplit("/", 1)[1]
     sign_in(kz_page, kz, "/web/queries?box=inbox", key_label="API-ключ", button="Вход")
-    for _ in range(60):
-        if kz_page.locator(f"a[href='/web/queries/{query_id}']").count():
-            break
-        kz_page.wait_for_timeout(500)
-        kz_page.reload()
+    wait_for_query(kz_page, query_id)
     expect(kz_page.locator("table.queries")).to_contain_text("срочный")
     readable(kz_page)
     shot(kz_page, "inbox-ru")
