@@ -61,8 +61,7 @@ WATCHLIST_BEFORE = (
     "watchlist_container_hit",
     "watchlist_container_entry",
 )
-SHOWN_BEFORE = (
-    "transport_mode",
+AIR_FIELDS_BEFORE = (
     "awb_number",
     "house_awb_number",
     "airport_of_origin",
@@ -71,6 +70,10 @@ SHOWN_BEFORE = (
     "flights",
     "volume_m3",
     "special_handling_codes",
+)
+SHOWN_BEFORE = (
+    "transport_mode",
+    *AIR_FIELDS_BEFORE,
     "house_bl_number",
     "shipper_name",
     "shipper_country",
@@ -105,16 +108,6 @@ NOT_IN_MESSAGES_BEFORE = frozenset(
     {"amendments", "last_amended_at", "freight_payment", "declared_value", "currency"}
 )
 LABELS_BEFORE = ("inspected", "inspection_result", "finding_type", "inspected_at")
-AIR_FIELDS_BEFORE = (
-    "awb_number",
-    "house_awb_number",
-    "airport_of_origin",
-    "transfer_airports",
-    "airport_of_destination",
-    "flights",
-    "volume_m3",
-    "special_handling_codes",
-)
 
 
 def test_derived_lists_are_the_ones_written_by_hand_before() -> None:
