@@ -24,10 +24,14 @@ memory by the recent history rather than the whole store.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from engine.schema import DATETIME, DERIVED
+
+if TYPE_CHECKING:
+    from engine.history._snapshot import Snapshot
 
 DAY_US = 86_400_000_000
 FIRST_SEEN_LOOKBACK_DAYS = 90
@@ -99,19 +103,33 @@ def _hash(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_not_null()).then(expr.hash(11)).otherwise(None)
 
 
+def chapter_pair(by: str) -> pl.Expr:
+    """Hash of a party (column ``by``) and the HS chapter: the key of chapter counts."""
+    return pl.struct(pl.col(by), pl.col("chapter")).hash(3)
+
+
+def route_pair() -> pl.Expr:
+    """Hash of a consignee and a route: the key of route sightings."""
+    return pl.struct(pl.col("c"), pl.col("route")).hash(5)
+
+
 def compute_features(
     query: pl.DataFrame,
     history: pl.LazyFrame,
     *,
     smoothing: Smoothing = Smoothing(),
     low_memory: bool = False,
+    snapshot: Snapshot | None = None,
 ) -> pl.DataFrame:
     """History features for each ``query`` row (entity view) against ``history`` (entity view).
 
     Returns one row per query row, in query order, with every history feature column except
-    the two keys (the caller owns those). By default the compact entity view of the history
-    is read once and held in memory (~45 bytes a row); ``low_memory`` streams it from the
-    source again for every feature block instead (slower, lower peak).
+    the two keys (the caller owns those). When ``snapshot`` (the aggregates of the same
+    history) holds only rows filed before every query row, the features are read from it
+    (see :mod:`engine.history._snapshot`); otherwise they are computed from ``history``: by
+    default its compact entity view is read once and held in memory (~45 bytes a row);
+    ``low_memory`` streams it from the source again for every feature block instead
+    (slower, lower peak).
     """
     q = query.with_row_index(I).sort(T)
     if q.height == 0:
@@ -121,14 +139,18 @@ def compute_features(
         return pl.DataFrame(
             [pl.Series(n, [None] * q.height, dtype=DERIVED[n].dtype) for n in HISTORY_FEATURES]
         )
+    for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
+        q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
+    if snapshot is not None and snapshot.covers_before(t_min):
+        from engine.history._snapshot import features_after
+
+        return _finish(q, features_after(q, snapshot, smoothing, t_min, t_max))
     horizon = t_min - max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS) * DAY_US
     # Rows at or after the last query time can never count; drop them before any work.
     # The compact entity view (~45 bytes a row) is read once and shared by every block.
     hist = history.filter(pl.col(T).is_not_null() & (pl.col(T) < t_max))
     if not low_memory:
         hist = hist.collect(engine="streaming").lazy()
-    for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
-        q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
     origin = hist.select(pl.col(T).min()).collect().item()
     # Ages earlier than this are censored (null): see FIRST_SEEN_LOOKBACK_DAYS.
     known_from = None if origin is None else origin + FIRST_SEEN_LOOKBACK_DAYS * DAY_US
@@ -145,6 +167,11 @@ def compute_features(
         _container_block(q, hist, horizon),
         _amendment_block(q, hist, horizon),
     ]
+    return _finish(q, parts)
+
+
+def _finish(q: pl.DataFrame, parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The feature blocks of the time-sorted query ``q`` in the caller's row order."""
     out = pl.concat(parts, how="horizontal").with_columns(q[I], q[T])
     # A row without a filing time has no "before": every feature is unknown.
     timed = pl.col(T).is_not_null()
@@ -320,7 +347,7 @@ def _same_as_next(name: str) -> pl.Expr:
 def _chapter_block(
     q: pl.DataFrame, hist: pl.LazyFrame, by: str, name: str, horizon: int, total: pl.Series
 ) -> pl.DataFrame:
-    pair = pl.struct(pl.col(by), pl.col("chapter")).hash(3)
+    pair = chapter_pair(by)
     qk = q.select(
         pl.when(pl.col(by).is_not_null() & pl.col("chapter").is_not_null()).then(pair).alias("pc"),
         T,
@@ -342,7 +369,7 @@ def _chapter_block(
 
 
 def _route_block(q: pl.DataFrame, hist: pl.LazyFrame, known_from: int | None) -> pl.DataFrame:
-    pair = pl.struct(pl.col("c"), pl.col("route")).hash(5)
+    pair = route_pair()
     valid = pl.col("c").is_not_null() & pl.col("route").is_not_null()
     qk = q.select(pl.when(valid).then(pair).alias("cr"), T)
     first = (

@@ -34,16 +34,26 @@ class HistoryFeatures:
 
     Each batch row sees only stored rows filed strictly before its own ``filed_at``. The
     batch itself is not history: append it to the store after scoring.
+
+    A batch filed after every stored row (a day's feed) reads the store's snapshot of
+    per-entity aggregates; any other batch (a backtest, a re-score) is computed from the
+    stored rows. ``use_snapshot=False`` always takes the second way (same features).
     """
 
     name = "history"
 
     def __init__(
-        self, store: HistoryStore, *, smoothing: Smoothing | None = None, low_memory: bool = False
+        self,
+        store: HistoryStore,
+        *,
+        smoothing: Smoothing | None = None,
+        low_memory: bool = False,
+        use_snapshot: bool = True,
     ) -> None:
         self.store = store
         self.smoothing = smoothing or Smoothing()
         self.low_memory = low_memory
+        self.use_snapshot = use_snapshot
         self.batch: BatchIdentity | None = None
 
     def begin_batch(self, batch: BatchIdentity) -> str | None:
@@ -75,8 +85,15 @@ class HistoryFeatures:
         query = entity_columns(keyed.lazy()).collect()
         exclude = self.batch.ids if self.batch is not None else ()
         history = entity_columns(self.store.scan(exclude=exclude))
+        # The snapshot holds every stored batch: not usable when one of them is left out.
+        whole = not exclude or self.store.stored_batch(exclude) is None
+        snapshot = self.store.snapshot() if self.use_snapshot and whole else None
         features = compute_features(
-            query, history, smoothing=self.smoothing, low_memory=self.low_memory
+            query,
+            history,
+            smoothing=self.smoothing,
+            low_memory=self.low_memory,
+            snapshot=snapshot,
         )
         return _attach(frame, keyed.select(KEYS), features)
 

@@ -30,6 +30,8 @@ from typing import Any
 import polars as pl
 
 from engine.errors import Location, LookoutError
+from engine.history import _snapshot
+from engine.history._features import entity_columns
 from engine.identity import BatchIdentity, file_id, fingerprint, short_id
 from engine.parties import party_key, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
@@ -43,6 +45,7 @@ OUTCOME_COLUMNS: tuple[str, ...] = ("inspected", "inspection_result", "finding_t
 RECORDED_AT = "recorded_at"
 ROLES: tuple[str, ...] = ("shipper", "consignee")
 KEY_COLUMNS: tuple[str, ...] = ("shipper_key", "consignee_key")
+_SUMMARY_ROWS = 2_000_000  # stored rows summarised at a time when a snapshot is rebuilt
 
 
 class HistoryError(LookoutError):
@@ -68,7 +71,7 @@ def conform(frame: pl.DataFrame, *, source: str | None = None) -> pl.DataFrame:
     columns: list[pl.Series] = []
     for name, field in CANONICAL.items():
         if name not in frame.columns:
-            columns.append(pl.Series(name, [None] * frame.height, dtype=field.dtype))
+            columns.append(pl.repeat(None, frame.height, dtype=field.dtype, eager=True).alias(name))
             continue
         try:
             columns.append(frame[name].cast(field.dtype, strict=True))
@@ -81,7 +84,7 @@ def conform(frame: pl.DataFrame, *, source: str | None = None) -> pl.DataFrame:
     record_id = (
         frame[RECORD_ID].cast(pl.String)
         if RECORD_ID in frame.columns
-        else pl.Series(RECORD_ID, [None] * frame.height, dtype=pl.String)
+        else pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(RECORD_ID)
     )
     return pl.DataFrame([*columns, record_id])
 
@@ -195,6 +198,8 @@ class HistoryStore:
         known = {batch_id} | (identity.ids if identity is not None else set())
         if self.stored_batch(known) is not None:
             return 0
+        before = self._state()
+        first = not self.batches() and not self.outcome_files()
         if isinstance(frame, pl.DataFrame):
             rows = conform(frame, source=batch_id).lazy()
         else:
@@ -211,17 +216,16 @@ class HistoryStore:
         # The file name only has to be path-safe and the same on a retry after a crash.
         path = self._rows_dir / f"{fingerprint(batch_id)}.parquet"
         content_hash, height = _sink_atomic(keyed, path, source=batch_id)
-        _append_manifest(
-            self.root / "batches.jsonl",
-            {
-                "batch_id": batch_id,
-                **({"content_id": identity.id} if identity is not None else {}),
-                "file": path.name,
-                "rows": height,
-                "sha256": content_hash,
-                "appended_at": _now(),
-            },
-        )
+        entry = {
+            "batch_id": batch_id,
+            **({"content_id": identity.id} if identity is not None else {}),
+            "file": path.name,
+            "rows": height,
+            "sha256": content_hash,
+            "appended_at": _now(),
+        }
+        _append_manifest(self.root / "batches.jsonl", entry)
+        self._fold_into_snapshot(before, entry, first)
         return height
 
     def append_outcomes(self, frame: pl.DataFrame) -> int:
@@ -305,7 +309,11 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ reading
     def _raw_rows(self, exclude: Collection[str] = ()) -> pl.LazyFrame:
-        files = [self._rows_dir / b["file"] for b in self.batches() if not _known_as(b, exclude)]
+        return self._scan_rows([b for b in self.batches() if not _known_as(b, exclude)])
+
+    def _scan_rows(self, entries: list[dict[str, Any]]) -> pl.LazyFrame:
+        """The stored rows of these manifest entries."""
+        files = [self._rows_dir / b["file"] for b in entries]
         if not files:
             return pl.LazyFrame(schema=history_schema())
         # Files written before a canonical field existed read it as null.
@@ -333,7 +341,10 @@ class HistoryStore:
         or a legacy id, see :meth:`stored_batch`): scoring a batch that is already in the
         store then sees exactly the history it would have seen before it was added.
         """
-        rows = self._raw_rows(exclude)
+        return self._labelled(self._raw_rows(exclude))
+
+    def _labelled(self, rows: pl.LazyFrame) -> pl.LazyFrame:
+        """``rows`` with recorded outcomes overriding their own labels."""
         if not self.outcome_files():
             return rows
         outcomes = self.latest_outcomes().select(
@@ -363,6 +374,56 @@ class HistoryStore:
             "outcome_files": len(outcome_files),
             "snapshot": fingerprint(*parts),
         }
+
+    # ------------------------------------------------------------------ snapshot
+    @property
+    def _snapshot_dir(self) -> Path:
+        return self.root / "snapshot"
+
+    def _state(self) -> str:
+        return _snapshot.state_key([self.root / "batches.jsonl", self.root / "outcomes.jsonl"])
+
+    def snapshot(self) -> _snapshot.Snapshot:
+        """Per-entity aggregates of every stored row (see :mod:`engine.history._snapshot`).
+
+        Kept up to date by :meth:`append`; rebuilt from the stored rows (and saved) when the
+        store has none for its current state — a store written by an older version, or one
+        with outcomes recorded since (outcomes change past rows' labels).
+        """
+        found = _snapshot.read(self._snapshot_dir, self._state())
+        if found is not None:
+            return found
+        with self._locked():
+            state = self._state()
+            found = _snapshot.read(self._snapshot_dir, state)
+            if found is None:
+                _snapshot.write(self._snapshot_dir, state, self._summarise(self.batches()))
+                found = _snapshot.read(self._snapshot_dir, state)
+        assert found is not None
+        return found
+
+    def _summarise(self, entries: list[dict[str, Any]]) -> _snapshot.Snapshot:
+        """The snapshot of the rows of these manifest entries, a few million rows at a time
+        (memory stays bounded by that and the snapshot itself)."""
+        snap, group, rows = _snapshot.empty(), list[dict[str, Any]](), 0
+        for position, entry in enumerate(entries):
+            group.append(entry)
+            rows += int(entry["rows"])
+            if rows >= _SUMMARY_ROWS or position == len(entries) - 1:
+                view = entity_columns(self._labelled(self._scan_rows(group)))
+                snap = _snapshot.merge(snap, _snapshot.summarise(view))
+                group, rows = [], 0
+        return snap
+
+    def _fold_into_snapshot(self, before: str, entry: dict[str, Any], first: bool) -> None:
+        """After appending ``entry``: the snapshot of state ``before`` plus the new rows
+        becomes the current snapshot. Without one (an older store) nothing is done here:
+        :meth:`snapshot` rebuilds it on first use."""
+        old = _snapshot.empty() if first else _snapshot.read(self._snapshot_dir, before)
+        if old is None:
+            return
+        new = _snapshot.merge(old, self._summarise([entry]))
+        _snapshot.write(self._snapshot_dir, self._state(), new)
 
     # ------------------------------------------------------------------ party keys
     def assign_keys(self, frame: pl.DataFrame, *, persist: bool = False) -> pl.DataFrame:
