@@ -142,9 +142,7 @@ def compute_features(
     for w in sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS}):
         q = q.with_columns((pl.col(T) - w * DAY_US).alias(f"__t{w}"))
     if snapshot is not None and snapshot.covers_before(t_min):
-        from engine.history._snapshot import features_after
-
-        return _finish(q, features_after(q, snapshot, smoothing, t_min, t_max))
+        return _finish(q, snapshot.features(q, smoothing, t_min, t_max))
     horizon = t_min - max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS) * DAY_US
     # Rows at or after the last query time can never count; drop them before any work.
     # The compact entity view (~45 bytes a row) is read once and shared by every block.

@@ -79,6 +79,13 @@ class Snapshot:
         """Whether every stored row is filed strictly before ``t_min``."""
         return self.last is not None and self.last < t_min
 
+    def features(
+        self, q: pl.DataFrame, smoothing: Smoothing, t_min: int, t_max: int
+    ) -> list[pl.DataFrame]:
+        """:func:`features_after` of this snapshot (a method, so that ``_features`` asks
+        the snapshot it is given instead of importing this module back)."""
+        return features_after(q, self, smoothing, t_min, t_max)
+
 
 def summarise(entities: pl.LazyFrame) -> Snapshot:
     """The snapshot of a set of rows given in the entity view (see ``entity_columns``)."""
