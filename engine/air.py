@@ -24,15 +24,6 @@ from engine.reference import ReferenceData, lookup_distinct, normalised_code
 
 AIRPORT_FIELDS: tuple[str, ...] = ("airport_of_origin", "airport_of_destination")
 AIR_DQ_FLAGS: tuple[str, ...] = ("dq_invalid_awb_number", "dq_unknown_airport")
-AIR_ENRICHMENT_FIELDS: tuple[str, ...] = (
-    "transport_mode",
-    "airline_prefix",
-    "airport_of_origin_country",
-    "airport_of_destination_country",
-    "transfer_airport_countries",
-    "transfer_count",
-    "kg_per_m3",
-)
 
 
 def _false(frame: pl.DataFrame) -> pl.Series:

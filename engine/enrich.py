@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.air import AIR_ENRICHMENT_FIELDS, air_columns
+from engine.air import air_columns
 from engine.reference import (
     ReferenceData,
     hs_code_is_well_formed,
@@ -28,7 +28,7 @@ from engine.reference import (
     normalised_code,
     normalised_hs_code,
 )
-from engine.schema import DERIVED
+from engine.schema import DERIVED, ENRICHMENT_FIELDS
 from engine.validate import with_canonical_columns
 
 _PLACE_COUNTRY_FIELDS: dict[str, str] = {
@@ -37,25 +37,7 @@ _PLACE_COUNTRY_FIELDS: dict[str, str] = {
     "place_of_receipt": "place_of_receipt_country",
     "place_of_delivery": "place_of_delivery_country",
 }
-
-ENRICHMENT_FIELDS: tuple[str, ...] = (
-    *_PLACE_COUNTRY_FIELDS.values(),
-    "transshipment_countries",
-    "transshipment_count",
-    "hs_chapter",
-    "hs_heading",
-    "hs_subheading",
-    "hs_chapter_description",
-    "hs_heading_description",
-    "kg_per_package",
-    "value_per_kg",
-    "equipment_group",
-    "is_reefer",
-    "transit_days",
-    "amended_after_departure_hours",
-    *AIR_ENRICHMENT_FIELDS,
-)
-"""The columns :func:`enrich` adds, all declared in :mod:`engine.schema`."""
+# The columns enrich adds, in order: engine.schema.ENRICHMENT_FIELDS.
 
 _US_PER_DAY = 86_400_000_000.0
 _US_PER_HOUR = 3_600_000_000.0

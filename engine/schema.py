@@ -777,8 +777,14 @@ def _placed(place: Literal["flagged", "shown"]) -> tuple[str, ...]:
 FLAGGED_COLUMNS: tuple[str, ...] = _placed("flagged")
 """The columns of ``flagged.csv``, in order (each written when the batch has it)."""
 
+ENRICHMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in (*_ENRICHMENT, *_AIR))
+"""The columns the enrichment stage adds, in the order it adds them."""
+
+AIR_ENRICHMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in _AIR)
+"""The enrichment columns of air waybills (``engine.air``)."""
+
 AIR_FLAGGED_COLUMNS: tuple[str, ...] = tuple(
-    name for name in FLAGGED_COLUMNS if name in {*AIR_FIELDS, *(f.name for f in _AIR)}
+    name for name in FLAGGED_COLUMNS if name in {*AIR_FIELDS, *AIR_ENRICHMENT_FIELDS}
 )
 """The ``flagged.csv`` columns of air waybills, written only when the batch has air rows."""
 
