@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from engine._canonical import empty_quarantine
 from engine.errors import IngestError, Location, LookoutError
 from engine.ingest import read_chunks
 from engine.policy import ScoringPolicy
@@ -35,14 +36,13 @@ def read_history(
     Raises :class:`engine.errors.IngestError` (with the file) when a file cannot be read or
     no row of any file can be.
     """
-    rows: list[pl.DataFrame] = []
-    quarantine: list[pl.DataFrame] = []
+    kept: list[pl.DataFrame] = []
+    quarantine: list[pl.DataFrame] = [empty_quarantine()]
     for source in sources:
         for chunk in read_chunks(source, spec):
-            if chunk.rows.height or chunk.rows.width:
-                rows.append(chunk.rows)
+            if chunk.rows.height:
+                kept.append(chunk.rows)
             quarantine.append(chunk.quarantine)
-    kept = [frame for frame in rows if frame.height]
     rejected = pl.concat(quarantine)
     if not kept:
         first = rejected.row(0, named=True) if rejected.height else {}
