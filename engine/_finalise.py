@@ -25,8 +25,12 @@ from engine.policy import Capacity, select
 from engine.record import RunRecord, Timings
 from engine.schema import AIR_FLAGGED_COLUMNS, FLAGGED_COLUMNS, ROW_INDEX, SOURCE_FILE
 from engine.scorer import Scorer
-from engine.stages import report_drift
+from engine.stages import ExplainsFromColumns, report_drift
 from engine.validate import unknown_port_summary
+
+SCORED_ZSTD_LEVEL = 1
+"""zstd level of ``scored`` (the lowest: a few per cent larger than polars' default level,
+written in about half the time)."""
 
 MODEL_REASON_COLUMNS = tuple(localised_column("model_reasons", loc) for loc in LOCALES)
 """``model_reasons`` in every locale (``model_reasons``, ``model_reasons_ru``)."""
@@ -142,7 +146,9 @@ def finalise(
         if layout == "file":
             target = out_dir / "scored.parquet"
             clear(out_dir / "scored")
-            finish_scored(scored, chosen, explanations).sink_parquet(target)
+            finish_scored(scored, chosen, explanations).sink_parquet(
+                target, compression="zstd", compression_level=SCORED_ZSTD_LEVEL
+            )
         else:
             target = _fresh_dir(out_dir / "scored")
             (out_dir / "scored.parquet").unlink(missing_ok=True)
@@ -204,6 +210,11 @@ def _explain(
     )
     if scorer.model is None or wanted.height == 0:
         return empty
+    if isinstance(scorer.model, ExplainsFromColumns):
+        # only the columns the model reads: the scored parts are wide
+        names = scored.collect_schema().names()
+        needed = dict.fromkeys([ROW_INDEX, *scorer.model.explain_columns()])
+        scored = scored.select([c for c in needed if c in names])
     rows = scored.join(wanted.lazy(), on=ROW_INDEX, how="semi").collect()
     explained = scorer.model.explain(rows)
     # A model stage that explains in one language only fills the others with its reasons.
@@ -241,7 +252,9 @@ def finish_partition(
     offsets: pl.DataFrame,
 ) -> None:
     """Write one output partition: the scored part ``src`` finished, to ``dst``."""
-    finish_scored(_shift(pl.scan_parquet(src), offsets), chosen, explanations).sink_parquet(dst)
+    finish_scored(_shift(pl.scan_parquet(src), offsets), chosen, explanations).sink_parquet(
+        dst, compression="zstd", compression_level=SCORED_ZSTD_LEVEL
+    )
 
 
 PartitionWriter = Callable[

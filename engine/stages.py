@@ -39,6 +39,16 @@ class ExplainingStage(Stage, Protocol):
 
 
 @runtime_checkable
+class ExplainsFromColumns(Protocol):
+    """An explaining stage that says which input columns ``explain`` reads, so the rows it
+    explains are read with those columns only (not the whole scored frame)."""
+
+    def explain_columns(self) -> list[str]:
+        """The columns ``explain`` needs besides ``row_index``."""
+        ...
+
+
+@runtime_checkable
 class DriftCounts(Protocol):
     """Additive drift counts of some scored rows (``models.drift.DriftTally``)."""
 

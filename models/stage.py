@@ -68,6 +68,10 @@ class ModelStage:
         """Model hash and card summary for the run record."""
         return {"model_hash": self.artifact.model_hash, "card": self.artifact.summary()}
 
+    def explain_columns(self) -> list[str]:
+        """The input columns :meth:`explain` reads: the features' sources."""
+        return self.artifact.plan.source_columns()
+
     def explain(self, frame: pl.DataFrame, *, top: int = 5) -> pl.DataFrame:
         """Return ``frame`` with ``model_reasons``: the ``top`` strongest positive contributions."""
         plan = self.artifact.plan

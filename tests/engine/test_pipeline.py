@@ -268,3 +268,51 @@ def test_an_exploring_policy_labels_explore_rows_end_to_end(tmp_path: Path) -> N
     assert explored.height == 4
     assert explored["explore_score"].is_between(0, 1).all()
     assert record.stages["policy"]["explore_fraction"] == 0.4
+
+
+class _ColumnsSeen:
+    """A model stage that scores by weight and records which columns ``explain`` was given."""
+
+    name = "model"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        weight = pl.col("gross_weight_kg").fill_null(0.0)
+        return frame.with_columns((weight / 2000.0).clip(0.0, 1.0).alias("model_probability"))
+
+    def explain(self, frame: pl.DataFrame, *, top: int = 5) -> pl.DataFrame:
+        self.seen = frame.columns
+        reason = pl.format("weight {}", pl.col("gross_weight_kg"))
+        return frame.with_columns(pl.concat_list(reason).alias("model_reasons"))
+
+    def explain_columns(self) -> list[str]:
+        return ["gross_weight_kg"]
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"model_hash": "weight"}
+
+
+def test_explanations_read_only_the_columns_the_model_names(tmp_path: Path) -> None:
+    """The rows to explain are read from the scored parts with the model's columns and
+    row_index only, and their reasons land on the right rows."""
+    model = _ColumnsSeen()
+    scorer = Scorer(refs=ReferenceData.load(), policy=ScoringPolicy.load(), model=model)
+    out = tmp_path / "out"
+    run_batch(
+        _manifest(tmp_path, broken=False),
+        scorer=scorer,
+        out_dir=out,
+        capacity=Capacity.parse("3"),
+        chunk_rows=9,
+    )
+    assert sorted(model.seen) == ["gross_weight_kg", "row_index"]
+    scored = pl.read_parquet(out / "scored.parquet")
+    chosen = scored.filter(pl.col("selected"))
+    assert chosen.height == 3
+    for row in chosen.iter_rows(named=True):
+        assert row["model_reasons"] == [f"weight {row['gross_weight_kg']}"]
+    unexplained = scored.filter(~pl.col("selected") & (pl.col("lane") != "red"))
+    assert unexplained.height > 0
+    assert unexplained.get_column("model_reasons").list.len().max() == 0
