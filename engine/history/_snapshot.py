@@ -49,11 +49,22 @@ from engine.history._features import (
     route_pair,
 )
 
-FORMAT = "1"
+FORMAT = "2"
 """Bumped whenever the tables change meaning; part of the state a snapshot is keyed by."""
-RECENT_DAYS = max(*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS)
-_TABLES = ("shipper", "consignee", "shipper_chapter", "consignee_chapter", "routes", "labels")
-_RECENT = "recent"
+RECENT_WINDOWS = sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS})
+RECENT_DAYS = max(RECENT_WINDOWS)
+_NAMES = (
+    "shipper",
+    "consignee",
+    "boxes",
+    "shipper_chapter",
+    "consignee_chapter",
+    "routes",
+    "labels",
+    "recent",
+    "pairs",
+)
+_PARTY = {"s": ("s", "n", "first"), "c": ("c", "n", "first", "amended")}
 
 
 @dataclass(frozen=True)
@@ -61,19 +72,23 @@ class Snapshot:
     """The aggregates of every stored row with a filing time (see the module docstring).
 
     ``last`` and ``origin`` are the latest and earliest filing times (µs), None when no
-    stored row has one.
+    stored row has one. Window columns ``w<W>`` count a key's rows filed at or after
+    ``last - W``; ``d365`` its counterparties whose pair was last seen at or after
+    ``last - 365 days``.
     """
 
     last: int | None
     origin: int | None
     rows: int
-    shipper: pl.LazyFrame  # s, n, first
-    consignee: pl.LazyFrame  # c, n, first, amended
+    shipper: pl.LazyFrame  # s, n, first, w30, w90, w365, d365
+    consignee: pl.LazyFrame  # c, n, first, amended, w30, w90, w365, d365
+    boxes: pl.LazyFrame  # box, w365
     shipper_chapter: pl.LazyFrame  # pc, n
     consignee_chapter: pl.LazyFrame  # pc, n
     routes: pl.LazyFrame  # cr
     labels: pl.LazyFrame  # T, TL, s, c, box, pos, seized
-    recent: pl.LazyFrame  # T, s, c, box
+    recent: pl.LazyFrame  # T, s, c, box; filed at or after last - 365 days, sorted by T
+    pairs: pl.LazyFrame  # s, c, T (the pair's last filing), for T >= last - 365 days
 
     def covers_before(self, t_min: int) -> bool:
         """Whether every stored row is filed strictly before ``t_min``."""
@@ -86,6 +101,15 @@ class Snapshot:
         the snapshot it is given instead of importing this module back)."""
         return features_after(q, self, smoothing, t_min, t_max)
 
+    def tables(self) -> list[pl.LazyFrame]:
+        return [getattr(self, name) for name in _NAMES]
+
+    def in_memory(self) -> Snapshot:
+        """The same snapshot with every table read (once) into memory: about the size of
+        a year of filings as four 8-byte columns, whatever the store's age."""
+        held = pl.collect_all(self.tables())
+        return _snapshot(self.last, self.origin, self.rows, [t.lazy() for t in held])
+
 
 def summarise(entities: pl.LazyFrame) -> Snapshot:
     """The snapshot of a set of rows given in the entity view (see ``entity_columns``)."""
@@ -96,7 +120,7 @@ def summarise(entities: pl.LazyFrame) -> Snapshot:
     last, origin, rows = span.row(0)
     n = pl.len().cast(pl.UInt32).alias("n")
     first = pl.col(T).min().alias("first")
-    tables = [
+    base = [
         timed.filter(pl.col("s").is_not_null()).group_by("s").agg(n, first),
         timed.filter(pl.col("c").is_not_null())
         .group_by("c")
@@ -109,8 +133,10 @@ def summarise(entities: pl.LazyFrame) -> Snapshot:
         timed.filter(pl.col("insp")).select(T, TL, "s", "c", "box", "pos", "seized"),
         _recent(timed.select(T, "s", "c", "box"), last),
     ]
-    collected = pl.collect_all(tables, engine="streaming")
-    return _snapshot(last, origin, int(rows), [t.lazy() for t in collected])
+    collected = pl.collect_all(base, engine="streaming")
+    recent = collected[-1]
+    pairs = _pairs(recent.lazy(), last)
+    return _windowed(last, origin, int(rows), [t.lazy() for t in collected], pairs)
 
 
 def merge(a: Snapshot, b: Snapshot) -> Snapshot:
@@ -118,18 +144,24 @@ def merge(a: Snapshot, b: Snapshot) -> Snapshot:
     last = _pick(max, a.last, b.last)
     n = pl.col("n").sum().alias("n")
     first = pl.col("first").min()
-    tables = [
-        pl.concat([a.shipper, b.shipper]).group_by("s").agg(n, first),
-        pl.concat([a.consignee, b.consignee]).group_by("c").agg(n, first, pl.col("amended").max()),
+    party = {
+        "s": [a.shipper.select(_PARTY["s"]), b.shipper.select(_PARTY["s"])],
+        "c": [a.consignee.select(_PARTY["c"]), b.consignee.select(_PARTY["c"])],
+    }
+    base = [
+        pl.concat(party["s"]).group_by("s").agg(n, first),
+        pl.concat(party["c"]).group_by("c").agg(n, first, pl.col("amended").max()),
         pl.concat([a.shipper_chapter, b.shipper_chapter]).group_by("pc").agg(n),
         pl.concat([a.consignee_chapter, b.consignee_chapter]).group_by("pc").agg(n),
         pl.concat([a.routes, b.routes]).unique(),
         pl.concat([a.labels, b.labels]),
         _recent(pl.concat([a.recent, b.recent]), last),
     ]
-    collected = pl.collect_all(tables)
-    return _snapshot(
-        last, _pick(min, a.origin, b.origin), a.rows + b.rows, [t.lazy() for t in collected]
+    collected = pl.collect_all(base)
+    pairs = _pairs(pl.concat([a.pairs, b.pairs]), last)
+    rows = a.rows + b.rows
+    return _windowed(
+        last, _pick(min, a.origin, b.origin), rows, [t.lazy() for t in collected], pairs
     )
 
 
@@ -145,7 +177,53 @@ def empty() -> Snapshot:
         {T: i64, TL: i64, "s": u64, "c": u64, "box": u64, "pos": pl.Boolean, "seized": pl.Boolean},
         {T: i64, "s": u64, "c": u64, "box": u64},
     ]
-    return _snapshot(None, None, 0, [pl.LazyFrame(schema=s) for s in schemas])
+    base = [pl.LazyFrame(schema=s) for s in schemas]
+    pairs = pl.DataFrame(schema={"s": u64, "c": u64, T: i64})
+    return _windowed(None, None, 0, base, pairs)
+
+
+def _windowed(
+    last: int | None, origin: int | None, rows: int, base: list[pl.LazyFrame], pairs: pl.DataFrame
+) -> Snapshot:
+    """The snapshot from its base tables (shipper, consignee, chapters, routes, labels,
+    recent rows) and pairs: the window columns are counted from the recent rows and pairs."""
+    shipper, consignee, s_chapter, c_chapter, routes, labels, recent = base
+    since = {w: pl.lit(-(2**62) if last is None else last - w * DAY_US) for w in RECENT_WINDOWS}
+
+    def counts(rows: pl.LazyFrame, by: str, windows: Iterable[int], prefix: str) -> pl.LazyFrame:
+        return (
+            rows.filter(pl.col(by).is_not_null())
+            .group_by(by)
+            .agg(
+                (pl.col(T) >= since[w]).sum().cast(pl.UInt32).alias(f"{prefix}{w}") for w in windows
+            )
+        )
+
+    def party(table: pl.LazyFrame, by: str) -> pl.LazyFrame:
+        windows = counts(recent, by, WINDOWS_DAYS, "w")
+        distinct = counts(pairs.lazy(), by, [DISTINCT_WINDOW_DAYS], "d")
+        joined = table.join(windows, on=by, how="left").join(distinct, on=by, how="left")
+        return joined.with_columns(pl.col("^[wd][0-9]+$").fill_null(0))
+
+    tables = pl.collect_all(
+        [
+            party(shipper, "s"),
+            party(consignee, "c"),
+            counts(recent, "box", [CONTAINER_WINDOW_DAYS], "w"),
+        ]
+    )
+    held = [*(t.lazy() for t in tables), s_chapter, c_chapter, routes, labels]
+    return _snapshot(last, origin, rows, [*held, recent, pairs.lazy()])
+
+
+def _pairs(rows: pl.LazyFrame, last: int | None) -> pl.DataFrame:
+    """Each (shipper, consignee) pair at its last filing, for pairs seen in the window."""
+    valid = pl.col("s").is_not_null() & pl.col("c").is_not_null()
+    return (
+        _recent(rows.filter(valid).group_by("s", "c").agg(pl.col(T).max()), last)
+        .select("s", "c", T)
+        .collect()
+    )
 
 
 def _snapshot(last: int | None, origin: int | None, rows: int, t: list[pl.LazyFrame]) -> Snapshot:
@@ -180,72 +258,83 @@ def features_after(
 ) -> list[pl.DataFrame]:
     """The feature blocks of the time-sorted query ``q`` (with its ``__t<W>`` columns) from
     ``snap``, when every row of ``snap`` is filed before ``t_min``: each query row sees
-    every stored row, so all-time counts are the snapshot's totals, and a window count is
-    the recent rows at or after ``t - W`` (exact to the microsecond, below).
+    every stored row, so all-time counts are the snapshot's totals, and a window count at
+    ``t`` is the key's ``w<W>`` less its rows in ``[last - W, t - W)`` (below).
 
     Same columns and values as the blocks computed from the rows (``compute_features``).
     """
-    assert snap.origin is not None  # covers_before() holds
+    assert snap.origin is not None and snap.last is not None  # covers_before() holds
     # Ages earlier than this are censored (null): see FIRST_SEEN_LOOKBACK_DAYS.
     known_from = snap.origin + FIRST_SEEN_LOOKBACK_DAYS * DAY_US
-    consignee = _party_after(q, snap, "c", "consignee", smoothing, known_from, t_min, t_max)
-    shipper = _party_after(q, snap, "s", "shipper", smoothing, known_from, t_min, t_max)
+    edges = _Edges(q, snap, t_min, t_max)
+    consignee = _lookup(q, "c", snap.consignee)
+    shipper = _lookup(q, "s", snap.shipper)
+    c_block = _party_after(q, snap, consignee, "c", "consignee", smoothing, known_from, edges)
+    s_block = _party_after(q, snap, shipper, "s", "shipper", smoothing, known_from, edges)
+    w = DISTINCT_WINDOW_DAYS
+    distinct = {
+        by: _only(
+            q[by].is_not_null(), edges.count(table[f"d{w}"], snap.pairs, by, w).cast(pl.Int32)
+        )
+        for by, table in (("c", consignee), ("s", shipper))
+    }
     return [
-        consignee.drop("__n"),
-        shipper.drop("__n"),
-        _distinct_after(q, snap, "c", "s", "consignee_distinct_shippers_365d", t_min, t_max),
-        _distinct_after(q, snap, "s", "c", "shipper_distinct_consignees_365d", t_min, t_max),
-        _chapter_after(q, snap.shipper_chapter, "s", "shipper_hs_chapter_share", shipper["__n"]),
+        c_block.drop("__n"),
+        s_block.drop("__n"),
+        distinct["c"].alias("consignee_distinct_shippers_365d").to_frame(),
+        distinct["s"].alias("shipper_distinct_consignees_365d").to_frame(),
+        _chapter_after(q, snap.shipper_chapter, "s", "shipper_hs_chapter_share", s_block["__n"]),
         _chapter_after(
-            q, snap.consignee_chapter, "c", "consignee_hs_chapter_share", consignee["__n"]
+            q, snap.consignee_chapter, "c", "consignee_hs_chapter_share", c_block["__n"]
         ),
         _route_after(q, snap, known_from),
-        _container_after(q, snap, t_min, t_max),
-        _amendment_after(q, snap),
+        _container_after(q, snap, edges),
+        ((q[T] - consignee["amended"]) / DAY_US)
+        .cast(pl.Float64)
+        .alias("consignee_days_since_last_amendment")
+        .to_frame(),
     ]
 
 
-def _keys(q: pl.DataFrame, by: str) -> pl.LazyFrame:
-    return q.lazy().select(pl.col(by).drop_nulls().unique())
+class _Edges:
+    """Window counts of the query rows, exact to the microsecond.
+
+    A key's rows at or after ``t - W`` (every stored row is before ``t``) are its ``w<W>``
+    (rows at or after ``last - W``) less those in ``[last - W, t - W)``. Those lie in
+    ``[last - W, t_max - W)``: a slice of the time-sorted recent rows as long as the gap
+    from the store's last filing to the batch's last, counted with a strict as-of look-up.
+    """
+
+    def __init__(self, q: pl.DataFrame, snap: Snapshot, t_min: int, t_max: int) -> None:
+        assert snap.last is not None
+        self.q, self.last, self.t_min, self.t_max = q, snap.last, t_min, t_max
+
+    def count(self, total: pl.Series, rows: pl.LazyFrame, by: str, w: int) -> pl.Series:
+        """``total`` (the ``w<W>`` of each query row's key) less its ``rows`` in the edge."""
+        since, until = self.last - w * DAY_US, self.t_max - w * DAY_US
+        # The rows are sorted by time: the edge is one slice of them.
+        times = rows.select(T).collect().to_series()
+        start = int(times.search_sorted(since, side="left"))
+        stop = int(times.search_sorted(until, side="left"))
+        edge = rows.slice(start, max(stop - start, 0)).select(by, T)
+        table = _cumulative(
+            edge.filter(pl.col(by).is_not_null()), by, {"n": pl.len().cast(pl.UInt32)}, -(2**62)
+        )
+        before = _asof(self.q, table, f"__t{w}", by, ["n"])["n"].fill_null(0).cast(pl.Int64)
+        return total.fill_null(0).cast(pl.Int64) - before
 
 
 def _lookup(q: pl.DataFrame, by: str, table: pl.LazyFrame) -> pl.DataFrame:
     """``table``'s row of each query row's ``by`` key (nulls where none), in query order."""
-    mine = table.join(_keys(q, by), on=by, how="semi").collect()
-    return q.select(by).join(mine, on=by, how="left", maintain_order="left")
-
-
-def _window_counts(
-    q: pl.DataFrame, rows: pl.LazyFrame, by: str, windows: Iterable[int], t_min: int, t_max: int
-) -> dict[int, pl.Series]:
-    """For each window ``W``: the ``rows`` (``by``, time; all before ``t_min``) of each query
-    row's key filed at or after ``t - W``.
-
-    That is every row at or after ``t_min - W`` less those in ``[t_min - W, t - W)``; the
-    latter lie in ``[t_min - W, t_max - W)`` — a slice as long as the batch's own time
-    span — and are counted with a strict as-of look-up, as for a history scan.
-    """
-    windows = sorted(windows)
-    mine = rows.filter(pl.col(by).is_not_null()).join(_keys(q, by), on=by, how="semi").collect()
-    low = {w: t_min - w * DAY_US for w in windows}
-    totals = mine.group_by(by).agg(
-        (pl.col(T) >= low[w]).sum().cast(pl.Int64).alias(f"a{w}") for w in windows
-    )
-    base = q.select(by).join(totals, on=by, how="left", maintain_order="left")
-    counts: dict[int, pl.Series] = {}
-    for w in windows:
-        edge = mine.lazy().filter((pl.col(T) >= low[w]) & (pl.col(T) < t_max - w * DAY_US))
-        table = _cumulative(edge, by, {"n": pl.len().cast(pl.UInt32)}, -(2**62))
-        before = _asof(q, table, f"__t{w}", by, ["n"])["n"].fill_null(0).cast(pl.Int64)
-        counts[w] = base[f"a{w}"].fill_null(0) - before
-    return counts
+    return q.lazy().select(by).join(table, on=by, how="left", maintain_order="left").collect()
 
 
 def _labels_before(
     q: pl.DataFrame, labels: pl.LazyFrame, by: str, flags: dict[str, pl.Expr], t_min: int
 ) -> pl.DataFrame:
     """Counts of each query row's key's results known strictly before the row."""
-    mine = labels.filter(pl.col(by).is_not_null()).join(_keys(q, by), on=by, how="semi")
+    keys = q.lazy().select(pl.col(by).drop_nulls().unique())
+    mine = labels.filter(pl.col(by).is_not_null()).join(keys, on=by, how="semi")
     # Results known before the batch are totals; later ones are looked up by time.
     table = _cumulative(_by_result_time(mine), by, flags, t_min)
     return _asof(q, table, T, by, list(flags)).with_columns(pl.all().fill_null(0))
@@ -254,14 +343,13 @@ def _labels_before(
 def _party_after(
     q: pl.DataFrame,
     snap: Snapshot,
+    totals: pl.DataFrame,
     by: str,
     role: str,
     smoothing: Smoothing,
     known_from: int,
-    t_min: int,
-    t_max: int,
+    edges: _Edges,
 ) -> pl.DataFrame:
-    totals = _lookup(q, by, snap.consignee if by == "c" else snap.shipper)
     n_now = totals["n"].fill_null(0)
     known = q[by].is_not_null()
     is_new = _is_new(n_now > 0, q[T], known_from)
@@ -279,14 +367,14 @@ def _party_after(
         f"{role}_is_new": _only(known, is_new),
         f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
     }
-    windowed = _window_counts(q, snap.recent.select(T, by), by, WINDOWS_DAYS, t_min, t_max)
     for w in WINDOWS_DAYS:
-        cols[f"{role}_shipments_{w}d"] = _only(known, windowed[w].cast(pl.Int32))
+        count = edges.count(totals[f"w{w}"], snap.recent, by, w)
+        cols[f"{role}_shipments_{w}d"] = _only(known, count.cast(pl.Int32))
     flags = {
         "insp": pl.len().cast(pl.UInt32),
         "pos": pl.col("pos").cast(pl.UInt32).sum(),
     }
-    now = _labels_before(q, snap.labels, by, flags, t_min)
+    now = _labels_before(q, snap.labels, by, flags, edges.t_min)
     insp, pos = now["insp"], now["pos"]
     rate = (pos + smoothing.strength * smoothing.rate) / (insp + smoothing.strength)
     cols[f"{role}_past_inspections"] = _only(known, insp.cast(pl.Int32))
@@ -294,22 +382,6 @@ def _party_after(
     cols[f"{role}_positive_rate"] = _only(known, rate.cast(pl.Float64))
     cols["__n"] = n_now
     return pl.DataFrame([s.alias(n) for n, s in cols.items()])
-
-
-def _distinct_after(
-    q: pl.DataFrame, snap: Snapshot, by: str, other: str, name: str, t_min: int, t_max: int
-) -> pl.DataFrame:
-    # A counterparty counts when the pair's last filing is at or after t - W.
-    pairs = (
-        snap.recent.filter(pl.col(other).is_not_null())
-        .join(_keys(q, by), on=by, how="semi")
-        .group_by(by, other)
-        .agg(pl.col(T).max())
-        .select(by, T)
-    )
-    w = DISTINCT_WINDOW_DAYS
-    value = _window_counts(q, pairs, by, [w], t_min, t_max)[w].cast(pl.Int32)
-    return _only(q[by].is_not_null(), value).alias(name).to_frame()
 
 
 def _chapter_after(
@@ -329,30 +401,24 @@ def _chapter_after(
 def _route_after(q: pl.DataFrame, snap: Snapshot, known_from: int) -> pl.DataFrame:
     valid = pl.col("c").is_not_null() & pl.col("route").is_not_null()
     qk = q.select(pl.when(valid).then(route_pair()).alias("cr"))
-    seen_keys = snap.routes.join(_keys(qk, "cr"), on="cr", how="semi").collect()["cr"]
-    seen = qk["cr"].is_in(seen_keys.implode()).fill_null(False)
-    is_new = _is_new(seen, q[T], known_from)
+    seen = _lookup(qk, "cr", snap.routes.with_columns(pl.lit(True).alias("seen")))["seen"]
+    is_new = _is_new(seen.fill_null(False), q[T], known_from)
     return _only(qk["cr"].is_not_null(), is_new).alias("consignee_route_is_new").to_frame()
 
 
-def _container_after(q: pl.DataFrame, snap: Snapshot, t_min: int, t_max: int) -> pl.DataFrame:
+def _container_after(q: pl.DataFrame, snap: Snapshot, edges: _Edges) -> pl.DataFrame:
     w = CONTAINER_WINDOW_DAYS
     known = q["box"].is_not_null()
-    appearances = _window_counts(q, snap.recent.select(T, "box"), "box", [w], t_min, t_max)[w]
+    appearances = edges.count(_lookup(q, "box", snap.boxes)[f"w{w}"], snap.recent, "box", w)
     seizures = snap.labels.filter(pl.col("seized"))
-    seized = _labels_before(q, seizures, "box", {"seized": pl.len().cast(pl.UInt32)}, t_min)
+    flag = {"seized": pl.len().cast(pl.UInt32)}
+    seized = _labels_before(q, seizures, "box", flag, edges.t_min)
     return pl.DataFrame(
         [
             _only(known, appearances.cast(pl.Int32)).alias(f"container_past_appearances_{w}d"),
             _only(known, seized["seized"].cast(pl.Int32)).alias("container_prior_seizures"),
         ]
     )
-
-
-def _amendment_after(q: pl.DataFrame, snap: Snapshot) -> pl.DataFrame:
-    last = _lookup(q, "c", snap.consignee)["amended"]
-    days = (q[T] - last) / DAY_US
-    return days.cast(pl.Float64).alias("consignee_days_since_last_amendment").to_frame()
 
 
 # ---------------------------------------------------------------------- on disk
@@ -375,7 +441,7 @@ def read(folder: Path, state: str) -> Snapshot | None:
     if not meta_file.exists():
         return None
     meta = json.loads(meta_file.read_text("utf-8"))
-    tables = [pl.scan_parquet(where / f"{name}.parquet") for name in (*_TABLES, _RECENT)]
+    tables = [pl.scan_parquet(where / f"{name}.parquet") for name in _NAMES]
     return _snapshot(meta["last"], meta["origin"], int(meta["rows"]), tables)
 
 
@@ -387,17 +453,11 @@ def write(folder: Path, state: str, snap: Snapshot) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{state}.{uuid.uuid4().hex}.tmp"
     tmp.mkdir()
-    frames = [
-        snap.shipper,
-        snap.consignee,
-        snap.shipper_chapter,
-        snap.consignee_chapter,
-        snap.routes,
-        snap.labels,
-        snap.recent,
-    ]
-    for name, frame in zip((*_TABLES, _RECENT), frames, strict=True):
-        frame.sink_parquet(tmp / f"{name}.parquet", compression="lz4", statistics=True)
+    for name, frame in zip(_NAMES, snap.tables(), strict=True):
+        # Small row groups for the time-sorted tables: a batch reads a slice by time.
+        frame.sink_parquet(
+            tmp / f"{name}.parquet", compression="lz4", statistics=True, row_group_size=65_536
+        )
     meta = {"format": FORMAT, "last": snap.last, "origin": snap.origin, "rows": snap.rows}
     (tmp / "meta.json").write_text(json.dumps(meta), "utf-8")
     target = folder / state

@@ -13,6 +13,7 @@ from engine.history._features import (
     compute_features,
     entity_columns,
 )
+from engine.history._snapshot import Snapshot
 from engine.history._store import (
     HistoryError,
     HistoryStore,
@@ -54,6 +55,7 @@ class HistoryFeatures:
         self.smoothing = smoothing or Smoothing()
         self.low_memory = low_memory
         self.use_snapshot = use_snapshot
+        self._cached: tuple[str, Snapshot] | None = None
         self.batch: BatchIdentity | None = None
 
     def begin_batch(self, batch: BatchIdentity) -> str | None:
@@ -87,7 +89,7 @@ class HistoryFeatures:
         history = entity_columns(self.store.scan(exclude=exclude))
         # The snapshot holds every stored batch: not usable when one of them is left out.
         whole = not exclude or self.store.stored_batch(exclude) is None
-        snapshot = self.store.snapshot() if self.use_snapshot and whole else None
+        snapshot = self._snapshot() if self.use_snapshot and whole else None
         features = compute_features(
             query,
             history,
@@ -96,6 +98,17 @@ class HistoryFeatures:
             snapshot=snapshot,
         )
         return _attach(frame, keyed.select(KEYS), features)
+
+    def _snapshot(self) -> Snapshot:
+        """The store's snapshot in memory, read once for all the chunks of a batch."""
+        state = self.store.snapshot_state()
+        if self._cached is None or self._cached[0] != state:
+            self._cached = (state, self.store.snapshot().in_memory())
+        return self._cached[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Shipped to workers without the snapshot held in memory.
+        return {**self.__dict__, "_cached": None}
 
     def fingerprint(self) -> dict[str, Any]:
         """The store snapshot the features were computed from, and the smoothing prior."""

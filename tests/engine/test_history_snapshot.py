@@ -98,7 +98,7 @@ def test_features_from_the_snapshot_equal_the_features_from_the_rows(
         t_min = int(case["query"]["filed_at"].dt.epoch("us").min())  # type: ignore[arg-type]
         if not case["inside"]:  # the snapshot was used, and it was kept up by the appends
             assert store.snapshot().covers_before(t_min)
-            assert [p.name for p in (Path(tmp) / "snapshot").iterdir()] == [store._state()]
+            assert [p.name for p in (Path(tmp) / "snapshot").iterdir()] == [store.snapshot_state()]
 
 
 def _day(day: int, rows: list[tuple[str, str, str | None]]) -> pl.DataFrame:
@@ -131,11 +131,11 @@ def test_a_store_without_a_snapshot_gets_one_on_first_use(tmp_path: Path) -> Non
     query = _day(130, [("Acme", "Kappa", None), ("New", "Mu", None)])
     fast, exact = _both(store, query)
     assert_frame_equal(fast, exact)
-    assert (tmp_path / "snapshot" / store._state() / "meta.json").exists()
+    assert (tmp_path / "snapshot" / store.snapshot_state() / "meta.json").exists()
     assert fast["consignee_past_positives"].to_list() == [1, 0]
     # Appending to it now folds the new batch into the rebuilt snapshot.
     store.append(_day(131, [("Acme", "Kappa", None)]), batch_id="d131")
-    assert [p.name for p in (tmp_path / "snapshot").iterdir()] == [store._state()]
+    assert [p.name for p in (tmp_path / "snapshot").iterdir()] == [store.snapshot_state()]
     assert_frame_equal(*_both(store, _day(140, [("Acme", "Kappa", None)])))
 
 
