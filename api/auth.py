@@ -27,8 +27,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from api.db import utcnow
+from api.i18n import LOCALES, gettext, set_locale
 from api.problems import ProblemException
 from api.tables import ApiKey
 
@@ -48,6 +50,8 @@ class Principal:
     unit_id: str
     role: Role
     name: str = ""
+    language: str | None = None
+    """The key's default language (``en``, ``ru``), used when a request does not choose."""
 
     def has_role(self, role: Role) -> bool:
         """True if this principal's role is ``role`` or above."""
@@ -88,10 +92,17 @@ def parse_key(token: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def create_key(session: Session, *, unit_id: str, role: Role, name: str = "") -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the plaintext key, which is shown once only."""
+def create_key(
+    session: Session, *, unit_id: str, role: Role, name: str = "", language: str | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the plaintext key, which is shown once only.
+
+    ``language`` is the key's default language for pages and API messages (none: the
+    browser's)."""
     if role not in _RANK:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if language is not None and language not in LOCALES:
+        raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LOCALES)}")
     if not unit_id.strip():
         raise ValueError("unit id must not be empty")
     key_id = secrets.token_hex(6)
@@ -103,6 +114,7 @@ def create_key(session: Session, *, unit_id: str, role: Role, name: str = "") ->
         role=role,
         name=name,
         created_at=utcnow(),
+        language=language,
     )
     session.add(row)
     session.flush()
@@ -125,6 +137,31 @@ def list_keys(session: Session, *, unit_id: str | None = None) -> list[ApiKey]:
     return list(session.scalars(query))
 
 
+def principal_of(row: ApiKey) -> Principal:
+    """The principal of a live key's row."""
+    return Principal(
+        key_id=row.key_id,
+        unit_id=row.unit_id,
+        role=row.role,  # type: ignore[arg-type]
+        name=row.name,
+        language=row.language if row.language in LOCALES else None,
+    )
+
+
+LANGUAGE_CHOSEN = "lookout_language_chosen"
+"""``request.state`` flag: the request chose its language (``?lang=`` or the cookie)."""
+
+
+def use_key_language(request: Request, principal: Principal) -> None:
+    """Speak the key's default language in this request unless the request chose one.
+
+    Precedence, first that applies: ``?lang=``, the language cookie (the page switch), the
+    key's default language, the browser's ``Accept-Language``, English. Called from an
+    ``async`` dependency, so that the choice holds for the route and its error handlers."""
+    if principal.language and not getattr(request.state, LANGUAGE_CHOSEN, False):
+        set_locale(principal.language)
+
+
 def authenticate(
     session: Session, token: str, *, touch: sessionmaker[Session] | None = None
 ) -> Principal | None:
@@ -143,7 +180,7 @@ def authenticate(
     matches = hmac.compare_digest(hash_secret(secret), expected)
     if row is None or not matches or row.revoked_at is not None:
         return None
-    principal = Principal(key_id=row.key_id, unit_id=row.unit_id, role=row.role, name=row.name)  # type: ignore[arg-type]
+    principal = principal_of(row)
     now = utcnow()
     stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
     # End the look-up's transaction: the route starts fresh and holds no lock meanwhile.
@@ -177,30 +214,37 @@ _bearer = HTTPBearer(
 )
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The authenticated caller; 401 problem if the key is missing, unknown or revoked."""
+    """The authenticated caller; 401 problem if the key is missing, unknown or revoked.
+
+    ``async`` (the look-up runs in the thread pool) so that the key's default language,
+    set here, holds for the route and its error handlers."""
     if credentials is None:
         raise ProblemException(
             401,
-            "Not authenticated",
-            "send a unit API key as `Authorization: Bearer lk_<id>_<secret>`",
+            gettext("Not authenticated"),
+            gettext("send a unit API key as `Authorization: Bearer lk_<id>_<secret>`"),
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(
-        session, credentials.credentials, touch=request.app.state.lookout.sessions
+    principal = await run_in_threadpool(
+        authenticate, session, credentials.credentials, touch=request.app.state.lookout.sessions
     )
     if principal is None:
         raise ProblemException(
             401,
-            "Invalid API key",
-            "the API key is unknown or revoked; ask an admin for a new one (`lookout keys create`)",
+            gettext("Invalid API key"),
+            gettext(
+                "the API key is unknown or revoked; ask an admin for a new one "
+                "(`lookout keys create`)"
+            ),
             headers={"WWW-Authenticate": "Bearer"},
         )
     request.state.principal = principal
+    use_key_language(request, principal)
     return principal
 
 
@@ -215,8 +259,10 @@ def require_role(role: Role) -> Callable[[Principal], Principal]:
         if not principal.has_role(role):
             raise ProblemException(
                 403,
-                "Forbidden",
-                f"this action needs the {role} role or above; your key has {principal.role}",
+                gettext("Forbidden"),
+                gettext("this action needs the {role} role or above; your key has {held}").format(
+                    role=role, held=principal.role
+                ),
             )
         return principal
 

@@ -2,6 +2,9 @@
 
 Every user-facing error is a LookoutError rendered as ``where: what`` plus a hint, with a
 non-zero exit code; a traceback is shown only with ``LOOKOUT_DEBUG=1``.
+
+Messages are in English or Russian: ``--lang ru|en`` (anywhere on the command line), else
+``LOOKOUT_LANG``, else the POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else English.
 """
 
 from __future__ import annotations
@@ -10,12 +13,22 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
+from api.i18n import (
+    _N,
+    LOCALES,
+    gettext,
+    locale_from_environment,
+    localise,
+    localise_error,
+    set_locale,
+)
 from engine.errors import LookoutError
+from engine.i18n import N_
 
 if TYPE_CHECKING:
     from engine.executor import Executor
@@ -26,7 +39,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="lookout",
-    help="Container risk targeting for customs Port Control Units.",
+    help=_N("Container risk targeting for customs Port Control Units."),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -48,46 +61,58 @@ def _mount() -> None:
     from models.cli import app as model_app
     from rules.cli import app as rules_app
 
-    app.add_typer(rules_app, name="rules", help="Check, test, backtest and explain rule packs.")
-    app.add_typer(model_app, name="model", help="Train, evaluate and inspect risk models.")
-    app.add_typer(history_app, name="history", help="The entity history store.")
-    app.add_typer(watchlist_app, name="watchlist", help="Watchlists and screening.")
-    app.add_typer(spec_app, name="spec", help="Dataset specs: propose one for an unknown file.")
-    app.command("serve", help="Run the HTTP API (and web pages) with uvicorn.")(serve_command)
-    app.add_typer(keys_app, name="keys", help="Create, list and revoke unit API keys.")
-    app.add_typer(unit_app, name="unit", help="This unit's identity, keys and partner directory.")
-    app.add_typer(queries_app, name="queries", help="Urgent queries to and from partner units.")
+    app.add_typer(rules_app, name="rules", help=_N("Check, test, backtest and explain rule packs."))
+    app.add_typer(model_app, name="model", help=_N("Train, evaluate and inspect risk models."))
+    app.add_typer(history_app, name="history", help=_N("The entity history store."))
+    app.add_typer(watchlist_app, name="watchlist", help=_N("Watchlists and screening."))
+    app.add_typer(spec_app, name="spec", help=_N("Dataset specs: propose one for an unknown file."))
+    app.command("serve", help=_N("Run the HTTP API (and web pages) with uvicorn."))(serve_command)
+    app.add_typer(keys_app, name="keys", help=_N("Create, list and revoke unit API keys."))
     app.add_typer(
-        casenotes_app, name="casenotes", help="Case notes and proposed rules between units."
+        unit_app, name="unit", help=_N("This unit's identity, keys and partner directory.")
+    )
+    app.add_typer(queries_app, name="queries", help=_N("Urgent queries to and from partner units."))
+    app.add_typer(
+        casenotes_app, name="casenotes", help=_N("Case notes and proposed rules between units.")
     )
 
 
-@app.command()
+@app.command(
+    help=_N(
+        "Score a manifest: load → validate → enrich → rules → model → combine → select → "
+        "record.\n\nSOURCE is a file or a quoted glob (several files: one batch), for either "
+        "engine."
+    )
+)
 def score(
     source: Annotated[
-        str, typer.Argument(help="Manifest file, or a quoted glob such as 'feeds/*.csv'.")
+        str, typer.Argument(help=_N("Manifest file, or a quoted glob such as 'feeds/*.csv'."))
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path("out"),
+    out: Annotated[Path, typer.Option("--out", "-o", help=_N("Folder for the outputs."))] = Path(
+        "out"
+    ),
     spec: Annotated[
-        str | None, typer.Option(help="Dataset spec YAML, or the name of a shipped spec.")
+        str | None, typer.Option(help=_N("Dataset spec YAML, or the name of a shipped spec."))
     ] = None,
     rules: Annotated[
-        Path | None, typer.Option(help="Rule pack folder (default: the shipped pack).")
+        Path | None, typer.Option(help=_N("Rule pack folder (default: the shipped pack)."))
     ] = None,
-    no_rules: Annotated[bool, typer.Option("--no-rules", help="Score without rules.")] = False,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help=_N("Score without rules."))] = False,
     model: Annotated[
-        Path | None, typer.Option(help="Model folder (default: the shipped model).")
+        Path | None, typer.Option(help=_N("Model folder (default: the shipped model)."))
     ] = None,
-    no_model: Annotated[bool, typer.Option("--no-model", help="Score without a model.")] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help=_N("Score without a model."))
+    ] = False,
     policy: Annotated[
-        Path | None, typer.Option(help="Scoring policy YAML (default: shipped).")
+        Path | None, typer.Option(help=_N("Scoring policy YAML (default: shipped)."))
     ] = None,
     capacity: Annotated[
-        str | None, typer.Option(help="Inspection capacity: a count (50) or a share (2%).")
+        str | None, typer.Option(help=_N("Inspection capacity: a count (50) or a share (2%)."))
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random control sample.")] = 0,
+    seed: Annotated[int, typer.Option(help=_N("Seed of the random control sample."))] = 0,
     history: Annotated[
-        Path | None, typer.Option(help="History store folder (enables history features).")
+        Path | None, typer.Option(help=_N("History store folder (enables history features)."))
     ] = None,
     history_append: Annotated[
         bool,
@@ -96,33 +121,33 @@ def score(
     watchlist: Annotated[
         list[Path] | None,
         typer.Option(
-            help="Watchlist file (UN XML or CSV); repeatable. Default: the shipped UN SC list."
+            help=_N("Watchlist file (UN XML or CSV); repeatable. Default: the shipped UN SC list.")
         ),
     ] = None,
     no_watchlist: Annotated[
-        bool, typer.Option("--no-watchlist", help="Screen against no list.")
+        bool, typer.Option("--no-watchlist", help=_N("Screen against no list."))
     ] = False,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).")] = 250_000,
+    chunk_rows: Annotated[int, typer.Option(help=_N("Rows per chunk (bounds memory)."))] = 250_000,
     engine: Annotated[
-        str, typer.Option(help="local (one process) or ray (files scored in parallel on Ray).")
+        str, typer.Option(help=_N("local (one process) or ray (files scored in parallel on Ray)."))
     ] = "local",
     address: Annotated[
-        str | None, typer.Option(help="Ray cluster address (with --engine ray; default: local).")
+        str | None,
+        typer.Option(help=_N("Ray cluster address (with --engine ray; default: local).")),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Ray actors (with --engine ray; default: the CPUs).")
+        int | None, typer.Option(help=_N("Ray actors (with --engine ray; default: the CPUs)."))
     ] = None,
     layout: Annotated[
         str | None,
         typer.Option(
-            help="Scored output: 'file' (one scored.parquet) or 'partitioned' (scored/, one "
-            "Parquet file per part). Default: file locally, partitioned on Ray."
+            help=_N(
+                "Scored output: 'file' (one scored.parquet) or 'partitioned' (scored/, one "
+                "Parquet file per part). Default: file locally, partitioned on Ray."
+            )
         ),
     ] = None,
 ) -> None:
-    """Score a manifest: load → validate → enrich → rules → model → combine → select → record.
-
-    SOURCE is a file or a quoted glob (several files: one batch), for either engine."""
     from api.wiring import build_scorer, require_history_if_model_needs_it
     from engine.policy import Capacity
     from engine.spec import load_spec
@@ -142,11 +167,14 @@ def score(
     cap = Capacity.parse(capacity) if capacity else None
     if engine != "ray" and (address or workers):
         raise LookoutError(
-            "--address and --workers apply to --engine ray only",
-            hint="add --engine ray, or drop them",
+            N_("--address and --workers apply to --engine ray only"),
+            hint=N_("add --engine ray, or drop them"),
         )
     if engine not in ("local", "ray"):
-        raise LookoutError(f"unknown engine '{engine}'", hint="use --engine local or --engine ray")
+        raise LookoutError(
+            N_("unknown engine '{engine}'", engine=engine),
+            hint=N_("use --engine local or --engine ray"),
+        )
     from engine.distributed import Ray
     from engine.executor import Local
 
@@ -210,31 +238,34 @@ def _run_with_progress(
         )
 
 
-@app.command()
+@app.command(
+    help=_N("Generate realistic demo manifests and a labelled history with planted typologies.")
+)
 def generate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the generated files.")],
-    days: Annotated[int, typer.Option(help="Days of daily manifests.")] = 1,
-    rows_per_day: Annotated[int, typer.Option(help="Manifest lines per day.")] = 5_000,
-    seed: Annotated[int, typer.Option(help="Seed: same seed, same files.")] = 7,
+    out: Annotated[Path, typer.Option("--out", "-o", help=_N("Folder for the generated files."))],
+    days: Annotated[int, typer.Option(help=_N("Days of daily manifests."))] = 1,
+    rows_per_day: Annotated[int, typer.Option(help=_N("Manifest lines per day."))] = 5_000,
+    seed: Annotated[int, typer.Option(help=_N("Seed: same seed, same files."))] = 7,
     history_days: Annotated[
-        int, typer.Option(help="Days of labelled history before the manifests.")
+        int, typer.Option(help=_N("Days of labelled history before the manifests."))
     ] = 0,
-    parquet: Annotated[bool, typer.Option(help="Also write Parquet manifests.")] = False,
+    parquet: Annotated[bool, typer.Option(help=_N("Also write Parquet manifests."))] = False,
     history_rows_per_day: Annotated[
-        int | None, typer.Option(help="History lines per day (default: --rows-per-day).")
+        int | None, typer.Option(help=_N("History lines per day (default: --rows-per-day)."))
     ] = None,
     universe_rows: Annotated[
         int | None,
         typer.Option(
-            help="Size the party pools and fleet for this many lines a day "
-            "(default: --rows-per-day); smaller = traders repeat more."
+            help=_N(
+                "Size the party pools and fleet for this many lines a day "
+                "(default: --rows-per-day); smaller = traders repeat more."
+            )
         ),
     ] = None,
     air_rows_per_day: Annotated[
-        int, typer.Option(help="Air waybills per day (an air cargo day beside the manifests).")
+        int, typer.Option(help=_N("Air waybills per day (an air cargo day beside the manifests)."))
     ] = 0,
 ) -> None:
-    """Generate realistic demo manifests and a labelled history with planted typologies."""
     from engine.generate import generate as run_generate
 
     formats = ("csv", "parquet") if parquet else ("csv",)
@@ -249,37 +280,106 @@ def generate(
         universe_rows=universe_rows,
         air_rows_per_day=air_rows_per_day,
     )
-    console.print(f"generated into [bold]{out}[/bold]: {result}")
+    console.print(
+        gettext("generated into [bold]{out}[/bold]: {result}").format(out=out, result=result)
+    )
 
 
-@app.command()
+@app.command(
+    help=_N("Generate the demo batch and history, then score it with the shipped rules and model.")
+)
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the demo data and outputs.")
+        Path, typer.Option("--out", "-o", help=_N("Folder for the demo data and outputs."))
     ] = Path("out/demo"),
-    rows: Annotated[int, typer.Option(help="Manifest lines in the demo batch.")] = 5_000,
+    rows: Annotated[int, typer.Option(help=_N("Manifest lines in the demo batch."))] = 5_000,
 ) -> None:
-    """Generate the demo batch and history, then score it with the shipped rules and model."""
     from api._demo import run_demo
 
     run_demo(console, out=out, rows=rows)
 
 
-def main() -> None:
-    """Entry point: run the CLI, turning LookoutErrors into clear messages."""
+@app.callback()
+def _options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help=_N(
+                "Language of the messages: en or ru (default: LOOKOUT_LANG, else the locale "
+                "LC_ALL / LC_MESSAGES / LANG, else en)."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Read by :func:`main` before the command runs (it may stand anywhere on the line)."""
+
+
+def take_lang(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``--lang X`` / ``--lang=X`` taken out of the arguments (before a ``--``), and the rest."""
+    chosen: str | None = None
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            rest += [arg, *args]
+            break
+        if arg == "--lang":
+            chosen = next(args, "")
+        elif arg.startswith("--lang="):
+            chosen = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return chosen, rest
+
+
+def _localise_help(command: Any) -> None:
+    """Every help text of the command tree in the chosen language (where translated).
+
+    ``command`` is a click command (typer's own copy of click, hence duck-typed)."""
+    for attr in ("help", "short_help"):
+        text = getattr(command, attr, None)
+        if text:
+            setattr(command, attr, localise(text))
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text:
+            param.help = localise(text)
+    for sub in getattr(command, "commands", {}).values():
+        _localise_help(sub)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI in the chosen language, turning LookoutErrors into clear
+    messages."""
+    lang, args = take_lang(sys.argv[1:] if argv is None else argv)
+    if lang is not None and lang.lower() not in LOCALES:
+        err_console.print(
+            f"[bold red]error:[/bold red] unknown language {lang!r} for --lang; use "
+            f"{' or '.join(LOCALES)}",
+            highlight=False,
+        )
+        sys.exit(2)
+    set_locale(lang.lower() if lang else locale_from_environment())
     _mount()
+    command = typer.main.get_command(app)
+    _localise_help(command)
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
-        code = app(standalone_mode=False)
+        code = command.main(args=args, prog_name="lookout", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except LookoutError as err:
-        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, markup=True)
+        err_console.print(
+            "[bold red]" + gettext("error:") + "[/bold red] " + localise_error(err),
+            highlight=False,
+            markup=True,
+        )
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
+        err_console.print(gettext("aborted"))
         sys.exit(130)
     except Exception as err:
         # Usage errors (unknown command or option) of click, or of typer's vendored copy.
@@ -290,8 +390,12 @@ def main() -> None:
         if os.environ.get("LOOKOUT_DEBUG"):
             traceback.print_exc()
         err_console.print(
-            f"[bold red]internal error:[/bold red] {type(err).__name__}: {err}\n"
-            "  hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output",
+            "[bold red]"
+            + gettext("internal error:")
+            + f"[/bold red] {type(err).__name__}: {err}\n  "
+            + gettext(
+                "hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output"
+            ),
             highlight=False,
         )
         sys.exit(3)

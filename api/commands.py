@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.audit import record_audit
 from api.auth import ROLES, Role, create_key, list_keys, revoke_key
 from api.db import make_engine, make_sessionmaker, migrate
+from api.i18n import LOCALES, gettext
 from api.settings import Settings
 
 app = typer.Typer(help="The HTTP API service and its API keys.", no_args_is_help=True)
@@ -31,7 +32,7 @@ def serve(
     try:
         settings = Settings()
     except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(gettext("error:") + f" {err}", err=True)
         raise typer.Exit(2) from err
     application = create_app(settings)
     uvicorn.run(
@@ -47,7 +48,7 @@ def _sessions() -> sessionmaker[Session]:
     try:
         settings = Settings()
     except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(gettext("error:") + f" {err}", err=True)
         raise typer.Exit(2) from err
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sqlalchemy_url)
@@ -67,26 +68,51 @@ def keys_create(
     unit: Annotated[str, typer.Option(help="unit id, e.g. UZ-TAS-PCU")],
     role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")] = "analyst",
     name: Annotated[str, typer.Option(help="who or what the key is for")] = "",
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="the key's default language for pages and API messages: en or ru "
+            "(default: none, the browser's)",
+        ),
+    ] = None,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     if role not in ROLES:
-        typer.echo(f"error: unknown role {role!r}; expected one of {', '.join(ROLES)}", err=True)
+        typer.echo(
+            gettext("error: unknown role {role}; expected one of {roles}").format(
+                role=repr(role), roles=", ".join(ROLES)
+            ),
+            err=True,
+        )
+        raise typer.Exit(2)
+    if lang is not None and lang not in LOCALES:
+        typer.echo(
+            gettext("error: unknown language {lang}; expected one of {langs}").format(
+                lang=repr(lang), langs=", ".join(LOCALES)
+            ),
+            err=True,
+        )
         raise typer.Exit(2)
     factory = _sessions()
     with factory() as session:
-        row, plaintext = create_key(session, unit_id=unit, role=_role(role), name=name)
+        row, plaintext = create_key(
+            session, unit_id=unit, role=_role(role), name=name, language=lang
+        )
         record_audit(
             session,
             unit_id=unit,
             actor=_actor(),
             action="key.create",
             target=row.key_id,
-            detail={"role": role, "name": name},
+            detail={"role": role, "name": name, "language": lang},
         )
         session.commit()
     typer.echo(plaintext)
     typer.echo(
-        f"key {row.key_id} for {unit} ({role}) created; store it now, it is not shown again",
+        gettext(
+            "key {key} for {unit} ({role}) created; store it now, it is not shown again"
+        ).format(key=row.key_id, unit=unit, role=role),
         err=True,
     )
 
@@ -99,12 +125,14 @@ def keys_list(
     factory = _sessions()
     with factory() as session:
         rows = list_keys(session, unit_id=unit)
-    typer.echo(f"{'key_id':<14} {'unit':<16} {'role':<12} {'state':<8} {'created':<20} name")
+    typer.echo(
+        f"{'key_id':<14} {'unit':<16} {'role':<12} {'lang':<5} {'state':<8} {'created':<20} name"
+    )
     for row in rows:
         state = "revoked" if row.revoked_at else "active"
         typer.echo(
-            f"{row.key_id:<14} {row.unit_id:<16} {row.role:<12} {state:<8} "
-            f"{row.created_at:%Y-%m-%d %H:%M:%S}  {row.name}"
+            f"{row.key_id:<14} {row.unit_id:<16} {row.role:<12} {row.language or '-':<5} "
+            f"{state:<8} {row.created_at:%Y-%m-%d %H:%M:%S}  {row.name}"
         )
 
 
@@ -117,13 +145,16 @@ def keys_revoke(
     with factory() as session:
         row = revoke_key(session, key_id=key_id)
         if row is None:
-            typer.echo(f"error: no key {key_id!r}; see `lookout keys list`", err=True)
+            typer.echo(
+                gettext("error: no key {key}; see `lookout keys list`").format(key=repr(key_id)),
+                err=True,
+            )
             raise typer.Exit(1)
         record_audit(
             session, unit_id=row.unit_id, actor=_actor(), action="key.revoke", target=key_id
         )
         session.commit()
-    typer.echo(f"key {key_id} revoked")
+    typer.echo(gettext("key {key} revoked").format(key=key_id))
 
 
 def _role(value: str) -> Role:

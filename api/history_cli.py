@@ -16,7 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.i18n import format_number, gettext
 from engine.errors import Location, LookoutError
+from engine.i18n import N_
 from engine.identity import short_id
 
 if TYPE_CHECKING:  # imported lazily at run time so `lookout --help` stays fast
@@ -53,8 +55,12 @@ def _read_manifest(source: str, spec: str | None) -> pl.DataFrame:
     rows, quarantine = read_frame(source, load_spec(spec) if spec else None)
     if quarantine.height:
         console.print(
-            f"[yellow]{quarantine.height:,} record(s) quarantined while reading "
-            f"{source}[/yellow] (not added)"
+            "[yellow]"
+            + gettext("{n} record(s) quarantined while reading {source}").format(
+                n=format_number(quarantine.height), source=source
+            )
+            + "[/yellow] "
+            + gettext("(not added)")
         )
     return rows
 
@@ -89,13 +95,19 @@ def history_add(
         rows = _read_manifest(source, spec)
         added = history.append(rows, batch_id=chosen, identity=identity)
         if added or not rows.height:
-            console.print(f"added {added:,} rows as batch {chosen}")
+            console.print(
+                gettext("added {n} rows as batch {batch}").format(
+                    n=format_number(added), batch=chosen
+                )
+            )
         else:  # another writer stored the same batch meanwhile
             stored = history.stored_batch(known)
     if stored is not None:
         known_as = describe_batch(stored, asked=chosen)
         console.print(
-            f"batch {short_id(chosen)} is already in the store ({known_as}); nothing added"
+            gettext("batch {batch} is already in the store ({known_as}); nothing added").format(
+                batch=short_id(chosen), known_as=known_as
+            )
         )
     _print_store(history)
 
@@ -115,7 +127,7 @@ def history_outcomes(
     from engine.history import HistoryStore
 
     if not source.is_file():
-        raise LookoutError("outcomes file not found", location=Location(file=str(source)))
+        raise LookoutError(N_("outcomes file not found"), location=Location(file=str(source)))
     suffix = source.suffix.lower()
     if suffix == ".csv":
         frame = pl.read_csv(source, infer_schema=False)
@@ -130,13 +142,17 @@ def history_outcomes(
         frame = pl.read_parquet(source)
     else:
         raise LookoutError(
-            f"unknown outcomes format '{suffix}'",
+            N_("unknown outcomes format '{suffix}'", suffix=suffix),
             location=Location(file=str(source)),
-            hint="use .csv or .parquet",
+            hint=N_("use .csv or .parquet"),
         )
     history = HistoryStore(store)
     matched = history.append_outcomes(frame)
-    console.print(f"recorded {frame.height:,} outcome(s); {matched:,} stored row(s) matched")
+    console.print(
+        gettext("recorded {n} outcome(s); {matched} stored row(s) matched").format(
+            n=format_number(frame.height), matched=format_number(matched)
+        )
+    )
 
 
 def _parse_time(frame: pl.DataFrame, name: str, source: Path) -> pl.DataFrame:
@@ -146,9 +162,14 @@ def _parse_time(frame: pl.DataFrame, name: str, source: Path) -> pl.DataFrame:
     if bad.len():
         row = int(bad[0])
         raise LookoutError(
-            f"{bad.len()} value(s) of '{name}' are not timestamps, e.g. {frame[name][row]!r}",
+            N_(
+                "{n} value(s) of '{name}' are not timestamps, e.g. {value!r}",
+                n=bad.len(),
+                name=name,
+                value=frame[name][row],
+            ),
             location=Location(file=str(source), line=row + 2, field=name),
-            hint="write times as ISO 8601, e.g. 2026-10-20T10:00:00Z",
+            hint=N_("write times as ISO 8601, e.g. 2026-10-20T10:00:00Z"),
         )
     return frame.with_columns(parsed)
 
@@ -164,8 +185,16 @@ def history_info(store: StoreOption = DEFAULT_STORE) -> None:
 def _print_store(history: HistoryStore) -> None:
     fp = history.fingerprint()
     console.print(
-        f"store {history.root}: {fp['rows']:,} rows in {fp['batches']} batch(es), "
-        f"{fp['outcome_files']} outcome file(s), snapshot {short_id(fp['snapshot'])}"
+        gettext(
+            "store {root}: {rows} rows in {batches} batch(es), {outcomes} outcome file(s), "
+            "snapshot {snapshot}"
+        ).format(
+            root=history.root,
+            rows=format_number(fp["rows"]),
+            batches=fp["batches"],
+            outcomes=fp["outcome_files"],
+            snapshot=short_id(fp["snapshot"]),
+        )
     )
 
 
@@ -179,7 +208,7 @@ def _load_lists(lists: list[Path] | None) -> Watchlist:
 def watchlist_info(lists: ListOption = None) -> None:
     """Show the entries and names loaded from each list."""
     watchlist = _load_lists(lists)
-    table = Table("list", "kind", "entries", "names")
+    table = Table(gettext("list"), gettext("kind"), gettext("entries"), gettext("names"))
     for row in watchlist.summary().iter_rows():  # a handful of summary rows, for display
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     console.print(table)
@@ -216,23 +245,30 @@ def watchlist_screen(
         | pl.col("watchlist_container_hit")
     )
     console.print(
-        f"{rows.height:,} rows screened; {hits.height:,} with a watchlist hit "
-        f"(threshold {stage.threshold:g}); {stage.cache.misses:,} new name(s) screened, "
-        f"{stage.cache.hits:,} from the cache"
+        gettext(
+            "{rows} rows screened; {hits} with a watchlist hit (threshold {threshold}); "
+            "{misses} new name(s) screened, {cached} from the cache"
+        ).format(
+            rows=format_number(rows.height),
+            hits=format_number(hits.height),
+            threshold=f"{stage.threshold:g}",
+            misses=format_number(stage.cache.misses),
+            cached=format_number(stage.cache.hits),
+        )
     )
     ids = [c for c in ("container_number", "bl_number") if c in result.columns]
-    table = Table(*ids, "score", "role", "entry and why")
+    table = Table(*ids, gettext("score"), gettext("role"), gettext("entry and why"))
     shown = hits.sort("watchlist_party_score", descending=True).head(show)
     for row in shown.select(*ids, *WATCHLIST_COLUMNS).iter_rows(named=True):  # display only
         lines = [
             f"{row['watchlist_entry']}\n  {row['watchlist_party_match']}"
             if row["watchlist_entry"]
             else "",
-            f"vessel{' (by name)' if row['watchlist_vessel_name_hit'] else ''}: "
-            f"{row['watchlist_vessel_entry']}"
+            (gettext("vessel (by name)") if row["watchlist_vessel_name_hit"] else gettext("vessel"))
+            + f": {row['watchlist_vessel_entry']}"
             if row["watchlist_vessel_entry"]
             else "",
-            f"container: {row['watchlist_container_entry']}"
+            gettext("container") + f": {row['watchlist_container_entry']}"
             if row["watchlist_container_entry"]
             else "",
         ]
@@ -250,4 +286,4 @@ def watchlist_screen(
             chosen.write_parquet(out)
         else:
             chosen.write_csv(out)
-        console.print(f"results written to {out}")
+        console.print(gettext("results written to {path}").format(path=out))

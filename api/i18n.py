@@ -2,10 +2,16 @@
 
 The catalogues are ``api/locale/<locale>/LC_MESSAGES/lookout.po``, read at run time (no
 compiled ``.mo`` is needed, so a fresh clone works as it is). Messages are extracted with
-``pybabel extract -F babel.cfg -o api/locale/lookout.pot .`` and merged with ``pybabel
-update -i api/locale/lookout.pot -d api/locale -D lookout``. The locale of the current
-request (or CLI run) is a context variable: :func:`use_locale` sets it, :func:`gettext`
-(imported as ``_``) reads it.
+``pybabel extract -F babel.cfg -k _N -k N_ --no-location --sort-output -o
+api/locale/lookout.pot .`` and merged with ``pybabel update -i api/locale/lookout.pot -d
+api/locale -D lookout``. The locale of the current request (or CLI run) is a context
+variable: :func:`use_locale` sets it, :func:`gettext` (imported as ``_``) reads it.
+
+Texts made outside ``api`` (engine, rule and model errors) are marked with
+``engine.i18n.N_``: a :class:`engine.i18n.Message` keeps its template and values and is
+translated where it is shown (:func:`localise`, :func:`localise_error`). Notes and drift
+warnings stored in run records as English are read back with :data:`KNOWN_TEXTS`
+(:func:`localise_note`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import contextvars
 import gettext as _gettext
 import io
 import os
+import re
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,7 +34,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
-from engine.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES
+from engine.errors import Location, LookoutError
+from engine.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, Message
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "lookout"
@@ -41,6 +50,8 @@ __all__ = [
     "format_percentage",
     "format_when",
     "gettext",
+    "localise",
+    "localise_error",
     "negotiate",
     "ngettext",
     "use_locale",
@@ -137,3 +148,160 @@ def format_when(value: datetime) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC")
     text = format_datetime(value, "d MMM y, HH:mm", tzinfo=None, locale=current_locale())
     return f"{text} UTC"
+
+
+def _N(message: str) -> str:
+    """Mark a module-level text for extraction; it is translated where it is shown."""
+    return message
+
+
+def localise(text: str | None) -> str | None:
+    """``text`` in the current locale: a :class:`engine.i18n.Message` through its template
+    (the values stay as they are), any other text through the catalogue (the identity when
+    it is not a message id)."""
+    if text is None:
+        return None
+    if isinstance(text, Message):
+        template = gettext(text.template)
+        if not text.params:
+            return template
+        values = {k: localise(v) if isinstance(v, Message) else v for k, v in text.params.items()}
+        return template.format(**values)
+    return gettext(text)
+
+
+def localise_location(location: Location) -> str:
+    """``file:line:col, record 7, field 'x'`` with the words in the current locale; the
+    file, line and column stay as they are."""
+    parts: list[str] = []
+    if location.file:
+        where = location.file
+        if location.line is not None:
+            where += f":{location.line}"
+            if location.column is not None:
+                where += f":{location.column}"
+        parts.append(where)
+    if location.record is not None:
+        parts.append(gettext("record {n}").format(n=location.record))
+    if location.field:
+        parts.append(gettext("field '{name}'").format(name=location.field))
+    return ", ".join(parts)
+
+
+def localise_error(err: LookoutError) -> str:
+    """``where: what`` and the hint on a second line, as ``str(err)`` reads, in the current
+    locale."""
+    message = localise(err.message) or ""
+    text = f"{localise_location(err.location)}: {message}" if err.location else message
+    if err.hint:
+        text += "\n  " + gettext("hint: {hint}").format(hint=localise(err.hint))
+    return text
+
+
+def locale_from_environment(environ: dict[str, str] | None = None) -> str:
+    """The CLI's locale when ``--lang`` does not say: ``LOOKOUT_LANG``, then the POSIX
+    locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``ru_RU.UTF-8`` is Russian), else English."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("LOOKOUT_LANG", "").strip().lower()
+    if chosen:
+        return chosen if chosen in LOCALES else DEFAULT_LOCALE
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:  # the first one set decides, as in POSIX
+            lang = value.split(".")[0].split("_")[0].split("@")[0].lower()
+            return lang if lang in LOCALES else DEFAULT_LOCALE
+    return DEFAULT_LOCALE
+
+
+# Texts the engine and the model write into run records as plain English (notes, drift
+# warnings): records are stored and shown later, so they are translated where shown, by
+# reading their values back out of the English text with these templates (the gettext ids).
+KNOWN_TEXTS: tuple[str, ...] = (
+    _N(
+        "history too short for party features: {rows} of {total} rows were filed less than "
+        "{days} days after the history store begins, so their traders' ages and new-trader "
+        "flags are unknown and the rules on them do not fire"
+    ),
+    _N(
+        "batch {batch} is already in the history store ({stored}): its own rows are left out "
+        "of its history features and it is not appended again"
+    ),
+    _N("model score: PSI {psi} (threshold {limit})"),  # before the feature's, which it fits
+    _N("{field}: PSI {psi} (threshold {limit})"),
+    _N("{field}: {missing} missing, {reference} in training"),
+    _N(
+        "{unseen} of rows have a category never seen in training, most in {field} ({share}) "
+        "(threshold {limit})"
+    ),
+    _N("{unseen} of rows have a category never seen in training (threshold {limit})"),
+)
+_NESTED_TEXTS: dict[str, tuple[str, ...]] = {
+    # engine.history.describe_batch, inside the note of a batch already in the store
+    "stored": (
+        _N("as {batch}, {rows} rows, added {added}"),
+        _N("as {batch}, {rows} row, added {added}"),
+        _N("{rows} rows, added {added}"),
+        _N("{rows} row, added {added}"),
+    ),
+}
+_FEATURE_FIELDS = frozenset({"field"})
+_NUMBER = re.compile(r"\d[\d,]*(\.\d+)?%?")
+
+
+@cache
+def _known_patterns(
+    templates: tuple[str, ...] = KNOWN_TEXTS,
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    patterns = []
+    for template in templates:
+        regex = "".join(
+            re.escape(literal) + (f"(?P<{name}>.+?)" if name else "")
+            for literal, name, _spec, _conv in string.Formatter().parse(template)
+        )
+        patterns.append((template, re.compile(regex)))
+    return tuple(patterns)
+
+
+def _read_back(text: str, templates: tuple[str, ...]) -> str | None:
+    """``text`` in the current locale if one of ``templates`` (English) wrote it."""
+    for template, pattern in _known_patterns(templates):
+        found = pattern.fullmatch(text)
+        if found:
+            values = {k: _value(k, v) for k, v in found.groupdict().items()}
+            return gettext(template).format(**values)
+    return None
+
+
+def feature_words(name: str | None) -> str | None:
+    """A model feature by its phrase-table label in the current locale; in English (and for
+    a feature the table does not know) as it is named."""
+    if not name or current_locale() == DEFAULT_LOCALE:
+        return name
+    from models.phrases import PHRASES
+
+    phrase = PHRASES.get(name)
+    return (phrase.label.get(current_locale()) or name) if phrase is not None else name
+
+
+def _value(name: str, value: str) -> str:
+    """A value read out of an English text, for the current locale: a model feature by its
+    label, a number with the locale's marks, anything else as written."""
+    if name in _FEATURE_FIELDS:
+        return feature_words(value) or value
+    if name in _NESTED_TEXTS:
+        return _read_back(value, _NESTED_TEXTS[name]) or value
+    if _NUMBER.fullmatch(value):
+        number = float(value.rstrip("%").replace(",", ""))
+        digits = len(value.rstrip("%").partition(".")[2])
+        if value.endswith("%"):
+            return format_percentage(number / 100, digits)
+        return format_number(number, digits)
+    return value
+
+
+def localise_note(text: str) -> str:
+    """A note or drift warning of a run record in the current locale (as written when it
+    is not one of :data:`KNOWN_TEXTS`, or the locale is English)."""
+    if current_locale() == DEFAULT_LOCALE:
+        return text
+    return _read_back(text, KNOWN_TEXTS) or text

@@ -13,23 +13,24 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.i18n import _N, gettext, localise, localise_location
 from engine.errors import LookoutError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("lookout.api")
 
 _TITLES = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Request too large",
-    415: "Unsupported media type",
-    422: "Unprocessable content",
-    500: "Internal server error",
-    503: "Service unavailable",
+    400: _N("Bad request"),
+    401: _N("Not authenticated"),
+    403: _N("Forbidden"),
+    404: _N("Not found"),
+    405: _N("Method not allowed"),
+    409: _N("Conflict"),
+    413: _N("Request too large"),
+    415: _N("Unsupported media type"),
+    422: _N("Unprocessable content"),
+    500: _N("Internal server error"),
+    503: _N("Service unavailable"),
 }
 
 
@@ -97,12 +98,14 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    """A ``application/problem+json`` response."""
+    """A ``application/problem+json`` response; its title in the request's language (a
+    title or detail that is a :class:`engine.i18n.Message` or a message id is translated)."""
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": title or _TITLES.get(status, "Error"),
+        "title": localise(title or _TITLES.get(status, "Error")),
         "status": status,
     }
+    detail = localise(detail)
     if detail is not None:
         body["detail"] = detail
     if instance is not None:
@@ -114,7 +117,8 @@ def problem_response(
 
 
 def lookout_error_problem(err: LookoutError, *, instance: str | None = None) -> JSONResponse:
-    """422 problem for an engine error, keeping its location and hint."""
+    """422 problem for an engine error, keeping its location and hint, in the request's
+    language (the location's file, line and column as they are)."""
     location = None
     if err.location is not None:
         loc = err.location
@@ -125,13 +129,14 @@ def lookout_error_problem(err: LookoutError, *, instance: str | None = None) -> 
             "record": loc.record,
             "field": loc.field,
         }
+    message = localise(err.message) or ""
     return problem_response(
         422,
-        f"Invalid input ({type(err).__name__})",
-        str(err).split("\n  hint:")[0],
+        gettext("Invalid input ({kind})").format(kind=type(err).__name__),
+        f"{localise_location(err.location)}: {message}" if err.location else message,
         instance=instance,
         location=location,
-        hint=err.hint,
+        hint=localise(err.hint),
     )
 
 
@@ -153,7 +158,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else None
         if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no resource at {request.url.path}"
+            detail = gettext("no resource at {path}").format(path=request.url.path)
         return problem_response(
             exc.status_code,
             _TITLES.get(exc.status_code),
@@ -174,7 +179,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
         return problem_response(
-            422, "Invalid request", summary, instance=request.url.path, errors=errors
+            422, gettext("Invalid request"), summary, instance=request.url.path, errors=errors
         )
 
     async def _lookout(request: Request, exc: Exception) -> JSONResponse:
@@ -185,8 +190,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500,
-            "Internal server error",
-            "an unexpected error occurred; the server log has the details",
+            gettext("Internal server error"),
+            gettext("an unexpected error occurred; the server log has the details"),
             instance=request.url.path,
         )
 

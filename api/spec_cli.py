@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.i18n import gettext, localise_error
 from engine.errors import LookoutError
 from engine.spec import load_spec
 from engine.spec_infer import SAMPLE_ROWS, infer_spec
@@ -29,11 +30,11 @@ def infer(
         if out is not None:
             out.write_text(proposal.yaml, encoding="utf-8")
             load_spec(out)  # the proposal must be a spec Lookout accepts
-            err_console.print(f"wrote {out}")
+            err_console.print(gettext("wrote {path}").format(path=out))
         else:
             typer.echo(proposal.yaml, nl=False)
     except LookoutError as err:
-        err_console.print(f"[red]error:[/red] {err}")
+        err_console.print("[red]" + gettext("error:") + "[/red] " + localise_error(err))
         raise typer.Exit(code=2) from None
 
 

@@ -34,6 +34,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """Default language of the key's pages and API messages (``en``, ``ru``), or none."""
 
 
 class Batch(Base):

@@ -81,6 +81,7 @@ def require_history_if_model_needs_it(scorer: Scorer) -> None:
     """Say before any row is read that the model needs a history store, and how to give one."""
     from engine.errors import PipelineError
     from engine.history import HISTORY_COLUMNS, HistoryFeatures
+    from engine.i18n import N_
 
     model = scorer.model
     if model is None or any(isinstance(s, HistoryFeatures) for s in scorer.enrichers):
@@ -89,9 +90,12 @@ def require_history_if_model_needs_it(scorer: Scorer) -> None:
     needed = [c for c in (plan.source_columns() if plan else []) if c in HISTORY_COLUMNS]
     if needed:
         raise PipelineError(
-            f"the model uses history features ({', '.join(needed[:4])}"
-            + (", …" if len(needed) > 4 else "")
-            + ") and no history store was given",
-            hint="pass --history DIR (a store filled with `lookout history add FILE`), "
-            "or --no-model to score with the rules alone",
+            N_(
+                "the model uses history features ({features}) and no history store was given",
+                features=", ".join(needed[:4]) + (", …" if len(needed) > 4 else ""),
+            ),
+            hint=N_(
+                "pass --history DIR (a store filled with `lookout history add FILE`), "
+                "or --no-model to score with the rules alone"
+            ),
         )

@@ -27,6 +27,8 @@ more of the manifest name (``BANK MELLI IRAN FZE`` names ``BANK MELLI IRAN``, no
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 from rapidfuzz import process
@@ -450,3 +452,39 @@ def _spacing_text(best: pl.DataFrame, index: ListIndex) -> pl.DataFrame:
             .otherwise(pl.lit(", ") + edits.cast(pl.String) + pl.lit(" edits)"))
         ).alias("spacing"),
     )
+
+
+EXPLANATION_RU: tuple[tuple[str, str], ...] = (
+    (r"(': |; )matched ", "${1}совпали: "),
+    (r"(': |; )missing ", "${1}не хватает: "),
+    (r"(': |; )extra ", "${1}лишние: "),
+    (r" \(ignored\)$", " (не учтены)"),
+    (r"~(\S+) \(spelling\)", "~${1} (вариант написания)"),
+    (r" \((\d+) edits?\)", " (правок: ${1})"),
+    (r"(': )same words$", "${1}те же слова"),
+    (r" \(written together", " (слитно"),
+    (r" \(written apart", " (раздельно"),
+    (r" \(whole name", " (имя целиком"),
+    (r", (\d+) edits?\)$", ", правок: ${1})"),
+)
+"""The words of a match explanation (:func:`_explain`, :func:`_spacing_text`) in Russian:
+regular expressions over the English text (the names in it are upper case, the words lower
+case, so only the explanation's own words are replaced)."""
+
+
+def explanation_in(text: pl.Expr, locale: str) -> pl.Expr:
+    """A ``watchlist_party_match`` explanation in ``locale`` (English as it is)."""
+    if locale != "ru":
+        return text
+    for pattern, replacement in EXPLANATION_RU:
+        text = text.str.replace_all(pattern, replacement)
+    return text
+
+
+def explanation_text(text: str, locale: str) -> str:
+    """One explanation (a page's, the CLI's) in ``locale``, as :func:`explanation_in`."""
+    if locale != "ru":
+        return text
+    for pattern, replacement in EXPLANATION_RU:
+        text = re.sub(pattern, replacement.replace("${1}", r"\g<1>"), text)
+    return text

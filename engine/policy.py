@@ -27,6 +27,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from engine.documents import DocumentModel, ScalarText, read_document, validate_data
 from engine.errors import Location, LookoutError
+from engine.i18n import N_
 from engine.identity import fingerprint
 from engine.schema import ROW_INDEX
 
@@ -84,10 +85,12 @@ class Capacity:
             return cls(rows=rows)
         except ValueError:
             raise PolicyError(
-                f"capacity '{raw}' is neither a row count nor a percentage",
+                N_("capacity '{raw}' is neither a row count nor a percentage", raw=raw),
                 location=Location(field="capacity"),
-                hint="write a whole number of containers (50) or a share of "
-                "the batch between 0% and 100% (2%)",
+                hint=N_(
+                    "write a whole number of containers (50) or a share of "
+                    "the batch between 0% and 100% (2%)"
+                ),
             ) from None
 
     def rows_for(self, total: int) -> int:

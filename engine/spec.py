@@ -47,6 +47,7 @@ from engine.documents import (
     read_document,
 )
 from engine.errors import Location, SpecError
+from engine.i18n import N_
 from engine.identity import fingerprint
 from engine.schema import (
     AIR_RECORD_ID,
@@ -341,9 +342,12 @@ def _parse(doc: SpecDocument, node: Node, file: str, digest: str) -> DatasetSpec
     for target, value in (doc.columns or {}).items():
         if target not in CANONICAL:
             raise err(
-                f"unknown canonical field '{target}'",
+                N_("unknown canonical field '{name}'", name=target),
                 _key_node(col_node, target),
-                _did_you_mean(target, CANONICAL) + "; declare other columns under 'extra:'",
+                N_(
+                    "{suggestion}; declare other columns under 'extra:'",
+                    suggestion=_did_you_mean(target, CANONICAL),
+                ),
             )
         where = child(col_node, target) if col_node is not None else None
         columns[target] = _column(target, value, None, lambda m, h=None, w=where: err(m, w, h))
@@ -426,5 +430,8 @@ def _column(
 def _did_you_mean(name: str, options: Any) -> str:
     close = difflib.get_close_matches(str(name), list(options), n=3, cutoff=0.6)
     if close:
-        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    return "known: " + ", ".join(sorted(options)[:20])
+        names: str = f"'{close[0]}'"
+        for other in close[1:]:
+            names = N_("{a} or {b}", a=names, b=f"'{other}'")
+        return N_("did you mean {names}?", names=names)
+    return N_("known: {names}", names=", ".join(sorted(options)[:20]))

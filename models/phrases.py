@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from engine.i18n import DEFAULT_LOCALE, LOCALES, decimal_text
+from engine.i18n import DEFAULT_LOCALE, LOCALES, decimal_text, share_text
 
 Texts = dict[str, str]
 """One text per locale (``{"en": …, "ru": …}``)."""
@@ -541,7 +541,7 @@ def _value_text(value: pl.Expr, form: str, locale: str) -> pl.Expr:
     if form in ("count", "kg", "money"):
         return value.round(0).cast(pl.Int64).cast(pl.String)
     if form == "share":
-        return pl.concat_str(value.mul(100).round(0).cast(pl.Int64).cast(pl.String), pl.lit(" %"))
+        return share_text(value, locale)
     if form == "rate":
         return pl.concat_str(decimal_text(value.mul(100).round(1), locale), pl.lit(" %"))
     rounded = pl.when(value.abs() >= 100).then(value.round(0)).otherwise(value.round(2))

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engine.i18n import LOCALES, localised_column
+from engine.i18n import LOCALES, localised_column, localised_text, share_text
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel, Selection
 from rules._types import FIELDREF_OPS, OPS_BY_FAMILY, family
 
@@ -260,15 +260,19 @@ def rule_expr(rule: Rule, schema: Mapping[str, pl.DataType]) -> pl.Expr:
 
 def render_field(name: str, schema: Mapping[str, pl.DataType], locale: str = "en") -> pl.Expr:
     """A field as readable text for a reason: integral floats without '.0', ``*_days`` as
-    whole days, other floats to two decimals (a decimal comma in Russian), lists joined,
-    yes/no in the locale, long texts shortened.
+    whole days, ``*_share`` as a percentage, other floats to two decimals (a decimal comma
+    in Russian), lists joined, yes/no in the locale, engine-made texts (the watchlist match
+    explanation) in the locale, long texts shortened.
 
     Null stays null: :func:`reason_expr` never renders a template whose field is unknown.
     """
     dtype = schema[name]
     col = pl.col(name)
     fam = family(dtype)
-    if dtype.is_float() and name.endswith("_days"):
+    if dtype.is_float() and name.endswith("_share"):
+        # "chapter 39 is 0 % of this shipper's past shipments", never "is 0 of".
+        text = share_text(col, locale)
+    elif dtype.is_float() and name.endswith("_days"):
         # "first seen 52 days ago": whole days elapsed, never "52.73 days".
         text = col.floor().cast(pl.Int64, strict=False).cast(pl.String)
     elif dtype.is_float():
@@ -287,7 +291,7 @@ def render_field(name: str, schema: Mapping[str, pl.DataType], locale: str = "en
     elif isinstance(dtype, pl.Datetime):
         text = col.dt.strftime("%Y-%m-%d %H:%M")
     else:
-        text = shorten(col.cast(pl.String))
+        text = shorten(localised_text(name, col.cast(pl.String), locale))
     return text
 
 

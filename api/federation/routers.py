@@ -26,6 +26,7 @@ from api.federation.schemas import (
     StateName,
     UnitPublic,
 )
+from api.i18n import _N
 from api.problems import ProblemException
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ def get_federation(request: Request) -> Federation:
         error = getattr(request.app.state, "federation_error", "unit not initialised")
         raise ProblemException(
             503,
-            "Federation not configured",
+            _N("Federation not configured"),
             error,
             hint="run `lookout unit init` and restart the server",
         )
@@ -56,7 +57,7 @@ def own_unit(fed: Federation, principal: Principal) -> None:
     if principal.unit_id != fed.unit_id:
         raise ProblemException(
             403,
-            "Forbidden",
+            _N("Forbidden"),
             f"this server is unit {fed.unit_id}; your key belongs to {principal.unit_id}",
         )
 
@@ -244,7 +245,7 @@ def receive(
     except IntegrityError as err:
         # Two copies of one message raced; the loser is retried by its sender.
         raise ProblemException(
-            409, "Conflict", "message being received concurrently; retry"
+            409, _N("Conflict"), "message being received concurrently; retry"
         ) from err
     fed.wake.set()
     return receipt

@@ -28,6 +28,7 @@ from api.federation.schemas import (
 )
 from api.federation.tables import FedMessage, FedOutbox, FedQuery, FedRecipient, FedSubject
 from api.federation.views import container_queries, detail, list_queries, recipients_of, summary
+from api.i18n import _N
 from api.problems import ProblemException
 from api.services.inspections import normalise_container
 from api.tables import Batch, ScoredContainer
@@ -234,7 +235,7 @@ def explanation_from_batch(
     """Subject and risk explanation of a flagged container in one of the unit's batches."""
     batch = session.get(Batch, batch_id)
     if batch is None or batch.unit_id != unit_id:
-        raise ProblemException(404, "Batch not found", f"no batch {batch_id!r} in your unit")
+        raise ProblemException(404, _N("Batch not found"), f"no batch {batch_id!r} in your unit")
     number = normalise_container(container_number)
     rows = list(
         session.scalars(
@@ -248,7 +249,7 @@ def explanation_from_batch(
     if not rows:
         raise ProblemException(
             404,
-            "Container not flagged",
+            _N("Container not flagged"),
             f"container {number} is not among the flagged rows of batch {batch_id}",
             hint=f"see GET /v1/batches/{batch_id}/flagged for the flagged containers",
         )
@@ -294,7 +295,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
     if body.batch_id or body.container_number:
         if not (body.batch_id and body.container_number):
             raise ProblemException(
-                422, "Incomplete batch reference", "give both batch_id and container_number"
+                422, _N("Incomplete batch reference"), "give both batch_id and container_number"
             )
         subject, explanation = explanation_from_batch(
             session, fed.unit_id, body.batch_id, body.container_number
@@ -306,7 +307,7 @@ def open_query(session: Session, fed: Federation, *, actor: str, body: QueryCrea
     )
     if not (subject.containers or subject.bl_numbers or subject.batch_ref):
         raise ProblemException(
-            422, "Empty subject", "name at least one container, B/L number or batch reference"
+            422, _N("Empty subject"), "name at least one container, B/L number or batch reference"
         )
     now = fed.clock()
     query = FedQuery(

@@ -15,6 +15,7 @@ from starlette.formparsers import MultiPartException
 
 from api.audit import Audit
 from api.auth import Analyst, ReadSessionDep, SessionDep, Viewer
+from api.i18n import _N
 from api.problems import ProblemException
 from api.schemas.batches import (
     BATCH_ID_PATTERN,
@@ -112,7 +113,7 @@ async def create_batch(
     else:
         raise ProblemException(
             415,
-            "Unsupported media type",
+            _N("Unsupported media type"),
             "send the manifest as multipart/form-data (field 'file') or as application/json "
             "({'rows': [...]})",
         )
@@ -144,7 +145,7 @@ async def _read_form(request: Request) -> tuple[_UploadForm, UploadFile]:
     try:
         form = await request.form(max_files=1, max_fields=10)
     except MultiPartException as err:
-        raise ProblemException(400, "Malformed multipart body", str(err)) from err
+        raise ProblemException(400, _N("Malformed multipart body"), str(err)) from err
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise RequestValidationError(

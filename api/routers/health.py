@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api.i18n import _N
 from api.problems import ProblemException
 from api.state import State
 
@@ -41,11 +42,11 @@ def readyz(state: State) -> Health:
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as err:
-        raise ProblemException(503, "Not ready", f"database unreachable: {err}") from err
+        raise ProblemException(503, _N("Not ready"), f"database unreachable: {err}") from err
     if state.scorer_error is not None:
-        raise ProblemException(503, "Not ready", f"scorer failed to load: {state.scorer_error}")
+        raise ProblemException(503, _N("Not ready"), f"scorer failed to load: {state.scorer_error}")
     if not state.scorer_ready:
-        raise ProblemException(503, "Not ready", "the scorer is still loading rules and model")
+        raise ProblemException(503, _N("Not ready"), "the scorer is still loading rules and model")
     return Health(
         status="ok", unit_id=state.settings.unit_id, checks={"database": "ok", "scorer": "ok"}
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.auth import Viewer
+from api.i18n import _N
 from api.problems import ProblemException
 from api.schemas.drift import ModelDrift
 from api.services.drift import drift_since
@@ -28,7 +29,7 @@ def get_model(state: State, principal: Viewer) -> dict[str, Any]:
     """Training data hash, features, evaluation at inspection rates, versions."""
     card = (state.settings.model_dir or SHIPPED_MODEL_DIR) / "card.json"
     if not card.is_file():
-        raise ProblemException(404, "No model card", f"no model card at {card.name}")
+        raise ProblemException(404, _N("No model card"), f"no model card at {card.name}")
     data: dict[str, Any] = json.loads(card.read_text())
     return data
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api.i18n import _N
 from api.problems import ProblemException
 from api.settings import Settings
 
@@ -44,10 +45,17 @@ def parse_capacity(text: str | None) -> Capacity | None:
     try:
         return Capacity.parse(text.strip())
     except (LookoutError, ValueError) as err:
+        from engine.i18n import N_
+
+        why = err.message if isinstance(err, LookoutError) else str(err)
         raise ProblemException(
             422,
-            "Invalid capacity",
-            f"capacity {text!r} is not a count like '50' or a share like '2%': {err}",
+            _N("Invalid capacity"),
+            N_(
+                "capacity {text} is not a count like '50' or a share like '2%': {why}",
+                text=repr(text),
+                why=why,
+            ),
         ) from err
 
 
@@ -68,7 +76,9 @@ def resolve_spec(name: str | None) -> DatasetSpec | None:
     if name not in specs:
         known = ", ".join(sorted(specs)) or "none"
         raise ProblemException(
-            422, "Unknown dataset spec", f"no shipped dataset spec named {name!r}; known: {known}"
+            422,
+            _N("Unknown dataset spec"),
+            f"no shipped dataset spec named {name!r}; known: {known}",
         )
     return load_spec(specs[name])
 

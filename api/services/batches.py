@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.audit import Auditor
 from api.auth import Principal
 from api.db import utcnow
+from api.i18n import _N
 from api.problems import ProblemException
 from api.services import _engine
 from api.services.indexing import index_scored
@@ -67,7 +68,7 @@ def save_file(state: AppState, batch_id: str, name: str, stream: BinaryIO) -> Up
     size = target.stat().st_size
     if size == 0:
         shutil.rmtree(batch_dir(state, batch_id), ignore_errors=True)
-        raise ProblemException(422, "Empty upload", f"the uploaded file {safe!r} is empty")
+        raise ProblemException(422, _N("Empty upload"), f"the uploaded file {safe!r} is empty")
     return Upload(path=target, name=safe, size=size, rows=None)
 
 
@@ -87,7 +88,7 @@ def save_rows(state: AppState, batch_id: str, rows: list[dict[str, Any]]) -> Upl
         except UnicodeEncodeError as err:
             raise ProblemException(
                 422,
-                "Invalid text",
+                _N("Invalid text"),
                 f"row {number}: a value or field name is not valid Unicode text ({err.reason})",
             ) from err
     target = batch_dir(state, batch_id) / "input" / "rows.ndjson"
@@ -300,7 +301,7 @@ def get_batch(session: Session, principal: Principal, batch_id: str) -> Batch:
     """The caller's unit's batch, or 404 (other units' batches do not exist for them)."""
     batch = session.get(Batch, batch_id)
     if batch is None or batch.unit_id != principal.unit_id:
-        raise ProblemException(404, "Batch not found", f"no batch {batch_id!r} in your unit")
+        raise ProblemException(404, _N("Batch not found"), f"no batch {batch_id!r} in your unit")
     return batch
 
 
@@ -428,7 +429,9 @@ def quarantine(
     batch = get_batch(session, principal, batch_id)
     if batch.status != "done":
         raise ProblemException(
-            409, "Batch not scored", f"batch {batch_id} is {batch.status}; quarantine is not ready"
+            409,
+            _N("Batch not scored"),
+            f"batch {batch_id} is {batch.status}; quarantine is not ready",
         )
     path = batch_dir(state, batch_id) / "out" / "quarantine.parquet"
     if not path.exists():

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.i18n import _N
 from api.problems import ProblemException
 from api.schemas.batches import localised_reasons
 from api.schemas.containers import Appearance, ContainerDetail
@@ -37,7 +38,7 @@ def container_detail(
     ).all()
     if not rows:
         raise ProblemException(
-            404, "Container not found", f"container {number} was never scored in your unit"
+            404, _N("Container not found"), f"container {number} was never scored in your unit"
         )
     by_row: dict[int, list[InspectionPublic]] = defaultdict(list)
     record_ids = {scored.id: scored.record_id for scored, _ in rows}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.audit import Auditor
 from api.auth import Principal
 from api.db import utcnow
+from api.i18n import _N
 from api.problems import ProblemException
 from api.schemas.inspections import InspectionCreate, InspectionPublic
 from api.services import _engine
@@ -37,7 +38,9 @@ def record_inspection(
     batch = get_batch(session, principal, body.batch_id)
     if batch.status != "done":
         raise ProblemException(
-            409, "Batch not scored", f"batch {batch.id} is {batch.status}; wait until it is done"
+            409,
+            _N("Batch not scored"),
+            f"batch {batch.id} is {batch.status}; wait until it is done",
         )
     if body.awb_number is not None:
         row = _air_waybill_row(session, batch.id, body)
@@ -88,14 +91,14 @@ def _container_row(
     if not rows:
         raise ProblemException(
             404,
-            "Container not in batch",
+            _N("Container not in batch"),
             f"container {number} (record {record_id or 'any'}) is not in batch {batch_id}",
         )
     if len(rows) > 1:
         records = ", ".join(r.record_id for r in rows)
         raise ProblemException(
             409,
-            "Ambiguous container",
+            _N("Ambiguous container"),
             f"container {number} appears on several rows of batch {batch_id} (records "
             f"{records}); send record_id to say which",
         )
@@ -118,13 +121,13 @@ def _air_waybill_row(session: Session, batch_id: str, body: InspectionCreate) ->
         rows = list(session.scalars(houses.limit(50)))
     if not rows:
         raise ProblemException(
-            404, "Air waybill not in batch", f"air waybill {key} is not in batch {batch_id}"
+            404, _N("Air waybill not in batch"), f"air waybill {key} is not in batch {batch_id}"
         )
     if len(rows) > 1:
         records = ", ".join(r.record_id for r in rows)
         raise ProblemException(
             409,
-            "Ambiguous air waybill",
+            _N("Ambiguous air waybill"),
             f"master AWB {master} has several houses in batch {batch_id} ({records}); "
             "send house_awb_number to say which",
         )

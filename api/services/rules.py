@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit import Auditor
 from api.auth import Principal
 from api.db import utcnow
+from api.i18n import _N
 from api.problems import ProblemException
 from api.schemas.rules import (
     BacktestReport,
@@ -39,7 +40,9 @@ def _safe_name(name: str) -> str:
     clean = Path(name).name
     if not clean or clean in (".", "..") or not clean.endswith((".yaml", ".yml")):
         raise ProblemException(
-            422, "Invalid file name", f"rule pack file {name!r} must be a plain name ending .yaml"
+            422,
+            _N("Invalid file name"),
+            f"rule pack file {name!r} must be a plain name ending .yaml",
         )
     return clean
 
@@ -95,7 +98,7 @@ def upload_pack(
     if not report.valid:
         raise ProblemException(
             422,
-            "Invalid rule pack",
+            _N("Invalid rule pack"),
             f"the pack has {report.errors} error(s); first: {report.diagnostics[0].rendered}"
             if report.diagnostics
             else "the pack has errors",
@@ -166,7 +169,9 @@ def activate_pack(
     """Make an uploaded pack the unit's active one; later batches score with it."""
     pack = session.get(RulePack, pack_id)
     if pack is None or pack.unit_id != principal.unit_id:
-        raise ProblemException(404, "Rule pack not found", f"no rule pack {pack_id} in your unit")
+        raise ProblemException(
+            404, _N("Rule pack not found"), f"no rule pack {pack_id} in your unit"
+        )
     previous = make_active(session, principal.unit_id, pack)
     audit(
         "rule_pack.activate",
@@ -294,11 +299,11 @@ def history_frame(
     if batch_ids is not None and len(set(batch_ids)) != len(ids):
         missing = sorted(set(batch_ids) - set(ids))
         raise ProblemException(
-            404, "Batch not found", f"no scored batch {', '.join(missing[:5])} in your unit"
+            404, _N("Batch not found"), f"no scored batch {', '.join(missing[:5])} in your unit"
         )
     if not ids:
         raise ProblemException(
-            409, "No history", "your unit has no scored batch to backtest on; upload one first"
+            409, _N("No history"), "your unit has no scored batch to backtest on; upload one first"
         )
     labels = pl.DataFrame(
         session.execute(
@@ -349,7 +354,7 @@ def backtest(
             if not report.valid:
                 raise ProblemException(
                     422,
-                    "Invalid rule pack",
+                    _N("Invalid rule pack"),
                     f"the pack has {report.errors} error(s)",
                     diagnostics=[d.model_dump() for d in report.diagnostics],
                 )

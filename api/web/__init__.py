@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.auth import LANGUAGE_CHOSEN
 from api.i18n import DEFAULT_LOCALE, LOCALES, negotiate, set_locale
 from api.web._auth import PageRoute, WebUser, get_web_principal
 from api.web._charts import grouped_hbar_chart, hbar_chart, line_chart
@@ -70,17 +71,15 @@ def install(app: FastAPI) -> None:
     async def web_locale(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """The reader's language for the pages: ``?lang=`` (kept in a cookie), the cookie,
-        then the browser's ``Accept-Language``; English otherwise."""
+        """The reader's language for the pages and API messages: ``?lang=`` (kept in a
+        cookie), the cookie, then the key's default language (set once the key is known, by
+        ``api.auth.use_key_language``), then the browser's ``Accept-Language``; English
+        otherwise."""
         asked = request.query_params.get("lang")
-        chosen = (
-            asked
-            if asked in LOCALES
-            else request.cookies.get(LOCALE_COOKIE)
-            or negotiate(request.headers.get("accept-language"))
-            or DEFAULT_LOCALE
-        )
-        set_locale(chosen)
+        kept = request.cookies.get(LOCALE_COOKIE)
+        explicit = asked if asked in LOCALES else kept if kept in LOCALES else None
+        setattr(request.state, LANGUAGE_CHOSEN, explicit is not None)
+        set_locale(explicit or negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE)
         response = await call_next(request)
         if asked in LOCALES:
             response.set_cookie(

@@ -15,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import Principal, Role, SessionDep
+from api.auth import Principal, Role, SessionDep, principal_of, use_key_language
+from api.i18n import _N, localise, localise_location
 from api.problems import ProblemException
 from api.tables import ApiKey
 from api.web import _session
@@ -50,16 +52,18 @@ def principal_of_cookie(request: Request, session: Session) -> Principal | None:
         return None
     request.state.web_session_id = web.session_id
     request.state.web_csrf = _session.csrf_token(secret, web.session_id)
-    return Principal(key_id=row.key_id, unit_id=row.unit_id, role=row.role, name=row.name)  # type: ignore[arg-type]
+    return principal_of(row)
 
 
-def get_web_principal(request: Request, session: SessionDep) -> Principal:
-    """The signed-in user, or a redirect to the sign-in page."""
-    principal = principal_of_cookie(request, session)
+async def get_web_principal(request: Request, session: SessionDep) -> Principal:
+    """The signed-in user, or a redirect to the sign-in page; the page speaks the key's
+    default language unless the reader chose one (``api.auth.use_key_language``)."""
+    principal = await run_in_threadpool(principal_of_cookie, request, session)
     if principal is None:
         raise SignInRequired
     request.state.web_principal = principal
     request.state.principal = principal
+    use_key_language(request, principal)
     return principal
 
 
@@ -73,7 +77,7 @@ def require_web_role(role: Role) -> Callable[[Principal], Principal]:
         if not principal.has_role(role):
             raise ProblemException(
                 403,
-                "Forbidden",
+                _N("Forbidden"),
                 f"this needs the {role} role or above; you are signed in as {principal.role}",
             )
         return principal
@@ -98,7 +102,7 @@ def check_csrf(
     if not _session.csrf_valid(secret_of(request), session_id, csrf_token or x_csrf_token):
         raise ProblemException(
             403,
-            "Form expired",
+            _N("Form expired"),
             "the form's security token is missing or out of date; reload the page and retry",
         )
 
@@ -128,7 +132,13 @@ class PageRoute(APIRoute):
                     target += "?" + request.url.query
                 return redirect(request, f"/web/signin?next={quote(target, safe='')}")
             except ProblemException as err:
-                return error_page(request, err.status, err.title, err.detail, err.extra.get("hint"))
+                return error_page(
+                    request,
+                    err.status,
+                    localise(err.title) or err.title,
+                    localise(err.detail),
+                    localise(err.extra.get("hint")),
+                )
             except RequestValidationError as err:
                 fields = "; ".join(
                     f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
@@ -137,9 +147,13 @@ class PageRoute(APIRoute):
                 return error_page(request, 422, "Invalid input", fields or "invalid form", None)
             except LookoutError as err:
                 status = int(getattr(err, "status", 422))
-                where = f"{err.location}: " if err.location else ""
+                where = f"{localise_location(err.location)}: " if err.location else ""
                 return error_page(
-                    request, status, type(err).__name__, where + err.message, err.hint
+                    request,
+                    status,
+                    type(err).__name__,
+                    where + (localise(err.message) or ""),
+                    localise(err.hint),
                 )
 
         return handler

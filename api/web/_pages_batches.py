@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from api.audit import Auditor
 from api.auth import SessionDep
+from api.i18n import _N
 from api.problems import ProblemException
 from api.schemas.batches import BATCH_ID_PATTERN, batch_public, flagged_public
 from api.services import _engine
@@ -27,7 +28,6 @@ PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
 BatchId = Annotated[str, PathParam(min_length=1, max_length=40, pattern=BATCH_ID_PATTERN)]
 Sort = Literal["-risk_score", "risk_score", "row_index", "container_number", "lane"]
-_N = str  # marks a message for extraction; the template translates it
 SORT_LABELS = {
     "-risk_score": _N("risk score, highest first"),
     "risk_score": _N("risk score, lowest first"),
@@ -210,7 +210,9 @@ def waybill_page(
     row = flagged_public(scored) if scored is not None else None
     if row is None or not row.fields.get("awb_number"):
         raise ProblemException(
-            404, "Air waybill not found", f"batch {batch_id} has no flagged air waybill {row_index}"
+            404,
+            _N("Air waybill not found"),
+            f"batch {batch_id} has no flagged air waybill {row_index}",
         )
     manifest = [
         (k, row.fields[k]) for k in MANIFEST_FIELDS if row.fields.get(k) not in (None, "", [])

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from api.audit import Auditor
 from api.auth import SessionDep
+from api.i18n import _N
 from api.i18n import gettext as _
 from api.problems import ProblemException
 from api.schemas.containers import Appearance
@@ -145,7 +146,7 @@ def record(
         )
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise ProblemException(422, "Invalid inspection", problems) from err
+        raise ProblemException(422, _N("Invalid inspection"), problems) from err
     record_inspection(state, session, principal, Auditor(session, principal, request), body)
     number = normalise_container(body.container_number or "")
     return redirect(request, f"/web/containers/{number}?batch={batch_id}&recorded=1#inspections")

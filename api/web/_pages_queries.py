@@ -16,7 +16,7 @@ from api.federation import service
 from api.federation.context import Federation
 from api.federation.errors import FederationError
 from api.federation.schemas import QueryCreate, StateName
-from api.i18n import gettext
+from api.i18n import _N, gettext
 from api.problems import ProblemException
 from api.services.containers import container_detail
 from api.state import State
@@ -44,14 +44,14 @@ def federation_of(request: Request, principal: Principal) -> Federation:
         error = getattr(request.app.state, "federation_error", "unit not initialised")
         raise ProblemException(
             503,
-            "Urgent queries not configured",
+            _N("Urgent queries not configured"),
             error,
             hint="run `lookout unit init`, add partners with `lookout unit trust`, restart",
         )
     if principal.unit_id != fed.unit_id:
         raise ProblemException(
             403,
-            "Forbidden",
+            _N("Forbidden"),
             f"this server is unit {fed.unit_id}; your key belongs to {principal.unit_id}",
         )
     return fed
@@ -191,7 +191,7 @@ def open_query(
         )
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise ProblemException(422, "Invalid query", problems) from err
+        raise ProblemException(422, _N("Invalid query"), problems) from err
     query = act_and_wake(
         fed, session, lambda: service.open_query(session, fed, actor=principal.key_id, body=body)
     )

@@ -19,10 +19,11 @@ from api.i18n import (
     format_percentage,
     format_when,
     gettext,
+    localise_note,
     ngettext,
 )
 from api.web import _charts
-from engine.i18n import localised_column
+from engine.i18n import localised_column, localised_value
 from engine.identity import short_id
 from engine.reference import ReferenceData
 from models.phrases import PHRASES, words
@@ -274,7 +275,7 @@ def field_value(name: str, value: Any) -> str:
         return when(value)
     if isinstance(value, float):
         return number(value, 0 if value == int(value) else 2)
-    return str(value)
+    return localised_value(name, str(value), current_locale())
 
 
 def reasons(row: Any, kind: str) -> list[str]:
@@ -359,7 +360,12 @@ def _env() -> Environment:
     # Translations follow the request's locale (a context variable), not a fixed catalogue.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        when=when, number=number, percent=percent, duration=duration, short_id=short_id
+        when=when,
+        number=number,
+        percent=percent,
+        duration=duration,
+        short_id=short_id,
+        note=localise_note,
     )
     env.globals.update(
         countdown=countdown,

@@ -31,6 +31,7 @@ from engine._scan import (
 from engine.errors import IngestError, Location
 from engine.formats import _text
 from engine.formats._base import RawChunk
+from engine.i18n import N_
 from engine.spec import CsvOptions, DatasetSpec
 
 SEPARATORS = (",", "\t", ";", "|")
@@ -195,10 +196,15 @@ def _cr_line_ends(path: Path) -> bool:
 
 def _header_too_long(path: Path) -> IngestError:
     return IngestError(
-        f"the header line is longer than {_text.MAX_RECORD_BYTES:,} bytes",
+        N_(
+            "the header line is longer than {limit} bytes",
+            limit=f"{_text.MAX_RECORD_BYTES:,}",
+        ),
         location=Location(str(path), 1),
-        hint="this does not look like a delimited manifest: check that the file is CSV with "
-        "one header line, and that its lines end with LF or CRLF",
+        hint=N_(
+            "this does not look like a delimited manifest: check that the file is CSV with "
+            "one header line, and that its lines end with LF or CRLF"
+        ),
     )
 
 
@@ -242,19 +248,26 @@ def _header(path: Path, line: bytes, sep: str, quote: str | None) -> list[str]:
     for i, name in enumerate(names):
         shown = name if len(name) <= 60 else name[:57] + "..."
         if "\r" in name or "\n" in name:
-            what = "a carriage return (CR)" if "\r" in name else "a line feed (LF)"
+            what = N_("a carriage return (CR)") if "\r" in name else N_("a line feed (LF)")
             raise IngestError(
-                f"column {i + 1} of the header ({shown!r}) contains {what}: a line break "
-                "inside a column name",
+                N_(
+                    "column {n} of the header ({name}) contains {what}: a line break inside a "
+                    "column name",
+                    n=i + 1,
+                    name=repr(shown),
+                    what=what,
+                ),
                 location=Location(str(path), 1, None, field=shown.replace("\r", " ")),
-                hint="re-export the file so that the header is one line; a lone CR often "
-                "means line ends were mixed when the file was edited",
+                hint=N_(
+                    "re-export the file so that the header is one line; a lone CR often "
+                    "means line ends were mixed when the file was edited"
+                ),
             )
         if not name:
             raise IngestError(
-                f"column {i + 1} of the header has no name",
+                N_("column {n} of the header has no name", n=i + 1),
                 location=Location(str(path), 1, None),
-                hint="name every column in the header line",
+                hint=N_("name every column in the header line"),
             )
         if name in seen:
             raise IngestError(

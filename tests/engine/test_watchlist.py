@@ -4,6 +4,7 @@ quality floors on the screening probe."""
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import polars as pl
@@ -269,3 +270,25 @@ def test_a_vessel_entry_needs_an_imo_number_or_a_name(tmp_path: Path) -> None:
         Watchlist.load([_national(tmp_path, "kind,name,imo,list\nvessel,,,L\n")])
     assert err.value.location is not None and err.value.location.line == 2
     assert err.value.hint is not None and "name" in err.value.hint
+
+
+def test_match_explanation_reads_russian_word_for_word() -> None:
+    """Every word the explanation is made of has its Russian; the names stay as written."""
+    from engine.i18n import localised_value
+
+    cases = {
+        "'EXAMPLE TRADING': matched TRADING; EXAMPEL~EXAMPLE (2 edits); missing CO; "
+        "extra LLC; extra THE (ignored)": "'EXAMPLE TRADING': совпали: TRADING; "
+        "EXAMPEL~EXAMPLE (правок: 2); не хватает: CO; лишние: LLC; лишние: THE (не учтены)",
+        "'AL RASHID': ALRASHID~AL RASHID (written together)": "'AL RASHID': "
+        "ALRASHID~AL RASHID (слитно)",
+        "'KIM IL SUNG': KIM~KIM; ILSUNG~IL SUNG (written apart, 3 edits)": "'KIM IL SUNG': "
+        "KIM~KIM; ILSUNG~IL SUNG (раздельно, правок: 3)",
+        "'RABITA': RABYTA~RABITA (spelling)": "'RABITA': RABYTA~RABITA (вариант написания)",
+        "'ACME': same words": "'ACME': те же слова",
+        "'MATCHED MISSING EXTRA': matched MATCHED": "'MATCHED MISSING EXTRA': совпали: MATCHED",
+    }
+    for english, russian in cases.items():
+        assert localised_value("watchlist_party_match", english, "ru") == russian
+        assert localised_value("watchlist_party_match", english, "en") == english
+    assert not re.search("[a-z]", "".join(cases.values()).replace("'", ""))

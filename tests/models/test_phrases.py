@@ -51,6 +51,13 @@ def test_phrases_render_values_zero_one_and_missing(locale: str) -> None:
     )
     share = numbers.select(phrase_expr("shipper_hs_chapter_share", pl.col("v"), locale))
     assert share.item(4, 0).startswith("46 %")
+    # None of the past shipments: a phrase of its own; a few: "under 1 %", never "0 %".
+    zero = PHRASES["shipper_hs_chapter_share"].other[locale]
+    assert share.item(1, 0) == zero
+    tiny = pl.DataFrame({"v": [0.003]}).select(
+        phrase_expr("shipper_hs_chapter_share", pl.col("v"), locale)
+    )
+    assert tiny.item().startswith({"en": "under 1 % ", "ru": "менее 1 % "}[locale])
 
 
 def test_shipped_model_reasons_read_plainly_in_both_languages() -> None:

@@ -388,3 +388,36 @@ def test_stage_for_compiles_once_per_schema_for_every_thread() -> None:
     assert theirs is not stages[0]
     assert theirs.fingerprint() == stages[0].fingerprint()
     assert theirs.apply(frame)["rule_hits"].to_list() == [[], ["heavy"]]
+
+
+def test_reasons_read_shares_as_percentages_and_the_match_explanation_in_russian() -> None:
+    """A share reads "0 %" (never "is 0 of"), a tiny one "under 1 %"; the watchlist match
+    explanation (engine-made English) reads Russian in a Russian reason."""
+    text = rule(
+        "reason:\n"
+        "  en: 'chapter 39 is {shipper_hs_chapter_share} of past shipments; "
+        "{watchlist_party_match}'\n"
+        "  ru: 'доля группы 39: {shipper_hs_chapter_share}; {watchlist_party_match}'\n"
+        "match: {a: {shipper_hs_chapter_share|lt: 0.5}, condition: a}"
+    )
+    explanation = [
+        "'ALFA CO': matched ALFA; missing CO; extra LLC (ignored)",
+        "'AB CD': same words",
+        "'KIM IL': KIMIL~KIM IL (written together, 1 edit)",
+    ]
+    frame = pl.DataFrame(
+        {"shipper_hs_chapter_share": [0.0, 0.003, 0.2567], "watchlist_party_match": explanation}
+    )
+    out = load_pack_text(text).compile(frame.schema).apply(frame)
+    assert [r[0].split(";")[0] for r in out["rule_reasons"].to_list()] == [
+        "chapter 39 is 0 % of past shipments",
+        "chapter 39 is under 1 % of past shipments",
+        "chapter 39 is 26 % of past shipments",
+    ]
+    assert out["rule_reasons"][0][0] == "chapter 39 is 0 % of past shipments; " + explanation[0]
+    assert out["rule_reasons_ru"].to_list() == [
+        # shortened as every long text in a reason is (the page shows the whole explanation)
+        ["доля группы 39: 0 %; 'ALFA CO': совпали: ALFA; не хватает: CO; лишние: LLC (не…"],
+        ["доля группы 39: менее 1 %; 'AB CD': те же слова"],
+        ["доля группы 39: 26 %; 'KIM IL': KIMIL~KIM IL (слитно, правок: 1)"],
+    ]

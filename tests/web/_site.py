@@ -18,7 +18,10 @@ from api.settings import Settings
 from api.tables import Batch, RuleHit, ScoredContainer
 
 A, B = "UZ-TAS-PCU", "KZ-ALA-PCU"
-NOTE = "batch 387bccbc9704 is already in the history store (3 rows, added 2026-11-28 09:00:00)"
+NOTE = (
+    "batch 387bccbc9704 is already in the history store (3 rows, added 2026-11-28 09:00:00): "
+    "its own rows are left out of its history features and it is not appended again"
+)
 CARD = {
     "name": "demo model",
     "trained_at": "2026-11-01T10:00:00+00:00",

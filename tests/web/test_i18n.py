@@ -19,9 +19,12 @@ UNRENDERED = re.compile(r"\{\{|\{%|\{[a-z_]+\}")
 
 def _source_messages() -> set[str]:
     """Every message the code and templates mark for translation, extracted as pybabel does."""
-    method_map = [("api/**.py", "python"), ("api/web/templates/**.html", "jinja2")]
+    method_map = [
+        *((f"{package}/**.py", "python") for package in ("api", "engine", "rules", "models")),
+        ("api/web/templates/**.html", "jinja2"),
+    ]
     options = {"api/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_N": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_N": None, "N_": None}
     found = extract_from_dir(str(ROOT), method_map, options_map=options, keywords=keywords)
     return {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
 
@@ -121,3 +124,88 @@ def test_every_page_reads_russian(site: dict[str, Any]) -> None:
         assert "n/a" not in text and not UNRENDERED.search(text), path
     missing = client.get("/web/containers/NOSUCH0000", headers=ru)
     assert missing.status_code == 404 and "Не найдено" in missing.text
+
+
+def _key(site: dict[str, Any], language: str | None, role: str = "analyst") -> str:
+    from api.auth import create_key
+
+    with site["state"].sessions() as session:
+        _, plaintext = create_key(session, unit_id=A, role=role, language=language)  # type: ignore[arg-type]
+        session.commit()
+    return plaintext
+
+
+def test_a_key_default_language_speaks_when_the_request_does_not_choose(
+    any_site: dict[str, Any],
+) -> None:
+    """Precedence: ?lang=, the cookie (the page switch), the key's default language, the
+    browser's Accept-Language, English — on pages and in API problem details, on SQLite
+    and PostgreSQL."""
+    russian_key, plain_key = _key(any_site, "ru"), _key(any_site, None)
+    client = Browserless(any_site["app"])
+    client.sign_in(russian_key)
+    english_browser = {"Accept-Language": "en-GB,en;q=0.9"}
+    # The key's default beats the browser's language.
+    page = client.get("/web/batches", headers=english_browser).text
+    assert '<html lang="ru">' in page and "Партии" in page
+    note = client.get(f"/web/batches/{any_site['batch_id']}", headers=english_browser).text
+    assert "уже есть в хранилище истории (строк: 3, добавлена" in note
+    assert "already in the history store" not in note
+    # An explicit choice beats the key's default, and is kept in the cookie.
+    assert "Scored batches" in client.get("/web/batches?lang=en").text
+    assert "Scored batches" in client.get("/web/batches").text
+    # A key without a default: the browser decides.
+    other = Browserless(any_site["app"])
+    other.sign_in(plain_key)
+    assert "Партии" in other.get("/web/batches", headers={"Accept-Language": "ru"}).text
+    assert "Scored batches" in other.get("/web/batches", headers=english_browser).text
+    # API problem details: the key's language, unless the request chooses.
+    client = Browserless(any_site["app"])  # no language cookie
+    rows = {"rows": [{"container_number": "MSCU1234565"}], "capacity": "zz"}
+    bearer = {"Authorization": f"Bearer {russian_key}", **english_browser}
+    problem = client.post("/v1/batches", json=rows, headers=bearer).json()
+    assert problem["title"] == "Недопустимая пропускная способность", problem
+    assert problem["detail"].startswith("пропускная способность 'zz' — не число вида '50'")
+    assert "не число строк и не процент" in problem["detail"]
+    chosen = Browserless(any_site["app"]).post("/v1/batches?lang=en", json=rows, headers=bearer)
+    chosen = chosen.json()
+    assert chosen["title"] == "Invalid capacity"
+    plain = {"Authorization": f"Bearer {plain_key}"}
+    missing = client.get("/v1/batches/NOSUCH", headers={**plain, "Accept-Language": "ru"})
+    assert missing.status_code == 404 and missing.json()["title"] == "Партия не найдена"
+    assert client.get("/v1/batches/NOSUCH", headers=plain).json()["title"] == "Batch not found"
+    unknown = {"Authorization": "Bearer lk_x_y", "Accept-Language": "ru"}
+    refused = client.get("/v1/batches", headers=unknown)
+    assert refused.status_code == 401 and refused.json()["title"] == "Недействительный API-ключ"
+
+
+def test_a_located_engine_error_reads_russian_with_its_location() -> None:
+    """A LookoutError as an API problem: the words Russian, file:line and the location
+    object as in English."""
+    import json as _json
+
+    from api.i18n import use_locale
+    from api.problems import lookout_error_problem
+    from engine.errors import IngestError, Location
+    from engine.i18n import N_
+
+    err = IngestError(
+        N_("column {n} of the header has no name", n=3),
+        location=Location("m.csv", 1, None, record=7, field="bl number"),
+        hint=N_("name every column in the header line"),
+    )
+    with use_locale("ru"):
+        body = _json.loads(bytes(lookout_error_problem(err).body))
+    assert body["title"] == "Неверные входные данные (IngestError)"
+    assert body["detail"] == "m.csv:1, запись 7, поле 'bl number': у столбца 3 заголовка нет имени"
+    assert body["hint"] == "дайте имя каждому столбцу в строке заголовка"
+    assert body["location"] == {
+        "file": "m.csv",
+        "line": 1,
+        "column": None,
+        "record": 7,
+        "field": "bl number",
+    }
+    english = _json.loads(bytes(lookout_error_problem(err).body))
+    assert english["detail"] == "m.csv:1, record 7, field 'bl number': " + err.message
+    assert str(err).startswith(english["detail"])

@@ -31,6 +31,7 @@ from api.federation.context import Federation
 from api.federation.envelope import timestamp
 from api.federation.errors import Forbidden, InvalidTransition
 from api.federation.service import audit
+from api.i18n import _N
 from api.problems import ProblemException
 from api.services import rules as rules_service
 from api.state import AppState
@@ -88,7 +89,7 @@ def _pack_texts(folder: Path) -> dict[str, str]:
         if "/" in name:
             raise ProblemException(
                 409,
-                "Pack has sub-folders",
+                _N("Pack has sub-folders"),
                 f"the active pack {folder} keeps {name} in a sub-folder",
                 hint="adoption writes a new pack version of plain files; flatten the pack",
             )
@@ -116,7 +117,7 @@ def _candidate(
         return base_id, adopt_proposal(_pack_texts(folder), proposal, provenance=provenance)
     except AdoptionConflict as err:
         raise ProblemException(
-            409, "Rule does not fit your pack", err.message, hint=err.hint
+            409, _N("Rule does not fit your pack"), err.message, hint=err.hint
         ) from err
 
 
@@ -195,7 +196,7 @@ def adopt(
     previous = rules_service.make_active(session, principal.unit_id, pack)
     if previous != base_id:
         raise ProblemException(
-            409, "Pack changed", "the active rule pack changed while adopting; adopt again"
+            409, _N("Pack changed"), "the active rule pack changed while adopting; adopt again"
         )
     actor = principal.key_id
     audit(

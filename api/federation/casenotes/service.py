@@ -27,6 +27,7 @@ from api.federation.context import Federation
 from api.federation.errors import NotFound, RejectedEnvelope
 from api.federation.service import audit, enqueue_payload
 from api.federation.tables import FedOutbox
+from api.i18n import _N
 from api.problems import ProblemException
 from api.services.inspections import normalise_container
 from engine.identity import fingerprint
@@ -56,7 +57,7 @@ def _invalid_rule(check: ProposalCheck) -> ProblemException:
     first = check.errors[0]
     return ProblemException(
         422,
-        "Invalid proposed rule",
+        _N("Invalid proposed rule"),
         f"the proposed rule has {len(check.errors)} error(s); nothing was sent. First: "
         f"{first.file}:{first.line}:{first.col}: {first.message}",
         hint="fix the rule (`lookout rules check FILE` shows every problem) and send again",
