@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ def test_a_new_route_raises_the_unseen_category_alarm(world: dict[str, Any]) -> 
     assert drift["status"] == "alarm"
     assert drift["unseen_share"] == pytest.approx(0.1, abs=0.01)
     assert any("never seen in training" in a and "port_of_loading" in a for a in drift["alarms"])
+    _reads_russian(drift["alarms"])
 
 
 def test_a_changed_hs_mix_raises_the_psi_alarm(world: dict[str, Any]) -> None:
@@ -115,6 +117,7 @@ def test_a_weight_unit_change_raises_the_psi_alarm(world: dict[str, Any]) -> Non
     assert drift["status"] == "alarm"
     for field in ("gross_weight_kg", "kg_per_package"):
         assert any(a.startswith(f"{field}: PSI") for a in drift["alarms"])
+    _reads_russian(drift["alarms"])
     assert drift["max_psi"] > 1.0
 
 
@@ -199,3 +202,17 @@ def test_the_cli_summary_warns(world: dict[str, Any]) -> None:
     assert done.returncode == 0, done.stderr
     assert "drift vs training" in done.stdout
     assert "drift warning: gross_weight_kg: PSI" in done.stdout
+
+
+def _reads_russian(alarms: list[str]) -> None:
+    """Each warning the engine wrote is recognised and shown in Russian (pages, CLI)."""
+    from api.i18n import localise_note, use_locale
+    from tests._english import assert_no_english_left
+
+    assert alarms
+    with use_locale("ru"):
+        for alarm in alarms:
+            russian = localise_note(alarm)
+            assert russian != alarm and re.search("[а-яё]", russian), alarm
+            assert_no_english_left(russian, alarm)
+            assert not re.search(r"\b[a-z]+_[a-z_]+\b", russian), russian  # feature labels

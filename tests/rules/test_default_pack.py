@@ -17,6 +17,7 @@ from rules import DEFAULT_PACK, check_pack, load_pack
 from rules._compile import render_rows
 from rules._documents import json_schema
 from rules._selftest import coverage_problem, run_rule_tests
+from tests._english import assert_no_english_left
 
 
 def test_default_pack_is_clean() -> None:
@@ -78,6 +79,16 @@ def test_every_rule_speaks_russian_with_the_same_fields() -> None:
 def test_no_rendered_reason_reads_n_a_a_placeholder_or_a_raw_field_name() -> None:
     pack = load_pack()
     frame = generate_frame([pack], 400, seed=9)
+    # Engine-made English the reasons carry: match explanations as the screening writes them.
+    explanations = [
+        "'ALFA TRADING': matched ALFA; TRADNG~TRADING (1 edit); missing CO; extra THE (ignored)",
+        "'DAEDONG BANK': same words",
+        "'KIM IL': KIMIL~KIM IL (written together)",
+    ]
+    assert "watchlist_party_match" in frame.columns
+    frame = frame.with_columns(
+        watchlist_party_match=pl.Series(explanations * (frame.height // 3 + 1))[: frame.height]
+    )
     # Every other row with its values unknown: those reasons fall back to the title.
     unknown = pl.int_range(pl.len()) % 2 == 0
     frame = frame.with_columns(
@@ -100,3 +111,5 @@ def test_no_rendered_reason_reads_n_a_a_placeholder_or_a_raw_field_name() -> Non
                 )
             if locale == "ru":
                 assert rule.title_in("ru") in texts, rule.id
+                for text in texts:  # no English left of the engine-made texts
+                    assert_no_english_left(text, rule.id)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._english import assert_no_english_left
 from tests.federation._live import LiveUnit, free_port, introduce
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -145,6 +146,9 @@ def readable(page: object) -> str:
     )  # type: ignore[attr-defined]
     raw = RAW_NAMES & set(re.findall(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", text))
     assert not raw, f"raw field names on {page.url}: {sorted(raw)}"  # type: ignore[attr-defined]
+    if page.locator("html").get_attribute("lang") == "ru":  # type: ignore[attr-defined]
+        # No English left of the engine-made texts (notes, drift, match explanations).
+        assert_no_english_left(str(text), page.url)  # type: ignore[attr-defined]
     return str(text)
 
 

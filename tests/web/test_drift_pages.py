@@ -10,6 +10,7 @@ from lxml import html as lxml_html
 
 from api.db import utcnow
 from api.tables import Batch
+from tests._english import assert_no_english_left
 from tests.web._site import A, B, Browserless
 
 ALARM = "gross_weight_kg: PSI 8.01 (threshold 0.25)"
@@ -74,7 +75,10 @@ def test_the_banner_names_the_latest_batch_warning(site: dict[str, Any]) -> None
     assert "tuesday.csv" in text and ALARM in text
     assert banner[0].xpath(".//a/@href") == ["/web/model#drift-h"]
     russian = client.get("/web/batches?lang=ru").text
-    assert "Предупреждение о дрейфе данных" in russian and ALARM in russian
+    # The warning in Russian: the feature by its label, the numbers with a decimal comma.
+    assert "Предупреждение о дрейфе данных" in russian
+    assert "вес брутто: PSI 8,01 (порог 0,25)" in russian and ALARM not in russian
+    assert_no_english_left(russian, "banner")
     other = Browserless(site["app"])
     other.sign_in(site["keys"][(B, "viewer")])
     assert "drift-banner" not in other.get("/web/batches").text  # the other unit's pages

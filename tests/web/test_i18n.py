@@ -10,8 +10,11 @@ from typing import Any
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from api.db import utcnow
 from api.i18n import LOCALE_DIR, negotiate
-from tests.web._site import A, Browserless
+from api.tables import Batch
+from tests._english import assert_no_english_left
+from tests.web._site import NOTE, A, Browserless
 
 ROOT = Path(__file__).resolve().parents[2]
 UNRENDERED = re.compile(r"\{\{|\{%|\{[a-z_]+\}")
@@ -110,11 +113,44 @@ def test_every_page_reads_russian(site: dict[str, Any]) -> None:
     client = Browserless(site["app"])
     client.sign_in(site["keys"][(A, "analyst")])
     ru = {"Accept-Language": "ru"}
+    # A later batch with every kind of drift warning, as the engine writes them.
+    alarms = [
+        "gross_weight_kg: PSI 8.01 (threshold 0.25)",
+        "model score: PSI 0.31 (threshold 0.25)",
+        "gross_weight_kg: 40% missing, 2% in training",
+        "12.5% of rows have a category never seen in training, most in port_of_loading "
+        "(10.0%) (threshold 5%)",
+        "6.0% of rows have a category never seen in training (threshold 5%)",
+    ]
+    drifted = "20261129090000-bbbbbbbbbbbb"
+    with site["state"].sessions() as session:
+        session.add(
+            Batch(
+                id=drifted,
+                unit_id=A,
+                status="done",
+                mode="inline",
+                source_name="drifted.csv",
+                source_bytes=100,
+                seed=0,
+                created_by="k",
+                created_at=utcnow(),
+                finished_at=utcnow(),
+                rows_in=3,
+                rows_scored=3,
+                rows_quarantined=0,
+                rows_flagged=0,
+                rows_selected=0,
+                run_record={"messages": [NOTE], "drift": _drift(alarms)},
+            )
+        )
+        session.commit()
     pages = {
         "/web/batches": ("Партии", "Scored batches"),
         f"/web/batches/{site['batch_id']}": ("Статус:", "Selected for inspection"),
         "/web/rules": ("Правила и результаты досмотров", "Rules and inspection results"),
         "/web/model": ("Модель", "Model card"),
+        f"/web/batches/{drifted}": ("вес брутто: PSI 8,01 (порог 0,25)", "threshold"),
     }
     for path, (russian, english) in pages.items():
         response = client.get(path, headers=ru)
@@ -122,6 +158,7 @@ def test_every_page_reads_russian(site: dict[str, Any]) -> None:
         text = response.text
         assert russian in text and english not in text, path
         assert "n/a" not in text and not UNRENDERED.search(text), path
+        assert_no_english_left(text, path)
     missing = client.get("/web/containers/NOSUCH0000", headers=ru)
     assert missing.status_code == 404 and "Не найдено" in missing.text
 
@@ -209,3 +246,18 @@ def test_a_located_engine_error_reads_russian_with_its_location() -> None:
     english = _json.loads(bytes(lookout_error_problem(err).body))
     assert english["detail"] == "m.csv:1, record 7, field 'bl number': " + err.message
     assert str(err).startswith(english["detail"])
+
+
+def _drift(alarms: list[str]) -> dict[str, Any]:
+    return {
+        "status": "alarm",
+        "rows": 3,
+        "max_psi": 8.01,
+        "max_psi_feature": "gross_weight_kg",
+        "score_psi": 0.31,
+        "score_above_reference_p90": 0.1,
+        "unseen_share": 0.125,
+        "max_missing_increase": 0.38,
+        "alarms": alarms,
+        "features": {},
+    }
