@@ -246,6 +246,15 @@ def wait_for_query(page: object, query_id: str) -> None:
         page.reload()  # type: ignore[attr-defined]
 
 
+def open_until(page: object, url: str, selector: str, text: str) -> None:
+    """Open ``url`` until the element ``selector`` holds ``text`` (up to 30 s)."""
+    for _ in range(60):
+        page.goto(url)  # type: ignore[attr-defined]
+        if text in page.locator(selector).inner_text():  # type: ignore[attr-defined]
+            break
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
+
+
 def test_analyst_flow_across_two_units(
     units: dict[str, LiveUnit], manifest: Path, browser: object
 ) -> None:
@@ -369,11 +378,7 @@ def test_analyst_flow_across_two_units(
     shot(kz_page, "query-inbox")
 
     # UZ sees the answer arrive and closes the query.
-    for _ in range(60):
-        page.goto(f"{uz.url}/web/queries/{query_id}")
-        if "two seizures at Almaty" in page.locator("ol.thread").inner_text():
-            break
-        page.wait_for_timeout(500)
+    open_until(page, f"{uz.url}/web/queries/{query_id}", "ol.thread", "two seizures at Almaty")
     expect(page.locator("ol.thread")).to_contain_text("two seizures at Almaty")
     readable(page)
     shot(page, "query-outbox")
@@ -589,11 +594,8 @@ def test_case_note_with_a_rule_backtested_and_adopted_in_the_browser(
     expect(kz_page.locator("body")).to_contain_text(f"adopted from {UZ}")
 
     # UZ sees the decision come back.
-    for _ in range(60):
-        page.goto(f"{uz.url}/web/casenotes/{note_id}")
-        if "adopted in shadow for a month" in page.locator("table.recipients").inner_text():
-            break
-        page.wait_for_timeout(500)
+    note_url = f"{uz.url}/web/casenotes/{note_id}"
+    open_until(page, note_url, "table.recipients", "adopted in shadow for a month")
     expect(page.locator("table.recipients")).to_contain_text("adopted")
     expect(page.locator("body")).to_contain_text("Tropical Fruit Import LLC")  # its own copy
     shot(page, "casenote-outbox")
