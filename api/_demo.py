@@ -18,6 +18,7 @@ import polars as pl
 from rich.console import Console
 
 from api._summary import print_summary
+from api.i18n import format_number, gettext
 from api.wiring import build_scorer
 from engine.identity import batch_identity
 from engine.pipeline import run_batch
@@ -63,9 +64,11 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
             identity=batch_identity([generated.air_history]),
         )
     console.print(
-        f"history: {added:,} rows added to {history_dir}"
+        gettext("history: {n} rows added to {path}").format(
+            n=format_number(added), path=history_dir
+        )
         if added
-        else f"history: already loaded in {history_dir}"
+        else gettext("history: already loaded in {path}").format(path=history_dir)
     )
     manifest = generated.manifests[0]
     # The demo's national list: the names the generator perturbs into look-alike parties.
@@ -73,7 +76,9 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
     write_national_watchlist(national, list_name="DEMO-NATIONAL", reference_prefix="DN")
     scorer = build_scorer(history_dir=history_dir, watchlists=[UN_LIST_PATH, national])
     console.print(
-        f"scoring [bold]{manifest}[/bold] ({rows:,} lines) with the shipped rules and model"
+        gettext("scoring [bold]{path}[/bold] ({n} lines) with the shipped rules and model").format(
+            path=manifest, n=format_number(rows)
+        )
     )
     record = run_batch(
         manifest, scorer=scorer, out_dir=out / "run", capacity=Capacity.parse("2%"), seed=DEMO_SEED
@@ -81,8 +86,9 @@ def run_demo(console: Console, *, out: Path, rows: int) -> None:
     print_summary(console, record, out / "run")
     air = generated.air_manifests[0]
     console.print(
-        f"scoring [bold]{air}[/bold] ({AIR_ROWS_PER_DAY:,} air waybills) with the same rules"
-        " and model"
+        gettext(
+            "scoring [bold]{path}[/bold] ({n} air waybills) with the same rules and model"
+        ).format(path=air, n=format_number(AIR_ROWS_PER_DAY))
     )
     air_record = run_batch(
         air, scorer=scorer, out_dir=out / "run-air", capacity=Capacity.parse("2%"), seed=DEMO_SEED

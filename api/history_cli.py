@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.i18n import format_number, gettext
+from api.i18n import _N, current_locale, format_number, gettext
 from engine.errors import Location, LookoutError
-from engine.i18n import N_
+from engine.i18n import N_, localised_value
 from engine.identity import short_id
 
 if TYPE_CHECKING:  # imported lazily at run time so `lookout --help` stays fast
@@ -32,6 +32,11 @@ app.add_typer(history_app, name="history")
 app.add_typer(watchlist_app, name="watchlist")
 console = Console(soft_wrap=True)
 
+_PARTY_ROLES = {
+    "shipper": _N("shipper"),
+    "consignee": _N("consignee"),
+    "notify": _N("notify party"),
+}
 DEFAULT_STORE = Path("data") / "history"
 """Where the CLI keeps the history store unless told otherwise (relative to the cwd)."""
 StoreOption = Annotated[Path, typer.Option("--store", help="History store folder.")]
@@ -259,9 +264,11 @@ def watchlist_screen(
     ids = [c for c in ("container_number", "bl_number") if c in result.columns]
     table = Table(*ids, gettext("score"), gettext("role"), gettext("entry and why"))
     shown = hits.sort("watchlist_party_score", descending=True).head(show)
+    locale = current_locale()
     for row in shown.select(*ids, *WATCHLIST_COLUMNS).iter_rows(named=True):  # display only
         lines = [
-            f"{row['watchlist_entry']}\n  {row['watchlist_party_match']}"
+            f"{row['watchlist_entry']}\n  "
+            + localised_value("watchlist_party_match", row["watchlist_party_match"], locale)
             if row["watchlist_entry"]
             else "",
             (gettext("vessel (by name)") if row["watchlist_vessel_name_hit"] else gettext("vessel"))
@@ -275,7 +282,8 @@ def watchlist_screen(
         table.add_row(
             *(str(row[c]) for c in ids),
             f"{row['watchlist_party_score']:.0f}",
-            str(row["watchlist_party_role"] or ""),
+            gettext(_PARTY_ROLES.get(row["watchlist_party_role"] or "", ""))
+            or str(row["watchlist_party_role"] or ""),
             "\n".join(line for line in lines if line),
         )
     if shown.height:

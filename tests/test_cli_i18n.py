@@ -151,3 +151,19 @@ def test_score_summary_help_and_reasons_in_russian(tmp_path: Path) -> None:
     helped = lookout("score", "--help", "--lang", "ru")
     assert "Папка для результатов." in helped.stdout
     assert "Folder for the outputs." not in helped.stdout
+
+
+def test_watchlist_screen_explains_the_match_in_russian(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "container_number,bl_number,shipper_name,consignee_name\n"
+        "MSCU1234565,B1,DAEDONG CREDT BANK LLC,ACME\n"
+    )
+    russian = lookout("--lang", "ru", "watchlist", "screen", str(manifest))
+    assert russian.returncode == 0, russian.stderr
+    text = " ".join(russian.stdout.replace("│", " ").split())
+    assert "проверено строк: 1; совпадений со списками: 1" in text
+    assert "грузоотправитель" in text and "совпали: DAEDONG" in text
+    assert "(правок: 1)" in text and "matched" not in text and "edit)" not in text
+    english = lookout("watchlist", "screen", str(manifest))
+    assert "matched DAEDONG" in " ".join(english.stdout.replace("│", " ").split())
