@@ -19,6 +19,7 @@ import polars as pl
 from engine._canonical import to_canonical
 from engine.errors import IngestError, Location
 from engine.formats import READERS, RawChunk, looks_like_cargoimp, looks_like_dcsa, sniff_csv
+from engine.i18n import N_
 from engine.schema import ROW_INDEX
 from engine.spec import DatasetSpec, default_spec, resolve_columns
 
@@ -52,9 +53,9 @@ def detect_format(path: Path) -> tuple[str, str]:
         head = fh.read(8192)
     if not head:
         raise IngestError(
-            "the file is empty",
+            N_("the file is empty"),
             location=Location(file=str(path)),
-            hint="export the manifest again; a manifest has a header and rows",
+            hint=N_("export the manifest again; a manifest has a header and rows"),
         )
     if head[:4] == b"PAR1":
         return "parquet", "Parquet magic bytes 'PAR1'"
@@ -80,9 +81,9 @@ def detect_format(path: Path) -> tuple[str, str]:
         return "dcsa", "a JSON array of documents"
     if head.count(b"\x00") > len(head) // 100 + 1:
         raise IngestError(
-            "the file looks binary (many NUL bytes) and is not Parquet or Arrow",
+            N_("the file looks binary (many NUL bytes) and is not Parquet or Arrow"),
             location=Location(file=str(path)),
-            hint="pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL, CUSCAR or Cargo-IMP file",
+            hint=N_("pass a CSV, Parquet, Arrow IPC, NDJSON, DCSA eBL, CUSCAR or Cargo-IMP file"),
         )
     return "csv", "delimited text"
 
@@ -93,17 +94,20 @@ def expand_inputs(source: Path | str) -> list[Path]:
     if any(ch in text for ch in "*?["):
         paths = sorted(Path(p) for p in globlib.glob(text) if Path(p).is_file())
         if not paths:
-            raise IngestError(f"no files match '{text}'", hint="check the pattern and the folder")
+            raise IngestError(
+                N_("no files match '{pattern}'", pattern=text),
+                hint=N_("check the pattern and the folder"),
+            )
         return paths
     path = Path(text)
     if path.is_dir():
         raise IngestError(
-            f"'{path}' is a directory, not a file",
+            N_("'{path}' is a directory, not a file", path=str(path)),
             location=Location(file=str(path)),
-            hint=f"pass one file, or a pattern such as '{path}/*.csv'",
+            hint=N_("pass one file, or a pattern such as '{path}/*.csv'", path=str(path)),
         )
     if not path.exists():
-        raise IngestError(f"no such file: '{path}'", hint="check the path")
+        raise IngestError(N_("no such file: '{path}'", path=str(path)), hint=N_("check the path"))
     return [path]
 
 
@@ -180,8 +184,8 @@ def read_frame(
         quarantine.append(chunk.quarantine)
     if not rows:
         raise IngestError(
-            "no rows could be read",
+            N_("no rows could be read"),
             location=Location(file=str(source)),
-            hint="see the quarantine for why each record was rejected",
+            hint=N_("see the quarantine for why each record was rejected"),
         )
     return pl.concat(rows, how="vertical_relaxed"), pl.concat(quarantine)

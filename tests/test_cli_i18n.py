@@ -167,3 +167,16 @@ def test_watchlist_screen_explains_the_match_in_russian(tmp_path: Path) -> None:
     assert "(правок: 1)" in text and "matched" not in text and "edit)" not in text
     english = lookout("watchlist", "screen", str(manifest))
     assert "matched DAEDONG" in " ".join(english.stdout.replace("│", " ").split())
+
+
+def test_missing_input_reads_russian(tmp_path: Path) -> None:
+    pattern = str(tmp_path / "nope" / "*.csv")
+    done = lookout("--lang", "ru", "score", pattern, "--no-model", "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    text = " ".join(done.stderr.split())
+    assert f"ошибка: нет файлов по шаблону '{pattern}'" in text
+    assert "подсказка: проверьте шаблон и папку" in text
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    done = lookout("--lang", "ru", "score", str(empty), "--no-model", "--out", str(tmp_path / "o"))
+    assert f"ошибка: {empty}: файл пуст" in " ".join(done.stderr.split())
