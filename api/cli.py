@@ -349,6 +349,15 @@ def _localise_help(command: Any) -> None:
         _localise_help(sub)
 
 
+def _own_commands() -> set[str]:
+    """The commands defined in this module (score, generate, demo)."""
+    return {
+        c.name or c.callback.__name__.replace("_", "-")
+        for c in app.registered_commands
+        if c.callback is not None
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI in the chosen language, turning LookoutErrors into clear
     messages."""
@@ -361,7 +370,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(2)
     set_locale(lang.lower() if lang else locale_from_environment())
-    _mount()
+    # `lookout score` needs none of the command groups: mounting them imports the API,
+    # the database layer and the federation (seconds of start-up on every run)
+    if not args or args[0] not in _own_commands():
+        _mount()
     command = typer.main.get_command(app)
     _localise_help(command)
     try:

@@ -122,3 +122,31 @@ def test_usage_errors_are_usage_messages(args: tuple[str, ...]) -> None:
     assert done.returncode == 2
     assert "Usage:" in done.stderr and "No such" in done.stderr
     assert "internal error" not in done.stderr
+
+
+_IMPORTS_OF = """
+import sys
+from api.cli import main
+sys.argv = ["lookout", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("MOUNTED" if "sqlalchemy" in sys.modules else "NOT MOUNTED", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "mounted"),
+    [(("score", "--help"), False), (("--help",), True), (("rules", "--help"), True)],
+)
+def test_score_starts_without_the_command_groups(args: tuple[str, ...], mounted: bool) -> None:
+    """`lookout score` does not import the API's database layer and the other command groups
+    (start-up time on every run); the overall help and the groups still have them."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF, *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("MOUNTED" if mounted else "NOT MOUNTED")
+    if args == ("--help",):
+        assert "casenotes" in done.stdout
