@@ -19,6 +19,10 @@ Entities are joined on 64-bit hashes of their keys (compact and fast; a collisio
 ~4e9 distinct keys to become likely). History older than the earliest query minus the
 longest window is collapsed to one row per entity before anything is joined, which bounds
 memory by the recent history rather than the whole store.
+
+A batch filed after every stored row (a day's feed) does not rescan the rows: its features
+come from the store's snapshot of per-entity aggregates (:mod:`engine.history._snapshot`),
+with the same values.
 """
 
 from __future__ import annotations
