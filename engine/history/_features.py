@@ -66,10 +66,11 @@ class Smoothing:
     strength: float = 10.0
 
 
-def entity_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
+def entity_columns(frame: pl.LazyFrame, *extra: pl.Expr) -> pl.LazyFrame:
     """Project a canonical frame (with ``shipper_key``/``consignee_key``) to the entity view.
 
-    Adds the integer time, hashed entity keys and label flags the feature tables need.
+    Adds the integer time, hashed entity keys and label flags the feature tables need, and
+    the ``extra`` columns.
     """
     chapter = pl.col("hs_code").cast(pl.String).str.replace_all(r"\D", "").str.slice(0, 2)
     result = pl.col("inspection_result").cast(pl.String).str.strip_chars().str.to_lowercase()
@@ -100,6 +101,7 @@ def entity_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
         (inspected & result.is_in(list(POSITIVE_RESULTS)).fill_null(False)).alias("pos"),
         (result == "seizure").fill_null(False).alias("seized"),
         (pl.col("amendments").fill_null(0) > 0).alias("amended"),
+        *extra,
     )
 
 

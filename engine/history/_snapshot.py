@@ -49,7 +49,7 @@ from engine.history._features import (
     route_pair,
 )
 
-FORMAT = "2"
+FORMAT = "3"
 """Bumped whenever the tables change meaning; part of the state a snapshot is keyed by."""
 RECENT_WINDOWS = sorted({*WINDOWS_DAYS, DISTINCT_WINDOW_DAYS, CONTAINER_WINDOW_DAYS})
 RECENT_DAYS = max(RECENT_WINDOWS)
@@ -64,6 +64,9 @@ _NAMES = (
     "recent",
     "pairs",
 )
+OUTCOME = "okey"
+"""Column of the hashed outcome key (see ``outcome_key``) of an inspected row."""
+_LABELS = (T, TL, "s", "c", "box", "pos", "seized", OUTCOME)
 _PARTY = {"s": ("s", "n", "first"), "c": ("c", "n", "first", "amended")}
 
 
@@ -86,7 +89,7 @@ class Snapshot:
     shipper_chapter: pl.LazyFrame  # pc, n
     consignee_chapter: pl.LazyFrame  # pc, n
     routes: pl.LazyFrame  # cr
-    labels: pl.LazyFrame  # T, TL, s, c, box, pos, seized
+    labels: pl.LazyFrame  # T, TL, s, c, box, pos, seized, okey (hash of the outcome key)
     recent: pl.LazyFrame  # T, s, c, box; filed at or after last - 365 days, sorted by T
     pairs: pl.LazyFrame  # s, c, T (the pair's last filing), for T >= last - 365 days
 
@@ -130,7 +133,7 @@ def summarise(entities: pl.LazyFrame) -> Snapshot:
         timed.filter(pl.col("c").is_not_null() & pl.col("route").is_not_null())
         .select(route_pair().alias("cr"))
         .unique(),
-        timed.filter(pl.col("insp")).select(T, TL, "s", "c", "box", "pos", "seized"),
+        timed.filter(pl.col("insp")).select(*_LABELS),
         _recent(timed.select(T, "s", "c", "box"), last),
     ]
     collected = pl.collect_all(base, engine="streaming")
@@ -174,12 +177,33 @@ def empty() -> Snapshot:
         {"pc": u64, "n": pl.UInt32},
         {"pc": u64, "n": pl.UInt32},
         {"cr": u64},
-        {T: i64, TL: i64, "s": u64, "c": u64, "box": u64, "pos": pl.Boolean, "seized": pl.Boolean},
+        {
+            T: i64,
+            TL: i64,
+            "s": u64,
+            "c": u64,
+            "box": u64,
+            "pos": pl.Boolean,
+            "seized": pl.Boolean,
+            OUTCOME: u64,
+        },
         {T: i64, "s": u64, "c": u64, "box": u64},
     ]
     base = [pl.LazyFrame(schema=s) for s in schemas]
     pairs = pl.DataFrame(schema={"s": u64, "c": u64, T: i64})
     return _windowed(None, None, 0, base, pairs)
+
+
+def relabel(snap: Snapshot, keys: pl.Series, entities: pl.LazyFrame) -> Snapshot:
+    """``snap`` with the labels of the rows whose outcome key hashes to one of ``keys``
+    replaced by those of ``entities`` (the same rows, labelled anew). Outcomes change only
+    labels: every other table stays."""
+    stale = pl.col(OUTCOME).is_in(keys.implode()).fill_null(False)
+    fresh = entities.filter(pl.col(T).is_not_null() & pl.col("insp")).select(*_LABELS)
+    labels = pl.concat([snap.labels.filter(~stale), fresh]).collect()
+    tables = snap.tables()
+    tables[_NAMES.index("labels")] = labels.lazy()
+    return _snapshot(snap.last, snap.origin, snap.rows, tables)
 
 
 def _windowed(

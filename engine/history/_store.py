@@ -255,6 +255,7 @@ class HistoryStore:
         outcomes = _conform_outcomes(frame)
         path = self._outcomes_dir / f"{uuid.uuid4().hex}.parquet"
         with self._locked():
+            before = self.snapshot_state()
             content_hash = _write_atomic(outcomes, path)
             _append_manifest(
                 self.root / "outcomes.jsonl",
@@ -265,6 +266,7 @@ class HistoryStore:
                     "appended_at": _now(),
                 },
             )
+            self._relabel_snapshot(before, outcomes)
         matched = (
             self._raw_rows()
             .with_columns(outcome_key())
@@ -412,10 +414,24 @@ class HistoryStore:
             group.append(entry)
             rows += int(entry["rows"])
             if rows >= _SUMMARY_ROWS or position == len(entries) - 1:
-                view = entity_columns(self._labelled(self._scan_rows(group)))
+                view = entity_columns(self._labelled(self._scan_rows(group)), _outcome_hash())
                 snap = _snapshot.merge(snap, _snapshot.summarise(view))
                 group, rows = [], 0
         return snap
+
+    def _relabel_snapshot(self, before: str, outcomes: pl.DataFrame) -> None:
+        """After recording ``outcomes``: the snapshot of state ``before`` with the labels of
+        the rows they name read again (only those rows). Without one nothing is done here:
+        :meth:`snapshot` rebuilds it on first use."""
+        old = _snapshot.read(self._snapshot_dir, before)
+        if old is None:
+            return
+        keys = outcomes.lazy().select(outcome_key()).unique()
+        rows = self._raw_rows().with_columns(outcome_key()).join(keys, on=_KEY, how="semi")
+        view = entity_columns(self._labelled(rows.drop(_KEY)), _outcome_hash()).collect()
+        hashes = outcomes.select(_outcome_hash()).to_series()
+        new = _snapshot.relabel(old, hashes, view.lazy())
+        _snapshot.write(self._snapshot_dir, self.snapshot_state(), new)
 
     def _fold_into_snapshot(self, before: str, entry: dict[str, Any], first: bool) -> None:
         """After appending ``entry``: the snapshot of state ``before`` plus the new rows
@@ -500,6 +516,12 @@ def outcome_key() -> pl.Expr:
         [pl.lit("sea:"), pl.col("container_number"), pl.lit("/"), pl.col("bl_number")]
     )
     return pl.when(pl.col("awb_number").is_not_null()).then(air).otherwise(sea).alias(_KEY)
+
+
+def _outcome_hash() -> pl.Expr:
+    """The outcome key as a 64-bit hash: how the snapshot finds the rows an outcome names."""
+    key = outcome_key()
+    return pl.when(key.is_not_null()).then(key.hash(13)).alias(_snapshot.OUTCOME)
 
 
 def _outcome_schema() -> pl.Schema:

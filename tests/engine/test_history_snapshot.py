@@ -139,21 +139,53 @@ def test_a_store_without_a_snapshot_gets_one_on_first_use(tmp_path: Path) -> Non
     assert_frame_equal(*_both(store, _day(140, [("Acme", "Kappa", None)])))
 
 
-def test_recorded_outcomes_make_the_snapshot_stale_and_it_is_rebuilt(tmp_path: Path) -> None:
+def test_recorded_outcomes_relabel_the_snapshot_without_a_rebuild(tmp_path: Path) -> None:
     store = _history(tmp_path)
     query = _day(130, [("Gamma", "Kappa", None)])
     before = HistoryFeatures(store).apply(query)
     assert before["shipper_past_positives"].to_list() == [0]
-    store.record_inspection(
-        container_number="MSCU0000001",
-        bl_number="D120-1",
-        inspection_result="seizure",
-        recorded_at=T0 + timedelta(days=125),
-    )
-    fast, exact = _both(store, query)
-    assert_frame_equal(fast, exact)
-    assert fast["shipper_past_positives"].to_list() == [1]
-    assert fast["consignee_past_positives"].to_list() == [2]
+    calls: list[int] = []
+    summarise = snapshot_module.summarise
+
+    def counted(entities: pl.LazyFrame) -> snapshot_module.Snapshot:
+        calls.append(1)
+        return summarise(entities)
+
+    snapshot_module.summarise = counted  # type: ignore[assignment]
+    try:
+        store.record_inspection(
+            container_number="MSCU0000001",
+            bl_number="D120-1",
+            inspection_result="seizure",
+            recorded_at=T0 + timedelta(days=125),
+        )
+        fast, exact = _both(store, query)
+        assert_frame_equal(fast, exact)
+        assert fast["shipper_past_positives"].to_list() == [1]
+        assert fast["consignee_past_positives"].to_list() == [2]
+        # A later outcome for the same row replaces it; one for a row not stored yet waits.
+        store.record_inspection(
+            container_number="MSCU0000001",
+            bl_number="D120-1",
+            inspection_result="clean",
+            recorded_at=T0 + timedelta(days=126),
+        )
+        store.record_inspection(
+            container_number="MSCU0000000",
+            bl_number="D128-0",
+            inspection_result="seizure",
+            recorded_at=T0 + timedelta(days=128, hours=5),
+        )
+        assert_frame_equal(*_both(store, query))
+        assert calls == []  # relabelled, never rebuilt
+        store.append(_day(128, [("Gamma", "Kappa", None)]), batch_id="d128")
+        fast, exact = _both(store, query)
+        assert_frame_equal(fast, exact)
+        assert fast["consignee_past_positives"].to_list() == [2]
+        assert fast["shipper_past_inspections"].to_list() == [2]
+        assert calls == [1]  # the appended batch only
+    finally:
+        snapshot_module.summarise = summarise  # type: ignore[assignment]
 
 
 def test_a_stale_snapshot_is_left_alone_by_append_and_rebuilt_when_used(tmp_path: Path) -> None:
