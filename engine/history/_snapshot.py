@@ -15,9 +15,10 @@ every stored row:
 Every table merges with the tables of another set of rows by sums, minima, maxima and
 concatenation, so :meth:`HistoryStore.append` folds each new batch into the snapshot it
 had. The snapshot lives in ``snapshot/<state>/`` where ``state`` hashes the store's
-manifests (and the polars version, whose hash values the tables hold): a store written by
-an older version, or one whose labels changed through recorded outcomes, has no snapshot of
-its current state and gets one rebuilt from its rows on first use.
+manifests (and the polars version, whose hash values the tables hold). Recorded outcomes
+change only labels: :meth:`HistoryStore.append_outcomes` relabels the rows they name
+(:func:`relabel`). A store written by an older version has no snapshot of its current
+state and gets one rebuilt from its rows on first use.
 """
 
 from __future__ import annotations

@@ -390,9 +390,9 @@ class HistoryStore:
     def snapshot(self) -> _snapshot.Snapshot:
         """Per-entity aggregates of every stored row (see :mod:`engine.history._snapshot`).
 
-        Kept up to date by :meth:`append`; rebuilt from the stored rows (and saved) when the
-        store has none for its current state — a store written by an older version, or one
-        with outcomes recorded since (outcomes change past rows' labels).
+        Kept up to date by :meth:`append` and :meth:`append_outcomes`; rebuilt from the
+        stored rows (and saved) when the store has none for its current state (a store
+        written by an older version).
         """
         found = _snapshot.read(self._snapshot_dir, self.snapshot_state())
         if found is not None:
