@@ -171,6 +171,8 @@ def finalise(
 
 def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame) -> pl.LazyFrame:
     """``row_index`` shifted by each file's offset (rows of the files before it)."""
+    if not offsets.height or offsets.get_column("offset").max() == 0:
+        return frame  # one file (or every row in the first): nothing to shift, no join
     key = offsets.lazy().with_columns(pl.col(SOURCE_FILE).cast(frame.collect_schema()[SOURCE_FILE]))
     return (
         frame.join(key, on=SOURCE_FILE, how="left", maintain_order="left")
