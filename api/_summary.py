@@ -10,6 +10,9 @@ from rich.table import Table
 
 from api.i18n import (
     _N,
+    DRIFT_LABELS,
+    LANE_LABELS,
+    SELECTION_LABELS,
     current_locale,
     feature_words,
     format_number,
@@ -45,19 +48,6 @@ _DETECTED_BY = (
     _N("Parquet magic bytes 'PAR1'"),
 )
 """How a file's format (and a CSV's dialect) was told, as ``engine.formats`` says it."""
-_LANES = {"red": _N("red"), "yellow": _N("yellow"), "green": _N("green")}
-_SELECTION = {
-    "risk": _N("risk"),
-    "control": _N("control"),
-    "forced": _N("forced"),
-    "explore": _N("explore"),
-}
-_DRIFT_STATUS = {
-    "ok": _N("ok"),
-    "alarm": _N("alarm"),
-    "too_few_rows": _N("too few rows"),
-    "no_rows": _N("no rows"),
-}
 
 
 def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 10) -> None:
@@ -110,7 +100,7 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
         _("selected for inspection"),
         f"{format_number(record.selected)} ("
         + ", ".join(
-            f"{localise(_SELECTION[k]) if k in _SELECTION else k} {format_number(v)}"
+            f"{localise(SELECTION_LABELS[k]) if k in SELECTION_LABELS else k} {format_number(v)}"
             for k, v in sorted(by_reason.items())
         )
         + ")",
@@ -135,7 +125,7 @@ def print_summary(console: Console, record: RunRecord, out: Path, *, top: int = 
         table.add_row(
             _("drift vs training"),
             _("{status}: max PSI {psi} ({feature}), score PSI {score}, unseen {unseen}").format(
-                status=localise(_DRIFT_STATUS[status]) if status in _DRIFT_STATUS else status,
+                status=localise(DRIFT_LABELS[status]) if status in DRIFT_LABELS else status,
                 psi=format_number(drift.get("max_psi", 0), 2),
                 feature=feature_words(drift.get("max_psi_feature")) or "-",
                 score=format_number(drift.get("score_psi", 0), 2),
@@ -263,8 +253,8 @@ def _cell(row: dict[str, str | None], column: str) -> str:
         return "\n".join(parts[:3]) + (f"\n{more}" if len(parts) > 3 else "")
     if column == "lane":
         colour = {"red": "red", "yellow": "yellow", "green": "green"}.get(value, "white")
-        label = localise(_LANES[value]) if value in _LANES else value
+        label = localise(LANE_LABELS[value]) if value in LANE_LABELS else value
         return f"[{colour}]{label}[/{colour}]"
-    if column == "selection_reason" and value in _SELECTION:
-        return localise(_SELECTION[value]) or value
+    if column == "selection_reason" and value in SELECTION_LABELS:
+        return localise(SELECTION_LABELS[value]) or value
     return value

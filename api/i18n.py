@@ -155,6 +155,22 @@ def _N(message: str) -> str:
     return message
 
 
+# Labels the pages and the CLI share (translated where shown).
+LANE_LABELS = {"red": _N("Red"), "yellow": _N("Yellow"), "green": _N("Green")}
+SELECTION_LABELS = {
+    "forced": _N("forced (mandatory rule)"),
+    "risk": _N("top risk within capacity"),
+    "control": _N("random control"),
+    "explore": _N("exploration (little-known data)"),
+}
+DRIFT_LABELS = {
+    "ok": _N("no drift"),
+    "alarm": _N("drift"),
+    "too_few_rows": _N("too few rows to tell"),
+    "no_rows": _N("no rows"),
+}
+
+
 def localise(text: str | None) -> str | None:
     """``text`` in the current locale: a :class:`engine.i18n.Message` through its template
     (the values stay as they are), any other text through the catalogue (the identity when
@@ -173,19 +189,7 @@ def localise(text: str | None) -> str | None:
 def localise_location(location: Location) -> str:
     """``file:line:col, record 7, field 'x'`` with the words in the current locale; the
     file, line and column stay as they are."""
-    parts: list[str] = []
-    if location.file:
-        where = location.file
-        if location.line is not None:
-            where += f":{location.line}"
-            if location.column is not None:
-                where += f":{location.column}"
-        parts.append(where)
-    if location.record is not None:
-        parts.append(gettext("record {n}").format(n=location.record))
-    if location.field:
-        parts.append(gettext("field '{name}'").format(name=location.field))
-    return ", ".join(parts)
+    return location.describe(gettext("record {n}"), gettext("field '{name}'"))
 
 
 def localise_error(err: LookoutError) -> str:

@@ -16,6 +16,11 @@ class Location:
     field: str | None = None
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, record: str = "record {n}", field: str = "field '{name}'") -> str:
+        """``file:line:col, record 7, field 'x'``; ``record`` and ``field`` are the words
+        around the record number and the field name (another language's, say)."""
         parts: list[str] = []
         if self.file:
             where = self.file
@@ -25,9 +30,9 @@ class Location:
                     where += f":{self.column}"
             parts.append(where)
         if self.record is not None:
-            parts.append(f"record {self.record}")
+            parts.append(record.format(n=self.record))
         if self.field:
-            parts.append(f"field '{self.field}'")
+            parts.append(field.format(name=self.field))
         return ", ".join(parts)
 
 

@@ -16,12 +16,12 @@ from api.federation import service
 from api.federation.context import Federation
 from api.federation.errors import FederationError
 from api.federation.schemas import QueryCreate, StateName
-from api.i18n import _N, gettext
+from api.i18n import _N, LANE_LABELS, gettext
 from api.problems import ProblemException
 from api.services.containers import container_detail
 from api.state import State
 from api.web._auth import Csrf, PageRoute, WebAnalyst, WebViewer, redirect
-from api.web._render import LANE_LABELS, reasons, render
+from api.web._render import reasons, render
 
 router = APIRouter(prefix="/web/queries", route_class=PageRoute, include_in_schema=False)
 T = TypeVar("T")

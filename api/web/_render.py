@@ -13,7 +13,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.i18n import (
+    DRIFT_LABELS,
+    LANE_LABELS,
     LOCALE_NAMES,
+    SELECTION_LABELS,
     current_locale,
     format_number,
     format_percentage,
@@ -34,13 +37,6 @@ _CONTRIBUTION = re.compile(r"^(?P<label>.*)(?:: | — )\+(?P<value>-?[0-9]+(?:[.
 
 _N = str  # marks a message for extraction; translated where it is shown
 
-LANE_LABELS = {"red": _N("Red"), "yellow": _N("Yellow"), "green": _N("Green")}
-SELECTION_LABELS = {
-    "forced": _N("forced (mandatory rule)"),
-    "risk": _N("top risk within capacity"),
-    "control": _N("random control"),
-    "explore": _N("exploration (little-known data)"),
-}
 OUTCOME_LABELS = {
     "seizure": _N("seizure"),
     "irregularity": _N("irregularity"),
@@ -74,12 +70,6 @@ STATUS_LABELS = {
 (the value itself where none is listed)."""
 MODE_LABELS = {"inline": _N("scored on upload"), "background": _N("scored in the background")}
 STAGE_LABELS = {"score": _N("scoring"), "done": _N("finishing")}
-DRIFT_LABELS = {
-    "ok": _N("no drift"),
-    "alarm": _N("drift"),
-    "too_few_rows": _N("too few rows to tell"),
-    "no_rows": _N("no rows"),
-}
 SEVERITY_LABELS = {
     "low": _N("low"),
     "medium": _N("medium"),
