@@ -258,16 +258,7 @@ def _party_block(
     is_new = _is_new(n_now > 0, q[T], known_from)
     # First sighting before the row (the row itself for a party never seen); its age is
     # only known when the history reaches far enough back before that sighting.
-    days = (
-        pl.DataFrame({"n": n_now, "first": first, "t": q[T]})
-        .with_columns(pl.when(pl.col("n") > 0).then(pl.col("first")).otherwise(pl.col("t")))
-        .select(
-            pl.when(pl.lit(known_from is not None) & (pl.col("first") >= (known_from or 0)))
-            .then((pl.col("t") - pl.col("first")) / DAY_US)
-            .otherwise(None)
-        )
-        .to_series()
-    )
+    days = _first_seen_days(n_now, first, q[T], known_from)
     cols: dict[str, pl.Series] = {
         f"{role}_is_new": _only(known, is_new),
         f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
@@ -283,6 +274,24 @@ def _party_block(
     cols[f"{role}_positive_rate"] = _only(known, rate.cast(pl.Float64))
     cols["__n"] = n_now  # all-time count before t, reused by the chapter share
     return pl.DataFrame([s.alias(n) for n, s in cols.items()])
+
+
+def _first_seen_days(
+    n_before: pl.Series, first: pl.Series, t: pl.Series, known_from: int | None
+) -> pl.Series:
+    """Days from the first sighting before the row (the row itself for a party never seen)
+    to the row; null unless the history reaches far enough back before that sighting
+    (``known_from``, None for a store too short to tell)."""
+    return (
+        pl.DataFrame({"n": n_before, "first": first, "t": t})
+        .with_columns(pl.when(pl.col("n") > 0).then(pl.col("first")).otherwise(pl.col("t")))
+        .select(
+            pl.when(pl.lit(known_from is not None) & (pl.col("first") >= (known_from or 0)))
+            .then((pl.col("t") - pl.col("first")) / DAY_US)
+            .otherwise(None)
+        )
+        .to_series()
+    )
 
 
 def _is_new(seen: pl.Series, t: pl.Series, known_from: int | None) -> pl.Series:

@@ -44,6 +44,7 @@ from engine.history._features import (
     _asof,
     _by_result_time,
     _cumulative,
+    _first_seen_days,
     _is_new,
     _only,
     chapter_pair,
@@ -378,16 +379,7 @@ def _party_after(
     n_now = totals["n"].fill_null(0)
     known = q[by].is_not_null()
     is_new = _is_new(n_now > 0, q[T], known_from)
-    days = (
-        pl.DataFrame({"n": n_now, "first": totals["first"], "t": q[T]})
-        .with_columns(pl.when(pl.col("n") > 0).then(pl.col("first")).otherwise(pl.col("t")))
-        .select(
-            pl.when(pl.col("first") >= known_from)
-            .then((pl.col("t") - pl.col("first")) / DAY_US)
-            .otherwise(None)
-        )
-        .to_series()
-    )
+    days = _first_seen_days(n_now, totals["first"], q[T], known_from)
     cols: dict[str, pl.Series] = {
         f"{role}_is_new": _only(known, is_new),
         f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
