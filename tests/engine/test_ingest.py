@@ -257,6 +257,24 @@ def test_parquet_chunks_keep_record_numbers_across_row_groups(tmp_path: Path) ->
     assert rows.get_column(ROW_INDEX).to_list() == list(range(n))
 
 
+def test_parquet_chunks_reach_the_stages_in_one_piece_per_column(tmp_path: Path) -> None:
+    """A slice across row groups can come out of the reader in pieces; every later stage
+    pays for them, so a chunk is handed on with one buffer per column."""
+    n = 20_000
+    source = pl.DataFrame(
+        {
+            "container_number": [f"C{i:06d}" for i in range(n)],
+            "bl_number": [f"B{i}" for i in range(n)],
+            "packages": list(range(n)),
+        }
+    )
+    path = tmp_path / "m.parquet"
+    source.write_parquet(path, row_group_size=5_000)
+    chunks = list(read_chunks(path, chunk_rows=7_500))
+    assert [c.rows.height for c in chunks] == [7_500, 7_500, 5_000]
+    assert [max(c.rows.n_chunks("all")) for c in chunks] == [1, 1, 1]
+
+
 def test_truncated_parquet_is_refused_with_the_file_named(tmp_path: Path) -> None:
     path = tmp_path / "cut.parquet"
     rows = {"container_number": ["MSCU1234565"] * 100, "bl_number": ["B"] * 100}
