@@ -218,6 +218,7 @@ def resolve_near_duplicates(
     *,
     threshold: float = 92.0,
     workers: int = 2,
+    canonical_matches: dict[str, str | None] | None = None,
 ) -> pl.DataFrame:
     """Map party keys onto near-duplicate canonical keys.
 
@@ -227,6 +228,12 @@ def resolve_near_duplicates(
     failing that, to a new key earlier in sorted order (so spelling variants seen together
     for the first time collapse onto one of them); otherwise to itself.
 
+    A key's canonical match depends only on the key, the canonical keys and ``threshold``,
+    not on the other new keys: ``canonical_matches`` (key → match, None for none), when
+    given, is read and filled in so a key seen again by a later call with the same
+    canonical keys and threshold is not compared with them again. The caller must drop it
+    when either changes. The new keys among themselves are compared on every call.
+
     Returns a frame ``party_key, canonical_key`` with one row per distinct new key.
     """
     canon = sorted({k for k in canonical_keys if k})
@@ -235,15 +242,40 @@ def resolve_near_duplicates(
     result: dict[str, str] = {k: k for k in fresh}
     if not fresh:
         return _mapping_frame(result)
+    matches: dict[str, str | None] = {} if canonical_matches is None else canonical_matches
     by_letter_canon = _group_by_first_letter(canon)
     by_letter_fresh = _group_by_first_letter(fresh)
     for letter, block in by_letter_fresh.items():
-        targets = by_letter_canon.get(letter, []) + block
-        n_canon = len(targets) - len(block)
-        for start, chunk, scores in ratio_blocks(
-            block, targets, threshold=threshold, workers=workers, budget=16_000_000
+        targets = by_letter_canon.get(letter, [])
+        todo = [k for k in block if k not in matches]
+        for key in todo:
+            matches[key] = None
+        if todo and targets:
+            for _, chunk, scores in ratio_blocks(
+                todo, targets, threshold=threshold, workers=workers, budget=16_000_000
+            ):
+                for i in np.flatnonzero(scores.max(axis=1, initial=0) > 0):  # keys with hits
+                    matches[chunk[i]] = _first_variant(chunk[i], targets, scores[i])
+        # Keys without a canonical match may map to a new key before them in sorted order.
+        position = {k: n for n, k in enumerate(block)}
+        orphans = []
+        for key in block:
+            match = matches[key]
+            if match is None:
+                orphans.append(key)
+            else:
+                result[key] = match
+        if len(block) < 2 or not orphans:
+            continue
+        for _, chunk, scores in ratio_blocks(
+            orphans, block, threshold=threshold, workers=workers, budget=16_000_000
         ):
-            _pick_targets(result, chunk, start, targets, n_canon, scores)
+            before = np.array([position[k] for k in chunk])[:, None]
+            scores[np.arange(len(block))[None, :] >= before] = 0
+            for i in np.flatnonzero(scores.max(axis=1, initial=0) > 0):
+                match = _first_variant(chunk[i], block, scores[i])
+                if match is not None:
+                    result[chunk[i]] = match
     return _mapping_frame(_compress(result))
 
 
@@ -254,33 +286,14 @@ def _group_by_first_letter(keys: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def _pick_targets(
-    result: dict[str, str],
-    chunk: list[str],
-    offset: int,
-    targets: list[str],
-    n_canon: int,
-    scores: np.ndarray,
-) -> None:
-    """Choose, per row of ``scores``, the canonical match or else an earlier new key.
-
-    Candidates are tried best score first (canonical before new) and must pass
-    :func:`spelling_variant`, so a whole-string score alone never merges two parties.
-    """
-    masked = scores.copy()
-    # A new key may only map to new keys before it, never to itself or later ones.
-    rows = np.arange(len(chunk))[:, None]
-    cols = np.arange(masked.shape[1] - n_canon)[None, :]
-    masked[:, n_canon:][cols >= rows + offset] = 0
-    for i in np.flatnonzero(masked.max(axis=1, initial=0) > 0):  # distinct keys with hits
-        key = chunk[i]
-        hits = np.flatnonzero(masked[i])
-        # Canonical keys first, then by descending score.
-        order = sorted(hits, key=lambda j: (j >= n_canon, -int(masked[i, j])))
-        for j in order:
-            if spelling_variant(key, targets[j]):
-                result[key] = targets[j]
-                break
+def _first_variant(key: str, targets: list[str], scores: np.ndarray) -> str | None:
+    """The target with the best nonzero score that passes :func:`spelling_variant` (ties:
+    the earlier target), or None; a whole-string score alone never merges two parties."""
+    hits = np.flatnonzero(scores)
+    for j in sorted(hits, key=lambda j: -int(scores[j])):
+        if spelling_variant(key, targets[j]):
+            return targets[j]
+    return None
 
 
 def spelling_variant(a: str, b: str, *, token_cutoff: float = 80.0) -> bool:

@@ -121,6 +121,11 @@ class HistoryStore:
     def __init__(self, root: Path, *, fuzzy_threshold: float | None = 92.0) -> None:
         self.root = Path(root)
         self.fuzzy_threshold = fuzzy_threshold
+        self._party_cache: _PartyCache | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Shipped to workers without the party table and resolutions held in memory.
+        return {**self.__dict__, "_party_cache": None}
 
     # ------------------------------------------------------------------ paths & manifests
     @property
@@ -475,21 +480,59 @@ class HistoryStore:
         Known keys keep their canonical key; unknown ones are matched fuzzily (if enabled)
         against the canonical keys. With ``persist`` the extended table is saved.
         """
-        known = self.parties()
+        cache = self._parties_cached()
+        known = cache.known
         seen = keys.drop_nulls().unique()
         unknown = seen.filter(~seen.is_in(known["party_key"].implode()))
         if unknown.len():
-            canonical = known["canonical_key"].unique()
             if self.fuzzy_threshold is None:
                 fresh = pl.DataFrame({"party_key": unknown, "canonical_key": unknown})
             else:
+                if cache.canonical is None:
+                    cache.canonical = known["canonical_key"].unique().to_list()
                 fresh = resolve_near_duplicates(
-                    unknown.to_list(), canonical.to_list(), threshold=self.fuzzy_threshold
+                    unknown.to_list(),
+                    cache.canonical,
+                    threshold=self.fuzzy_threshold,
+                    canonical_matches=cache.matches,
                 )
             known = pl.concat([known, fresh])
             if persist:
                 _write_atomic(known, self._parties_file)
         return known
+
+    def _parties_cached(self) -> _PartyCache:
+        """The party table, read once per state of the store and its party file (the chunks
+        of a batch share it), with the canonical matches found against it so far."""
+        state = (self.snapshot_state(), _file_state(self._parties_file), self.fuzzy_threshold)
+        if self._party_cache is None or self._party_cache.state != state:
+            self._party_cache = _PartyCache(state, self.parties())
+        return self._party_cache
+
+
+class _PartyCache:
+    """The party table of one store state, and what unknown keys were resolved against it.
+
+    ``matches`` holds each unknown key's canonical match (None for none): it depends only
+    on the key, the canonical keys and the threshold, all fixed by ``state`` (see
+    :func:`engine.parties.resolve_near_duplicates`), so chunks of a batch that share unknown
+    names compare them with the canonical keys once. Dropped when the state changes."""
+
+    def __init__(self, state: tuple[Any, ...], known: pl.DataFrame) -> None:
+        self.state = state
+        self.known = known
+        self.canonical: list[str] | None = None
+        self.matches: dict[str, str | None] = {}
+
+
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    """Inode, size and modification time of ``path`` (None if absent): a file replaced by
+    :func:`_write_atomic` is a new inode."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _with_keys(rows: pl.LazyFrame, by_name: pl.DataFrame) -> pl.LazyFrame:

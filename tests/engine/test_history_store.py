@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from engine.history import (
     describe_batch,
     point_in_time_features,
 )
+from engine.history._store import conform
 from engine.identity import batch_identity
 from engine.stages import Stage
 
@@ -91,6 +93,44 @@ def test_exact_keys_only_when_fuzzy_disabled(tmp_path: Path) -> None:
     store.append(_batch(1, [("Acme Tradin", "K")], prefix="B"), batch_id="b2")
     keys = store.scan().select("shipper_key").collect()["shipper_key"].to_list()
     assert keys == ["ACME TRADING", "ACME TRADIN"]
+
+
+def _keys_of(store: HistoryStore, frame: pl.DataFrame) -> list[str]:
+    keyed = store.assign_keys(conform(frame), persist=False)
+    return keyed["shipper_key"].to_list()
+
+
+def test_party_resolutions_of_earlier_chunks_do_not_change_later_ones(tmp_path: Path) -> None:
+    # Two unknown spellings seen together collapse onto one; seen alone, each is its own key
+    # — whether or not an earlier chunk of the same batch saw them together.
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Zeta Shipping", "K")], prefix="A"), batch_id="b1")
+    both = _batch(1, [("Kappa Imports", "K"), ("Kapa Imports", "K")], prefix="B")
+    assert _keys_of(store, both) == ["IMPORTS KAPA", "IMPORTS KAPA"]
+    alone = _batch(1, [("Kappa Imports", "K"), ("Acme", "K")], prefix="C")
+    assert _keys_of(store, alone) == ["IMPORTS KAPPA", "ACME"]
+    assert _keys_of(HistoryStore(tmp_path), alone) == ["IMPORTS KAPPA", "ACME"]
+
+
+def test_party_resolutions_are_dropped_when_the_store_changes(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Zeta Shipping", "K")], prefix="A"), batch_id="b1")
+    chunk = _batch(1, [("Acme Tradin", "K")], prefix="B")
+    assert _keys_of(store, chunk) == ["ACME TRADIN"]
+    # Another writer (or this one) adds the party: the next chunk resolves onto it.
+    HistoryStore(tmp_path).append(_batch(1, [("Acme Trading", "K")], prefix="C"), batch_id="b2")
+    assert _keys_of(store, chunk) == ["ACME TRADING"]
+
+
+def test_a_pickled_store_leaves_its_party_table_behind(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Zeta Shipping", "K")], prefix="A"), batch_id="b1")
+    chunk = _batch(1, [("Acme Tradin", "K")], prefix="B")
+    assert _keys_of(store, chunk) == ["ACME TRADIN"]
+    assert store._party_cache is not None
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy._party_cache is None and store._party_cache is not None
+    assert _keys_of(copy, chunk) == ["ACME TRADIN"]
 
 
 def test_outcomes_feed_positive_rates(tmp_path: Path) -> None:
