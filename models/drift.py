@@ -11,9 +11,10 @@ the model's score on those rows, and stores the counts in the model card
   plus *missing* and *unseen* slots;
 - the score gets 10 bins with the training scores' deciles as edges.
 
-At scoring time :func:`tally` counts a chunk into the same slots — polars expressions and
-``numpy.searchsorted``/``bincount``, no per-row Python — giving a :class:`DriftTally`. Counts
-add up, so the tallies of chunks, files or Ray partitions merge exactly, in any order.
+At scoring time :func:`tally` counts a chunk into the same slots — a categorical feature's
+slot worked out once per distinct value of its column, a numeric bin counted with one
+comparison per edge, no per-row Python — giving a :class:`DriftTally`. Counts add up, so the
+tallies of chunks, files or Ray partitions merge exactly, in any order.
 :func:`drift_report` turns the merged tally into the run record's ``drift`` section:
 
 - **PSI** (population stability index) per feature, ``Σ (a - e) · ln(a / e)`` over the slots,
@@ -254,38 +255,100 @@ def _quantile_edges(values: npt.NDArray[np.float64]) -> tuple[float, ...]:
 # Tallies at scoring time
 # ---------------------------------------------------------------------------------------
 def tally(frame: pl.DataFrame, reference: DriftReference, plan: FeaturePlan) -> DriftTally:
-    """Count ``frame``'s features and ``model_probability`` into the reference's slots."""
+    """Count ``frame``'s features and ``model_probability`` into the reference's slots.
+
+    Only counts are needed, so no per-row slot is built: a numeric feature's bins are counted
+    by comparing its values with each edge (:func:`_numeric_counts`), and a categorical
+    feature's slot is worked out once per distinct value of its source column
+    (:func:`_category_counts`), the counts summed per slot. The figures are those of
+    slotting every row (``_numeric_slot``, ``_category_slot``) and counting the slots.
+    """
     by_name = {f.name: f for f in plan.features}
     numeric = _numeric_values(frame, plan)
     cat_refs = [r for r in reference.features if r.kind == "categorical"]
-    slots_frame = (
-        frame.select([_category_slot(by_name[r.name], r).alias(r.name) for r in cat_refs])
-        if cat_refs
-        else pl.DataFrame()
-    )
+    cat_counts, unseen_rows = _category_counts(frame, [(by_name[r.name], r) for r in cat_refs])
     counts: dict[str, IntArray] = {}
-    unseen_any = np.zeros(frame.height, dtype=bool)
     for ref in reference.features:
         if ref.kind == "categorical":
-            slot = slots_frame.get_column(ref.name).to_numpy().astype(np.int64)
-            unseen_any |= slot == UNSEEN
+            counts[ref.name] = cat_counts[ref.name]
         else:
-            slot = _numeric_slot(numeric[ref.name], ref.edges)
-        counts[ref.name] = np.bincount(slot, minlength=ref.slots).astype(np.int64)
+            counts[ref.name] = _numeric_counts(numeric[ref.name], ref.edges)
     if SCORE_COLUMN in frame.columns:
         score = frame.get_column(SCORE_COLUMN).cast(pl.Float64).to_numpy()
     else:
         score = np.full(frame.height, np.nan)
-    score_slots = _numeric_slot(score, reference.score_edges)
     return DriftTally(
         rows=frame.height,
         features=counts,
-        score=np.bincount(score_slots, minlength=FIRST + len(reference.score_edges) + 1).astype(
-            np.int64
-        ),
+        score=_numeric_counts(score, reference.score_edges),
         score_above_p90=int(np.count_nonzero(score > reference.score_p90)),
-        unseen_rows=int(np.count_nonzero(unseen_any)),
+        unseen_rows=unseen_rows,
     )
+
+
+def _category_counts(
+    frame: pl.DataFrame, pairs: list[tuple[Feature, FeatureReference]]
+) -> tuple[dict[str, IntArray], int]:
+    """Slot counts of the categorical features and the rows with at least one unseen value.
+
+    A slot depends on the source value alone, so each source column is grouped into its
+    distinct values (as text: the key casts to text first) and ``_category_slot`` is
+    evaluated on those few values; the rows with an unseen value are those whose source
+    value is among the distinct values slotted *unseen* by some feature of that source.
+    """
+    sources = list(dict.fromkeys(f.source for f, _ in pairs))
+    if not sources:
+        return {}, 0
+    lazy = frame.lazy()
+    grouped = pl.collect_all(
+        [lazy.select(pl.col(s).cast(pl.String).alias("v")).group_by("v").len("n") for s in sources]
+    )
+    distinct = dict(zip(sources, grouped, strict=True))
+    counts: dict[str, IntArray] = {}
+    unseen: dict[str, list[str]] = {}
+    for f, ref in pairs:
+        values = distinct[f.source].get_column("v")
+        slots = (
+            pl.DataFrame({f.source: values})
+            .select(_category_slot(f, ref))
+            .to_series()
+            .to_numpy()
+            .astype(np.int64)
+        )
+        out = np.zeros(ref.slots, dtype=np.int64)
+        np.add.at(out, slots, distinct[f.source].get_column("n").to_numpy().astype(np.int64))
+        counts[f.name] = out
+        unseen.setdefault(f.source, []).extend(values.filter(pl.Series(slots == UNSEEN)).to_list())
+    checks = [
+        pl.col(s).cast(pl.String).is_in(pl.Series(v, dtype=pl.String)).fill_null(False)
+        for s, v in unseen.items()
+        if v
+    ]
+    if not checks:
+        return counts, 0
+    return counts, int(frame.select(pl.any_horizontal(checks).sum()).item())
+
+
+def _numeric_counts(values: npt.NDArray[np.float64], edges: tuple[float, ...]) -> IntArray:
+    """The counts of ``_numeric_slot(values, edges)``: *missing* (NaN), then the bins.
+
+    With strictly increasing edges, bin ``i`` holds the values in ``(edges[i-1], edges[i]]``,
+    so it is counted as ``#(v <= edges[i]) - #(v <= edges[i-1])``: one comparison per edge
+    instead of a binary search per value. Other edges (never written by
+    :func:`build_reference`) are slotted value by value as before.
+    """
+    e = np.asarray(edges, dtype=np.float64)
+    if np.isnan(e).any() or not np.all(e[1:] > e[:-1]):
+        return np.bincount(_numeric_slot(values, edges), minlength=FIRST + e.size + 1).astype(
+            np.int64
+        )
+    missing = int(np.count_nonzero(np.isnan(values)))
+    at_or_below = [int(np.count_nonzero(values <= x)) for x in e]
+    at_or_below.append(values.size - missing)
+    out = np.zeros(FIRST + e.size + 1, dtype=np.int64)
+    out[MISSING] = missing
+    out[FIRST:] = np.diff(np.asarray(at_or_below, dtype=np.int64), prepend=0)
+    return out
 
 
 def _key(f: Feature) -> pl.Expr:
@@ -309,10 +372,8 @@ def _numeric_values(frame: pl.DataFrame, plan: FeaturePlan) -> dict[str, npt.NDA
     if not wanted:
         return {}
     values = frame.select([e.cast(pl.Float64).alias(f.name) for f, e in wanted])
-    return {
-        f.name: values.get_column(f.name).fill_nan(None).to_numpy().astype(np.float64)
-        for f, _ in wanted
-    }
+    # Float64 to numpy: nulls become NaN (NaN stays NaN).
+    return {f.name: values.get_column(f.name).to_numpy() for f, _ in wanted}
 
 
 def _numeric_slot(values: npt.NDArray[np.float64], edges: tuple[float, ...]) -> IntArray:

@@ -8,6 +8,7 @@ each raise the alarm that names them.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -27,7 +28,17 @@ from engine.reference import ReferenceData
 from engine.scorer import Scorer
 from models import ModelStage, load_model
 from models.artifact import ModelArtifact
-from models.drift import DriftReference, drift_report, psi, tally
+from models.drift import (
+    DriftReference,
+    DriftTally,
+    _category_slot,
+    _numeric_slot,
+    build_reference,
+    drift_report,
+    psi,
+    tally,
+)
+from models.features import Feature, FeaturePlan
 from tests.models._drift_world import drift_world
 
 
@@ -164,6 +175,175 @@ def _prepared_day(world: dict[str, Any]) -> pl.DataFrame:
         stage = ModelStage(world["artifact"])
         _PREPARED["day"] = stage.apply(day)
     return _PREPARED["day"]
+
+
+def _per_row_tally(frame: pl.DataFrame, reference: DriftReference, plan: FeaturePlan) -> DriftTally:
+    """The tally as first written: a slot for every row and feature, then ``bincount``."""
+    by_name = {f.name: f for f in plan.features}
+    wanted = [
+        (f, e)
+        for f, e in zip(plan.features, plan.expressions(), strict=True)
+        if f.kind != "categorical"
+    ]
+    values = frame.select([e.cast(pl.Float64).alias(f.name) for f, e in wanted])
+    numeric = {
+        f.name: values.get_column(f.name).fill_nan(None).to_numpy().astype(np.float64)
+        for f, _ in wanted
+    }
+    cat_refs = [r for r in reference.features if r.kind == "categorical"]
+    slots_frame = frame.select([_category_slot(by_name[r.name], r).alias(r.name) for r in cat_refs])
+    counts = {}
+    unseen_any = np.zeros(frame.height, dtype=bool)
+    for ref in reference.features:
+        if ref.kind == "categorical":
+            slot = slots_frame.get_column(ref.name).to_numpy().astype(np.int64)
+            unseen_any |= slot == 1
+        else:
+            slot = _numeric_slot(numeric[ref.name], ref.edges)
+        counts[ref.name] = np.bincount(slot, minlength=ref.slots).astype(np.int64)
+    if "model_probability" in frame.columns:
+        score = frame.get_column("model_probability").cast(pl.Float64).to_numpy()
+    else:
+        score = np.full(frame.height, np.nan)
+    score_slots = _numeric_slot(score, reference.score_edges)
+    return DriftTally(
+        rows=frame.height,
+        features=counts,
+        score=np.bincount(score_slots, minlength=3 + len(reference.score_edges)).astype(np.int64),
+        score_above_p90=int(np.count_nonzero(score > reference.score_p90)),
+        unseen_rows=int(np.count_nonzero(unseen_any)),
+    )
+
+
+def _assert_same_tally(got: DriftTally, want: DriftTally) -> None:
+    assert (got.rows, got.unseen_rows, got.score_above_p90) == (
+        want.rows,
+        want.unseen_rows,
+        want.score_above_p90,
+    )
+    assert got.score.dtype == want.score.dtype == np.int64
+    np.testing.assert_array_equal(got.score, want.score)
+    assert list(got.features) == list(want.features)
+    for name, counts in want.features.items():
+        assert got.features[name].dtype == np.int64, name
+        np.testing.assert_array_equal(got.features[name], counts, err_msg=name)
+
+
+def _awkward(frame: pl.DataFrame, reference: DriftReference) -> pl.DataFrame:
+    """``frame`` with unseen, blank, padded and missing categories, values on the bin edges,
+    NaN and infinities, and missing model scores."""
+    i = pl.int_range(pl.len())
+    weight_edges = next(f.edges for f in reference.features if f.field == "gross_weight_kg")
+    on_edge = pl.lit(pl.Series(list(weight_edges))).get(i % len(weight_edges))
+    return frame.with_columns(
+        pl.when(i % 7 == 0)
+        .then(pl.lit("ISREY"))
+        .when(i % 7 == 1)
+        .then(pl.lit("  "))
+        .when(i % 7 == 2)
+        .then(None)
+        .when(i % 7 == 3)
+        .then(pl.lit(" ") + pl.col("port_of_loading") + pl.lit(" "))
+        .otherwise(pl.col("port_of_loading"))
+        .alias("port_of_loading"),
+        pl.when(i % 11 == 0).then(pl.lit("")).otherwise(pl.col("iso_type")).alias("iso_type"),
+        pl.when(i % 5 == 0)
+        .then(on_edge)
+        .when(i % 5 == 1)
+        .then(float("nan"))
+        .when(i % 5 == 2)
+        .then(None)
+        .when(i % 13 == 3)
+        .then(float("inf"))
+        .when(i % 13 == 4)
+        .then(float("-inf"))
+        .otherwise(pl.col("gross_weight_kg"))
+        .alias("gross_weight_kg"),
+        pl.when(i % 9 == 0)
+        .then(None)
+        .otherwise(pl.col("model_probability"))
+        .alias("model_probability"),
+        pl.when(i % 4 == 0).then(None).otherwise(pl.col("packages")).alias("packages"),
+    )
+
+
+def test_tally_counts_as_slotting_every_row(world: dict[str, Any]) -> None:
+    artifact: ModelArtifact = world["artifact"]
+    reference = artifact.drift_reference()
+    assert reference is not None
+    day = _prepared_day(world)
+    _assert_same_tally(
+        tally(day, reference, artifact.plan), _per_row_tally(day, reference, artifact.plan)
+    )
+    odd = _awkward(day, reference)
+    got = tally(odd, reference, artifact.plan)
+    _assert_same_tally(got, _per_row_tally(odd, reference, artifact.plan))
+    assert got.unseen_rows > odd.height // 7
+    assert got.features["num_gross_weight_kg"][0] > 0  # NaN and null are missing
+    no_score = odd.drop("model_probability")
+    _assert_same_tally(
+        tally(no_score, reference, artifact.plan),
+        _per_row_tally(no_score, reference, artifact.plan),
+    )
+    empty = odd.head(0)
+    _assert_same_tally(
+        tally(empty, reference, artifact.plan), _per_row_tally(empty, reference, artifact.plan)
+    )
+
+
+def test_tally_counts_as_slotting_every_row_for_shared_and_non_text_sources(
+    world: dict[str, Any],
+) -> None:
+    """Prefix features sharing a source, a categorical integer source, a ratio, and a
+    reference whose edges are not increasing (slotted row by row)."""
+    day = _prepared_day(world)
+    plan = FeaturePlan(
+        (
+            Feature("num_weight", "numeric", "gross_weight_kg", "gross_weight_kg"),
+            Feature("ratio_kg", "ratio", "gross_weight_kg", "kg", {"denominator": "packages"}),
+            Feature(
+                "cat2_hs", "categorical", "hs_code", "hs (first 2)", {"prefix": 2, "codes": {}}
+            ),
+            Feature(
+                "cat4_hs", "categorical", "hs_code", "hs (first 4)", {"prefix": 4, "codes": {}}
+            ),
+            Feature("cat_hs", "categorical", "hs_code", "hs", {"prefix": None, "codes": {}}),
+            Feature(
+                "cat_packages", "categorical", "packages", "packages", {"prefix": None, "codes": {}}
+            ),
+        ),
+        prior=0.1,
+        strength=10.0,
+    )
+    i = pl.int_range(pl.len())
+    # 0.0 and -0.0 are one group to polars but two categories as text ("0.0", "-0.0").
+    day = day.with_columns(
+        pl.when(i % 10 == 5)
+        .then(-0.0)
+        .when(i % 10 == 6)
+        .then(0.0)
+        .otherwise(pl.col("packages"))
+        .alias("packages")
+    )
+    half = day.head(day.height // 2)
+    rng = np.random.default_rng(5)
+    reference = build_reference(half, plan, rng.random(half.height))
+    later = _awkward(day.tail(day.height - half.height), world["artifact"].drift_reference())
+    later = later.with_columns(
+        pl.when(i % 6 == 0).then(pl.lit("999999")).otherwise(pl.col("hs_code")).alias("hs_code")
+    )
+    got = tally(later, reference, plan)
+    _assert_same_tally(got, _per_row_tally(later, reference, plan))
+    assert got.unseen_rows > 0
+    shuffled = dataclasses.replace(
+        reference,
+        features=tuple(
+            dataclasses.replace(f, edges=tuple(reversed(f.edges))) if f.edges else f
+            for f in reference.features
+        ),
+        score_edges=(0.5, 0.2, float("nan")),
+    )
+    _assert_same_tally(tally(later, shuffled, plan), _per_row_tally(later, shuffled, plan))
 
 
 def test_psi_is_zero_for_the_same_shares_and_grows_with_the_shift() -> None:
