@@ -237,9 +237,8 @@ def test_ndjson_field_changing_type_between_lines(tmp_path: Path) -> None:
     assert rows.height == 2
 
 
-def test_parquet_chunks_keep_record_numbers_across_row_groups(tmp_path: Path) -> None:
-    """Parquet is read by polars in slices: every row once, in order, numbered from 1."""
-    n = 1_050
+def _numbered_parquet(tmp_path: Path, n: int, *, row_group_size: int) -> tuple[pl.DataFrame, Path]:
+    """``n`` numbered manifest lines written to Parquet in row groups of ``row_group_size``."""
     source = pl.DataFrame(
         {
             "container_number": [f"C{i:06d}" for i in range(n)],
@@ -248,7 +247,14 @@ def test_parquet_chunks_keep_record_numbers_across_row_groups(tmp_path: Path) ->
         }
     )
     path = tmp_path / "m.parquet"
-    source.write_parquet(path, row_group_size=256)
+    source.write_parquet(path, row_group_size=row_group_size)
+    return source, path
+
+
+def test_parquet_chunks_keep_record_numbers_across_row_groups(tmp_path: Path) -> None:
+    """Parquet is read by polars in slices: every row once, in order, numbered from 1."""
+    n = 1_050
+    source, path = _numbered_parquet(tmp_path, n, row_group_size=256)
     chunks = list(read_chunks(path, chunk_rows=400))
     assert [c.rows.height for c in chunks] == [400, 400, 250]
     rows = pl.concat([c.rows for c in chunks])
@@ -260,16 +266,7 @@ def test_parquet_chunks_keep_record_numbers_across_row_groups(tmp_path: Path) ->
 def test_parquet_chunks_reach_the_stages_in_one_piece_per_column(tmp_path: Path) -> None:
     """A slice across row groups can come out of the reader in pieces; every later stage
     pays for them, so a chunk is handed on with one buffer per column."""
-    n = 20_000
-    source = pl.DataFrame(
-        {
-            "container_number": [f"C{i:06d}" for i in range(n)],
-            "bl_number": [f"B{i}" for i in range(n)],
-            "packages": list(range(n)),
-        }
-    )
-    path = tmp_path / "m.parquet"
-    source.write_parquet(path, row_group_size=5_000)
+    _, path = _numbered_parquet(tmp_path, 20_000, row_group_size=5_000)
     chunks = list(read_chunks(path, chunk_rows=7_500))
     assert [c.rows.height for c in chunks] == [7_500, 7_500, 5_000]
     assert [max(c.rows.n_chunks("all")) for c in chunks] == [1, 1, 1]
