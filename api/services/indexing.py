@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
@@ -79,14 +79,33 @@ def _complete(scored: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(flagged_expr().alias("flagged"))
 
 
+_TEXT_LENGTHS: dict[str, int] = {
+    column.name: column.type.length
+    for column in ScoredContainer.__table__.columns
+    if isinstance(column.type, String) and column.type.length
+}
+"""The bounded text columns of ``scored_containers`` and their lengths (PostgreSQL refuses a
+longer value; SQLite would take it)."""
+
+
+def _scalar(column: str, dtype: pl.DataType) -> pl.Expr:
+    expr = pl.col(column).cast(dtype)
+    length = _TEXT_LENGTHS.get(column)
+    return expr.str.slice(0, length) if length and dtype == pl.String else expr
+
+
 def index_frame(scored: pl.DataFrame) -> pl.DataFrame:
-    """The ``scored_containers`` columns computed from an engine ``scored.parquet`` frame."""
+    """The ``scored_containers`` columns computed from an engine ``scored.parquet`` frame.
+
+    Text the upload supplies (``record_id``, ``container_number``, ``bl_number``) is cut to
+    its index column's length: the index holds the first characters of an over-long value,
+    the batch's ``scored.parquet`` the whole of it."""
     frame = _complete(scored)
     display = [c for c in DISPLAY_FIELDS if c in frame.columns]
     dq = sorted(c for c in frame.columns if c.startswith("dq_"))
     fields = pl.struct([*display, *dq]).struct.json_encode() if display or dq else pl.lit("{}")
     return frame.select(
-        *[pl.col(c).cast(t) for c, t in _SCALARS.items()],
+        *[_scalar(c, t) for c, t in _SCALARS.items()],
         pl.col("flagged"),
         pl.struct(list(_LISTS)).struct.json_encode().alias("reasons"),
         pl.when(pl.col("flagged")).then(fields).otherwise(pl.lit("{}")).alias("fields"),

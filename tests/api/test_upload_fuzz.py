@@ -119,3 +119,19 @@ def test_nul_characters_in_values_are_stored_on_every_backend(
         assert batch["counts"]["rows_scored"] == 2
         ports = client.get(f"/v1/batches/{batch['id']}").json()
         assert ports["status"] == "done"
+
+
+def test_over_long_identifiers_are_indexed_on_every_backend(server: LiveServer, unit: str) -> None:
+    """Found by the fuzz test: a record id, container or B/L number longer than its index
+    column was refused by PostgreSQL (a 500); the index keeps the first characters."""
+    long_record, long_bl = "R" * 300, "B" * 120
+    data = (
+        "record_id,container_number,bl_number\n"
+        f"{long_record},MSKU1234565{'X' * 60},{long_bl}\nR2,TGHU7654320,BL2\n"
+    ).encode()
+    with server.client(server.key(unit)) as client:
+        response = client.post("/v1/batches", files={"file": ("long.csv", data)})
+        assert response.status_code == 201, response.text
+        batch = response.json()
+        assert batch["counts"]["rows_scored"] + batch["counts"]["rows_quarantined"] == 2
+        assert client.get(f"/v1/batches/{batch['id']}").json()["status"] == "done"
