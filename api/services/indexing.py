@@ -91,7 +91,7 @@ longer value; SQLite would take it)."""
 def _scalar(column: str, dtype: pl.DataType) -> pl.Expr:
     expr = pl.col(column).cast(dtype)
     length = _TEXT_LENGTHS.get(column)
-    return expr.str.slice(0, length) if length and dtype == pl.String else expr
+    return expr.str.slice(0, length) if length else expr
 
 
 def index_frame(scored: pl.DataFrame) -> pl.DataFrame:
