@@ -152,6 +152,22 @@ def hs_code_is_well_formed(code: pl.Expr) -> pl.Expr:
     return code.str.contains(r"^(?:\d{2}|\d{4}|\d{6,10})$")
 
 
+def distinct_codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The distinct values of a text series and each row's position among them.
+
+    Arrow's dictionary encoding finds both in one pass (a ``unique()`` and a join cost
+    several times more). The distinct values end with one null, the position of every null
+    row (Arrow's own null encoding turns a string view's null into ""), so
+    ``distinct.gather(codes)`` is ``values`` again; positions are ``UInt32``.
+    """
+    encoded = pc.dictionary_encode(values.to_arrow(compat_level=pl.CompatLevel.newest()))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    distinct = pl.Series(values.name, pl.from_arrow(encoded.dictionary), dtype=pl.String)
+    codes = pl.Series(pl.from_arrow(encoded.indices)).cast(pl.UInt32).fill_null(distinct.len())
+    return distinct.extend(pl.Series(values.name, [None], dtype=pl.String)), codes
+
+
 def lookup_distinct(frame: pl.DataFrame, column: str, derive: dict[str, pl.Expr]) -> pl.DataFrame:
     """Evaluate ``derive`` once per distinct value of ``column`` and give it to every row.
 
@@ -163,16 +179,7 @@ def lookup_distinct(frame: pl.DataFrame, column: str, derive: dict[str, pl.Expr]
     """
     values = frame.get_column(column)
     if values.dtype == pl.String:
-        # Arrow's dictionary encoding: the distinct values and each row's code in one pass
-        # (a unique and a join cost several times more). A null row gets the code of one
-        # null appended to the distinct values (Arrow's own null encoding turns a string
-        # view's null into "").
-        encoded = pc.dictionary_encode(values.to_arrow(compat_level=pl.CompatLevel.newest()))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        distinct = pl.Series(column, pl.from_arrow(encoded.dictionary), dtype=pl.String)
-        codes = pl.Series(pl.from_arrow(encoded.indices)).cast(pl.UInt32).fill_null(distinct.len())
-        distinct = distinct.extend(pl.Series(column, [None], dtype=pl.String))
+        distinct, codes = distinct_codes(values)
         return distinct.to_frame().select(**derive).select(pl.all().gather(codes))
     table = frame.select(pl.col(column).unique()).with_columns(**derive)
     joined = frame.select(column).join(

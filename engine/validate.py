@@ -40,12 +40,15 @@ What each flag checks:
 
 String work runs once per distinct value and is joined back in row order
 (:func:`engine.reference.lookup_distinct`): a batch has far fewer distinct ports, parties and
-descriptions than rows.
+descriptions than rows. The free-text flags go further: each distinct text is checked once
+per process, whatever chunk it comes in (:class:`TextFlagMemo`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -56,6 +59,7 @@ from engine.kernels import container_number_verdict, imo_number_verdict
 from engine.reference import (
     ReferenceData,
     blank_to_null,
+    distinct_codes,
     hs_code_is_well_formed,
     lookup_distinct,
     normalised_code,
@@ -186,32 +190,67 @@ def simplified_text(value: pl.Expr) -> pl.Expr:
     return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
 
 
-def _vague_description(text: pl.Expr) -> pl.Expr:
-    """A vague phrase is present and nothing of substance is left once it is removed."""
-    simple = simplified_text(text)
+@dataclass(frozen=True)
+class TextCheck:
+    """A free-text flag, on the simplified text: ``gate & rest``.
+
+    ``gate`` is the cheap necessary condition (a phrase is present); ``rest`` is evaluated
+    only on the texts that pass it (see :func:`text_check_flags`): a few percent of the
+    addresses name a postal box.
+    """
+
+    gate: Callable[[pl.Expr], pl.Expr]
+    rest: Callable[[pl.Expr], pl.Expr]
+
+    def __call__(self, text: pl.Expr) -> pl.Expr:
+        """The flag of each text as one expression (what :func:`text_check_flags` computes)."""
+        simple = simplified_text(text)
+        return self.gate(simple) & self.rest(simple)
+
+
+def _vague_rest(simple: pl.Expr) -> pl.Expr:
     rest = simple.str.replace_all(_VAGUE_RE, " ").str.replace_all(_FILLER_RE, " ")
-    return simple.str.contains(_VAGUE_RE) & ~rest.str.contains(r"\p{L}{2,}")
+    return ~rest.str.contains(r"\p{L}{2,}")
 
 
-def _placeholder_party(name: pl.Expr) -> pl.Expr:
-    """The name is a known placeholder, or only punctuation ("-", ".")."""
-    simple = simplified_text(name)
-    return (simple == "") | simple.str.contains(_PLACEHOLDER_RE)
-
-
-def _po_box_only(address: pl.Expr) -> pl.Expr:
-    """A postal box with at most a city/region/country left, and no street or building."""
-    simple = simplified_text(address)
+def _po_box_rest(simple: pl.Expr) -> pl.Expr:
     rest = (
         simple.str.replace_all(_PO_BOX_RE, " ")
         .str.replace_all(r"\b(?:no|nr|n|number)\b", " ")
         .str.replace_all(r"\b\S*\d\S*\b", " ")  # box numbers and post codes
     )
-    return (
-        simple.str.contains(_PO_BOX_RE)
-        & ~rest.str.contains(_STREET_RE)
-        & (rest.str.count_matches(r"\p{L}{2,}") <= _MAX_PLACE_WORDS)
+    places = rest.str.count_matches(r"\p{L}{2,}")
+    return ~rest.str.contains(_STREET_RE) & (places <= _MAX_PLACE_WORDS)
+
+
+_vague_description = TextCheck(gate=lambda simple: simple.str.contains(_VAGUE_RE), rest=_vague_rest)
+"""A vague phrase is present and nothing of substance is left once it is removed."""
+
+_placeholder_party = TextCheck(
+    gate=lambda simple: (simple == "") | simple.str.contains(_PLACEHOLDER_RE),
+    rest=lambda simple: pl.lit(True),
+)
+"""The name is a known placeholder, or only punctuation ("-", ".")."""
+
+_po_box_only = TextCheck(gate=lambda simple: simple.str.contains(_PO_BOX_RE), rest=_po_box_rest)
+"""A postal box with at most a city/region/country left, and no street or building."""
+
+
+def text_check_flags(values: pl.Series, check: TextCheck) -> pl.Series:
+    """``check`` of each text in ``values`` (Boolean, never null; blank or null -> False).
+
+    The simplified text is computed once, and ``check.rest`` only where ``check.gate``
+    holds. Equal to ``check(blank_to_null(value)).fill_null(False) & value.is_not_null()``.
+    """
+    simple = values.to_frame("text").select(
+        simplified_text(blank_to_null(pl.col("text"))).alias("simple")
     )
+    gate = simple.select(check.gate(pl.col("simple")).fill_null(False)).to_series()
+    passed = gate.arg_true()
+    if passed.len() == 0:
+        return gate.alias(values.name)
+    rest = simple[passed].select(check.rest(pl.col("simple")).fill_null(False)).to_series()
+    return gate.scatter(passed, rest).alias(values.name)
 
 
 def _iso_type_valid(refs: ReferenceData, code: pl.Expr) -> pl.Expr:
@@ -301,22 +340,81 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
     }
 
 
+class TextFlagMemo:
+    """The flags of one :class:`TextCheck` per distinct text, kept across chunks.
+
+    A batch's chunks (and a day's batches) repeat most party names, addresses and goods
+    descriptions, and a text check depends on the text alone (not on the reference data), so
+    each text is checked once per process. Holds at most ``limit`` texts: when a chunk
+    would take it past that, it starts again from that chunk's texts. Safe to share
+    between threads (the table is replaced, never changed in place).
+    """
+
+    def __init__(self, check: TextCheck, *, limit: int = 1_000_000):
+        self.check = check
+        self.limit = limit
+        self._known = pl.DataFrame(schema={"text": pl.String, "flag": pl.Boolean})
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._known.height
+
+    def flags(self, values: pl.Series) -> pl.Series:
+        """``text_check_flags(values, self.check)``, from the memo where it holds the text."""
+        found = values.to_frame("text").join(
+            self._known, on="text", how="left", maintain_order="left"
+        )["flag"]
+        unknown = (found.is_null() & values.is_not_null()).arg_true()
+        flags = found.fill_null(False).alias(values.name)
+        if unknown.len() == 0:
+            return flags
+        texts = values.gather(unknown)
+        checked = text_check_flags(texts, self.check)
+        new = pl.DataFrame({"text": texts, "flag": checked}).unique("text", keep="any")
+        with self._lock:
+            known = self._known
+            if known.height + new.height > self.limit:
+                known = known.clear()
+            known = pl.concat([known, new], rechunk=False)
+            self._known = known.rechunk() if known.n_chunks() > 16 else known
+        return flags.scatter(unknown, checked)
+
+    def clear(self) -> None:
+        """Forget every text (tests; a long-lived process after a change of phrase lists)."""
+        with self._lock:
+            self._known = self._known.clear()
+
+
+TEXT_FLAG_MEMOS: dict[str, TextFlagMemo] = {
+    "vague": TextFlagMemo(_vague_description),
+    "placeholder": TextFlagMemo(_placeholder_party),
+    "po_box": TextFlagMemo(_po_box_only),
+}
+"""One memo per text check, shared by the fields it applies to (the three party names share
+the placeholder memo)."""
+
+TEXT_FLAG_FIELDS: dict[str, tuple[str, str]] = {
+    "dq_vague_goods_description": ("goods_description", "vague"),
+    "dq_placeholder_shipper": ("shipper_name", "placeholder"),
+    "dq_placeholder_consignee": ("consignee_name", "placeholder"),
+    "dq_placeholder_notify": ("notify_name", "placeholder"),
+    "dq_po_box_shipper_address": ("shipper_address", "po_box"),
+    "dq_po_box_consignee_address": ("consignee_address", "po_box"),
+}
+
+
 def _text_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
-    def text_flag(field: str, check: Check) -> pl.Series:
+    def text_flag(field: str, memo: TextFlagMemo) -> pl.Series:
         if field not in has:
             return _false(frame)
-        value = blank_to_null(pl.col(field))
-        flag = check(value).fill_null(False) & value.is_not_null()
-        # party names, addresses and descriptions repeat a lot within a batch
-        return lookup_distinct(frame, field, {"flag": flag})["flag"]
+        # party names, addresses and descriptions repeat a lot within a batch and across
+        # batches: each distinct text is checked once (the memo), then given to its rows
+        distinct, codes = distinct_codes(frame.get_column(field))
+        return memo.flags(distinct).gather(codes)
 
     return {
-        "dq_vague_goods_description": text_flag("goods_description", _vague_description),
-        "dq_placeholder_shipper": text_flag("shipper_name", _placeholder_party),
-        "dq_placeholder_consignee": text_flag("consignee_name", _placeholder_party),
-        "dq_placeholder_notify": text_flag("notify_name", _placeholder_party),
-        "dq_po_box_shipper_address": text_flag("shipper_address", _po_box_only),
-        "dq_po_box_consignee_address": text_flag("consignee_address", _po_box_only),
+        flag: text_flag(field, TEXT_FLAG_MEMOS[kind])
+        for flag, (field, kind) in TEXT_FLAG_FIELDS.items()
     }
 
 

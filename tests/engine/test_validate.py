@@ -9,11 +9,21 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
-from engine.reference import ReferenceData
+from engine.reference import ReferenceData, blank_to_null
 from engine.schema import CANONICAL, DERIVED, DQ_FLAGS, canonical_schema
-from engine.validate import DQ_COUNT, ValidationStage, validate
+from engine.validate import (
+    DQ_COUNT,
+    TEXT_FLAG_MEMOS,
+    TextCheck,
+    TextFlagMemo,
+    ValidationStage,
+    text_check_flags,
+    validate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +295,81 @@ def test_po_box_addresses(refs: ReferenceData, address: str | None, po_box_only:
         ("consignee_address", "dq_po_box_consignee_address"),
     ]:
         assert _flag(refs, field, [address], flag) == [po_box_only], field
+
+
+# fmt: off
+_SAMPLE_TEXTS = [
+    "", "  ", "-", "TBA", "To Order", "unknown party", "XXX", "ACME Trading Co",
+    "P.O. Box 123", "PO BOX 4471, Dubai, UAE", "Postfach 10 20 30, 20095 Hamburg",
+    "P.O. Box 123, 45 Sheikh Zayed Road, Dubai", "12 Harbour Street, Mombasa",
+    "FAK", "STC 1200 CARTONS OF LADIES SHOES", "1 X 40HC STC 20 PALLETS FAK",
+    "said to contain general cargo", "MERCANCÍAS VARIAS", "goods", "Samples",
+]
+# fmt: on
+_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(_SAMPLE_TEXTS),
+    st.text(st.sampled_from("aoxtPOB .-/0129ÀßéK"), max_size=12),
+)
+
+
+def _uncached(values: list[str | None], check: TextCheck) -> list[bool]:
+    """The flag as one expression per row, as validate computed it before the memo."""
+    value = blank_to_null(pl.col("text"))
+    frame = pl.DataFrame({"text": values}, schema={"text": pl.String})
+    return frame.select(check(value).fill_null(False) & value.is_not_null())["text"].to_list()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_TEXTS, max_size=40), st.lists(_TEXTS, max_size=40), st.integers(1, 50))
+def test_text_flag_memo_gives_the_uncached_flags(
+    first: list[str | None], second: list[str | None], limit: int
+) -> None:
+    for kind, memo in TEXT_FLAG_MEMOS.items():
+        fresh = TextFlagMemo(memo.check, limit=limit)
+        most = limit  # the memo outgrows its limit only by one chunk's texts
+        for chunk in (first, second, first + second):  # the later chunks repeat texts
+            values = pl.Series("text", chunk, dtype=pl.String)
+            expected = _uncached(chunk, memo.check)
+            assert fresh.flags(values).to_list() == expected, kind
+            assert text_check_flags(values, memo.check).to_list() == expected, kind
+            most = max(most, len(set(chunk)))
+            assert len(fresh) <= most
+
+
+def test_text_flag_memos_are_per_check(refs: ReferenceData) -> None:
+    # one text in fields of different checks: each field gets its own check's verdict, in
+    # either order of first sight
+    for text, vague, placeholder in [("cargo", True, False), ("TBA", False, True)]:
+        for order in (["goods_description", "shipper_name"], ["shipper_name", "goods_description"]):
+            for memo in TEXT_FLAG_MEMOS.values():
+                memo.clear()
+            for field in order:
+                out = validate(_frame([{field: text}]), refs, present={field})
+                if field == "goods_description":
+                    assert out["dq_vague_goods_description"].to_list() == [vague]
+                else:
+                    assert out["dq_placeholder_shipper"].to_list() == [placeholder]
+
+
+def test_text_flags_do_not_depend_on_the_memo(refs: ReferenceData) -> None:
+    frame = _frame(
+        [
+            {"goods_description": "FAK", "shipper_name": "TBA", "consignee_address": "POB 55"},
+            {"goods_description": "bananas", "shipper_name": "ACME", "shipper_address": "PO BOX 1"},
+            {"goods_description": "FAK", "notify_name": "-", "consignee_address": "12 Main St"},
+        ]
+    )
+    for memo in TEXT_FLAG_MEMOS.values():
+        memo.clear()
+    cold = validate(frame, refs)
+    warm = validate(frame, refs)
+    assert cold.equals(warm)
+    assert cold["dq_vague_goods_description"].to_list() == [True, False, True]
+    assert cold["dq_placeholder_shipper"].to_list() == [True, False, False]
+    assert cold["dq_placeholder_notify"].to_list() == [False, False, True]
+    assert cold["dq_po_box_shipper_address"].to_list() == [False, True, False]
+    assert cold["dq_po_box_consignee_address"].to_list() == [True, False, False]
 
 
 def test_weight_and_packages_count_missing(refs: ReferenceData) -> None:
