@@ -461,12 +461,13 @@ class HistoryStore:
 
     def _keys_by_name(self, rows: pl.LazyFrame, *, persist: bool) -> pl.DataFrame:
         """``name, canonical_key`` for every distinct shipper and consignee name of ``rows``."""
-        names = (
+        distinct = (
             pl.concat([rows.select(pl.col(f"{role}_name").alias("name")) for role in ROLES])
+            .drop_nulls()
             .unique()
             .collect()
-            .with_columns(party_key(pl.col("name")).alias("party_key"))
         )
+        names = self._parties_cached().party_keys(distinct["name"])
         known = self.resolve_keys(names["party_key"], persist=persist)
         return (
             names.join(known, on="party_key", how="left")
@@ -516,13 +517,26 @@ class _PartyCache:
     ``matches`` holds each unknown key's canonical match (None for none): it depends only
     on the key, the canonical keys and the threshold, all fixed by ``state`` (see
     :func:`engine.parties.resolve_near_duplicates`), so chunks of a batch that share unknown
-    names compare them with the canonical keys once. Dropped when the state changes."""
+    names compare them with the canonical keys once. ``names`` holds the party key of
+    every name seen (a pure function of the name), so each is normalised once. Dropped
+    when the state changes."""
 
     def __init__(self, state: tuple[Any, ...], known: pl.DataFrame) -> None:
         self.state = state
         self.known = known
         self.canonical: list[str] | None = None
         self.matches: dict[str, str | None] = {}
+        self.names = pl.DataFrame(schema={"name": pl.String, "party_key": pl.String})
+
+    def party_keys(self, names: pl.Series) -> pl.DataFrame:
+        """``name, party_key`` of distinct non-null ``names``: each name is normalised once
+        while the cache lives (a day's chunks repeat most of their traders' names)."""
+        frame = names.to_frame("name")
+        new = frame.join(self.names, on="name", how="anti")
+        if new.height:
+            keyed = new.with_columns(party_key(pl.col("name")).alias("party_key"))
+            self.names = pl.concat([self.names, keyed])
+        return frame.join(self.names, on="name", how="left")
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:

@@ -112,6 +112,27 @@ def test_party_resolutions_of_earlier_chunks_do_not_change_later_ones(tmp_path: 
     assert _keys_of(HistoryStore(tmp_path), alone) == ["IMPORTS KAPPA", "ACME"]
 
 
+def test_names_seen_in_an_earlier_chunk_key_as_in_a_fresh_store(tmp_path: Path) -> None:
+    # Each name is normalised once per store state; a later chunk repeating names (and a
+    # null one) keys them exactly as a store that never saw the first chunk.
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Zeta Shipping", "K")], prefix="A"), batch_id="b1")
+    first = _batch(1, [("Acme Trading Co.", "Zeta Shipping"), ("Kappa Imports", "K")], prefix="B")
+    again = _batch(
+        1, [("Kappa Imports", "Acme Trading Co."), ("Kapa Imports", "New Name")], prefix="C"
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) == 1)
+        .then(None)
+        .otherwise(pl.col("consignee_name"))
+        .alias("consignee_name")
+    )
+    store.assign_keys(conform(first))
+    assert_frame_equal(
+        store.assign_keys(conform(again)), HistoryStore(tmp_path).assign_keys(conform(again))
+    )
+    assert store._party_cache is not None and store._party_cache.names.height == 5
+
+
 def test_party_resolutions_are_dropped_when_the_store_changes(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
     store.append(_batch(0, [("Zeta Shipping", "K")], prefix="A"), batch_id="b1")
