@@ -170,15 +170,23 @@ def finalise(
 
 
 def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame) -> pl.LazyFrame:
-    """``row_index`` shifted by each file's offset (rows of the files before it)."""
+    """``row_index`` shifted by each file's offset (rows of the files before it).
+
+    The offset is looked up from ``source_file`` by an expression, not a join: a join would
+    gather every column of the wide scored frame to add one number to one of them."""
     if not offsets.height or offsets.get_column("offset").max() == 0:
-        return frame  # one file (or every row in the first): nothing to shift, no join
-    key = offsets.lazy().with_columns(pl.col(SOURCE_FILE).cast(frame.collect_schema()[SOURCE_FILE]))
-    return (
-        frame.join(key, on=SOURCE_FILE, how="left", maintain_order="left")
-        .with_columns((pl.col(ROW_INDEX) + pl.col("offset").fill_null(0)).alias(ROW_INDEX))
-        .drop("offset")
+        return frame  # one file (or every row in the first): nothing to shift
+    offset = (
+        pl.col(SOURCE_FILE)
+        .cast(pl.String)
+        .replace_strict(
+            offsets.get_column(SOURCE_FILE).cast(pl.String),
+            offsets.get_column("offset"),
+            default=0,
+            return_dtype=pl.Int64,
+        )
     )
+    return frame.with_columns((pl.col(ROW_INDEX) + offset).alias(ROW_INDEX))
 
 
 def _finish(
@@ -232,10 +240,16 @@ def _explain(
 def finish_scored(
     scored: pl.LazyFrame, chosen: pl.DataFrame, explanations: pl.DataFrame
 ) -> pl.LazyFrame:
-    """Scored rows with their selection (``chosen``: the selected rows) and explanations."""
-    return (
-        scored.join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
+    """Scored rows with their selection (``chosen``: the selected rows) and explanations.
+
+    The selection and explanation columns are joined onto ``row_index`` alone and set beside
+    the scored columns (the same rows in the same order), so the wide frame is read once and
+    not gathered by the joins."""
+    added = (
+        scored.select(ROW_INDEX)
+        .join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
+        .drop(ROW_INDEX)
         .with_columns(
             pl.col("selected").fill_null(False),
             *[
@@ -244,6 +258,7 @@ def finish_scored(
             ],
         )
     )
+    return pl.concat([scored, added], how="horizontal")
 
 
 def finish_partition(
