@@ -12,8 +12,12 @@ $(UV):
 	$(PY_BOOT) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(STAMP): $(UV) pyproject.toml uv.lock
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --all-extras --python $(VENV)/bin/python
+# --compile-bytecode: the packages' .pyc written once at set-up (as pip does; uv does not by
+# default). Without it every `lookout` run compiles the imported source again wherever
+# PYTHONDONTWRITEBYTECODE is set: ~4 s of each run's start-up on this machine.
+$(STAMP): $(UV) pyproject.toml uv.lock Makefile
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --all-extras --compile-bytecode \
+	  --python $(VENV)/bin/python
 	touch $(STAMP)
 
 demo: $(STAMP)  ## set up, generate the demo batch and score it with the shipped rules and model
