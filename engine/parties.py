@@ -31,6 +31,7 @@ from rapidfuzz import fuzz, process
 
 __all__ = [
     "LEGAL_FORMS",
+    "CanonicalKeys",
     "normalise_name",
     "party_key",
     "party_keys",
@@ -212,9 +213,20 @@ def party_keys(names: pl.Series) -> pl.Series:
     return joined["key"].alias(names.name)
 
 
+class CanonicalKeys:
+    """Canonical keys as :func:`resolve_near_duplicates` reads them (sorted, as a set, by
+    first letter), prepared once for callers that resolve many sets of keys against the
+    same canonical keys."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.sorted = sorted({k for k in keys if k})
+        self.set = frozenset(self.sorted)
+        self.by_letter = _group_by_first_letter(self.sorted)
+
+
 def resolve_near_duplicates(
     new_keys: Iterable[str],
-    canonical_keys: Iterable[str],
+    canonical_keys: Iterable[str] | CanonicalKeys,
     *,
     threshold: float = 92.0,
     workers: int = 2,
@@ -236,14 +248,17 @@ def resolve_near_duplicates(
 
     Returns a frame ``party_key, canonical_key`` with one row per distinct new key.
     """
-    canon = sorted({k for k in canonical_keys if k})
-    canon_set = set(canon)
-    fresh = sorted({k for k in new_keys if k} - canon_set)
+    canon = (
+        canonical_keys
+        if isinstance(canonical_keys, CanonicalKeys)
+        else CanonicalKeys(canonical_keys)
+    )
+    fresh = sorted({k for k in new_keys if k} - canon.set)
     result: dict[str, str] = {k: k for k in fresh}
     if not fresh:
         return _mapping_frame(result)
     matches: dict[str, str | None] = {} if canonical_matches is None else canonical_matches
-    by_letter_canon = _group_by_first_letter(canon)
+    by_letter_canon = canon.by_letter
     by_letter_fresh = _group_by_first_letter(fresh)
     for letter, block in by_letter_fresh.items():
         targets = by_letter_canon.get(letter, [])

@@ -33,7 +33,7 @@ from engine.errors import Location, LookoutError
 from engine.history import _snapshot
 from engine.history._features import entity_columns
 from engine.identity import BatchIdentity, file_id, fingerprint, short_id
-from engine.parties import party_key, resolve_near_duplicates
+from engine.parties import CanonicalKeys, party_key, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
 BATCH_ID = "history_batch_id"
@@ -490,7 +490,7 @@ class HistoryStore:
                 fresh = pl.DataFrame({"party_key": unknown, "canonical_key": unknown})
             else:
                 if cache.canonical is None:
-                    cache.canonical = known["canonical_key"].unique().to_list()
+                    cache.canonical = CanonicalKeys(known["canonical_key"].unique().to_list())
                 fresh = resolve_near_duplicates(
                     unknown.to_list(),
                     cache.canonical,
@@ -524,7 +524,7 @@ class _PartyCache:
     def __init__(self, state: tuple[Any, ...], known: pl.DataFrame) -> None:
         self.state = state
         self.known = known
-        self.canonical: list[str] | None = None
+        self.canonical: CanonicalKeys | None = None
         self.matches: dict[str, str | None] = {}
         self.names = pl.DataFrame(schema={"name": pl.String, "party_key": pl.String})
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
-from polars.testing import assert_series_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
-from engine.parties import normalise_name, party_key, resolve_near_duplicates
+from engine.parties import CanonicalKeys, normalise_name, party_key, resolve_near_duplicates
 
 
 def _keys(names: list[str | None]) -> list[str | None]:
@@ -89,3 +89,14 @@ def test_resolve_merges_misspellings_but_not_different_words() -> None:
         "PACIFICO SHIPPING": "PACIFIC SHIPPING",
         "ACME FOODS TRADING": "ACME FOODS TRADING",
     }
+
+
+def test_prepared_canonical_keys_resolve_like_the_plain_list() -> None:
+    new = ["ACME TRADNG", "KAPPA IMPORTS", "KAPA IMPORTS", "PACIFICO SHIPPING", "ZETA", ""]
+    canon = ["ACME TRADING", "PACIFIC SHIPPING", "", "ACME TRADING", "KAPPA IMPORT"]
+    prepared = CanonicalKeys(canon)
+    assert prepared.sorted == ["ACME TRADING", "KAPPA IMPORT", "PACIFIC SHIPPING"]
+    for _ in range(2):  # the prepared keys are not changed by a call
+        assert_frame_equal(
+            resolve_near_duplicates(new, prepared), resolve_near_duplicates(new, canon)
+        )
