@@ -351,8 +351,20 @@ class _Edges:
 
 
 def _lookup(q: pl.DataFrame, by: str, table: pl.LazyFrame) -> pl.DataFrame:
-    """``table``'s row of each query row's ``by`` key (nulls where none), in query order."""
-    return q.lazy().select(by).join(table, on=by, how="left", maintain_order="left").collect()
+    """``table``'s row of each query row's ``by`` key (nulls where none), in query order.
+
+    ``table`` has one row per key. An unordered join put back in order by row number costs
+    about a third of an order-keeping join here."""
+    row = "__row"
+    return (
+        q.lazy()
+        .select(pl.col(by))
+        .with_row_index(row)
+        .join(table, on=by, how="left")
+        .sort(row)
+        .drop(row)
+        .collect()
+    )
 
 
 def _labels_before(
