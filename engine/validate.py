@@ -39,7 +39,7 @@ What each flag checks:
   words (city, region, country) besides.
 
 String work runs once per distinct value and is joined back in row order
-(:func:`engine.reference.lookup_distinct`): a batch has far fewer distinct ports, parties and
+(:func:`engine.reference.distinct_codes`): a batch has far fewer distinct ports, parties and
 descriptions than rows. The free-text flags go further: each distinct text is checked once
 per process, whatever chunk it comes in (:class:`TextFlagMemo`).
 """
@@ -61,7 +61,6 @@ from engine.reference import (
     blank_to_null,
     distinct_codes,
     hs_code_is_well_formed,
-    lookup_distinct,
     normalised_code,
     normalised_hs_code,
 )
@@ -291,6 +290,25 @@ def _false(frame: pl.DataFrame) -> pl.Series:
     return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
 
 
+def _per_distinct(values: pl.Series, flags: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``flags`` of each distinct value of a text column, given to every row in order.
+
+    Ports, codes, parties and descriptions repeat heavily within a batch, so the string
+    work runs once per distinct value (:func:`engine.reference.distinct_codes`).
+    """
+    distinct, codes = distinct_codes(values.cast(pl.String))
+    return flags(distinct).gather(codes)
+
+
+def _bad_codes(
+    values: pl.Series, check: Check, normalise: Callable[[pl.Expr], pl.Expr] = normalised_code
+) -> pl.Series:
+    """:func:`_bad_code` of each value, normalised once before ``check`` reads it."""
+    normal = values.to_frame("value").select(normalise(pl.col("value")).alias("code"))
+    code = pl.col("code")
+    return normal.select(_bad_code(code, check(code))).to_series().alias(values.name)
+
+
 def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict[str, pl.Series]:
     seaports = refs.seaports["locode"].implode()
     countries = refs.countries["alpha2"].implode()
@@ -302,7 +320,7 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
     def code_flag(field: str, check: Check) -> pl.Series:
         if field not in has:
             return _false(frame)
-        return lookup_distinct(frame, field, {"flag": bad_code(pl.col(field), check)})["flag"]
+        return _per_distinct(frame.get_column(field), lambda codes: _bad_codes(codes, check))
 
     def any_of(fields: Iterable[str], check: Check) -> pl.Series:
         result = _false(frame)
@@ -324,10 +342,10 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
 
     hs = _false(frame)
     if "hs_code" in has:
-        code = normalised_hs_code(pl.col("hs_code"))
-        hs = lookup_distinct(
-            frame, "hs_code", {"flag": _bad_code(code, hs_code_valid(refs, code))}
-        )["flag"]
+        hs = _per_distinct(
+            frame.get_column("hs_code"),
+            lambda codes: _bad_codes(codes, lambda c: hs_code_valid(refs, c), normalised_hs_code),
+        )
 
     return {
         "dq_invalid_iso_type": code_flag("iso_type", lambda c: _iso_type_valid(refs, c)),
@@ -409,8 +427,7 @@ def _text_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
             return _false(frame)
         # party names, addresses and descriptions repeat a lot within a batch and across
         # batches: each distinct text is checked once (the memo), then given to its rows
-        distinct, codes = distinct_codes(frame.get_column(field))
-        return memo.flags(distinct).gather(codes)
+        return _per_distinct(frame.get_column(field), memo.flags)
 
     return {
         flag: text_flag(field, TEXT_FLAG_MEMOS[kind])
