@@ -422,17 +422,24 @@ TEXT_FLAG_FIELDS: dict[str, tuple[str, str]] = {
 
 
 def _text_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
-    def text_flag(field: str, memo: TextFlagMemo) -> pl.Series:
-        if field not in has:
-            return _false(frame)
+    flags = {flag: _false(frame) for flag in TEXT_FLAG_FIELDS}
+    for kind, memo in TEXT_FLAG_MEMOS.items():
+        checked = [
+            (flag, field)
+            for flag, (field, check) in TEXT_FLAG_FIELDS.items()
+            if check == kind and field in has
+        ]
+        if not checked:
+            continue
         # party names, addresses and descriptions repeat a lot within a batch and across
-        # batches: each distinct text is checked once (the memo), then given to its rows
-        return _per_distinct(frame.get_column(field), memo.flags)
-
-    return {
-        flag: text_flag(field, TEXT_FLAG_MEMOS[kind])
-        for flag, (field, kind) in TEXT_FLAG_FIELDS.items()
-    }
+        # batches: each distinct text is checked once (the memo), then given to its rows.
+        # The fields of one check are stacked, so a name that is shipper in one row and
+        # notify party in another is looked up once.
+        stacked = pl.concat([frame.get_column(field) for _, field in checked])
+        verdicts = _per_distinct(stacked, memo.flags)
+        for i, (flag, _) in enumerate(checked):
+            flags[flag] = verdicts.slice(i * frame.height, frame.height).alias(flag)
+    return flags
 
 
 def _amount_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
