@@ -1,5 +1,6 @@
 """Check-digit kernels polars cannot express: ISO 6346 container numbers, IMO ship numbers
-and IATA air waybill numbers.
+and IATA air waybill numbers; and the first-occurrence codes of a column's value hashes
+(:func:`first_occurrence_codes`, for :func:`engine.reference.distinct_codes`).
 
 Each kernel runs in numba over a whole column's Arrow buffers (offsets + UTF-8 bytes), so a
 million values are checked without a Python loop. Both normalise the same way, inside the
@@ -319,3 +320,59 @@ def _ref_awb(value: str) -> bool:
     if len(code) != 11 or not code.isascii() or not code.isdigit():
         return False
     return int(code[3:10]) % 7 == int(code[10])
+
+
+@njit(cache=True, nogil=True)
+def _first_occurrence_kernel(
+    hashes: npt.NDArray[np.uint64], bits: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    # open addressing with linear probing; a slot holds a distinct hash and its number. The
+    # table starts small and doubles when half full, so it stays near the distinct count
+    # (a chunk that mostly repeats a few thousand values keeps its table in cache).
+    mask = (1 << bits) - 1
+    slot_hash = np.empty(1 << bits, dtype=np.uint64)
+    slot_code = np.full(1 << bits, -1, dtype=np.int64)
+    codes = np.empty(hashes.shape[0], dtype=np.uint32)
+    first = np.empty(hashes.shape[0], dtype=np.int64)
+    n = 0
+    for row in range(hashes.shape[0]):
+        h = hashes[row]
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            code = slot_code[slot]
+            if code == -1:
+                slot_hash[slot] = h
+                slot_code[slot] = n
+                first[n] = row
+                codes[row] = n
+                n += 1
+                break
+            if slot_hash[slot] == h:
+                codes[row] = code
+                break
+            slot = (slot + 1) & mask
+        if 2 * n > mask:
+            mask = 2 * mask + 1
+            slot_hash = np.empty(mask + 1, dtype=np.uint64)
+            slot_code = np.full(mask + 1, -1, dtype=np.int64)
+            for code in range(n):
+                h = hashes[first[code]]
+                slot = np.int64(h & np.uint64(mask))
+                while slot_code[slot] != -1:
+                    slot = (slot + 1) & mask
+                slot_hash[slot] = h
+                slot_code[slot] = code
+    return codes, first[:n]
+
+
+def first_occurrence_codes(
+    hashes: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Number the distinct hashes in order of first appearance.
+
+    Returns each row's number (``codes``) and the row where each number first appears
+    (``first``), so ``hashes[first][codes] == hashes``. Equal hashes get one number: the
+    caller checks that the values behind them are equal too.
+    """
+    bits = max(4, min(2 * hashes.shape[0], 1 << 16).bit_length())
+    return _first_occurrence_kernel(np.ascontiguousarray(hashes, dtype=np.uint64), bits)

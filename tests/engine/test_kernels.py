@@ -6,13 +6,20 @@ import csv
 import string
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
-from engine.kernels import _ref_imo, _ref_iso6346, container_number_valid, imo_number_valid
+from engine.kernels import (
+    _ref_imo,
+    _ref_iso6346,
+    container_number_valid,
+    first_occurrence_codes,
+    imo_number_valid,
+)
 
 
 def _vectors(path: Path) -> list[dict[str, str]]:
@@ -200,3 +207,23 @@ def test_generated_valid_numbers_survive_separators(value: str) -> None:
     spaced = " ".join(value)
     assert _ref_iso6346(spaced) == _ref_iso6346(value)
     assert container_number_valid(pl.Series([spaced, value])).n_unique() == 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=3000), st.sampled_from([0, 20, 40, 60]))
+def test_first_occurrence_codes(keys: list[int], shift: int) -> None:
+    # shifted keys share their low bits: every hash lands in one slot and probes on
+    hashes = np.array(keys, dtype=np.uint64) << np.uint64(shift)
+    codes, first = first_occurrence_codes(hashes)
+    assert (hashes[first][codes] == hashes).all()
+    distinct = list(dict.fromkeys(hashes.tolist()))  # in order of first appearance
+    assert hashes[first].tolist() == distinct
+    assert codes.dtype == np.uint32
+
+
+def test_first_occurrence_codes_grow_past_the_first_table() -> None:
+    hashes = np.random.default_rng(7).integers(0, 2**63, 200_000, dtype=np.uint64)
+    hashes = np.concatenate([hashes, hashes[::-1]])
+    codes, first = first_occurrence_codes(hashes)
+    assert len(first) == len(np.unique(hashes))
+    assert (hashes[first][codes] == hashes).all()

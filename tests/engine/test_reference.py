@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from engine.errors import ReferenceDataError
 from engine.reference import (
@@ -17,6 +19,8 @@ from engine.reference import (
     PORT_ALIASES_FILE,
     SHIPPED_DIRECTORY,
     ReferenceData,
+    _dictionary_codes,
+    distinct_codes,
     hs_code_is_well_formed,
     lookup_distinct,
     normalised_code,
@@ -177,3 +181,36 @@ def test_lookup_distinct_equals_row_by_row_evaluation(values: list[str | None]) 
     expected = frame.select(**derive)
     result = lookup_distinct(frame, "code", derive)
     assert_frame_equal(result, expected)
+
+
+def _assert_codes(values: pl.Series, distinct: pl.Series, codes: pl.Series) -> None:
+    assert codes.dtype == pl.UInt32
+    assert distinct.n_unique() == distinct.len()  # each value once, null included
+    assert_series_equal(distinct.gather(codes), values, check_names=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_CODES, max_size=80))
+def test_distinct_codes_number_every_row(values: list[str | None]) -> None:
+    series = pl.Series("code", values, dtype=pl.String)
+    _assert_codes(series, *distinct_codes(series))
+    _assert_codes(series, *_dictionary_codes(series))
+    stacked = pl.concat([series, series.reverse()])  # several chunks
+    _assert_codes(stacked, *distinct_codes(stacked))
+
+
+def test_distinct_codes_do_not_trust_equal_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.kernels
+
+    numbered = engine.kernels.first_occurrence_codes
+
+    def every_hash_equal(
+        hashes: npt.NDArray[np.uint64],
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        return numbered(np.zeros_like(hashes))
+
+    monkeypatch.setattr(engine.kernels, "first_occurrence_codes", every_hash_equal)
+    series = pl.Series("code", ["NLRTM", None, "CNSHA", "NLRTM", ""], dtype=pl.String)
+    distinct, codes = distinct_codes(series)
+    _assert_codes(series, distinct, codes)
+    assert distinct.len() == 4
