@@ -371,7 +371,12 @@ class TextFlagMemo:
     def __init__(self, check: TextCheck, *, limit: int = 1_000_000):
         self.check = check
         self.limit = limit
-        self._known = pl.DataFrame(schema={"text": pl.String, "flag": pl.Boolean})
+        # keyed by the text's polars hash (a join on integers), the text kept to confirm
+        # the match; at most one text per hash (a text whose hash another text holds is
+        # checked every time)
+        self._known = pl.DataFrame(
+            schema={"hash": pl.UInt64, "known_text": pl.String, "flag": pl.Boolean}
+        )
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -379,22 +384,33 @@ class TextFlagMemo:
 
     def flags(self, values: pl.Series) -> pl.Series:
         """``text_check_flags(values, self.check)``, from the memo where it holds the text."""
-        found = values.to_frame("text").join(
-            self._known, on="text", how="left", maintain_order="left"
-        )["flag"]
-        unknown = (found.is_null() & values.is_not_null()).arg_true()
-        flags = found.fill_null(False).alias(values.name)
+        known = self._known
+        found = pl.DataFrame({"hash": values.hash(), "text": values}).join(
+            known, on="hash", how="left", maintain_order="left"
+        )
+        hit = (found["text"] == found["known_text"]).fill_null(False)
+        flags = (found["flag"].fill_null(False) & hit).alias(values.name)
+        unknown = (~hit & values.is_not_null()).arg_true()
         if unknown.len() == 0:
             return flags
-        texts = values.gather(unknown)
-        checked = text_check_flags(texts, self.check)
-        new = pl.DataFrame({"text": texts, "flag": checked}).unique("text", keep="any")
+        checked = text_check_flags(values.gather(unknown), self.check)
+        # a text joins the memo when no other text holds its hash
+        fresh = (
+            found[unknown]
+            .with_columns(flag=checked)
+            .filter(pl.col("known_text").is_null())
+            .select("hash", known_text="text", flag="flag")
+            .unique(["hash", "known_text"])
+            .unique("hash", keep="none")
+        )
         with self._lock:
-            known = self._known
-            if known.height + new.height > self.limit:
-                known = known.clear()
-            known = pl.concat([known, new], rechunk=False)
-            self._known = known.rechunk() if known.n_chunks() > 16 else known
+            current = self._known
+            if current is not known:  # another thread added texts meanwhile
+                fresh = fresh.join(current, on="hash", how="anti")
+            if current.height + fresh.height > self.limit:
+                current = current.clear()
+            current = pl.concat([current, fresh], rechunk=False)
+            self._known = current.rechunk() if current.n_chunks() > 16 else current
         return flags.scatter(unknown, checked)
 
     def clear(self) -> None:

@@ -337,6 +337,22 @@ def test_text_flag_memo_gives_the_uncached_flags(
             assert len(fresh) <= most
 
 
+def test_text_flag_memo_checks_the_text_behind_a_hash() -> None:
+    memo = TextFlagMemo(_placeholder_check())
+    values = pl.Series("text", ["TBA", "ACME Trading Co"], dtype=pl.String)
+    # the memo holds another text under the hashes of these two, with the wrong verdicts
+    memo._known = pl.DataFrame(
+        {"hash": values.hash(), "known_text": ["other", "other 2"], "flag": [False, True]}
+    )
+    assert memo.flags(values).to_list() == [True, False]
+    assert memo.flags(values).to_list() == [True, False]
+    assert len(memo) == 2  # the hashes stay with the texts that held them
+
+
+def _placeholder_check() -> TextCheck:
+    return TEXT_FLAG_MEMOS["placeholder"].check
+
+
 def test_text_flag_memos_are_per_check(refs: ReferenceData) -> None:
     # one text in fields of different checks: each field gets its own check's verdict, in
     # either order of first sight
