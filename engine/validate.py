@@ -493,12 +493,24 @@ def with_canonical_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _kernel_flag(
-    frame: pl.DataFrame, field: str, has: set[str], kernel: Callable[[pl.Series], pl.Series]
+    frame: pl.DataFrame,
+    field: str,
+    has: set[str],
+    kernel: Callable[[pl.Series], pl.Series],
+    *,
+    repeats: bool = False,
 ) -> pl.Series:
+    """``repeats``: the field repeats within a batch (a vessel carries thousands of
+    containers), so the kernel reads each distinct value once."""
     if field not in has:
         return _false(frame)
-    verdict = kernel(frame.get_column(field))  # 1 valid, 0 invalid, 2 blank, null missing
-    return verdict.fill_null(2) == 0
+
+    def invalid(values: pl.Series) -> pl.Series:
+        verdict = kernel(values)  # 1 valid, 0 invalid, 2 blank, null missing
+        return verdict.fill_null(2) == 0
+
+    values = frame.get_column(field)
+    return _per_distinct(values, invalid) if repeats else invalid(values)
 
 
 def validate(
@@ -521,7 +533,9 @@ def validate(
         "dq_invalid_container_number": _kernel_flag(
             source, "container_number", has, container_number_verdict
         ),
-        "dq_invalid_vessel_imo": _kernel_flag(source, "vessel_imo", has, imo_number_verdict),
+        "dq_invalid_vessel_imo": _kernel_flag(
+            source, "vessel_imo", has, imo_number_verdict, repeats=True
+        ),
         **_code_flags(source, refs, has),
         **_text_flags(source, has),
         **_amount_flags(source, has),
