@@ -1,6 +1,7 @@
 """Check-digit kernels polars cannot express: ISO 6346 container numbers, IMO ship numbers
-and IATA air waybill numbers; and the first-occurrence codes of a column's value hashes
-(:func:`first_occurrence_codes`, for :func:`engine.reference.distinct_codes`).
+and IATA air waybill numbers; the first-occurrence codes of a column's value hashes
+(:func:`first_occurrence_codes`, for :func:`engine.reference.distinct_codes`); and the
+simplified form of ASCII text (:func:`simplify_ascii`, for :mod:`engine.validate`).
 
 Each kernel runs in numba over a whole column's Arrow buffers (offsets + UTF-8 bytes), so a
 million values are checked without a Python loop. Both normalise the same way, inside the
@@ -376,3 +377,66 @@ def first_occurrence_codes(
     """
     bits = max(4, min(2 * hashes.shape[0], 1 << 16).bit_length())
     return _first_occurrence_kernel(np.ascontiguousarray(hashes, dtype=np.uint64), bits)
+
+
+@njit(cache=True, nogil=True)
+def _simplify_ascii_kernel(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+    out_data: npt.NDArray[np.uint8],
+    ascii_only: npt.NDArray[np.bool_],
+) -> int:
+    pos = 0
+    for row in range(offsets.shape[0] - 1):
+        start = offsets[row]
+        stop = offsets[row + 1]
+        out_offsets[row] = pos
+        ascii = True
+        for i in range(start, stop):
+            if data[i] >= 128:
+                ascii = False
+                break
+        ascii_only[row] = ascii
+        if not ascii:
+            continue
+        row_start = pos
+        gap = False
+        for i in range(start, stop):
+            byte = data[i]
+            if 65 <= byte <= 90:  # A-Z
+                byte += 32
+            elif not (97 <= byte <= 122 or 48 <= byte <= 57):  # neither a-z nor 0-9
+                gap = True
+                continue
+            if gap and pos > row_start:
+                out_data[pos] = 32
+                pos += 1
+            gap = False
+            out_data[pos] = byte
+            pos += 1
+    out_offsets[offsets.shape[0] - 1] = pos
+    return pos
+
+
+def simplify_ascii(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Lower case, each run of characters other than ``a-z``/``0-9`` -> one space, trimmed.
+
+    For ASCII text that is what ``to_lowercase()``, ``replace_all(r"[^\\p{L}\\p{N}]+", " ")``
+    and ``strip_chars()`` give (the only ASCII letters and digits are ``A-Za-z0-9``), in
+    one pass without a regular expression. Returns the simplified text (null where ``s`` is
+    null, and "" where a value holds a non-ASCII byte) and whether each value is ASCII.
+    """
+    s = _as_string(s)
+    offsets, data = _arrow_buffers(s)
+    out_offsets = np.empty(len(s) + 1, dtype=np.int64)
+    out_data = np.empty(max(len(data), 1), dtype=np.uint8)
+    ascii_only = np.empty(len(s), dtype=np.bool_)
+    size = _simplify_ascii_kernel(offsets, data, out_offsets, out_data, ascii_only)
+    array = pa.LargeStringArray.from_buffers(
+        len(s), pa.py_buffer(out_offsets), pa.py_buffer(out_data[:size])
+    )
+    simple = pl.Series(s.name, pl.from_arrow(array), dtype=pl.String)
+    if s.null_count():
+        simple = pl.select(pl.when(s.is_not_null()).then(simple)).to_series().alias(s.name)
+    return simple, pl.Series(s.name, ascii_only, dtype=pl.Boolean)

@@ -55,7 +55,7 @@ import polars as pl
 
 from engine.air import air_flags
 from engine.identity import fingerprint
-from engine.kernels import container_number_verdict, imo_number_verdict
+from engine.kernels import container_number_verdict, imo_number_verdict, simplify_ascii
 from engine.reference import (
     ReferenceData,
     blank_to_null,
@@ -189,6 +189,17 @@ def simplified_text(value: pl.Expr) -> pl.Expr:
     return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
 
 
+def simplified_texts(values: pl.Series) -> pl.Series:
+    """:func:`simplified_text` of each value: ASCII text in one numba pass
+    (:func:`engine.kernels.simplify_ascii`), the rest by the regular expression."""
+    simple, ascii_only = simplify_ascii(values)
+    other = (~ascii_only).arg_true()
+    if other.len() == 0:
+        return simple
+    rest = values.gather(other).to_frame("text").select(simplified_text(pl.col("text")))
+    return simple.scatter(other, rest.to_series())
+
+
 @dataclass(frozen=True)
 class TextCheck:
     """A free-text flag, on the simplified text: ``gate & rest``.
@@ -241,9 +252,8 @@ def text_check_flags(values: pl.Series, check: TextCheck) -> pl.Series:
     The simplified text is computed once, and ``check.rest`` only where ``check.gate``
     holds. Equal to ``check(blank_to_null(value)).fill_null(False) & value.is_not_null()``.
     """
-    simple = values.to_frame("text").select(
-        simplified_text(blank_to_null(pl.col("text"))).alias("simple")
-    )
+    text = values.to_frame("text").select(blank_to_null(pl.col("text"))).to_series()
+    simple = simplified_texts(text).to_frame("simple")
     gate = simple.select(check.gate(pl.col("simple")).fill_null(False)).to_series()
     passed = gate.arg_true()
     if passed.len() == 0:

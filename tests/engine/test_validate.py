@@ -21,6 +21,8 @@ from engine.validate import (
     TextCheck,
     TextFlagMemo,
     ValidationStage,
+    simplified_text,
+    simplified_texts,
     text_check_flags,
     validate,
 )
@@ -311,6 +313,24 @@ _TEXTS = st.one_of(
     st.sampled_from(_SAMPLE_TEXTS),
     st.text(st.sampled_from("aoxtPOB .-/0129ÀßéK"), max_size=12),
 )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(st.characters(codec="utf-8"), max_size=12),
+            st.text(st.characters(max_codepoint=127), max_size=20),  # control characters too
+            st.sampled_from(_SAMPLE_TEXTS),
+        ),
+        max_size=40,
+    )
+)
+def test_simplified_texts_equal_the_expression(values: list[str | None]) -> None:
+    series = pl.Series("text", values, dtype=pl.String)
+    expected = series.to_frame().select(simplified_text(pl.col("text"))).to_series()
+    assert_series_equal(simplified_texts(series), expected)
 
 
 def _uncached(values: list[str | None], check: TextCheck) -> list[bool]:
