@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal, assert_series_equal
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 
-from engine.parties import CanonicalKeys, normalise_name, party_key, resolve_near_duplicates
+from engine._indel_bound import CAPACITY, bucket_counts
+from engine.parties import (
+    CanonicalKeys,
+    normalise_name,
+    party_key,
+    ratio_blocks,
+    resolve_near_duplicates,
+)
 
 
 def _keys(names: list[str | None]) -> list[str | None]:
@@ -100,3 +110,76 @@ def test_prepared_canonical_keys_resolve_like_the_plain_list() -> None:
         assert_frame_equal(
             resolve_near_duplicates(new, prepared), resolve_near_duplicates(new, canon)
         )
+
+
+# Letters, digits, the space, lower case and code points outside ASCII (several UTF-8
+# lengths, a lone surrogate), so every bucket and byte path of the filter is exercised.
+_CHARS = st.sampled_from(
+    [*"ABCEKMNORSTZ", " ", "0", "5", "9", "a", "z", "É", "Ж", "中", "🙂", "\ud800"]
+)
+
+
+@st.composite
+def _near_strings(draw: st.DrawFn) -> list[str]:
+    """Strings and spelling variants of them (a few code points inserted, deleted or
+    replaced), so that many pairs score near the thresholds."""
+    bases = draw(st.lists(st.text(_CHARS, max_size=30), min_size=1, max_size=8))
+    out = list(bases)
+    for base in bases:
+        for _ in range(draw(st.integers(0, 3))):
+            chars = list(base)
+            for _ in range(draw(st.integers(0, 3))):
+                at = draw(st.integers(0, len(chars)))
+                op = draw(st.sampled_from(["insert", "delete", "replace"]))
+                if op == "insert" or not chars:
+                    chars.insert(at, draw(_CHARS))
+                elif op == "delete":
+                    del chars[min(at, len(chars) - 1)]
+                else:
+                    chars[min(at, len(chars) - 1)] = draw(_CHARS)
+            out.append("".join(chars))
+    return draw(st.permutations(out))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _near_strings(),
+    _near_strings(),
+    st.sampled_from([0.3, 0.6, 50.0, 80.0, 85.5, 90.0, 91.7, 92.0, 95.0, 99.6, 100.0]),
+    st.sampled_from([1, 7, 10_000]),
+)
+def test_ratio_blocks_equal_rapidfuzz_on_every_pair(
+    queries: list[str], choices: list[str], threshold: float, budget: int
+) -> None:
+    # The bag-distance filter only drops pairs rapidfuzz scores 0: the blocks are the full
+    # score matrix, in query order, whatever the block size.
+    blocks = list(ratio_blocks(queries, choices, threshold=threshold, workers=1, budget=budget))
+    assert [start for start, _, _ in blocks] == sorted({s for s, _, _ in blocks})
+    assert [q for _, chunk, _ in blocks for q in chunk] == queries
+    got = np.concatenate([scores for _, _, scores in blocks])
+    want = process.cdist(
+        queries, choices, scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.uint8
+    )
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_CHARS, max_size=40), st.text(_CHARS, max_size=40))
+def test_bag_distance_is_a_lower_bound_of_the_indel_distance(a: str, b: str) -> None:
+    (ca, cb), lengths = bucket_counts([a, b])
+    assert list(lengths) == [len(a), len(b)]
+    bag = int(np.abs(ca.astype(np.int64) - cb.astype(np.int64)).sum())
+    assert bag <= Indel.distance(a, b)
+
+
+def test_ratio_blocks_with_more_candidates_than_the_filter_holds() -> None:
+    # More near choices for one query than the kernel keeps: that query is compared with
+    # every choice.
+    queries = ["ACME TRADING", "ZETA", "ACME TRADNG"]
+    choices = ["ACME TRADING"] * (CAPACITY + 3) + ["ACME TRADINGS", "ZETA", "OTHER"] * 4
+    got = np.concatenate(
+        [s for _, _, s in ratio_blocks(queries, choices, threshold=92.0, workers=1, budget=64)]
+    )
+    want = process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=92.0, dtype=np.uint8)
+    np.testing.assert_array_equal(got, want)
+    assert (got[0] > 0).sum() > CAPACITY
