@@ -483,21 +483,22 @@ def _amount_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
     }
 
 
-def _needs_cast(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> bool:
-    if name not in frame.columns or frame.schema[name] == pl.Null:
+def _needs_cast(schema: pl.Schema, name: str, dtype: pl.DataType) -> bool:
+    if name not in schema or schema[name] == pl.Null:
         return True
     # a code read as a number (hs_code 847130, vessel_imo 9319466) is still a code
-    return dtype == pl.String and frame.schema[name] != pl.String
+    return dtype == pl.String and schema[name] != pl.String
 
 
 def with_canonical_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with absent canonical columns added as nulls, all-null (``Null``-typed) ones
     cast to their canonical dtype, and text fields held as numbers cast to text, so the
     string and list expressions apply to them."""
+    schema = frame.schema  # built on each access
     fixes = [
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(field.dtype).alias(name)
+        (pl.col(name) if name in schema else pl.lit(None)).cast(field.dtype).alias(name)
         for name, field in CANONICAL.items()
-        if _needs_cast(frame, name, field.dtype)
+        if _needs_cast(schema, name, field.dtype)
     ]
     return frame.with_columns(fixes) if fixes else frame
 
@@ -535,7 +536,7 @@ def validate(
 
     Example: ``validate(batch, ReferenceData.load(), present=spec.fields)``.
     """
-    in_frame = {name for name in CANONICAL if name in frame.columns}
+    in_frame = set(CANONICAL).intersection(frame.columns)
     has = in_frame if present is None else in_frame & set(present)
     source = with_canonical_columns(frame)
 
