@@ -345,10 +345,11 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
         verdict = pl.DataFrame({"port": ports}).filter(
             bad_code(pl.col("port"), lambda c: c.is_in(seaports))
         )
-        in_lists = pl.col("transshipment_ports").list.eval(
-            pl.element().is_in(verdict["port"].implode()).fill_null(False)
-        )
-        transshipment = frame.select(in_lists.list.any().fill_null(False)).to_series()
+        if verdict.height:  # most batches name no unknown port: nothing to look for
+            in_lists = pl.col("transshipment_ports").list.eval(
+                pl.element().is_in(verdict["port"].implode()).fill_null(False)
+            )
+            transshipment = frame.select(in_lists.list.any().fill_null(False)).to_series()
 
     hs = _false(frame)
     if "hs_code" in has:
