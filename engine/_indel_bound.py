@@ -107,7 +107,9 @@ def _count(
         lengths[i] = n
 
 
-@nb.njit(cache=True, parallel=True)
+# One thread: the calls are many and short (a letter block of one chunk each), and numba's
+# parallel regions cost more CPU starting and waiting than they saved.
+@nb.njit(cache=True, nogil=True)
 def _candidates(
     q_counts: npt.NDArray[np.uint8],
     q_lengths: npt.NDArray[np.int64],
@@ -123,7 +125,7 @@ def _candidates(
     ``found.shape[1]`` of them (in length order) in ``found[i]``."""
     capacity = found.shape[1]
     f = 1.0 - t / 100.0
-    for i in nb.prange(q_counts.shape[0]):
+    for i in range(q_counts.shape[0]):
         m = q_lengths[i]
         if t <= 0:
             start, stop = 0, len(c_lengths)
