@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 
 from engine._canonical import QUARANTINE_SCHEMA
-from engine._parts import PartialBatch, clear
+from engine._parts import PartialBatch, clear, part_file_index
 from engine.errors import Location, PipelineError
 from engine.history import FIRST_SEEN_LOOKBACK_DAYS
 from engine.i18n import LOCALES, localised_column
@@ -136,7 +136,7 @@ def finalise(
     with timings.stage("select"):
         risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
         selection = select(risk, capacity, scorer.policy, seed=seed)
-    scored = _shift(pl.scan_parquet(parts / "*.parquet"), offsets)
+    scored = scan_parts(sorted(parts.glob("*.parquet")), offsets)
     with timings.stage("explain"):
         explanations = _explain(scored, selection, risk, scorer)
     # Only the selected rows carry a reason: a small right side instead of every row.
@@ -146,9 +146,7 @@ def finalise(
         if layout == "file":
             target = out_dir / "scored.parquet"
             clear(out_dir / "scored")
-            finish_scored(scored, chosen, explanations).sink_parquet(
-                target, compression="zstd", compression_level=SCORED_ZSTD_LEVEL
-            )
+            write_scored(scored, chosen, explanations, target)
         else:
             target = _fresh_dir(out_dir / "scored")
             (out_dir / "scored.parquet").unlink(missing_ok=True)
@@ -170,10 +168,9 @@ def finalise(
 
 
 def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame) -> pl.LazyFrame:
-    """``row_index`` shifted by each file's offset (rows of the files before it).
-
-    The offset is looked up from ``source_file`` by an expression, not a join: a join would
-    gather every column of the wide scored frame to add one number to one of them."""
+    """``row_index`` shifted by each file's offset (rows of the files before it), looked up
+    from ``source_file``: for the small in-memory risk frame (a lookup expression does not
+    stream; the wide parts are shifted by :func:`scan_parts`)."""
     if not offsets.height or offsets.get_column("offset").max() == 0:
         return frame  # one file (or every row in the first): nothing to shift
     offset = (
@@ -187,6 +184,23 @@ def _shift(frame: pl.LazyFrame, offsets: pl.DataFrame) -> pl.LazyFrame:
         )
     )
     return frame.with_columns((pl.col(ROW_INDEX) + offset).alias(ROW_INDEX))
+
+
+def _part_offset(part: Path, offsets: pl.DataFrame) -> int:
+    """The ``row_index`` shift of a scratch part: the rows of the files before its file."""
+    return int(offsets.get_column("offset")[part_file_index(part)]) if offsets.height else 0
+
+
+def scan_parts(parts: list[Path], offsets: pl.DataFrame) -> pl.LazyFrame:
+    """The scored parts as one frame in batch order, each part's ``row_index`` shifted by
+    its file's offset — a literal per part, so the rows stream through (a join, or a lookup
+    by ``source_file``, made polars hold the whole wide frame in memory)."""
+    frames = []
+    for part in parts:
+        offset = _part_offset(part, offsets)
+        frame = pl.scan_parquet(part)
+        frames.append(frame.with_columns(pl.col(ROW_INDEX) + offset) if offset else frame)
+    return pl.concat(frames, how="vertical") if len(frames) != 1 else frames[0]
 
 
 def _finish(
@@ -225,7 +239,7 @@ def _explain(
         names = scored.collect_schema().names()
         needed = dict.fromkeys([ROW_INDEX, *scorer.model.explain_columns()])
         scored = scored.select([c for c in needed if c in names])
-    rows = scored.join(wanted.lazy(), on=ROW_INDEX, how="semi").collect()
+    rows = scored.filter(pl.col(ROW_INDEX).is_in(wanted.get_column(ROW_INDEX).implode())).collect()
     explained = scorer.model.explain(rows)
     # A model stage that explains in one language only fills the others with its reasons.
     return explained.select(
@@ -243,8 +257,9 @@ def finish_scored(
     """Scored rows with their selection (``chosen``: the selected rows) and explanations.
 
     The selection and explanation columns are joined onto ``row_index`` alone and set beside
-    the scored columns (the same rows in the same order), so the wide frame is read once and
-    not gathered by the joins."""
+    the scored columns (the same rows in the same order): joined to the whole frame, the
+    joins gathered every column of it. Write it with :func:`write_scored`, which keeps polars
+    from caching the shared scan."""
     added = (
         scored.select(ROW_INDEX)
         .join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
@@ -261,6 +276,22 @@ def finish_scored(
     return pl.concat([scored, added], how="horizontal")
 
 
+def write_scored(
+    scored: pl.LazyFrame, chosen: pl.DataFrame, explanations: pl.DataFrame, target: Path
+) -> None:
+    """Write :func:`finish_scored` of ``scored`` to ``target``, streaming.
+
+    The two sides of the finished frame read the same parts; eliminating that common plan
+    would hold the whole scan in memory (17 GB at 10M rows), so each side scans for itself
+    (the second only ``row_index``)."""
+    finish_scored(scored, chosen, explanations).sink_parquet(
+        target,
+        compression="zstd",
+        compression_level=SCORED_ZSTD_LEVEL,
+        optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
+    )
+
+
 def finish_partition(
     src: Path,
     dst: Path,
@@ -269,9 +300,7 @@ def finish_partition(
     offsets: pl.DataFrame,
 ) -> None:
     """Write one output partition: the scored part ``src`` finished, to ``dst``."""
-    finish_scored(_shift(pl.scan_parquet(src), offsets), chosen, explanations).sink_parquet(
-        dst, compression="zstd", compression_level=SCORED_ZSTD_LEVEL
-    )
+    write_scored(scan_parts([src], offsets), chosen, explanations, dst)
 
 
 PartitionWriter = Callable[
@@ -384,6 +413,8 @@ __all__ = [
     "finalise",
     "finish_partition",
     "finish_scored",
+    "scan_parts",
     "scan_scored",
     "write_partitions_here",
+    "write_scored",
 ]

@@ -115,9 +115,7 @@ class FileScoring:
                 stages.append(rules)
             with timings.stage("write"):
                 # scratch read once by the finalisation: lz4 costs about half of zstd here
-                scored.write_parquet(
-                    self.parts / f"{index:06d}-part-{part_no:05d}.parquet", compression="lz4"
-                )
+                scored.write_parquet(self.parts / part_name(index, part_no), compression="lz4")
             part_no += 1
             with timings.stage("drift"):
                 partial.drift = tally_drift(scorer.model, scored, partial.drift)
@@ -146,6 +144,16 @@ class FileScoring:
         return partial
 
 
+def part_name(file_index: int, part_no: int) -> str:
+    """The scratch file of chunk ``part_no`` of input file ``file_index`` (sorts in order)."""
+    return f"{file_index:06d}-part-{part_no:05d}.parquet"
+
+
+def part_file_index(part: Path) -> int:
+    """The input file number a scratch part (named by :func:`part_name`) belongs to."""
+    return int(part.name.split("-part-", 1)[0])
+
+
 def prepare_parts(out_dir: Path) -> Path:
     """An empty scratch folder for the Parquet parts of a run."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -164,4 +172,12 @@ def clear(folder: Path) -> None:
             folder.rmdir()
 
 
-__all__ = ["FileScoring", "PartialBatch", "Progress", "clear", "prepare_parts"]
+__all__ = [
+    "FileScoring",
+    "PartialBatch",
+    "Progress",
+    "clear",
+    "part_file_index",
+    "part_name",
+    "prepare_parts",
+]
