@@ -300,3 +300,47 @@ def test_text_fields_from_text_numbers_and_categories_parse_as_before(tmp_path: 
     assert rows.get_column("hs_code").to_list() == ["847130", None]
     assert rows.get_column("goods_description").to_list() == [None, "shoes"]
     assert rows.get_column("dq_unparseable_fields").to_list() == [["carrier_scac"], []]
+
+
+def test_repeated_text_converted_per_distinct_value_as_row_by_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Codes that repeat are converted once per distinct value; every row gets what the
+    row-by-row conversion gives it (padding, case, separators, blanks and nulls)."""
+    from engine import _canonical
+    from engine.spec import default_spec, resolve_columns
+
+    messy = {
+        "container_number": ["msku 123456-7", " MSKU1234567 ", "tcnu7654321 ", "TCNU-7654321", "x"],
+        "port_of_loading": ["cn sha", "CNSHA", "  ", None, "nl-rtm"],
+        "bl_type": ["Sea Waybill", "sea-waybill", "", None, "ORIGINAL"],
+        "hs_code": ["8471.30", "8471 30", "", None, "0901.11-00"],
+        "vessel_imo": ["IMO 9321483", "imo:9321483", " ", None, "9321483"],
+        "freight_terms": ["PREPAID", "Collect", "", None, "prepaid"],
+        "shipper_name": ["ACME LTD ", "acme ltd", "", None, "  Blue Sky  "],
+        "bl_number": ["BL1", "BL2", "BL3", "BL4", "BL5"],
+    }
+    raw = pl.DataFrame({k: v * 40 for k, v in messy.items()})  # 200 rows, 5 distinct each
+    spec = resolve_columns(default_spec(), raw.columns, "messy.parquet")
+    lines = pl.Series(range(1, raw.height + 1))
+
+    def canonical() -> tuple[pl.DataFrame, pl.DataFrame]:
+        return _canonical.to_canonical(raw, spec, source_file="messy", source_lines=lines)
+
+    by_distinct = canonical()
+    seen: list[int] = []
+    real = _canonical._text_by_distinct
+    monkeypatch.setattr(_canonical, "_text_by_distinct", lambda v, e: seen.append(1) or real(v, e))
+    canonical()
+    assert len(seen) == len(messy)  # the distinct path ran for every text column
+    monkeypatch.setattr(_canonical, "_text_by_distinct", lambda v, e: None)
+    row_by_row = canonical()
+    assert by_distinct[0].equals(row_by_row[0])
+    assert by_distinct[1].equals(row_by_row[1])
+    assert by_distinct[0].get_column("port_of_loading").to_list()[:5] == [
+        "CNSHA",
+        "CNSHA",
+        None,
+        None,
+        "NLRTM",
+    ]
