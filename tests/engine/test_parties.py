@@ -17,6 +17,7 @@ from engine.parties import (
     party_key,
     ratio_blocks,
     resolve_near_duplicates,
+    spelling_variant,
 )
 
 
@@ -120,10 +121,10 @@ _CHARS = st.sampled_from(
 
 
 @st.composite
-def _near_strings(draw: st.DrawFn) -> list[str]:
+def _near_strings(draw: st.DrawFn, alphabet: st.SearchStrategy[str] = _CHARS) -> list[str]:
     """Strings and spelling variants of them (a few code points inserted, deleted or
     replaced), so that many pairs score near the thresholds."""
-    bases = draw(st.lists(st.text(_CHARS, max_size=30), min_size=1, max_size=8))
+    bases = draw(st.lists(st.text(alphabet, max_size=30), min_size=1, max_size=8))
     out = list(bases)
     for base in bases:
         for _ in range(draw(st.integers(0, 3))):
@@ -132,11 +133,11 @@ def _near_strings(draw: st.DrawFn) -> list[str]:
                 at = draw(st.integers(0, len(chars)))
                 op = draw(st.sampled_from(["insert", "delete", "replace"]))
                 if op == "insert" or not chars:
-                    chars.insert(at, draw(_CHARS))
+                    chars.insert(at, draw(alphabet))
                 elif op == "delete":
                     del chars[min(at, len(chars) - 1)]
                 else:
-                    chars[min(at, len(chars) - 1)] = draw(_CHARS)
+                    chars[min(at, len(chars) - 1)] = draw(alphabet)
             out.append("".join(chars))
     return draw(st.permutations(out))
 
@@ -154,13 +155,88 @@ def test_ratio_blocks_equal_rapidfuzz_on_every_pair(
     # The bag-distance filter only drops pairs rapidfuzz scores 0: the blocks are the full
     # score matrix, in query order, whatever the block size.
     blocks = list(ratio_blocks(queries, choices, threshold=threshold, workers=1, budget=budget))
-    assert [start for start, _, _ in blocks] == sorted({s for s, _, _ in blocks})
     assert [q for _, chunk, _ in blocks for q in chunk] == queries
+    assert [start for start, _, _ in blocks] == [
+        sum(len(c) for _, c, _ in blocks[:n]) for n in range(len(blocks))
+    ]
     got = np.concatenate([scores for _, _, scores in blocks])
     want = process.cdist(
         queries, choices, scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.uint8
     )
     np.testing.assert_array_equal(got, want)
+
+
+def _resolve_reference(new: list[str], canonical: list[str], threshold: float) -> dict[str, str]:
+    """resolve_near_duplicates as first written: every pair scored by rapidfuzz."""
+
+    def first_variant(key: str, targets: list[str], row: np.ndarray) -> str | None:
+        for j in sorted(np.flatnonzero(row), key=lambda j: -int(row[j])):
+            if spelling_variant(key, targets[j]):
+                return targets[j]
+        return None
+
+    def by_letter(keys: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for k in keys:
+            out.setdefault(k[0], []).append(k)
+        return out
+
+    canon = sorted({k for k in canonical if k})
+    fresh = sorted({k for k in new if k} - set(canon))
+    result = {k: k for k in fresh}
+    canon_by = by_letter(canon)
+    for letter, block in by_letter(fresh).items():
+        targets = canon_by.get(letter, [])
+        orphans = []
+        for n, key in enumerate(block):
+            match = None
+            if targets:
+                row = process.cdist(
+                    [key], targets, scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.uint8
+                )[0]
+                match = first_variant(key, targets, row)
+            if match is None:
+                orphans.append((n, key))
+            else:
+                result[key] = match
+        for n, key in orphans:
+            row = process.cdist(
+                [key], block, scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.uint8
+            )[0]
+            row[n:] = 0
+            match = first_variant(key, block, row)
+            if match is not None:
+                result[key] = match
+    out = {}
+    for key, target in result.items():
+        seen = {key}
+        while target in result and result[target] != target and target not in seen:
+            seen.add(target)
+            target = result[target]
+        out[key] = target
+    return out
+
+
+_KEY_CHARS = st.sampled_from([*"ACEKMNORST", " ", "Ж"])  # polars holds no lone surrogate
+
+
+@settings(max_examples=300, deadline=None)
+@given(_near_strings(_KEY_CHARS), st.data(), st.sampled_from([80.0, 85.5, 92.0, 95.0]))
+def test_resolution_equals_scoring_every_pair(
+    pool: list[str], data: st.DataObject, threshold: float
+) -> None:
+    # Spelling variants on both sides: some new keys merge onto canonical ones, some onto
+    # each other, some stay.
+    cut = data.draw(st.integers(0, len(pool)))
+    canonical, new = pool[:cut], pool[cut:]
+    want = _resolve_reference(new, canonical, threshold)
+    out = resolve_near_duplicates(new, canonical, threshold=threshold, workers=1)
+    assert dict(out.iter_rows()) == want
+    # The same with the canonical keys prepared and matches memoised by an earlier call.
+    prepared, memo = CanonicalKeys(canonical), {}
+    resolve_near_duplicates(new[::2], prepared, threshold=threshold, canonical_matches=memo)
+    out = resolve_near_duplicates(new, prepared, threshold=threshold, canonical_matches=memo)
+    assert dict(out.iter_rows()) == want
 
 
 @settings(max_examples=300, deadline=None)
