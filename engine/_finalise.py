@@ -365,21 +365,35 @@ def _note_short_history(scored: pl.LazyFrame, record: RunRecord) -> None:
 
 
 def _write_flagged(scored: pl.LazyFrame, out_dir: Path) -> None:
+    """``flagged.csv``: the selected and red/yellow rows, selected first, by risk.
+
+    The rows are gathered in that order a slice at a time from the unsorted frame and
+    appended to the file, so a large batch (a million flagged rows at 10M) is not held twice
+    in memory for a sort."""
     columns = scored.collect_schema().names()
-    flagged = (
-        scored.filter(pl.col("selected") | (pl.col("lane") != "green"))
-        .with_columns(
-            pl.col("rule_hits").list.join("; ") if "rule_hits" in columns else pl.lit(None),
-            _reasons_expr(columns).alias("reasons"),
-        )
-        .sort(["selected", "risk_score", ROW_INDEX], descending=[True, True, False])
+    flagged = scored.filter(pl.col("selected") | (pl.col("lane") != "green")).with_columns(
+        pl.col("rule_hits").list.join("; ") if "rule_hits" in columns else pl.lit(None),
+        _reasons_expr(columns).alias("reasons"),
     )
     names = flagged.collect_schema().names()
     keep = [c for c in FLAGGED_COLUMNS if c in names]
-    rows = flagged.select(keep).collect()
+    rows = flagged.select(
+        list(dict.fromkeys([*keep, "selected", "risk_score", ROW_INDEX]))
+    ).collect()
+    order = rows.select(
+        pl.arg_sort_by(["selected", "risk_score", ROW_INDEX], descending=[True, True, False])
+    ).to_series()
+    rows = rows.select(keep)
     if "awb_number" not in rows.columns or rows["awb_number"].null_count() == rows.height:
         rows = rows.drop(AIR_FLAGGED_COLUMNS, strict=False)  # a sea batch: as before
-    rows.write_csv(out_dir / "flagged.csv")
+    with (out_dir / "flagged.csv").open("wb") as out:
+        rows.head(0).write_csv(out)
+        for start in range(0, order.len(), FLAGGED_SLICE_ROWS):
+            rows[order.slice(start, FLAGGED_SLICE_ROWS)].write_csv(out, include_header=False)
+
+
+FLAGGED_SLICE_ROWS = 100_000
+"""Rows of ``flagged.csv`` gathered and written at a time."""
 
 
 def _reasons_expr(columns: list[str]) -> pl.Expr:

@@ -337,3 +337,40 @@ def test_parts_written_beside_the_scoring_in_order_and_a_write_error_surfaces(
     assert partial.rows_scored == 40 and "write" in partial.timings
     with pytest.raises(OSError):
         FileScoring(scorer, default_spec(), tmp_path / "missing", chunk_rows=7)(0, source)
+
+
+def test_flagged_csv_written_in_slices_is_the_sorted_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flagged.csv gathered a slice at a time in risk order is the file a whole sort writes:
+    selected first, then by risk, ties by row; green unselected rows left out."""
+    from engine import _finalise
+
+    n = 50
+    scored = pl.DataFrame(
+        {
+            "row_index": list(range(n)),
+            "container_number": [f"C{i:03d}" for i in range(n)],
+            "selected": [i % 7 == 0 for i in range(n)],
+            "lane": [("red", "yellow", "green")[i % 3] for i in range(n)],
+            "risk_score": [float((i * 37) % 11) for i in range(n)],
+            "rule_hits": [[f"R{i % 4}"] if i % 2 else [] for i in range(n)],
+            "rule_reasons": [[f"reason, {i}"] if i % 2 else [] for i in range(n)],
+            "model_reasons": [['"quoted" ' + str(i)] for i in range(n)],
+        }
+    )
+    whole = tmp_path / "whole"
+    sliced = tmp_path / "sliced"
+    whole.mkdir()
+    sliced.mkdir()
+    _finalise._write_flagged(scored.lazy(), whole)
+    monkeypatch.setattr(_finalise, "FLAGGED_SLICE_ROWS", 3)
+    _finalise._write_flagged(scored.lazy(), sliced)
+    assert (sliced / "flagged.csv").read_bytes() == (whole / "flagged.csv").read_bytes()
+    got = pl.read_csv(whole / "flagged.csv")
+    expected = (
+        scored.filter(pl.col("selected") | (pl.col("lane") != "green"))
+        .sort(["selected", "risk_score", "row_index"], descending=[True, True, False])
+        .get_column("container_number")
+    )
+    assert got.get_column("container_number").to_list() == expected.to_list()
