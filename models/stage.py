@@ -99,7 +99,7 @@ class ModelStage:
         ordered = long.sort(["__row", "__contribution"], descending=[False, True])
         added: list[pl.Series] = []
         for locale in LOCALES:
-            phrases = _phrases(frame, plan, locale)
+            phrases = _phrases(frame, plan, locale, ordered.select("__row", "__feature"))
             rendered = (
                 ordered.join(phrases, on=["__row", "__feature"], how="left", maintain_order="left")
                 .with_columns(
@@ -124,11 +124,18 @@ class ModelStage:
         return frame.with_columns(added)
 
 
-def _phrases(frame: pl.DataFrame, plan: FeaturePlan, locale: str) -> pl.DataFrame:
-    """Long frame (row, feature, phrase): each feature's value as a sentence in ``locale``."""
+def _phrases(
+    frame: pl.DataFrame, plan: FeaturePlan, locale: str, pairs: pl.DataFrame
+) -> pl.DataFrame:
+    """Long frame (row, feature, phrase) for the (``__row``, ``__feature``) ``pairs`` the
+    reasons name: that feature's value in that row as a sentence in ``locale``.
+
+    Only the named pairs (each row's few strongest features) are phrased, feature by feature
+    on its own rows — not every feature of every row (the expressions are row by row)."""
     encoded = plan.expressions()
-    exprs: list[pl.Expr] = []
-    for i, f in enumerate(plan.features):
+    pieces: list[pl.DataFrame] = []
+    for (i,), rows in pairs.partition_by("__feature", as_dict=True, maintain_order=True).items():
+        f = plan.features[int(i)]
         if f.kind == "categorical":
             code = pl.col(f.source).cast(pl.String)
             prefix = f.extra.get("prefix")
@@ -136,11 +143,16 @@ def _phrases(frame: pl.DataFrame, plan: FeaturePlan, locale: str) -> pl.DataFram
             expr = phrase_expr(f.source, code, locale, code=True)
         else:  # numbers, flags, ratios and entity history: the value the model saw
             known = f.kind == "numeric" and f.source in PHRASES
-            expr = phrase_expr(f.source if known else f.label, encoded[i], locale)
-        exprs.append(expr.alias(str(i)))
-    wide = frame.select(exprs).with_row_index("__row")
-    return (
-        wide.with_columns(pl.col("__row").cast(pl.Int64))
-        .unpivot(index="__row", variable_name="__feature", value_name="__phrase")
-        .with_columns(pl.col("__feature").cast(pl.Int64))
-    )
+            expr = phrase_expr(f.source if known else f.label, encoded[int(i)], locale)
+        index = rows.get_column("__row")
+        sources = expr.meta.root_names()
+        pieces.append(
+            frame.select(pl.col(sources).gather(index))
+            .select(expr.alias("__phrase"))
+            .select(index, pl.lit(int(i), dtype=pl.Int64).alias("__feature"), "__phrase")
+        )
+    if not pieces:
+        return pl.DataFrame(
+            schema={"__row": pl.Int64, "__feature": pl.Int64, "__phrase": pl.String}
+        )
+    return pl.concat(pieces)
