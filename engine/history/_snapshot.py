@@ -27,7 +27,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -94,6 +94,10 @@ class Snapshot:
     labels: pl.LazyFrame  # T, TL, s, c, box, pos, seized, okey (hash of the outcome key)
     recent: pl.LazyFrame  # T, s, c, box; filed at or after last - 365 days, sorted by T
     pairs: pl.LazyFrame  # s, c, T (the pair's last filing), for T >= last - 365 days
+    # Tables derived from these for the batches read from it (see _label_table).
+    derived: dict[tuple[str, bool], pl.DataFrame] = field(
+        default_factory=dict, compare=False, repr=False, kw_only=True
+    )
 
     def covers_before(self, t_min: int) -> bool:
         """Whether every stored row is filed strictly before ``t_min``."""
@@ -368,14 +372,30 @@ def _lookup(q: pl.DataFrame, by: str, table: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _labels_before(
-    q: pl.DataFrame, labels: pl.LazyFrame, by: str, flags: dict[str, pl.Expr], t_min: int
+    q: pl.DataFrame, snap: Snapshot, by: str, flags: dict[str, pl.Expr], seized: bool
 ) -> pl.DataFrame:
-    """Counts of each query row's key's results known strictly before the row."""
-    keys = q.lazy().select(pl.col(by).drop_nulls().unique())
-    mine = labels.filter(pl.col(by).is_not_null()).join(keys, on=by, how="semi")
-    # Results known before the batch are totals; later ones are looked up by time.
-    table = _cumulative(_by_result_time(mine), by, flags, t_min)
+    """Counts of each query row's key's results (seizures only with ``seized``) known
+    strictly before the row."""
+    table = _label_table(snap, by, flags, seized)
     return _asof(q, table, T, by, list(flags)).with_columns(pl.all().fill_null(0))
+
+
+def _label_table(snap: Snapshot, by: str, flags: dict[str, pl.Expr], seized: bool) -> pl.DataFrame:
+    """Cumulative ``flags`` of the labelled rows per key by the time each result became
+    known, made once per snapshot (every batch it serves is filed after ``last``).
+
+    Results known by ``last`` are only ever seen as a total per key; later ones (known
+    after some batch rows) are looked up by time. A query at ``t > last`` counts the rows
+    known before ``t`` whatever the point up to ``t`` where older rows collapse, so the
+    table serves every chunk."""
+    table = snap.derived.get((by, seized))
+    if table is None:
+        assert snap.last is not None
+        labels = snap.labels.filter(pl.col("seized")) if seized else snap.labels
+        mine = labels.filter(pl.col(by).is_not_null())
+        table = _cumulative(_by_result_time(mine), by, flags, snap.last + 1)
+        snap.derived[(by, seized)] = table
+    return table
 
 
 def _party_after(
@@ -403,7 +423,7 @@ def _party_after(
         "insp": pl.len().cast(pl.UInt32),
         "pos": pl.col("pos").cast(pl.UInt32).sum(),
     }
-    now = _labels_before(q, snap.labels, by, flags, edges.t_min)
+    now = _labels_before(q, snap, by, flags, seized=False)
     insp, pos = now["insp"], now["pos"]
     rate = (pos + smoothing.strength * smoothing.rate) / (insp + smoothing.strength)
     cols[f"{role}_past_inspections"] = _only(known, insp.cast(pl.Int32))
@@ -439,9 +459,8 @@ def _container_after(q: pl.DataFrame, snap: Snapshot, edges: _Edges) -> pl.DataF
     w = CONTAINER_WINDOW_DAYS
     known = q["box"].is_not_null()
     appearances = edges.count(_lookup(q, "box", snap.boxes)[f"w{w}"], snap.recent, "box", w)
-    seizures = snap.labels.filter(pl.col("seized"))
     flag = {"seized": pl.len().cast(pl.UInt32)}
-    seized = _labels_before(q, seizures, "box", flag, edges.t_min)
+    seized = _labels_before(q, snap, "box", flag, seized=True)
     return pl.DataFrame(
         [
             _only(known, appearances.cast(pl.Int32)).alias(f"container_past_appearances_{w}d"),

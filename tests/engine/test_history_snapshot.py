@@ -68,7 +68,8 @@ def _scenario(draw: st.DrawFn) -> dict[str, Any]:
     inside = draw(st.booleans())  # a backtest: some query rows within the history's span
     pool = HISTORY_HOURS if inside else after
     query = _rows(draw, draw(st.lists(st.sampled_from(pool), min_size=1, max_size=8)))
-    return {"history": history, "cuts": cuts, "query": query, "inside": inside}
+    split = draw(st.integers(0, query.height))
+    return {"history": history, "cuts": cuts, "query": query, "inside": inside, "split": split}
 
 
 def _store(root: Path, history: pl.DataFrame, cuts: list[int]) -> HistoryStore:
@@ -99,6 +100,14 @@ def test_features_from_the_snapshot_equal_the_features_from_the_rows(
         if not case["inside"]:  # the snapshot was used, and it was kept up by the appends
             assert store.snapshot().covers_before(t_min)
             assert [p.name for p in (Path(tmp) / "snapshot").iterdir()] == [store.snapshot_state()]
+        # Chunks of the batch, in either order, through one stage (one snapshot in memory
+        # and the tables it derives for the first chunk): each row's features as alone.
+        stage, split = HistoryFeatures(store), case["split"]
+        chunks = [(0, split), (split, case["query"].height - split)]
+        for start, n in [*chunks, *chunks[::-1]]:
+            if n:
+                got = stage.apply(case["query"].slice(start, n)).select(HISTORY_COLUMNS)
+                assert_frame_equal(got, exact.slice(start, n))
 
 
 def _day(day: int, rows: list[tuple[str, str, str | None]]) -> pl.DataFrame:
