@@ -8,15 +8,14 @@ per batch (:mod:`engine._finalise`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from engine.ingest import Chunk, IngestSummary, read_chunks
+from engine.ingest import IngestSummary, read_chunks
 from engine.record import Timings
 from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
 from engine.scorer import Scorer
@@ -95,44 +94,13 @@ class FileScoring:
 
     def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
         """Score file number ``index`` of the batch; ``progress`` sees its rows so far."""
+        scorer = self.scorer
         timings = Timings()
         summary = IngestSummary()
         partial = PartialBatch()
         chunks = read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
-        stages: list[Stage] = []
-        # Each part is encoded and written on a second thread while the next chunk is read
-        # and scored (polars releases the GIL); one part at a time, so no more than the
-        # chunk the loop holds anyway waits in memory.
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookout-parts")
-        pending: Future[None] | None = None
-        try:
-            pending = self._score_chunks(index, chunks, partial, stages, timings, writer, progress)
-        finally:
-            with timings.stage("write"):
-                writer.shutdown(wait=True)  # the last part written
-        if pending is not None:
-            pending.result()  # raises its error, if it had one
-        partial.files = summary.files
-        partial.blank_lines = summary.blank_lines
-        partial.timings = timings.seconds
-        partial.rules = [stage.fingerprint() for stage in stages]
-        partial.file_rows = [(str(path), partial.rows_scored)]
-        return partial
-
-    def _score_chunks(
-        self,
-        index: int,
-        chunks: Iterator[Chunk],
-        partial: PartialBatch,
-        stages: list[Stage],
-        timings: Timings,
-        writer: ThreadPoolExecutor,
-        progress: Progress | None,
-    ) -> Future[None] | None:
-        """Score every chunk into ``partial``; returns the part write still running."""
-        scorer = self.scorer
         part_no = 0
-        pending: Future[None] | None = None
+        stages: list[Stage] = []
         while True:
             with timings.stage("load"):
                 chunk = next(chunks, None)
@@ -146,9 +114,8 @@ class FileScoring:
             if rules is not None and not any(rules is seen for seen in stages):
                 stages.append(rules)
             with timings.stage("write"):
-                if pending is not None:
-                    pending.result()  # the previous part is on disk (or its error raised)
-                pending = writer.submit(_write_part, scored, self.parts / part_name(index, part_no))
+                # scratch read once by the finalisation: lz4 costs about half of zstd here
+                scored.write_parquet(self.parts / part_name(index, part_no), compression="lz4")
             part_no += 1
             with timings.stage("drift"):
                 partial.drift = tally_drift(scorer.model, scored, partial.drift)
@@ -169,12 +136,12 @@ class FileScoring:
             partial.rows_scored += scored.height
             if progress:
                 progress("score", partial.rows_scored)
-        return pending
-
-
-def _write_part(scored: pl.DataFrame, target: Path) -> None:
-    # scratch read once by the finalisation: lz4 costs about half of zstd here
-    scored.write_parquet(target, compression="lz4")
+        partial.files = summary.files
+        partial.blank_lines = summary.blank_lines
+        partial.timings = timings.seconds
+        partial.rules = [stage.fingerprint() for stage in stages]
+        partial.file_rows = [(str(path), partial.rows_scored)]
+        return partial
 
 
 def part_name(file_index: int, part_no: int) -> str:

@@ -318,27 +318,6 @@ def test_explanations_read_only_the_columns_the_model_names(tmp_path: Path) -> N
     assert unexplained.get_column("model_reasons").list.len().max() == 0
 
 
-def test_parts_written_beside_the_scoring_in_order_and_a_write_error_surfaces(
-    tmp_path: Path, scorer: Scorer
-) -> None:
-    """Parts are written on a second thread: every chunk's part lands, numbered in order,
-    and a part that cannot be written fails the file instead of vanishing."""
-    from engine._parts import FileScoring
-    from engine.spec import default_spec
-
-    source = _manifest(tmp_path, broken=False)
-    parts = tmp_path / "parts"
-    parts.mkdir()
-    partial = FileScoring(scorer, default_spec(), parts, chunk_rows=7)(3, source)
-    written = sorted(p.name for p in parts.glob("*.parquet"))
-    assert written == [f"000003-part-{n:05d}.parquet" for n in range(6)]  # 40 rows / 7
-    rows = pl.read_parquet(sorted(parts.glob("*.parquet")))
-    assert rows.get_column("row_index").to_list() == list(range(40))
-    assert partial.rows_scored == 40 and "write" in partial.timings
-    with pytest.raises(OSError):
-        FileScoring(scorer, default_spec(), tmp_path / "missing", chunk_rows=7)(0, source)
-
-
 def test_flagged_csv_written_in_slices_is_the_sorted_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
