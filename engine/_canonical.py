@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from engine.reference import distinct_codes
 from engine.schema import (
     CANONICAL,
     DATETIME,
@@ -236,8 +237,6 @@ def _text_by_distinct(values: pl.Series, convert_text: pl.Expr) -> pl.Series | N
     row; None when the values barely repeat (then the rowwise expression is cheaper). Codes,
     ports and countries repeat heavily: their trimming, case folding and regex clean-up then
     run on a few hundred values instead of every row."""
-    from engine.reference import distinct_codes  # numba kernel: not at import (start-up)
-
     distinct, codes = distinct_codes(values)
     if distinct.len() * _DISTINCT_SHARE > values.len():
         return None

@@ -172,6 +172,16 @@ def distinct_codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return _dictionary_codes(values)
 
 
+def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``compute`` of each distinct value of a text column, given to every row in order.
+
+    Ports, codes, parties and descriptions repeat heavily within a batch, so the string
+    work runs once per distinct value (:func:`distinct_codes`).
+    """
+    distinct, codes = distinct_codes(values.cast(pl.String))
+    return compute(distinct).gather(codes)
+
+
 def _dictionary_codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     """:func:`distinct_codes` by Arrow's dictionary encoding (exact, about twice as slow).
 

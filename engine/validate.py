@@ -39,7 +39,7 @@ What each flag checks:
   words (city, region, country) besides.
 
 String work runs once per distinct value and is joined back in row order
-(:func:`engine.reference.distinct_codes`): a batch has far fewer distinct ports, parties and
+(:func:`engine.reference.per_distinct`): a batch has far fewer distinct ports, parties and
 descriptions than rows. The free-text flags go further: each distinct text is checked once
 per process, whatever chunk it comes in (:class:`TextFlagMemo`).
 """
@@ -59,10 +59,10 @@ from engine.kernels import container_number_verdict, imo_number_verdict, simplif
 from engine.reference import (
     ReferenceData,
     blank_to_null,
-    distinct_codes,
     hs_code_is_well_formed,
     normalised_code,
     normalised_hs_code,
+    per_distinct,
 )
 from engine.schema import CANONICAL, DQ_FLAGS
 
@@ -300,16 +300,6 @@ def _false(frame: pl.DataFrame) -> pl.Series:
     return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
 
 
-def _per_distinct(values: pl.Series, flags: Callable[[pl.Series], pl.Series]) -> pl.Series:
-    """``flags`` of each distinct value of a text column, given to every row in order.
-
-    Ports, codes, parties and descriptions repeat heavily within a batch, so the string
-    work runs once per distinct value (:func:`engine.reference.distinct_codes`).
-    """
-    distinct, codes = distinct_codes(values.cast(pl.String))
-    return flags(distinct).gather(codes)
-
-
 def _bad_codes(
     values: pl.Series, check: Check, normalise: Callable[[pl.Expr], pl.Expr] = normalised_code
 ) -> pl.Series:
@@ -330,7 +320,7 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
     def code_flag(field: str, check: Check) -> pl.Series:
         if field not in has:
             return _false(frame)
-        return _per_distinct(frame.get_column(field), lambda codes: _bad_codes(codes, check))
+        return per_distinct(frame.get_column(field), lambda codes: _bad_codes(codes, check))
 
     def any_of(fields: Iterable[str], check: Check) -> pl.Series:
         result = _false(frame)
@@ -353,7 +343,7 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
 
     hs = _false(frame)
     if "hs_code" in has:
-        hs = _per_distinct(
+        hs = per_distinct(
             frame.get_column("hs_code"),
             lambda codes: _bad_codes(codes, lambda c: hs_code_valid(refs, c), normalised_hs_code),
         )
@@ -463,7 +453,7 @@ def _text_flags(frame: pl.DataFrame, has: set[str]) -> dict[str, pl.Series]:
         # The fields of one check are stacked, so a name that is shipper in one row and
         # notify party in another is looked up once.
         stacked = pl.concat([frame.get_column(field) for _, field in checked])
-        verdicts = _per_distinct(stacked, memo.flags)
+        verdicts = per_distinct(stacked, memo.flags)
         for i, (flag, _) in enumerate(checked):
             flags[flag] = verdicts.slice(i * frame.height, frame.height).alias(flag)
     return flags
@@ -522,7 +512,7 @@ def _kernel_flag(
         return verdict.fill_null(2) == 0
 
     values = frame.get_column(field)
-    return _per_distinct(values, invalid) if repeats else invalid(values)
+    return per_distinct(values, invalid) if repeats else invalid(values)
 
 
 def validate(
