@@ -25,10 +25,14 @@ key for life.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
+
+if TYPE_CHECKING:
+    from engine._indel_bound import BagFilter
 
 __all__ = [
     "LEGAL_FORMS",
@@ -223,6 +227,16 @@ class CanonicalKeys:
         self.sorted = sorted({k for k in keys if k})
         self.set = frozenset(self.sorted)
         self.by_letter = _group_by_first_letter(self.sorted)
+        self._bags: dict[tuple[str, float], BagFilter] = {}
+
+    def bag(self, letter: str, threshold: float) -> BagFilter:
+        """The bag-distance filter of the keys under ``letter`` (built once per threshold)."""
+        from engine._indel_bound import BagFilter  # numba: imported when first needed
+
+        bag = self._bags.get((letter, threshold))
+        if bag is None:
+            bag = self._bags[(letter, threshold)] = BagFilter(self.by_letter[letter], threshold)
+        return bag
 
 
 def resolve_near_duplicates(
@@ -268,7 +282,12 @@ def resolve_near_duplicates(
             matches[key] = None
         if todo and targets:
             for _, chunk, scores in ratio_blocks(
-                todo, targets, threshold=threshold, workers=workers, budget=16_000_000
+                todo,
+                targets,
+                threshold=threshold,
+                workers=workers,
+                budget=16_000_000,
+                bag=canon.bag(letter, threshold),
             ):
                 for i in np.flatnonzero(scores.max(axis=1, initial=0) > 0):  # keys with hits
                     matches[chunk[i]] = _first_variant(chunk[i], targets, scores[i])
@@ -353,43 +372,49 @@ def _mapping_frame(mapping: dict[str, str]) -> pl.DataFrame:
 
 
 def ratio_blocks(
-    queries: list[str], choices: list[str], *, threshold: float, workers: int, budget: int
+    queries: list[str],
+    choices: list[str],
+    *,
+    threshold: float,
+    workers: int,
+    budget: int,
+    bag: BagFilter | None = None,
 ) -> Iterator[tuple[int, list[str], np.ndarray]]:
     """``fuzz.ratio`` of every query against every choice, in blocks of queries whose uint8
     score matrix stays under ``budget`` bytes: yields (first query index, queries, scores).
 
     Scores below ``threshold`` are 0. Only the pairs that can reach it are given to rapidfuzz
     (the bag-distance filter of :mod:`engine._indel_bound`, ~1 pair in 10,000 on manifest
-    party names); the others are 0 as rapidfuzz would have scored them.
+    party names); the others are 0 as rapidfuzz would have scored them. ``bag``: that
+    filter of ``choices`` at ``threshold`` when the caller keeps one (built here otherwise).
     """
     from engine._indel_bound import MARGIN, BagFilter  # numba: imported when first needed
 
     step = max(1, budget // max(1, len(choices)))
-    usable = MARGIN < threshold <= 100 and choices  # otherwise rapidfuzz sees every pair
-    bag = BagFilter(choices, threshold) if usable else None
+    if not (MARGIN < threshold <= 100 and choices):
+        bag = None  # rapidfuzz sees every pair
+    elif bag is None:
+        bag = BagFilter(choices, threshold)
+
+    def every_pair(rows: list[str]) -> np.ndarray:
+        return process.cdist(
+            rows,
+            choices,
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            dtype=np.uint8,
+            workers=workers,
+        )
+
     for start in range(0, len(queries), step):
         chunk = queries[start : start + step]
         if bag is None:
-            scores = process.cdist(
-                chunk,
-                choices,
-                scorer=fuzz.ratio,
-                score_cutoff=threshold,
-                dtype=np.uint8,
-                workers=workers,
-            )
+            scores = every_pair(chunk)
         else:
             rows, cols, crowded = bag.candidates(chunk)
             scores = np.zeros((len(chunk), len(choices)), dtype=np.uint8)
             if len(crowded):
-                scores[crowded] = process.cdist(
-                    [chunk[i] for i in crowded],
-                    choices,
-                    scorer=fuzz.ratio,
-                    score_cutoff=threshold,
-                    dtype=np.uint8,
-                    workers=workers,
-                )
+                scores[crowded] = every_pair([chunk[i] for i in crowded])
             if len(rows):
                 scores[rows, cols] = process.cpdist(
                     [chunk[i] for i in rows],
