@@ -114,8 +114,11 @@ class FileScoring:
             if rules is not None and not any(rules is seen for seen in stages):
                 stages.append(rules)
             with timings.stage("write"):
-                # scratch read once by the finalisation: lz4 costs about half of zstd here
-                scored.write_parquet(self.parts / part_name(index, part_no), compression="lz4")
+                # Scratch, read once and whole by the finalisation: lz4 costs about half of
+                # zstd here, and no column statistics (no reader of a part skips by them).
+                scored.write_parquet(
+                    self.parts / part_name(index, part_no), compression="lz4", statistics=False
+                )
             part_no += 1
             with timings.stage("drift"):
                 partial.drift = tally_drift(scorer.model, scored, partial.drift)

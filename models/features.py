@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -96,8 +96,9 @@ class FeaturePlan:
         return frame.select(self.expressions())
 
     def matrix(self, frame: pl.DataFrame) -> npt.NDArray[np.float64]:
-        """Feature matrix (C order, NaN for missing) for scoring ``frame``."""
-        return to_matrix(self.transform(frame))
+        """Feature matrix (NaN for missing) for scoring ``frame``, column-major: polars'
+        own layout, and the one the forest reads fastest (a block of rows per feature)."""
+        return to_matrix(self.transform(frame), order="F")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,10 +116,10 @@ class FeaturePlan:
         )
 
 
-def to_matrix(features: pl.DataFrame) -> npt.NDArray[np.float64]:
-    """Float64 C-ordered matrix with nulls as NaN."""
+def to_matrix(features: pl.DataFrame, order: Literal["C", "F"] = "C") -> npt.NDArray[np.float64]:
+    """Float64 matrix with nulls as NaN, row-major (``"C"``) or column-major (``"F"``)."""
     cast = features.select(pl.all().cast(pl.Float64).fill_null(float("nan")))
-    return np.ascontiguousarray(cast.to_numpy(), dtype=np.float64)
+    return np.require(cast.to_numpy(), dtype=np.float64, requirements=order)
 
 
 def label_expr(recipe: ModelRecipe) -> pl.Expr:

@@ -21,9 +21,13 @@ Two kernels:
 * **Tree-walk kernel** (fallback when a tree has more than 64 leaves, or categorical tables
   would be too large): blocks of rows go through the trees one tree at a time.
 
-Both kernels are parallel over chunks of rows (``prange``), have one fixed signature and are
-cached on disk (``cache=True``): the first call in a fresh environment compiles in a few
-seconds, later processes load the compiled code.
+Both kernels are parallel over chunks of rows (``prange``), read a column-major matrix (one
+feature for a block of rows at a time; :meth:`FeaturePlan.matrix` builds it so), have one
+fixed signature and are cached on disk (``cache=True``): the first call in a fresh
+environment compiles in a few seconds, later processes load the compiled code.
+
+Per-feature contributions (LightGBM's ``pred_contrib``, bit for bit) are in
+:mod:`models.contrib`.
 
 Example:
     >>> forest = Forest.from_model_string(booster.model_to_string())  # doctest: +SKIP
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -44,6 +48,9 @@ from numba import types
 from numba.extending import intrinsic
 
 from models.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from models.contrib import ContribTables
 
 __all__ = ["Forest"]
 
@@ -134,6 +141,9 @@ class Forest:
     average_output: bool = False
     """Random-forest mode (``boosting=rf``): the model output is the mean of the trees (the
     raw score stays their sum, as ``Booster.predict(raw_score=True)`` returns it)."""
+    contrib: ContribTables | None = None
+    """Tables of the contribution kernels (:mod:`models.contrib`), or ``None`` when the model
+    text has no split counts or a tree has more than 64 leaves."""
 
     @property
     def num_trees(self) -> int:
@@ -152,7 +162,9 @@ class Forest:
 
     def predict_raw(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Raw scores (sum of tree outputs) for rows of ``x`` (n_rows × n_features)."""
-        data = np.ascontiguousarray(x, dtype=np.float64)
+        # Column-major: the kernels read one feature for a block of rows at a time (a
+        # row-major matrix is copied once; the values, and so the scores, are the same).
+        data = np.asfortranarray(x, dtype=np.float64)
         if data.ndim != 2 or data.shape[1] != self.num_features:
             raise ArtifactError(
                 f"expected a 2-D array with {self.num_features} feature columns, "
@@ -197,6 +209,14 @@ class Forest:
             out,
         )
         return out
+
+    def contributions(self, x: npt.ArrayLike) -> npt.NDArray[np.float64] | None:
+        """Per-feature contributions and the bias (last column), bit for bit those of
+        ``Booster.predict(x, pred_contrib=True)``; None when :mod:`models.contrib` does not
+        handle this forest (ask LightGBM then)."""
+        from models.contrib import contributions
+
+        return contributions(self, x)
 
     def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Model output: probability for binary models, raw score otherwise.
@@ -520,6 +540,10 @@ class _ForestBuilder:
         self.cat_words: list[npt.NDArray[np.int32]] = []
         self.cat_bits: list[npt.NDArray[np.uint32]] = []
         self.leaves: list[npt.NDArray[np.float64]] = []
+        # Training rows per split node and per leaf (for contributions); None once a tree
+        # lacks them.
+        self.node_counts: list[npt.NDArray[np.float64]] | None = []
+        self.leaf_counts: list[npt.NDArray[np.float64]] | None = []
         self.n_nodes = 0
         self.n_leaves = 0
         self.n_bits = 0
@@ -542,8 +566,24 @@ class _ForestBuilder:
             self.roots.append(self.n_nodes)
             self.n_nodes += num_leaves - 1
         self.leaves.append(leaves)
+        self._add_counts(kv, num_leaves)
         self.n_leaves += num_leaves
         self.tree_leaves.append(num_leaves)
+
+    def _add_counts(self, kv: dict[str, str], num_leaves: int) -> None:
+        if self.node_counts is None or self.leaf_counts is None:
+            return
+        try:
+            leaf = np.array(kv["leaf_count"].split(), dtype=np.float64)
+            node = np.array(kv.get("internal_count", "").split(), dtype=np.float64)
+        except (KeyError, ValueError):
+            leaf = node = np.zeros(0)
+        if leaf.shape[0] != num_leaves or (num_leaves > 1 and node.shape[0] != num_leaves - 1):
+            self.node_counts = self.leaf_counts = None
+            return
+        self.leaf_counts.append(leaf)
+        if num_leaves > 1:
+            self.node_counts.append(node)
 
     def _add_splits(self, kv: dict[str, str], n: int) -> None:
         decision = np.array(kv["decision_type"].split(), dtype=np.int64)
@@ -598,7 +638,18 @@ class _ForestBuilder:
             raise ArtifactError(
                 f"a split uses a feature index outside the model's {len(names)} features"
             )
-        return replace(forest, bitvectors=_bitvector_tables(forest, self.tree_leaves))
+        forest = replace(forest, bitvectors=_bitvector_tables(forest, self.tree_leaves))
+        if self.node_counts is None or self.leaf_counts is None:
+            return forest
+        from models.contrib import contrib_tables
+
+        tables = contrib_tables(
+            forest,
+            self.tree_leaves,
+            _join(self.node_counts, np.float64),
+            _join(self.leaf_counts, np.float64),
+        )
+        return replace(forest, contrib=tables)
 
 
 def _bitvector_tables(forest: Forest, tree_leaves: list[int]) -> _Bitvectors | None:

@@ -1,10 +1,11 @@
 """The model as a scoring stage: probability for every row, reasons for the few selected.
 
 ``apply`` prepares the features with polars expressions and runs the compiled forest;
-``explain`` asks LightGBM for its own per-feature contributions (``pred_contrib``) on the
-rows an officer will look at and renders the strongest positive ones in plain language in
-every locale through the phrase table (``models.phrases``), e.g. ``"consignee first seen 3
-days ago: +0.21"`` and ``"грузополучатель впервые замечен 3 дн. назад: +0,21"``
+``explain`` computes LightGBM's own per-feature contributions (``pred_contrib``, bit for
+bit: :mod:`models.contrib`) on the rows an officer will look at and renders the strongest
+positive ones in plain language in every locale through the phrase table
+(``models.phrases``), e.g. ``"consignee first seen 3 days ago: +0.21"`` and
+``"грузополучатель впервые замечен 3 дн. назад: +0,21"``
 (contributions are in log-odds).
 """
 
@@ -82,9 +83,7 @@ class ModelStage:
             return frame.with_columns(
                 empty.alias(localised_column("model_reasons", locale)) for locale in LOCALES
             )
-        if self._booster is None:
-            self._booster = self.artifact.booster()
-        contrib = np.asarray(self._booster.predict(plan.matrix(frame), pred_contrib=True))
+        contrib = self._contributions(plan.matrix(frame))
         contrib = contrib[:, : len(plan.features)]  # last column is the bias
         k = min(top, contrib.shape[1])
         best = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
@@ -122,6 +121,17 @@ class ModelStage:
             )
             added.append(reasons.alias(localised_column("model_reasons", locale)))
         return frame.with_columns(added)
+
+    def _contributions(self, x: np.ndarray) -> np.ndarray:
+        """LightGBM's ``pred_contrib`` of ``x``: by the compiled forest (the same doubles,
+        each distinct decision pattern of a tree computed once: :mod:`models.contrib`), or by
+        LightGBM itself for a forest the kernels do not handle."""
+        contrib = self.artifact.forest.contributions(x)
+        if contrib is not None:
+            return contrib
+        if self._booster is None:
+            self._booster = self.artifact.booster()
+        return np.asarray(self._booster.predict(np.ascontiguousarray(x), pred_contrib=True))
 
 
 def _phrases(

@@ -1,0 +1,182 @@
+"""The compiled contributions must equal ``Booster.predict(pred_contrib=True)`` bit for bit.
+
+The random models of ``test_forest`` (numerical splits with every missing type, narrow and
+wide categorical splits, features split on again below themselves, up to 63 leaves) and
+the shipped model are compared cell by cell on edge values and on many rows that share
+decision patterns; forests the kernels do not handle say so (None) and the model stage then
+asks LightGBM, with the same reasons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.wiring import SHIPPED_MODEL_DIR
+from models.artifact import load_model
+from models.contrib import _additions_per_tree
+from models.forest import Forest
+from models.stage import ModelStage
+from tests.models.test_forest import (
+    _EDGES,
+    CAT_WIDE,
+    N_CATS,
+    N_FEATURES,
+    _features,
+    _model,
+    _near,
+    _value,
+)
+
+
+def _assert_same(forest: Forest, booster: lgb.Booster, x: npt.NDArray[np.float64]) -> None:
+    expected = booster.predict(x, pred_contrib=True)
+    got = forest.contributions(x)
+    assert got is not None
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 3),
+    zero_as_missing=st.booleans(),
+    use_missing=st.booleans(),
+    n_trees=st.sampled_from([1, 3, 12]),
+    num_leaves=st.sampled_from([2, 7, 31, 63]),
+    data=st.data(),
+)
+def test_contributions_match_lightgbm(
+    seed: int,
+    zero_as_missing: bool,
+    use_missing: bool,
+    n_trees: int,
+    num_leaves: int,
+    data: st.DataObject,
+) -> None:
+    booster, forest = _model((seed, zero_as_missing, use_missing, n_trees, num_leaves))
+    numerical = forest.threshold[forest.kind != 3]
+    value = st.one_of(_value, _near(numerical)) if numerical.size else _value
+    rows = data.draw(
+        st.lists(st.lists(value, min_size=N_FEATURES, max_size=N_FEATURES), min_size=1, max_size=30)
+    )
+    _assert_same(forest, booster, np.array(rows, dtype=np.float64))
+
+
+def test_many_rows_sharing_patterns() -> None:
+    # Repeated rows and a few distinct values per column: most (tree, pattern) pairs are
+    # shared, so the replay of recorded additions carries most cells.
+    for key in [(1, False, True, 12, 31), (2, True, True, 12, 63), (3, False, False, 12, 7)]:
+        booster, forest = _model(key)
+        rng = np.random.default_rng(key[0])
+        base = _features(rng, 300)
+        x = base[rng.integers(0, 300, size=4001)]
+        x[:200] = rng.choice(_EDGES, size=(200, N_FEATURES))
+        x[:, CAT_WIDE][200:400] = rng.integers(-2, N_CATS + 5, size=200)
+        _assert_same(forest, booster, x)
+        _assert_same(forest, booster, np.asfortranarray(x))
+
+
+def test_additions_per_tree_counts_distinct_features_on_each_path() -> None:
+    # The kernels write each pattern's additions into slots sized by this count: at every
+    # leaf, one per distinct feature split on above it.
+    for key in [(0, False, True, 12, 31), (2, True, True, 12, 63)]:
+        forest = _model(key)[1]
+        assert forest.contrib is not None
+        left, right, feature = forest.left.tolist(), forest.right.tolist(), forest.split_feature
+        expected = []
+        for root in forest.roots.tolist():
+            total = 0
+            stack: list[tuple[int, frozenset[int]]] = [(root, frozenset())]
+            while stack:
+                node, seen = stack.pop()
+                if node < 0:
+                    total += len(seen)
+                    continue
+                below = seen | {int(feature[node])}
+                stack += [(left[node], below), (right[node], below)]
+            expected.append(total)
+        got = _additions_per_tree(
+            forest.roots.astype(np.int64),
+            forest.contrib.splits,
+            forest.split_feature,
+            forest.left,
+            forest.right,
+        )
+        assert got.tolist() == expected
+        assert max(expected) > 0
+
+
+def test_single_leaf_trees_add_their_value_to_the_bias() -> None:
+    rng = np.random.default_rng(0)
+    x = _features(rng, 400)
+    y = (np.nan_to_num(x[:, 0]) > 0).astype(int)
+    stump = lgb.train(
+        {"objective": "binary", "verbose": -1, "min_gain_to_split": 1e9},
+        lgb.Dataset(x, y, categorical_feature=[CAT_WIDE], params={"verbose": -1}),
+        num_boost_round=2,
+    )
+    mixed = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 15},
+        lgb.Dataset(x, y, categorical_feature=[CAT_WIDE], params={"verbose": -1}),
+        num_boost_round=4,
+        init_model=stump,
+    )
+    for booster in (stump, mixed):
+        _assert_same(Forest.from_model_string(booster.model_to_string()), booster, x[:50])
+
+
+def test_forests_left_to_lightgbm() -> None:
+    # Over 64 leaves, random-forest mode, or a model text without split counts: None.
+    forest = _model((0, False, True, 3, 100))[1]
+    assert forest.contrib is None and forest.contributions(np.zeros((2, N_FEATURES))) is None
+    _, small = _model((0, False, True, 3, 7))
+    assert replace(small, average_output=True).contributions(np.zeros((2, N_FEATURES))) is None
+    text = _model((0, False, True, 3, 7))[0].model_to_string()
+    bare = re.sub(r"^(leaf_count|internal_count)=.*\n", "", text, flags=re.MULTILINE)
+    assert Forest.from_model_string(bare).contrib is None
+
+
+def test_empty_input() -> None:
+    _, forest = _model((0, False, True, 3, 7))
+    got = forest.contributions(np.zeros((0, N_FEATURES)))
+    assert got is not None and got.shape == (0, N_FEATURES + 1)
+
+
+def test_shipped_model_and_the_stage_fallback() -> None:
+    artifact = load_model(SHIPPED_MODEL_DIR)
+    rng = np.random.default_rng(9)
+    x = rng.normal(scale=50.0, size=(3000, artifact.forest.num_features))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[rng.random(x.shape) < 0.2] = 0.0
+    cats = [i for i, f in enumerate(artifact.plan.features) if f.kind == "categorical"]
+    x[:, cats] = rng.integers(-1, 40, size=(3000, len(cats)))
+    x = x[rng.integers(0, 3000, size=6000)]
+    _assert_same(artifact.forest, artifact.booster(), x)
+
+    # The stage's reasons: the same by the kernels as by LightGBM (a forest without tables).
+    columns: dict[str, pl.Series] = {}
+    for f in artifact.plan.features:
+        if f.kind == "categorical":
+            codes = sorted(f.extra["codes"])
+            picked = [codes[i % len(codes)] if i % 7 else None for i in rng.integers(0, 999, 800)]
+            columns[f.source] = pl.Series(picked, dtype=pl.String)
+        else:
+            values = rng.gamma(1.5, 20.0, size=800)
+            values[rng.random(800) < 0.15] = np.nan
+            columns[f.source] = pl.Series(values).fill_nan(None)
+    frame = pl.DataFrame(columns)
+    by_kernels = ModelStage(artifact).explain(frame)
+    left_to_lightgbm = replace(artifact, forest=replace(artifact.forest, contrib=None))
+    assert left_to_lightgbm.forest.contributions(np.zeros((1, x.shape[1]))) is None
+    by_lightgbm = ModelStage(left_to_lightgbm).explain(frame)
+    assert by_kernels["model_reasons"].list.len().sum() > 0
+    assert by_kernels.equals(by_lightgbm)
