@@ -8,7 +8,7 @@ nodes — its *pattern*, one bit per split node — and the rows an officer look
 patterns per tree (the 20,000 explained rows of a 1M-row batch of the shipped model: 63k
 distinct (tree, pattern) pairs for 1.48M (tree, row) pairs).
 
-So :func:`contributions` computes each row's pattern in every tree, runs the recursion once
+So :meth:`TreeShap.contributions` computes each row's pattern in every tree, runs the recursion once
 per distinct (tree, pattern), records the additions it makes — (feature, amount), in the
 order LightGBM makes them — and replays them for every row with that pattern, tree after
 tree from zero, as LightGBM accumulates. The recursion is a transcription of LightGBM's
@@ -19,7 +19,7 @@ the tests compare them bit for bit. The last column is the bias: the sum of the 
 expected values (``Tree::ExpectedValue``).
 
 Forests with a tree of more than 64 leaves, or without the split counts of a LightGBM text
-model, or in random-forest mode, are left to LightGBM (:func:`contributions` returns None).
+model, or in random-forest mode, are left to LightGBM (:meth:`TreeShap.of` returns None).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from models.errors import ArtifactError
 from models.forest import _ZERO_THRESHOLD, Forest, _goes_left
 
-__all__ = ["ContribTables", "contrib_tables", "contributions"]
+__all__ = ["TreeShap"]
 
 _MAX_SPLITS = 63
 """Split nodes per tree at most: a pattern is one 64-bit word (trees of up to 64 leaves)."""
@@ -42,104 +43,111 @@ _STACK = 2 * _MAX_SPLITS + 4
 
 
 @dataclass(frozen=True)
-class ContribTables:
-    """Per-tree tables of the contribution kernels.
+class TreeShap:
+    """The contribution kernels' view of a forest: build with :meth:`of`.
 
     ``splits[t]``: split nodes of tree ``t`` (global ``roots[t] .. roots[t] + splits[t]``);
     ``additions[t]``: the additions its recursion makes for any pattern (fixed by the tree's
-    shape); ``expected[t]``: its expected value. ``node_count`` / ``leaf_count``: the training
-    rows of each global node and leaf (LightGBM's ``internal_count`` / ``leaf_count``).
+    shape); ``expected[t]``: its expected value.
     """
 
+    forest: Forest
+    roots: npt.NDArray[np.int64]
     splits: npt.NDArray[np.int64]
     additions: npt.NDArray[np.int64]
     expected: npt.NDArray[np.float64]
     node_count: npt.NDArray[np.float64]
     leaf_count: npt.NDArray[np.float64]
 
+    @classmethod
+    def of(cls, forest: Forest) -> TreeShap | None:
+        """The kernels for ``forest``; None when they do not handle it (a tree of more than
+        64 leaves, a model text without split counts, random-forest mode)."""
+        if forest.node_count is None or forest.leaf_count is None or forest.average_output:
+            return None
+        roots = forest.roots.astype(np.int64)
+        splits = np.zeros(roots.shape[0], dtype=np.int64)
+        following = forest.split_feature.shape[0]  # split nodes are numbered tree by tree
+        for t in range(roots.shape[0] - 1, -1, -1):
+            if roots[t] >= 0:
+                splits[t] = following - roots[t]
+                following = int(roots[t])
+        if splits.size and splits.max() > _MAX_SPLITS:
+            return None
+        expected = np.zeros(roots.shape[0], dtype=np.float64)
+        first_leaf = 0
+        for t, n in enumerate((splits + 1).tolist()):
+            values = forest.leaf_value[first_leaf : first_leaf + n].tolist()
+            counts = forest.leaf_count[first_leaf : first_leaf + n].tolist()
+            if n == 1:
+                expected[t] = values[0]
+            else:
+                # Tree::ExpectedValue: sum of (leaf count / root count) * leaf value, in order.
+                total = float(forest.node_count[roots[t]])
+                value = 0.0
+                for count, leaf in zip(counts, values, strict=True):
+                    value += (count / total) * leaf
+                expected[t] = value
+            first_leaf += n
+        additions = _additions_per_tree(
+            roots, splits, forest.split_feature, forest.left, forest.right
+        )
+        return cls(forest, roots, splits, additions, expected, forest.node_count, forest.leaf_count)
 
-def contrib_tables(
-    forest: Forest,
-    tree_leaves: list[int],
-    node_count: npt.NDArray[np.float64],
-    leaf_count: npt.NDArray[np.float64],
-) -> ContribTables | None:
-    """The tables for ``forest`` (None when a tree has more than 64 leaves)."""
-    if any(n - 1 > _MAX_SPLITS for n in tree_leaves):
-        return None
-    splits = np.array([n - 1 for n in tree_leaves], dtype=np.int64)
-    expected = np.zeros(len(tree_leaves), dtype=np.float64)
-    first_leaf = 0
-    for t, n in enumerate(tree_leaves):
-        values = forest.leaf_value[first_leaf : first_leaf + n].tolist()
-        counts = leaf_count[first_leaf : first_leaf + n].tolist()
-        if n == 1:
-            expected[t] = values[0]
-        else:
-            # Tree::ExpectedValue: sum of (leaf count / root count) * leaf value, in order.
-            total = float(node_count[forest.roots[t]])
-            value = 0.0
-            for count, leaf in zip(counts, values, strict=True):
-                value += (count / total) * leaf
-            expected[t] = value
-        first_leaf += n
-    additions = _additions_per_tree(
-        forest.roots.astype(np.int64), splits, forest.split_feature, forest.left, forest.right
-    )
-    return ContribTables(splits, additions, expected, node_count, leaf_count)
-
-
-def contributions(forest: Forest, x: npt.ArrayLike) -> npt.NDArray[np.float64] | None:
-    """``Booster.predict(x, pred_contrib=True)`` of the forest's model, bit for bit: one row
-    per row of ``x``, one column per feature and the bias last. None when the forest is not
-    one :func:`contrib_tables` handles (then ask LightGBM)."""
-    tables = forest.contrib
-    if tables is None or forest.average_output:
-        return None
-    data = np.asfortranarray(x, dtype=np.float64)
-    n_rows = data.shape[0]
-    n_trees = tables.splits.shape[0]
-    out = np.zeros((n_rows, forest.num_features + 1), dtype=np.float64)
-    if n_rows == 0 or n_trees == 0:
+    def contributions(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``Booster.predict(x, pred_contrib=True)`` of the forest's model, bit for bit: one
+        row per row of ``x``, one column per feature and the bias last."""
+        forest = self.forest
+        data = np.asfortranarray(x, dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != forest.num_features:
+            raise ArtifactError(
+                f"expected a 2-D array with {forest.num_features} feature columns, "
+                f"got shape {data.shape}",
+                hint="pass the model's features in the order of Forest.feature_names",
+            )
+        n_rows = data.shape[0]
+        n_trees = self.splits.shape[0]
+        out = np.zeros((n_rows, forest.num_features + 1), dtype=np.float64)
+        if n_rows == 0 or n_trees == 0:
+            return out
+        patterns = np.zeros((n_trees, n_rows), dtype=np.uint64)
+        _patterns_kernel(
+            data,
+            self.roots,
+            self.splits,
+            forest.split_feature,
+            forest.threshold,
+            forest.kind,
+            forest.default_left,
+            forest.cat_start,
+            forest.cat_words,
+            forest.cat_bits,
+            patterns,
+        )
+        codes = np.zeros((n_trees, n_rows), dtype=np.int64)
+        distinct = np.zeros(n_trees, dtype=np.int64)
+        _distinct_kernel(patterns, codes, distinct)  # patterns[t, :distinct[t]]: the distinct
+        start = np.zeros(n_trees + 1, dtype=np.int64)
+        np.cumsum(distinct * self.additions, out=start[1:])
+        feature = np.zeros(int(start[-1]), dtype=np.int64)
+        amount = np.zeros(int(start[-1]), dtype=np.float64)
+        _recursion_kernel(
+            patterns,
+            distinct,
+            start,
+            self.roots,
+            self.additions,
+            forest.split_feature,
+            forest.left,
+            forest.right,
+            forest.leaf_value,
+            self.node_count,
+            self.leaf_count,
+            feature,
+            amount,
+        )
+        _replay_kernel(codes, start, self.additions, self.expected, feature, amount, out)
         return out
-    patterns = np.zeros((n_trees, n_rows), dtype=np.uint64)
-    _patterns_kernel(
-        data,
-        forest.roots.astype(np.int64),
-        tables.splits,
-        forest.split_feature,
-        forest.threshold,
-        forest.kind,
-        forest.default_left,
-        forest.cat_start,
-        forest.cat_words,
-        forest.cat_bits,
-        patterns,
-    )
-    codes = np.zeros((n_trees, n_rows), dtype=np.int64)
-    distinct = np.zeros(n_trees, dtype=np.int64)
-    _distinct_kernel(patterns, codes, distinct)  # patterns[t, :distinct[t]]: the distinct ones
-    start = np.zeros(n_trees + 1, dtype=np.int64)
-    np.cumsum(distinct * tables.additions, out=start[1:])
-    feature = np.zeros(int(start[-1]), dtype=np.int64)
-    amount = np.zeros(int(start[-1]), dtype=np.float64)
-    _recursion_kernel(
-        patterns,
-        distinct,
-        start,
-        forest.roots.astype(np.int64),
-        tables.additions,
-        forest.split_feature,
-        forest.left,
-        forest.right,
-        forest.leaf_value,
-        tables.node_count,
-        tables.leaf_count,
-        feature,
-        amount,
-    )
-    _replay_kernel(codes, start, tables.additions, tables.expected, feature, amount, out)
-    return out
 
 
 @numba.njit(cache=True, nogil=True)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numba
 import numpy as np
@@ -48,9 +48,6 @@ from numba import types
 from numba.extending import intrinsic
 
 from models.errors import ArtifactError
-
-if TYPE_CHECKING:
-    from models.contrib import ContribTables
 
 __all__ = ["Forest"]
 
@@ -141,9 +138,11 @@ class Forest:
     average_output: bool = False
     """Random-forest mode (``boosting=rf``): the model output is the mean of the trees (the
     raw score stays their sum, as ``Booster.predict(raw_score=True)`` returns it)."""
-    contrib: ContribTables | None = None
-    """Tables of the contribution kernels (:mod:`models.contrib`), or ``None`` when the model
-    text has no split counts or a tree has more than 64 leaves."""
+    node_count: npt.NDArray[np.float64] | None = None
+    """Training rows through each split node (``internal_count``), None when the model text
+    has no counts; with ``leaf_count``, what contributions need (:mod:`models.contrib`)."""
+    leaf_count: npt.NDArray[np.float64] | None = None
+    """Training rows in each leaf (``leaf_count``), None when the model text has none."""
 
     @property
     def num_trees(self) -> int:
@@ -209,14 +208,6 @@ class Forest:
             out,
         )
         return out
-
-    def contributions(self, x: npt.ArrayLike) -> npt.NDArray[np.float64] | None:
-        """Per-feature contributions and the bias (last column), bit for bit those of
-        ``Booster.predict(x, pred_contrib=True)``; None when :mod:`models.contrib` does not
-        handle this forest (ask LightGBM then)."""
-        from models.contrib import contributions
-
-        return contributions(self, x)
 
     def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Model output: probability for binary models, raw score otherwise.
@@ -641,15 +632,11 @@ class _ForestBuilder:
         forest = replace(forest, bitvectors=_bitvector_tables(forest, self.tree_leaves))
         if self.node_counts is None or self.leaf_counts is None:
             return forest
-        from models.contrib import contrib_tables
-
-        tables = contrib_tables(
+        return replace(
             forest,
-            self.tree_leaves,
-            _join(self.node_counts, np.float64),
-            _join(self.leaf_counts, np.float64),
+            node_count=_join(self.node_counts, np.float64),
+            leaf_count=_join(self.leaf_counts, np.float64),
         )
-        return replace(forest, contrib=tables)
 
 
 def _bitvector_tables(forest: Forest, tree_leaves: list[int]) -> _Bitvectors | None:

@@ -19,11 +19,14 @@ import polars as pl
 from engine.i18n import DEFAULT_LOCALE, LOCALES, decimal_text, localised_column
 from engine.policy import DriftThresholds
 from models.artifact import ModelArtifact
+from models.contrib import TreeShap
 from models.drift import DriftTally, drift_report, tally
 from models.features import FeaturePlan
 from models.phrases import PHRASES, phrase_expr
 
 __all__ = ["ModelStage", "reason_templates"]
+
+_UNSET = object()
 
 CONTRIBUTION_MARK = {"en": ": +", "ru": " — +"}
 """Between a phrase and its contribution: Russian phrases end in ": 3" themselves."""
@@ -42,6 +45,7 @@ class ModelStage:
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
         self._booster: Any = None
+        self._shap: TreeShap | object | None = _UNSET  # built at the first explanation
         self._reference = artifact.drift_reference()
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -126,9 +130,10 @@ class ModelStage:
         """LightGBM's ``pred_contrib`` of ``x``: by the compiled forest (the same doubles,
         each distinct decision pattern of a tree computed once: :mod:`models.contrib`), or by
         LightGBM itself for a forest the kernels do not handle."""
-        contrib = self.artifact.forest.contributions(x)
-        if contrib is not None:
-            return contrib
+        if self._shap is _UNSET:
+            self._shap = TreeShap.of(self.artifact.forest)
+        if isinstance(self._shap, TreeShap):
+            return self._shap.contributions(x)
         if self._booster is None:
             self._booster = self.artifact.booster()
         return np.asarray(self._booster.predict(np.ascontiguousarray(x), pred_contrib=True))

@@ -16,12 +16,14 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.wiring import SHIPPED_MODEL_DIR
 from models.artifact import load_model
-from models.contrib import _additions_per_tree
+from models.contrib import TreeShap, _additions_per_tree
+from models.errors import ArtifactError
 from models.forest import Forest
 from models.stage import ModelStage
 from tests.models.test_forest import (
@@ -38,8 +40,9 @@ from tests.models.test_forest import (
 
 def _assert_same(forest: Forest, booster: lgb.Booster, x: npt.NDArray[np.float64]) -> None:
     expected = booster.predict(x, pred_contrib=True)
-    got = forest.contributions(x)
-    assert got is not None
+    shap = TreeShap.of(forest)
+    assert shap is not None
+    got = shap.contributions(x)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(got, expected)
@@ -90,7 +93,8 @@ def test_additions_per_tree_counts_distinct_features_on_each_path() -> None:
     # leaf, one per distinct feature split on above it.
     for key in [(0, False, True, 12, 31), (2, True, True, 12, 63)]:
         forest = _model(key)[1]
-        assert forest.contrib is not None
+        shap = TreeShap.of(forest)
+        assert shap is not None
         left, right, feature = forest.left.tolist(), forest.right.tolist(), forest.split_feature
         expected = []
         for root in forest.roots.tolist():
@@ -106,7 +110,7 @@ def test_additions_per_tree_counts_distinct_features_on_each_path() -> None:
             expected.append(total)
         got = _additions_per_tree(
             forest.roots.astype(np.int64),
-            forest.contrib.splits,
+            shap.splits,
             forest.split_feature,
             forest.left,
             forest.right,
@@ -137,18 +141,23 @@ def test_single_leaf_trees_add_their_value_to_the_bias() -> None:
 def test_forests_left_to_lightgbm() -> None:
     # Over 64 leaves, random-forest mode, or a model text without split counts: None.
     forest = _model((0, False, True, 3, 100))[1]
-    assert forest.contrib is None and forest.contributions(np.zeros((2, N_FEATURES))) is None
+    assert forest.node_count is not None and TreeShap.of(forest) is None
     _, small = _model((0, False, True, 3, 7))
-    assert replace(small, average_output=True).contributions(np.zeros((2, N_FEATURES))) is None
+    assert TreeShap.of(small) is not None
+    assert TreeShap.of(replace(small, average_output=True)) is None
     text = _model((0, False, True, 3, 7))[0].model_to_string()
     bare = re.sub(r"^(leaf_count|internal_count)=.*\n", "", text, flags=re.MULTILINE)
-    assert Forest.from_model_string(bare).contrib is None
+    assert Forest.from_model_string(bare).node_count is None
+    assert TreeShap.of(Forest.from_model_string(bare)) is None
 
 
 def test_empty_input() -> None:
     _, forest = _model((0, False, True, 3, 7))
-    got = forest.contributions(np.zeros((0, N_FEATURES)))
-    assert got is not None and got.shape == (0, N_FEATURES + 1)
+    shap = TreeShap.of(forest)
+    assert shap is not None
+    assert shap.contributions(np.zeros((0, N_FEATURES))).shape == (0, N_FEATURES + 1)
+    with pytest.raises(ArtifactError, match="6 feature columns"):
+        shap.contributions(np.zeros((2, 3)))
 
 
 def test_shipped_model_and_the_stage_fallback() -> None:
@@ -175,8 +184,8 @@ def test_shipped_model_and_the_stage_fallback() -> None:
             columns[f.source] = pl.Series(values).fill_nan(None)
     frame = pl.DataFrame(columns)
     by_kernels = ModelStage(artifact).explain(frame)
-    left_to_lightgbm = replace(artifact, forest=replace(artifact.forest, contrib=None))
-    assert left_to_lightgbm.forest.contributions(np.zeros((1, x.shape[1]))) is None
+    left_to_lightgbm = replace(artifact, forest=replace(artifact.forest, leaf_count=None))
+    assert TreeShap.of(left_to_lightgbm.forest) is None
     by_lightgbm = ModelStage(left_to_lightgbm).explain(frame)
     assert by_kernels["model_reasons"].list.len().sum() > 0
     assert by_kernels.equals(by_lightgbm)
