@@ -40,6 +40,8 @@ _MAX_SPLITS = 63
 _PATH_SLOTS = (_MAX_SPLITS + 2) * (_MAX_SPLITS + 3) // 2
 """Path elements of the recursion, every depth's segment in one buffer (as LightGBM)."""
 _STACK = 2 * _MAX_SPLITS + 4
+_BLOCK_ROWS = 65_536
+"""Rows whose patterns are tabled together."""
 
 
 @dataclass(frozen=True)
@@ -105,12 +107,20 @@ class TreeShap:
                 f"got shape {data.shape}",
                 hint="pass the model's features in the order of Forest.feature_names",
             )
-        n_rows = data.shape[0]
-        n_trees = self.splits.shape[0]
-        out = np.zeros((n_rows, forest.num_features + 1), dtype=np.float64)
-        if n_rows == 0 or n_trees == 0:
+        out = np.zeros((data.shape[0], forest.num_features + 1), dtype=np.float64)
+        if self.splits.shape[0] == 0:
             return out
-        patterns = np.zeros((n_trees, n_rows), dtype=np.uint64)
+        # A block of rows at a time: the tables of patterns and additions stay bounded
+        # (rows of a block share patterns about as much as a whole batch's do).
+        for lo in range(0, data.shape[0], _BLOCK_ROWS):
+            hi = min(lo + _BLOCK_ROWS, data.shape[0])
+            self._block(np.asfortranarray(data[lo:hi]), out[lo:hi])
+        return out
+
+    def _block(self, data: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> None:
+        forest = self.forest
+        n_trees = self.splits.shape[0]
+        patterns = np.zeros((n_trees, data.shape[0]), dtype=np.uint64)
         _patterns_kernel(
             data,
             self.roots,
@@ -124,12 +134,12 @@ class TreeShap:
             forest.cat_bits,
             patterns,
         )
-        codes = np.zeros((n_trees, n_rows), dtype=np.int64)
+        codes = np.zeros((n_trees, data.shape[0]), dtype=np.int32)
         distinct = np.zeros(n_trees, dtype=np.int64)
         _distinct_kernel(patterns, codes, distinct)  # patterns[t, :distinct[t]]: the distinct
         start = np.zeros(n_trees + 1, dtype=np.int64)
         np.cumsum(distinct * self.additions, out=start[1:])
-        feature = np.zeros(int(start[-1]), dtype=np.int64)
+        feature = np.zeros(int(start[-1]), dtype=np.int32)
         amount = np.zeros(int(start[-1]), dtype=np.float64)
         _recursion_kernel(
             patterns,
@@ -147,7 +157,6 @@ class TreeShap:
             amount,
         )
         _replay_kernel(codes, start, self.additions, self.expected, feature, amount, out)
-        return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -232,7 +241,7 @@ def _patterns_kernel(
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _distinct_kernel(
     patterns: npt.NDArray[np.uint64],
-    codes: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int32],
     distinct: npt.NDArray[np.int64],
 ) -> None:
     """Per tree: each row's position among the distinct patterns (``codes``), and the
@@ -336,7 +345,7 @@ def _recursion_kernel(
     leaf_value: npt.NDArray[np.float64],
     node_count: npt.NDArray[np.float64],
     leaf_count: npt.NDArray[np.float64],
-    out_feature: npt.NDArray[np.int64],
+    out_feature: npt.NDArray[np.int32],
     out_amount: npt.NDArray[np.float64],
 ) -> None:
     """LightGBM's ``TreeSHAP`` once per distinct (tree, pattern), its additions recorded in
@@ -431,11 +440,11 @@ def _recursion_kernel(
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _replay_kernel(
-    codes: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int32],
     start: npt.NDArray[np.int64],
     additions: npt.NDArray[np.int64],
     expected: npt.NDArray[np.float64],
-    feature: npt.NDArray[np.int64],
+    feature: npt.NDArray[np.int32],
     amount: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
 ) -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.wiring import SHIPPED_MODEL_DIR
+from models import contrib as contrib_module
 from models.artifact import load_model
 from models.contrib import TreeShap, _additions_per_tree
 from models.errors import ArtifactError
@@ -74,9 +75,11 @@ def test_contributions_match_lightgbm(
     _assert_same(forest, booster, np.array(rows, dtype=np.float64))
 
 
-def test_many_rows_sharing_patterns() -> None:
+def test_many_rows_sharing_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
     # Repeated rows and a few distinct values per column: most (tree, pattern) pairs are
-    # shared, so the replay of recorded additions carries most cells.
+    # shared, so the replay of recorded additions carries most cells. Blocks of 1,000 rows
+    # (the last one partial) instead of 65,536: the rows go through in five blocks.
+    monkeypatch.setattr(contrib_module, "_BLOCK_ROWS", 1000)
     for key in [(1, False, True, 12, 31), (2, True, True, 12, 63), (3, False, False, 12, 7)]:
         booster, forest = _model(key)
         rng = np.random.default_rng(key[0])
