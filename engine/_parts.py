@@ -82,15 +82,59 @@ class PartialBatch:
         )
 
 
+class LastChunk:
+    """The latest scored chunk of a run kept in memory, written as its scratch part only
+    when the next chunk comes (:meth:`keep`).
+
+    An executor that scores the files one after the other in this process gives one to
+    :class:`FileScoring`: the batch's last chunk — all of a batch of up to ``chunk_rows``
+    rows, the usual day — then never goes to disk and back; the finalisation reads it from
+    memory (:meth:`frame`). One chunk at most is held, so memory stays bounded.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self._frame: pl.DataFrame | None = None
+
+    def keep(self, path: Path, frame: pl.DataFrame) -> None:
+        """Hold ``frame`` (the part ``path``), writing the chunk held before."""
+        self.spill()
+        self.path, self._frame = path, frame
+
+    def spill(self) -> None:
+        """Write the held chunk to its scratch part (and hold nothing)."""
+        if self.path is not None and self._frame is not None:
+            write_part(self.path, self._frame)
+        self.release()
+
+    def frame(self) -> pl.DataFrame | None:
+        """The held chunk, None when none is held."""
+        return self._frame
+
+    def release(self) -> None:
+        """Forget the held chunk without writing it (the run is finished)."""
+        self.path, self._frame = None, None
+
+
+def write_part(path: Path, frame: pl.DataFrame) -> None:
+    """A scratch part: read once and whole by the finalisation, so lz4 (about half the
+    time of zstd here) and no column statistics (no reader of a part skips by them)."""
+    frame.write_parquet(path, compression="lz4", statistics=False)
+
+
 @dataclass(frozen=True)
 class FileScoring:
     """The per-file function: load → validate → enrich → rules → model → combine, chunk by
-    chunk, into ``parts/<file no>-part-<chunk no>.parquet``; picklable (the scorer is)."""
+    chunk, into ``parts/<file no>-part-<chunk no>.parquet``; picklable (the scorer is).
+
+    ``last``: hold each file's latest chunk in memory (:class:`LastChunk`; only for files
+    scored one after the other in the process that finalises, never on a cluster)."""
 
     scorer: Scorer
     spec: DatasetSpec
     parts: Path
     chunk_rows: int
+    last: LastChunk | None = None
 
     def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
         """Score file number ``index`` of the batch; ``progress`` sees its rows so far."""
@@ -114,11 +158,11 @@ class FileScoring:
             if rules is not None and not any(rules is seen for seen in stages):
                 stages.append(rules)
             with timings.stage("write"):
-                # Scratch, read once and whole by the finalisation: lz4 costs about half of
-                # zstd here, and no column statistics (no reader of a part skips by them).
-                scored.write_parquet(
-                    self.parts / part_name(index, part_no), compression="lz4", statistics=False
-                )
+                part = self.parts / part_name(index, part_no)
+                if self.last is None:
+                    write_part(part, scored)
+                else:
+                    self.last.keep(part, scored)
             part_no += 1
             with timings.stage("drift"):
                 partial.drift = tally_drift(scorer.model, scored, partial.drift)
@@ -177,10 +221,12 @@ def clear(folder: Path) -> None:
 
 __all__ = [
     "FileScoring",
+    "LastChunk",
     "PartialBatch",
     "Progress",
     "clear",
     "part_file_index",
     "part_name",
     "prepare_parts",
+    "write_part",
 ]

@@ -103,6 +103,10 @@ class _RayRun:
         return {"engine": "ray", "workers": self.workers}
 
     @property
+    def in_process(self) -> bool:
+        return False
+
+    @property
     def map_stage(self) -> str | None:
         return "distribute"
 

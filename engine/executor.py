@@ -35,6 +35,12 @@ class Running(Protocol):
         """Timing name of the whole scoring phase (None: the per-stage timings say it all)."""
         ...
 
+    @property
+    def in_process(self) -> bool:
+        """Whether the files are scored one after the other in this process (then the
+        batch's last chunk is finalised from memory: :class:`engine._parts.LastChunk`)."""
+        ...
+
     def map(
         self, task: FileScoring, paths: list[Path], progress: Progress | None
     ) -> list[PartialBatch]:
@@ -84,6 +90,10 @@ class _LocalRun:
     @property
     def map_stage(self) -> str | None:
         return None
+
+    @property
+    def in_process(self) -> bool:
+        return True
 
     def map(
         self, task: FileScoring, paths: list[Path], progress: Progress | None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine._finalise import FLAGGED_COLUMNS, begin_batch, check_layout, finalise, scan_scored
-from engine._parts import FileScoring, PartialBatch, Progress, prepare_parts
+from engine._parts import FileScoring, LastChunk, PartialBatch, Progress, prepare_parts
 from engine.executor import Executor, Local
 from engine.identity import batch_identity
 from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
@@ -72,7 +72,9 @@ def run_batch(
         # The history stage leaves this batch out of its own history; told before the
         # scorer is pickled for a distributed executor, so every copy knows the batch.
         begin_batch(scorer, record)
-        task = FileScoring(scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows)
+        # Files scored here one after the other: the last chunk stays in memory.
+        last = LastChunk() if running.in_process else None
+        task = FileScoring(scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows, last=last)
         if running.map_stage is None:
             partials = running.map(task, paths, progress)
         else:
@@ -89,6 +91,7 @@ def run_batch(
             timings=timings,
             layout=layout,
             write_partitions=running.write_partitions,
+            last=last,
         )
     if progress:
         progress("done", record.rows_scored)

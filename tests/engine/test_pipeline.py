@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from engine import _parts as parts_module
 from engine.errors import PipelineError
+from engine.executor import Local, _LocalRun
 from engine.pipeline import run_batch
 from engine.policy import Capacity, ScoringPolicy
 from engine.prepare import prepare
@@ -353,3 +358,55 @@ def test_flagged_csv_written_in_slices_is_the_sorted_file(
         .get_column("container_number")
     )
     assert got.get_column("container_number").to_list() == expected.to_list()
+
+
+class _WritesEveryChunk(_LocalRun):
+    @property
+    def in_process(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class _Spilling(Local):
+    """Local scoring that writes every chunk as a scratch part (as a cluster does)."""
+
+    @contextmanager
+    def start(self, files: int) -> Iterator[_LocalRun]:
+        yield _WritesEveryChunk()
+
+
+def test_the_last_chunk_is_finalised_from_memory(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[str] = []
+    real = parts_module.write_part
+
+    def counting(path: Path, frame: pl.DataFrame) -> None:
+        written.append(path.name)
+        real(path, frame)
+
+    monkeypatch.setattr(parts_module, "write_part", counting)
+    path = _manifest(tmp_path, broken=True)
+    options: dict[str, Any] = {"scorer": scorer, "capacity": Capacity.parse("10%")}
+    held = run_batch(path, out_dir=tmp_path / "held", chunk_rows=7, **options)
+    assert len(written) == 5  # 37 rows in six chunks of 7: the sixth never goes to disk
+    assert "000000-part-00005.parquet" not in written
+    written.clear()
+    spilled = run_batch(
+        path, out_dir=tmp_path / "spilled", chunk_rows=7, executor=_Spilling(), **options
+    )
+    assert len(written) == 6
+    for name in ("scored.parquet", "quarantine.parquet"):
+        assert_frame_equal(
+            pl.read_parquet(tmp_path / "held" / name), pl.read_parquet(tmp_path / "spilled" / name)
+        )
+    assert (tmp_path / "held" / "flagged.csv").read_bytes() == (
+        tmp_path / "spilled" / "flagged.csv"
+    ).read_bytes()
+    assert held.counts == spilled.counts
+    assert not (tmp_path / "held" / "_parts").exists()
+    # A batch of one chunk (the usual day) writes no scratch part at all.
+    written.clear()
+    run_batch(path, out_dir=tmp_path / "one", chunk_rows=100, **options)
+    assert written == []
+    assert pl.read_parquet(tmp_path / "one" / "scored.parquet").height == 37
