@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import polars as pl
 
@@ -30,6 +29,9 @@ from models.features import (
 )
 from models.forest import Forest
 from models.recipe import ModelRecipe
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 __all__ = ["TrainingSplit", "labelled_rows", "split_by_time", "train_model"]
 
@@ -168,6 +170,8 @@ def train_model(
 def _refit(
     plan: FeaturePlan, params: dict[str, Any], x: np.ndarray, y: np.ndarray, trees: int
 ) -> lgb.Booster:
+    import lightgbm as lgb  # only to train: scoring needs no LightGBM (start-up)
+
     fit_params = {
         k: v for k, v in params.items() if k not in ("num_boost_round", "early_stopping_rounds")
     }
@@ -189,6 +193,8 @@ def _fit(
     x_valid: np.ndarray,
     y_valid: np.ndarray,
 ) -> tuple[lgb.Booster, dict[str, Any]]:
+    import lightgbm as lgb  # only to train: scoring needs no LightGBM (start-up)
+
     params = recipe.lightgbm_params()
     rounds = int(params.pop("num_boost_round"))
     patience = int(params.pop("early_stopping_rounds"))

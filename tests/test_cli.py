@@ -150,3 +150,43 @@ def test_score_starts_without_the_command_groups(args: tuple[str, ...], mounted:
     assert done.stderr.strip().endswith("MOUNTED" if mounted else "NOT MOUNTED")
     if args == ("--help",):
         assert "casenotes" in done.stdout
+
+
+_LIBRARIES_OF = """
+import sys
+from api.cli import main
+sys.argv = ["lookout", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as done:
+    if done.code:
+        raise
+print(" ".join(m for m in ("lightgbm", "pandas") if m in sys.modules) or "NONE", file=sys.stderr)
+"""
+
+
+_SCORE = [sys.executable, "-c", _LIBRARIES_OF, "score"]
+
+
+def test_scoring_with_the_model_does_not_import_lightgbm(tmp_path: Path) -> None:
+    """Scores and explanations come from the compiled forest (models.forest, models.contrib):
+    a `lookout score` run imports neither LightGBM nor pandas (~0.5 s of every start)."""
+    data = tmp_path / "day.csv"
+    rows = [
+        f"MSCU663987{i % 10},B{i},45R1,ECGYE,0803{i % 90 + 10:02d},{1000 + 37 * i},{1 + i % 7}\n"
+        for i in range(60)
+    ]
+    data.write_text(HEADER + "".join(rows))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [*_SCORE, str(data), "--out", str(out), "--history", str(tmp_path / "history")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("NONE"), done.stderr
+    explained = pl.read_parquet(out / "scored.parquet").filter(
+        pl.col("model_reasons").list.len() > 0
+    )
+    assert explained.height > 0  # the model explained some rows in this run
