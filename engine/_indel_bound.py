@@ -12,7 +12,10 @@ rapidfuzz would keep; the scores of the pairs it keeps are rapidfuzz's own.
 
 Buckets: the 26 ASCII letters (either case), ASCII digits in four buckets, the space, and
 everything else. Counts stop at 255, which keeps the bound (a difference of capped counts is
-at most the difference of the counts).
+at most the difference of the counts). Before the 32 buckets, the kernel compares the sums of
+eight groups of four buckets: the groups' differences add up to no more than the buckets'
+(each group's difference is at most the sum of its buckets' differences), so a pair they
+already put beyond the bound is beyond it, and most pairs stop there.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 BUCKETS = 32
+GROUPS = 8
+"""Groups of ``BUCKETS // GROUPS`` consecutive buckets whose sums are compared first."""
 MARGIN = 0.5
 """Points below the threshold the filter bounds against (see the module docstring)."""
 
@@ -37,6 +42,7 @@ class BagFilter:
         counts, lengths = bucket_counts(choices)
         self.order = np.argsort(lengths, kind="stable")
         self.counts = counts[self.order]
+        self.groups = group_sums(self.counts)
         self.lengths = lengths[self.order]
         self.threshold = min(threshold - MARGIN, 100.0)
 
@@ -50,7 +56,16 @@ class BagFilter:
         found = np.empty((len(queries), CAPACITY), dtype=np.int64)
         n_found = np.zeros(len(queries), dtype=np.int64)
         _candidates(
-            counts, lengths, self.counts, self.lengths, self.order, self.threshold, found, n_found
+            counts,
+            group_sums(counts),
+            lengths,
+            self.counts,
+            self.groups,
+            self.lengths,
+            self.order,
+            self.threshold,
+            found,
+            n_found,
         )
         crowded = np.flatnonzero(n_found > CAPACITY)
         n_found[crowded] = 0
@@ -71,6 +86,13 @@ def bucket_counts(strings: list[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArra
     lengths = np.zeros(len(encoded), dtype=np.int64)
     _count(offsets, data, counts, lengths)
     return counts, lengths
+
+
+def group_sums(counts: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
+    """Per string, the sums of its bucket counts in :data:`GROUPS` groups of consecutive
+    buckets."""
+    grouped = counts.reshape(counts.shape[0], GROUPS, BUCKETS // GROUPS)
+    return np.ascontiguousarray(grouped.sum(axis=2, dtype=np.int32))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -112,8 +134,10 @@ def _count(
 @nb.njit(cache=True, nogil=True)
 def _candidates(
     q_counts: npt.NDArray[np.uint8],
+    q_groups: npt.NDArray[np.int32],
     q_lengths: npt.NDArray[np.int64],
     c_counts: npt.NDArray[np.uint8],
+    c_groups: npt.NDArray[np.int32],
     c_lengths: npt.NDArray[np.int64],
     order: npt.NDArray[np.int64],
     t: float,
@@ -135,13 +159,22 @@ def _candidates(
             start = np.searchsorted(c_lengths, m * t / (200.0 - t) - 1e-6, side="left")
             stop = np.searchsorted(c_lengths, m * (200.0 - t) / t + 1e-6, side="right")
         q = q_counts[i]
+        qg = q_groups[i]
         n = 0
         for j in range(start, stop):
+            limit = f * (m + c_lengths[j])
+            if t > 0:
+                cg = c_groups[j]
+                coarse = 0
+                for g in range(GROUPS):
+                    coarse += abs(qg[g] - cg[g])
+                if coarse > limit:  # the bag distance is at least this: beyond the bound
+                    continue
             c = c_counts[j]
             bag = np.uint32(0)
             for k in range(BUCKETS):
                 bag += np.uint32(max(q[k], c[k]) - min(q[k], c[k]))
-            if t <= 0 or bag <= f * (m + c_lengths[j]):
+            if t <= 0 or bag <= limit:
                 if n < capacity:
                     found[i, n] = order[j]
                 n += 1
