@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.errors import ArtifactError
-from models.forest import _ZERO_THRESHOLD, Forest, _goes_left
+from models.forest import Forest, _row_goes_left
 
 __all__ = ["TreeShap"]
 
@@ -226,13 +226,17 @@ def _patterns_kernel(
         for row in range(data.shape[0]):
             bits = np.uint64(0)
             for k in range(splits[t]):
-                node = root + k
-                value = data[row, split_feature[node]]
-                # As the predictor reads a row: |x| <= kZeroThreshold is zero.
-                if -_ZERO_THRESHOLD <= value <= _ZERO_THRESHOLD:
-                    value = 0.0
-                if _goes_left(
-                    value, node, threshold, kind, default_left, cat_start, cat_words, cat_bits
+                if _row_goes_left(
+                    data,
+                    row,
+                    root + k,
+                    split_feature,
+                    threshold,
+                    kind,
+                    default_left,
+                    cat_start,
+                    cat_words,
+                    cat_bits,
                 ):
                     bits |= one << np.uint64(k)
             patterns[t, row] = bits

@@ -436,6 +436,27 @@ def _goes_left(
     return bool(value <= threshold[node])
 
 
+@numba.njit(cache=True, inline="always")
+def _row_goes_left(
+    data: npt.NDArray[np.float64],
+    row: int,
+    node: int,
+    split_feature: npt.NDArray[np.int32],
+    threshold: npt.NDArray[np.float64],
+    kind: npt.NDArray[np.uint8],
+    default_left: npt.NDArray[np.bool_],
+    cat_start: npt.NDArray[np.int32],
+    cat_words: npt.NDArray[np.int32],
+    cat_bits: npt.NDArray[np.uint32],
+) -> bool:
+    """Whether ``row`` of ``data`` goes left at split ``node``, as LightGBM's predictor reads
+    the row: its dense predictor treats ``|x| <= kZeroThreshold`` as 0."""
+    value = data[row, split_feature[node]]
+    if -_ZERO_THRESHOLD <= value <= _ZERO_THRESHOLD:
+        value = 0.0
+    return _goes_left(value, node, threshold, kind, default_left, cat_start, cat_words, cat_bits)
+
+
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _walk_kernel(
     data: npt.NDArray[np.float64],
@@ -464,12 +485,17 @@ def _walk_kernel(
             for row in range(start, stop):
                 node = root
                 while node >= 0:
-                    value = data[row, split_feature[node]]
-                    # LightGBM's dense predictor treats |x| <= kZeroThreshold as 0.
-                    if -_ZERO_THRESHOLD <= value <= _ZERO_THRESHOLD:
-                        value = 0.0
-                    if _goes_left(
-                        value, node, threshold, kind, default_left, cat_start, cat_words, cat_bits
+                    if _row_goes_left(
+                        data,
+                        row,
+                        node,
+                        split_feature,
+                        threshold,
+                        kind,
+                        default_left,
+                        cat_start,
+                        cat_words,
+                        cat_bits,
                     ):
                         node = left[node]
                     else:

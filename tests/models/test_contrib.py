@@ -34,8 +34,7 @@ from tests.models.test_forest import (
     N_FEATURES,
     _features,
     _model,
-    _near,
-    _value,
+    draw_rows,
 )
 
 
@@ -67,12 +66,7 @@ def test_contributions_match_lightgbm(
     data: st.DataObject,
 ) -> None:
     booster, forest = _model((seed, zero_as_missing, use_missing, n_trees, num_leaves))
-    numerical = forest.threshold[forest.kind != 3]
-    value = st.one_of(_value, _near(numerical)) if numerical.size else _value
-    rows = data.draw(
-        st.lists(st.lists(value, min_size=N_FEATURES, max_size=N_FEATURES), min_size=1, max_size=30)
-    )
-    _assert_same(forest, booster, np.array(rows, dtype=np.float64))
+    _assert_same(forest, booster, draw_rows(data, forest))
 
 
 def test_many_rows_sharing_patterns(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,12 +161,17 @@ def test_raw_scores_match_lightgbm(
     data: st.DataObject,
 ) -> None:
     booster, forest = _model((seed, zero_as_missing, use_missing, n_trees, num_leaves))
+    _assert_exact(forest, booster, draw_rows(data, forest))
+
+
+def draw_rows(data: st.DataObject, forest: Forest) -> npt.NDArray[np.float64]:
+    """1–30 rows of edge values, the model's own thresholds and their neighbours."""
     numerical = forest.threshold[forest.kind != 3]
     value = st.one_of(_value, _near(numerical)) if numerical.size else _value
     rows = data.draw(
         st.lists(st.lists(value, min_size=N_FEATURES, max_size=N_FEATURES), min_size=1, max_size=30)
     )
-    _assert_exact(forest, booster, np.array(rows, dtype=np.float64))
+    return np.array(rows, dtype=np.float64)
 
 
 def test_every_threshold_and_its_neighbours() -> None:
