@@ -39,6 +39,7 @@ __all__ = [
     "CanonicalKeys",
     "normalise_name",
     "party_key",
+    "party_key_values",
     "party_keys",
     "resolve_near_duplicates",
     "spelling_variant",
@@ -206,6 +207,16 @@ def party_key(expr: pl.Expr) -> pl.Expr:
     return chosen.list.unique().list.sort().list.join(" ")
 
 
+def party_key_values(names: pl.Series) -> pl.Series:
+    """:func:`party_key` of each value of ``names``, the words sorted by a compiled pass
+    (:func:`engine.kernels.sorted_token_keys`) instead of polars' list operations: the same
+    keys (a test compares both), in about half the time."""
+    from engine.kernels import sorted_token_keys  # numba: not at import (start-up)
+
+    normal = names.cast(pl.String).to_frame("name").select(normalise_name(pl.col("name")))
+    return sorted_token_keys(normal.to_series(), LEGAL_FORMS | _STOP_WORDS).alias(names.name)
+
+
 def party_keys(names: pl.Series) -> pl.Series:
     """:func:`party_key` of a name column, computed once per distinct name.
 
@@ -213,7 +224,8 @@ def party_keys(names: pl.Series) -> pl.Series:
     distinct values and joining back is much cheaper than normalising every row.
     """
     frame = names.cast(pl.String).to_frame("name")
-    distinct = frame.unique().with_columns(party_key(pl.col("name")).alias("key"))
+    distinct = frame.unique()
+    distinct = distinct.with_columns(party_key_values(distinct["name"]).alias("key"))
     joined = frame.join(distinct, on="name", how="left", maintain_order="left", nulls_equal=True)
     return joined["key"].alias(names.name)
 

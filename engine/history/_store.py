@@ -33,7 +33,7 @@ from engine.errors import Location, LookoutError
 from engine.history import _snapshot
 from engine.history._features import entity_columns
 from engine.identity import BatchIdentity, file_id, fingerprint, short_id
-from engine.parties import CanonicalKeys, party_key, resolve_near_duplicates
+from engine.parties import CanonicalKeys, party_key_values, resolve_near_duplicates
 from engine.schema import CANONICAL, DATETIME, RECORD_ID
 
 BATCH_ID = "history_batch_id"
@@ -534,7 +534,7 @@ class _PartyCache:
         frame = names.to_frame("name")
         new = frame.join(self.names, on="name", how="anti")
         if new.height:
-            keyed = new.with_columns(party_key(pl.col("name")).alias("party_key"))
+            keyed = new.with_columns(party_key_values(new["name"]).alias("party_key"))
             self.names = pl.concat([self.names, keyed])
         return frame.join(self.names, on="name", how="left")
 

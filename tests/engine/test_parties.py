@@ -11,10 +11,14 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
 from engine._indel_bound import CAPACITY, bucket_counts
+from engine.kernels import sorted_token_keys
 from engine.parties import (
+    LEGAL_FORMS,
     CanonicalKeys,
     normalise_name,
     party_key,
+    party_key_values,
+    party_keys,
     ratio_blocks,
     resolve_near_duplicates,
     spelling_variant,
@@ -259,3 +263,49 @@ def test_ratio_blocks_with_more_candidates_than_the_filter_holds() -> None:
     want = process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=92.0, dtype=np.uint8)
     np.testing.assert_array_equal(got, want)
     assert (got[0] > 0).sum() > CAPACITY
+
+
+_WORDS = st.sampled_from(["LTD", "CO", "THE", "AND", "ACME", "ÄCME", "Ω", "A", "AB", "B", ""])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(_WORDS, max_size=40).map(" ".join),  # past the kernel's 16 words
+            st.text(alphabet=st.sampled_from(list("AB Ωä ")), max_size=12),
+        ),
+        max_size=20,
+    )
+)
+def test_sorted_token_keys_are_the_list_expression(values: list[str | None]) -> None:
+    # Repeated, dropped, empty (two spaces) and non-ASCII words, rows of dropped words only.
+    drop = LEGAL_FORMS | {"THE", "AND"}
+    series = pl.Series("n", values, dtype=pl.String)
+    tokens = pl.col("n").str.split(" ")
+    dropped = pl.lit(sorted(drop), dtype=pl.List(pl.String))
+    kept = tokens.list.filter(~pl.element().is_in(dropped.first()))
+    chosen = pl.when(kept.list.len() > 0).then(kept).otherwise(tokens)
+    expected = series.to_frame().select(chosen.list.unique().list.sort().list.join(" "))
+    assert_series_equal(sorted_token_keys(series, drop), expected.to_series())
+
+
+def test_party_key_values_are_party_key() -> None:
+    names = [
+        "Acme Trading Co., Ltd.",
+        "TRADING ACME LIMITED",
+        "ТОО Акме",
+        "Müller & Söhne GmbH.",
+        "CO LTD",
+        "the the and",
+        "  ",
+        None,
+        "Zeta Alpha Zeta",
+        "北京 贸易 有限公司",
+        " ".join(f"W{i % 23}" for i in range(60)),
+    ]
+    series = pl.Series("name", names, dtype=pl.String)
+    expected = series.to_frame().select(party_key(pl.col("name"))).to_series()
+    assert_series_equal(party_key_values(series), expected)
+    assert party_keys(pl.Series("n", names * 3)).to_list() == expected.to_list() * 3
