@@ -172,9 +172,9 @@ def _mutated(draw: st.DrawFn, value: str) -> str:
         elif op == "delete" and chars:
             del chars[at]
         elif op == "insert":
-            chars.insert(at, draw(st.characters()))
+            chars.insert(at, draw(st.characters(codec="utf-8")))  # text polars can hold
         elif op == "replace" and chars:
-            chars[at] = draw(st.characters())
+            chars[at] = draw(st.characters(codec="utf-8"))
     return "".join(chars)
 
 
