@@ -573,3 +573,84 @@ def _sorted_tokens_kernel(
             previous = word
     out_offsets[n_rows] = pos
     return pos
+
+
+def normalise_ascii_names(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """For ASCII text, what :func:`engine.parties.normalise_name` gives, in one pass: upper
+    case, ``&`` as the word ``AND``, ``.``, ``'`` and the backtick dropped, every other run of
+    characters but letters and digits one space, trimmed; null where nothing is left.
+
+    (The name's normalisation form, mark removal and Cyrillic transliteration do nothing to
+    ASCII text.) Returns the normalised text (null where ``values`` is null, and also where a
+    value holds a non-ASCII byte) and whether each value is ASCII.
+    """
+    s = _as_string(values)
+    offsets, data = _arrow_buffers(s)
+    out_offsets = np.empty(len(s) + 1, dtype=np.int64)
+    # "&" becomes " AND " (5 bytes for 1): room for the worst case
+    out_data = np.empty(max(5 * len(data), 1), dtype=np.uint8)
+    ascii_only = np.empty(len(s), dtype=np.bool_)
+    empty = np.empty(len(s), dtype=np.bool_)
+    size = _normalise_ascii_kernel(offsets, data, out_offsets, out_data, ascii_only, empty)
+    array = pa.LargeStringArray.from_buffers(
+        len(s), pa.py_buffer(out_offsets), pa.py_buffer(out_data[:size])
+    )
+    text = pl.Series(s.name, pl.from_arrow(array), dtype=pl.String)
+    keep = pl.Series(ascii_only & ~empty) & s.is_not_null()
+    normal = pl.select(pl.when(keep).then(text)).to_series().alias(s.name)
+    return normal, pl.Series(s.name, ascii_only, dtype=pl.Boolean)
+
+
+@njit(cache=True, nogil=True)
+def _normalise_ascii_kernel(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+    out_data: npt.NDArray[np.uint8],
+    ascii_only: npt.NDArray[np.bool_],
+    empty: npt.NDArray[np.bool_],
+) -> int:
+    pos = 0
+    for row in range(offsets.shape[0] - 1):
+        start = offsets[row]
+        stop = offsets[row + 1]
+        out_offsets[row] = pos
+        ascii = True
+        for i in range(start, stop):
+            if data[i] >= 128:
+                ascii = False
+                break
+        ascii_only[row] = ascii
+        empty[row] = True
+        if not ascii:
+            continue
+        row_start = pos
+        gap = False
+        for i in range(start, stop):
+            byte = data[i]
+            if byte == 46 or byte == 39 or byte == 96:  # . ' ` are dropped
+                continue
+            if byte == 38:  # & reads as the word AND
+                if pos > row_start:
+                    out_data[pos] = 32
+                    pos += 1
+                out_data[pos] = 65
+                out_data[pos + 1] = 78
+                out_data[pos + 2] = 68
+                pos += 3
+                gap = True
+                continue
+            if 97 <= byte <= 122:  # a-z
+                byte -= 32
+            elif not (65 <= byte <= 90 or 48 <= byte <= 57):  # neither A-Z nor 0-9
+                gap = True
+                continue
+            if gap and pos > row_start:
+                out_data[pos] = 32
+                pos += 1
+            gap = False
+            out_data[pos] = byte
+            pos += 1
+        empty[row] = pos == row_start
+    out_offsets[offsets.shape[0] - 1] = pos
+    return pos

@@ -38,6 +38,7 @@ __all__ = [
     "LEGAL_FORMS",
     "CanonicalKeys",
     "normalise_name",
+    "normalised_names",
     "party_key",
     "party_key_values",
     "party_keys",
@@ -213,8 +214,22 @@ def party_key_values(names: pl.Series) -> pl.Series:
     keys (a test compares both), in about half the time."""
     from engine.kernels import sorted_token_keys  # numba: not at import (start-up)
 
-    normal = names.cast(pl.String).to_frame("name").select(normalise_name(pl.col("name")))
-    return sorted_token_keys(normal.to_series(), LEGAL_FORMS | _STOP_WORDS).alias(names.name)
+    return sorted_token_keys(normalised_names(names), LEGAL_FORMS | _STOP_WORDS).alias(names.name)
+
+
+def normalised_names(names: pl.Series) -> pl.Series:
+    """:func:`normalise_name` of each value: ASCII names (most of a manifest's) by one
+    compiled pass (:func:`engine.kernels.normalise_ascii_names`), the others by the
+    expression itself; the same text (a test compares both)."""
+    from engine.kernels import normalise_ascii_names  # numba: not at import (start-up)
+
+    text = names.cast(pl.String)
+    normal, ascii_only = normalise_ascii_names(text)
+    others = (~ascii_only & text.is_not_null()).arg_true()
+    if others.len() == 0:
+        return normal
+    rest = text.gather(others).to_frame("name").select(normalise_name(pl.col("name")))
+    return normal.scatter(others, rest.to_series())
 
 
 def party_keys(names: pl.Series) -> pl.Series:

@@ -16,6 +16,7 @@ from engine.parties import (
     LEGAL_FORMS,
     CanonicalKeys,
     normalise_name,
+    normalised_names,
     party_key,
     party_key_values,
     party_keys,
@@ -309,3 +310,22 @@ def test_party_key_values_are_party_key() -> None:
     expected = series.to_frame().select(party_key(pl.col("name"))).to_series()
     assert_series_equal(party_key_values(series), expected)
     assert party_keys(pl.Series("n", names * 3)).to_list() == expected.to_list() * 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from(list("aZ9 .&'`-,\t_(/")), max_size=16),
+            st.text(st.characters(codec="utf-8"), max_size=10),
+            st.sampled_from(["Müller & Söhne GmbH.", "ТОО «Акме»", "O’Brien & Co.", "  ", ""]),
+        ),
+        max_size=25,
+    )
+)
+def test_normalised_names_are_normalise_name(values: list[str | None]) -> None:
+    # ASCII names take the compiled pass, the others the expression: one result.
+    series = pl.Series("name", values, dtype=pl.String)
+    expected = series.to_frame().select(normalise_name(pl.col("name"))).to_series()
+    assert_series_equal(normalised_names(series), expected)
