@@ -127,8 +127,9 @@ class FileScoring:
     """The per-file function: load → validate → enrich → rules → model → combine, chunk by
     chunk, into ``parts/<file no>-part-<chunk no>.parquet``; picklable (the scorer is).
 
-    ``last``: hold each file's latest chunk in memory (:class:`LastChunk`; only for files
-    scored one after the other in the process that finalises, never on a cluster)."""
+    ``last``: hold the run's latest chunk in memory (:class:`LastChunk`, shared by the files
+    of a run; only for files scored one after the other in the process that finalises,
+    never on a cluster)."""
 
     scorer: Scorer
     spec: DatasetSpec

@@ -26,8 +26,6 @@ from models.phrases import PHRASES, phrase_expr
 
 __all__ = ["ModelStage", "reason_templates"]
 
-_UNSET = object()
-
 CONTRIBUTION_MARK = {"en": ": +", "ru": " — +"}
 """Between a phrase and its contribution: Russian phrases end in ": 3" themselves."""
 
@@ -45,7 +43,9 @@ class ModelStage:
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
         self._booster: Any = None
-        self._shap: TreeShap | object | None = _UNSET  # built at the first explanation
+        # The contribution kernels, built at the first explanation (None: LightGBM's own).
+        self._shap: TreeShap | None = None
+        self._shap_built = False
         self._reference = artifact.drift_reference()
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -130,9 +130,9 @@ class ModelStage:
         """LightGBM's ``pred_contrib`` of ``x``: by the compiled forest (the same doubles,
         each distinct decision pattern of a tree computed once: :mod:`models.contrib`), or by
         LightGBM itself for a forest the kernels do not handle."""
-        if self._shap is _UNSET:
-            self._shap = TreeShap.of(self.artifact.forest)
-        if isinstance(self._shap, TreeShap):
+        if not self._shap_built:
+            self._shap, self._shap_built = TreeShap.of(self.artifact.forest), True
+        if self._shap is not None:
             return self._shap.contributions(x)
         if self._booster is None:
             self._booster = self.artifact.booster()

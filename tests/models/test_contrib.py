@@ -9,6 +9,7 @@ asks LightGBM, with the same reasons.
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import replace
 
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 from api.wiring import SHIPPED_MODEL_DIR
 from models import contrib as contrib_module
-from models.artifact import load_model
+from models.artifact import ModelArtifact, load_model
 from models.contrib import TreeShap, _additions_per_tree
 from models.errors import ArtifactError
 from models.forest import Forest
@@ -169,20 +170,36 @@ def test_shipped_model_and_the_stage_fallback() -> None:
     _assert_same(artifact.forest, artifact.booster(), x)
 
     # The stage's reasons: the same by the kernels as by LightGBM (a forest without tables).
-    columns: dict[str, pl.Series] = {}
-    for f in artifact.plan.features:
-        if f.kind == "categorical":
-            codes = sorted(f.extra["codes"])
-            picked = [codes[i % len(codes)] if i % 7 else None for i in rng.integers(0, 999, 800)]
-            columns[f.source] = pl.Series(picked, dtype=pl.String)
-        else:
-            values = rng.gamma(1.5, 20.0, size=800)
-            values[rng.random(800) < 0.15] = np.nan
-            columns[f.source] = pl.Series(values).fill_nan(None)
-    frame = pl.DataFrame(columns)
+    frame = _source_rows(artifact, rng, 800)
     by_kernels = ModelStage(artifact).explain(frame)
     left_to_lightgbm = replace(artifact, forest=replace(artifact.forest, leaf_count=None))
     assert TreeShap.of(left_to_lightgbm.forest) is None
     by_lightgbm = ModelStage(left_to_lightgbm).explain(frame)
     assert by_kernels["model_reasons"].list.len().sum() > 0
     assert by_kernels.equals(by_lightgbm)
+
+
+def _source_rows(artifact: ModelArtifact, rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """Rows of the model's source columns: known and missing codes, skewed numbers, nulls."""
+    columns: dict[str, pl.Series] = {}
+    for f in artifact.plan.features:
+        if f.kind == "categorical":
+            codes = sorted(f.extra["codes"])
+            picked = [codes[i % len(codes)] if i % 7 else None for i in rng.integers(0, 999, n)]
+            columns[f.source] = pl.Series(picked, dtype=pl.String)
+        else:
+            values = rng.gamma(1.5, 20.0, size=n)
+            values[rng.random(n) < 0.15] = np.nan
+            columns[f.source] = pl.Series(values).fill_nan(None)
+    return pl.DataFrame(columns)
+
+
+def test_a_stage_sent_to_another_process_explains_with_the_kernels() -> None:
+    # A scorer is pickled to Ray workers and back: its model stage still uses the kernels.
+    artifact = load_model(SHIPPED_MODEL_DIR)
+    frame = _source_rows(artifact, np.random.default_rng(4), 300)
+    here = ModelStage(artifact)
+    expected = here.explain(frame)
+    copy = pickle.loads(pickle.dumps(ModelStage(artifact)))
+    assert copy.explain(frame).equals(expected)
+    assert copy._shap is not None and copy._booster is None  # no LightGBM booster was made
