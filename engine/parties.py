@@ -209,9 +209,11 @@ def party_key(expr: pl.Expr) -> pl.Expr:
 
 
 def party_key_values(names: pl.Series) -> pl.Series:
-    """:func:`party_key` of each value of ``names``, the words sorted by a compiled pass
-    (:func:`engine.kernels.sorted_token_keys`) instead of polars' list operations: the same
-    keys (a test compares both), in about half the time."""
+    """:func:`party_key` of each value of ``names``: ASCII names normalised and every key's
+    words sorted by compiled passes (:func:`normalised_names`,
+    :func:`engine.kernels.sorted_token_keys`) instead of regular expressions and polars' list
+    operations — the same keys (tests compare both), in about a seventh of the time on a
+    manifest's names."""
     from engine.kernels import sorted_token_keys  # numba: not at import (start-up)
 
     return sorted_token_keys(normalised_names(names), LEGAL_FORMS | _STOP_WORDS).alias(names.name)
