@@ -201,6 +201,35 @@ def _as_string(s: pl.Series) -> pl.Series:
     return s if s.dtype == pl.String else s.cast(pl.String)
 
 
+def _text_result(
+    s: pl.Series,
+    out_offsets: npt.NDArray[np.int64],
+    out_data: npt.NDArray[np.uint8],
+    size: int,
+    keep: pl.Series | None = None,
+) -> pl.Series:
+    """The text a kernel wrote (``out_offsets``, the first ``size`` bytes of ``out_data``),
+    named as ``s``; null where ``s`` is null, or ``keep`` is false."""
+    array = pa.LargeStringArray.from_buffers(
+        len(s), pa.py_buffer(out_offsets), pa.py_buffer(out_data[:size])
+    )
+    text = pl.Series(s.name, pl.from_arrow(array), dtype=pl.String)
+    valid = s.is_not_null() if keep is None else keep & s.is_not_null()
+    if valid.all():
+        return text
+    return pl.select(pl.when(valid).then(text)).to_series().alias(s.name)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_ascii(data: npt.NDArray[np.uint8], start: int, stop: int) -> bool:
+    """Whether ``data[start:stop]`` holds ASCII bytes only (a loop: numba compiles no
+    generator in ``all``)."""
+    for i in range(start, stop):  # noqa: SIM110
+        if data[i] >= 128:
+            return False
+    return True
+
+
 def _verdict(s: pl.Series, out: npt.NDArray[np.int8]) -> pl.Series:
     result = pl.Series(s.name, out, dtype=pl.Int8)
     if s.null_count():
@@ -394,11 +423,7 @@ def _simplify_ascii_kernel(
         start = offsets[row]
         stop = offsets[row + 1]
         out_offsets[row] = pos
-        ascii = True
-        for i in range(start, stop):
-            if data[i] >= 128:
-                ascii = False
-                break
+        ascii = _is_ascii(data, start, stop)
         ascii_only[row] = ascii
         if not ascii:
             continue
@@ -435,12 +460,7 @@ def simplify_ascii(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     out_data = np.empty(max(len(data), 1), dtype=np.uint8)
     ascii_only = np.empty(len(s), dtype=np.bool_)
     size = _simplify_ascii_kernel(offsets, data, out_offsets, out_data, ascii_only)
-    array = pa.LargeStringArray.from_buffers(
-        len(s), pa.py_buffer(out_offsets), pa.py_buffer(out_data[:size])
-    )
-    simple = pl.Series(s.name, pl.from_arrow(array), dtype=pl.String)
-    if s.null_count():
-        simple = pl.select(pl.when(s.is_not_null()).then(simple)).to_series().alias(s.name)
+    simple = _text_result(s, out_offsets, out_data, size)
     return simple, pl.Series(s.name, ascii_only, dtype=pl.Boolean)
 
 
@@ -462,13 +482,7 @@ def sorted_token_keys(values: pl.Series, drop: Iterable[str]) -> pl.Series:
     out_offsets = np.empty(len(s) + 1, dtype=np.int64)
     out_data = np.empty(max(len(data), 1), dtype=np.uint8)
     size = _sorted_tokens_kernel(offsets, data, drop_offsets, drop_data, out_offsets, out_data)
-    array = pa.LargeStringArray.from_buffers(
-        len(s), pa.py_buffer(out_offsets), pa.py_buffer(out_data[:size])
-    )
-    keys = pl.Series(s.name, pl.from_arrow(array), dtype=pl.String)
-    if s.null_count():
-        keys = pl.select(pl.when(s.is_not_null()).then(keys)).to_series().alias(s.name)
-    return keys
+    return _text_result(s, out_offsets, out_data, size)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -592,12 +606,7 @@ def normalise_ascii_names(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     ascii_only = np.empty(len(s), dtype=np.bool_)
     empty = np.empty(len(s), dtype=np.bool_)
     size = _normalise_ascii_kernel(offsets, data, out_offsets, out_data, ascii_only, empty)
-    array = pa.LargeStringArray.from_buffers(
-        len(s), pa.py_buffer(out_offsets), pa.py_buffer(out_data[:size])
-    )
-    text = pl.Series(s.name, pl.from_arrow(array), dtype=pl.String)
-    keep = pl.Series(ascii_only & ~empty) & s.is_not_null()
-    normal = pl.select(pl.when(keep).then(text)).to_series().alias(s.name)
+    normal = _text_result(s, out_offsets, out_data, size, keep=pl.Series(ascii_only & ~empty))
     return normal, pl.Series(s.name, ascii_only, dtype=pl.Boolean)
 
 
@@ -615,11 +624,7 @@ def _normalise_ascii_kernel(
         start = offsets[row]
         stop = offsets[row + 1]
         out_offsets[row] = pos
-        ascii = True
-        for i in range(start, stop):
-            if data[i] >= 128:
-                ascii = False
-                break
+        ascii = _is_ascii(data, start, stop)
         ascii_only[row] = ascii
         empty[row] = True
         if not ascii:
