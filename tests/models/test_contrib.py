@@ -18,8 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from api.wiring import SHIPPED_MODEL_DIR
 from models import contrib as contrib_module
@@ -31,11 +30,12 @@ from models.stage import ModelStage
 from tests.models.test_forest import (
     _EDGES,
     CAT_WIDE,
+    MODEL_CASES,
     N_CATS,
     N_FEATURES,
     _features,
     _model,
-    draw_rows,
+    model_cases,
 )
 
 
@@ -49,25 +49,13 @@ def _assert_same(forest: Forest, booster: lgb.Booster, x: npt.NDArray[np.float64
     np.testing.assert_array_equal(got, expected)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 3),
-    zero_as_missing=st.booleans(),
-    use_missing=st.booleans(),
-    n_trees=st.sampled_from([1, 3, 12]),
-    num_leaves=st.sampled_from([2, 7, 31, 63]),
-    data=st.data(),
-)
+@MODEL_CASES
+@given(model_cases())
 def test_contributions_match_lightgbm(
-    seed: int,
-    zero_as_missing: bool,
-    use_missing: bool,
-    n_trees: int,
-    num_leaves: int,
-    data: st.DataObject,
+    case: tuple[lgb.Booster, Forest, npt.NDArray[np.float64]],
 ) -> None:
-    booster, forest = _model((seed, zero_as_missing, use_missing, n_trees, num_leaves))
-    _assert_same(forest, booster, draw_rows(data, forest))
+    booster, forest, x = case
+    _assert_same(forest, booster, x)
 
 
 def test_many_rows_sharing_patterns(monkeypatch: pytest.MonkeyPatch) -> None:

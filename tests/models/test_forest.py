@@ -143,35 +143,39 @@ def _near(thresholds: npt.NDArray[np.float64]) -> st.SearchStrategy[float]:
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 3),
-    zero_as_missing=st.booleans(),
-    use_missing=st.booleans(),
-    n_trees=st.sampled_from([1, 3, 12]),
-    num_leaves=st.sampled_from([2, 7, 31, 63]),
-    data=st.data(),
-)
-def test_raw_scores_match_lightgbm(
-    seed: int,
-    zero_as_missing: bool,
-    use_missing: bool,
-    n_trees: int,
-    num_leaves: int,
-    data: st.DataObject,
-) -> None:
-    booster, forest = _model((seed, zero_as_missing, use_missing, n_trees, num_leaves))
-    _assert_exact(forest, booster, draw_rows(data, forest))
-
-
-def draw_rows(data: st.DataObject, forest: Forest) -> npt.NDArray[np.float64]:
-    """1–30 rows of edge values, the model's own thresholds and their neighbours."""
+@st.composite
+def model_cases(
+    draw: st.DrawFn,
+) -> tuple[lgb.Booster, Forest, npt.NDArray[np.float64]]:
+    """A random model (missing types, 1–12 trees of 2–63 leaves) and 1–30 rows of edge
+    values, the model's own thresholds and their neighbours."""
+    key = (
+        draw(st.integers(0, 3)),
+        draw(st.booleans()),
+        draw(st.booleans()),
+        draw(st.sampled_from([1, 3, 12])),
+        draw(st.sampled_from([2, 7, 31, 63])),
+    )
+    booster, forest = _model(key)
     numerical = forest.threshold[forest.kind != 3]
     value = st.one_of(_value, _near(numerical)) if numerical.size else _value
-    rows = data.draw(
+    rows = draw(
         st.lists(st.lists(value, min_size=N_FEATURES, max_size=N_FEATURES), min_size=1, max_size=30)
     )
-    return np.array(rows, dtype=np.float64)
+    return booster, forest, np.array(rows, dtype=np.float64)
+
+
+MODEL_CASES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+"""The settings of the property tests over :func:`model_cases`."""
+
+
+@MODEL_CASES
+@given(model_cases())
+def test_raw_scores_match_lightgbm(
+    case: tuple[lgb.Booster, Forest, npt.NDArray[np.float64]],
+) -> None:
+    booster, forest, x = case
+    _assert_exact(forest, booster, x)
 
 
 def test_every_threshold_and_its_neighbours() -> None:
