@@ -128,6 +128,16 @@ def score(
         bool, typer.Option("--no-watchlist", help=_N("Screen against no list."))
     ] = False,
     chunk_rows: Annotated[int, typer.Option(help=_N("Rows per chunk (bounds memory)."))] = 250_000,
+    hold_rows: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help=_N(
+                "Scored rows kept in memory until the output is written, instead of "
+                "scratch files (locally; 0: every chunk to disk)."
+            ),
+        ),
+    ] = 1_000_000,  # engine._parts.DEFAULT_HOLD_ROWS (not imported: start-up)
     engine: Annotated[
         str, typer.Option(help=_N("local (one process) or ray (files scored in parallel on Ray)."))
     ] = "local",
@@ -186,6 +196,7 @@ def score(
         capacity=cap,
         seed=seed,
         chunk_rows=chunk_rows,
+        hold_rows=hold_rows,
         layout=layout,
         executor=Ray(address=address, workers=workers) if engine == "ray" else Local(),
     )
@@ -203,6 +214,7 @@ def _run_with_progress(
     capacity: Capacity | None,
     seed: int,
     chunk_rows: int,
+    hold_rows: int,
     layout: str | None,
     executor: Executor,
 ) -> RunRecord:
@@ -233,6 +245,7 @@ def _run_with_progress(
             seed=seed,
             progress=progress,
             chunk_rows=chunk_rows,
+            hold_rows=hold_rows,
             layout=layout,
             executor=executor,
         )

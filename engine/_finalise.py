@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 
 from engine._canonical import QUARANTINE_SCHEMA
-from engine._parts import LastChunk, PartialBatch, clear, part_file_index
+from engine._parts import HeldChunks, PartialBatch, clear, part_file_index
 from engine.errors import Location, PipelineError
 from engine.history import FIRST_SEEN_LOOKBACK_DAYS
 from engine.i18n import LOCALES, localised_column
@@ -92,7 +92,7 @@ def finalise(
     timings: Timings,
     layout: str,
     write_partitions: PartitionWriter,
-    last: LastChunk | None = None,
+    held: HeldChunks | None = None,
 ) -> RunRecord:
     """Global selection, explanations, outputs and the run record, from the scored parts of
     every file (``partial``: merged in file order); then the history append.
@@ -101,13 +101,15 @@ def finalise(
     the row's position in the whole batch. ``layout``: ``"file"`` writes one
     ``scored.parquet``; ``"partitioned"`` writes ``scored/`` with one Parquet file per part
     (the same rows, in the same order, when read as ``scored/*.parquet``), each finished by
-    ``write_partitions`` (the executor's). ``last``: the batch's last chunk, held in memory
-    instead of written as a part (see :class:`engine._parts.LastChunk`). Raises
+    ``write_partitions`` (the executor's). ``held``: the batch's latest chunks, kept in memory
+    instead of written as parts (see :class:`engine._parts.HeldChunks`). Raises
     PipelineError, after writing the quarantine and run record, when no row could be scored.
     """
-    last = last or LastChunk()
-    if layout != "file":
-        last.spill()  # each output partition is finished from its part
+    held = held or HeldChunks(0)
+    with timings.stage("write"):
+        held.wait()  # the part being written in the background
+        if layout != "file":
+            held.spill()  # each output partition is finished from its part
     offsets = partial.offsets()
     for name, seconds in partial.timings.items():
         timings.add(name, seconds)
@@ -130,7 +132,7 @@ def finalise(
     }
     if partial.rows_scored == 0:
         _finish(record, timings, scorer, partial, out_dir, status="failed")
-        last.release()
+        held.release()
         clear(parts)
         raise PipelineError(
             f"no row could be scored: {partial.rows_in} record(s) read, "
@@ -142,7 +144,7 @@ def finalise(
     with timings.stage("select"):
         risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
         selection = select(risk, capacity, scorer.policy, seed=seed)
-    scored = scan_parts(sorted(parts.glob("*.parquet")), offsets, last)
+    scored = scan_parts(sorted(parts.glob("*.parquet")), offsets, held)
     with timings.stage("explain"):
         explanations = _explain(scored, selection, risk, scorer)
     # Only the selected rows carry a reason: a small right side instead of every row.
@@ -159,7 +161,7 @@ def finalise(
             jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
             write_partitions(jobs, chosen, explanations, offsets)
         _write_flagged(scan_scored(target), out_dir)
-    last.release()
+    held.release()
     clear(parts)
     record.counts.update(_selection_counts(selection, risk))
     record.counts["data_quality"] = partial.dq_totals
@@ -199,17 +201,17 @@ def _part_offset(part: Path, offsets: pl.DataFrame) -> int:
 
 
 def scan_parts(
-    parts: list[Path], offsets: pl.DataFrame, last: LastChunk | None = None
+    parts: list[Path], offsets: pl.DataFrame, held: HeldChunks | None = None
 ) -> pl.LazyFrame:
     """The scored parts as one frame in batch order, each part's ``row_index`` shifted by
     its file's offset — a literal per part, so the rows stream through (a join, or a lookup
-    by ``source_file``, made polars hold the whole wide frame in memory). ``last``: the
-    batch's last chunk, held in memory, after every part."""
+    by ``source_file``, made polars hold the whole wide frame in memory). ``held``: the
+    batch's latest chunks, kept in memory, after every part."""
     sources: list[tuple[Path, pl.LazyFrame]] = [(p, pl.scan_parquet(p)) for p in parts]
-    held = last.frame() if last is not None else None
-    if last is not None and last.path is not None and held is not None:
-        assert all(p.name < last.path.name for p in parts), "the held chunk comes last"
-        sources.append((last.path, held.lazy()))
+    in_memory = held.frames() if held is not None else []
+    if in_memory:
+        assert all(p.name < in_memory[0][0].name for p in parts), "held chunks come last"
+        sources += [(path, frame.lazy()) for path, frame in in_memory]
     frames = []
     for part, frame in sources:
         offset = _part_offset(part, offsets)

@@ -8,10 +8,12 @@ per batch (:mod:`engine._finalise`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import polars as pl
 
@@ -82,38 +84,68 @@ class PartialBatch:
         )
 
 
-class LastChunk:
-    """The latest scored chunk of a run kept in memory, written as its scratch part only
-    when the next chunk comes (:meth:`keep`).
+DEFAULT_HOLD_ROWS = 1_000_000
+"""Rows of scored chunks a run in this process keeps in memory instead of scratch parts
+(about 1.2 GB with the shipped configuration's ~150 columns)."""
+
+
+class HeldChunks:
+    """The latest scored chunks of a run kept in memory, up to ``max_rows`` rows; an older
+    chunk becomes its scratch part when newer ones push it out (:meth:`keep`), written in a
+    worker thread while the next chunk is scored.
 
     An executor that scores the files one after the other in this process gives one to
-    :class:`FileScoring`: the batch's last chunk — all of a batch of up to ``chunk_rows``
-    rows, the usual day — then never goes to disk and back; the finalisation reads it from
-    memory (:meth:`frame`). One chunk at most is held, so memory stays bounded.
+    :class:`FileScoring`: a batch of up to ``max_rows`` rows then never goes to disk and
+    back, and a larger one writes only its earlier chunks; the finalisation reads the held
+    chunks from memory (:meth:`frames`). At most ``max_rows`` rows are held (a larger chunk
+    is written) and one chunk is being written, so memory stays bounded; ``max_rows=0``
+    writes every chunk. A failed write is raised by the next call
+    that waits for it (:meth:`keep`, :meth:`spill`, :meth:`wait`).
     """
 
-    def __init__(self) -> None:
-        self.path: Path | None = None
-        self._frame: pl.DataFrame | None = None
+    def __init__(self, max_rows: int = DEFAULT_HOLD_ROWS) -> None:
+        self.max_rows = max_rows
+        self._held: list[tuple[Path, pl.DataFrame]] = []
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
 
     def keep(self, path: Path, frame: pl.DataFrame) -> None:
-        """Hold ``frame`` (the part ``path``), writing the chunk held before."""
-        self.spill()
-        self.path, self._frame = path, frame
+        """Hold ``frame`` (the part ``path``); the oldest held chunks beyond ``max_rows``
+        start their writes, one at a time."""
+        self._held.append((path, frame))
+        while self._held and sum(f.height for _, f in self._held) > self.max_rows:
+            self.wait()
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="lookout-part")
+            self._writing = self._writer.submit(write_part, *self._held.pop(0))
+
+    def wait(self) -> None:
+        """Wait for the part being written, raising its error."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def spill(self) -> None:
-        """Write the held chunk to its scratch part (and hold nothing)."""
-        if self.path is not None and self._frame is not None:
-            write_part(self.path, self._frame)
-        self.release()
+        """Write every held chunk to its scratch part (and hold nothing)."""
+        self.wait()
+        for path, frame in self._held:
+            write_part(path, frame)
+        self._held = []
 
-    def frame(self) -> pl.DataFrame | None:
-        """The held chunk, None when none is held."""
-        return self._frame
+    def frames(self) -> list[tuple[Path, pl.DataFrame]]:
+        """The held chunks and their part names, oldest first."""
+        return list(self._held)
 
     def release(self) -> None:
-        """Forget the held chunk without writing it (the run is finished)."""
-        self.path, self._frame = None, None
+        """Forget the held chunks without writing them (the run is finished, or failed),
+        after the part being written is done; stop the writer thread."""
+        self._held = []
+        try:
+            self.wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
 
 def write_part(path: Path, frame: pl.DataFrame) -> None:
@@ -122,20 +154,44 @@ def write_part(path: Path, frame: pl.DataFrame) -> None:
     frame.write_parquet(path, compression="lz4", statistics=False)
 
 
+T = TypeVar("T")
+_END = object()
+
+
+def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
+    """``items``, each one produced in a worker thread while the caller works on the one
+    before: the next chunk is read and made canonical (polars and the compiled kernels,
+    which release the GIL) on the second core while this one is scored.
+
+    The items come in order, and an error comes where its item would have. When the caller
+    stops early, the item being produced is waited for and ``items`` closed."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="lookout-read")
+    try:
+        ahead = pool.submit(next, items, _END)
+        while (item := ahead.result()) is not _END:
+            ahead = pool.submit(next, items, _END)
+            yield cast(T, item)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
 @dataclass(frozen=True)
 class FileScoring:
     """The per-file function: load → validate → enrich → rules → model → combine, chunk by
     chunk, into ``parts/<file no>-part-<chunk no>.parquet``; picklable (the scorer is).
 
-    ``last``: hold the run's latest chunk in memory (:class:`LastChunk`, shared by the files
-    of a run; only for files scored one after the other in the process that finalises,
-    never on a cluster)."""
+    ``held``: keep the run's latest chunks in memory (:class:`HeldChunks`, shared by the
+    files of a run; only for files scored one after the other in the process that
+    finalises, never on a cluster)."""
 
     scorer: Scorer
     spec: DatasetSpec
     parts: Path
     chunk_rows: int
-    last: LastChunk | None = None
+    held: HeldChunks | None = None
 
     def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
         """Score file number ``index`` of the batch; ``progress`` sees its rows so far."""
@@ -143,47 +199,50 @@ class FileScoring:
         timings = Timings()
         summary = IngestSummary()
         partial = PartialBatch()
-        chunks = read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
-        part_no = 0
-        stages: list[Stage] = []
-        while True:
-            with timings.stage("load"):
-                chunk = next(chunks, None)
-            if chunk is None:
-                break
-            partial.rows_in += chunk.records_read
-            partial.quarantine.append(chunk.quarantine)
-            if chunk.rows.height == 0:
-                continue
-            scored, rules = scorer.score(chunk.rows, chunk.present, timings)
-            if rules is not None and not any(rules is seen for seen in stages):
-                stages.append(rules)
-            with timings.stage("write"):
-                part = self.parts / part_name(index, part_no)
-                if self.last is None:
-                    write_part(part, scored)
-                else:
-                    self.last.keep(part, scored)
-            part_no += 1
-            with timings.stage("drift"):
-                partial.drift = tally_drift(scorer.model, scored, partial.drift)
-            partial.risk.append(
-                scored.select(
-                    # One dictionary entry per file instead of the path on every row.
-                    pl.col(SOURCE_FILE).cast(pl.Categorical),
-                    ROW_INDEX,
-                    "risk_score",
-                    "forced_red",
-                    "lane",
-                    *(["explore_score"] if "explore_score" in scored.columns else []),
+        # closed also when scoring fails: the chunk being read ahead is waited for
+        with closing(
+            read_ahead(read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary))
+        ) as chunks:
+            part_no = 0
+            stages: list[Stage] = []
+            while True:
+                with timings.stage("load"):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                partial.rows_in += chunk.records_read
+                partial.quarantine.append(chunk.quarantine)
+                if chunk.rows.height == 0:
+                    continue
+                scored, rules = scorer.score(chunk.rows, chunk.present, timings)
+                if rules is not None and not any(rules is seen for seen in stages):
+                    stages.append(rules)
+                with timings.stage("drift"):
+                    partial.drift = tally_drift(scorer.model, scored, partial.drift)
+                partial.risk.append(
+                    scored.select(
+                        # One dictionary entry per file instead of the path on every row.
+                        pl.col(SOURCE_FILE).cast(pl.Categorical),
+                        ROW_INDEX,
+                        "risk_score",
+                        "forced_red",
+                        "lane",
+                        *(["explore_score"] if "explore_score" in scored.columns else []),
+                    )
                 )
-            )
-            totals = scored.select(pl.col(DQ_FLAGS).sum()).row(0)
-            for name, total in zip(DQ_FLAGS, totals, strict=True):
-                partial.dq_totals[name] += int(total)
-            partial.rows_scored += scored.height
-            if progress:
-                progress("score", partial.rows_scored)
+                totals = scored.select(pl.col(DQ_FLAGS).sum()).row(0)
+                for name, total in zip(DQ_FLAGS, totals, strict=True):
+                    partial.dq_totals[name] += int(total)
+                partial.rows_scored += scored.height
+                with timings.stage("write"):
+                    part = self.parts / part_name(index, part_no)
+                    if self.held is None:
+                        write_part(part, scored)
+                    else:
+                        self.held.keep(part, scored)
+                part_no += 1
+                if progress:
+                    progress("score", partial.rows_scored)
         partial.files = summary.files
         partial.blank_lines = summary.blank_lines
         partial.timings = timings.seconds
@@ -222,12 +281,13 @@ def clear(folder: Path) -> None:
 
 __all__ = [
     "FileScoring",
-    "LastChunk",
+    "HeldChunks",
     "PartialBatch",
     "Progress",
     "clear",
     "part_file_index",
     "part_name",
     "prepare_parts",
+    "read_ahead",
     "write_part",
 ]

@@ -14,7 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine._finalise import FLAGGED_COLUMNS, begin_batch, check_layout, finalise, scan_scored
-from engine._parts import FileScoring, LastChunk, PartialBatch, Progress, prepare_parts
+from engine._parts import (
+    DEFAULT_HOLD_ROWS,
+    FileScoring,
+    HeldChunks,
+    PartialBatch,
+    Progress,
+    prepare_parts,
+)
 from engine.executor import Executor, Local
 from engine.identity import batch_identity
 from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
@@ -34,6 +41,7 @@ def run_batch(
     seed: int = 0,
     progress: Progress | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    hold_rows: int = DEFAULT_HOLD_ROWS,
     layout: str | None = None,
     executor: Executor | None = None,
 ) -> RunRecord:
@@ -72,27 +80,31 @@ def run_batch(
         # The history stage leaves this batch out of its own history; told before the
         # scorer is pickled for a distributed executor, so every copy knows the batch.
         begin_batch(scorer, record)
-        # Files scored here one after the other: the last chunk stays in memory.
-        last = LastChunk() if running.in_process else None
-        task = FileScoring(scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows, last=last)
-        if running.map_stage is None:
-            partials = running.map(task, paths, progress)
-        else:
-            with timings.stage(running.map_stage):
+        # Files scored here one after the other: the latest chunks stay in memory.
+        held = HeldChunks(hold_rows) if running.in_process else None
+        task = FileScoring(scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows, held=held)
+        try:
+            if running.map_stage is None:
                 partials = running.map(task, paths, progress)
-        record = finalise(
-            PartialBatch.merged(partials),
-            record=record,
-            scorer=scorer,
-            parts=parts,
-            out_dir=out_dir,
-            capacity=capacity,
-            seed=seed,
-            timings=timings,
-            layout=layout,
-            write_partitions=running.write_partitions,
-            last=last,
-        )
+            else:
+                with timings.stage(running.map_stage):
+                    partials = running.map(task, paths, progress)
+            record = finalise(
+                PartialBatch.merged(partials),
+                record=record,
+                scorer=scorer,
+                parts=parts,
+                out_dir=out_dir,
+                capacity=capacity,
+                seed=seed,
+                timings=timings,
+                layout=layout,
+                write_partitions=running.write_partitions,
+                held=held,
+            )
+        finally:
+            if held is not None:
+                held.release()  # a failed run: its part writer stopped
     if progress:
         progress("done", record.rows_scored)
     return record

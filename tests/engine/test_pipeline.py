@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -375,7 +376,7 @@ class _Spilling(Local):
         yield _WritesEveryChunk()
 
 
-def test_the_last_chunk_is_finalised_from_memory(
+def test_held_chunks_are_finalised_from_memory(
     tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written: list[str] = []
@@ -388,25 +389,91 @@ def test_the_last_chunk_is_finalised_from_memory(
     monkeypatch.setattr(parts_module, "write_part", counting)
     path = _manifest(tmp_path, broken=True)
     options: dict[str, Any] = {"scorer": scorer, "capacity": Capacity.parse("10%")}
-    held = run_batch(path, out_dir=tmp_path / "held", chunk_rows=7, **options)
-    assert len(written) == 5  # 37 rows in six chunks of 7: the sixth never goes to disk
-    assert "000000-part-00005.parquet" not in written
+    # 37 rows in six chunks of 7 (the last of 2): 14 rows held keep the fifth and sixth.
+    held = run_batch(path, out_dir=tmp_path / "held", chunk_rows=7, hold_rows=14, **options)
+    assert written == [f"000000-part-{n:05d}.parquet" for n in range(4)]
     written.clear()
     spilled = run_batch(
         path, out_dir=tmp_path / "spilled", chunk_rows=7, executor=_Spilling(), **options
     )
     assert len(written) == 6
-    for name in ("scored.parquet", "quarantine.parquet"):
-        assert_frame_equal(
-            pl.read_parquet(tmp_path / "held" / name), pl.read_parquet(tmp_path / "spilled" / name)
-        )
-    assert (tmp_path / "held" / "flagged.csv").read_bytes() == (
-        tmp_path / "spilled" / "flagged.csv"
-    ).read_bytes()
-    assert held.counts == spilled.counts
-    assert not (tmp_path / "held" / "_parts").exists()
-    # A batch of one chunk (the usual day) writes no scratch part at all.
     written.clear()
-    run_batch(path, out_dir=tmp_path / "one", chunk_rows=100, **options)
-    assert written == []
-    assert pl.read_parquet(tmp_path / "one" / "scored.parquet").height == 37
+    zero = run_batch(path, out_dir=tmp_path / "zero", chunk_rows=7, hold_rows=0, **options)
+    assert len(written) == 6  # nothing held: every chunk a part, as on a cluster
+    written.clear()
+    whole = run_batch(path, out_dir=tmp_path / "whole", chunk_rows=7, **options)
+    assert written == []  # the default holds a million rows
+    for out in ("held", "zero", "whole"):
+        for name in ("scored.parquet", "quarantine.parquet"):
+            assert_frame_equal(
+                pl.read_parquet(tmp_path / out / name),
+                pl.read_parquet(tmp_path / "spilled" / name),
+            )
+        assert (tmp_path / out / "flagged.csv").read_bytes() == (
+            tmp_path / "spilled" / "flagged.csv"
+        ).read_bytes()
+        assert not (tmp_path / out / "_parts").exists()
+    assert held.counts == spilled.counts == zero.counts == whole.counts
+    # A chunk larger than the budget is written (one chunk of 37 rows, 10 held at most).
+    written.clear()
+    run_batch(path, out_dir=tmp_path / "one", chunk_rows=100, hold_rows=10, **options)
+    assert written == ["000000-part-00000.parquet"]
+    assert_frame_equal(
+        pl.read_parquet(tmp_path / "one" / "scored.parquet"),
+        pl.read_parquet(tmp_path / "spilled" / "scored.parquet"),
+    )
+
+
+def test_a_failed_part_write_fails_the_run(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = parts_module.write_part
+
+    def failing(path: Path, frame: pl.DataFrame) -> None:
+        if path.name.endswith("00002.parquet"):
+            raise OSError(28, "No space left on device")
+        real(path, frame)
+
+    monkeypatch.setattr(parts_module, "write_part", failing)
+    path = _manifest(tmp_path, broken=True)
+    with pytest.raises(OSError, match="No space left"):
+        run_batch(
+            path,
+            scorer=scorer,
+            out_dir=tmp_path / "out",
+            capacity=Capacity.parse("10%"),
+            chunk_rows=7,
+            hold_rows=7,
+        )
+    assert not (tmp_path / "out" / "scored.parquet").exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("lookout-")]
+
+
+def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
+    produced: list[int] = []
+    closed: list[bool] = []
+
+    def source(fail_at: int | None) -> Iterator[int]:
+        try:
+            for n in range(5):
+                if n == fail_at:
+                    raise ValueError(f"bad item {n}")
+                produced.append(n)
+                yield n
+        finally:
+            closed.append(True)
+
+    assert list(parts_module.read_ahead(source(None))) == [0, 1, 2, 3, 4]
+    got: list[int] = []
+    with pytest.raises(ValueError, match="bad item 3"):
+        for n in parts_module.read_ahead(source(3)):
+            got.append(n)
+    assert got == [0, 1, 2]  # the error comes where item 3 would have
+    produced.clear()
+    closed.clear()
+    ahead = parts_module.read_ahead(source(None))
+    assert next(ahead) == 0
+    ahead.close()  # the caller stops early: the item read ahead is waited for (or not
+    assert produced in ([0], [0, 1])  # started), and the source closed, not read on
+    assert closed == [True]
+    assert not [t for t in threading.enumerate() if t.name.startswith("lookout-read")]
