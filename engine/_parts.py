@@ -85,45 +85,49 @@ class PartialBatch:
 
 
 DEFAULT_HOLD_ROWS = 1_000_000
-"""Rows of scored chunks a run in this process keeps in memory instead of scratch parts
+"""Rows of a batch scored in this process that are kept in memory instead of scratch parts
 (about 1.2 GB with the shipped configuration's ~150 columns)."""
 
 
 class HeldChunks:
-    """The latest scored chunks of a run kept in memory, up to ``max_rows`` rows; an older
-    chunk becomes its scratch part when newer ones push it out (:meth:`keep`), written in a
-    worker thread while the next chunk is scored.
+    """The scored chunks of a run, kept in memory while the batch fits in ``max_rows``
+    rows, else written as scratch parts in a worker thread while the next chunk is scored.
 
     An executor that scores the files one after the other in this process gives one to
-    :class:`FileScoring`: a batch of up to ``max_rows`` rows then never goes to disk and
-    back, and a larger one writes only its earlier chunks; the finalisation reads the held
-    chunks from memory (:meth:`frames`). At most ``max_rows`` rows are held (a larger chunk
-    is written) and one chunk is being written, so memory stays bounded; ``max_rows=0``
-    writes every chunk. A failed write is raised by the next call
-    that waits for it (:meth:`keep`, :meth:`spill`, :meth:`wait`).
+    :class:`FileScoring`: a batch of up to ``max_rows`` rows — the usual day — then never
+    goes to disk and back, and the finalisation reads its chunks from memory
+    (:meth:`frames`). The chunk that takes the batch past ``max_rows`` sends the held
+    chunks and itself to the writer, and every later chunk follows as it comes: a large
+    batch keeps no chunk in memory, so its memory is that of scoring and streaming the
+    parts, not ``max_rows`` more (``max_rows=0`` writes every chunk). The writes of one
+    :meth:`keep` are waited for by the next; a failed write is raised there, or by
+    :meth:`spill` or :meth:`wait`.
     """
 
     def __init__(self, max_rows: int = DEFAULT_HOLD_ROWS) -> None:
         self.max_rows = max_rows
         self._held: list[tuple[Path, pl.DataFrame]] = []
+        self._rows = 0
         self._writer: ThreadPoolExecutor | None = None
-        self._writing: Future[None] | None = None
+        self._writing: list[Future[None]] = []
 
     def keep(self, path: Path, frame: pl.DataFrame) -> None:
-        """Hold ``frame`` (the part ``path``); the oldest held chunks beyond ``max_rows``
-        start their writes, one at a time."""
+        """Hold ``frame`` (the part ``path``), or, once the batch is past ``max_rows``
+        rows, start writing it and whatever is held."""
         self._held.append((path, frame))
-        while self._held and sum(f.height for _, f in self._held) > self.max_rows:
+        self._rows += frame.height
+        if self._rows > self.max_rows:
             self.wait()
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="lookout-part")
-            self._writing = self._writer.submit(write_part, *self._held.pop(0))
+            self._writing = [self._writer.submit(write_part, *held) for held in self._held]
+            self._held = []
 
     def wait(self) -> None:
-        """Wait for the part being written, raising its error."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
+        """Wait for the parts being written, raising the first error."""
+        writing, self._writing = self._writing, []
+        for write in writing:
+            write.result()
 
     def spill(self) -> None:
         """Write every held chunk to its scratch part (and hold nothing)."""
@@ -138,7 +142,7 @@ class HeldChunks:
 
     def release(self) -> None:
         """Forget the held chunks without writing them (the run is finished, or failed),
-        after the part being written is done; stop the writer thread."""
+        after the parts being written are done; stop the writer thread."""
         self._held = []
         try:
             self.wait()

@@ -389,9 +389,11 @@ def test_held_chunks_are_finalised_from_memory(
     monkeypatch.setattr(parts_module, "write_part", counting)
     path = _manifest(tmp_path, broken=True)
     options: dict[str, Any] = {"scorer": scorer, "capacity": Capacity.parse("10%")}
-    # 37 rows in six chunks of 7 (the last of 2): 14 rows held keep the fifth and sixth.
-    held = run_batch(path, out_dir=tmp_path / "held", chunk_rows=7, hold_rows=14, **options)
-    assert written == [f"000000-part-{n:05d}.parquet" for n in range(4)]
+    # 37 rows in six chunks of 7 (the last of 2): held whole in 37 rows, not in 36.
+    held = run_batch(path, out_dir=tmp_path / "held", chunk_rows=7, hold_rows=37, **options)
+    assert written == []
+    past = run_batch(path, out_dir=tmp_path / "past", chunk_rows=7, hold_rows=36, **options)
+    assert written == [f"000000-part-{n:05d}.parquet" for n in range(6)]
     written.clear()
     spilled = run_batch(
         path, out_dir=tmp_path / "spilled", chunk_rows=7, executor=_Spilling(), **options
@@ -403,7 +405,7 @@ def test_held_chunks_are_finalised_from_memory(
     written.clear()
     whole = run_batch(path, out_dir=tmp_path / "whole", chunk_rows=7, **options)
     assert written == []  # the default holds a million rows
-    for out in ("held", "zero", "whole"):
+    for out in ("held", "past", "zero", "whole"):
         for name in ("scored.parquet", "quarantine.parquet"):
             assert_frame_equal(
                 pl.read_parquet(tmp_path / out / name),
@@ -413,8 +415,8 @@ def test_held_chunks_are_finalised_from_memory(
             tmp_path / "spilled" / "flagged.csv"
         ).read_bytes()
         assert not (tmp_path / out / "_parts").exists()
-    assert held.counts == spilled.counts == zero.counts == whole.counts
-    # A chunk larger than the budget is written (one chunk of 37 rows, 10 held at most).
+    assert held.counts == past.counts == spilled.counts == zero.counts == whole.counts
+    # A chunk larger than the budget is written too (one chunk of 37 rows, 10 held).
     written.clear()
     run_batch(path, out_dir=tmp_path / "one", chunk_rows=100, hold_rows=10, **options)
     assert written == ["000000-part-00000.parquet"]
