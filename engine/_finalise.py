@@ -101,14 +101,13 @@ def finalise(
     the row's position in the whole batch. ``layout``: ``"file"`` writes one
     ``scored.parquet``; ``"partitioned"`` writes ``scored/`` with one Parquet file per part
     (the same rows, in the same order, when read as ``scored/*.parquet``), each finished by
-    ``write_partitions`` (the executor's). ``held``: the batch's latest chunks, kept in memory
-    instead of written as parts (see :class:`engine._parts.HeldChunks`). Raises
+    ``write_partitions`` (the executor's). ``held``: the chunks of a batch small enough to be kept
+    in memory instead of written as parts (see :class:`engine._parts.HeldChunks`). Raises
     PipelineError, after writing the quarantine and run record, when no row could be scored.
     """
     held = held or HeldChunks(0)
-    with timings.stage("write"):
-        held.wait()  # the part being written in the background
-        if layout != "file":
+    if layout != "file":
+        with timings.stage("write"):
             held.spill()  # each output partition is finished from its part
     offsets = partial.offsets()
     for name, seconds in partial.timings.items():
@@ -206,7 +205,7 @@ def scan_parts(
     """The scored parts as one frame in batch order, each part's ``row_index`` shifted by
     its file's offset — a literal per part, so the rows stream through (a join, or a lookup
     by ``source_file``, made polars hold the whole wide frame in memory). ``held``: the
-    batch's latest chunks, kept in memory, after every part."""
+    chunks kept in memory, after every part."""
     sources: list[tuple[Path, pl.LazyFrame]] = [(p, pl.scan_parquet(p)) for p in parts]
     in_memory = held.frames() if held is not None else []
     if in_memory:

@@ -9,7 +9,7 @@ per batch (:mod:`engine._finalise`).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,47 +91,32 @@ DEFAULT_HOLD_ROWS = 1_000_000
 
 class HeldChunks:
     """The scored chunks of a run, kept in memory while the batch fits in ``max_rows``
-    rows, else written as scratch parts in a worker thread while the next chunk is scored.
+    rows, else written as scratch parts.
 
     An executor that scores the files one after the other in this process gives one to
     :class:`FileScoring`: a batch of up to ``max_rows`` rows — the usual day — then never
     goes to disk and back, and the finalisation reads its chunks from memory
-    (:meth:`frames`). The chunk that takes the batch past ``max_rows`` sends the held
-    chunks and itself to the writer, and every later chunk follows as it comes: a large
-    batch keeps no chunk in memory, so its memory is that of scoring and streaming the
-    parts, not ``max_rows`` more (``max_rows=0`` writes every chunk). The writes of one
-    :meth:`keep` are waited for by the next; a failed write is raised there, or by
-    :meth:`spill` or :meth:`wait`.
+    (:meth:`frames`). The chunk that takes the batch past ``max_rows`` writes the held
+    chunks and itself, and every later chunk is written as it comes: a large batch keeps
+    no chunk in memory, so its memory is that of scoring and streaming the parts, not
+    ``max_rows`` more (``max_rows=0`` writes every chunk).
     """
 
     def __init__(self, max_rows: int = DEFAULT_HOLD_ROWS) -> None:
         self.max_rows = max_rows
         self._held: list[tuple[Path, pl.DataFrame]] = []
         self._rows = 0
-        self._writer: ThreadPoolExecutor | None = None
-        self._writing: list[Future[None]] = []
 
     def keep(self, path: Path, frame: pl.DataFrame) -> None:
         """Hold ``frame`` (the part ``path``), or, once the batch is past ``max_rows``
-        rows, start writing it and whatever is held."""
+        rows, write it and whatever is held."""
         self._held.append((path, frame))
         self._rows += frame.height
         if self._rows > self.max_rows:
-            self.wait()
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="lookout-part")
-            self._writing = [self._writer.submit(write_part, *held) for held in self._held]
-            self._held = []
-
-    def wait(self) -> None:
-        """Wait for the parts being written, raising the first error."""
-        writing, self._writing = self._writing, []
-        for write in writing:
-            write.result()
+            self.spill()
 
     def spill(self) -> None:
         """Write every held chunk to its scratch part (and hold nothing)."""
-        self.wait()
         for path, frame in self._held:
             write_part(path, frame)
         self._held = []
@@ -141,15 +126,8 @@ class HeldChunks:
         return list(self._held)
 
     def release(self) -> None:
-        """Forget the held chunks without writing them (the run is finished, or failed),
-        after the parts being written are done; stop the writer thread."""
+        """Forget the held chunks without writing them (the run is finished)."""
         self._held = []
-        try:
-            self.wait()
-        finally:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
-                self._writer = None
 
 
 def write_part(path: Path, frame: pl.DataFrame) -> None:

@@ -37,8 +37,9 @@ class Running(Protocol):
 
     @property
     def in_process(self) -> bool:
-        """Whether the files are scored one after the other in this process (then the
-        batch's last chunk is finalised from memory: :class:`engine._parts.LastChunk`)."""
+        """Whether the files are scored one after the other in this process (then
+        a batch of up to ``hold_rows`` rows is held in memory:
+        :class:`engine._parts.HeldChunks`)."""
         ...
 
     def map(

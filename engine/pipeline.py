@@ -52,6 +52,9 @@ def run_batch(
     :class:`~engine.distributed.Ray`; the outputs are the same, row for row. ``layout``:
     ``"file"`` writes one ``scored.parquet``, ``"partitioned"`` a ``scored/`` folder of
     Parquet files (default: the executor's, file locally and partitioned on Ray).
+    ``hold_rows``: scoring in this process, a batch of up to that many rows is kept in
+    memory until its outputs are written; a larger one goes through scratch parts (see
+    :class:`engine._parts.HeldChunks`).
     Outputs: ``scored``, ``flagged.csv`` (selected and red/yellow rows, with reasons),
     ``quarantine.parquet`` (records that could not be read, with file, line and reason) and
     ``run.json`` (this function's return value). Raises PipelineError, after writing the
@@ -80,31 +83,27 @@ def run_batch(
         # The history stage leaves this batch out of its own history; told before the
         # scorer is pickled for a distributed executor, so every copy knows the batch.
         begin_batch(scorer, record)
-        # Files scored here one after the other: the latest chunks stay in memory.
+        # Files scored here one after the other: a batch that fits stays in memory.
         held = HeldChunks(hold_rows) if running.in_process else None
         task = FileScoring(scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows, held=held)
-        try:
-            if running.map_stage is None:
+        if running.map_stage is None:
+            partials = running.map(task, paths, progress)
+        else:
+            with timings.stage(running.map_stage):
                 partials = running.map(task, paths, progress)
-            else:
-                with timings.stage(running.map_stage):
-                    partials = running.map(task, paths, progress)
-            record = finalise(
-                PartialBatch.merged(partials),
-                record=record,
-                scorer=scorer,
-                parts=parts,
-                out_dir=out_dir,
-                capacity=capacity,
-                seed=seed,
-                timings=timings,
-                layout=layout,
-                write_partitions=running.write_partitions,
-                held=held,
-            )
-        finally:
-            if held is not None:
-                held.release()  # a failed run: its part writer stopped
+        record = finalise(
+            PartialBatch.merged(partials),
+            record=record,
+            scorer=scorer,
+            parts=parts,
+            out_dir=out_dir,
+            capacity=capacity,
+            seed=seed,
+            timings=timings,
+            layout=layout,
+            write_partitions=running.write_partitions,
+            held=held,
+        )
     if progress:
         progress("done", record.rows_scored)
     return record
