@@ -70,8 +70,15 @@ sys.argv = ["lookout"] + sys.argv[2:]
 try:
     runpy.run_module("api.cli", run_name="__main__")
 finally:
+    # The child's own high-water mark (KiB): getrusage's ru_maxrss carries the parent's
+    # peak across fork and exec (a first run that generated its data reported 12 GB).
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        peak = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     with open({peak!r}, "w") as fh:
-        fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        fh.write(peak)
 """
 
 
