@@ -15,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from engine import _parts as parts_module
+from engine._parts import prepare_parts
 from engine.errors import PipelineError
 from engine.executor import Local, _LocalRun
 from engine.pipeline import run_batch
@@ -22,6 +23,7 @@ from engine.policy import Capacity, ScoringPolicy
 from engine.prepare import prepare
 from engine.reference import ReferenceData
 from engine.scorer import Scorer
+from engine.spec import default_spec
 from rules import load_pack
 
 HEADER = (
@@ -426,9 +428,14 @@ def test_held_chunks_are_finalised_from_memory(
     )
 
 
-def test_a_failed_part_write_fails_the_run(
+def _readers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("lookout-read")}
+
+
+def test_a_failed_part_write_fails_the_run_and_stops_its_reader(
     tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    running = _readers()
     real = parts_module.write_part
 
     def failing(path: Path, frame: pl.DataFrame) -> None:
@@ -448,10 +455,27 @@ def test_a_failed_part_write_fails_the_run(
             hold_rows=7,
         )
     assert not (tmp_path / "out" / "scored.parquet").exists()
-    assert not [t for t in threading.enumerate() if t.name.startswith("lookout-")]
+    assert _readers() <= running
+    # While the failure is being handled (its traceback holds the scoring's frames), the
+    # reader has already stopped: it is closed where the chunks are read, not by the GC.
+    task = parts_module.FileScoring(
+        scorer=scorer,
+        spec=default_spec(),
+        parts=prepare_parts(tmp_path / "direct"),
+        chunk_rows=7,
+        held=parts_module.HeldChunks(7),
+    )
+    try:
+        task(0, path)
+    except OSError as err:
+        assert err.__traceback__ is not None
+        assert _readers() <= running
+    else:
+        pytest.fail("the part write did not fail")
 
 
 def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
+    running = _readers()
     produced: list[int] = []
     closed: list[bool] = []
 
@@ -478,4 +502,4 @@ def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
     ahead.close()  # the caller stops early: the item read ahead is waited for (or not
     assert produced in ([0], [0, 1])  # started), and the source closed, not read on
     assert closed == [True]
-    assert not [t for t in threading.enumerate() if t.name.startswith("lookout-read")]
+    assert _readers() <= running
