@@ -190,3 +190,28 @@ def test_scoring_with_the_model_does_not_import_lightgbm(tmp_path: Path) -> None
         pl.col("model_reasons").list.len() > 0
     )
     assert explained.height > 0  # the model explained some rows in this run
+
+
+def test_hold_rows_defaults_to_the_engines_and_scores_the_same_held_or_not(tmp_path: Path) -> None:
+    import inspect
+
+    from api import cli
+    from engine._parts import DEFAULT_HOLD_ROWS
+
+    assert inspect.signature(cli.score).parameters["hold_rows"].default == DEFAULT_HOLD_ROWS
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        HEADER + "MSCU1234560,B1,45R1,ECGYE,080390,1000,10\n"
+        "CSQU3054383,B2,22G1,CNSHA,847130,5000,100\n"
+    )
+    outs = {}
+    for hold in ("0", "1000"):
+        out = tmp_path / f"hold-{hold}"
+        args = ("--chunk-rows", "1", "--hold-rows", hold, "--no-model")
+        done = lookout("score", str(manifest), "--out", str(out), *args)
+        assert done.returncode == 0, done.stderr
+        outs[hold] = pl.read_parquet(out / "scored.parquet")
+    assert outs["0"].equals(outs["1000"])
+    refused = lookout("score", str(manifest), "--out", str(tmp_path / "x"), "--hold-rows", "-1")
+    assert refused.returncode == 2
+    assert "hold-rows" in refused.stderr
