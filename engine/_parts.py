@@ -165,9 +165,10 @@ class FileScoring:
     """The per-file function: load → validate → enrich → rules → model → combine, chunk by
     chunk, into ``parts/<file no>-part-<chunk no>.parquet``; picklable (the scorer is).
 
-    ``held``: keep the run's latest chunks in memory (:class:`HeldChunks`, shared by the
-    files of a run; only for files scored one after the other in the process that
-    finalises, never on a cluster)."""
+    ``held``: keep the run's chunks in memory while the batch fits (:class:`HeldChunks`,
+    shared by the files of a run; only for files scored one after the other in the process
+    that finalises, never on a cluster). The next chunk is read while one is scored
+    (:func:`read_ahead`)."""
 
     scorer: Scorer
     spec: DatasetSpec
