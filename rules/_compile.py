@@ -369,17 +369,36 @@ def render_rows(
     locale: str = "en",
 ) -> pl.Series:
     """The rule's reason in ``locale`` for the given rows only."""
-    if not rule.reason_fields(locale):
-        return pl.repeat(
-            _title_or_text(rule, locale), len(rows), dtype=pl.String, eager=True
-        ).alias("reason")
-    fields = [f for f in dict.fromkeys(rule.reason_fields(locale)) if f in frame.columns]
-    part = frame.select(fields).gather(rows) if fields else pl.DataFrame({"_": [0] * len(rows)})
-    return (
-        part.select(reason_expr(rule, schema, locale).alias("reason"))
-        .get_column("reason")
-        .cast(pl.String)
-    )
+    return render_rows_in(frame, rule, rows, schema, (locale,))[0]
+
+
+def render_rows_in(
+    frame: pl.DataFrame,
+    rule: Rule,
+    rows: np.ndarray,
+    schema: Mapping[str, pl.DataType],
+    locales: Sequence[str],
+) -> list[pl.Series]:
+    """The rule's reason in each of ``locales`` for the given rows only; the fields the
+    templates show are gathered once, and the templates rendered in one pass."""
+    out: dict[str, pl.Series] = {}
+    exprs: dict[str, pl.Expr] = {}
+    for locale in locales:
+        if rule.reason_fields(locale):
+            exprs[locale] = reason_expr(rule, schema, locale)
+        else:
+            out[locale] = pl.repeat(
+                _title_or_text(rule, locale), len(rows), dtype=pl.String, eager=True
+            )
+    if exprs:
+        wanted = dict.fromkeys(f for loc in exprs for f in rule.reason_fields(loc))
+        fields = [f for f in wanted if f in frame.columns]
+        part = frame.select(fields).gather(rows) if fields else pl.DataFrame({"_": [0] * len(rows)})
+        # a template that is all literal text still gets one value per row
+        width = pl.col(part.columns[0]).alias("__rows")
+        done = part.select(width, *[e.alias(loc) for loc, e in exprs.items()])
+        out.update({loc: done.get_column(loc).cast(pl.String) for loc in exprs})
+    return [out[locale].alias("reason") for locale in locales]
 
 
 def expression_hits(

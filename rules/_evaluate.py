@@ -49,7 +49,7 @@ from rules._compile import (
     hit_column,
     lists_from_offsets,
     lowercase_exprs,
-    render_rows,
+    render_rows_in,
     test_expr,
 )
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel
@@ -503,9 +503,16 @@ def _list_layout(
     return offsets, codes, slots
 
 
-def id_lists(rules: Sequence[Rule], positions: Sequence[np.ndarray], n: int) -> pl.Series:
-    """Per row, the ids of the rules that hit, in pack order."""
-    offsets, codes, _ = _list_layout(positions, n)
+Layout = tuple[np.ndarray, np.ndarray, list[np.ndarray]]
+"""What :func:`_list_layout` returns: row offsets, rule index per slot, slots per rule."""
+
+
+def id_lists(
+    rules: Sequence[Rule], positions: Sequence[np.ndarray], n: int, layout: Layout | None = None
+) -> pl.Series:
+    """Per row, the ids of the rules that hit, in pack order (``layout``: the positions'
+    :func:`_list_layout`, when the caller has it)."""
+    offsets, codes, _ = layout or _list_layout(positions, n)
     ids = pl.Series("id", [r.id for r in rules], dtype=pl.String).gather(codes)
     return lists_from_offsets(offsets, ids)
 
@@ -519,16 +526,40 @@ def reason_lists(
 ) -> pl.Series:
     """Per row, the rendered reasons (in ``locale``) of the rules that hit (only those rows
     are rendered)."""
-    offsets, codes, slots = _list_layout(positions, frame.height)
+    return reason_lists_in(frame, rules, positions, schema, (locale,))[0]
+
+
+def reason_lists_in(
+    frame: pl.DataFrame,
+    rules: Sequence[Rule],
+    positions: Sequence[np.ndarray],
+    schema: Mapping[str, pl.DataType],
+    locales: Sequence[str],
+    layout: Layout | None = None,
+) -> list[pl.Series]:
+    """:func:`reason_lists` in each of ``locales``: each rule's hit rows gathered and its
+    templates rendered once for all of them (``layout`` as in :func:`id_lists`)."""
+    offsets, codes, slots = layout or _list_layout(positions, frame.height)
     rendered = [
-        render_rows(frame, rule, rows, schema, locale)
+        render_rows_in(frame, rule, rows, schema, locales)
         for rule, rows in zip(rules, positions, strict=True)
     ]
-    flat = pl.concat(rendered) if rendered else pl.Series("reason", [], dtype=pl.String)
     order = np.empty(len(codes), dtype=np.int64)
     if slots:
         order[np.concatenate(slots)] = np.arange(len(codes), dtype=np.int64)
-    return lists_from_offsets(offsets, flat.gather(order))
+    flat = pl.DataFrame(
+        [
+            pl.concat([texts[i] for texts in rendered])
+            if rendered
+            else pl.Series("reason", [], dtype=pl.String)
+            for i in range(len(locales))
+        ],
+        schema=[f"reason{i}" for i in range(len(locales))],
+    )
+    # one buffer per locale first: gathering from the ~one chunk per rule took ten times as
+    # long (1.9M texts of 200 rules: 0.07 s against 0.005 s to rechunk and 0.007 s to gather)
+    in_order = flat.rechunk().gather(order)
+    return [lists_from_offsets(offsets, column) for column in in_order.get_columns()]
 
 
 def score(rules: Sequence[Rule], positions: Sequence[np.ndarray], n: int) -> np.ndarray:
@@ -560,13 +591,13 @@ def evaluate_plan(
     if keep_rule_columns:
         columns.extend(pl.Series(hit_column(r.id), by_id[r.id]) for r in [*active, *shadow])
     columns.append(pl.Series("rule_score", score(active, active_rows, n)))
-    columns.append(id_lists(active, active_rows, n).alias("rule_hits"))
+    layout = _list_layout(active_rows, n)
+    columns.append(id_lists(active, active_rows, n, layout).alias("rule_hits"))
     if reasons:
+        texts = reason_lists_in(frame, active, active_rows, plan.schema, LOCALES, layout)
         columns.extend(
-            reason_lists(frame, active, active_rows, plan.schema, loc).alias(
-                localised_column("rule_reasons", loc)
-            )
-            for loc in LOCALES
+            text.alias(localised_column("rule_reasons", loc))
+            for loc, text in zip(LOCALES, texts, strict=True)
         )
     columns.append(id_lists(shadow, shadow_rows, n).alias("rule_shadow_hits"))
     return frame.with_columns(columns)

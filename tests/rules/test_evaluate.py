@@ -7,7 +7,6 @@ Both must give the same hits, and the outputs must be what the hits imply.
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
@@ -15,7 +14,7 @@ from polars.testing import assert_frame_equal, assert_series_equal
 import rules._evaluate as evaluation
 from benchmarks.bench_rules import generate_frame, synthetic_pack_text
 from rules import CompiledPack, RulePack, load_pack, load_pack_text
-from rules._compile import expression_hits, hit_column, render_rows
+from rules._compile import expression_hits, hit_column, reason_expr
 
 ROWS = 3_000
 
@@ -44,22 +43,32 @@ _EXPECTED: dict[int, pl.DataFrame] = {}
 def expected_outputs(compiled: CompiledPack, frame: pl.DataFrame) -> pl.DataFrame:
     """The four outputs built row by row from the expression form's hit columns."""
     hits = expression_hits(frame, compiled.rules, compiled.schema)
-    ids, reasons, shadow, score = [], [], [], []
+    ids, shadow, score = [], [], []
+    reasons: dict[str, list[list[str]]] = {"en": [], "ru": []}
+    # each rule's reason on every row, from its template expression alone (not the
+    # per-rule rendering of the hit rows that apply() does)
     rendered = {
-        r.id: render_rows(frame, r, np.arange(frame.height), compiled.schema).to_list()
+        (r.id, loc): frame.select(
+            pl.repeat(0, pl.len()).alias("__rows"), reason_expr(r, compiled.schema, loc).alias("t")
+        )["t"]
+        .cast(pl.String)
+        .to_list()
         for r in compiled.active
+        for loc in reasons
     }
     columns = {r.id: hits[hit_column(r.id)].to_list() for r in compiled.rules}
     for i in range(frame.height):
         hit = [r for r in compiled.active if columns[r.id][i]]
         ids.append([r.id for r in hit])
-        reasons.append([rendered[r.id][i] for r in hit])
+        for loc, texts in reasons.items():
+            texts.append([rendered[r.id, loc][i] for r in hit])
         shadow.append([r.id for r in compiled.shadow if columns[r.id][i]])
         score.append(sum((r.weight for r in hit), 0.0))
     return hits.with_columns(
         pl.Series("rule_score", score, dtype=pl.Float64),
         pl.Series("rule_hits", ids, dtype=pl.List(pl.String)),
-        pl.Series("rule_reasons", reasons, dtype=pl.List(pl.String)),
+        pl.Series("rule_reasons", reasons["en"], dtype=pl.List(pl.String)),
+        pl.Series("rule_reasons_ru", reasons["ru"], dtype=pl.List(pl.String)),
         pl.Series("rule_shadow_hits", shadow, dtype=pl.List(pl.String)),
     )
 
