@@ -24,6 +24,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
+
 BUCKETS = 32
 GROUPS = 8
 """Groups of ``BUCKETS // GROUPS`` consecutive buckets whose sums are compared first."""

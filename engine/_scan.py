@@ -15,6 +15,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
+
 BAD_UTF8 = 1
 NUL_BYTE = 2
 OPEN_QUOTE = 4  # the data ended inside a quoted field

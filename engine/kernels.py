@@ -29,6 +29,8 @@ import polars as pl
 import pyarrow as pa
 from numba import njit
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
+
 # ISO 6346 letter values: A=10, then counting up but skipping multiples of 11 (11, 22, 33).
 # The one table: the validation kernel reads it, the demo generator computes check digits
 # with it, and ``_ref_letter_value`` states the rule independently for the tests.

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
 from models.errors import ArtifactError
 from models.forest import Forest, _row_goes_left
 

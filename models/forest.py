@@ -47,6 +47,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
 from models.errors import ArtifactError
 
 __all__ = ["Forest"]

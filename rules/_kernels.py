@@ -6,6 +6,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
+
 
 @njit(cache=True, nogil=True)
 def gather_flags(

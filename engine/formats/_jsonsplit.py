@@ -12,6 +12,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
+
 TRUNCATED = 1  # the file ended inside the element
 NOT_OBJECT = 2  # a top-level array element that is not an object
 

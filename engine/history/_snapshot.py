@@ -98,6 +98,10 @@ class Snapshot:
     derived: dict[tuple[str, bool], pl.DataFrame] = field(
         default_factory=dict, compare=False, repr=False, kw_only=True
     )
+    # Window-edge count tables and the time each is valid up to (see _Edges).
+    edges: dict[tuple[str, str, int], tuple[int, pl.DataFrame]] = field(
+        default_factory=dict, compare=False, repr=False, kw_only=True
+    )
 
     def covers_before(self, t_min: int) -> bool:
         """Whether every stored row is filed strictly before ``t_min``."""
@@ -303,9 +307,7 @@ def features_after(
     s_block = _party_after(q, snap, shipper, "s", "shipper", smoothing, known_from, edges)
     w = DISTINCT_WINDOW_DAYS
     distinct = {
-        by: _only(
-            q[by].is_not_null(), edges.count(table[f"d{w}"], snap.pairs, by, w).cast(pl.Int32)
-        )
+        by: _only(q[by].is_not_null(), edges.count(table[f"d{w}"], "pairs", by, w).cast(pl.Int32))
         for by, table in (("c", consignee), ("s", shipper))
     }
     return [
@@ -326,6 +328,11 @@ def features_after(
     ]
 
 
+EDGE_MARGIN_US = DAY_US
+"""How far past a chunk's last filing an edge table is built, so that the later chunks of
+a day's batch (filed within the same day) reuse it instead of counting the edge again."""
+
+
 class _Edges:
     """Window counts of the query rows, exact to the microsecond.
 
@@ -333,25 +340,41 @@ class _Edges:
     (rows at or after ``last - W``) less those in ``[last - W, t - W)``. Those lie in
     ``[last - W, t_max - W)``: a slice of the time-sorted recent rows as long as the gap
     from the store's last filing to the batch's last, counted with a strict as-of look-up.
+
+    The counts of that slice are kept with the snapshot, built up to ``EDGE_MARGIN_US``
+    past the chunk's last filing: a table reaching further gives the same look-ups (a
+    strict as-of look-up at ``t - W`` never reads a row at or after it, and the running
+    counts of the earlier rows do not change when later ones are added), so the chunks of
+    a batch share it and only a chunk filed past its end builds it again.
     """
 
     def __init__(self, q: pl.DataFrame, snap: Snapshot, t_min: int, t_max: int) -> None:
         assert snap.last is not None
-        self.q, self.last, self.t_min, self.t_max = q, snap.last, t_min, t_max
+        self.q, self.snap, self.last, self.t_min, self.t_max = q, snap, snap.last, t_min, t_max
 
-    def count(self, total: pl.Series, rows: pl.LazyFrame, by: str, w: int) -> pl.Series:
-        """``total`` (the ``w<W>`` of each query row's key) less its ``rows`` in the edge."""
-        since, until = self.last - w * DAY_US, self.t_max - w * DAY_US
+    def count(self, total: pl.Series, rows: str, by: str, w: int) -> pl.Series:
+        """``total`` (the ``w<W>`` of each query row's key) less its rows of the snapshot's
+        table ``rows`` (``"recent"`` or ``"pairs"``) in the edge."""
+        until = self.t_max - w * DAY_US
+        cached = self.snap.edges.get((rows, by, w))
+        if cached is None or cached[0] < until:
+            reach = until + EDGE_MARGIN_US
+            cached = (reach, self._table(getattr(self.snap, rows), by, w, reach))
+            self.snap.edges[(rows, by, w)] = cached
+        before = _asof(self.q, cached[1], f"__t{w}", by, ["n"])["n"].fill_null(0).cast(pl.Int64)
+        return total.fill_null(0).cast(pl.Int64) - before
+
+    def _table(self, rows: pl.LazyFrame, by: str, w: int, until: int) -> pl.DataFrame:
+        """Running counts per key of ``rows`` filed in ``[last - W, until)``."""
+        since = self.last - w * DAY_US
         # The rows are sorted by time: the edge is one slice of them.
         times = rows.select(T).collect().to_series()
         start = int(times.search_sorted(since, side="left"))
         stop = int(times.search_sorted(until, side="left"))
         edge = rows.slice(start, max(stop - start, 0)).select(by, T)
-        table = _cumulative(
+        return _cumulative(
             edge.filter(pl.col(by).is_not_null()), by, {"n": pl.len().cast(pl.UInt32)}, -(2**62)
         )
-        before = _asof(self.q, table, f"__t{w}", by, ["n"])["n"].fill_null(0).cast(pl.Int64)
-        return total.fill_null(0).cast(pl.Int64) - before
 
 
 def _lookup(q: pl.DataFrame, by: str, table: pl.LazyFrame) -> pl.DataFrame:
@@ -417,7 +440,7 @@ def _party_after(
         f"{role}_first_seen_days": _only(known, days.cast(pl.Float64)),
     }
     for w in WINDOWS_DAYS:
-        count = edges.count(totals[f"w{w}"], snap.recent, by, w)
+        count = edges.count(totals[f"w{w}"], "recent", by, w)
         cols[f"{role}_shipments_{w}d"] = _only(known, count.cast(pl.Int32))
     flags = {
         "insp": pl.len().cast(pl.UInt32),
@@ -458,7 +481,7 @@ def _route_after(q: pl.DataFrame, snap: Snapshot, known_from: int) -> pl.DataFra
 def _container_after(q: pl.DataFrame, snap: Snapshot, edges: _Edges) -> pl.DataFrame:
     w = CONTAINER_WINDOW_DAYS
     known = q["box"].is_not_null()
-    appearances = edges.count(_lookup(q, "box", snap.boxes)[f"w{w}"], snap.recent, "box", w)
+    appearances = edges.count(_lookup(q, "box", snap.boxes)[f"w{w}"], "recent", "box", w)
     flag = {"seized": pl.len().cast(pl.UInt32)}
     seized = _labels_before(q, snap, "box", flag, seized=True)
     return pl.DataFrame(

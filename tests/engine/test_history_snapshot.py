@@ -229,3 +229,22 @@ def test_a_batch_already_in_the_store_is_scored_without_its_own_rows(tmp_path: P
     stage = HistoryFeatures(store)
     stage.batch = BatchIdentity(id="d130", file_ids=(), bytes_sha256="d130")
     assert_frame_equal(stage.apply(batch), first)
+
+
+def test_chunks_filed_days_apart_each_count_their_own_window_edge(tmp_path: Path) -> None:
+    # The stage keeps each window-edge table with the snapshot for the later chunks of a
+    # batch: a chunk filed past the table's reach gets it built again, an earlier one reads
+    # the further-reaching table. Acme's day-75 row is inside 30 days of day 101 but not
+    # of day 110.
+    store = HistoryStore(tmp_path, fuzzy_threshold=None)
+    store.append(_day(75, [("Acme", "Kappa", None)]), batch_id="d75")
+    store.append(_day(100, [("Acme", "Kappa", None)]), batch_id="d100")
+    early, late = _day(101, [("Acme", "Kappa", None)]), _day(110, [("Acme", "Kappa", None)])
+    exact = HistoryFeatures(store, use_snapshot=False)
+    want = {day: exact.apply(q).select(HISTORY_COLUMNS) for day, q in ((101, early), (110, late))}
+    assert want[101]["shipper_shipments_30d"].to_list() == [2]
+    assert want[110]["shipper_shipments_30d"].to_list() == [1]
+    for order in ([(101, early), (110, late)], [(110, late), (101, early)]):
+        stage = HistoryFeatures(store)
+        for day, query in order:
+            assert_frame_equal(stage.apply(query).select(HISTORY_COLUMNS), want[day])
