@@ -323,9 +323,16 @@ def _code_flags(frame: pl.DataFrame, refs: ReferenceData, has: set[str]) -> dict
         return per_distinct(frame.get_column(field), lambda codes: _bad_codes(codes, check))
 
     def any_of(fields: Iterable[str], check: Check) -> pl.Series:
+        present = [field for field in fields if field in has]
+        if not present:
+            return _false(frame)
+        # The fields stacked: a code in several of them (a country as shipper's, consignee's
+        # and origin) is numbered and checked once.
+        stacked = pl.concat([frame.get_column(field).cast(pl.String) for field in present])
+        verdicts = per_distinct(stacked, lambda codes: _bad_codes(codes, check))
         result = _false(frame)
-        for field in fields:
-            result = result | code_flag(field, check)
+        for i in range(len(present)):
+            result = result | verdicts.slice(i * frame.height, frame.height)
         return result
 
     transshipment = _false(frame)
