@@ -1,8 +1,9 @@
 """numba, made ready once for the project's compiled kernels.
 
-Every module with a numba kernel imports numba through here. The first kernel call of a
-process sets up numba's typing registries, and one of them, ``numba.np.arraymath``, probes at
-import for a BLAS by importing ``scipy.linalg`` (~0.2-0.3 s here, ``numpy.f2py`` included):
+Every module with a numba kernel imports this one (for its effect, once per process). The
+first kernel call of a process sets up numba's typing registries, and one of them,
+``numba.np.arraymath``, probes at import for a BLAS by importing ``scipy.linalg`` (~0.2-0.3 s
+here, ``numpy.f2py`` included):
 that probe only decides whether numba's ``np.convolve``/``np.correlate`` use BLAS, and no
 kernel of the project uses BLAS (no ``np.dot``, ``np.linalg`` or ``@``). So the module is
 imported here with the probe answering "no BLAS" at once, and the probe is put back right
@@ -15,10 +16,6 @@ as it always did.
 from __future__ import annotations
 
 import sys
-
-import numba
-
-__all__ = ["numba"]
 
 
 def _no_blas() -> None:

@@ -300,7 +300,7 @@ def features_after(
     assert snap.origin is not None and snap.last is not None  # covers_before() holds
     # Ages earlier than this are censored (null): see FIRST_SEEN_LOOKBACK_DAYS.
     known_from = snap.origin + FIRST_SEEN_LOOKBACK_DAYS * DAY_US
-    edges = _Edges(q, snap, t_min, t_max)
+    edges = _Edges(q, snap, t_max)
     consignee = _lookup(q, "c", snap.consignee)
     shipper = _lookup(q, "s", snap.shipper)
     c_block = _party_after(q, snap, consignee, "c", "consignee", smoothing, known_from, edges)
@@ -348,9 +348,9 @@ class _Edges:
     a batch share it and only a chunk filed past its end builds it again.
     """
 
-    def __init__(self, q: pl.DataFrame, snap: Snapshot, t_min: int, t_max: int) -> None:
+    def __init__(self, q: pl.DataFrame, snap: Snapshot, t_max: int) -> None:
         assert snap.last is not None
-        self.q, self.snap, self.last, self.t_min, self.t_max = q, snap, snap.last, t_min, t_max
+        self.q, self.snap, self.last, self.t_max = q, snap, snap.last, t_max
 
     def count(self, total: pl.Series, rows: str, by: str, w: int) -> pl.Series:
         """``total`` (the ``w<W>`` of each query row's key) less its rows of the snapshot's
