@@ -22,7 +22,7 @@ from engine.record import Timings
 from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
 from engine.scorer import Scorer
 from engine.spec import DatasetSpec
-from engine.stages import Stage, merge_drift, tally_drift
+from engine.stages import Stage, merge_drift
 
 Progress = Callable[[str, int], None]
 """``progress(stage, rows)``: rows scored so far ("score"), then "done"."""
@@ -197,11 +197,10 @@ class FileScoring:
                 partial.quarantine.append(chunk.quarantine)
                 if chunk.rows.height == 0:
                     continue
-                scored, rules = scorer.score(chunk.rows, chunk.present, timings)
+                scored, rules, drift = scorer.score(chunk.rows, chunk.present, timings)
                 if rules is not None and not any(rules is seen for seen in stages):
                     stages.append(rules)
-                with timings.stage("drift"):
-                    partial.drift = tally_drift(scorer.model, scored, partial.drift)
+                partial.drift = merge_drift(partial.drift, drift)
                 partial.risk.append(
                     scored.select(
                         # One dictionary entry per file instead of the path on every row.

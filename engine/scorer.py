@@ -23,15 +23,17 @@ from engine.policy import ScoringPolicy, combine
 from engine.record import Timings
 from engine.reference import ReferenceData
 from engine.schema import CANONICAL
-from engine.stages import ExplainingStage, RuleSource, Stage
+from engine.stages import ExplainingStage, KeepsFeatures, RuleSource, Stage, tally_drift
 from engine.validate import validate
 
 
 class ScoredChunk(NamedTuple):
-    """A scored chunk and the compiled rules stage that scored it (None without rules)."""
+    """A scored chunk, the compiled rules stage that scored it (None without rules) and
+    the model's drift counts of its rows (None without a model that keeps them)."""
 
     frame: pl.DataFrame
     rules: Stage | None
+    drift: Any = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ class Scorer:
         present: Collection[str] | None = None,
         timings: Timings | None = None,
     ) -> ScoredChunk:
-        """One chunk through validate → enrich → rules → model → combine.
+        """One chunk through validate → enrich → rules → model → combine, and the model's
+        drift counts of it.
 
         ``present``: the canonical fields the source provides (default: those with a value
         in ``frame``); ``timings`` collects the seconds per stage.
@@ -94,11 +97,18 @@ class Scorer:
             with timings.stage("rules"):
                 rules = self.rules.stage_for(frame.schema)
                 frame = rules.apply(frame)
+        features: Any = None
         if self.model is not None:
             with timings.stage("model"):
-                frame = self.model.apply(frame)
+                if isinstance(self.model, KeepsFeatures):
+                    frame, features = self.model.apply_with_features(frame)
+                else:
+                    frame = self.model.apply(frame)
         with timings.stage("combine"):
-            return ScoredChunk(combine(frame, self.policy), rules)
+            frame = combine(frame, self.policy)
+        with timings.stage("drift"):
+            drift = tally_drift(self.model, frame, features)
+        return ScoredChunk(frame, rules, drift)
 
     def fingerprint(self, rules: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What the run record says of the stages; ``rules`` is the fingerprint of the

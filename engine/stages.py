@@ -61,8 +61,10 @@ class DriftCounts(Protocol):
 class DriftAware(Protocol):
     """A model stage that compares the scored rows with its training window."""
 
-    def drift_tally(self, frame: pl.DataFrame) -> DriftCounts | None:
-        """Counts of one scored chunk (None when the model keeps no reference)."""
+    def drift_tally(self, frame: pl.DataFrame, features: Any = None) -> DriftCounts | None:
+        """Counts of one scored chunk (None when the model keeps no reference);
+        ``features``: what :meth:`KeepsFeatures.apply_with_features` returned for these
+        rows, when the stage has that method."""
         ...
 
     def drift_report(self, counted: Any, thresholds: Any) -> dict[str, Any] | None:
@@ -70,14 +72,22 @@ class DriftAware(Protocol):
         ...
 
 
-def tally_drift(model: object, frame: pl.DataFrame, counted: Any) -> Any:
-    """``counted`` plus the drift counts of ``frame`` (unchanged when the model keeps none)."""
+@runtime_checkable
+class KeepsFeatures(Protocol):
+    """A model stage whose scoring returns the features it computed, so that the drift
+    tally of the same rows counts them instead of computing them again."""
+
+    def apply_with_features(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, Any]:
+        """:meth:`Stage.apply`, and the features for :meth:`DriftAware.drift_tally`."""
+        ...
+
+
+def tally_drift(model: object, frame: pl.DataFrame, features: Any = None) -> Any:
+    """The drift counts of the scored chunk ``frame`` (None when the model keeps none);
+    ``features``: the model stage's own for these rows (see :class:`KeepsFeatures`)."""
     if not isinstance(model, DriftAware):
-        return counted
-    new = model.drift_tally(frame)
-    if new is None:
-        return counted
-    return new if counted is None else counted.merge(new)
+        return None
+    return model.drift_tally(frame, features)
 
 
 def merge_drift(a: Any, b: Any) -> Any:

@@ -41,7 +41,7 @@ import polars as pl
 
 from engine.policy import DriftThresholds
 from models.errors import TrainingDataError
-from models.features import Feature, FeaturePlan, category_text, parse_time
+from models.features import Feature, FeaturePlan, PreparedFeatures, category_text, parse_time
 from models.forest import Forest
 
 __all__ = [
@@ -254,7 +254,12 @@ def _quantile_edges(values: npt.NDArray[np.float64]) -> tuple[float, ...]:
 # ---------------------------------------------------------------------------------------
 # Tallies at scoring time
 # ---------------------------------------------------------------------------------------
-def tally(frame: pl.DataFrame, reference: DriftReference, plan: FeaturePlan) -> DriftTally:
+def tally(
+    frame: pl.DataFrame,
+    reference: DriftReference,
+    plan: FeaturePlan,
+    prepared: PreparedFeatures | None = None,
+) -> DriftTally:
     """Count ``frame``'s features and ``model_probability`` into the reference's slots.
 
     Only counts are needed, so no per-row slot is built: a numeric feature's bins are counted
@@ -262,11 +267,20 @@ def tally(frame: pl.DataFrame, reference: DriftReference, plan: FeaturePlan) -> 
     feature's slot is worked out once per distinct value of its source column
     (:func:`_category_counts`), the counts summed per slot. The figures are those of
     slotting every row (``_numeric_slot``, ``_category_slot``) and counting the slots.
+
+    ``prepared``: ``plan.prepare`` of the same rows, as the model stage computed it to
+    score them: the numeric features and the source columns' distinct values are then
+    taken from it instead of being worked out again.
     """
     by_name = {f.name: f for f in plan.features}
-    numeric = _numeric_values(frame, plan)
     cat_refs = [r for r in reference.features if r.kind == "categorical"]
-    cat_counts, unseen_rows = _category_counts(frame, [(by_name[r.name], r) for r in cat_refs])
+    pairs = [(by_name[r.name], r) for r in cat_refs]
+    if prepared is None:
+        numeric = _numeric_values(frame, plan)
+        cat_counts, unseen_rows = _category_counts(frame, pairs)
+    else:
+        numeric = _prepared_numeric(prepared, plan)
+        cat_counts, unseen_rows = _prepared_category_counts(prepared, pairs, frame.height)
     counts: dict[str, IntArray] = {}
     for ref in reference.features:
         if ref.kind == "categorical":
@@ -327,6 +341,46 @@ def _category_counts(
     if not checks:
         return counts, 0
     return counts, int(frame.select(pl.any_horizontal(checks).sum()).item())
+
+
+def _prepared_category_counts(
+    prepared: PreparedFeatures, pairs: list[tuple[Feature, FeatureReference]], height: int
+) -> tuple[dict[str, IntArray], int]:
+    """:func:`_category_counts` from the sources' distinct values and row positions that
+    the model stage found: each distinct value's rows counted from the positions."""
+    counts: dict[str, IntArray] = {}
+    unseen: dict[str, npt.NDArray[np.bool_]] = {}
+    rows: dict[str, IntArray] = {}
+    for f, ref in pairs:
+        values, codes = prepared.sources[f.source]
+        if f.source not in rows:
+            rows[f.source] = np.bincount(codes.to_numpy(), minlength=values.len())
+        slots = (
+            pl.DataFrame({f.source: values})
+            .select(_category_slot(f, ref))
+            .to_series()
+            .to_numpy()
+            .astype(np.int64)
+        )
+        out = np.zeros(ref.slots, dtype=np.int64)
+        np.add.at(out, slots, rows[f.source])
+        counts[f.name] = out
+        mark = unseen.setdefault(f.source, np.zeros(values.len(), dtype=np.bool_))
+        mark |= slots == UNSEEN
+    any_unseen = np.zeros(height, dtype=np.bool_)
+    for source, mark in unseen.items():
+        if mark.any():
+            any_unseen |= mark[prepared.sources[source][1].to_numpy()]
+    return counts, int(np.count_nonzero(any_unseen))
+
+
+def _prepared_numeric(
+    prepared: PreparedFeatures, plan: FeaturePlan
+) -> dict[str, npt.NDArray[np.float64]]:
+    """:func:`_numeric_values` from the feature frame the model stage computed."""
+    names = [f.name for f in plan.features if f.kind != "categorical"]
+    values = prepared.features.select(pl.col(names).cast(pl.Float64))
+    return {name: values.get_column(name).to_numpy() for name in names}
 
 
 def _numeric_counts(values: npt.NDArray[np.float64], edges: tuple[float, ...]) -> IntArray:

@@ -23,7 +23,15 @@ import polars as pl
 from models.errors import MissingFeaturesError, TrainingDataError
 from models.recipe import ModelRecipe
 
-__all__ = ["Feature", "FeaturePlan", "category_text", "fit_plan", "label_expr", "parse_time"]
+__all__ = [
+    "Feature",
+    "FeaturePlan",
+    "PreparedFeatures",
+    "category_text",
+    "fit_plan",
+    "label_expr",
+    "parse_time",
+]
 
 
 @dataclass(frozen=True)
@@ -92,13 +100,48 @@ class FeaturePlan:
 
     def transform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The feature frame (model column order) for scoring ``frame``."""
+        return self.prepare(frame).features
+
+    def prepare(self, frame: pl.DataFrame) -> PreparedFeatures:
+        """The feature frame for scoring ``frame`` (the values of :meth:`expressions`), with
+        the distinct values of the keyed features' sources.
+
+        A categorical or entity feature is a function of its source value alone, and those
+        columns (ports, countries, HS chapters, carriers, parties) repeat heavily: each
+        source column is numbered once (:func:`engine.reference.distinct_codes`), its
+        features worked out on its distinct values and given to every row — instead of
+        trimming and looking up every row's text once per feature."""
+        from engine.reference import distinct_codes
+
         self.check_columns(frame)
-        return frame.select(self.expressions())
+        keyed: dict[str, list[Feature]] = {}
+        for f in self.features:
+            if f.kind in KEYED_KINDS:
+                keyed.setdefault(f.source, []).append(f)
+        columns = dict(
+            zip(
+                [f.name for f in self.features if f.kind not in KEYED_KINDS],
+                frame.select(
+                    [_scoring_expr(f, self) for f in self.features if f.kind not in KEYED_KINDS]
+                ).get_columns(),
+                strict=True,
+            )
+        )
+        sources: dict[str, tuple[pl.Series, pl.Series]] = {}
+        for source, features in keyed.items():
+            distinct, codes = distinct_codes(frame.get_column(source).cast(pl.String))
+            sources[source] = (distinct, codes)
+            values = distinct.to_frame(source).select(_scoring_expr(f, self) for f in features)
+            columns.update((s.name, s.gather(codes)) for s in values.get_columns())
+        return PreparedFeatures(
+            pl.DataFrame([columns[f.name] for f in self.features], height=frame.height),
+            sources,
+        )
 
     def matrix(self, frame: pl.DataFrame) -> npt.NDArray[np.float64]:
         """Feature matrix (NaN for missing) for scoring ``frame``, column-major: polars'
         own layout, and the one the forest reads fastest (a block of rows per feature)."""
-        return to_matrix(self.transform(frame), order="F")
+        return self.prepare(frame).matrix()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +157,25 @@ class FeaturePlan:
             float(data["prior"]),
             float(data["strength"]),
         )
+
+
+KEYED_KINDS = frozenset({"categorical", "entity_count", "entity_rate"})
+"""Feature kinds that are a function of their source column's text alone."""
+
+
+@dataclass(frozen=True)
+class PreparedFeatures:
+    """The features of one frame (:meth:`FeaturePlan.prepare`): ``features`` in model column
+    order, and per source column of a keyed feature its distinct values (as text) and each
+    row's position among them — which the drift tally counts without reading the rows'
+    text again (:func:`models.drift.tally`)."""
+
+    features: pl.DataFrame
+    sources: dict[str, tuple[pl.Series, pl.Series]]
+
+    def matrix(self) -> npt.NDArray[np.float64]:
+        """The feature matrix (NaN for missing), column-major (see :meth:`FeaturePlan.matrix`)."""
+        return to_matrix(self.features, order="F")
 
 
 def to_matrix(features: pl.DataFrame, order: Literal["C", "F"] = "C") -> npt.NDArray[np.float64]:

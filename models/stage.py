@@ -21,7 +21,7 @@ from engine.policy import DriftThresholds
 from models.artifact import ModelArtifact
 from models.contrib import TreeShap
 from models.drift import DriftTally, drift_report, tally
-from models.features import FeaturePlan
+from models.features import FeaturePlan, PreparedFeatures
 from models.phrases import PHRASES, phrase_expr
 
 __all__ = ["ModelStage", "reason_templates"]
@@ -50,16 +50,24 @@ class ModelStage:
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with ``model_probability`` (Float64) added."""
-        x = self.artifact.plan.matrix(frame)
-        probability = self.artifact.forest.predict(x)
-        return frame.with_columns(pl.Series("model_probability", probability, dtype=pl.Float64))
+        return self.apply_with_features(frame)[0]
 
-    def drift_tally(self, frame: pl.DataFrame) -> DriftTally | None:
+    def apply_with_features(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, PreparedFeatures]:
+        """:meth:`apply`, and the features it computed (for :meth:`drift_tally`)."""
+        prepared = self.artifact.plan.prepare(frame)
+        probability = self.artifact.forest.predict(prepared.matrix())
+        scored = frame.with_columns(pl.Series("model_probability", probability, dtype=pl.Float64))
+        return scored, prepared
+
+    def drift_tally(
+        self, frame: pl.DataFrame, features: PreparedFeatures | None = None
+    ) -> DriftTally | None:
         """Counts of a scored chunk in the slots of the model's drift reference (None when
-        the card has none); tallies of chunks add up with ``DriftTally.merge``."""
+        the card has none); tallies of chunks add up with ``DriftTally.merge``.
+        ``features``: :meth:`apply_with_features`' features of these rows."""
         if self._reference is None:
             return None
-        return tally(frame, self._reference, self.artifact.plan)
+        return tally(frame, self._reference, self.artifact.plan, features)
 
     def drift_report(
         self, counted: DriftTally | None, thresholds: DriftThresholds

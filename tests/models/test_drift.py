@@ -278,6 +278,7 @@ def test_tally_counts_as_slotting_every_row(world: dict[str, Any]) -> None:
     odd = _awkward(day, reference)
     got = tally(odd, reference, artifact.plan)
     _assert_same_tally(got, _per_row_tally(odd, reference, artifact.plan))
+    _assert_same_tally(tally(odd, reference, artifact.plan, artifact.plan.prepare(odd)), got)
     assert got.unseen_rows > odd.height // 7
     assert got.features["num_gross_weight_kg"][0] > 0  # NaN and null are missing
     no_score = odd.drop("model_probability")
@@ -335,6 +336,8 @@ def test_tally_counts_as_slotting_every_row_for_shared_and_non_text_sources(
     got = tally(later, reference, plan)
     _assert_same_tally(got, _per_row_tally(later, reference, plan))
     assert got.unseen_rows > 0
+    # the model stage's own features of the rows, counted instead of worked out again
+    _assert_same_tally(tally(later, reference, plan, plan.prepare(later)), got)
     shuffled = dataclasses.replace(
         reference,
         features=tuple(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from polars.testing import assert_series_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from engine.stages import ExplainingStage
 from models import (
@@ -20,7 +20,7 @@ from models import (
     load_model,
     train_model,
 )
-from models.features import fit_plan, training_features
+from models.features import fit_plan, to_matrix, training_features
 from models.train import labelled_rows, split_by_time
 from tests.models._history import history, recipe
 
@@ -60,6 +60,50 @@ def test_entity_encoding_uses_only_the_past() -> None:
     scored = plan.transform(pl.DataFrame({"importer": ["X", "new"], "w": [1.0, 1.0]}))
     assert scored["count_importer"].to_list() == [4.0, 0.0]
     assert scored["rate_importer"].to_list() == pytest.approx([(2 + m * prior) / (4 + m), prior])
+
+
+def test_scoring_features_worked_out_per_distinct_value_are_the_expressions() -> None:
+    """``FeaturePlan.prepare`` evaluates the keyed features once per distinct source value:
+    the same values, dtypes and order as the per-row expressions, for padded, empty, null,
+    unseen and non-text values, a prefix feature and an entity rate sharing a source."""
+    r = recipe(categorical=["office", "packages"], prefixes={"hs_code": [2, 4]})
+    rows = labelled_rows(history(), r)
+    plan = fit_plan(rows, r, rows["__label"])
+    assert {f.kind for f in plan.features} >= {
+        "numeric",
+        "ratio",
+        "categorical",
+        "entity_count",
+        "entity_rate",
+    }
+    frame = history(400, seed=11)
+    i = pl.int_range(pl.len())
+    frame = frame.with_columns(
+        pl.when(i % 7 == 0)
+        .then(None)
+        .when(i % 7 == 1)
+        .then(pl.lit(" C "))
+        .when(i % 7 == 2)
+        .then(pl.lit(""))
+        .when(i % 7 == 3)
+        .then(pl.lit("Z"))
+        .otherwise(pl.col("office"))
+        .alias("office"),
+        pl.when(i % 5 == 0).then(None).otherwise(pl.col("importer")).alias("importer"),
+        pl.when(i % 6 == 0).then(pl.lit("9")).otherwise(pl.col("hs_code")).alias("hs_code"),
+        pl.when(i % 4 == 0).then(None).otherwise(pl.col("packages")).alias("packages"),
+    )
+    for rows_ in (frame, frame.head(1), frame.head(0)):
+        expected = rows_.select(plan.expressions())
+        prepared = plan.prepare(rows_)
+        assert_frame_equal(prepared.features, expected)
+        np.testing.assert_array_equal(
+            prepared.matrix(), to_matrix(expected, order="F"), strict=True
+        )
+        for source, (values, codes) in prepared.sources.items():
+            assert_series_equal(
+                values.gather(codes), rows_[source].cast(pl.String), check_names=False
+            )
 
 
 def test_training_learns_and_is_deterministic(trained) -> None:  # type: ignore[no-untyped-def]
