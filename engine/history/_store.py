@@ -456,8 +456,22 @@ class HistoryStore:
         fuzzily (if enabled) against the canonical keys. With ``persist`` the new mappings
         are saved, so later batches resolve the same way.
         """
-        rows = frame.lazy().drop(KEY_COLUMNS, strict=False)
-        return _with_keys(rows, self._keys_by_name(rows, persist=persist)).collect()
+        from engine.reference import distinct_codes  # numba: not at import (start-up)
+
+        # The shipper and consignee names stacked and numbered once: each distinct name
+        # is keyed once, and every row's key is a gather (no per-row hash look-up).
+        stacked = pl.concat([frame.get_column(f"{role}_name").cast(pl.String) for role in ROLES])
+        distinct, codes = distinct_codes(stacked)
+        named = distinct.is_not_null()
+        by_name = self._names_to_keys(distinct.filter(named), persist=persist)
+        canonical = (
+            pl.repeat(None, distinct.len(), dtype=pl.String, eager=True)
+            .scatter(named.arg_true(), by_name["canonical_key"])
+            .gather(codes)
+        )
+        height = frame.height
+        keys = [canonical.slice(i * height, height).alias(f"{r}_key") for i, r in enumerate(ROLES)]
+        return frame.drop([c for c in KEY_COLUMNS if c in frame.columns]).hstack(keys)
 
     def _keys_by_name(self, rows: pl.LazyFrame, *, persist: bool) -> pl.DataFrame:
         """``name, canonical_key`` for every distinct shipper and consignee name of ``rows``."""
@@ -467,12 +481,14 @@ class HistoryStore:
             .unique()
             .collect()
         )
-        names = self._parties_cached().party_keys(distinct["name"])
+        return self._names_to_keys(distinct["name"], persist=persist)
+
+    def _names_to_keys(self, distinct: pl.Series, *, persist: bool) -> pl.DataFrame:
+        """``name, canonical_key`` of distinct non-null names, in their order."""
+        names = self._parties_cached().party_keys(distinct)
         known = self.resolve_keys(names["party_key"], persist=persist)
-        return (
-            names.join(known, on="party_key", how="left")
-            .select("name", "canonical_key")
-            .drop_nulls("name")
+        return names.join(known, on="party_key", how="left", maintain_order="left").select(
+            "name", "canonical_key"
         )
 
     def resolve_keys(self, keys: pl.Series, *, persist: bool = False) -> pl.DataFrame:
@@ -529,14 +545,15 @@ class _PartyCache:
         self.names = pl.DataFrame(schema={"name": pl.String, "party_key": pl.String})
 
     def party_keys(self, names: pl.Series) -> pl.DataFrame:
-        """``name, party_key`` of distinct non-null ``names``: each name is normalised once
-        while the cache lives (a day's chunks repeat most of their traders' names)."""
+        """``name, party_key`` of distinct non-null ``names``, in their order: each name is
+        normalised once while the cache lives (a day's chunks repeat most of their traders'
+        names)."""
         frame = names.to_frame("name")
         new = frame.join(self.names, on="name", how="anti")
         if new.height:
             keyed = new.with_columns(party_key_values(new["name"]).alias("party_key"))
             self.names = pl.concat([self.names, keyed])
-        return frame.join(self.names, on="name", how="left")
+        return frame.join(self.names, on="name", how="left", maintain_order="left")
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:

@@ -18,7 +18,7 @@ from engine.history import (
     describe_batch,
     point_in_time_features,
 )
-from engine.history._store import conform
+from engine.history._store import _with_keys, conform
 from engine.identity import batch_identity
 from engine.stages import Stage
 
@@ -131,6 +131,37 @@ def test_names_seen_in_an_earlier_chunk_key_as_in_a_fresh_store(tmp_path: Path) 
         store.assign_keys(conform(again)), HistoryStore(tmp_path).assign_keys(conform(again))
     )
     assert store._party_cache is not None and store._party_cache.names.height == 5
+
+
+def test_chunk_keys_are_those_of_the_append_path(tmp_path: Path) -> None:
+    """``assign_keys`` numbers the stacked shipper and consignee names once and gives each
+    row its name's key: the keys of the append path (a look-up per row), for names in both
+    roles, null names, exact repeats, spelling variants and names new to the store."""
+    store = HistoryStore(tmp_path)
+    store.append(
+        _batch(0, [("Zeta Shipping", "Kappa Imports"), ("Acme Trading", "Omega")], prefix="A"),
+        batch_id="b1",
+    )
+    pool = [
+        "Acme Trading Co.",
+        "ACME TRADIN",
+        "Kappa Imports",
+        "Kapa Imports",
+        "Zeta Shipping",
+        "Omega",
+        "Delta Freight",
+        "Delta Frieght",
+        "Sigma",
+        None,
+    ]
+    pairs = [(pool[(i * 7) % len(pool)], pool[(i * 3 + 1) % len(pool)]) for i in range(97)]
+    frame = conform(_batch(1, pairs, prefix="B"))  # type: ignore[arg-type]
+    got = store.assign_keys(frame)
+    rows = frame.lazy()
+    expected = _with_keys(rows, store._keys_by_name(rows, persist=False)).collect()
+    assert_frame_equal(got, expected)
+    assert got["shipper_key"].null_count() == frame["shipper_name"].null_count() > 0
+    assert got["consignee_key"].n_unique() > 4
 
 
 def test_party_resolutions_are_dropped_when_the_store_changes(tmp_path: Path) -> None:
