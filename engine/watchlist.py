@@ -296,7 +296,9 @@ class WatchlistStage:
             .to_series()
             .alias("watchlist_party_score")
             if found
-            else pl.Series("watchlist_party_score", [0.0] * frame.height)
+            else pl.repeat(0.0, frame.height, dtype=pl.Float64, eager=True).alias(
+                "watchlist_party_score"
+            )
         )
         rows = (score > 0).arg_true()
         best = scored[rows].with_columns(score.gather(rows).alias("best"))
@@ -306,7 +308,7 @@ class WatchlistStage:
         ).join(hits.select("hit", "entry", "match"), on="hit", how="left", maintain_order="left")
 
         def spread(values: pl.Series, name: str) -> pl.Series:
-            empty = pl.Series(name, [None] * frame.height, dtype=pl.String)
+            empty = _nulls(name, frame.height)
             return empty.scatter(rows, values) if rows.len() else empty
 
         return pl.DataFrame(
@@ -380,6 +382,11 @@ def _first_best(
     return pl.coalesce(picked or [pl.lit(None, dtype)])
 
 
+def _nulls(name: str, height: int) -> pl.Series:
+    """A text column of ``height`` nulls (built by polars, not from a Python list)."""
+    return pl.repeat(None, height, dtype=pl.String, eager=True).alias(name)
+
+
 def _lookup(
     frame: pl.DataFrame, column: str, clean: pl.Expr, normal: pl.Expr, listed: pl.DataFrame
 ) -> pl.Series:
@@ -388,7 +395,7 @@ def _lookup(
     normal form (``clean``, the usual case after ingest) are looked up as they are; only
     the distinct others are normalised."""
     if column not in frame.columns or listed.height == 0:
-        return pl.Series("entry", [None] * frame.height, dtype=pl.String)
+        return _nulls("entry", frame.height)
     entries = listed.group_by("normal", maintain_order=True).agg(
         pl.col("entry").unique(maintain_order=True).str.join("; ")
     )

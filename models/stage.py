@@ -88,10 +88,8 @@ class ModelStage:
     def explain(self, frame: pl.DataFrame, *, top: int = 5) -> pl.DataFrame:
         """Return ``frame`` with ``model_reasons``: the ``top`` strongest positive contributions."""
         plan = self.artifact.plan
-        empty = pl.Series(
-            "model_reasons", [[] for _ in range(frame.height)], dtype=pl.List(pl.String)
-        )
         if frame.height == 0 or top <= 0:
+            empty = pl.lit([], dtype=pl.List(pl.String))
             return frame.with_columns(
                 empty.alias(localised_column("model_reasons", locale)) for locale in LOCALES
             )

@@ -152,6 +152,17 @@ def test_stage_explains_in_plain_language(trained) -> None:  # type: ignore[no-u
     assert fp["model_hash"] == trained.model_hash and fp["card"]["n_trees"] > 0
 
 
+def test_stage_explains_nothing_when_asked_for_no_reason(trained) -> None:  # type: ignore[no-untyped-def]
+    stage = ModelStage(trained)
+    frame = stage.apply(history(30, seed=5))
+    for rows, top in ((frame, 0), (frame.head(0), 3)):
+        out = stage.explain(rows, top=top)
+        assert out.height == rows.height
+        for column in ("model_reasons", "model_reasons_ru"):
+            assert out.schema[column] == pl.List(pl.String)
+            assert out[column].list.len().sum() == 0 and out[column].null_count() == 0
+
+
 def test_missing_features_are_named(trained) -> None:  # type: ignore[no-untyped-def]
     frame = history(20).drop("office", "packages")
     with pytest.raises(MissingFeaturesError, match=r"office, packages|packages, office"):
