@@ -250,14 +250,19 @@ class WatchlistStage:
     def _keys_of(self, names: pl.DataFrame) -> pl.DataFrame:
         """``name, key`` of distinct raw names, normalising only names this stage has not
         seen (a batch is scored in chunks, and a service scores batch after batch)."""
-        new = names.join(self._names, on="name", how="anti")
+        # One look at the shared memo: chunks scored at once in other threads (the API's
+        # batch workers share this stage) may add names to it, or clear it, meanwhile.
+        memo = self._names
+        new = names.join(memo, on="name", how="anti")
         if new.height:
             # lazy: polars then evaluates the normalisation's shared parts once
             keyed = new.lazy().with_columns(screen_key(pl.col("name")).alias("key")).collect()
             with self._lock:
-                memo = self._names if self._names.height < NAME_MEMO_MAX else self._names.clear()
-                self._names = pl.concat([memo, keyed])
-        return names.join(self._names, on="name", how="left")
+                shared = self._names if self._names.height < NAME_MEMO_MAX else self._names.clear()
+                # each name once: another thread may have keyed some of these names too
+                self._names = pl.concat([shared, keyed.join(shared, on="name", how="anti")])
+            memo = pl.concat([memo, keyed])
+        return names.join(memo, on="name", how="left")
 
     def screen_keys(self, keys: pl.Series) -> pl.DataFrame:
         """``key, score, entry, match`` of distinct screening keys: cached results, and the

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import random
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_series_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from engine.schema import DERIVED
 from engine.stages import Stage
@@ -163,6 +165,39 @@ def test_names_are_screened_once_per_distinct_key(un_list: Watchlist) -> None:
     assert out.height == 300
     stage.apply(frame)
     assert (stage.cache.misses, stage.cache.hits) == (2, 2)
+
+
+def test_chunks_screened_at_once_in_two_threads_get_their_own_rows(
+    un_list: Watchlist, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's batch workers share one stage: two chunks with names new to it, keyed at
+    the same moment, each keep one row per row and the columns a lone chunk gets."""
+    import engine.watchlist
+
+    frames = [
+        pl.DataFrame(
+            {
+                "shipper_name": ["Kappa Trading", "AL-QAIDA", f"Zeta {i}"] * 20,
+                "consignee_name": ["Beta", None, "Acme"] * 20,
+            }
+        )
+        for i in range(2)
+    ]
+    alone = [WatchlistStage(un_list).apply(f) for f in frames]
+    both_new = threading.Barrier(2, timeout=30)
+    real_key = engine.watchlist.screen_key
+
+    def key_after_both_looked(name: pl.Expr) -> pl.Expr:
+        both_new.wait()  # each thread has found its names missing from the memo
+        return real_key(name)
+
+    monkeypatch.setattr(engine.watchlist, "screen_key", key_after_both_looked)
+    shared = WatchlistStage(un_list)
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(shared.apply, frames))
+    for got, expected in zip(together, alone, strict=True):
+        assert_frame_equal(got, expected)
+    assert shared._names["name"].is_unique().all()
 
 
 def test_missing_columns_and_threshold_validation(un_list: Watchlist) -> None:
