@@ -8,8 +8,9 @@ per batch (:mod:`engine._finalise`).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,10 @@ from typing import Any, TypeVar, cast
 
 import polars as pl
 
-from engine.ingest import IngestSummary, read_chunks
+from engine.ingest import Chunk, IngestSummary, read_chunks
 from engine.record import Timings
 from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
-from engine.scorer import Scorer
+from engine.scorer import ScoredChunk, Scorer
 from engine.spec import DatasetSpec
 from engine.stages import Stage, merge_drift
 
@@ -177,60 +178,95 @@ class FileScoring:
     held: HeldChunks | None = None
 
     def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
-        """Score file number ``index`` of the batch; ``progress`` sees its rows so far."""
-        scorer = self.scorer
+        """Score file number ``index`` of the batch; ``progress`` sees its rows so far.
+
+        Up to :data:`CHUNKS_IN_FLIGHT` chunks are scored at once, each in a worker thread
+        (while one waits on polars or a compiled kernel, both of which release the GIL, the
+        other's Python runs): their results are taken in chunk order, so the parts, the
+        risk frames and the progress are those of scoring one after the other. Every
+        stage is a pure function of its chunk; the memos the stages share are safe for
+        threads (the API's batch workers share them too)."""
         timings = Timings()
         summary = IngestSummary()
         partial = PartialBatch()
-        # closed also when scoring fails: the chunk being read ahead is waited for
-        with closing(
-            read_ahead(read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary))
-        ) as chunks:
-            part_no = 0
-            stages: list[Stage] = []
-            while True:
-                with timings.stage("load"):
-                    chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                partial.rows_in += chunk.records_read
-                partial.quarantine.append(chunk.quarantine)
-                if chunk.rows.height == 0:
-                    continue
-                scored, rules, drift = scorer.score(chunk.rows, chunk.present, timings)
-                if rules is not None and not any(rules is seen for seen in stages):
-                    stages.append(rules)
-                partial.drift = merge_drift(partial.drift, drift)
-                partial.risk.append(
-                    scored.select(
-                        # One dictionary entry per file instead of the path on every row.
-                        pl.col(SOURCE_FILE).cast(pl.Categorical),
-                        ROW_INDEX,
-                        "risk_score",
-                        "forced_red",
-                        "lane",
-                        *(["explore_score"] if "explore_score" in scored.columns else []),
-                    )
+        stages: list[Stage] = []
+        scoring: deque[Future[tuple[ScoredChunk, Timings]]] = deque()
+        part_no = 0
+
+        def score(chunk: Chunk) -> tuple[ScoredChunk, Timings]:
+            own = Timings()  # each chunk's stage seconds, added in chunk order
+            return self.scorer.score(chunk.rows, chunk.present, own), own
+
+        def finish(done: Future[tuple[ScoredChunk, Timings]]) -> None:
+            nonlocal part_no
+            (scored, rules, drift), own = done.result()
+            timings.merge(own)
+            if rules is not None and not any(rules is seen for seen in stages):
+                stages.append(rules)
+            partial.drift = merge_drift(partial.drift, drift)
+            partial.risk.append(
+                scored.select(
+                    # One dictionary entry per file instead of the path on every row.
+                    pl.col(SOURCE_FILE).cast(pl.Categorical),
+                    ROW_INDEX,
+                    "risk_score",
+                    "forced_red",
+                    "lane",
+                    *(["explore_score"] if "explore_score" in scored.columns else []),
                 )
-                totals = scored.select(pl.col(DQ_FLAGS).sum()).row(0)
-                for name, total in zip(DQ_FLAGS, totals, strict=True):
-                    partial.dq_totals[name] += int(total)
-                partial.rows_scored += scored.height
-                with timings.stage("write"):
-                    part = self.parts / part_name(index, part_no)
-                    if self.held is None:
-                        write_part(part, scored)
-                    else:
-                        self.held.keep(part, scored)
-                part_no += 1
-                if progress:
-                    progress("score", partial.rows_scored)
+            )
+            totals = scored.select(pl.col(DQ_FLAGS).sum()).row(0)
+            for name, total in zip(DQ_FLAGS, totals, strict=True):
+                partial.dq_totals[name] += int(total)
+            partial.rows_scored += scored.height
+            with timings.stage("write"):
+                part = self.parts / part_name(index, part_no)
+                if self.held is None:
+                    write_part(part, scored)
+                else:
+                    self.held.keep(part, scored)
+            part_no += 1
+            if progress:
+                progress("score", partial.rows_scored)
+
+        # closed also when scoring fails: the chunk being read ahead and the chunks being
+        # scored are waited for
+        with (
+            closing(
+                read_ahead(
+                    read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
+                )
+            ) as chunks,
+            ThreadPoolExecutor(CHUNKS_IN_FLIGHT, thread_name_prefix="lookout-score") as pool,
+        ):
+            try:
+                while True:
+                    with timings.stage("load"):
+                        chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    partial.rows_in += chunk.records_read
+                    partial.quarantine.append(chunk.quarantine)
+                    if chunk.rows.height == 0:
+                        continue
+                    if len(scoring) == CHUNKS_IN_FLIGHT:
+                        finish(scoring.popleft())
+                    scoring.append(pool.submit(score, chunk))
+                while scoring:
+                    finish(scoring.popleft())
+            finally:
+                for waiting in scoring:
+                    waiting.cancel()
         partial.files = summary.files
         partial.blank_lines = summary.blank_lines
         partial.timings = timings.seconds
         partial.rules = [stage.fingerprint() for stage in stages]
         partial.file_rows = [(str(path), partial.rows_scored)]
         return partial
+
+
+CHUNKS_IN_FLIGHT = 2
+"""Chunks of a file scored at once (see :meth:`FileScoring.__call__`)."""
 
 
 def part_name(file_index: int, part_no: int) -> str:

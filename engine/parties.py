@@ -301,14 +301,17 @@ def resolve_near_duplicates(
     result: dict[str, str] = {k: k for k in fresh}
     if not fresh:
         return _mapping_frame(result)
-    matches: dict[str, str | None] = {} if canonical_matches is None else canonical_matches
+    shared: dict[str, str | None] = {} if canonical_matches is None else canonical_matches
+    # This call's own matches join the shared ones only once all are worked out: a call
+    # running at the same time in another thread never reads a match half worked out.
+    found: dict[str, str | None] = {}
     by_letter_canon = canon.by_letter
     by_letter_fresh = _group_by_first_letter(fresh)
     for letter, block in by_letter_fresh.items():
         targets = by_letter_canon.get(letter, [])
-        todo = [k for k in block if k not in matches]
+        todo = [k for k in block if k not in shared]
         for key in todo:
-            matches[key] = None
+            found[key] = None
         if todo and targets:
             for _, chunk, scores in ratio_blocks(
                 todo,
@@ -319,12 +322,12 @@ def resolve_near_duplicates(
                 bag=canon.bag(letter, threshold),
             ):
                 for i in np.flatnonzero(scores.max(axis=1, initial=0) > 0):  # keys with hits
-                    matches[chunk[i]] = _first_variant(chunk[i], targets, scores[i])
+                    found[chunk[i]] = _first_variant(chunk[i], targets, scores[i])
         # Keys without a canonical match may map to a new key before them in sorted order.
         position = {k: n for n, k in enumerate(block)}
         orphans = []
         for key in block:
-            match = matches[key]
+            match = found[key] if key in found else shared[key]
             if match is None:
                 orphans.append(key)
             else:
@@ -340,6 +343,7 @@ def resolve_near_duplicates(
                 match = _first_variant(chunk[i], block, scores[i])
                 if match is not None:
                     result[chunk[i]] = match
+    shared.update(found)
     return _mapping_frame(_compress(result))
 
 

@@ -38,6 +38,11 @@ class Timings:
     def add(self, name: str, seconds: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
+    def merge(self, other: Timings) -> None:
+        """Add ``other``'s seconds stage by stage."""
+        for name, seconds in other.seconds.items():
+            self.add(name, seconds)
+
 
 @dataclass
 class RunRecord:

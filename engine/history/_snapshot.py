@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -328,6 +329,9 @@ def features_after(
     ]
 
 
+_BUILDING = threading.Lock()
+"""Held while a snapshot's derived or window-edge table is looked for and built."""
+
 EDGE_MARGIN_US = DAY_US
 """How far past a chunk's last filing an edge table is built, so that the later chunks of
 a day's batch (filed within the same day) reuse it instead of counting the edge again."""
@@ -356,11 +360,12 @@ class _Edges:
         """``total`` (the ``w<W>`` of each query row's key) less its rows of the snapshot's
         table ``rows`` (``"recent"`` or ``"pairs"``) in the edge."""
         until = self.t_max - w * DAY_US
-        cached = self.snap.edges.get((rows, by, w))
-        if cached is None or cached[0] < until:
-            reach = until + EDGE_MARGIN_US
-            cached = (reach, self._table(getattr(self.snap, rows), by, w, reach))
-            self.snap.edges[(rows, by, w)] = cached
+        with _BUILDING:  # chunks scored at once in threads build each table once
+            cached = self.snap.edges.get((rows, by, w))
+            if cached is None or cached[0] < until:
+                reach = until + EDGE_MARGIN_US
+                cached = (reach, self._table(getattr(self.snap, rows), by, w, reach))
+                self.snap.edges[(rows, by, w)] = cached
         before = _asof(self.q, cached[1], f"__t{w}", by, ["n"])["n"].fill_null(0).cast(pl.Int64)
         return total.fill_null(0).cast(pl.Int64) - before
 
@@ -411,13 +416,14 @@ def _label_table(snap: Snapshot, by: str, flags: dict[str, pl.Expr], seized: boo
     after some batch rows) are looked up by time. A query at ``t > last`` counts the rows
     known before ``t`` whatever the point up to ``t`` where older rows collapse, so the
     table serves every chunk."""
-    table = snap.derived.get((by, seized))
-    if table is None:
-        assert snap.last is not None
-        labels = snap.labels.filter(pl.col("seized")) if seized else snap.labels
-        mine = labels.filter(pl.col(by).is_not_null())
-        table = _cumulative(_by_result_time(mine), by, flags, snap.last + 1)
-        snap.derived[(by, seized)] = table
+    with _BUILDING:
+        table = snap.derived.get((by, seized))
+        if table is None:
+            assert snap.last is not None
+            labels = snap.labels.filter(pl.col("seized")) if seized else snap.labels
+            mine = labels.filter(pl.col(by).is_not_null())
+            table = _cumulative(_by_result_time(mine), by, flags, snap.last + 1)
+            snap.derived[(by, seized)] = table
     return table
 
 

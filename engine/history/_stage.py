@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import polars as pl
@@ -56,6 +57,7 @@ class HistoryFeatures:
         self.low_memory = low_memory
         self.use_snapshot = use_snapshot
         self._cached: tuple[str, Snapshot] | None = None
+        self._lock = threading.Lock()
         self.batch: BatchIdentity | None = None
 
     def begin_batch(self, batch: BatchIdentity) -> str | None:
@@ -100,15 +102,23 @@ class HistoryFeatures:
         return _attach(frame, keyed.select(KEYS), features)
 
     def _snapshot(self) -> Snapshot:
-        """The store's snapshot in memory, read once for all the chunks of a batch."""
-        state = self.store.snapshot_state()
-        if self._cached is None or self._cached[0] != state:
-            self._cached = (state, self.store.snapshot().in_memory())
-        return self._cached[1]
+        """The store's snapshot in memory, read once for all the chunks of a batch (also
+        when two of them ask at once, in threads)."""
+        with self._lock:
+            state = self.store.snapshot_state()
+            if self._cached is None or self._cached[0] != state:
+                self._cached = (state, self.store.snapshot().in_memory())
+            return self._cached[1]
 
     def __getstate__(self) -> dict[str, Any]:
-        # Shipped to workers without the snapshot held in memory.
-        return {**self.__dict__, "_cached": None}
+        # Shipped to workers without the snapshot held in memory (nor the lock).
+        state = {**self.__dict__, "_cached": None}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def fingerprint(self) -> dict[str, Any]:
         """The store snapshot the features were computed from, and the smoothing prior."""

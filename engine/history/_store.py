@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -122,10 +123,20 @@ class HistoryStore:
         self.root = Path(root)
         self.fuzzy_threshold = fuzzy_threshold
         self._party_cache: _PartyCache | None = None
+        # Chunks keyed at once in threads resolve their names one after the other, so the
+        # later one finds the earlier one's names and fuzzy matches in the cache instead
+        # of working them out again (each would be right without it: see _PartyCache).
+        self._keys_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         # Shipped to workers without the party table and resolutions held in memory.
-        return {**self.__dict__, "_party_cache": None}
+        state = {**self.__dict__, "_party_cache": None}
+        del state["_keys_lock"]  # a lock cannot cross to another process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._keys_lock = threading.Lock()
 
     # ------------------------------------------------------------------ paths & manifests
     @property
@@ -463,7 +474,8 @@ class HistoryStore:
         stacked = pl.concat([frame.get_column(f"{role}_name").cast(pl.String) for role in ROLES])
         distinct, codes = distinct_codes(stacked)
         named = distinct.is_not_null()
-        by_name = self._names_to_keys(distinct.filter(named), persist=persist)
+        with self._keys_lock:
+            by_name = self._names_to_keys(distinct.filter(named), persist=persist)
         canonical = (
             pl.repeat(None, distinct.len(), dtype=pl.String, eager=True)
             .scatter(named.arg_true(), by_name["canonical_key"])
@@ -527,6 +539,10 @@ class HistoryStore:
         return self._party_cache
 
 
+_NAMES_LOCK = threading.Lock()
+"""Held while a party cache's name memo is extended."""
+
+
 class _PartyCache:
     """The party table of one store state, and what unknown keys were resolved against it.
 
@@ -549,11 +565,14 @@ class _PartyCache:
         normalised once while the cache lives (a day's chunks repeat most of their traders'
         names)."""
         frame = names.to_frame("name")
-        new = frame.join(self.names, on="name", how="anti")
+        memo = self.names  # one look: another thread may add names meanwhile
+        new = frame.join(memo, on="name", how="anti")
         if new.height:
             keyed = new.with_columns(party_key_values(new["name"]).alias("party_key"))
-            self.names = pl.concat([self.names, keyed])
-        return frame.join(self.names, on="name", how="left", maintain_order="left")
+            with _NAMES_LOCK:  # each name once, whoever keyed it first
+                self.names = pl.concat([self.names, keyed.join(self.names, on="name", how="anti")])
+            memo = pl.concat([memo, keyed])
+        return frame.join(memo, on="name", how="left", maintain_order="left")
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:

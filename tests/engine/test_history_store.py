@@ -164,6 +164,39 @@ def test_chunk_keys_are_those_of_the_append_path(tmp_path: Path) -> None:
     assert got["consignee_key"].n_unique() > 4
 
 
+def test_a_name_memo_extended_meanwhile_keeps_each_name_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks scored at once in threads share the store's party cache: a chunk that keys
+    new names while another chunk adds some of the same names (here: from inside the first
+    one's keying, deterministically) gets one key per name, and the memo holds each once."""
+    import engine.history._store as store_module
+
+    store = HistoryStore(tmp_path)
+    store.append(_batch(0, [("Zeta Shipping", "Kappa Imports")], prefix="A"), batch_id="b1")
+    store.assign_keys(conform(_batch(1, [("Omega", "K")], prefix="B")))
+    cache = store._party_cache
+    assert cache is not None
+    outer = pl.Series(["Acme Trading", "Zeta Shiping", "Delta"])
+    inner = pl.Series(["Zeta Shiping", "Acme Trading", "Sigma"])
+    real = store_module.party_key_values
+    seen: list[pl.DataFrame] = []
+    started: list[bool] = []
+
+    def meanwhile(names: pl.Series) -> pl.Series:
+        if not started:
+            started.append(True)
+            seen.append(cache.party_keys(inner))
+        return real(names)
+
+    monkeypatch.setattr(store_module, "party_key_values", meanwhile)
+    got = cache.party_keys(outer)
+    assert got["name"].to_list() == outer.to_list()
+    assert got["party_key"].to_list() == ["ACME TRADING", "SHIPING ZETA", "DELTA"]
+    assert seen[0]["party_key"].to_list() == ["SHIPING ZETA", "ACME TRADING", "SIGMA"]
+    assert cache.names["name"].is_unique().all() and cache.names.height == 6
+
+
 def test_party_resolutions_are_dropped_when_the_store_changes(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
     store.append(_batch(0, [("Zeta Shipping", "K")], prefix="A"), batch_id="b1")

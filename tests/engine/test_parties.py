@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal, assert_series_equal
@@ -116,6 +119,41 @@ def test_prepared_canonical_keys_resolve_like_the_plain_list() -> None:
         assert_frame_equal(
             resolve_near_duplicates(new, prepared), resolve_near_duplicates(new, canon)
         )
+
+
+def test_a_call_never_reads_the_canonical_matches_another_call_is_working_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks scored at once in threads share the canonical matches: a call made while
+    another is working out matches for the same keys (here: from inside the first one's
+    comparisons, deterministically) resolves as it would alone."""
+    import engine.parties
+
+    canon = CanonicalKeys(["ACME TRADING", "KAPPA IMPORT", "PACIFIC SHIPPING"])
+    outer = ["ACME TRADNG", "PACIFICO SHIPPING", "ZETA"]
+    inner = ["PACIFICO SHIPPING", "ACME TRADNG", "KAPA IMPORT"]
+    alone = resolve_near_duplicates(inner, canon)
+    shared: dict[str, str | None] = {}
+    real = engine.parties.ratio_blocks
+    seen: list[pl.DataFrame] = []
+    started: list[bool] = []
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not started:
+            started.append(True)
+            seen.append(resolve_near_duplicates(inner, canon, canonical_matches=shared))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine.parties, "ratio_blocks", meanwhile)
+    got = resolve_near_duplicates(outer, canon, canonical_matches=shared)
+    assert_frame_equal(seen[0], alone)
+    assert_frame_equal(got, resolve_near_duplicates(outer, canon))
+    assert shared == {
+        "ACME TRADNG": "ACME TRADING",
+        "KAPA IMPORT": "KAPPA IMPORT",
+        "PACIFICO SHIPPING": "PACIFIC SHIPPING",
+        "ZETA": None,
+    }
 
 
 # Letters, digits, the space, lower case and code points outside ASCII (several UTF-8

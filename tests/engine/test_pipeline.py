@@ -21,6 +21,7 @@ from engine.executor import Local, _LocalRun
 from engine.pipeline import run_batch
 from engine.policy import Capacity, ScoringPolicy
 from engine.prepare import prepare
+from engine.record import RunRecord
 from engine.reference import ReferenceData
 from engine.scorer import Scorer
 from engine.spec import default_spec
@@ -472,6 +473,69 @@ def test_a_failed_part_write_fails_the_run_and_stops_its_reader(
         assert _readers() <= running
     else:
         pytest.fail("the part write did not fail")
+
+
+def _scorers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("lookout-score")}
+
+
+def test_chunks_scored_two_at_a_time_give_the_outputs_of_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every stage of the shipped configuration (history with fuzzy party keys, the UN
+    list, rules, the model and its drift tally) with its memos shared by two chunks in
+    flight: the outputs of scoring the chunks one after the other."""
+    from api.wiring import build_scorer
+    from engine.generate import generate
+    from engine.history import HistoryStore
+
+    data = generate(days=1, rows_per_day=400, seed=8, out_dir=tmp_path / "gen", history_days=20)
+    assert data.history is not None
+    runs: dict[int, RunRecord] = {}
+    for in_flight in (1, 2):
+        history = tmp_path / f"history-{in_flight}"
+        HistoryStore(history).append(pl.read_parquet(data.history), batch_id="past")
+        scorer = build_scorer(history_dir=history, append_history=False)
+        monkeypatch.setattr(parts_module, "CHUNKS_IN_FLIGHT", in_flight)
+        runs[in_flight] = run_batch(
+            data.manifests[0], scorer=scorer, out_dir=tmp_path / f"out-{in_flight}", chunk_rows=37
+        )
+    one, two = (tmp_path / "out-1", tmp_path / "out-2")
+    assert_frame_equal(
+        pl.read_parquet(one / "scored.parquet"), pl.read_parquet(two / "scored.parquet")
+    )
+    assert (one / "flagged.csv").read_bytes() == (two / "flagged.csv").read_bytes()
+    assert runs[1].counts == runs[2].counts and runs[1].drift == runs[2].drift
+    assert runs[1].timings.keys() == runs[2].timings.keys()
+    assert runs[2].counts["rows_scored"] == 400 and runs[2].drift
+
+
+def test_a_chunk_failing_in_flight_fails_the_run_and_stops_the_scoring_threads(
+    tmp_path: Path, scorer: Scorer
+) -> None:
+    running = _scorers()
+
+    class FailsOnBl25:
+        name = "fails"
+
+        def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+            if "BL25" in frame["bl_number"].to_list():
+                raise ValueError("chunk with BL25")
+            return frame
+
+        def fingerprint(self) -> dict[str, Any]:
+            return {}
+
+    failing = scorer.with_enrichers_first(FailsOnBl25())
+    with pytest.raises(ValueError, match="chunk with BL25"):
+        run_batch(
+            _manifest(tmp_path, broken=False),
+            scorer=failing,
+            out_dir=tmp_path / "out",
+            chunk_rows=7,
+        )
+    assert not (tmp_path / "out" / "scored.parquet").exists()
+    assert _scorers() <= running and _readers() <= running
 
 
 def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
