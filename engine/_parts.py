@@ -241,6 +241,10 @@ class FileScoring:
         ):
             try:
                 while True:
+                    if len(scoring) == CHUNKS_IN_FLIGHT:
+                        # the oldest finished before the next chunk is taken: at most the
+                        # chunks in flight and the one read ahead are in memory
+                        finish(scoring.popleft())
                     with timings.stage("load"):
                         chunk = next(chunks, None)
                     if chunk is None:
@@ -249,8 +253,6 @@ class FileScoring:
                     partial.quarantine.append(chunk.quarantine)
                     if chunk.rows.height == 0:
                         continue
-                    if len(scoring) == CHUNKS_IN_FLIGHT:
-                        finish(scoring.popleft())
                     scoring.append(pool.submit(score, chunk))
                 while scoring:
                     finish(scoring.popleft())
