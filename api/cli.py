@@ -31,6 +31,7 @@ from engine.errors import LookoutError
 from engine.i18n import N_
 
 if TYPE_CHECKING:
+    from engine._reading import EarlyRead
     from engine.executor import Executor
     from engine.policy import Capacity
     from engine.record import RunRecord
@@ -158,22 +159,10 @@ def score(
         ),
     ] = None,
 ) -> None:
-    from api.wiring import build_scorer, require_history_if_model_needs_it
+    from engine._reading import start_reading
     from engine.policy import Capacity
     from engine.spec import load_spec
 
-    scorer = build_scorer(
-        rules_dir=rules,
-        model_dir=model,
-        policy_path=policy,
-        history_dir=history,
-        watchlists=() if no_watchlist else (watchlist or None),
-        use_rules=not no_rules,
-        use_model=not no_model,
-        append_history=history_append,
-    )
-    require_history_if_model_needs_it(scorer)
-    dataset_spec = load_spec(spec) if spec else None
     cap = Capacity.parse(capacity) if capacity else None
     if engine != "ray" and (address or workers):
         raise LookoutError(
@@ -185,21 +174,43 @@ def score(
             N_("unknown engine '{engine}'", engine=engine),
             hint=N_("use --engine local or --engine ray"),
         )
-    from engine.distributed import Ray
-    from engine.executor import Local
+    dataset_spec = load_spec(spec) if spec else None
+    # The first chunks are read while the scorer is imported and built (about a second of
+    # one core); on Ray the workers read their own files.
+    early = start_reading(source, dataset_spec, chunk_rows) if engine == "local" else None
+    try:
+        from api.wiring import build_scorer, require_history_if_model_needs_it
 
-    record = _run_with_progress(
-        source,
-        scorer=scorer,
-        out_dir=out,
-        spec=dataset_spec,
-        capacity=cap,
-        seed=seed,
-        chunk_rows=chunk_rows,
-        hold_rows=hold_rows,
-        layout=layout,
-        executor=Ray(address=address, workers=workers) if engine == "ray" else Local(),
-    )
+        scorer = build_scorer(
+            rules_dir=rules,
+            model_dir=model,
+            policy_path=policy,
+            history_dir=history,
+            watchlists=() if no_watchlist else (watchlist or None),
+            use_rules=not no_rules,
+            use_model=not no_model,
+            append_history=history_append,
+        )
+        require_history_if_model_needs_it(scorer)
+        from engine.distributed import Ray
+        from engine.executor import Local
+
+        record = _run_with_progress(
+            source,
+            scorer=scorer,
+            out_dir=out,
+            spec=dataset_spec,
+            capacity=cap,
+            seed=seed,
+            chunk_rows=chunk_rows,
+            hold_rows=hold_rows,
+            layout=layout,
+            executor=Ray(address=address, workers=workers) if engine == "ray" else Local(),
+            early=early,
+        )
+    finally:
+        if early is not None:
+            early.close()
     from api._summary import print_summary
 
     print_summary(console, record, out)
@@ -217,6 +228,7 @@ def _run_with_progress(
     hold_rows: int,
     layout: str | None,
     executor: Executor,
+    early: EarlyRead | None = None,
 ) -> RunRecord:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -248,6 +260,7 @@ def _run_with_progress(
             hold_rows=hold_rows,
             layout=layout,
             executor=executor,
+            early=early,
         )
 
 

@@ -9,15 +9,16 @@ per batch (:mod:`engine._finalise`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import polars as pl
 
+from engine._reading import EarlyRead, ReadAhead, read_ahead
 from engine.ingest import Chunk, IngestSummary, read_chunks
 from engine.record import Timings
 from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
@@ -137,30 +138,6 @@ def write_part(path: Path, frame: pl.DataFrame) -> None:
     frame.write_parquet(path, compression="lz4", statistics=False)
 
 
-T = TypeVar("T")
-_END = object()
-
-
-def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
-    """``items``, each one produced in a worker thread while the caller works on the one
-    before: the next chunk is read and made canonical (polars and the compiled kernels,
-    which release the GIL) on the second core while this one is scored.
-
-    The items come in order, and an error comes where its item would have. When the caller
-    stops early, the item being produced is waited for and ``items`` closed."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix="lookout-read")
-    try:
-        ahead = pool.submit(next, items, _END)
-        while (item := ahead.result()) is not _END:
-            ahead = pool.submit(next, items, _END)
-            yield cast(T, item)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()
-
-
 @dataclass(frozen=True)
 class FileScoring:
     """The per-file function: load → validate → enrich → rules → model → combine, chunk by
@@ -169,13 +146,15 @@ class FileScoring:
     ``held``: keep the run's chunks in memory while the batch fits (:class:`HeldChunks`,
     shared by the files of a run; only for files scored one after the other in the process
     that finalises, never on a cluster). The next chunk is read while one is scored
-    (:func:`read_ahead`)."""
+    (:func:`read_ahead`). ``early``: the first file's chunks, already being read
+    (:class:`EarlyRead`; in this process only)."""
 
     scorer: Scorer
     spec: DatasetSpec
     parts: Path
     chunk_rows: int
     held: HeldChunks | None = None
+    early: EarlyRead | None = None
 
     def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
         """Score file number ``index`` of the batch; ``progress`` sees its rows so far.
@@ -187,7 +166,14 @@ class FileScoring:
         stage is a pure function of its chunk; the memos the stages share are safe for
         threads (the API's batch workers share them too)."""
         timings = Timings()
-        summary = IngestSummary()
+        early = self.early
+        if early is not None and index == 0 and early.matches(path, self.spec, self.chunk_rows):
+            summary, reader = early.summary, early.chunks
+        else:
+            summary = IngestSummary()
+            reader = read_ahead(
+                read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
+            )
         partial = PartialBatch()
         stages: list[Stage] = []
         scoring: deque[Future[tuple[ScoredChunk, Timings]]] = deque()
@@ -232,11 +218,7 @@ class FileScoring:
         # closed also when scoring fails: the chunk being read ahead and the chunks being
         # scored are waited for
         with (
-            closing(
-                read_ahead(
-                    read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
-                )
-            ) as chunks,
+            closing(reader) as chunks,
             ThreadPoolExecutor(CHUNKS_IN_FLIGHT, thread_name_prefix="lookout-score") as pool,
         ):
             try:
@@ -300,10 +282,12 @@ def clear(folder: Path) -> None:
 
 
 __all__ = [
+    "EarlyRead",
     "FileScoring",
     "HeldChunks",
     "PartialBatch",
     "Progress",
+    "ReadAhead",
     "clear",
     "part_file_index",
     "part_name",

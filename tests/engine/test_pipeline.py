@@ -15,10 +15,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from engine import _parts as parts_module
+from engine import _reading as reading_module
 from engine._parts import prepare_parts
-from engine.errors import PipelineError
+from engine.errors import LookoutError, PipelineError
 from engine.executor import Local, _LocalRun
-from engine.pipeline import run_batch
+from engine.pipeline import run_batch, start_reading
 from engine.policy import Capacity, ScoringPolicy
 from engine.prepare import prepare
 from engine.record import RunRecord
@@ -567,3 +568,100 @@ def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
     assert produced in ([0], [0, 1])  # started), and the source closed, not read on
     assert closed == [True]
     assert _readers() <= running
+
+
+def _compare_runs(one: Path, two: Path) -> None:
+    assert_frame_equal(
+        pl.read_parquet(one / "scored.parquet"), pl.read_parquet(two / "scored.parquet")
+    )
+    assert_frame_equal(
+        pl.read_parquet(one / "quarantine.parquet"), pl.read_parquet(two / "quarantine.parquet")
+    )
+    assert (one / "flagged.csv").read_bytes() == (two / "flagged.csv").read_bytes()
+
+
+def test_a_batch_read_early_scores_as_one_read_by_the_run(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lookout score` starts reading the first file before the scorer is built: the run
+    takes those chunks (the file is read once) and its outputs and accounting are those of
+    a run that reads the file itself."""
+    running = _readers()
+    source = _manifest(tmp_path, broken=True)
+    reads: list[Path] = []
+    original = reading_module.read_chunks
+
+    def counted(path: Path | str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(Path(path))
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(reading_module, "read_chunks", counted)
+    monkeypatch.setattr(parts_module, "read_chunks", counted)
+    plain = run_batch(source, scorer=scorer, out_dir=tmp_path / "plain", chunk_rows=7)
+    assert reads == [source]
+    reads.clear()
+    early = start_reading(source, None, 7)
+    assert early is not None
+    ahead = run_batch(source, scorer=scorer, out_dir=tmp_path / "early", chunk_rows=7, early=early)
+    assert reads == [source]  # read once, by the early read
+    _compare_runs(tmp_path / "plain", tmp_path / "early")
+    assert ahead.counts == plain.counts and ahead.stages == plain.stages
+    assert ahead.input == plain.input
+    assert _readers() <= running
+
+
+def test_an_early_read_of_another_chunk_size_is_closed_and_the_file_read_again(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = _readers()
+    source = _manifest(tmp_path, broken=False)
+    closed: list[bool] = []
+    original = reading_module.read_chunks
+
+    def watched(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            yield from original(*args, **kwargs)
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(reading_module, "read_chunks", watched)
+    again: list[int] = []
+    monkeypatch.setattr(
+        parts_module,
+        "read_chunks",
+        lambda *a, **k: again.append(k["chunk_rows"]) or original(*a, **k),
+    )
+    early = start_reading(source, None, 11)
+    assert early is not None
+    run_batch(source, scorer=scorer, out_dir=tmp_path / "early", chunk_rows=7, early=early)
+    assert closed == [True] and again == [7]  # stopped, and the file read in chunks of 7
+    run_batch(source, scorer=scorer, out_dir=tmp_path / "plain", chunk_rows=7)
+    _compare_runs(tmp_path / "plain", tmp_path / "early")
+    assert _readers() <= running
+
+
+def test_an_early_read_is_stopped_when_the_run_fails_first(
+    tmp_path: Path, scorer: Scorer
+) -> None:
+    running = _readers()
+    source = _manifest(tmp_path, broken=False)
+    early = start_reading(source, None, 7)
+    assert early is not None
+    with pytest.raises(PipelineError, match="layout"):
+        run_batch(source, scorer=scorer, out_dir=tmp_path / "out", early=early, layout="sideways")
+    assert _readers() <= running
+    # nothing to read early from a missing file: the run reports it in its own place
+    assert start_reading(tmp_path / "missing.csv") is None
+
+
+def test_an_early_read_meets_a_bad_file_where_the_run_would(
+    tmp_path: Path, scorer: Scorer
+) -> None:
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really parquet")
+    errors = []
+    for early in (None, start_reading(bad, None, 7)):
+        with pytest.raises(LookoutError) as raised:
+            run_batch(bad, scorer=scorer, out_dir=tmp_path / "out", chunk_rows=7, early=early)
+        errors.append(str(raised.value))
+    assert errors[0] == errors[1]
