@@ -640,9 +640,7 @@ def test_an_early_read_of_another_chunk_size_is_closed_and_the_file_read_again(
     assert _readers() <= running
 
 
-def test_an_early_read_is_stopped_when_the_run_fails_first(
-    tmp_path: Path, scorer: Scorer
-) -> None:
+def test_an_early_read_is_stopped_when_the_run_fails_first(tmp_path: Path, scorer: Scorer) -> None:
     running = _readers()
     source = _manifest(tmp_path, broken=False)
     early = start_reading(source, None, 7)
@@ -654,9 +652,7 @@ def test_an_early_read_is_stopped_when_the_run_fails_first(
     assert start_reading(tmp_path / "missing.csv") is None
 
 
-def test_an_early_read_meets_a_bad_file_where_the_run_would(
-    tmp_path: Path, scorer: Scorer
-) -> None:
+def test_an_early_read_meets_a_bad_file_where_the_run_would(tmp_path: Path, scorer: Scorer) -> None:
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 not really parquet")
     errors = []
