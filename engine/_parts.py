@@ -118,10 +118,14 @@ class HeldChunks:
             self.spill()
 
     def spill(self) -> None:
-        """Write every held chunk to its scratch part (and hold nothing)."""
-        for path, frame in self._held:
+        """Write every held chunk to its scratch part (and hold nothing), each let go
+        once written."""
+        held, self._held = self._held, []
+        held.reverse()
+        while held:
+            path, frame = held.pop()
             write_part(path, frame)
-        self._held = []
+            del frame
 
     def frames(self) -> list[tuple[Path, pl.DataFrame]]:
         """The held chunks and their part names, oldest first."""

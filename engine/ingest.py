@@ -19,6 +19,7 @@ import polars as pl
 from engine._canonical import to_canonical
 from engine.errors import IngestError, Location
 from engine.formats import READERS, RawChunk, looks_like_cargoimp, looks_like_dcsa, sniff_csv
+from engine.formats.columnar import stored_rows
 from engine.i18n import N_
 from engine.schema import ROW_INDEX
 from engine.spec import DatasetSpec, default_spec, resolve_columns
@@ -109,6 +110,23 @@ def expand_inputs(source: Path | str) -> list[Path]:
     if not path.exists():
         raise IngestError(N_("no such file: '{path}'", path=str(path)), hint=N_("check the path"))
     return [path]
+
+
+def rows_at_most(paths: list[Path], spec: DatasetSpec | None = None) -> int | None:
+    """How many records the files hold at most, when every one says so without being read
+    (Parquet and Arrow IPC files, from their footers); else None."""
+    spec = spec or default_spec()
+    total = 0
+    for path in paths:
+        try:
+            fmt = spec.format or detect_format(path)[0]
+        except (IngestError, OSError):
+            return None  # reported where the file is read
+        rows = stored_rows(path, fmt)
+        if rows is None:
+            return None
+        total += rows
+    return total
 
 
 def read_chunks(

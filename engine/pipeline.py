@@ -27,7 +27,7 @@ from engine._parts import (
 from engine._reading import start_reading
 from engine.executor import Executor, Local
 from engine.identity import batch_identity
-from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs
+from engine.ingest import DEFAULT_CHUNK_ROWS, expand_inputs, rows_at_most
 from engine.policy import Capacity
 from engine.record import RunRecord, Timings
 from engine.scorer import Scorer
@@ -97,7 +97,14 @@ def run_batch(
             # scorer is pickled for a distributed executor, so every copy knows the batch.
             begin_batch(scorer, record)
             # Files scored here one after the other: a batch that fits stays in memory.
-            held = HeldChunks(hold_rows) if running.in_process else None
+            # One whose files say they hold more rows (Parquet, Arrow IPC) is written
+            # chunk by chunk from the start: held up to the limit and then written at once,
+            # the held rows, the chunks in flight and the writes made a 10M-row run's peak.
+            held = None
+            if running.in_process:
+                at_most = rows_at_most(paths, spec)
+                fits = at_most is None or at_most <= hold_rows
+                held = HeldChunks(hold_rows if fits else 0)
             task = FileScoring(
                 scorer=scorer, spec=spec, parts=parts, chunk_rows=chunk_rows, held=held, early=early
             )

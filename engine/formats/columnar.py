@@ -35,6 +35,19 @@ def read_parquet_chunks(path: Path, spec: DatasetSpec, chunk_rows: int) -> Itera
         yield RawChunk(frame, lines, empty_quarantine())
 
 
+def stored_rows(path: Path, fmt: str) -> int | None:
+    """The rows a Parquet or Arrow IPC file holds, read from its footer (None for another
+    format, an IPC stream, or a file that cannot be read: the reader reports that)."""
+    try:
+        if fmt == "parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if fmt == "ipc":
+            return int(pa_ipc.open_file(path).count_rows())
+    except (pa.ArrowInvalid, OSError):
+        return None
+    return None
+
+
 def _unreadable_parquet(path: Path, err: Exception) -> IngestError:
     return IngestError(
         f"not a readable Parquet file: {err}",

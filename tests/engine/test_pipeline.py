@@ -19,6 +19,7 @@ from engine import _reading as reading_module
 from engine._parts import prepare_parts
 from engine.errors import LookoutError, PipelineError
 from engine.executor import Local, _LocalRun
+from engine.ingest import rows_at_most
 from engine.pipeline import run_batch, start_reading
 from engine.policy import Capacity, ScoringPolicy
 from engine.prepare import prepare
@@ -661,3 +662,46 @@ def test_an_early_read_meets_a_bad_file_where_the_run_would(tmp_path: Path, scor
             run_batch(bad, scorer=scorer, out_dir=tmp_path / "out", chunk_rows=7, early=early)
         errors.append(str(raised.value))
     assert errors[0] == errors[1]
+
+
+def test_a_batch_whose_files_say_they_are_too_large_is_not_held(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parquet and Arrow IPC footers give the rows up front: a batch past ``hold_rows``
+    writes each chunk as it comes instead of holding chunks up to the limit and writing
+    them at once (which made the 10M-row run's memory peak)."""
+    source = _manifest(tmp_path, broken=False)
+    frame = pl.read_csv(source, infer_schema=False)
+    parquet, ipc = tmp_path / "manifest.parquet", tmp_path / "manifest.arrow"
+    frame.write_parquet(parquet)
+    frame.write_ipc(ipc)
+    assert rows_at_most([parquet], None) == 40
+    assert rows_at_most([parquet, ipc], None) == 80
+    assert rows_at_most([parquet, source], None) is None  # CSV: not known before reading
+    empty = tmp_path / "empty.parquet"
+    empty.write_bytes(b"")
+    assert rows_at_most([parquet, empty], None) is None  # reported where it is read
+
+    most_held: list[int] = []
+    keep = parts_module.HeldChunks.keep
+
+    def watched(self: parts_module.HeldChunks, path: Path, chunk: pl.DataFrame) -> None:
+        keep(self, path, chunk)
+        most_held.append(len(self.frames()))
+
+    monkeypatch.setattr(parts_module.HeldChunks, "keep", watched)
+    options: dict[str, Any] = {"scorer": scorer, "chunk_rows": 7}
+    run_batch(parquet, out_dir=tmp_path / "fits", hold_rows=40, **options)
+    assert max(most_held) == 6 and not (tmp_path / "fits" / "_parts").exists()
+    most_held.clear()
+    run_batch(parquet, out_dir=tmp_path / "large", hold_rows=39, **options)
+    assert max(most_held) == 0  # every chunk written as it came
+    most_held.clear()
+    run_batch(source, out_dir=tmp_path / "csv", hold_rows=39, **options)
+    assert max(most_held) == 5  # held until the sixth chunk passed the limit
+    _compare_runs(tmp_path / "fits", tmp_path / "large")
+    where = ["source_file", "source_line"]  # a CSV line is not a Parquet record number
+    assert_frame_equal(
+        pl.read_parquet(tmp_path / "csv" / "scored.parquet").drop(where),
+        pl.read_parquet(tmp_path / "fits" / "scored.parquet").drop(where),
+    )
