@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from engine._reading import EarlyRead, ReadAhead, read_ahead
+from engine._reading import EarlyRead, ReadAhead
 from engine.ingest import Chunk, IngestSummary, read_chunks
 from engine.record import Timings
 from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
@@ -121,11 +121,8 @@ class HeldChunks:
         """Write every held chunk to its scratch part (and hold nothing), each let go
         once written."""
         held, self._held = self._held, []
-        held.reverse()
         while held:
-            path, frame = held.pop()
-            write_part(path, frame)
-            del frame
+            write_part(*held.pop(0))
 
     def frames(self) -> list[tuple[Path, pl.DataFrame]]:
         """The held chunks and their part names, oldest first."""
@@ -150,7 +147,7 @@ class FileScoring:
     ``held``: keep the run's chunks in memory while the batch fits (:class:`HeldChunks`,
     shared by the files of a run; only for files scored one after the other in the process
     that finalises, never on a cluster). The next chunk is read while one is scored
-    (:func:`read_ahead`). ``early``: the first file's chunks, already being read
+    (:class:`~engine._reading.ReadAhead`). ``early``: the first file's chunks, already being read
     (:class:`EarlyRead`; in this process only)."""
 
     scorer: Scorer
@@ -175,7 +172,7 @@ class FileScoring:
             summary, reader = early.summary, early.chunks
         else:
             summary = IngestSummary()
-            reader = read_ahead(
+            reader = ReadAhead(
                 read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
             )
         partial = PartialBatch()
@@ -296,6 +293,5 @@ __all__ = [
     "part_file_index",
     "part_name",
     "prepare_parts",
-    "read_ahead",
     "write_part",
 ]

@@ -60,11 +60,6 @@ class ReadAhead(Iterator[T]):
             close()
 
 
-def read_ahead(items: Iterator[T]) -> ReadAhead[T]:
-    """``items`` read one ahead in a worker thread (:class:`ReadAhead`)."""
-    return ReadAhead(items)
-
-
 @dataclass(eq=False)
 class EarlyRead:
     """The chunks of a batch's first file, read from before the scorer is built (a fresh
@@ -108,4 +103,4 @@ def start_reading(
     return EarlyRead(paths[0], spec or default_spec(), chunk_rows)
 
 
-__all__ = ["EarlyRead", "ReadAhead", "read_ahead", "start_reading"]
+__all__ = ["EarlyRead", "ReadAhead", "start_reading"]

@@ -555,15 +555,15 @@ def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
         finally:
             closed.append(True)
 
-    assert list(parts_module.read_ahead(source(None))) == [0, 1, 2, 3, 4]
+    assert list(reading_module.ReadAhead(source(None))) == [0, 1, 2, 3, 4]
     got: list[int] = []
     with pytest.raises(ValueError, match="bad item 3"):
-        for n in parts_module.read_ahead(source(3)):
+        for n in reading_module.ReadAhead(source(3)):
             got.append(n)
     assert got == [0, 1, 2]  # the error comes where item 3 would have
     produced.clear()
     closed.clear()
-    ahead = parts_module.read_ahead(source(None))
+    ahead = reading_module.ReadAhead(source(None))
     assert next(ahead) == 0
     ahead.close()  # the caller stops early: the item read ahead is waited for (or not
     assert produced in ([0], [0, 1])  # started), and the source closed, not read on
