@@ -345,3 +345,36 @@ def test_repeated_text_converted_per_distinct_value_as_row_by_row(
         None,
         "NLRTM",
     ]
+
+
+def test_codes_whose_first_rows_barely_repeat_are_not_numbered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Container numbers hardly repeat in a batch: their first rows tell, and the column is
+    converted row by row without numbering all of it first; a code that repeats further down
+    is still numbered. Either way the rows are the same."""
+    from engine import _canonical
+    from engine.spec import default_spec, resolve_columns
+
+    n = 3 * _canonical._SAMPLE_ROWS
+    raw = pl.DataFrame(
+        {
+            "container_number": [f"msku {i:06d}-7" for i in range(n)],
+            # distinct at first, then a few values for the rest: numbered
+            "port_of_loading": [f"cn{i:03d}" for i in range(1000)] + ["nl rtm"] * (n - 1000),
+            "bl_number": [f"BL{i}" for i in range(n)],
+        }
+    )
+    spec = resolve_columns(default_spec(), raw.columns, "boxes.parquet")
+    lines = pl.Series(range(1, n + 1))
+    numbered: list[str] = []
+    real = _canonical.distinct_codes
+    monkeypatch.setattr(_canonical, "distinct_codes", lambda v: numbered.append(v.name) or real(v))
+    rows, bad = _canonical.to_canonical(raw, spec, source_file="boxes", source_lines=lines)
+    assert numbered == ["port_of_loading"]
+    monkeypatch.setattr(_canonical, "_text_by_distinct", lambda v, e: None)
+    row_by_row, bad_too = _canonical.to_canonical(
+        raw, spec, source_file="boxes", source_lines=lines
+    )
+    assert rows.equals(row_by_row) and bad.equals(bad_too)
+    assert rows.get_column("container_number")[5] == "MSKU0000057"
