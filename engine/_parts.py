@@ -148,7 +148,8 @@ class FileScoring:
     shared by the files of a run; only for files scored one after the other in the process
     that finalises, never on a cluster). The next chunk is read while one is scored
     (:class:`~engine._reading.ReadAhead`). ``early``: the first file's chunks, already being read
-    (:class:`EarlyRead`; in this process only)."""
+    (:class:`EarlyRead`; in this process only). ``in_flight``: chunks scored at once (default
+    :data:`CHUNKS_IN_FLIGHT`; a Ray actor, which reserves one CPU, scores one at a time)."""
 
     scorer: Scorer
     spec: DatasetSpec
@@ -156,17 +157,19 @@ class FileScoring:
     chunk_rows: int
     held: HeldChunks | None = None
     early: EarlyRead | None = None
+    in_flight: int | None = None
 
     def __call__(self, index: int, path: Path, progress: Progress | None = None) -> PartialBatch:
         """Score file number ``index`` of the batch; ``progress`` sees its rows so far.
 
-        Up to :data:`CHUNKS_IN_FLIGHT` chunks are scored at once, each in a worker thread
+        Up to ``in_flight`` chunks are scored at once, each in a worker thread
         (while one waits on polars or a compiled kernel, both of which release the GIL, the
         other's Python runs): their results are taken in chunk order, so the parts, the
         risk frames and the progress are those of scoring one after the other. Every
         stage is a pure function of its chunk; the memos the stages share are safe for
         threads (the API's batch workers share them too)."""
         timings = Timings()
+        in_flight = self.in_flight or CHUNKS_IN_FLIGHT
         early = self.early
         if early is not None and index == 0 and early.matches(path, self.spec, self.chunk_rows):
             summary, reader = early.summary, early.chunks
@@ -220,11 +223,11 @@ class FileScoring:
         # scored are waited for
         with (
             closing(reader) as chunks,
-            ThreadPoolExecutor(CHUNKS_IN_FLIGHT, thread_name_prefix="lookout-score") as pool,
+            ThreadPoolExecutor(in_flight, thread_name_prefix="lookout-score") as pool,
         ):
             try:
                 while True:
-                    if len(scoring) == CHUNKS_IN_FLIGHT:
+                    if len(scoring) == in_flight:
                         # the oldest finished before the next chunk is taken: at most the
                         # chunks in flight and the one read ahead are in memory
                         finish(scoring.popleft())
@@ -251,7 +254,7 @@ class FileScoring:
 
 
 CHUNKS_IN_FLIGHT = 2
-"""Chunks of a file scored at once (see :meth:`FileScoring.__call__`)."""
+"""Chunks of a file scored at once in one process (see :meth:`FileScoring.__call__`)."""
 
 
 def part_name(file_index: int, part_no: int) -> str:

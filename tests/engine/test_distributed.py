@@ -180,3 +180,38 @@ def test_both_executors_refuse_a_directory_alike(scorer: Scorer, tmp_path: Path)
         messages.append(str(err.value))
     assert messages[0] == messages[1]
     assert not (tmp_path / "out").exists()
+
+
+def test_an_actor_scores_one_chunk_at_a_time(
+    batch: Path, scorer: Scorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An actor reserves one CPU: the per-file function it unpickles scores the chunks of a
+    file one after the other, in one thread, and gives what the driver's would."""
+    import pickle
+    import threading
+    from dataclasses import replace
+
+    from engine._parts import FileScoring
+    from engine.distributed import actor_task
+    from engine.spec import default_spec
+
+    path = batch / "manifest_2026-11-28.csv"
+    task = FileScoring(scorer, default_spec(), tmp_path / "driver", CHUNK_ROWS)
+    actor = pickle.loads(actor_task(task))
+    assert (task.in_flight, actor.in_flight) == (None, 1)
+    threads: set[str] = set()
+    real = Scorer.score
+
+    def score(self: Scorer, *args: object, **kwargs: object) -> object:
+        threads.add(threading.current_thread().name)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Scorer, "score", score)
+    for folder in ("driver", "actor"):
+        (tmp_path / folder).mkdir()
+    ours = replace(actor, parts=tmp_path / "actor")(0, path)
+    assert len(threads) == 1 and ours.rows_scored == 1_500
+    theirs = task(0, path)
+    assert ours.rows_scored == theirs.rows_scored and ours.files == theirs.files
+    for part in sorted((tmp_path / "driver").glob("*.parquet")):
+        assert_frame_equal(pl.read_parquet(tmp_path / "actor" / part.name), pl.read_parquet(part))
