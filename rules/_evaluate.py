@@ -452,10 +452,22 @@ class _Evaluator:
             value = np.logical_or(value, other, out=value if i else None)
         return value
 
-    def _and(self, parts: tuple[Node, ...], rows: np.ndarray | None) -> np.ndarray:
+    def positions(self, node: Node) -> np.ndarray:
+        """The rows (positions, ascending) where a rule's root node is true; an ``and`` that
+        narrowed to a few candidate rows gives them without a boolean array in between."""
+        if node[0] == "and" and self.plan.uses[node] == 1:
+            return self._and(node[1], None, positions=True)
+        return np.flatnonzero(self.node(node))
+
+    def _and(
+        self, parts: tuple[Node, ...], rows: np.ndarray | None, positions: bool = False
+    ) -> np.ndarray:
+        """The verdicts of an ``and`` (``positions``: the positions where it is true, on all
+        rows only)."""
         size = self.n if rows is None else len(rows)
         if not parts:
-            return np.ones(size, dtype=bool)
+            value = np.ones(size, dtype=bool)
+            return np.flatnonzero(value) if positions else value
         ordered = sorted(parts, key=self.density)
         value = self.node(ordered[0], rows)
         rest = ordered[1:]
@@ -465,22 +477,25 @@ class _Evaluator:
             value = np.logical_and(value, other, out=value if owned else None)
             owned = True
         if not rest:
-            return value
+            return np.flatnonzero(value) if positions else value
         # few rows left: test the other parts on those rows only
         where = np.flatnonzero(value)
         for part in rest:
             if len(where) == 0:
                 break
             where = where[self.node(part, where if rows is None else rows[where])]
+        if positions:
+            return where
         out = np.zeros(size, dtype=bool)
         out[where] = True
         return out
 
 
-def rule_hits(plan: Plan, frame: pl.DataFrame) -> list[np.ndarray]:
-    """Per rule of the plan, the boolean hit array over the frame's rows."""
+def rule_rows(plan: Plan, frame: pl.DataFrame) -> list[np.ndarray]:
+    """Per rule of the plan, the positions of the rows it hits (ascending; no boolean array
+    per rule where an ``and`` narrowed to a few candidate rows)."""
     evaluator = _Evaluator(plan, frame)
-    return [evaluator.node(root) for root in plan.roots]
+    return [evaluator.positions(root) for root in plan.roots]
 
 
 def _list_layout(
@@ -582,14 +597,16 @@ def evaluate_plan(
     """``frame`` with ``rule_score``, ``rule_hits``, ``rule_reasons`` and ``rule_reasons_ru``
     (unless ``reasons`` is False) and ``rule_shadow_hits``; ``keep_rule_columns`` adds
     ``rule__<id>`` columns."""
-    hits = rule_hits(plan, frame)
     n = frame.height
-    by_id = dict(zip((r.id for r in plan.rules), hits, strict=True))
-    active_rows = [np.flatnonzero(by_id[r.id]) for r in active]
-    shadow_rows = [np.flatnonzero(by_id[r.id]) for r in shadow]
+    by_id = dict(zip((r.id for r in plan.rules), rule_rows(plan, frame), strict=True))
+    active_rows = [by_id[r.id] for r in active]
+    shadow_rows = [by_id[r.id] for r in shadow]
     columns: list[pl.Series] = []
     if keep_rule_columns:
-        columns.extend(pl.Series(hit_column(r.id), by_id[r.id]) for r in [*active, *shadow])
+        for rule in [*active, *shadow]:
+            hit = np.zeros(n, dtype=bool)
+            hit[by_id[rule.id]] = True
+            columns.append(pl.Series(hit_column(rule.id), hit))
     columns.append(pl.Series("rule_score", score(active, active_rows, n)))
     layout = _list_layout(active_rows, n)
     columns.append(id_lists(active, active_rows, n, layout).alias("rule_hits"))
