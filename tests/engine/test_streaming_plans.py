@@ -19,13 +19,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from api.wiring import build_scorer
 from engine.generate import generate
-from engine.history import HistoryFeatures, HistoryStore
+from engine.history import HistoryStore
 from engine.pipeline import run_batch
-from engine.policy import Capacity, ScoringPolicy
-from engine.reference import ReferenceData
-from engine.scorer import Scorer
-from rules import load_pack
+from engine.policy import Capacity
 
 _LEGEND = re.compile(r'<FONT COLOR="([^"]+)">⬤</FONT> in-memory engine fallback')
 
@@ -86,12 +84,9 @@ def test_a_runs_streamed_writes_have_no_in_memory_node(
     assert data.history is not None
     store = HistoryStore(tmp_path / "history")
     store.append(pl.read_parquet(data.history), batch_id="past")
-    scorer = Scorer(
-        refs=ReferenceData.load(),
-        policy=ScoringPolicy.load(),
-        rules=load_pack(),
-        enrichers=(HistoryFeatures(store),),
-    )
+    # the shipped configuration: rules, UN list, history features and the model, whose
+    # explanations the final write joins onto the scored rows
+    scorer = build_scorer(history_dir=store.root)
     sinks.clear()
     record = run_batch(
         str(data.manifests[0].parent / "*.parquet"),
@@ -103,10 +98,14 @@ def test_a_runs_streamed_writes_have_no_in_memory_node(
         layout=layout,
     )
     assert len(record.input["formats"]) == 2
+    assert record.selected > 0 and scorer.model is not None
     assert record.counts["history_rows_appended"] == record.rows_scored == 400
     store.snapshot()  # the next run's snapshot, from the appended store
     targets = [target for target, _ in sinks]
     scored = tmp_path / "out" / ("scored.parquet" if layout == "file" else "scored")
     assert any(Path(t) == scored or Path(t).parent == scored for t in targets)
     assert any(Path(t).is_relative_to(tmp_path / "history") for t in targets)
+    written = pl.read_parquet(scored / "*.parquet" if scored.is_dir() else scored)
+    explained = written.filter(pl.col("selected")).get_column("model_reasons")
+    assert explained.list.len().sum() > 0  # the explanations were part of the streamed write
     assert [(t, nodes) for t, nodes in sinks if nodes] == []
