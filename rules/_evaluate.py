@@ -466,8 +466,7 @@ class _Evaluator:
         rows only)."""
         size = self.n if rows is None else len(rows)
         if not parts:
-            value = np.ones(size, dtype=bool)
-            return np.flatnonzero(value) if positions else value
+            return np.arange(size) if positions else np.ones(size, dtype=bool)
         ordered = sorted(parts, key=self.density)
         value = self.node(ordered[0], rows)
         rest = ordered[1:]
