@@ -9,6 +9,7 @@ Messages are in English or Russian: ``--lang ru|en`` (anywhere on the command li
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -387,6 +388,17 @@ def _own_commands() -> set[str]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI in the chosen language, turning LookoutErrors into clear
     messages."""
+    try:
+        _main(argv)
+    finally:
+        # The command is done and the process ends: the interpreter's last garbage
+        # collection would walk every object left (numba's and polars' registries, the
+        # scorer), about 0.25 s at the end of every `lookout score`, to free memory the
+        # operating system takes back anyway. Frozen objects are left out of it.
+        gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     lang, args = take_lang(sys.argv[1:] if argv is None else argv)
     if lang is not None and lang.lower() not in LOCALES:
         err_console.print(

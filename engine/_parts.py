@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from engine._reading import EarlyRead, ReadAhead
+from engine._reading import CHUNKS_IN_FLIGHT, EarlyRead, ReadAhead
 from engine.ingest import Chunk, IngestSummary, read_chunks
 from engine.record import Timings
 from engine.schema import DQ_FLAGS, ROW_INDEX, SOURCE_FILE
@@ -176,7 +176,8 @@ class FileScoring:
         else:
             summary = IngestSummary()
             reader = ReadAhead(
-                read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary)
+                read_chunks(path, self.spec, chunk_rows=self.chunk_rows, summary=summary),
+                depth=in_flight,
             )
         partial = PartialBatch()
         stages: list[Stage] = []
@@ -253,10 +254,6 @@ class FileScoring:
         return partial
 
 
-CHUNKS_IN_FLIGHT = 2
-"""Chunks of a file scored at once in one process (see :meth:`FileScoring.__call__`)."""
-
-
 def part_name(file_index: int, part_no: int) -> str:
     """The scratch file of chunk ``part_no`` of input file ``file_index`` (sorts in order)."""
     return f"{file_index:06d}-part-{part_no:05d}.parquet"
@@ -286,6 +283,7 @@ def clear(folder: Path) -> None:
 
 
 __all__ = [
+    "CHUNKS_IN_FLIGHT",
     "EarlyRead",
     "FileScoring",
     "HeldChunks",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -568,6 +569,41 @@ def test_read_ahead_keeps_order_errors_and_closes_its_source() -> None:
     ahead.close()  # the caller stops early: the item read ahead is waited for (or not
     assert produced in ([0], [0, 1])  # started), and the source closed, not read on
     assert closed == [True]
+    assert _readers() <= running
+
+
+def test_read_ahead_reads_as_many_items_ahead_as_it_is_asked_in_order() -> None:
+    """``depth=2`` (two chunks scored at once): two items are produced before the caller
+    takes the first, and one more each time it takes one; order and errors as with one."""
+    running = _readers()
+    produced: list[int] = []
+
+    def source(fail_at: int | None = None) -> Iterator[int]:
+        for n in range(6):
+            if n == fail_at:
+                raise ValueError(f"bad item {n}")
+            produced.append(n)
+            yield n
+
+    def settled(count: int) -> list[int]:
+        deadline = time.monotonic() + 10
+        while len(produced) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.1)  # a third item ahead would be produced by now
+        return list(produced)
+
+    ahead = reading_module.ReadAhead(source(), depth=2)
+    assert settled(2) == [0, 1]
+    assert next(ahead) == 0
+    assert settled(3) == [0, 1, 2]
+    assert list(ahead) == [1, 2, 3, 4, 5]
+    got: list[int] = []
+    with pytest.raises(ValueError, match="bad item 4"):
+        for n in reading_module.ReadAhead(source(4), depth=2):
+            got.append(n)
+    assert got == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="at least 1"):
+        reading_module.ReadAhead(source(), depth=0)
     assert _readers() <= running
 
 
