@@ -49,7 +49,7 @@ from rules._compile import (
     hit_column,
     lists_from_offsets,
     lowercase_exprs,
-    render_rows_in,
+    render_rules_in,
     test_expr,
 )
 from rules._ir import And, Cond, ExceptionTuple, FieldTest, Not, Rule, Sel
@@ -554,10 +554,7 @@ def reason_lists_in(
     """:func:`reason_lists` in each of ``locales``: each rule's hit rows gathered and its
     templates rendered once for all of them (``layout`` as in :func:`id_lists`)."""
     offsets, codes, slots = layout or _list_layout(positions, frame.height)
-    rendered = [
-        render_rows_in(frame, rule, rows, schema, locales)
-        for rule, rows in zip(rules, positions, strict=True)
-    ]
+    rendered = render_rules_in(frame, rules, positions, schema, locales)
     order = np.empty(len(codes), dtype=np.int64)
     if slots:
         order[np.concatenate(slots)] = np.arange(len(codes), dtype=np.int64)
