@@ -516,9 +516,10 @@ def test_chunks_scored_two_at_a_time_give_the_outputs_of_one_at_a_time(
 def test_a_batch_held_in_memory_and_one_in_parts_give_the_same_outputs_with_the_model(
     tmp_path: Path,
 ) -> None:
-    """The shipped rules and model, with history: a batch held in memory and the same
-    batch in scratch parts give the same ``scored`` and the same ``flagged.csv`` bytes,
-    model reasons included (the explanations joined in both finalisations)."""
+    """The shipped rules and model, with history: a batch held in memory, the same batch in
+    scratch parts and in the partitioned layout give the same ``scored`` and the same
+    ``flagged.csv`` bytes, model reasons included (one file's flagged rows come from the
+    scored rows that can be flagged, the partitions' are read back from them)."""
     from api.wiring import build_scorer
     from engine.generate import generate
     from engine.history import HistoryStore
@@ -537,6 +538,21 @@ def test_a_batch_held_in_memory_and_one_in_parts_give_the_same_outputs_with_the_
             capacity=Capacity.parse("10%"),
         )
     _compare_runs(tmp_path / "held", tmp_path / "parts")
+    run_batch(
+        data.manifests[0],
+        scorer=scorer,
+        out_dir=tmp_path / "partitioned",
+        chunk_rows=150,
+        layout="partitioned",
+        capacity=Capacity.parse("10%"),
+    )
+    assert_frame_equal(
+        pl.read_parquet(tmp_path / "partitioned" / "scored" / "*.parquet"),
+        pl.read_parquet(tmp_path / "held" / "scored.parquet"),
+    )
+    assert (tmp_path / "partitioned" / "flagged.csv").read_bytes() == (
+        tmp_path / "held" / "flagged.csv"
+    ).read_bytes()
     flagged = pl.read_csv(tmp_path / "held" / "flagged.csv", infer_schema=False)
     assert flagged.height >= 40  # the selected rows at least
     assert flagged["reasons"].str.contains(": +", literal=True).sum() >= 40  # model reasons
