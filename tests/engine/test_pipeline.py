@@ -516,46 +516,46 @@ def test_chunks_scored_two_at_a_time_give_the_outputs_of_one_at_a_time(
 def test_a_batch_held_in_memory_and_one_in_parts_give_the_same_outputs_with_the_model(
     tmp_path: Path,
 ) -> None:
-    """The shipped rules and model, with history: a batch held in memory, the same batch in
-    scratch parts and in the partitioned layout give the same ``scored`` and the same
-    ``flagged.csv`` bytes, model reasons included (one file's flagged rows come from the
-    scored rows that can be flagged, the partitions' are read back from them)."""
+    """The shipped rules and model, with history, on two files (each file's rows numbered
+    after the ones before): a batch held in memory, the same batch in scratch parts and in
+    the partitioned layout give the same ``scored`` and the same ``flagged.csv`` bytes,
+    model reasons included (one file's flagged rows come from the scored rows that can be
+    flagged, the partitions' are read back from them)."""
     from api.wiring import build_scorer
     from engine.generate import generate
     from engine.history import HistoryStore
 
-    data = generate(days=1, rows_per_day=400, seed=9, out_dir=tmp_path / "gen", history_days=20)
-    assert data.history is not None
+    data = generate(days=2, rows_per_day=200, seed=9, out_dir=tmp_path / "gen", history_days=20)
+    assert data.history is not None and len(data.manifests) == 2
+    source = str(data.manifests[0].parent / "*.csv")
     HistoryStore(tmp_path / "history").append(pl.read_parquet(data.history), batch_id="past")
     scorer = build_scorer(history_dir=tmp_path / "history", append_history=False)
-    for name, hold in (("held", 1_000), ("parts", 0)):
+    runs = {
+        "held": {"hold_rows": 1_000},
+        "parts": {"hold_rows": 0},
+        "partitioned": {"layout": "partitioned"},
+    }
+    for name, options in runs.items():
         run_batch(
-            data.manifests[0],
+            source,
             scorer=scorer,
             out_dir=tmp_path / name,
             chunk_rows=150,
-            hold_rows=hold,
             capacity=Capacity.parse("10%"),
+            **options,  # type: ignore[arg-type]
         )
     _compare_runs(tmp_path / "held", tmp_path / "parts")
-    run_batch(
-        data.manifests[0],
-        scorer=scorer,
-        out_dir=tmp_path / "partitioned",
-        chunk_rows=150,
-        layout="partitioned",
-        capacity=Capacity.parse("10%"),
-    )
-    assert_frame_equal(
-        pl.read_parquet(tmp_path / "partitioned" / "scored" / "*.parquet"),
-        pl.read_parquet(tmp_path / "held" / "scored.parquet"),
-    )
+    held = pl.read_parquet(tmp_path / "held" / "scored.parquet")
+    assert held["row_index"].to_list() == list(range(400))
+    assert_frame_equal(pl.read_parquet(tmp_path / "partitioned" / "scored" / "*.parquet"), held)
     assert (tmp_path / "partitioned" / "flagged.csv").read_bytes() == (
         tmp_path / "held" / "flagged.csv"
     ).read_bytes()
     flagged = pl.read_csv(tmp_path / "held" / "flagged.csv", infer_schema=False)
     assert flagged.height >= 40  # the selected rows at least
-    assert flagged["reasons"].str.contains(": +", literal=True).sum() >= 40  # model reasons
+    # model reasons on most of them (a control pick may have no strong contribution)
+    assert flagged["reasons"].str.contains(": +", literal=True).sum() >= 0.8 * flagged.height
+    assert flagged["source_file"].n_unique() == 2
 
 
 def test_a_chunk_failing_in_flight_fails_the_run_and_stops_the_scoring_threads(
