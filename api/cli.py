@@ -387,7 +387,8 @@ def _own_commands() -> set[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI in the chosen language, turning LookoutErrors into clear
-    messages."""
+    messages. For running a command as its own process: at the end it freezes what is left
+    in memory (see below), which a caller that goes on would never get back."""
     try:
         _main(argv)
     finally:

@@ -146,10 +146,11 @@ class FileScoring:
 
     ``held``: keep the run's chunks in memory while the batch fits (:class:`HeldChunks`,
     shared by the files of a run; only for files scored one after the other in the process
-    that finalises, never on a cluster). The next chunk is read while one is scored
-    (:class:`~engine._reading.ReadAhead`). ``early``: the first file's chunks, already being read
-    (:class:`EarlyRead`; in this process only). ``in_flight``: chunks scored at once (default
-    :data:`CHUNKS_IN_FLIGHT`; a Ray actor, which reserves one CPU, scores one at a time)."""
+    that finalises, never on a cluster). The next chunks are read while the ones before
+    are scored, as many ahead as are scored at once (:class:`~engine._reading.ReadAhead`).
+    ``early``: the first file's chunks, already being read (:class:`EarlyRead`; in this
+    process only). ``in_flight``: chunks scored at once (default :data:`CHUNKS_IN_FLIGHT`; a
+    Ray actor, which reserves one CPU, scores one at a time)."""
 
     scorer: Scorer
     spec: DatasetSpec
@@ -230,7 +231,8 @@ class FileScoring:
                 while True:
                     if len(scoring) == in_flight:
                         # the oldest finished before the next chunk is taken: at most the
-                        # chunks in flight and the one read ahead are in memory
+                        # chunks in flight and the ``in_flight`` read ahead (one of them
+                        # still being read) are in memory
                         finish(scoring.popleft())
                     with timings.stage("load"):
                         chunk = next(chunks, None)
