@@ -156,8 +156,8 @@ def finalise(
             write_scored(scored, chosen, explanations, target)
             # From the scored rows (in memory, or the parts) that can be flagged, finished
             # alone: not the file read back, which decoded every row (0.4 s of 1M).
-            flagged = risk.filter(pl.col("lane") != "green").select(ROW_INDEX)
-            ids = pl.concat([flagged, chosen.select(ROW_INDEX)]).get_column(ROW_INDEX)
+            red_or_yellow = risk.filter(pl.col("lane") != "green").select(ROW_INDEX)
+            ids = pl.concat([red_or_yellow, chosen.select(ROW_INDEX)]).get_column(ROW_INDEX)
             candidates = scored.filter(pl.col(ROW_INDEX).is_in(ids.unique().implode()))
             _write_flagged(finish_scored(candidates, chosen, explanations), out_dir)
         else:
