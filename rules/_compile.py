@@ -373,19 +373,7 @@ def render_rows(
     locale: str = "en",
 ) -> pl.Series:
     """The rule's reason in ``locale`` for the given rows only."""
-    return render_rows_in(frame, rule, rows, schema, (locale,))[0]
-
-
-def render_rows_in(
-    frame: pl.DataFrame,
-    rule: Rule,
-    rows: np.ndarray,
-    schema: Mapping[str, pl.DataType],
-    locales: Sequence[str],
-) -> list[pl.Series]:
-    """The rule's reason in each of ``locales`` for the given rows only; the fields the
-    templates show are gathered once, and the templates rendered in one pass."""
-    return render_rules_in(frame, [rule], [rows], schema, locales)[0]
+    return render_rules_in(frame, [rule], [rows], schema, (locale,))[0][0]
 
 
 def render_rules_in(
@@ -395,10 +383,11 @@ def render_rules_in(
     schema: Mapping[str, pl.DataType],
     locales: Sequence[str],
 ) -> list[list[pl.Series]]:
-    """:func:`render_rows_in` of every rule (its reasons for its rows ``positions[i]``), the
-    templates of all the rules rendered in one polars call (``collect_all``): one query per
-    rule collected one after the other cost a fixed ~2 ms each, most of the time of 200
-    rules' reasons, and ran on one core at a time."""
+    """Each rule's reason in each of ``locales`` for its rows ``positions[i]`` only: the
+    fields a rule's templates show are gathered once for its rows, and the templates of all
+    the rules rendered in one polars call (``collect_all``). One query per rule, collected
+    one after the other, cost a fixed ~2 ms each (most of the time of 200 rules' reasons)
+    and ran on one core at a time."""
     pending: list[tuple[dict[str, pl.Series], list[str]]] = []
     queries: list[pl.LazyFrame] = []
     for rule, rows in zip(rules, positions, strict=True):
