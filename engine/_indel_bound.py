@@ -44,7 +44,9 @@ class BagFilter:
         counts, lengths = bucket_counts(choices)
         self.order = np.argsort(lengths, kind="stable")
         self.counts = counts[self.order]
-        self.groups = group_sums(self.counts)
+        # Group sums one row per group (choices along the row): the kernel's first pass
+        # runs along a row for a whole length band at once.
+        self.groups = np.ascontiguousarray(group_sums(self.counts).T)
         self.lengths = lengths[self.order]
         self.threshold = min(threshold - MARGIN, 100.0)
 
@@ -92,7 +94,7 @@ def bucket_counts(strings: list[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArra
 
 def group_sums(counts: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
     """Per string, the sums of its bucket counts in :data:`GROUPS` groups of consecutive
-    buckets."""
+    buckets (one row per string)."""
     grouped = counts.reshape(counts.shape[0], GROUPS, BUCKETS // GROUPS)
     return np.ascontiguousarray(grouped.sum(axis=2, dtype=np.int32))
 
@@ -148,9 +150,13 @@ def _candidates(
 ) -> None:
     """For each query ``i``: ``n_found[i]`` choices (by index into the unsorted choices)
     whose bag distance allows a ratio of ``t`` (every choice when ``t <= 0``), the first
-    ``found.shape[1]`` of them (in length order) in ``found[i]``."""
+    ``found.shape[1]`` of them (in length order) in ``found[i]``. ``q_groups`` has one row
+    per query, ``c_groups`` one row per group (:attr:`BagFilter.groups`)."""
     capacity = found.shape[1]
     f = 1.0 - t / 100.0
+    # Which choices of the band pass the coarse test: written for the whole band by a
+    # loop without branches (vectorised along the band), then read by the exact test.
+    near = np.empty(len(c_lengths), dtype=np.bool_)
     for i in range(q_counts.shape[0]):
         m = q_lengths[i]
         if t <= 0:
@@ -161,17 +167,21 @@ def _candidates(
             start = np.searchsorted(c_lengths, m * t / (200.0 - t) - 1e-6, side="left")
             stop = np.searchsorted(c_lengths, m * (200.0 - t) / t + 1e-6, side="right")
         q = q_counts[i]
-        qg = q_groups[i]
+        if t > 0:
+            # The groups' distance is at most the bag distance: a choice beyond the bound
+            # on it is beyond the bound on the bag distance. Unsigned indices: no
+            # negative-index code in the loop, which would keep it from being vectorised.
+            lo, hi = np.uint64(start), np.uint64(stop)
+            for j in range(lo, hi):
+                total = np.int32(0)
+                for g in range(GROUPS):
+                    total += abs(q_groups[i, g] - c_groups[np.uint64(g), j])
+                near[j] = total <= f * (m + c_lengths[j])
         n = 0
         for j in range(start, stop):
+            if t > 0 and not near[j]:
+                continue
             limit = f * (m + c_lengths[j])
-            if t > 0:
-                cg = c_groups[j]
-                coarse = 0
-                for g in range(GROUPS):
-                    coarse += abs(qg[g] - cg[g])
-                if coarse > limit:  # the bag distance is at least this: beyond the bound
-                    continue
             c = c_counts[j]
             bag = np.uint32(0)
             for k in range(BUCKETS):
