@@ -7,8 +7,9 @@ the batch — a 50k-lines-a-day universe, so a large batch repeats its traders a
 feed does; not appended to, so every size sees the same history; `--history-rows 10000000`
 scores against a 10M-row store of the same universe instead: 120 days × 83,333 rows, generated
 with the batch into its own folder and stored once); `--rules-only` drops the
-history store and the model. Prints wall time per
-stage, rows per second and peak RSS, and writes the table to benchmarks/results/e2e.json.
+history store and the model. Prints the wall time, the child's CPU seconds (user and
+system, all threads), the seconds per stage, rows per second and peak RSS, and writes the
+table to benchmarks/results/e2e.json.
 
     python -m benchmarks.bench_e2e --rows 100000 1000000
     python -m benchmarks.bench_e2e --rows 1000000 --history-rows 10000000
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -122,13 +124,18 @@ def _score(
     ]
     cmd += ["--history", str(history), "--no-history-append"] if history else ["--no-model"]
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The child's CPU seconds (all its threads, user and system): steadier than the wall
+    # time when other work shares the cores, though not when the machine itself slows.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"scoring failed:\n{done.stdout}\n{done.stderr}")
     record = json.loads((out / "run.json").read_text())
     peak_mib = int(peak_file.read_text()) / 1024
-    return {"wall_s": wall, "peak_rss_mib": peak_mib, "record": record}
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": peak_mib, "record": record}
 
 
 def main() -> None:
@@ -187,6 +194,7 @@ def main() -> None:
             "input": Path(str(source)).suffix[1:],
             "generate_s": round(gen_s, 1),
             "wall_s": round(float(result["wall_s"]), 2),  # type: ignore[arg-type]
+            "cpu_s": round(float(result["cpu_s"]), 1),  # type: ignore[arg-type]
             "rows_per_s": round(scored / float(result["wall_s"])),  # type: ignore[arg-type]
             "peak_rss_mib": round(float(result["peak_rss_mib"])),  # type: ignore[arg-type]
             "stages_s": record["timings"],
@@ -195,11 +203,13 @@ def main() -> None:
         table.append(row)
         print(json.dumps(row))
     (RESULTS / "e2e.json").write_text(json.dumps(table, indent=2))
-    print(f"\n{'rows':>11} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9}  slowest stages")
+    print(
+        f"\n{'rows':>11} {'wall s':>8} {'CPU s':>7} {'rows/s':>10} {'peak MiB':>9}  slowest stages"
+    )
     for row in table:
         stages = sorted(row["stages_s"].items(), key=lambda kv: -kv[1])[:4]
         print(
-            f"{row['rows']:>11,} {row['wall_s']:>8} {row['rows_per_s']:>10,} "
+            f"{row['rows']:>11,} {row['wall_s']:>8} {row['cpu_s']:>7} {row['rows_per_s']:>10,} "
             f"{row['peak_rss_mib']:>9}  " + ", ".join(f"{k} {v:.1f}" for k, v in stages)
         )
 
