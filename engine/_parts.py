@@ -135,8 +135,15 @@ class HeldChunks:
 
 def write_part(path: Path, frame: pl.DataFrame) -> None:
     """A scratch part: read once and whole by the finalisation, so lz4 (about half the
-    time of zstd here) and no column statistics (no reader of a part skips by them)."""
-    frame.write_parquet(path, compression="lz4", statistics=False)
+    time of zstd here) and no column statistics (no reader of a part skips by them).
+
+    Its stored Arrow schema names the strings as polars holds them (string views), so the
+    writer does not first convert every string column to offsets (~9 % less CPU for a 250k
+    chunk of scored rows); the pages and the frame read back are the same. Only polars reads
+    a part: readers before pyarrow 15 cannot read such a schema, so the outputs
+    (``scored.parquet``, the partitions) keep the usual one."""
+    views = frame.head(0).to_arrow(compat_level=pl.CompatLevel.newest()).schema
+    frame.write_parquet(path, compression="lz4", statistics=False, arrow_schema=views)
 
 
 @dataclass(frozen=True)

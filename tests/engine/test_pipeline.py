@@ -436,6 +436,37 @@ def _readers() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name.startswith("lookout-read")}
 
 
+def test_a_part_reads_back_as_the_frame_written_and_stores_string_views(tmp_path: Path) -> None:
+    # Every kind of column a scored chunk can hold, nulls included: the part read back is
+    # the frame; its stored Arrow schema holds string views (the writer's shortcut), while
+    # the outputs' writers keep the schema older readers understand.
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    frame = pl.DataFrame(
+        {
+            "text": ["a", None, "ccc"],
+            "texts": [["x", None], None, []],
+            "nothing": [None, None, None],
+            "lane": pl.Series(["red", "green", None], dtype=pl.Enum(["green", "yellow", "red"])),
+            "cat": pl.Series(["u", "v", "u"], dtype=pl.Categorical),
+            "nested": [{"a": 1, "b": "z"}, None, {"a": 2, "b": None}],
+            "filed": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None, None],
+            "score": pl.Series([0.5, None, 1.0], dtype=pl.Float64),
+            "small": pl.Series([1, None, 3], dtype=pl.UInt8),
+        }
+    )
+    path = tmp_path / "part.parquet"
+    parts_module.write_part(path, frame)
+    assert_frame_equal(pl.read_parquet(path), frame)
+    assert pl.read_parquet_schema(path) == frame.schema
+    assert str(pq.read_schema(path).field("text").type) == "string_view"
+    out = tmp_path / "out.parquet"
+    pl.scan_parquet(path).sink_parquet(out)
+    assert str(pq.read_schema(out).field("text").type) == "large_string"
+
+
 def test_a_failed_part_write_fails_the_run_and_stops_its_reader(
     tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
