@@ -578,6 +578,15 @@ def test_a_batch_held_in_memory_and_one_in_parts_give_the_same_outputs_with_the_
     _compare_runs(tmp_path / "held", tmp_path / "parts")
     held = pl.read_parquet(tmp_path / "held" / "scored.parquet")
     assert held["row_index"].to_list() == list(range(400))
+    # Parts store string views; the outputs made from them keep the schema every reader
+    # understands, as the one made from memory does.
+    import pyarrow.parquet as pq
+
+    outputs = [tmp_path / "held" / "scored.parquet", tmp_path / "parts" / "scored.parquet"]
+    outputs += sorted((tmp_path / "partitioned" / "scored").glob("*.parquet"))
+    schemas = [pq.read_schema(path).remove_metadata() for path in outputs]
+    assert len(outputs) > 3 and all(s.equals(schemas[0]) for s in schemas)
+    assert "view" not in str(schemas[0]) and "large_string" in str(schemas[0])
     assert_frame_equal(pl.read_parquet(tmp_path / "partitioned" / "scored" / "*.parquet"), held)
     assert (tmp_path / "partitioned" / "flagged.csv").read_bytes() == (
         tmp_path / "held" / "flagged.csv"
