@@ -253,9 +253,19 @@ class CanonicalKeys:
     same canonical keys."""
 
     def __init__(self, keys: Iterable[str]) -> None:
-        self.sorted = sorted({k for k in keys if k})
+        # Sorted by polars (UTF-8 byte order is code point order, Python's order for str);
+        # keys sharing a first letter are then one run, cut from the list by run length.
+        values = pl.Series("key", list(keys), dtype=pl.String)
+        distinct = values.filter(values.str.len_bytes() > 0).unique().sort()
+        self.sorted: list[str] = distinct.to_list()
         self.set = frozenset(self.sorted)
-        self.by_letter = _group_by_first_letter(self.sorted)
+        runs = distinct.str.slice(0, 1).rle().struct.unnest()
+        letters, lengths = runs["value"].to_list(), runs["len"].to_list()
+        ends = runs["len"].cum_sum().to_list()
+        self.by_letter = {
+            letter: self.sorted[end - n : end]
+            for letter, n, end in zip(letters, lengths, ends, strict=True)
+        }
         self._bags: dict[tuple[str, float], BagFilter] = {}
 
     def bag(self, letter: str, threshold: float) -> BagFilter:

@@ -121,6 +121,21 @@ def test_prepared_canonical_keys_resolve_like_the_plain_list() -> None:
         )
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.none() | st.text(st.sampled_from([*"ACEKZ ", "Ж", "Ü", "ß", "0"]), max_size=6)))
+def test_canonical_keys_are_the_distinct_keys_in_python_order_by_first_letter(
+    keys: list[str | None],
+) -> None:
+    # Sorted and grouped by polars: the order and groups Python's sorted() and key[0] give.
+    prepared = CanonicalKeys(keys)  # type: ignore[arg-type]
+    plain = sorted({k for k in keys if k})
+    assert prepared.sorted == plain and prepared.set == frozenset(plain)
+    groups: dict[str, list[str]] = {}
+    for key in plain:
+        groups.setdefault(key[0], []).append(key)
+    assert prepared.by_letter == groups
+
+
 def test_a_call_never_reads_the_canonical_matches_another_call_is_working_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
