@@ -253,19 +253,8 @@ class CanonicalKeys:
     same canonical keys."""
 
     def __init__(self, keys: Iterable[str]) -> None:
-        # Sorted by polars (UTF-8 byte order is code point order, Python's order for str);
-        # keys sharing a first letter are then one run, cut from the list by run length.
-        values = pl.Series("key", list(keys), dtype=pl.String)
-        distinct = values.filter(values.str.len_bytes() > 0).unique().sort()
-        self.sorted: list[str] = distinct.to_list()
+        self.sorted, self.by_letter = _sorted_by_first_letter(keys)
         self.set = frozenset(self.sorted)
-        runs = distinct.str.slice(0, 1).rle().struct.unnest()
-        letters, lengths = runs["value"].to_list(), runs["len"].to_list()
-        ends = runs["len"].cum_sum().to_list()
-        self.by_letter = {
-            letter: self.sorted[end - n : end]
-            for letter, n, end in zip(letters, lengths, ends, strict=True)
-        }
         self._bags: dict[tuple[str, float], BagFilter] = {}
 
     def bag(self, letter: str, threshold: float) -> BagFilter:
@@ -307,7 +296,7 @@ def resolve_near_duplicates(
         if isinstance(canonical_keys, CanonicalKeys)
         else CanonicalKeys(canonical_keys)
     )
-    fresh = sorted({k for k in new_keys if k} - canon.set)
+    fresh, by_letter_fresh = _sorted_by_first_letter(k for k in new_keys if k not in canon.set)
     result: dict[str, str] = {k: k for k in fresh}
     if not fresh:
         return _mapping_frame(result)
@@ -316,7 +305,6 @@ def resolve_near_duplicates(
     # running at the same time in another thread never reads a match half worked out.
     found: dict[str, str | None] = {}
     by_letter_canon = canon.by_letter
-    by_letter_fresh = _group_by_first_letter(fresh)
     for letter, block in by_letter_fresh.items():
         targets = by_letter_canon.get(letter, [])
         todo = [k for k in block if k not in shared]
@@ -357,11 +345,24 @@ def resolve_near_duplicates(
     return _mapping_frame(_compress(result))
 
 
-def _group_by_first_letter(keys: list[str]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for key in keys:  # runs over distinct keys only, once per history append
-        groups.setdefault(key[0], []).append(key)
-    return groups
+def _sorted_by_first_letter(
+    keys: Iterable[str | None],
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The distinct non-empty ``keys`` in Python's order, and grouped by first letter.
+
+    Sorted by polars (UTF-8 byte order is code point order, Python's order for str); keys
+    sharing a first letter are then one run, cut from the list by run length."""
+    values = pl.Series("key", list(keys), dtype=pl.String)
+    distinct = values.filter(values.str.len_bytes() > 0).unique().sort()
+    ordered: list[str] = distinct.to_list()
+    runs = distinct.str.slice(0, 1).rle().struct.unnest()
+    letters, lengths = runs["value"].to_list(), runs["len"].to_list()
+    ends = runs["len"].cum_sum().to_list()
+    groups = {
+        letter: ordered[end - n : end]
+        for letter, n, end in zip(letters, lengths, ends, strict=True)
+    }
+    return ordered, groups
 
 
 def _first_variant(key: str, targets: list[str], scores: np.ndarray) -> str | None:
