@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 
 from engine._canonical import QUARANTINE_SCHEMA
+from engine._footer import sink_parquet
 from engine._parts import HeldChunks, PartialBatch, clear, part_file_index
 from engine.errors import Location, PipelineError
 from engine.history import FIRST_SEEN_LOOKBACK_DAYS
@@ -304,8 +305,10 @@ def write_scored(
 
     The two sides of the finished frame read the same parts; eliminating that common plan
     would hold the whole scan in memory (17 GB at 10M rows), so each side scans for itself
-    (the second only ``row_index``)."""
-    finish_scored(scored, chosen, explanations).sink_parquet(
+    (the second only ``row_index``). Encoded from string views, stored with the classic
+    schema (:func:`engine._footer.sink_parquet`)."""
+    sink_parquet(
+        finish_scored(scored, chosen, explanations),
         target,
         compression="zstd",
         compression_level=SCORED_ZSTD_LEVEL,

@@ -141,7 +141,8 @@ def write_part(path: Path, frame: pl.DataFrame) -> None:
     writer does not first convert every string column to offsets (~9 % less CPU for a 250k
     chunk of scored rows); the pages and the frame read back are the same. Only polars reads
     a part: readers before pyarrow 15 cannot read such a schema, so the outputs
-    (``scored.parquet``, the partitions) keep the usual one."""
+    (``scored.parquet``, the partitions), encoded the same way, then store the usual one
+    (:mod:`engine._footer`)."""
     views = frame.head(0).to_arrow(compat_level=pl.CompatLevel.newest()).schema
     frame.write_parquet(path, compression="lz4", statistics=False, arrow_schema=views)
 
