@@ -7,12 +7,14 @@ the batch — a 50k-lines-a-day universe, so a large batch repeats its traders a
 feed does; not appended to, so every size sees the same history; `--history-rows 10000000`
 scores against a 10M-row store of the same universe instead: 120 days × 83,333 rows, generated
 with the batch into its own folder and stored once); `--rules-only` drops the
-history store and the model. Prints the wall time, the child's CPU seconds (user and
-system, all threads), the seconds per stage, rows per second and peak RSS, and writes the
-table to benchmarks/results/e2e.json.
+history store and the model; `--append` scores as a daily run does, appending the batch to
+(a copy of) the history store afterwards (the `history_append` stage). Prints the wall
+time, the child's CPU seconds (user and system, all threads), the seconds per stage, rows per
+second and peak RSS, and writes the table to benchmarks/results/e2e.json.
 
     python -m benchmarks.bench_e2e --rows 100000 1000000
     python -m benchmarks.bench_e2e --rows 1000000 --history-rows 10000000
+    python -m benchmarks.bench_e2e --rows 1000000 --append
     python -m benchmarks.bench_e2e --rules-only --rows 100000 1000000
     python -m benchmarks.bench_e2e --rules-only --rows 1000000 --copies 10   # 10M rows
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -105,9 +108,10 @@ def _history_store(folder: Path) -> Path:
 
 
 def _score(
-    source: Path | str, out: Path, chunk_rows: int, history: Path | None
+    source: Path | str, out: Path, chunk_rows: int, history: Path | None, append: bool = False
 ) -> dict[str, object]:
-    """Run `lookout score` in a child process and read its own peak RSS."""
+    """Run `lookout score` in a child process and read its own peak RSS. ``append``: the
+    batch is appended to ``history`` (pass a copy) after scoring, as a daily run does."""
     peak_file = out.with_suffix(".peak")
     code = _CHILD.format(peak=str(peak_file))
     cmd = [
@@ -122,7 +126,10 @@ def _score(
         "--chunk-rows",
         str(chunk_rows),
     ]
-    cmd += ["--history", str(history), "--no-history-append"] if history else ["--no-model"]
+    if history is None:
+        cmd += ["--no-model"]
+    else:
+        cmd += ["--history", str(history)] + ([] if append else ["--no-history-append"])
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -164,7 +171,15 @@ def main() -> None:
         help="rows of the history store (default 1M; e.g. 10000000 for the 10M-row store, "
         "generated and stored once under benchmarks/results/)",
     )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="append the scored batch to the history store, as a daily run does (to a copy "
+        "of the store made before the run, not timed, and removed after)",
+    )
     args = parser.parse_args()
+    if args.append and args.rules_only:
+        parser.error("--append needs the history store (not --rules-only)")
     RESULTS.mkdir(exist_ok=True)
     table = []
     for rows in args.rows:
@@ -183,13 +198,24 @@ def main() -> None:
                     link.symlink_to(Path(source).resolve())
             source = str(linked / pattern)
         tag = f"{rows}x{args.copies}" if args.copies > 1 else str(rows)
-        result = _score(source, RESULTS / f"run-{tag}", args.chunk_rows, history)
+        if args.append and history is not None:
+            scratch = RESULTS / f"history-copy-{tag}"
+            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.copytree(history, scratch)
+            try:
+                result = _score(source, RESULTS / f"run-{tag}", args.chunk_rows, scratch, True)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            result = _score(source, RESULTS / f"run-{tag}", args.chunk_rows, history)
         record = result["record"]
         assert isinstance(record, dict)
         scored = record["counts"]["rows_scored"]
         row = {
             "rows": scored,
-            "config": "rules-only" if args.rules_only else "full",
+            "config": "rules-only"
+            if args.rules_only
+            else ("full+append" if args.append else "full"),
             "history_rows": None if args.rules_only else args.history_rows,
             "input": Path(str(source)).suffix[1:],
             "generate_s": round(gen_s, 1),
