@@ -159,14 +159,17 @@ def finalise(
             # alone: not the file read back, which decoded every row (0.4 s of 1M).
             red_or_yellow = risk.filter(pl.col("lane") != "green").select(ROW_INDEX)
             ids = pl.concat([red_or_yellow, chosen.select(ROW_INDEX)]).get_column(ROW_INDEX)
-            candidates = scored.filter(pl.col(ROW_INDEX).is_in(ids.unique().implode()))
-            _write_flagged(finish_scored(candidates, chosen, explanations), out_dir)
+            flaggable = pl.col(ROW_INDEX).is_in(ids.unique().implode())
+            _write_flagged(finish_scored(scored.filter(flaggable), chosen, explanations), out_dir)
         else:
             target = _fresh_dir(out_dir / "scored")
             (out_dir / "scored.parquet").unlink(missing_ok=True)
             jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
             write_partitions(jobs, chosen, explanations, offsets)
             _write_flagged(scan_scored(target), out_dir)
+    # The scored frame reads the held chunks: dropped with them, so that the history append
+    # below does not run beside a whole batch still in memory.
+    del scored
     held.release()
     clear(parts)
     record.counts.update(_selection_counts(selection, risk))
