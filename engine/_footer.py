@@ -35,10 +35,8 @@ def sink_parquet(frame: pl.LazyFrame, target: Path, **options: Any) -> None:
     empty = pl.DataFrame(schema=frame.collect_schema())
     views = empty.to_arrow(compat_level=pl.CompatLevel.newest()).schema
     fast, classic = _stored_schema(empty, views), _stored_schema(empty, None)
-    if fast is None or classic is None or len(fast) != len(classic):
-        frame.sink_parquet(target, **options)
-        return
-    if fast == classic:  # no string anywhere: nothing to gain, nothing to swap
+    # Not swappable (lengths differ), or no string anywhere (nothing to gain): as it was.
+    if fast is None or classic is None or len(fast) != len(classic) or fast == classic:
         frame.sink_parquet(target, **options)
         return
     frame.sink_parquet(target, arrow_schema=views, **options)
