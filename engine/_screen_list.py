@@ -17,7 +17,7 @@ import polars as pl
 from engine._screen_text import deletions, edit_budget, fold, generic_words, screen_tokens
 from engine.identity import fingerprint
 
-MATCHER_VERSION = "2"
+MATCHER_VERSION = "3"
 """Bumped whenever scores or explanations change, so cached results are not reused."""
 
 ANCHOR_MAX_NAMES = 25

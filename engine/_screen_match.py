@@ -35,7 +35,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from engine._screen_list import DISTINCT_LETTERS, ListIndex, folds, is_generic
-from engine._screen_text import ARTICLES, deletions, edit_budget, generic_words
+from engine._screen_text import ARTICLES, deletion_matches, edit_budget, generic_words
 
 EDIT_POINTS = 60.0
 """Score points one edit costs in a name of one letter (per letter of the listed name's
@@ -124,14 +124,17 @@ def _similar_words(
     word (or adjacent pair) that are the same word: identical, misspelt within the edit
     budget of the listed word, or equal after the spelling fold."""
     length = pl.col("word").str.len_chars()
-    variants = pl.concat(
-        [
-            deletions(singles, edit_budget(length)),
-            deletions(joined, pl.min_horizontal(edit_budget(length), pl.lit(1))),
-        ]
-    ).unique()
-    by_deletion = variants.join(index.variants, on="variant").select(
-        pl.col("word").alias("btok"), pl.col("word_right").alias("ltok")
+    by_deletion = (
+        pl.concat(
+            [
+                deletion_matches(singles, edit_budget(length), index.variants),
+                deletion_matches(
+                    joined, pl.min_horizontal(edit_budget(length), pl.lit(1)), index.variants
+                ),
+            ]
+        )
+        .unique()
+        .select(pl.col("word").alias("btok"), pl.col("word_right").alias("ltok"))
     )
     batch_folds = folds(singles)
     spellings = [

@@ -165,16 +165,72 @@ def edit_budget(length: pl.Expr) -> pl.Expr:
     return pl.when(length <= 3).then(0).when(length <= 6).then(1).otherwise(2)
 
 
+DELETION_LIMITS: tuple[tuple[int, int], ...] = ((2, 32), (1, 64))
+"""(deletions, longest word given that many): a word of ``n`` letters has ``n`` variants with
+one letter deleted and ``n(n-1)`` with two, each ``n`` letters long, so its variants take
+~n³ bytes. Two deletions reach words of up to 32 letters, one up to 64; a longer word (no
+listed name has one — the UN list's longest word is 18 letters, its longest run-together
+pair 31 — so a run that long is a fused phrase or garbage) is indexed and looked up as
+written only. A party name with a 140,000-letter word (a fuzzed upload) took the server
+past 22 GB; see also :func:`deletion_matches`, which bounds the variants held at once."""
+
+
 def deletions(words: pl.Series, depth: pl.Expr) -> pl.DataFrame:
     """``word, variant``: each word with up to ``depth`` letters deleted (itself included),
     the variant kept as a 64-bit hash (a list's index stays small; a hash collision only
-    proposes a pair, which is then measured).
+    proposes a pair, which is then measured). ``depth`` is capped by the word's length
+    (:data:`DELETION_LIMITS`).
 
     Two words within ``k`` edits share a variant when both sides are expanded to depth
     ``k`` (a symmetric-deletion index), so similar words are found with joins instead of
     comparing every pair.
     """
-    frame = words.to_frame("word").unique().with_columns(depth.alias("depth"))
+    return _expand(_planned(words, depth))
+
+
+VARIANTS_AT_ONCE = 4_000_000
+"""Deletion variants of a batch's words made and matched at a time: a 1M-row day's words
+give ~3M and are matched in one go; a flood of distinct long words (a hostile or broken
+file) is matched slice by slice, in bounded memory."""
+
+
+def deletion_matches(words: pl.Series, depth: pl.Expr, index: pl.DataFrame) -> pl.DataFrame:
+    """``word, word_right``: each of ``words`` with every indexed word (``index``: the
+    :func:`deletions` of a list's words) it shares a deletion variant with at ``depth`` —
+    made in slices of about :data:`VARIANTS_AT_ONCE` variants, the same pairs as at once."""
+    length = pl.col("word").str.len_chars()
+    made = (
+        pl.when(pl.col("depth") == 2)
+        .then(1 + length * length)  # itself, n with one letter deleted, n(n-1) with two
+        .when(pl.col("depth") == 1)
+        .then(1 + length)
+        .otherwise(1)
+    )
+    planned = _planned(words, depth).with_columns(
+        (made.cum_sum() // VARIANTS_AT_ONCE).alias("slice")
+    )
+    found = [
+        _expand(part).join(index, on="variant").select("word", "word_right")
+        for part in planned.partition_by("slice", include_key=False, maintain_order=True)
+    ]
+    if not found:
+        return pl.DataFrame(schema={"word": pl.String, "word_right": pl.String})
+    return pl.concat(found)
+
+
+def _planned(words: pl.Series, depth: pl.Expr) -> pl.DataFrame:
+    """``word, depth``: the distinct words, each with ``depth`` capped by its length."""
+    length = pl.col("word").str.len_chars()
+    most = pl.lit(0)
+    for count, longest in reversed(DELETION_LIMITS):
+        most = pl.when(length <= longest).then(count).otherwise(most)
+    return (
+        words.to_frame("word").unique().with_columns(pl.min_horizontal(depth, most).alias("depth"))
+    )
+
+
+def _expand(frame: pl.DataFrame) -> pl.DataFrame:
+    """``word, variant`` of ``word, depth`` rows (see :func:`deletions`)."""
     level = frame.select("word", pl.col("word").alias("variant"), "depth")
     parts = [level.select("word", pl.col("variant").hash(seed=_SEED))]
     for step in (1, 2):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from engine.watchlist import UN_LIST_PATH, Watchlist, WatchlistStage
 
@@ -165,3 +166,46 @@ def test_csv_alias_rows_must_agree_on_nothing_but_the_reference(tmp_path: Path) 
     wl = Watchlist.load([path])
     assert wl.parties["entry"].unique().to_list() == ["L: R1 A ONE"]
     assert sorted(wl.parties["alias"].to_list()) == ["A ONE", "A UNO"]
+
+
+def test_deletion_variants_are_capped_by_the_length_of_a_word() -> None:
+    from engine._screen_text import deletions, edit_budget
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    words = pl.Series(["TRADINGS", (alphabet * 2)[:30], (alphabet * 3)[:50], "Q" * 200_000])
+    made = deletions(words, edit_budget(pl.col("word").str.len_chars()))
+    counts = dict(made.group_by("word").len().iter_rows())
+    assert counts["TRADINGS"] == 37  # itself, 8 with one letter deleted, 28 distinct with two
+    assert counts[(alphabet * 2)[:30]] > 31  # two deletions up to 32 letters
+    assert counts[(alphabet * 3)[:50]] == 51  # one deletion up to 64 letters
+    assert counts["Q" * 200_000] == 1  # as written only: not 4·10^10 variants
+
+
+def test_deletion_matches_made_in_slices_are_those_made_at_once(
+    stage: WatchlistStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import _screen_text
+    from engine._screen_text import deletion_matches, edit_budget
+
+    index = stage.index.variants
+    words = pl.Series(
+        ["EKOGRUPP", "RADIOTEHSNAB", "SIBENERGOSERVIS", "MELLI", "VABOSYSTEM", "ACME"]
+    )
+    depth = edit_budget(pl.col("word").str.len_chars())
+    at_once = deletion_matches(words, depth, index).sort("word", "word_right")
+    assert at_once.height >= 5
+    monkeypatch.setattr(_screen_text, "VARIANTS_AT_ONCE", 40)  # a slice a word or two
+    assert_frame_equal(deletion_matches(words, depth, index).sort("word", "word_right"), at_once)
+
+
+def test_a_name_with_an_enormous_word_is_screened_and_the_others_still_hit(
+    stage: WatchlistStage,
+) -> None:
+    # A fuzzed upload's party name with a 140,000-letter word took the server past 22 GB.
+    huge = "ACME " + "QX" * 100_000 + " TRADING"
+    flood = [
+        f"{i:05d}".translate(str.maketrans("0123456789", "ABCDEFGHIJ")) * 6 for i in range(3000)
+    ]
+    out = _screen(stage, [huge, "OOO EKOGRUP", *flood])
+    assert out.row(0)[1] is None or out.row(0)[1] < 90
+    assert out.row(1)[2] == ENTRY["NS-1"]
