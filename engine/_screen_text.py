@@ -189,16 +189,17 @@ def deletions(words: pl.Series, depth: pl.Expr) -> pl.DataFrame:
 
 
 VARIANTS_AT_ONCE = 4_000_000
-"""Deletion variants of a batch's words made and matched at a time: a 1M-row day's words
-give ~3M and are matched in one go; a flood of distinct long words (a hostile or broken
-file) is matched slice by slice, in bounded memory."""
+"""Deletion variants of a batch's words made and matched at a time: the first screening of
+a generated 1M-row day (`bench_watchlist throughput`) makes 56k from its 4,363 distinct
+words, in one go; a flood of distinct long words (a hostile or broken file) is matched
+slice by slice, in bounded memory."""
 
 
 def deletion_matches(words: pl.Series, depth: pl.Expr, index: pl.DataFrame) -> pl.DataFrame:
     """``word, word_right``: each of ``words`` with every indexed word (``index``: the
     :func:`deletions` of a list's words) it shares a deletion variant with at ``depth`` —
     made in slices of about :data:`VARIANTS_AT_ONCE` variants, the same pairs as at once."""
-    length = pl.col("word").str.len_chars()
+    length = pl.col("word").str.len_chars().cast(pl.Int64)  # summed over many words
     made = (
         pl.when(pl.col("depth") == 2)
         .then(1 + length * length)  # itself, n with one letter deleted, n(n-1) with two
