@@ -32,9 +32,13 @@ class BatchRowsCreate(BaseModel):
         description="one flat object per container row; values are text, numbers, booleans "
         "or null, lists for list fields (seals, transshipment_ports)",
     )
-    spec: str | None = Field(default=None, description="name of a shipped dataset spec")
+    # The limits of the multipart form's fields (api/routers/batches.py), so that either
+    # door refuses the same values with a 422 naming the field.
+    spec: str | None = Field(
+        default=None, max_length=100, description="name of a shipped dataset spec"
+    )
     capacity: str | None = Field(
-        None, description="inspection capacity: a count ('50') or a share ('2%')"
+        None, max_length=20, description="inspection capacity: a count ('50') or a share ('2%')"
     )
     seed: int | None = Field(
         default=None, ge=0, le=2**31 - 1, description="seed of the control sample"
