@@ -33,7 +33,7 @@ def sink_parquet(frame: pl.LazyFrame, target: Path, **options: Any) -> None:
     """``frame.sink_parquet(target, **options)``, with the same stored schema and values,
     encoded from string views when the classic schema can be swapped in afterwards."""
     empty = pl.DataFrame(schema=frame.collect_schema())
-    views = empty.to_arrow(compat_level=pl.CompatLevel.newest()).schema
+    views = view_schema(empty)
     fast, classic = _stored_schema(empty, views), _stored_schema(empty, None)
     # Not swappable (lengths differ), or no string anywhere (nothing to gain): as it was.
     if fast is None or classic is None or len(fast) != len(classic) or fast == classic:
@@ -46,6 +46,12 @@ def sink_parquet(frame: pl.LazyFrame, target: Path, **options: Any) -> None:
         again = target.with_name(target.name + ".classic")
         pl.scan_parquet(target).sink_parquet(again, **options)
         again.replace(target)
+
+
+def view_schema(frame: pl.DataFrame) -> Any:
+    """The Arrow schema of ``frame`` with its strings as polars holds them (string views):
+    given to a Parquet writer as ``arrow_schema``, it encodes them without a copy."""
+    return frame.head(0).to_arrow(compat_level=pl.CompatLevel.newest()).schema
 
 
 def _stored_schema(empty: pl.DataFrame, arrow_schema: Any) -> bytes | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from engine._footer import view_schema
 from engine._reading import CHUNKS_IN_FLIGHT, EarlyRead, ReadAhead
 from engine.ingest import Chunk, IngestSummary, read_chunks
 from engine.record import Timings
@@ -143,8 +144,7 @@ def write_part(path: Path, frame: pl.DataFrame) -> None:
     a part: readers before pyarrow 15 cannot read such a schema, so the outputs
     (``scored.parquet``, the partitions), encoded the same way, then store the usual one
     (:mod:`engine._footer`)."""
-    views = frame.head(0).to_arrow(compat_level=pl.CompatLevel.newest()).schema
-    frame.write_parquet(path, compression="lz4", statistics=False, arrow_schema=views)
+    frame.write_parquet(path, compression="lz4", statistics=False, arrow_schema=view_schema(frame))
 
 
 @dataclass(frozen=True)
