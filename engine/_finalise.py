@@ -8,6 +8,8 @@ writes ``scored`` (one file or partitions), ``flagged.csv``, ``quarantine.parque
 
 from __future__ import annotations
 
+import io
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,8 @@ import polars as pl
 
 from engine._canonical import QUARANTINE_SCHEMA
 from engine._footer import sink_parquet
-from engine._parts import HeldChunks, PartialBatch, clear, part_file_index
+from engine._parts import SCORED_ZSTD_LEVEL, HeldChunks, PartialBatch, clear, part_file_index
+from engine._stitch import FooterError, footer_of, stitch
 from engine.errors import Location, PipelineError
 from engine.history import FIRST_SEEN_LOOKBACK_DAYS
 from engine.i18n import LOCALES, localised_column
@@ -28,10 +31,6 @@ from engine.schema import AIR_FLAGGED_COLUMNS, FLAGGED_COLUMNS, ROW_INDEX, SOURC
 from engine.scorer import Scorer
 from engine.stages import ExplainsFromColumns, report_drift
 from engine.validate import unknown_port_summary
-
-SCORED_ZSTD_LEVEL = 1
-"""zstd level of ``scored`` (the lowest: a few per cent larger than polars' default level,
-written in about half the time)."""
 
 MODEL_REASON_COLUMNS = tuple(localised_column("model_reasons", loc) for loc in LOCALES)
 """``model_reasons`` in every locale (``model_reasons``, ``model_reasons_ru``)."""
@@ -154,7 +153,11 @@ def finalise(
         if layout == "file":
             target = out_dir / "scored.parquet"
             clear(out_dir / "scored")
-            write_scored(scored, chosen, explanations, target)
+            # A batch too large to hold was scored into parts in the output's encoding:
+            # copied as they are, not decoded and encoded again.
+            on_disk = sorted(parts.glob("*.parquet"))
+            if held.frames() or not stitch_scored(on_disk, offsets, chosen, explanations, target):
+                write_scored(scored, chosen, explanations, target)
             # From the scored rows (in memory, or the parts) that can be flagged, finished
             # alone: not the file read back, which decoded every row (0.4 s of 1M).
             red_or_yellow = risk.filter(pl.col("lane") != "green").select(ROW_INDEX)
@@ -285,11 +288,18 @@ def finish_scored(
     the scored columns (the same rows in the same order): joined to the whole frame, the
     joins gathered every column of it. Write it with :func:`write_scored`, which keeps polars
     from caching the shared scan."""
-    added = (
+    return pl.concat(
+        [scored, _added(scored, chosen, explanations).drop(ROW_INDEX)], how="horizontal"
+    )
+
+
+def _added(scored: pl.LazyFrame, chosen: pl.DataFrame, explanations: pl.DataFrame) -> pl.LazyFrame:
+    """``row_index`` of ``scored`` and the columns the finalisation adds to it: the
+    selection's and the explanations', in the same row order."""
+    return (
         scored.select(ROW_INDEX)
         .join(chosen.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
         .join(explanations.lazy(), on=ROW_INDEX, how="left", maintain_order="left")
-        .drop(ROW_INDEX)
         .with_columns(
             pl.col("selected").fill_null(False),
             *[
@@ -298,7 +308,6 @@ def finish_scored(
             ],
         )
     )
-    return pl.concat([scored, added], how="horizontal")
 
 
 def write_scored(
@@ -319,6 +328,53 @@ def write_scored(
     )
 
 
+def stitch_scored(
+    parts: list[Path],
+    offsets: pl.DataFrame,
+    chosen: pl.DataFrame,
+    explanations: pl.DataFrame,
+    target: Path,
+) -> bool:
+    """Write ``target`` — :func:`finish_scored` of the scratch ``parts``, in order — by
+    copying the parts' encoded columns as they are (:func:`engine._stitch.stitch`; a part
+    is written in the output's encoding, one row group, see :func:`engine._parts.write_part`)
+    beside a small file per part of the columns added here and its ``row_index`` in the
+    batch. False, with nothing written, when the parts cannot be stitched: write
+    :func:`write_scored` instead."""
+    if not parts:
+        return False
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        pieces = []
+        final: dict[str, pl.DataType] = {}
+        for number, part in enumerate(parts):
+            scored = scan_parts([part], offsets)
+            added = _added(scored, chosen, explanations).collect()
+            side = scratch / f"{number:06d}.parquet"
+            added.write_parquet(
+                side,
+                compression="zstd",
+                compression_level=SCORED_ZSTD_LEVEL,
+                row_group_size=max(added.height, 1),
+            )
+            pieces.append([part, side])
+            if not final:
+                final = {**scored.collect_schema(), **added.drop(ROW_INDEX).schema}
+        template = io.BytesIO()
+        pl.DataFrame(schema=final).write_parquet(
+            template, compression="zstd", compression_level=SCORED_ZSTD_LEVEL
+        )
+        try:
+            footer = footer_of(template.getvalue())
+        except FooterError:
+            return False
+        return stitch(pieces, target, footer)
+    finally:
+        for leftover in scratch.iterdir():
+            leftover.unlink()
+        scratch.rmdir()
+
+
 def finish_partition(
     src: Path,
     dst: Path,
@@ -326,8 +382,10 @@ def finish_partition(
     explanations: pl.DataFrame,
     offsets: pl.DataFrame,
 ) -> None:
-    """Write one output partition: the scored part ``src`` finished, to ``dst``."""
-    write_scored(scan_parts([src], offsets), chosen, explanations, dst)
+    """Write one output partition: the scored part ``src`` finished, to ``dst`` (its
+    columns copied as they are where they can be, else encoded again)."""
+    if not stitch_scored([src], offsets, chosen, explanations, dst):
+        write_scored(scan_parts([src], offsets), chosen, explanations, dst)
 
 
 PartitionWriter = Callable[
@@ -456,6 +514,7 @@ __all__ = [
     "finish_scored",
     "scan_parts",
     "scan_scored",
+    "stitch_scored",
     "write_partitions_here",
     "write_scored",
 ]

@@ -587,6 +587,14 @@ def test_a_batch_held_in_memory_and_one_in_parts_give_the_same_outputs_with_the_
     schemas = [pq.read_schema(path).remove_metadata() for path in outputs]
     assert len(outputs) > 3 and all(s.equals(schemas[0]) for s in schemas)
     assert "view" not in str(schemas[0]) and "large_string" in str(schemas[0])
+    assert all(
+        pq.read_schema(path).equals(pq.read_schema(outputs[0]), check_metadata=True)
+        for path in outputs
+    )
+    # The parts were copied into the outputs, not encoded again: a row group per part.
+    meta = pq.read_metadata(outputs[1])
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [150, 50] * 2
+    assert all(pq.read_metadata(path).num_row_groups == 1 for path in outputs[2:])
     assert_frame_equal(pl.read_parquet(tmp_path / "partitioned" / "scored" / "*.parquet"), held)
     assert (tmp_path / "partitioned" / "flagged.csv").read_bytes() == (
         tmp_path / "held" / "flagged.csv"
