@@ -7,8 +7,8 @@ input, without a word. That is how the history append of a 10M-row batch once he
 more than streaming the same rows: nothing failed, only a benchmark's peak showed it.
 
 These tests read the physical plan of every ``sink_parquet`` a run makes (the final
-``scored`` write in both layouts, the history append, the snapshot) and fail on any node
-polars marks as an in-memory fallback.
+``scored`` write in both layouts where the parts are encoded again, the history append, the
+snapshot) and fail on any node polars marks as an in-memory fallback.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 
 from api.wiring import build_scorer
+from engine import _finalise
 from engine.generate import generate
 from engine.history import HistoryStore
 from engine.pipeline import run_batch
@@ -66,13 +67,21 @@ def sinks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
     return seen
 
 
+@pytest.mark.parametrize("stitched", [True, False], ids=["stitched", "encoded"])
 @pytest.mark.parametrize("layout", ["file", "partitioned"])
 def test_a_runs_streamed_writes_have_no_in_memory_node(
-    tmp_path: Path, layout: str, sinks: list[tuple[str, list[str]]]
+    tmp_path: Path,
+    layout: str,
+    stitched: bool,
+    sinks: list[tuple[str, list[str]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Two files in one batch (their row_index shifted by the rows before them), written
     # through scratch parts (hold_rows=0, as a batch too large to hold), then appended to
-    # the history, whose snapshot is rebuilt for the next run.
+    # the history, whose snapshot is rebuilt for the next run. The parts are copied into
+    # ``scored`` (no sink), or, where they cannot be, encoded again by a streamed write.
+    if not stitched:
+        monkeypatch.setattr(_finalise, "stitch_scored", lambda *args: False)
     data = generate(
         days=2,
         rows_per_day=200,
@@ -103,7 +112,7 @@ def test_a_runs_streamed_writes_have_no_in_memory_node(
     store.snapshot()  # the next run's snapshot, from the appended store
     targets = [target for target, _ in sinks]
     scored = tmp_path / "out" / ("scored.parquet" if layout == "file" else "scored")
-    assert any(Path(t) == scored or Path(t).parent == scored for t in targets)
+    assert any(Path(t) == scored or Path(t).parent == scored for t in targets) is not stitched
     assert any(Path(t).is_relative_to(tmp_path / "history") for t in targets)
     written = pl.read_parquet(scored / "*.parquet" if scored.is_dir() else scored)
     explained = written.filter(pl.col("selected")).get_column("model_reasons")
