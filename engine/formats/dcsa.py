@@ -44,7 +44,6 @@ from engine.formats._common import (
     weight_factor,
 )
 from engine.formats._dcsa_extract import Tables, extract
-from engine.formats._jsonsplit import NOT_OBJECT, TRUNCATED, split_documents
 from engine.spec import DatasetSpec
 
 EXTRA_COLUMNS: tuple[str, ...] = (
@@ -259,6 +258,10 @@ def _documents(path: Path) -> Iterator[tuple[int, Any, str | None, str]]:
                     json.dumps(doc)[:300],
                 )
         return
+    # Imported here, not with the module: the splitter is a compiled kernel (numba ~0.2 s
+    # to import) that a run reading any other format, Parquet above all, need not wait for.
+    from engine.formats._jsonsplit import NOT_OBJECT, TRUNCATED, split_documents
+
     starts, ends, flags, lines = split_documents(data)
     for i, (start, end, flag, line) in enumerate(
         zip(starts.tolist(), ends.tolist(), flags.tolist(), lines.tolist(), strict=True), start=1

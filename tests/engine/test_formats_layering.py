@@ -32,3 +32,17 @@ def test_importing_every_reader_leaves_ingest_unloaded() -> None:
         "assert 'engine.ingest' not in sys.modules, sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=FORMATS.parents[1])
+
+
+def test_the_reader_of_a_run_starts_without_numba() -> None:
+    # `lookout score` starts reading before it builds the scorer; numba (~0.2 s to import)
+    # is loaded by the first text scan or kernel, not by importing the readers.
+    code = (
+        "import sys, engine._reading, engine.formats\n"
+        "assert 'numba' not in sys.modules, 'numba imported by the readers'\n"
+        "from engine._scan import scan_records\n"
+        "import numpy as np\n"
+        "r = scan_records(np.frombuffer(b'a,b\\n1,2\\n', dtype=np.uint8))\n"
+        "assert list(r.fields) == [2, 2] and 'numba' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=FORMATS.parents[1])
