@@ -18,12 +18,19 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-BAD_UTF8 = 1
-NUL_BYTE = 2
-OPEN_QUOTE = 4  # the data ended inside a quoted field
-STRAY_QUOTE = 8  # a quote inside an unquoted field, or text after a closing quote: not a
-# defect (RFC 4180 makes it text), but polars needs the field re-quoted (see ``requote``)
-DEFECTS = BAD_UTF8 | NUL_BYTE | OPEN_QUOTE
+from engine._scan_flags import BAD_UTF8, DEFECTS, NUL_BYTE, OPEN_QUOTE, STRAY_QUOTE
+
+__all__ = [
+    "BAD_UTF8",
+    "DEFECTS",
+    "NUL_BYTE",
+    "OPEN_QUOTE",
+    "STRAY_QUOTE",
+    "ScanResult",
+    "gather",
+    "requote",
+    "scan_records",
+]
 
 
 class ScanResult:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 import engine._jit  # noqa: F401  (numba's set-up without its BLAS probe: see there)
-from engine._scan import BAD_UTF8, NUL_BYTE, OPEN_QUOTE, STRAY_QUOTE
+from engine._scan_flags import BAD_UTF8, NUL_BYTE, OPEN_QUOTE, STRAY_QUOTE
 
 
 @nb.njit(cache=True, nogil=True)
