@@ -386,10 +386,15 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
         wanted_leaves = [leaf for _, leaves, _ in wanted for leaf in leaves]
         plan: list[list[tuple[int, int]]] = []  # per piece: (file, leaf's chunk no) per leaf
         for piece in sources:
-            owner: dict[str, tuple[int, list[str], bytes]] = {}
+            # top-level column -> (file, its leaves, its encoded schema, leaf -> chunk no)
+            owner: dict[str, tuple[int, list[str], bytes, dict[str, int]]] = {}
             for number, src in enumerate(piece):
-                for name, leaves, encoded in _columns(_items(src.meta.get(_FMD_SCHEMA))):
-                    owner[name] = (number, leaves, encoded)
+                columns = _columns(_items(src.meta.get(_FMD_SCHEMA)))
+                leaf_at = {
+                    leaf: at for at, leaf in enumerate(x for _, ls, _ in columns for x in ls)
+                }
+                for name, leaves, encoded in columns:
+                    owner[name] = (number, leaves, encoded, leaf_at)
             groups = [_items(src.meta.get(_FMD_ROW_GROUPS)) for src in piece]
             if len({len(g) for g in groups}) != 1:
                 return False
@@ -401,13 +406,7 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
                 found = owner.get(name)
                 if found is None or found[1] != leaves or found[2] != encoded:
                     return False
-                number = found[0]
-                src_leaves = [
-                    leaf
-                    for _, ls, _ in _columns(_items(piece[number].meta.get(_FMD_SCHEMA)))
-                    for leaf in ls
-                ]
-                choice += [(number, src_leaves.index(leaf)) for leaf in leaves]
+                choice += [(found[0], found[3][leaf]) for leaf in leaves]
             plan.append(choice)
     except FooterError:
         return False
