@@ -207,7 +207,7 @@ class WatchlistStage:
         self.threshold = threshold
         self.report_floor = floor
         self.workers = workers
-        self.index = ListIndex.build(watchlist.parties)
+        self.index = ListIndex.load_or_build(watchlist.parties, cache_dir)
         self._names = pl.DataFrame(schema={"name": pl.String, "key": pl.String})
         self._lock = threading.Lock()
         version = content_id(self.index.version, f":{floor}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.watchlist import WATCHLIST_CACHE, Watchlist, WatchlistStage
+from engine.watchlist import UN_LIST_PATH, WATCHLIST_CACHE, Watchlist, WatchlistStage
 
 LIST = "kind,name,list,reference\nparty,OOO EKOGRUPP,National sanctions,NS-1\n"
 DAY_ONE = ["EKOGRUPP (HK)", "ACME FOODS", "Acme Foods Ltd", None]
@@ -57,7 +57,9 @@ def test_a_changed_list_is_a_new_version_never_a_stale_hit(tmp_path: Path) -> No
     out = _screen(after, ["ACME FOODS"])
     assert out["watchlist_party_score"].to_list() == [100.0]
     assert after.cache.misses == 1
-    assert len(list(cache.iterdir())) == 2  # one folder per list version
+    # one folder per list version, and one per list's built index
+    assert len([p for p in cache.iterdir() if p.name != "index"]) == 2
+    assert len(list((cache / "index").iterdir())) == 2
 
 
 def test_report_floor_is_part_of_the_version(tmp_path: Path) -> None:
@@ -75,7 +77,7 @@ def test_many_parts_are_merged_on_load(tmp_path: Path, monkeypatch: pytest.Monke
     cache = tmp_path / "cache"
     for name in ("A ONE", "B TWO", "C THREE"):
         _screen(WatchlistStage(_list(tmp_path), cache_dir=cache), [name])
-    folder = next(cache.iterdir())
+    folder = next(p for p in cache.iterdir() if p.name != "index")
     assert len(list(folder.glob("part-*.parquet"))) == 3
     merged = WatchlistStage(_list(tmp_path), cache_dir=cache)
     assert len(merged.cache) == 3
@@ -117,3 +119,61 @@ def test_the_service_keeps_one_cache_beside_the_units_history(tmp_path: Path) ->
     off = ScorerCache(Settings(data_dir=tmp_path / "b", history=False)).get()
     quiet = next(s for s in off.enrichers if isinstance(s, WatchlistStage))
     assert quiet.cache.directory is None
+
+
+def test_the_list_index_is_built_once_per_cache_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polars.testing import assert_frame_equal
+
+    from engine import _screen_list
+    from engine._screen_list import ListIndex
+
+    un_list = Watchlist.load([UN_LIST_PATH])
+    cache = tmp_path / "cache"
+    built = ListIndex.load_or_build(un_list.parties, cache)
+    (folder,) = list((cache / "index").iterdir())  # nothing else: no temporary folder left
+
+    def refuse(parties: pl.DataFrame) -> ListIndex:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(ListIndex, "build", refuse)
+    read = ListIndex.load_or_build(un_list.parties, cache)
+    assert read.version == built.version
+    for name in _screen_list._TABLES:
+        assert_frame_equal(getattr(read, name), getattr(built, name))
+    # screening with the index read back finds what screening with a fresh one finds
+    monkeypatch.undo()
+    names = ["KOREA KWANGSON BANKING CORP", "ACME FOODS", "Korea Kwangson Bankng Corp."]
+    fresh = _screen(WatchlistStage(un_list), names)
+    cached = _screen(WatchlistStage(un_list, cache_dir=cache), names)
+    assert fresh["watchlist_entry"][0] is not None
+    assert_frame_equal(cached, fresh)
+    # a damaged copy is built again and replaced
+    (folder / "tokens.parquet").write_bytes(b"PAR1 cut short")
+    again = ListIndex.load_or_build(un_list.parties, cache)
+    assert_frame_equal(again.tokens, built.tokens)
+    assert_frame_equal(pl.read_parquet(folder / "tokens.parquet"), built.tokens)
+    # a cache that cannot be written is skipped, not an error
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    assert ListIndex.load_or_build(un_list.parties, blocked).version == built.version
+
+
+def test_the_list_index_key_follows_the_names_and_the_matcher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import _screen_list
+
+    parties = _list(tmp_path).parties
+    key = _screen_list._build_key(parties)
+    assert _screen_list._build_key(parties) == key
+    renamed = parties.with_columns(pl.col("alias").str.replace("EKOGRUPP", "EKOGRUP"))
+    assert _screen_list._build_key(renamed) != key
+    retyped = parties.with_columns(pl.lit("individual").alias("party_type"))
+    assert _screen_list._build_key(retyped) != key
+    monkeypatch.setattr(_screen_list, "MATCHER_VERSION", "next")
+    assert _screen_list._build_key(parties) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(_screen_list, "_BUILT_BY", (*_screen_list._BUILT_BY, "scorer.py"))
+    assert _screen_list._build_key(parties) != key  # the building code is part of the key
