@@ -408,29 +408,24 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
                     return False
                 choice += [(found[0], found[3][leaf]) for leaf in leaves]
             plan.append(choice)
-    except FooterError:
-        return False
 
-    row_groups: list[object] = []
-    num_rows = 0
-    tmp = target.with_name(target.name + ".stitching")
-    with tmp.open("wb") as out:
-        out.write(_MAGIC)
+        # The footer first, from where each file's data will lie (they are copied one after
+        # the other, after the magic number): nothing is written unless all of it holds.
+        row_groups: list[object] = []
+        num_rows = 0
+        at = len(_MAGIC)
         for piece, choice in zip(sources, plan, strict=True):
             deltas = []
             for src in piece:
-                deltas.append(out.tell() - 4)
-                _copy(src.path, out, src.data_end)
+                deltas.append(at - len(_MAGIC))
+                at += src.data_end - len(_MAGIC)
             groups = [_items(src.meta.get(_FMD_ROW_GROUPS)) for src in piece]
             for at_group in range(len(groups[0])):
                 chunks: list[Struct] = []
                 for (number, leaf_no), leaf in zip(choice, wanted_leaves, strict=True):
-                    group = groups[number][at_group]
-                    assert isinstance(group, Struct)
-                    chunk = _items(group.get(_RG_COLUMNS))[leaf_no]
-                    assert isinstance(chunk, Struct)
+                    group = _as_struct(groups[number][at_group])
+                    chunk = _as_struct(_items(group.get(_RG_COLUMNS))[leaf_no])
                     if _path(chunk) != leaf:
-                        tmp.unlink()
                         return False
                     chunks.append(_shifted(chunk, deltas[number]))
                 rows = _as_int(_as_struct(groups[0][at_group]).get(_RG_NUM_ROWS))
@@ -440,10 +435,25 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
         meta.set(_FMD_NUM_ROWS, _I64, num_rows)
         meta.set(_FMD_ROW_GROUPS, _LIST, List(_STRUCT, row_groups))
         footer = encode(meta)
-        out.write(footer)
-        out.write(len(footer).to_bytes(4, "little"))
-        out.write(_MAGIC)
-    tmp.replace(target)
+    except (FooterError, IndexError):
+        return False
+
+    tmp = target.with_name(target.name + ".stitching")
+    try:
+        with tmp.open("wb") as out:
+            out.write(_MAGIC)
+            for piece in sources:
+                for src in piece:
+                    _copy(src.path, out, src.data_end)
+            if out.tell() != at:
+                raise OSError(f"{target}: the copied data is not the length the footer says")
+            out.write(footer)
+            out.write(len(footer).to_bytes(4, "little"))
+            out.write(_MAGIC)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return True
 
 

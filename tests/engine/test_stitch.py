@@ -228,3 +228,24 @@ def test_an_empty_list_of_pieces_is_an_empty_file(tmp_path: Path) -> None:
     out = tmp_path / "out.parquet"
     assert _stitch.stitch([], out, _template(frame))
     assert_frame_equal(pl.read_parquet(out), frame.head(0))
+
+
+def test_a_copy_that_fails_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = _scored(500)
+    pieces = _pieces(tmp_path, frame, [200, 300])
+    real = _stitch._copy
+    copied: list[Path] = []
+
+    def full_disk(path: Path, out: object, end: int) -> None:
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(path)
+        real(path, out, end)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_stitch, "_copy", full_disk)
+    out = tmp_path / "out.parquet"
+    with pytest.raises(OSError, match="No space"):
+        _stitch.stitch(pieces, out, _template(frame))
+    assert not out.exists() and not list(tmp_path.glob("*.stitching"))
