@@ -317,17 +317,15 @@ def _columns(schema: list[object]) -> list[tuple[str, list[str], bytes]]:
         nonlocal at
         if at >= len(schema):
             raise FooterError("schema ends inside a group")
-        element = schema[at]
-        assert isinstance(element, Struct)
+        element = _as_struct(schema[at])
         at += 1
         name = element.get(_SE_NAME)
         if not isinstance(name, bytes):
             raise FooterError("schema element without a name")
-        path = [*prefix, name.decode()]
+        path = [*prefix, name.decode("utf-8", "replace")]
         encoded = bytearray()
         _struct(encoded, element)
-        children = element.get(_SE_NUM_CHILDREN) or 0
-        assert isinstance(children, int)
+        children = _as_int(element.get(_SE_NUM_CHILDREN) or 0)
         if not children:
             return [path], encoded
         leaves: list[list[str]] = []
@@ -337,8 +335,7 @@ def _columns(schema: list[object]) -> list[tuple[str, list[str], bytes]]:
             encoded += sub
         return leaves, encoded
 
-    root = schema[0]
-    assert isinstance(root, Struct)
+    root = _as_struct(schema[0])
     for _ in range(_as_int(root.get(_SE_NUM_CHILDREN) or 0)):
         leaves, encoded = walk([])
         out.append((leaves[0][0], [".".join(p) for p in leaves], bytes(encoded)))
@@ -351,13 +348,13 @@ def _path(chunk: Struct) -> str:
     meta = chunk.get(_CC_META)
     if not isinstance(meta, Struct):
         raise FooterError("column chunk without its metadata (in another file?)")
-    return ".".join(p.decode() for p in _items(meta.get(_CMD_PATH)) if isinstance(p, bytes))
+    parts = _items(meta.get(_CMD_PATH))
+    return ".".join(p.decode("utf-8", "replace") for p in parts if isinstance(p, bytes))
 
 
 def _shifted(chunk: Struct, delta: int) -> Struct:
     """A copy of the column chunk with every byte offset moved by ``delta``."""
-    meta = chunk.get(_CC_META)
-    assert isinstance(meta, Struct)
+    meta = _as_struct(chunk.get(_CC_META))
     if chunk.get(1) is not None:  # file_path: the chunk lies in another file
         raise FooterError("column chunk stored in another file")
     new_meta = Struct(
