@@ -10,9 +10,9 @@ folds of the list's words are built here too, so a batch only expands its own ne
 Building it takes ~0.6 s of a run's start-up (the UN list, in a fresh process), on the
 path to the first chunk scored, so where screening has a cache folder the built index is
 kept there too (:meth:`ListIndex.load_or_build`, ``index/<key>/``, Parquet): the key covers
-everything the build reads — the list's names, the generic words, the matcher's version, the source of
-the modules that build it and the polars version — so a changed list or matcher is a new
-folder, never a stale index.
+everything the build reads — the list's names, the generic words, the matcher's version,
+the source of the modules that build it and the polars version — so a changed list or
+matcher is a new folder, never a stale index.
 """
 
 from __future__ import annotations
