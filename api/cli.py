@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from api.i18n import (
     _N,
@@ -432,6 +433,26 @@ def _main(argv: list[str] | None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         err_console.print(gettext("aborted"))
         sys.exit(130)
+    except OSError as err:
+        # The system refused a read or a write (a full disk, an output folder under a file
+        # or without write permission): not a bug, and not Lookout's to mend.
+        if os.environ.get("LOOKOUT_DEBUG"):
+            traceback.print_exc()
+        err_console.print(
+            "[bold red]"
+            + gettext("error:")
+            + "[/bold red] "
+            + escape(_system_refusal(err))
+            + "\n  "
+            + escape(
+                gettext(
+                    "hint: free disk space, or check that the folder exists and can be "
+                    "written (LOOKOUT_DEBUG=1 shows where)"
+                )
+            ),
+            highlight=False,
+        )
+        sys.exit(2)
     except Exception as err:
         # Usage errors (unknown command or option) of click, or of typer's vendored copy.
         show, exit_code = getattr(err, "show", None), getattr(err, "exit_code", None)
@@ -450,6 +471,18 @@ def _main(argv: list[str] | None) -> None:
             highlight=False,
         )
         sys.exit(3)
+
+
+def _system_refusal(err: OSError) -> str:
+    """What the system refused and where (``... of /day/out: Not a directory``), in the
+    run's language; the reason is the system's own words."""
+    reason = err.strerror or str(err)
+    if err.filename is None:
+        return gettext("the system refused a read or write: {reason}").format(reason=reason)
+    where = str(err.filename) + (f" -> {err.filename2}" if err.filename2 else "")
+    return gettext("the system refused a read or write of {path}: {reason}").format(
+        path=where, reason=reason
+    )
 
 
 if __name__ == "__main__":

@@ -238,3 +238,20 @@ def test_hold_rows_defaults_to_the_engines_and_scores_the_same_held_or_not(tmp_p
     refused = lookout("score", str(manifest), "--out", str(tmp_path / "x"), "--hold-rows", "-1")
     assert refused.returncode == 2
     assert "hold-rows" in refused.stderr
+
+
+def test_an_output_folder_the_system_refuses_is_an_error_not_a_bug(tmp_path: Path) -> None:
+    # --out under a file: the system refuses to make the folder. The user is told what was
+    # refused, where, and what to do, in the run's language; no traceback, no "bug" hint.
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER + "MSCU1234560,B1,45R1,ECGYE,080390,1000,10\n")
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "out"
+    for lang, said in (("en", "the system refused a read or write of"), ("ru", "система отказала")):
+        done = lookout("--lang", lang, "score", str(manifest), "--out", str(out), "--no-model")
+        assert done.returncode == 2, done.stderr
+        text = " ".join(done.stderr.split())  # the console wraps long lines
+        assert said in text and str(out) in text and "Not a directory" in text
+        assert "LOOKOUT_DEBUG=1" in text
+        assert "internal error" not in text and "внутренняя ошибка" not in text
+        assert "Traceback" not in text
