@@ -9,12 +9,13 @@ Messages are in English or Russian: ``--lang ru|en`` (anywhere on the command li
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -435,7 +436,10 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(130)
     except OSError as err:
         # The system refused a read or a write (a full disk, an output folder under a file
-        # or without write permission): not a bug, and not Lookout's to mend.
+        # or without write permission): not a bug, and not Lookout's to mend. Other system
+        # errors (a refused connection, a timeout) are not about files: reported as before.
+        if not _refused_file(err):
+            _internal_error(err)
         if os.environ.get("LOOKOUT_DEBUG"):
             traceback.print_exc()
         err_console.print(
@@ -459,18 +463,48 @@ def _main(argv: list[str] | None) -> None:
         if callable(show) and isinstance(exit_code, int):
             show()
             sys.exit(exit_code)
-        if os.environ.get("LOOKOUT_DEBUG"):
-            traceback.print_exc()
-        err_console.print(
-            "[bold red]"
-            + gettext("internal error:")
-            + f"[/bold red] {type(err).__name__}: {err}\n  "
-            + gettext(
-                "hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output"
-            ),
-            highlight=False,
-        )
-        sys.exit(3)
+        _internal_error(err)
+
+
+def _internal_error(err: BaseException) -> NoReturn:
+    """Report ``err`` as a bug in Lookout (the traceback with ``LOOKOUT_DEBUG=1``); exit 3."""
+    if os.environ.get("LOOKOUT_DEBUG"):
+        traceback.print_exc()
+    err_console.print(
+        "[bold red]"
+        + gettext("internal error:")
+        + f"[/bold red] {type(err).__name__}: {err}\n  "
+        + gettext(
+            "hint: this is a bug in Lookout; rerun with LOOKOUT_DEBUG=1 and report the output"
+        ),
+        highlight=False,
+    )
+    sys.exit(3)
+
+
+_FILE_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,  # no space left on the device
+        errno.EDQUOT,  # over the disk quota
+        errno.EROFS,  # a read-only file system
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENOENT,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+        errno.EMFILE,  # too many open files
+        errno.EIO,
+    }
+)
+
+
+def _refused_file(err: OSError) -> bool:
+    """Whether ``err`` is the system refusing a file or folder (not a connection)."""
+    if isinstance(err, (ConnectionError, TimeoutError)):
+        return False
+    return err.filename is not None or err.errno in _FILE_ERRNOS
 
 
 def _system_refusal(err: OSError) -> str:

@@ -255,3 +255,17 @@ def test_an_output_folder_the_system_refuses_is_an_error_not_a_bug(tmp_path: Pat
         assert "LOOKOUT_DEBUG=1" in text
         assert "internal error" not in text and "внутренняя ошибка" not in text
         assert "Traceback" not in text
+
+
+def test_only_a_refused_file_or_folder_is_reported_as_the_systems_refusal() -> None:
+    import errno
+
+    from api.cli import _refused_file
+
+    assert _refused_file(OSError(errno.ENOSPC, "No space left on device"))
+    assert _refused_file(PermissionError(errno.EACCES, "Permission denied", "/out"))
+    assert _refused_file(OSError(errno.EIO, "Input/output error"))
+    # a refused connection or a timeout is not about files: an internal error as before
+    assert not _refused_file(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"))
+    assert not _refused_file(TimeoutError("timed out"))
+    assert not _refused_file(OSError("no errno, no file"))
