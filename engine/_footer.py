@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
-_MAGIC = b"PAR1"
+MAGIC = b"PAR1"
+"""The bytes that open and close a Parquet file."""
 _KEY = b"ARROW:schema"
 
 
@@ -58,15 +59,38 @@ def _stored_schema(empty: pl.DataFrame, arrow_schema: Any) -> bytes | None:
     """The ``ARROW:schema`` footer entry polars writes for ``empty``'s schema."""
     buffer = io.BytesIO()
     empty.write_parquet(buffer, arrow_schema=arrow_schema)
-    found = _footer_entry(_footer(buffer.getvalue()))
+    found = _footer_entry(footer_bytes(buffer.getvalue()))
     return None if found is None else found[1]
 
 
-def _footer(data: bytes) -> bytes:
-    if len(data) < 12 or data[-4:] != _MAGIC:
+def footer_bytes(data: bytes) -> bytes:
+    """The footer of a whole Parquet file held in memory (``b""`` when it is not one)."""
+    if len(data) < 12 or data[:4] != MAGIC or data[-4:] != MAGIC:
         return b""
     size = int.from_bytes(data[-8:-4], "little")
+    if size > len(data) - 12:
+        return b""
     return data[len(data) - 8 - size : len(data) - 8]
+
+
+def read_footer_bytes(fh: BinaryIO) -> tuple[int, bytes] | None:
+    """(where the footer starts, its bytes) of the open Parquet file ``fh``; None when it
+    is not one."""
+    end = fh.seek(0, io.SEEK_END)
+    if end < 12:
+        return None
+    fh.seek(0)
+    head = fh.read(4)
+    fh.seek(end - 8)
+    tail = fh.read(8)
+    if head != MAGIC or tail[4:] != MAGIC:
+        return None
+    size = int.from_bytes(tail[:4], "little")
+    start = end - 8 - size
+    if start < 4:
+        return None
+    fh.seek(start)
+    return start, fh.read(size)
 
 
 def _footer_entry(footer: bytes) -> tuple[int, bytes] | None:
@@ -103,19 +127,11 @@ def swap_stored_schema(path: Path, old: bytes, new: bytes) -> bool:
     if len(old) != len(new):
         return False
     with path.open("r+b") as fh:
-        end = fh.seek(0, io.SEEK_END)
-        if end < 12:
+        footer = read_footer_bytes(fh)
+        if footer is None:
             return False
-        fh.seek(end - 8)
-        tail = fh.read(8)
-        if tail[4:] != _MAGIC:
-            return False
-        size = int.from_bytes(tail[:4], "little")
-        start = end - 8 - size
-        if start < 4:
-            return False
-        fh.seek(start)
-        found = _footer_entry(fh.read(size))
+        start, data = footer
+        found = _footer_entry(data)
         if found is None or found[1] != old:
             return False
         fh.seek(start + found[0])

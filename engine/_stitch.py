@@ -27,7 +27,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_MAGIC = b"PAR1"
+from engine._footer import MAGIC, footer_bytes, read_footer_bytes
 
 # Thrift compact protocol type ids
 _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _STRUCT = range(1, 13)
@@ -253,37 +253,26 @@ def read_footer(path: Path) -> _Source:
     """The decoded footer of the Parquet file ``path``; FooterError if it is not a plain
     Parquet file whose footer this module reads back to the same bytes."""
     with path.open("rb") as fh:
-        end = fh.seek(0, io.SEEK_END)
-        if end < 12:
-            raise FooterError(f"{path}: too short for Parquet")
-        fh.seek(0)
-        if fh.read(4) != _MAGIC:
-            raise FooterError(f"{path}: not Parquet (or encrypted)")
-        fh.seek(end - 8)
-        tail = fh.read(8)
-        if tail[4:] != _MAGIC:
-            raise FooterError(f"{path}: not Parquet (or encrypted)")
-        size = int.from_bytes(tail[:4], "little")
-        start = end - 8 - size
-        if start < 4:
-            raise FooterError(f"{path}: footer larger than the file")
-        fh.seek(start)
-        footer = fh.read(size)
-    meta = decode(footer)
-    if encode(meta) != footer:
-        raise FooterError(f"{path}: footer not read back to the same bytes")
-    return _Source(path, start, meta)
+        found = read_footer_bytes(fh)
+    if found is None:
+        raise FooterError(f"{path}: not a Parquet file (or an encrypted one)")
+    start, footer = found
+    return _Source(path, start, _decoded(footer, str(path)))
 
 
 def footer_of(data: bytes) -> Struct:
     """The decoded footer of a whole Parquet file held in memory."""
-    if len(data) < 12 or data[:4] != _MAGIC or data[-4:] != _MAGIC:
+    footer = footer_bytes(data)
+    if not footer:
         raise FooterError("not Parquet")
-    size = int.from_bytes(data[-8:-4], "little")
-    footer = data[len(data) - 8 - size : len(data) - 8]
+    return _decoded(footer, "a file in memory")
+
+
+def _decoded(footer: bytes, where: str) -> Struct:
+    """``footer`` decoded, refused unless it encodes back to the same bytes."""
     meta = decode(footer)
     if encode(meta) != footer:
-        raise FooterError("footer not read back to the same bytes")
+        raise FooterError(f"{where}: footer not read back to the same bytes")
     return meta
 
 
@@ -410,12 +399,12 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
         # the other, after the magic number): nothing is written unless all of it holds.
         row_groups: list[object] = []
         num_rows = 0
-        at = len(_MAGIC)
+        at = len(MAGIC)
         for piece, choice in zip(sources, plan, strict=True):
             deltas = []
             for src in piece:
-                deltas.append(at - len(_MAGIC))
-                at += src.data_end - len(_MAGIC)
+                deltas.append(at - len(MAGIC))
+                at += src.data_end - len(MAGIC)
             groups = [_items(src.meta.get(_FMD_ROW_GROUPS)) for src in piece]
             for at_group in range(len(groups[0])):
                 chunks: list[Struct] = []
@@ -438,7 +427,7 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
     tmp = target.with_name(target.name + ".stitching")
     try:
         with tmp.open("wb") as out:
-            out.write(_MAGIC)
+            out.write(MAGIC)
             for piece in sources:
                 for src in piece:
                     _copy(src.path, out, src.data_end)
@@ -446,7 +435,7 @@ def stitch(pieces: list[list[Path]], target: Path, template: Struct) -> bool:
                 raise OSError(f"{target}: the copied data is not the length the footer says")
             out.write(footer)
             out.write(len(footer).to_bytes(4, "little"))
-            out.write(_MAGIC)
+            out.write(MAGIC)
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
