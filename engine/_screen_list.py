@@ -168,9 +168,6 @@ def _build_key(parties: pl.DataFrame) -> str:
     """The cache key of :meth:`ListIndex.build` of ``parties``: the names it reads, the
     generic words, the matcher's version, the building modules' source and polars'
     version."""
-    rows = parties.select(
-        *[pl.col(c).cast(pl.String).fill_null("") for c in ("entry", "alias", "party_type")]
-    )
     here = Path(__file__).parent
     return fingerprint(
         "list-index\x1e",
@@ -180,9 +177,9 @@ def _build_key(parties: pl.DataFrame) -> str:
         "\x1e",
         *[(here / name).read_bytes() for name in _BUILT_BY],
         "\x1e",
-        "\x1e".join("\x1f".join(rows[c].to_list()) for c in rows.columns),
+        _as_text(parties, ("entry", "alias", "party_type")),
         "\x1e",
-        "\x1f".join(sorted(generic_words())),
+        _generic_text(),
     )
 
 
@@ -306,8 +303,21 @@ def _version(names: pl.DataFrame) -> str:
     """Content fingerprint of what screening reads from the list (entries, names, types),
     of the generic words and of the matcher's own version: the cache key of screening
     results. Text, not polars row hashes, so it is the same across polars versions."""
-    rows = names.select("entry", "listed", pl.col("party_type").fill_null(""))
-    columns = ["\x1f".join(rows[c].to_list()) for c in rows.columns]
     return fingerprint(
-        MATCHER_VERSION, "\x1e", "\x1e".join(columns), "\x1e", "\x1f".join(sorted(generic_words()))
+        MATCHER_VERSION,
+        "\x1e",
+        _as_text(names, ("entry", "listed", "party_type")),
+        "\x1e",
+        _generic_text(),
     )
+
+
+def _as_text(frame: pl.DataFrame, columns: tuple[str, ...]) -> str:
+    """The values of ``columns`` as one text (values apart by \\x1f, columns by \\x1e; a
+    null is empty): what a fingerprint of a list's names reads."""
+    rows = frame.select(pl.col(c).cast(pl.String).fill_null("") for c in columns)
+    return "\x1e".join("\x1f".join(rows[c].to_list()) for c in columns)
+
+
+def _generic_text() -> str:
+    return "\x1f".join(sorted(generic_words()))
