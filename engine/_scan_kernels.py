@@ -135,6 +135,27 @@ def _scan(
     return count, consumed, consumed_line - first_line, blanks
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _close_quoted(
+    buf: npt.NDArray[np.uint8],
+    start: int,
+    end: int,
+    quote: int,
+    out: npt.NDArray[np.uint8],
+    w: int,
+) -> int:
+    """Copy ``buf[start:end]`` to ``out`` at ``w`` with every quote doubled, then a closing
+    quote; return where writing goes on."""
+    for k in range(start, end):
+        out[w] = buf[k]
+        w += 1
+        if buf[k] == quote:
+            out[w] = quote
+            w += 1
+    out[w] = quote
+    return w + 1
+
+
 @nb.njit(cache=True, nogil=True)
 def _requote(buf: npt.NDArray[np.uint8], sep: int, quote: int, out: npt.NDArray[np.uint8]) -> int:
     """Copy ``buf`` (complete records) to ``out``, re-quoting the fields RFC 4180 reads as
@@ -172,14 +193,7 @@ def _requote(buf: npt.NDArray[np.uint8], sep: int, quote: int, out: npt.NDArray[
                 for k in range(pos, j):  # the opening quote and the escaped inner text
                     out[w] = buf[k]
                     w += 1
-                for k in range(t, e):
-                    out[w] = buf[k]
-                    w += 1
-                    if buf[k] == quote:
-                        out[w] = quote
-                        w += 1
-                out[w] = quote
-                w += 1
+                w = _close_quoted(buf, t, e, quote, out, w)
             pos = e
         else:
             e = pos
@@ -192,15 +206,7 @@ def _requote(buf: npt.NDArray[np.uint8], sep: int, quote: int, out: npt.NDArray[
                 e -= 1
             if has_quote:
                 out[w] = quote
-                w += 1
-                for k in range(pos, e):
-                    out[w] = buf[k]
-                    w += 1
-                    if buf[k] == quote:
-                        out[w] = quote
-                        w += 1
-                out[w] = quote
-                w += 1
+                w = _close_quoted(buf, pos, e, quote, out, w + 1)
             else:
                 for k in range(pos, e):
                     out[w] = buf[k]
