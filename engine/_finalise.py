@@ -143,7 +143,8 @@ def finalise(
     with timings.stage("select"):
         risk = _shift(pl.concat(partial.risk).lazy(), offsets).drop(SOURCE_FILE).collect()
         selection = select(risk, capacity, scorer.policy, seed=seed)
-    scored = scan_parts(sorted(parts.glob("*.parquet")), offsets, held)
+    on_disk = sorted(parts.glob("*.parquet"))  # nothing is written to the parts from here
+    scored = scan_parts(on_disk, offsets, held)
     with timings.stage("explain"):
         explanations = _explain(scored, selection, risk, scorer)
     # Only the selected rows carry a reason: a small right side instead of every row.
@@ -155,7 +156,6 @@ def finalise(
             clear(out_dir / "scored")
             # A batch too large to hold was scored into parts in the output's encoding:
             # copied as they are, not decoded and encoded again.
-            on_disk = sorted(parts.glob("*.parquet"))
             if held.frames() or not stitch_scored(on_disk, offsets, chosen, explanations, target):
                 write_scored(scored, chosen, explanations, target)
             # From the scored rows (in memory, or the parts) that can be flagged, finished
@@ -167,7 +167,7 @@ def finalise(
         else:
             target = _fresh_dir(out_dir / "scored")
             (out_dir / "scored.parquet").unlink(missing_ok=True)
-            jobs = [(src, target / src.name) for src in sorted(parts.glob("*.parquet"))]
+            jobs = [(src, target / src.name) for src in on_disk]
             write_partitions(jobs, chosen, explanations, offsets)
             _write_flagged(scan_scored(target), out_dir)
     # The scored frame reads the held chunks: dropped with them, so that the history append
