@@ -36,7 +36,7 @@ _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _ST
 _FMD_NUM_ROWS, _FMD_ROW_GROUPS, _FMD_SCHEMA = 3, 4, 2
 _RG_COLUMNS, _RG_TOTAL_BYTE_SIZE, _RG_NUM_ROWS = 1, 2, 3
 _RG_FILE_OFFSET, _RG_TOTAL_COMPRESSED, _RG_ORDINAL = 5, 6, 7
-_CC_FILE_OFFSET, _CC_META = 2, 3
+_CC_META = 3
 _CC_OFFSETS = (2, 4, 6)  # file_offset, offset_index_offset, column_index_offset
 _CMD_PATH, _CMD_UNCOMPRESSED, _CMD_COMPRESSED = 3, 6, 7
 _CMD_DATA_PAGE, _CMD_DICT_PAGE = 9, 11
@@ -73,11 +73,10 @@ class Struct:
 
 @dataclass
 class List:
-    """A Thrift list (or set): its element type and elements."""
+    """A Thrift list (or set: the field's type says which): its element type and elements."""
 
     kind: int
     items: list[object]
-    is_set: bool = False
 
 
 class _Reader:
@@ -137,7 +136,7 @@ class _Reader:
                 items: list[object] = [self.byte() for _ in range(size)]
             else:
                 items = [self.value(elem, depth + 1) for _ in range(size)]
-            return List(elem, items, kind == _SET)
+            return List(elem, items)
         if kind == _STRUCT:
             return self.struct(depth + 1)
         raise FooterError(f"Thrift type {kind} not read here")

@@ -53,7 +53,7 @@ def test_the_compact_encoding_of_every_thrift_type() -> None:
             [6, 7, 2.5],
             [7, 8, b""],
             [8, 9, List(5, list(range(-20, 20)))],  # a long list
-            [9, 10, List(8, [b"x"], is_set=True)],
+            [9, 10, List(8, [b"x"])],  # a set
             [10, 9, List(1, [1, 2, 1])],  # booleans in a list: bytes as read
             [11, 12, Struct([[1, 12, Struct([[3, 6, 5]])]])],
             [40, 9, List(12, [Struct(), Struct([[2, 1, None]])])],
