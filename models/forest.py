@@ -21,10 +21,11 @@ Two kernels:
 * **Tree-walk kernel** (fallback when a tree has more than 64 leaves, or categorical tables
   would be too large): blocks of rows go through the trees one tree at a time.
 
-Both kernels are parallel over chunks of rows (``prange``), read a column-major matrix (one
-feature for a block of rows at a time; :meth:`FeaturePlan.matrix` builds it so), have one
-fixed signature and are cached on disk (``cache=True``): the first call in a fresh
-environment compiles in a few seconds, later processes load the compiled code.
+Both kernels are parallel over chunks of rows (``prange``) and read the matrix in place,
+column-major (what :meth:`FeaturePlan.matrix` builds) or row-major (LightGBM's own layout);
+each layout is compiled once on first use and cached on disk (``cache=True``): the first
+call in a fresh environment compiles in a few seconds, later processes load the compiled
+code.
 
 Per-feature contributions (LightGBM's ``pred_contrib``, bit for bit) are in
 :mod:`models.contrib`.
@@ -162,9 +163,12 @@ class Forest:
 
     def predict_raw(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Raw scores (sum of tree outputs) for rows of ``x`` (n_rows × n_features)."""
-        # Column-major: the kernels read one feature for a block of rows at a time (a
-        # row-major matrix is copied once; the values, and so the scores, are the same).
-        data = np.asfortranarray(x, dtype=np.float64)
+        # The kernels read one feature of eight rows at a time: a column-major matrix (what
+        # FeaturePlan.matrix builds) or a row-major one (LightGBM's layout) is read in
+        # place, each layout compiled once; any other array is copied column-major first.
+        data = np.asarray(x, dtype=np.float64)
+        if not (data.flags.c_contiguous or data.flags.f_contiguous):
+            data = np.asfortranarray(data)
         if data.ndim != 2 or data.shape[1] != self.num_features:
             raise ArtifactError(
                 f"expected a 2-D array with {self.num_features} feature columns, "
