@@ -1,6 +1,6 @@
-"""The compiled kernels of :mod:`engine._scan` (the record scanner and the re-quoting copy),
-in their own module so that importing the scanner's constants and wrappers does not import
-numba: they are loaded on the first scan."""
+"""The compiled kernels of :mod:`engine._scan` (the record scanner, the re-quoting copy and
+the copy of the kept records), in their own module so that importing the scanner's
+constants and wrappers does not import numba: they are loaded on the first scan."""
 
 from __future__ import annotations
 
@@ -222,3 +222,18 @@ def _requote(buf: npt.NDArray[np.uint8], sep: int, quote: int, out: npt.NDArray[
             w += 1
             pos += 1
     return w
+
+
+@nb.njit(cache=True, nogil=True)
+def _copy_ranges(
+    buf: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    nexts: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint8],
+) -> None:
+    """``buf[starts[i]:nexts[i]]`` one after the other into ``out`` (sized to fit)."""
+    at = 0
+    for i in range(starts.shape[0]):
+        size = nexts[i] - starts[i]
+        out[at : at + size] = buf[starts[i] : nexts[i]]
+        at += size

@@ -71,6 +71,32 @@ def test_gather_keeps_only_chosen_records() -> None:
     assert bytes(gather(buf, r.starts[keep], r.nexts[keep])) == b"h\n2\n3\n"
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(min_size=1, max_size=5), min_size=1, max_size=12),
+    st.data(),
+)
+def test_gather_is_the_kept_records_in_order(records: list[bytes], data: st.DataObject) -> None:
+    # Records as the scanner gives them (disjoint, in order, blank lines between some);
+    # any subset kept, in any order: the kept bytes in the buffer's order, with a final
+    # line break.
+    text, starts, nexts = b"", [], []
+    for record in records:
+        text += b"\n" * data.draw(st.integers(0, 2))
+        starts.append(len(text))
+        text += record + b"\n"
+        nexts.append(len(text))
+    text = text[:-1] if data.draw(st.booleans()) else text  # the last line break may be missing
+    nexts[-1] = min(nexts[-1], len(text))
+    buf = np.frombuffer(text, dtype=np.uint8)
+    keep = data.draw(st.lists(st.integers(0, len(records) - 1), unique=True))
+    expected = b"".join(text[starts[i] : nexts[i]] for i in sorted(keep))
+    if expected and not expected.endswith(b"\n"):
+        expected += b"\n"
+    got = gather(buf, np.array(starts, np.int64)[keep], np.array(nexts, np.int64)[keep])
+    assert bytes(got) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(CELL, min_size=1, max_size=4), min_size=1, max_size=8))
 def test_agrees_with_python_csv(rows: list[list[str]]) -> None:
