@@ -320,6 +320,13 @@ def test_repeated_text_converted_per_distinct_value_as_row_by_row(
         "freight_terms": ["PREPAID", "Collect", "", None, "prepaid"],
         "shipper_name": ["ACME LTD ", "acme ltd", "", None, "  Blue Sky  "],
         "bl_number": ["BL1", "BL2", "BL3", "BL4", "BL5"],
+        # parsed from text, also per distinct value: times in several layouts, numbers with
+        # separators, flags and lists, each with a value that does not parse
+        "filed_at": ["2026-11-27T04:36:00Z", "2026-11-27 04:36", "27/11/2026", "", None],
+        "gross_weight_kg": ["1,234.5", " 12 000 ", "n/a", "", None],
+        "packages": ["12", "12.0", "12.5", " ", None],
+        "inspected": ["yes", "N", "maybe", "", None],
+        "transshipment_ports": ["sg sin;my pkg", "SGSIN", ";", "", None],
     }
     raw = pl.DataFrame({k: v * 40 for k, v in messy.items()})  # 200 rows, 5 distinct each
     spec = resolve_columns(default_spec(), raw.columns, "messy.parquet")
@@ -333,7 +340,7 @@ def test_repeated_text_converted_per_distinct_value_as_row_by_row(
     real = _canonical._text_by_distinct
     monkeypatch.setattr(_canonical, "_text_by_distinct", lambda v, e: seen.append(1) or real(v, e))
     canonical()
-    assert len(seen) == 6  # the distinct path ran for every code column, not free text
+    assert len(seen) == 11  # the distinct path ran for every code and parsed column, not free text
     monkeypatch.setattr(_canonical, "_text_by_distinct", lambda v, e: None)
     row_by_row = canonical()
     assert by_distinct[0].equals(row_by_row[0])
@@ -344,6 +351,23 @@ def test_repeated_text_converted_per_distinct_value_as_row_by_row(
         None,
         None,
         "NLRTM",
+    ]
+    first = by_distinct[0].head(5)
+    assert first.get_column("filed_at").dt.strftime("%Y-%m-%d %H:%M").to_list() == [
+        "2026-11-27 04:36",
+        "2026-11-27 04:36",
+        None,
+        None,
+        None,
+    ]
+    assert first.get_column("gross_weight_kg").to_list() == [1234.5, 12000.0, None, None, None]
+    assert first.get_column("packages").to_list() == [12, 12, None, None, None]
+    assert first.get_column("inspected").to_list() == [True, False, None, False, None]
+    # what does not parse is reported, per row, whichever way it was converted
+    assert first.get_column("dq_unparseable_fields").to_list()[:3] == [
+        [],
+        [],
+        ["filed_at", "packages", "gross_weight_kg", "inspected"],
     ]
 
 
