@@ -77,13 +77,14 @@ def scan_records(
     >>> list(r.lines), list(r.fields)
     ([1, 2], [2, 2])
     """
-    capacity = int(np.count_nonzero(buf == 10)) + 1
+    from engine._scan_kernels import _count_byte, _scan  # on first use: see the module
+
+    capacity = int(_count_byte(buf, 10)) + 1
     starts = np.empty(capacity, np.int64)
     nexts = np.empty(capacity, np.int64)
     lines = np.empty(capacity, np.int64)
     fields = np.empty(capacity, np.int32)
     flags = np.empty(capacity, np.int8)
-    from engine._scan_kernels import _scan  # on first use: see the module's docstring
 
     q = ord(quote) if quote else -1
     count, consumed, lines_seen, blanks = _scan(

@@ -41,8 +41,30 @@ def _scan(
     pending_cont = 0  # UTF-8 continuation bytes still expected
     consumed = 0
     consumed_line = first_line
+    # Bytes that change nothing but "at the start of a field": ASCII other than NUL, the
+    # separator, the quote and LF (outside quotes; a CR matters only just after a closing
+    # quote, which this path does not take); ASCII other than NUL, the quote and LF (inside
+    # quotes). Runs of them are skipped by a tight loop.
+    plain = np.zeros(256, dtype=np.bool_)
+    quoted_plain = np.zeros(256, dtype=np.bool_)
+    for b in range(1, 128):
+        plain[b] = b != sep and b != quote and b != 10
+        quoted_plain[b] = b != quote and b != 10
     while pos < n:
         c = buf[pos]
+        if pending_cont == 0:
+            if in_quote:
+                if quoted_plain[c]:
+                    pos += 1
+                    while pos < n and quoted_plain[buf[pos]]:
+                        pos += 1
+                    continue
+            elif not after_close and plain[c]:
+                at_field_start = False
+                pos += 1
+                while pos < n and plain[buf[pos]]:
+                    pos += 1
+                continue
         # UTF-8 well-formedness (structure: lead and continuation bytes).
         if c >= 0x80:
             if pending_cont > 0 and c & 0xC0 == 0x80:
@@ -237,3 +259,12 @@ def _copy_ranges(
         size = nexts[i] - starts[i]
         out[at : at + size] = buf[starts[i] : nexts[i]]
         at += size
+
+
+@nb.njit(cache=True, nogil=True)
+def _count_byte(buf: npt.NDArray[np.uint8], byte: int) -> int:
+    """How many bytes of ``buf`` equal ``byte`` (no temporary array)."""
+    total = 0
+    for i in range(buf.shape[0]):
+        total += buf[i] == byte
+    return total
