@@ -9,7 +9,6 @@ Messages are in English or Russian: ``--lang ru|en`` (anywhere on the command li
 
 from __future__ import annotations
 
-import errno
 import gc
 import os
 import sys
@@ -30,7 +29,7 @@ from api.i18n import (
     localise_error,
     set_locale,
 )
-from engine.errors import LookoutError
+from engine.errors import LookoutError, refused_file, refused_path
 from engine.i18n import N_
 
 if TYPE_CHECKING:
@@ -438,7 +437,7 @@ def _main(argv: list[str] | None) -> None:
         # The system refused a read or a write (a full disk, an output folder under a file
         # or without write permission): not a bug, and not Lookout's to mend. Other system
         # errors (a refused connection, a timeout) are not about files: reported as before.
-        if not _refused_file(err):
+        if not refused_file(err):
             _internal_error(err)
         if os.environ.get("LOOKOUT_DEBUG"):
             traceback.print_exc()
@@ -482,38 +481,13 @@ def _internal_error(err: BaseException) -> NoReturn:
     sys.exit(3)
 
 
-_FILE_ERRNOS = frozenset(
-    {
-        errno.ENOSPC,  # no space left on the device
-        errno.EDQUOT,  # over the disk quota
-        errno.EROFS,  # a read-only file system
-        errno.EACCES,
-        errno.EPERM,
-        errno.ENOTDIR,
-        errno.EISDIR,
-        errno.ENOENT,
-        errno.EEXIST,
-        errno.ENAMETOOLONG,
-        errno.EMFILE,  # too many open files
-        errno.EIO,
-    }
-)
-
-
-def _refused_file(err: OSError) -> bool:
-    """Whether ``err`` is the system refusing a file or folder (not a connection)."""
-    if isinstance(err, (ConnectionError, TimeoutError)):
-        return False
-    return err.filename is not None or err.errno in _FILE_ERRNOS
-
-
 def _system_refusal(err: OSError) -> str:
     """What the system refused and where (``... of /day/out: Not a directory``), in the
     run's language; the reason is the system's own words."""
     reason = err.strerror or str(err)
-    if err.filename is None:
+    where = refused_path(err)
+    if where is None:
         return gettext("the system refused a read or write: {reason}").format(reason=reason)
-    where = str(err.filename) + (f" -> {err.filename2}" if err.filename2 else "")
     return gettext("the system refused a read or write of {path}: {reason}").format(
         path=where, reason=reason
     )

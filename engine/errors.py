@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -70,3 +71,37 @@ class ReferenceDataError(LookoutError):
 
 class PipelineError(LookoutError):
     """A scoring run cannot proceed (e.g. the data lacks what a stage needs)."""
+
+
+_FILE_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,  # no space left on the device
+        errno.EDQUOT,  # over the disk quota
+        errno.EROFS,  # a read-only file system
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENOENT,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+        errno.EMFILE,  # too many open files
+        errno.EIO,
+    }
+)
+
+
+def refused_file(err: OSError) -> bool:
+    """Whether ``err`` is the system refusing a file or folder (a full disk, an output
+    folder under a file or without write permission), not a connection or a timeout: an
+    error to report with its path, not a bug."""
+    if isinstance(err, (ConnectionError, TimeoutError)):
+        return False
+    return err.filename is not None or err.errno in _FILE_ERRNOS
+
+
+def refused_path(err: OSError) -> str | None:
+    """The file or folder ``err`` names (``a -> b`` for a rename), None if it names none."""
+    if err.filename is None:
+        return None
+    return str(err.filename) + (f" -> {err.filename2}" if err.filename2 else "")

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import LookoutError
+from engine.errors import LookoutError, refused_file, refused_path
 from engine.identity import short_id
 from engine.spec import DatasetSpec
 from rules._backtest import backtest, dataset_fields, read_history
@@ -111,14 +111,32 @@ def _guard(func: F) -> F:
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:  # a user must never see a traceback
+        except OSError as exc:
+            if not refused_file(exc):
+                _internal_error(exc)
+            # The system refused a file or folder (one under a file, without permission, a
+            # full disk): not a bug, and not Lookout's to mend.
+            where = refused_path(exc)
             err.print(
-                f"[red]internal error:[/red] {type(exc).__name__}: {_escape(str(exc))}\n"
-                "  hint: this is a bug in Lookout; please report it with the command you ran"
+                "[red]error:[/red] the system refused a read or write"
+                + (f" of {_escape(where)}" if where else "")
+                + f": {_escape(exc.strerror or str(exc))}\n"
+                "  hint: free disk space, or check that the folder exists and can be written"
             )
             raise typer.Exit(1) from None
+        except Exception as exc:  # a user must never see a traceback
+            _internal_error(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    """Report ``exc`` as a bug in Lookout; exit 1."""
+    err.print(
+        f"[red]internal error:[/red] {type(exc).__name__}: {_escape(str(exc))}\n"
+        "  hint: this is a bug in Lookout; please report it with the command you ran"
+    )
+    raise typer.Exit(1) from None
 
 
 def _print_diag(diag: Diagnostic) -> None:

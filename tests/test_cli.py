@@ -260,7 +260,7 @@ def test_an_output_folder_the_system_refuses_is_an_error_not_a_bug(tmp_path: Pat
 def test_only_a_refused_file_or_folder_is_reported_as_the_systems_refusal() -> None:
     import errno
 
-    from api.cli import _refused_file
+    from engine.errors import refused_file as _refused_file
 
     assert _refused_file(OSError(errno.ENOSPC, "No space left on device"))
     assert _refused_file(PermissionError(errno.EACCES, "Permission denied", "/out"))
