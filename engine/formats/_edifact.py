@@ -85,7 +85,12 @@ def split_segments(text: str) -> tuple[Characters, list[tuple[int, int, str, boo
         offset = 9
     release = re.escape(chars.escape_character)
     term = re.escape(chars.segment_terminator)
-    pattern = re.compile(f"(?:{release}.|[^{release}{term}])*(?:{term}|$)", re.DOTALL)
+    # A segment runs to its terminator or to the end of the text, a release character left
+    # alone at the very end included (a file cut off just after one): without that ending,
+    # no match could start anywhere in a last unterminated segment, so the segment was lost
+    # and every position in it was tried to the end of the text again (quadratic: a 140 kB
+    # fuzzed file took minutes).
+    pattern = re.compile(f"(?:{release}.|[^{release}{term}])*(?:{term}|{release}?$)", re.DOTALL)
     line = 1 + text.count("\n", 0, offset)
     for match in pattern.finditer(text, offset):
         raw = match.group(0)

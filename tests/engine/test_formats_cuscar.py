@@ -236,3 +236,23 @@ def test_without_una_and_with_other_service_characters(tmp_path: Path) -> None:
     assert quarantine.height == 0
     fields = ["container_number", "bl_number", "gross_weight_kg", "goods_description", "seals"]
     assert got.select(fields).rows() == want.select(fields).rows()
+
+
+def test_a_file_cut_off_after_a_release_character_keeps_its_last_segment() -> None:
+    # The last segment is unterminated and ends with the release character: it is reported
+    # as cut off, not lost; and a long one does not make the splitter retry every position
+    # to the end of the text (quadratic: a fuzzed 140 kB file of this shape took minutes).
+    from engine.formats._edifact import split_segments
+
+    _, pieces = split_segments("UNA:+.? 'UNB+UNOC:3+MAEU'UNH+1+CUSCAR:D:95B:UN'DTM+137:2026?")
+    assert [(p[2], p[3]) for p in pieces[1:]] == [
+        ("UNB+UNOC:3+MAEU", True),
+        ("UNH+1+CUSCAR:D:95B:UN", True),
+        ("DTM+137:2026?", False),
+    ]
+    # service characters where the terminator never comes: one unterminated segment
+    long = "UNA;;;:+.\nUNB+UNOC:3+" + "y" * 100_000 + "+DTM+137:2026:"
+    _, pieces = split_segments(long)
+    assert len(pieces) == 2 and pieces[1][3] is False and pieces[1][2].endswith("2026:")
+    segments = parse_segments(long.encode())
+    assert segments[-1].error == "the segment has no terminator (the file is cut off?)"
