@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import LookoutError, refused_file, refused_path
+from engine.errors import LookoutError, refused_file
 from engine.identity import short_id
 from engine.spec import DatasetSpec
 from rules._backtest import backtest, dataset_fields, read_history
@@ -112,18 +112,11 @@ def _guard(func: F) -> F:
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except OSError as exc:
-            if not refused_file(exc):
-                _internal_error(exc)
-            # The system refused a file or folder (one under a file, without permission, a
-            # full disk): not a bug, and not Lookout's to mend.
-            where = refused_path(exc)
-            err.print(
-                "[red]error:[/red] the system refused a read or write"
-                + (f" of {_escape(where)}" if where else "")
-                + f": {_escape(exc.strerror or str(exc))}\n"
-                "  hint: free disk space, or check that the folder exists and can be written"
-            )
-            raise typer.Exit(1) from None
+            if refused_file(exc):
+                # The system refused a file or folder (one under a file, without permission,
+                # a full disk): the `lookout` command reports it, in the run's language.
+                raise
+            _internal_error(exc)
         except Exception as exc:  # a user must never see a traceback
             _internal_error(exc)
 

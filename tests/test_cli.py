@@ -257,6 +257,19 @@ def test_an_output_folder_the_system_refuses_is_an_error_not_a_bug(tmp_path: Pat
         assert "Traceback" not in text
 
 
+def test_a_rules_output_the_system_refuses_is_an_error_not_a_bug(tmp_path: Path) -> None:
+    # `lookout rules schema --out` under a file: reported by the same handler as `score`,
+    # with what was refused, where, and what to do; not "internal error", no traceback.
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "schema.json"
+    done = lookout("rules", "schema", "--out", str(out))
+    text = " ".join(done.stderr.split())  # the console wraps long lines
+    assert done.returncode == 2, done.stderr
+    assert f"the system refused a read or write of {out}: Not a directory" in text
+    assert "check that the folder exists" in text
+    assert "internal error" not in text and "Traceback" not in text
+
+
 def test_only_a_refused_file_or_folder_is_reported_as_the_systems_refusal() -> None:
     import errno
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydifact.segmentcollection import RawSegmentCollection
 
-from engine.formats._edifact import parse_segments
+from engine.formats._edifact import parse_segments, split_segments
 from engine.ingest import detect_format, read_chunks, read_frame
 from engine.pipeline import run_batch
 from engine.schema import SOURCE_LINE
@@ -242,8 +242,6 @@ def test_a_file_cut_off_after_a_release_character_keeps_its_last_segment() -> No
     # The last segment is unterminated and ends with the release character: it is reported
     # as cut off, not lost; and a long one does not make the splitter retry every position
     # to the end of the text (quadratic: a fuzzed 140 kB file of this shape took minutes).
-    from engine.formats._edifact import split_segments
-
     _, pieces = split_segments("UNA:+.? 'UNB+UNOC:3+MAEU'UNH+1+CUSCAR:D:95B:UN'DTM+137:2026?")
     assert [(p[2], p[3]) for p in pieces[1:]] == [
         ("UNB+UNOC:3+MAEU", True),
